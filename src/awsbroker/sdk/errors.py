@@ -1,0 +1,74 @@
+"""The one error tree of awsbroker. It knows nothing of HTTP; `http/errors.py` maps it to statuses.
+
+    BrokerError
+     ├── InvalidRequest          the caller sent something wrong (missing, malformed, contradictory)
+     ├── PermissionDenied        no token, a bad token, or an ACL that does not allow the operation
+     ├── NotFound                nothing at that path (no mount, no handler, no object)
+     ├── UnsupportedOperation    the path exists but not with that operation
+     ├── PayloadTooLarge         the request body is over the configured limit
+     ├── RateLimited             a quota or an upstream throttle says slow down
+     ├── UpstreamError           a third party (AWS) failed in a way that is not the caller's fault
+     ├── NotInitialized          the server has not been initialised yet
+     ├── Sealed                  the barrier is sealed; only the seal endpoints answer
+     └── InternalError           our own fault; the message is generic on the wire
+
+Every error carries a list of messages, because the wire format is `{"errors": [...]}`.
+"""
+
+from __future__ import annotations
+
+
+class BrokerError(Exception):
+    """Base of the tree. `messages` are what the caller sees."""
+
+    default_message = "error"
+
+    def __init__(self, *messages: str) -> None:
+        self.messages: list[str] = list(messages) if messages else [self.default_message]
+        super().__init__("; ".join(self.messages))
+
+
+class InvalidRequest(BrokerError):
+    default_message = "invalid request"
+
+
+class PermissionDenied(BrokerError):
+    default_message = "permission denied"
+
+
+class NotFound(BrokerError):
+    """Nothing there. `messages` may be empty: Vault answers a bare 404 `{"errors": []}`."""
+
+    default_message = ""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__(*messages)
+        self.messages = [m for m in self.messages if m]
+
+
+class UnsupportedOperation(BrokerError):
+    default_message = "unsupported operation"
+
+
+class PayloadTooLarge(BrokerError):
+    default_message = "request body too large"
+
+
+class RateLimited(BrokerError):
+    default_message = "rate limit exceeded"
+
+
+class UpstreamError(BrokerError):
+    default_message = "upstream error"
+
+
+class NotInitialized(BrokerError):
+    default_message = "Vault is not initialized"
+
+
+class Sealed(BrokerError):
+    default_message = "Vault is sealed"
+
+
+class InternalError(BrokerError):
+    default_message = "internal error"

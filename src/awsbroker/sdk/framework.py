@@ -1,0 +1,180 @@
+"""Declarative backends, after Vault's `sdk/framework`.
+
+A backend is a list of `Path` specs. Each spec names a URL pattern (a regular expression matched
+against the whole path below the mount, with named groups for path parameters), the fields it
+takes, and a handler per operation. `FrameworkBackend.handle_request` finds the spec, decodes the
+fields and calls the handler; the specs double as the source of the OpenAPI description.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from awsbroker.sdk.clock import Clock
+from awsbroker.sdk.errors import InvalidRequest, NotFound, UnsupportedOperation
+from awsbroker.sdk.fields import Field, FieldData
+from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, Secret
+from awsbroker.sdk.storage import Storage
+
+B = TypeVar("B")
+B_contra = TypeVar("B_contra", contravariant=True)
+
+Handler = Callable[[B, Request, FieldData], Response | None]
+ExistenceCheck = Callable[[B, Request, FieldData], bool]
+
+
+@dataclass(frozen=True)
+class Path(Generic[B]):
+    pattern: str
+    operations: Mapping[Operation, Handler[B]]
+    fields: Mapping[str, Field] = field(default_factory=dict)
+    existence_check: ExistenceCheck[B] | None = None
+    summary: str = ""
+    description: str = ""
+
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self.pattern)
+
+
+class SecretHook(Protocol[B_contra]):
+    def __call__(self, backend: B_contra, request: Request, secret: Secret) -> Response | None: ...
+
+
+@dataclass(frozen=True)
+class SecretType(Generic[B]):
+    """A kind of leased secret a backend hands out, with the hooks the lease manager calls."""
+
+    name: str
+    revoke: SecretHook[B]
+    renew: SecretHook[B] | None = None
+
+
+class SystemView(Protocol):
+    """What a backend may ask of the core: effective TTLs for its mount, and the time."""
+
+    def default_lease_ttl(self) -> int: ...
+
+    def max_lease_ttl(self) -> int: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    storage: Storage
+    system: SystemView
+    mount_path: str
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    """What the core needs from any mounted backend."""
+
+    def handle_request(self, request: Request) -> Response | None: ...
+
+    def exists(self, request: Request) -> bool | None:
+        """True/False when the path has an existence check (create vs update); None otherwise."""
+        ...
+
+    def renew_secret(self, request: Request, secret: Secret) -> Response | None: ...
+
+    def revoke_secret(self, request: Request, secret: Secret) -> Response | None: ...
+
+    @property
+    def root_paths(self) -> Sequence[str]:
+        """Path globs (relative to the mount) that need `sudo` on top of the usual capability."""
+        ...
+
+    @property
+    def unauthenticated_paths(self) -> Sequence[str]: ...
+
+
+BackendFactory = Callable[[BackendConfig], Backend]
+
+
+class FrameworkBackend(Generic[B]):
+    """Dispatches requests to a list of `Path` specs. Subclasses pass themselves as `owner`."""
+
+    def __init__(
+        self,
+        owner: B,
+        paths: Sequence[Path[B]],
+        secrets: Sequence[SecretType[B]] = (),
+        root_paths: Sequence[str] = (),
+        unauthenticated_paths: Sequence[str] = (),
+    ) -> None:
+        self._owner = owner
+        self.paths = list(paths)
+        self._compiled = [(p.compiled(), p) for p in self.paths]
+        self._secrets = {s.name: s for s in secrets}
+        self._root_paths = list(root_paths)
+        self._unauth_paths = list(unauthenticated_paths)
+
+    @property
+    def root_paths(self) -> Sequence[str]:
+        return self._root_paths
+
+    @property
+    def unauthenticated_paths(self) -> Sequence[str]:
+        return self._unauth_paths
+
+    def match(self, path: str) -> tuple[Path[B], dict[str, str]] | None:
+        for regex, spec in self._compiled:
+            m = regex.fullmatch(path)
+            if m is not None:
+                return spec, {k: v for k, v in m.groupdict().items() if v is not None}
+        return None
+
+    def handle_request(self, request: Request) -> Response | None:
+        spec, captures, handler = self._route(request)
+        fields = self._field_data(spec, request, captures)
+        return handler(self._owner, request, fields)
+
+    def exists(self, request: Request) -> bool | None:
+        found = self.match(request.path)
+        if found is None or found[0].existence_check is None:
+            return None
+        spec, captures = found
+        check = spec.existence_check
+        assert check is not None
+        return check(self._owner, request, self._field_data(spec, request, captures))
+
+    def renew_secret(self, request: Request, secret: Secret) -> Response | None:
+        hook = self._secret_type(secret).renew
+        if hook is None:
+            raise InvalidRequest("lease is not renewable")
+        return hook(self._owner, request, secret)
+
+    def revoke_secret(self, request: Request, secret: Secret) -> Response | None:
+        return self._secret_type(secret).revoke(self._owner, request, secret)
+
+    def _secret_type(self, secret: Secret) -> SecretType[B]:
+        try:
+            return self._secrets[secret.secret_type]
+        except KeyError:
+            raise InvalidRequest(f"unknown secret type {secret.secret_type!r}") from None
+
+    def _route(self, request: Request) -> tuple[Path[B], dict[str, str], Handler[B]]:
+        found = self.match(request.path)
+        if found is None:
+            raise NotFound("unsupported path")
+        spec, captures = found
+        op = request.operation
+        handler = spec.operations.get(op)
+        if handler is None and op is Operation.CREATE:
+            handler = spec.operations.get(Operation.UPDATE)
+        if handler is None and op is Operation.UPDATE:
+            handler = spec.operations.get(Operation.CREATE)
+        if handler is None:
+            raise UnsupportedOperation("unsupported operation")
+        return spec, captures, handler
+
+    @staticmethod
+    def _field_data(spec: Path[B], request: Request, captures: dict[str, str]) -> FieldData:
+        raw: JSONObject = dict(request.data)
+        raw.update(captures)
+        return FieldData(spec.fields, raw)

@@ -1,0 +1,97 @@
+"""A request as a backend sees it, and the response it gives back.
+
+These are transport-free: `http/` turns HTTP into a `Request` and a `Response` into HTTP.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class Operation(enum.StrEnum):
+    """What a request wants to do. The names are Vault's, and so are the capabilities they need."""
+
+    READ = "read"
+    LIST = "list"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    HEAD = "head"
+
+
+JSONValue = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
+JSONObject = dict[str, JSONValue]
+
+
+@dataclass
+class Request:
+    """One logical request. `path` is relative to the mount once it reaches a backend."""
+
+    operation: Operation
+    path: str
+    data: JSONObject = field(default_factory=dict)
+    client_token: str = ""
+    id: str = ""
+    mount_point: str = ""
+    mount_type: str = ""
+    mount_accessor: str = ""
+    remote_address: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    # Filled by the core for backends that need to know who asked (token store, leases).
+    token_entry_id: str = ""
+
+
+@dataclass
+class Secret:
+    """A secret that gets a lease. `internal_data` comes back to the backend on renew and revoke."""
+
+    secret_type: str
+    ttl: int = 0
+    max_ttl: int = 0
+    renewable: bool = True
+    internal_data: JSONObject = field(default_factory=dict)
+
+
+@dataclass
+class Auth:
+    """The `auth` block of a response: a token that was created or renewed."""
+
+    client_token: str
+    accessor: str
+    policies: list[str]
+    token_policies: list[str]
+    metadata: dict[str, str] | None
+    lease_duration: int
+    renewable: bool
+    orphan: bool
+    num_uses: int
+    token_type: str = "service"
+    entity_id: str = ""
+
+
+@dataclass
+class Response:
+    """What a backend answers.
+
+    `raw` answers bypass Vault's envelope (sys/init, sys/health...). `status` overrides the
+    status the HTTP layer would choose (202 for async work, health codes).
+    """
+
+    data: JSONObject | None = None
+    secret: Secret | None = None
+    auth: Auth | None = None
+    warnings: list[str] = field(default_factory=list)
+    raw: JSONObject | None = None
+    status: int | None = None
+    # Set by the core once a lease is registered.
+    lease_id: str = ""
+    lease_duration: int = 0
+    renewable: bool = False
+    mount_type: str = ""
+    # Keys of `data` copied to the top level of the envelope (legacy sys routes).
+    inject_top_level: bool = False
+
+    def add_warning(self, message: str) -> None:
+        self.warnings.append(message)
