@@ -81,15 +81,15 @@ def _decode(ftype: FieldType, raw: JSONValue) -> Value:
         return _decode_list(raw)
     if ftype is FieldType.MAP:
         return _decode_map(raw)
+    obj: JSONValue = raw
     if isinstance(raw, str):
         try:
-            parsed: JSONValue = json.loads(raw) if raw.strip() else {}
+            obj = json.loads(raw) if raw.strip() else {}
         except ValueError as exc:
             raise ValueError("expected a JSON object") from exc
-        raw = parsed
-    if not isinstance(raw, dict):
+    if not isinstance(obj, dict):
         raise ValueError("expected a JSON object")
-    return raw
+    return obj
 
 
 def _decode_list(raw: JSONValue) -> list[str]:
@@ -121,10 +121,10 @@ def _decode_map(raw: JSONValue) -> dict[str, str]:
     if not isinstance(raw, dict):
         raise ValueError("expected a map of strings")
     out: dict[str, str] = {}
-    for key, value in raw.items():
-        if isinstance(value, dict | list) or value is None:
+    for name, item in raw.items():
+        if isinstance(item, dict | list) or item is None:
             raise ValueError("expected a map of strings")
-        out[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        out[name] = str(item).lower() if isinstance(item, bool) else str(item)
     return out
 
 
