@@ -1,0 +1,111 @@
+"""PostgreSQL storage: one table, a connection pool, autocommit statements."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from awsbroker.physical._keyrange import prefix_upper_bound
+from awsbroker.sdk.errors import InternalError
+from awsbroker.sdk.storage import children
+
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+_CREATE = 'CREATE TABLE IF NOT EXISTS {} (key TEXT COLLATE "C" PRIMARY KEY, value BYTEA NOT NULL)'
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
+_GET = "SELECT value FROM {} WHERE key = %s"
+_PUT = (
+    "INSERT INTO {} (key, value) VALUES (%s, %s)"
+    " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+)
+_DELETE = "DELETE FROM {} WHERE key = %s"
+_LIST_RANGE = "SELECT key FROM {} WHERE key >= %s AND key < %s"
+_LIST_FROM = "SELECT key FROM {} WHERE key >= %s"
+
+Conn = psycopg.Connection[TupleRow]
+
+
+class PostgreSQLStorage:
+    """`Storage` in one PostgreSQL table `(key TEXT COLLATE "C" PRIMARY KEY, value BYTEA)`.
+
+    The `C` collation makes the primary-key index order byte-wise, so `list` is an index
+    range scan. The table is created if missing. The pool is opened and filled before the
+    constructor returns; `timeout` bounds that wait. Any driver error becomes
+    `InternalError("storage unavailable")` with the cause chained; the DSN is never echoed.
+    """
+
+    def __init__(
+        self,
+        connection_url: str,
+        table: str = "awsbroker_kv",
+        min_size: int = 1,
+        max_size: int = 10,
+        *,
+        timeout: float = 30.0,
+    ) -> None:
+        if not _TABLE_NAME.fullmatch(table):
+            raise ValueError(f"invalid table name {table!r}: use letters, digits and '_'")
+        self.table = table
+        ident = sql.Identifier(table)
+        self._get = sql.SQL(_GET).format(ident)
+        self._put = sql.SQL(_PUT).format(ident)
+        self._delete = sql.SQL(_DELETE).format(ident)
+        self._list_range = sql.SQL(_LIST_RANGE).format(ident)
+        self._list_from = sql.SQL(_LIST_FROM).format(ident)
+        self._pool: ConnectionPool[Conn] = ConnectionPool(
+            connection_url,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs={"autocommit": True},
+            check=ConnectionPool.check_connection,
+            timeout=timeout,
+            open=False,
+        )
+        try:
+            self._pool.open(wait=True, timeout=timeout)
+            with self._pool.connection() as conn, conn.transaction():
+                conn.execute(_LOCK, (table,))
+                conn.execute(sql.SQL(_CREATE).format(ident))
+        except psycopg.Error as exc:
+            self._pool.close()
+            raise InternalError("storage unavailable") from exc
+
+    def get(self, key: str) -> bytes | None:
+        with self._connection() as conn:
+            row = conn.execute(self._get, (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def put(self, key: str, value: bytes) -> None:
+        with self._connection() as conn:
+            conn.execute(self._put, (key, bytes(value)))
+
+    def delete(self, key: str) -> None:
+        with self._connection() as conn:
+            conn.execute(self._delete, (key,))
+
+    def list(self, prefix: str) -> list[str]:
+        upper = prefix_upper_bound(prefix)
+        with self._connection() as conn:
+            if upper is None:
+                rows = conn.execute(self._list_from, (prefix,)).fetchall()
+            else:
+                rows = conn.execute(self._list_range, (prefix, upper)).fetchall()
+        return children([str(row[0]) for row in rows], prefix)
+
+    def close(self) -> None:
+        """Close the pool. Idempotent; later calls raise `InternalError`."""
+        self._pool.close()
+
+    @contextmanager
+    def _connection(self) -> Iterator[Conn]:
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise InternalError("storage unavailable") from exc
