@@ -1,0 +1,225 @@
+"""The ACL: a set of policies compiled once, then asked about paths. After Vault's `vault/acl.go`.
+
+Lookup order for a request path (leading `/` stripped):
+
+1. An exact rule for the path wins outright. A LIST also tries the path less one trailing `/`.
+2. Otherwise the single highest-priority matching glob (`*`) or segment-wildcard (`+`) rule wins
+   (a LIST ending in `/` first tries the path without it). Only that pattern counts.
+3. Nothing matches: deny.
+
+Rules for the same pattern in several policies are merged when the ACL is built: capabilities are
+unioned, and `deny` absorbs everything else, sudo included.
+
+Parameter constraints and wrapping TTLs are parsed and kept on the rules but not enforced here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from awsbroker.policy.parse import PathRule, Policy
+from awsbroker.sdk.logical import Operation
+
+ROOT_CAPABILITY = "root"
+DENY_CAPABILITY = "deny"
+
+_OPERATION_CAPABILITY: dict[Operation, str] = {
+    Operation.READ: "read",
+    Operation.LIST: "list",
+    Operation.CREATE: "create",
+    Operation.UPDATE: "update",
+    Operation.DELETE: "delete",
+    Operation.HEAD: "read",
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer for one (path, operation).
+
+    `capabilities` are those of the winning rule (`{"deny"}` if it denies, empty if nothing
+    matched, `{"root"}` for a root ACL). `sudo` is the winning rule's sudo, granted or not the
+    operation. `granting_policies` names the policies that granted the needed capability.
+    """
+
+    allowed: bool
+    is_root: bool = False
+    sudo: bool = False
+    capabilities: frozenset[str] = frozenset()
+    granting_policies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class _Grant:
+    """Merged permissions of one pattern: capabilities, and which policies gave each one."""
+
+    capabilities: frozenset[str]
+    granted_by: Mapping[str, tuple[str, ...]]
+
+
+class _GrantBuilder:
+    def __init__(self) -> None:
+        self.capabilities: set[str] = set()
+        self.granted_by: dict[str, list[str]] = {}
+
+    def add(self, policy: str, capabilities: frozenset[str]) -> None:
+        if DENY_CAPABILITY in self.capabilities:
+            return
+        if DENY_CAPABILITY in capabilities:
+            self.capabilities = {DENY_CAPABILITY}
+            self.granted_by = {}
+            return
+        self.capabilities |= capabilities
+        for cap in capabilities:
+            names = self.granted_by.setdefault(cap, [])
+            if policy not in names:
+                names.append(policy)
+
+    def build(self) -> _Grant:
+        granted_by = {cap: tuple(names) for cap, names in self.granted_by.items()}
+        return _Grant(frozenset(self.capabilities), granted_by)
+
+
+@dataclass(frozen=True, eq=False)
+class _WildcardRule:
+    """A `+` pattern, split into segments. `priority` sorts higher for preferred patterns."""
+
+    segments: tuple[str, ...]
+    is_prefix: bool
+    priority: tuple[int, int, int, int, str]
+    grant: _Grant
+
+    def matches(self, parts: list[str]) -> bool:
+        """Vault's segment match: `+` takes any one segment; a prefix pattern's last segment
+        is a string prefix of the path's segment at that position."""
+        count = len(self.segments)
+        if len(parts) < count or (not self.is_prefix and len(parts) != count):
+            return False
+        last = count - 1
+        for i, seg in enumerate(self.segments):
+            if seg in ("+", parts[i]):
+                continue
+            if self.is_prefix and i == last and parts[i].startswith(seg):
+                continue
+            return False
+        return True
+
+
+def _priority(
+    first_wildcard: int, is_prefix: bool, wildcards: int, path: str
+) -> tuple[int, int, int, int, str]:
+    """Vault's order as a sort key, higher is preferred: a later first wildcard; not a prefix;
+    fewer `+` segments; longer; lexicographically greater. `path` excludes a trailing `*`."""
+    return (first_wildcard, 0 if is_prefix else 1, -wildcards, len(path), path)
+
+
+class ACL:
+    """Policies compiled for lookups.
+
+    Costs, for a path of length L: exact rules are one dict lookup, O(L). Prefix globs are kept
+    in a dict keyed by prefix plus the distinct prefix lengths, longest first; the longest
+    matching prefix is found in O(D * L), D being the number of distinct prefix lengths. `+`
+    rules are a list sorted by priority and scanned in O(W * L), stopping at the first match
+    or once no remaining rule could beat the prefix candidate. Building is O(total rules).
+    """
+
+    __slots__ = ("_exact", "_prefix", "_prefix_lengths", "_wildcards", "is_root")
+
+    def __init__(self, policies: Sequence[Policy]) -> None:
+        self.is_root = any(p.name == ROOT_CAPABILITY for p in policies)
+        exact: dict[str, _GrantBuilder] = {}
+        prefix: dict[str, _GrantBuilder] = {}
+        wildcard: dict[str, _GrantBuilder] = {}
+        for policy in policies:
+            for rule in policy.rules:
+                table = _table_for(rule, exact, prefix, wildcard)
+                key = rule.pattern if table is wildcard else rule.pattern.removesuffix("*")
+                table.setdefault(key, _GrantBuilder()).add(policy.name, rule.capabilities)
+        self._exact = {path: b.build() for path, b in exact.items()}
+        self._prefix = {path: b.build() for path, b in prefix.items()}
+        self._prefix_lengths = sorted({len(p) for p in self._prefix}, reverse=True)
+        self._wildcards = sorted(
+            (_compile_wildcard(pattern, b.build()) for pattern, b in wildcard.items()),
+            key=lambda r: r.priority,
+            reverse=True,
+        )
+
+    def allowed(self, path: str, operation: Operation) -> Decision:
+        """May `operation` be done on `path`?"""
+        if self.is_root:
+            return Decision(True, True, True, frozenset({ROOT_CAPABILITY}), (ROOT_CAPABILITY,))
+        grant = self._lookup(path.lstrip("/"), is_list=operation is Operation.LIST)
+        if grant is None:
+            return Decision(False)
+        capability = _OPERATION_CAPABILITY.get(operation, operation.value)
+        allowed = capability in grant.capabilities
+        return Decision(
+            allowed=allowed,
+            sudo="sudo" in grant.capabilities,
+            capabilities=grant.capabilities,
+            granting_policies=grant.granted_by.get(capability, ()) if allowed else (),
+        )
+
+    def capabilities(self, path: str) -> list[str]:
+        """Sorted capabilities on `path` (looked up as a LIST, as Vault does); `["deny"]` if
+        none, `["root"]` for a root ACL."""
+        if self.is_root:
+            return [ROOT_CAPABILITY]
+        grant = self._lookup(path.lstrip("/"), is_list=True)
+        if grant is None or not grant.capabilities or DENY_CAPABILITY in grant.capabilities:
+            return [DENY_CAPABILITY]
+        return sorted(grant.capabilities)
+
+    def _lookup(self, path: str, *, is_list: bool) -> _Grant | None:
+        grant = self._exact.get(path)
+        if grant is not None:
+            return grant
+        if is_list:
+            trimmed = path.removesuffix("/")
+            grant = self._exact.get(trimmed)
+            if grant is not None:
+                return grant
+            if trimmed != path:
+                grant = self._non_exact(trimmed)
+                if grant is not None:
+                    return grant
+        return self._non_exact(path)
+
+    def _non_exact(self, path: str) -> _Grant | None:
+        best: _Grant | None = None
+        best_priority: tuple[int, int, int, int, str] | None = None
+        for length in self._prefix_lengths:
+            if length <= len(path) and (grant := self._prefix.get(path[:length])) is not None:
+                best, best_priority = grant, _priority(length, True, 0, path[:length])
+                break
+        if not self._wildcards:
+            return best
+        parts = path.split("/")
+        for rule in self._wildcards:
+            if best_priority is not None and rule.priority <= best_priority:
+                break
+            if rule.matches(parts):
+                return rule.grant
+        return best
+
+
+def _table_for(
+    rule: PathRule,
+    exact: dict[str, _GrantBuilder],
+    prefix: dict[str, _GrantBuilder],
+    wildcard: dict[str, _GrantBuilder],
+) -> dict[str, _GrantBuilder]:
+    if rule.has_segment_wildcards:
+        return wildcard
+    return prefix if rule.is_prefix else exact
+
+
+def _compile_wildcard(pattern: str, grant: _Grant) -> _WildcardRule:
+    is_prefix = pattern.endswith("*")
+    path = pattern.removesuffix("*")
+    segments = tuple(path.split("/"))
+    first = next(i for i, seg in enumerate(segments) if seg == "+")
+    first_wildcard = sum(len(seg) + 1 for seg in segments[:first])
+    priority = _priority(first_wildcard, is_prefix, segments.count("+"), path)
+    return _WildcardRule(segments, is_prefix, priority, grant)
