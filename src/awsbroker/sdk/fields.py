@@ -133,6 +133,7 @@ class FieldData:
 
     def __init__(self, schema: Mapping[str, Field], raw: Mapping[str, JSONValue]) -> None:
         self._schema = schema
+        self.unknown = sorted(k for k, v in raw.items() if k not in schema and v is not None)
         self._values: dict[str, Value] = {}
         for name, spec in schema.items():
             value = raw.get(name)
@@ -141,7 +142,7 @@ class FieldData:
             try:
                 self._values[name] = _decode(spec.type, value)
             except ValueError as exc:
-                raise InvalidRequest(f"invalid value for {name!r}: {exc}") from None
+                raise InvalidRequest(f"Field validation failed: field {name!r}: {exc}") from None
 
     def is_set(self, name: str) -> bool:
         self._spec(name)

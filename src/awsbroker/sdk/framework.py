@@ -132,7 +132,11 @@ class FrameworkBackend(Generic[B]):
     def handle_request(self, request: Request) -> Response | None:
         spec, captures, handler = self._route(request)
         fields = self._field_data(spec, request, captures)
-        return handler(self._owner, request, fields)
+        response = handler(self._owner, request, fields)
+        if response is not None and fields.unknown and response.raw is None:
+            names = " ".join(fields.unknown)
+            response.add_warning(f"Endpoint ignored these unrecognized parameters: [{names}]")
+        return response
 
     def exists(self, request: Request) -> bool | None:
         found = self.match(request.path)

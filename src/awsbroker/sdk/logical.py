@@ -39,8 +39,9 @@ class Request:
     mount_accessor: str = ""
     remote_address: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
-    # Filled by the core for backends that need to know who asked (token store, leases).
-    token_entry_id: str = ""
+    # Filled by the core for its own backends (token store, sys); engines never see the token.
+    token_hash: str = ""
+    sudo: bool = False
 
 
 @dataclass

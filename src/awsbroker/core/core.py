@@ -1,0 +1,234 @@
+"""The core: seal state, mounts, tokens, policies, and the request pipeline.
+
+`Core.handle` is the one way in: seal check, route, authenticate, authorise, dispatch. The
+HTTP layer turns HTTP into `Request`s and calls it; nothing else reaches a backend.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from awsbroker.barrier.aes_gcm import AESGCMBarrier
+from awsbroker.barrier.seal import SealStatus, ShamirSeal
+from awsbroker.core.mounts import MountEntry, MountTable
+from awsbroker.core.path_token import TokenBackend
+from awsbroker.core.policy_store import PolicyStore
+from awsbroker.core.router import Route, Router
+from awsbroker.core.tokens import ROOT_PATH, TokenEntry, TokenStore, random_id
+from awsbroker.policy.builtin import is_root_path
+from awsbroker.sdk.clock import Clock, SystemClock
+from awsbroker.sdk.errors import InvalidRequest, NotFound, PermissionDenied, Sealed
+from awsbroker.sdk.framework import Backend, BackendConfig, BackendFactory
+from awsbroker.sdk.logical import Operation, Request, Response
+from awsbroker.sdk.storage import Storage, View, list_recursive
+
+DEFAULT_TTL = 768 * 3600
+SEAL_EXEMPT = frozenset({"sys/init", "sys/seal-status", "sys/unseal", "sys/health", "sys/leader"})
+TOKEN_MOUNT = "auth/token/"
+SYS_MOUNT = "sys/"
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    default_lease_ttl: int = DEFAULT_TTL
+    max_lease_ttl: int = DEFAULT_TTL
+    storage_type: str = "inmem"
+    cluster_name: str = "awsbroker"
+    clock: Clock = field(default_factory=SystemClock)
+
+
+class MountSystemView:
+    """The effective TTLs of one mount: its tuned values, else the server's."""
+
+    def __init__(self, core: Core, entry: MountEntry) -> None:
+        self._core = core
+        self._entry = entry
+
+    def default_lease_ttl(self) -> int:
+        return self._entry.config.default_lease_ttl or self._core.config.default_lease_ttl
+
+    def max_lease_ttl(self) -> int:
+        return self._entry.config.max_lease_ttl or self._core.config.max_lease_ttl
+
+    @property
+    def clock(self) -> Clock:
+        return self._core.config.clock
+
+
+class Core:
+    def __init__(
+        self,
+        physical: Storage,
+        engines: Mapping[str, BackendFactory],
+        config: CoreConfig | None = None,
+        system_backend: Callable[[Core], Backend] | None = None,
+    ) -> None:
+        self.config = config or CoreConfig()
+        self.physical = physical
+        self.engines = dict(engines)
+        self.barrier = AESGCMBarrier(physical, self.config.clock)
+        self.seal = ShamirSeal(self.barrier, physical)
+        self.cluster_id = str(uuid.uuid5(uuid.NAMESPACE_URL, self.config.cluster_name))
+        self.router = Router()
+        self.mounts = MountTable(self.barrier)
+        self.tokens = TokenStore(View(self.barrier, "sys/token/"), self.config.clock)
+        self.policies = PolicyStore(View(self.barrier, "sys/policy/"))
+        self.token_backend = TokenBackend(self.tokens, self._token_ttls, self.policies.exists)
+        self.unmount_hooks: list[Callable[[MountEntry], None]] = []
+        self._lock = threading.RLock()
+        self._sys_entry = MountEntry(SYS_MOUNT, "system", "system_00000000", "sys")
+        self._token_entry = MountEntry(TOKEN_MOUNT, "token", "auth_token_00000000", "token")
+        if system_backend is not None:
+            self.router.mount(self._sys_entry, system_backend(self))
+
+    # ---- seal lifecycle -------------------------------------------------------------------
+
+    @property
+    def sealed(self) -> bool:
+        return self.barrier.sealed
+
+    def seal_status(self) -> SealStatus:
+        return self.seal.status()
+
+    def initialize(self, shares: int, threshold: int, root_token_id: str = "") -> tuple[list[bytes], str]:
+        """Create the barrier's keys and the root token. The server is sealed afterwards."""
+        with self._lock:
+            keys = self.seal.initialize(shares, threshold)
+            for key in keys[:threshold]:
+                self.seal.submit(key)
+            self._post_unseal()
+            root_token = self.create_root_token(root_token_id)
+            self.seal_vault()
+            return keys, root_token
+
+    def submit_unseal_key(self, key: bytes) -> SealStatus:
+        with self._lock:
+            was_sealed = self.sealed
+            status = self.seal.submit(key)
+            if was_sealed and not self.sealed:
+                self._post_unseal()
+            return self.seal.status() if status.sealed != self.sealed else status
+
+    def seal_vault(self) -> None:
+        with self._lock:
+            self.router.unmount(TOKEN_MOUNT)
+            for route in self.router.routes():
+                if route.mount_path != SYS_MOUNT:
+                    self.router.unmount(route.mount_path)
+            self.seal.seal()
+
+    def _post_unseal(self) -> None:
+        self.mounts.load()
+        self.tokens.setup()
+        self.policies.setup()
+        self.router.mount(self._token_entry, self.token_backend)
+        for entry in self.mounts.entries.values():
+            self.router.mount(entry, self._make_backend(entry))
+
+    def create_root_token(self, token: str = "") -> str:
+        token = token or self.tokens.new_token()
+        entry = TokenEntry(
+            hash=self.tokens.hash(token),
+            accessor=random_id(24),
+            policies=["root"],
+            path=ROOT_PATH,
+            display_name="root",
+            creation_time=self.config.clock.now(),
+            renewable=False,
+        )
+        self.tokens.create(entry)
+        return token
+
+    # ---- mounts -----------------------------------------------------------------------------
+
+    def _make_backend(self, entry: MountEntry) -> Backend:
+        factory = self.engines[entry.type]
+        storage = View(self.barrier, entry.storage_prefix)
+        return factory(
+            BackendConfig(storage, MountSystemView(self, entry), entry.path, dict(entry.options))
+        )
+
+    def enable_mount(self, entry: MountEntry) -> None:
+        with self._lock:
+            if entry.type not in self.engines:
+                raise InvalidRequest(f"plugin not found in the catalog: {entry.type}")
+            conflict = self.mounts.conflict(entry.path)
+            if conflict is not None:
+                raise InvalidRequest(f"path is already in use at {conflict}")
+            backend = self._make_backend(entry)
+            self.mounts.entries[entry.path] = entry
+            self.mounts.save()
+            self.router.mount(entry, backend)
+
+    def disable_mount(self, path: str) -> None:
+        with self._lock:
+            entry = self.mounts.entries.get(path)
+            if entry is None:
+                return
+            for hook in self.unmount_hooks:
+                hook(entry)
+            self.router.unmount(path)
+            del self.mounts.entries[path]
+            self.mounts.save()
+            for key in list_recursive(self.barrier, entry.storage_prefix):
+                self.barrier.delete(key)
+
+    def save_mounts(self) -> None:
+        with self._lock:
+            self.mounts.save()
+
+    def _token_ttls(self) -> tuple[int, int]:
+        return self.config.default_lease_ttl, self.config.max_lease_ttl
+
+    # ---- the request pipeline ------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response | None:
+        path = request.path
+        if self.sealed and path not in SEAL_EXEMPT:
+            raise Sealed("Vault is sealed")
+        route = self.router.match(path)
+        if route is None:
+            raise NotFound(f'no handler for route "{path}". route entry not found.')
+        relative = path[len(route.mount_path) :] if path.startswith(route.mount_path) else ""
+        inner = dataclasses.replace(
+            request,
+            path=relative,
+            mount_point=route.mount_path,
+            mount_type=route.entry.type,
+            mount_accessor=route.entry.accessor,
+        )
+        last_use: TokenEntry | None = None
+        if not is_root_path(relative, route.backend.unauthenticated_paths):
+            last_use = self._authorize(request, inner, route)
+        if route.entry.type not in ("system", "token"):
+            inner.client_token = inner.token_hash = ""
+        try:
+            response = route.backend.handle_request(inner)
+        finally:
+            if last_use is not None:
+                self.tokens.revoke_tree(last_use)
+        if response is not None:
+            response.mount_type = route.entry.type
+        return response
+
+    def _authorize(self, request: Request, inner: Request, route: Route) -> TokenEntry | None:
+        """Check the token and the ACL. Returns the token if this request used its last use."""
+        entry = self.tokens.lookup(request.client_token)
+        if entry is None:
+            raise PermissionDenied("permission denied")
+        if inner.operation is Operation.UPDATE and route.backend.exists(inner) is False:
+            inner.operation = Operation.CREATE
+        decision = self.policies.acl(entry.policies).allowed(request.path, inner.operation)
+        if not decision.allowed:
+            raise PermissionDenied("permission denied")
+        sudo = decision.is_root or decision.sudo
+        if not sudo and is_root_path(inner.path, route.backend.root_paths):
+            raise PermissionDenied("permission denied")
+        inner.sudo = sudo
+        inner.token_hash = entry.hash
+        return entry if self.tokens.use(entry) else None
+

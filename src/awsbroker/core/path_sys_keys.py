@@ -1,0 +1,37 @@
+"""`sys/rotate` and `sys/key-status`: the barrier's encryption key terms."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from awsbroker.sdk.fields import FieldData
+from awsbroker.sdk.framework import Path
+from awsbroker.sdk.logical import Operation, Request, Response
+
+if TYPE_CHECKING:
+    from awsbroker.core.sys_backend import SystemBackend
+
+
+def paths() -> list[Path[SystemBackend]]:
+    return [
+        Path("rotate", {Operation.UPDATE: rotate}, summary="Rotate the encryption key (sudo)"),
+        Path("key-status", {Operation.READ: key_status}, summary="The active key term"),
+    ]
+
+
+def rotate(b: SystemBackend, req: Request, fd: FieldData) -> None:
+    b.core.barrier.rotate()
+
+
+def key_status(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    status = b.core.barrier.key_status()
+    installed = datetime.fromtimestamp(status.install_time, UTC)
+    return Response(
+        data={
+            "term": status.term,
+            "install_time": installed.isoformat().replace("+00:00", "Z"),
+            "encryptions": status.encryptions,
+        },
+        inject_top_level=True,
+    )

@@ -1,0 +1,204 @@
+"""`sys/mounts`, `sys/mounts/:path`, `sys/mounts/:path/tune` and `sys/auth`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from awsbroker.core.mounts import MountEntry, new_entry, normalize_path
+from awsbroker.sdk.duration import parse_duration
+from awsbroker.sdk.errors import InvalidRequest, NotFound
+from awsbroker.sdk.fields import Field, FieldData
+from awsbroker.sdk.fields import FieldType as T
+from awsbroker.sdk.framework import Path
+from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
+
+if TYPE_CHECKING:
+    from awsbroker.core.sys_backend import SystemBackend
+
+R, U, D = Operation.READ, Operation.UPDATE, Operation.DELETE
+_MOUNT_PATH = r"mounts/(?P<path>.+?)"
+_TUNE_FIELDS = {
+    "default_lease_ttl": Field(T.STRING, "Default lease TTL: seconds, a duration, or 'system'"),
+    "max_lease_ttl": Field(T.STRING, "Maximum lease TTL: seconds, a duration, or 'system'"),
+    "description": Field(T.STRING, "Human-readable description"),
+    "options": Field(T.MAP, "Engine options"),
+    "force_no_cache": Field(T.BOOL),
+    "audit_non_hmac_request_keys": Field(T.STRING_LIST, "Request keys not hashed in audit logs"),
+    "audit_non_hmac_response_keys": Field(T.STRING_LIST, "Response keys not hashed in audit logs"),
+    "listing_visibility": Field(T.STRING),
+    "passthrough_request_headers": Field(T.STRING_LIST),
+    "allowed_response_headers": Field(T.STRING_LIST),
+}
+
+
+def paths() -> list[Path[SystemBackend]]:
+    return [
+        Path("mounts/?", {R: list_mounts}, summary="List secrets engines"),
+        Path(
+            _MOUNT_PATH + "/tune",
+            {R: read_tune, U: write_tune},
+            {"path": Field(T.STRING), **_TUNE_FIELDS},
+            summary="Tune a secrets engine",
+        ),
+        Path(
+            _MOUNT_PATH,
+            {R: read_mount, U: enable_mount, D: disable_mount},
+            {
+                "path": Field(T.STRING, "Where to mount"),
+                "type": Field(T.STRING, "Engine type, e.g. 'aws'"),
+                "description": Field(T.STRING, "Human-readable description"),
+                "config": Field(T.OBJECT, "default_lease_ttl, max_lease_ttl and other tunables"),
+                "options": Field(T.MAP, "Engine options"),
+                "local": Field(T.BOOL),
+                "seal_wrap": Field(T.BOOL),
+                "external_entropy_access": Field(T.BOOL),
+                "plugin_name": Field(T.STRING),
+                "plugin_version": Field(T.STRING),
+            },
+            summary="Enable, read or disable a secrets engine",
+        ),
+        Path("auth/?", {R: list_auth}, summary="List auth methods"),
+    ]
+
+
+def _ttl_setting(name: str, raw: JSONValue) -> int | None:
+    """A tunable TTL: None when not supplied or '' (unset); 0 for 'system'; else seconds."""
+    if raw is None or raw == "":
+        return None
+    if raw == "system":
+        return 0
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        raise InvalidRequest(f"invalid {name}: {exc}") from None
+
+
+def _apply_ttls(b: SystemBackend, entry: MountEntry, default: int | None, maximum: int | None) -> None:
+    new_default = entry.config.default_lease_ttl if default is None else default
+    new_max = entry.config.max_lease_ttl if maximum is None else maximum
+    effective_max = new_max or b.core.config.max_lease_ttl
+    effective_default = new_default or b.core.config.default_lease_ttl
+    if effective_default > effective_max:
+        raise InvalidRequest("default lease TTL cannot be greater than the max lease TTL")
+    entry.config.default_lease_ttl, entry.config.max_lease_ttl = new_default, new_max
+
+
+def mount_info(entry: MountEntry) -> JSONObject:
+    return {
+        "accessor": entry.accessor,
+        "config": {
+            "default_lease_ttl": entry.config.default_lease_ttl,
+            "max_lease_ttl": entry.config.max_lease_ttl,
+            "force_no_cache": entry.config.force_no_cache,
+        },
+        "description": entry.description,
+        "external_entropy_access": entry.external_entropy_access,
+        "local": entry.local,
+        "options": dict(entry.options) or None,
+        "plugin_version": "",
+        "running_plugin_version": "",
+        "running_sha256": "",
+        "seal_wrap": entry.seal_wrap,
+        "type": entry.type,
+        "uuid": entry.uuid,
+    }
+
+
+def list_mounts(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    data: JSONObject = {path: mount_info(e) for path, e in sorted(b.core.mounts.entries.items())}
+    sys_entry = MountEntry("sys/", "system", "system_00000000", "sys", "system endpoints")
+    data["sys/"] = mount_info(sys_entry)
+    return Response(data=data, inject_top_level=True)
+
+
+def _entry(b: SystemBackend, fd: FieldData) -> MountEntry:
+    entry = b.core.mounts.entries.get(normalize_path(fd.get_str("path")))
+    if entry is None:
+        raise InvalidRequest(f"no mount at {fd.get_str('path').strip('/')}/")
+    return entry
+
+
+def read_mount(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    entry = b.core.mounts.entries.get(normalize_path(fd.get_str("path")))
+    if entry is None:
+        raise NotFound()
+    return Response(data=mount_info(entry), inject_top_level=True)
+
+
+def enable_mount(b: SystemBackend, req: Request, fd: FieldData) -> None:
+    path = normalize_path(fd.get_str("path"))
+    mount_type = fd.get_str("type") or fd.get_str("plugin_name")
+    if not mount_type:
+        raise InvalidRequest("'type' is required, e.g. {\"type\": \"aws\"}")
+    entry = new_entry(path, mount_type)
+    entry.description = fd.get_str("description")
+    entry.options = fd.get_map("options")
+    entry.local, entry.seal_wrap = fd.get_bool("local"), fd.get_bool("seal_wrap")
+    entry.external_entropy_access = fd.get_bool("external_entropy_access")
+    config = fd.get_object("config")
+    _apply_ttls(
+        b,
+        entry,
+        _ttl_setting("default_lease_ttl", config.get("default_lease_ttl")),
+        _ttl_setting("max_lease_ttl", config.get("max_lease_ttl")),
+    )
+    for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys"):
+        value = config.get(key)
+        if isinstance(value, list):
+            setattr(entry.config, key, [str(v) for v in value])
+    b.core.enable_mount(entry)
+
+
+def disable_mount(b: SystemBackend, req: Request, fd: FieldData) -> None:
+    b.core.disable_mount(normalize_path(fd.get_str("path")))
+
+
+def read_tune(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    entry = _entry(b, fd)
+    view_default = entry.config.default_lease_ttl or b.core.config.default_lease_ttl
+    view_max = entry.config.max_lease_ttl or b.core.config.max_lease_ttl
+    data: JSONObject = {
+        "default_lease_ttl": view_default,
+        "max_lease_ttl": view_max,
+        "force_no_cache": entry.config.force_no_cache,
+        "description": entry.description,
+    }
+    if entry.options:
+        data["options"] = dict(entry.options)
+    for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys"):
+        values = getattr(entry.config, key)
+        if values:
+            data[key] = list(values)
+    return Response(data=data)
+
+
+def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
+    entry = _entry(b, fd)
+    _apply_ttls(
+        b,
+        entry,
+        _ttl_setting("default_lease_ttl", req.data.get("default_lease_ttl")),
+        _ttl_setting("max_lease_ttl", req.data.get("max_lease_ttl")),
+    )
+    if fd.is_set("description"):
+        entry.description = fd.get_str("description")
+    if fd.is_set("options"):
+        entry.options.update(fd.get_map("options"))
+    for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys"):
+        if fd.is_set(key):
+            setattr(entry.config, key, fd.get_list(key))
+    b.core.save_mounts()
+
+
+def list_auth(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    token: JSONObject = {
+        "accessor": "auth_token_00000000",
+        "config": {"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": False},
+        "description": "token based credentials",
+        "local": False,
+        "options": None,
+        "seal_wrap": False,
+        "type": "token",
+        "uuid": "token",
+    }
+    return Response(data={"token/": token}, inject_top_level=True)

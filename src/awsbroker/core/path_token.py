@@ -1,0 +1,332 @@
+"""`auth/token/`: create, look up, renew and revoke tokens, with Vault's policy and TTL rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from awsbroker.core.tokens import TokenEntry, TokenStore, random_id
+from awsbroker.sdk.errors import InvalidRequest, PermissionDenied
+from awsbroker.sdk.fields import Field, FieldData
+from awsbroker.sdk.fields import FieldType as T
+from awsbroker.sdk.framework import FrameworkBackend, Path
+from awsbroker.sdk.logical import Auth, JSONObject, Operation, Request, Response
+
+R, U, L = Operation.READ, Operation.UPDATE, Operation.LIST
+_CREATE_FIELDS = {
+    "id": Field(T.STRING, "Custom token ID (root or sudo only)"),
+    "policies": Field(T.STRING_LIST, "Policies of the token; the parent's when omitted"),
+    "meta": Field(T.MAP, "Arbitrary key/value metadata"),
+    "no_parent": Field(T.BOOL, "Create an orphan (root or sudo only)"),
+    "no_default_policy": Field(T.BOOL, "Do not attach the default policy"),
+    "renewable": Field(T.BOOL, "Whether the token can be renewed", default=True),
+    "ttl": Field(T.DURATION, "Time to live"),
+    "lease": Field(T.DURATION, "Deprecated alias of ttl"),
+    "type": Field(T.STRING, "Token type; only 'service' is supported"),
+    "explicit_max_ttl": Field(T.DURATION, "Hard cap on the token's lifetime"),
+    "display_name": Field(T.STRING, "Name shown in lookups and audit logs"),
+    "num_uses": Field(T.INT, "Number of uses; 0 is unlimited"),
+    "period": Field(T.DURATION, "Renewal period of a periodic token (root or sudo only)"),
+    "entity_alias": Field(T.STRING, "Not supported; accepted for compatibility"),
+    "role_name": Field(T.STRING, "Token role"),
+}
+_TOKEN = {"token": Field(T.STRING, "The token")}
+_ACCESSOR = {"accessor": Field(T.STRING, "The token's accessor")}
+_INCREMENT = {"increment": Field(T.DURATION, "Requested TTL, from now")}
+
+
+def paths() -> list[Path[TokenBackend]]:
+    return [
+        Path("create-orphan", {U: create_orphan}, _CREATE_FIELDS, summary="Create an orphan token"),
+        Path("create", {U: create_token}, _CREATE_FIELDS, summary="Create a token"),
+        Path(r"create/(?P<role_name>\w(?:[\w.-]*\w)?)", {U: create_token}, _CREATE_FIELDS),
+        Path("lookup", {U: lookup, R: lookup}, _TOKEN, summary="Look up a token"),
+        Path(r"lookup/(?P<token>.+)", {R: lookup}, _TOKEN),
+        Path("lookup-self", {R: lookup_self, U: lookup_self}, summary="Look up the calling token"),
+        Path("lookup-accessor", {U: lookup_accessor}, _ACCESSOR),
+        Path("renew", {U: renew}, {**_TOKEN, **_INCREMENT}, summary="Renew a token"),
+        Path(r"renew/(?P<token>.+)", {U: renew}, {**_TOKEN, **_INCREMENT}),
+        Path("renew-self", {U: renew_self}, _INCREMENT, summary="Renew the calling token"),
+        Path("renew-accessor", {U: renew_accessor}, {**_ACCESSOR, **_INCREMENT}),
+        Path("revoke", {U: revoke}, _TOKEN, summary="Revoke a token and its children"),
+        Path("revoke-self", {U: revoke_self}, summary="Revoke the calling token"),
+        Path("revoke-accessor", {U: revoke_accessor}, _ACCESSOR),
+        Path("revoke-orphan", {U: revoke_orphan}, _TOKEN, summary="Revoke, orphaning children"),
+        Path("accessors/?", {L: list_accessors}, summary="List token accessors (sudo)"),
+        Path("roles/?", {L: list_roles}, summary="List token roles"),
+        Path("tidy", {U: tidy}, summary="Remove dangling token index entries"),
+    ]
+
+
+class TokenBackend(FrameworkBackend["TokenBackend"]):
+    def __init__(
+        self,
+        store: TokenStore,
+        ttls: Callable[[], tuple[int, int]],
+        policy_exists: Callable[[str], bool],
+    ) -> None:
+        super().__init__(
+            self,
+            paths(),
+            root_paths=["revoke-orphan", "revoke-orphan/*", "accessors", "accessors/*"],
+        )
+        self.store = store
+        self.ttls = ttls
+        self.policy_exists = policy_exists
+
+    def caller(self, request: Request) -> TokenEntry:
+        entry = self.store.get_by_hash(request.token_hash) if request.token_hash else None
+        if entry is None:
+            raise PermissionDenied("permission denied")
+        return entry
+
+
+def normalize_policies(names: list[str]) -> list[str]:
+    cleaned = sorted({n.strip().lower() for n in names if n.strip()})
+    return ["root"] if "root" in cleaned else cleaned
+
+
+def _display_name(raw: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9]", "-", raw.strip())
+    return f"token-{name}" if name else "token"
+
+
+def create_orphan(b: TokenBackend, req: Request, fd: FieldData) -> Response:
+    return _create(b, req, fd, orphan=True)
+
+
+def create_token(b: TokenBackend, req: Request, fd: FieldData) -> Response:
+    if fd.get_str("role_name"):
+        raise InvalidRequest(f"unknown role {fd.get_str('role_name')!r}: token roles are not supported")
+    if fd.get_bool("no_parent") and not req.sudo:
+        raise InvalidRequest("root or sudo privileges required to create orphan token")
+    return _create(b, req, fd, orphan=fd.get_bool("no_parent"))
+
+
+def _create(b: TokenBackend, req: Request, fd: FieldData, *, orphan: bool) -> Response:
+    parent = b.caller(req)
+    if fd.get_str("type") not in ("", "service"):
+        raise InvalidRequest("only service tokens are supported; omit 'type' or set it to 'service'")
+    if fd.get_int("num_uses") < 0:
+        raise InvalidRequest("number of uses cannot be negative")
+    token = _custom_id(req, fd) or b.store.new_token()
+    policies, warnings = _policies(b, req, fd, parent)
+    entry = TokenEntry(
+        hash=b.store.hash(token),
+        accessor=random_id(24),
+        policies=policies,
+        path=req.mount_point + req.path,
+        display_name=_display_name(fd.get_str("display_name")),
+        creation_time=b.store.clock.now(),
+        num_uses=fd.get_int("num_uses"),
+        parent="" if orphan else parent.hash,
+        meta=fd.get_map("meta") or None,
+        renewable=fd.get_bool("renewable"),
+    )
+    _set_ttl(b, req, fd, parent, entry)
+    try:
+        b.store.create(entry)
+    except ValueError:
+        raise InvalidRequest("a token with that ID already exists") from None
+    resp = Response(auth=auth_block(entry, token))
+    for warning in warnings:
+        resp.add_warning(warning)
+    return resp
+
+
+def _custom_id(req: Request, fd: FieldData) -> str:
+    token = fd.get_str("id")
+    if not token:
+        return ""
+    if not req.sudo:
+        raise InvalidRequest("root or sudo privileges required to specify token id")
+    if "." in token:
+        raise InvalidRequest("token IDs can not contain periods")
+    return token
+
+
+def _policies(
+    b: TokenBackend, req: Request, fd: FieldData, parent: TokenEntry
+) -> tuple[list[str], list[str]]:
+    asked = fd.is_set("policies")
+    policies = normalize_policies(fd.get_list("policies")) if asked else list(parent.policies)
+    policies = [p for p in policies if p != "default"] if fd.get_bool("no_default_policy") else policies
+    if "root" in policies and not parent.is_root:
+        raise InvalidRequest("root tokens may not be created by non-root tokens")
+    if not req.sudo and not set(policies) - {"default"} <= set(parent.policies):
+        raise InvalidRequest("child policies must be subset of parent")
+    if policies != ["root"] and not fd.get_bool("no_default_policy"):
+        if req.sudo or "default" in parent.policies:
+            policies = sorted({*policies, "default"})
+    warnings = [
+        f'Policy "{p}" does not exist' for p in policies if p != "root" and not b.policy_exists(p)
+    ]
+    return policies, warnings
+
+
+def _set_ttl(
+    b: TokenBackend, req: Request, fd: FieldData, parent: TokenEntry, entry: TokenEntry
+) -> None:
+    default_ttl, max_ttl = b.ttls()
+    ttl = fd.get_duration("ttl") or fd.get_duration("lease")
+    period = fd.get_duration("period")
+    explicit = fd.get_duration("explicit_max_ttl")
+    if period and not req.sudo:
+        raise InvalidRequest("root or sudo privileges required to create periodic token")
+    if entry.is_root and not ttl and not period and not explicit:
+        if parent.expire_time:
+            raise InvalidRequest("expiring root tokens cannot create non-expiring root tokens")
+        entry.renewable = False
+        return
+    if period:
+        ttl = period
+    elif not ttl:
+        ttl = default_ttl
+    if not period and max_ttl:
+        ttl = min(ttl, max_ttl)
+    if explicit:
+        ttl = min(ttl, explicit)
+    entry.period, entry.explicit_max_ttl = period, explicit
+    entry.ttl = entry.creation_ttl = ttl
+    entry.expire_time = entry.creation_time + ttl if ttl else 0.0
+
+
+def auth_block(entry: TokenEntry, token: str) -> Auth:
+    return Auth(
+        client_token=token,
+        accessor=entry.accessor,
+        policies=list(entry.policies),
+        token_policies=list(entry.policies),
+        metadata=entry.meta,
+        lease_duration=entry.ttl,
+        renewable=entry.renewable,
+        orphan=entry.orphan,
+        num_uses=entry.num_uses,
+    )
+
+
+def _rfc3339(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def lookup_data(entry: TokenEntry, token: str, now: float) -> JSONObject:
+    data: JSONObject = {
+        "accessor": entry.accessor,
+        "creation_time": int(entry.creation_time),
+        "creation_ttl": entry.creation_ttl,
+        "display_name": entry.display_name,
+        "entity_id": "",
+        "expire_time": _rfc3339(entry.expire_time) if entry.expire_time else None,
+        "explicit_max_ttl": entry.explicit_max_ttl,
+        "id": token,
+        "issue_time": _rfc3339(entry.creation_time),
+        "meta": dict(entry.meta) if entry.meta else None,
+        "num_uses": entry.num_uses,
+        "orphan": entry.orphan,
+        "path": entry.path,
+        "policies": list(entry.policies),
+        "renewable": entry.renewable,
+        "ttl": entry.remaining(now),
+        "type": entry.type,
+    }
+    if entry.period:
+        data["period"] = entry.period
+    if entry.last_renewal:
+        data["last_renewal"] = _rfc3339(entry.last_renewal)
+        data["last_renewal_time"] = int(entry.last_renewal)
+    return data
+
+
+def lookup(b: TokenBackend, req: Request, fd: FieldData) -> Response:
+    token = fd.get_str("token") or req.client_token
+    entry = b.store.lookup(token)
+    if entry is None:
+        raise PermissionDenied("bad token")
+    return Response(data=lookup_data(entry, token, b.store.clock.now()))
+
+
+def lookup_self(b: TokenBackend, req: Request, fd: FieldData) -> Response:
+    entry = b.caller(req)
+    return Response(data=lookup_data(entry, req.client_token, b.store.clock.now()))
+
+
+def _by_accessor(b: TokenBackend, fd: FieldData) -> TokenEntry:
+    fd.require("accessor")
+    entry = b.store.lookup_accessor(fd.get_str("accessor"))
+    if entry is None:
+        raise InvalidRequest("invalid accessor")
+    return entry
+
+
+def lookup_accessor(b: TokenBackend, req: Request, fd: FieldData) -> Response:
+    return Response(data=lookup_data(_by_accessor(b, fd), "", b.store.clock.now()))
+
+
+def _renew(b: TokenBackend, entry: TokenEntry, fd: FieldData, token: str) -> Response:
+    if not entry.renewable:
+        raise InvalidRequest("lease is not renewable")
+    now = b.store.clock.now()
+    if entry.expire_time:
+        _, max_ttl = b.ttls()
+        ttl = entry.period or fd.get_duration("increment") or entry.creation_ttl
+        limits = [entry.creation_time + cap - now for cap in (entry.explicit_max_ttl,) if cap]
+        if not entry.period and max_ttl:
+            limits.append(entry.creation_time + max_ttl - now)
+        ttl = int(max(0, min([ttl, *limits])))
+        entry.ttl, entry.expire_time, entry.last_renewal = ttl, now + ttl, now
+        b.store.save(entry)
+    return Response(auth=auth_block(entry, token))
+
+
+def renew(b: TokenBackend, req: Request, fd: FieldData) -> Response:
+    fd.require("token")
+    entry = b.store.lookup(fd.get_str("token"))
+    if entry is None:
+        raise PermissionDenied("bad token")
+    return _renew(b, entry, fd, fd.get_str("token"))
+
+
+def renew_self(b: TokenBackend, req: Request, fd: FieldData) -> Response:
+    return _renew(b, b.caller(req), fd, req.client_token)
+
+
+def renew_accessor(b: TokenBackend, req: Request, fd: FieldData) -> Response:
+    return _renew(b, _by_accessor(b, fd), fd, "")
+
+
+def revoke(b: TokenBackend, req: Request, fd: FieldData) -> None:
+    fd.require("token")
+    entry = b.store.lookup(fd.get_str("token"))
+    if entry is not None:
+        b.store.revoke_tree(entry)
+
+
+def revoke_self(b: TokenBackend, req: Request, fd: FieldData) -> None:
+    b.store.revoke_tree(b.caller(req))
+
+
+def revoke_accessor(b: TokenBackend, req: Request, fd: FieldData) -> None:
+    b.store.revoke_tree(_by_accessor(b, fd))
+
+
+def revoke_orphan(b: TokenBackend, req: Request, fd: FieldData) -> None:
+    fd.require("token")
+    entry = b.store.lookup(fd.get_str("token"))
+    if entry is not None:
+        b.store.revoke_orphan(entry)
+
+
+def list_accessors(b: TokenBackend, req: Request, fd: FieldData) -> Response:
+    return Response(data={"keys": list(b.store.accessors())})
+
+
+def list_roles(b: TokenBackend, req: Request, fd: FieldData) -> Response:
+    return Response(data={"keys": []})
+
+
+def tidy(b: TokenBackend, req: Request, fd: FieldData) -> Response:
+    removed = b.store.tidy()
+    resp = Response(status=202)
+    resp.add_warning(f"Tidy removed {removed} dangling token index entries.")
+    return resp

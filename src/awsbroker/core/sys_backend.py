@@ -1,0 +1,35 @@
+"""The `sys/` backend: the table of contents of every system path, one file per URL family."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from awsbroker.core import path_sys_keys, path_sys_mounts, path_sys_policies, path_sys_seal
+from awsbroker.sdk.framework import FrameworkBackend
+
+if TYPE_CHECKING:
+    from awsbroker.core.core import Core
+
+# Paths that need `sudo` on top of the operation's capability (relative to sys/).
+ROOT_PATHS = [
+    "audit", "audit/*", "auth/*", "leases/lookup/*", "leases/revoke-prefix/*",
+    "leases/revoke-force/*", "leases", "remount", "raw", "raw/*", "rotate", "seal", "step-down",
+    "config/auditing/*", "revoke-prefix/*", "revoke-force/*",
+]  # fmt: skip
+UNAUTHENTICATED_PATHS = ["init", "seal-status", "unseal", "health", "leader"]
+
+
+class SystemBackend(FrameworkBackend["SystemBackend"]):
+    def __init__(self, core: Core) -> None:
+        super().__init__(
+            self,
+            [
+                *path_sys_seal.paths(),
+                *path_sys_mounts.paths(),
+                *path_sys_policies.paths(),
+                *path_sys_keys.paths(),
+            ],
+            root_paths=ROOT_PATHS,
+            unauthenticated_paths=UNAUTHENTICATED_PATHS,
+        )
+        self.core = core

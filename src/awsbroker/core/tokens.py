@@ -1,0 +1,205 @@
+"""The token store: token records, their accessors and their parent/child tree.
+
+A token is never stored. Its record lives at `id/<hmac>` where the HMAC is keyed by a random
+salt that itself lives behind the barrier; accessors are indexed the same way. Lookups compare
+hashes with `hmac.compare_digest`. Revoking a token revokes its subtree, leaves first, and calls
+the revocation hooks (the lease manager's) for each token before its record goes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import cast
+
+from awsbroker.core.records import get_record, put_record
+from awsbroker.sdk.clock import Clock
+from awsbroker.sdk.logical import JSONObject
+from awsbroker.sdk.storage import Storage
+
+_ALPHABET = string.ascii_letters + string.digits
+SALT_KEY = "salt"
+ROOT_PATH = "auth/token/root"
+
+
+def random_id(length: int = 24) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+@dataclass
+class TokenEntry:
+    hash: str
+    accessor: str
+    policies: list[str]
+    path: str
+    display_name: str
+    creation_time: float
+    ttl: int = 0
+    creation_ttl: int = 0
+    explicit_max_ttl: int = 0
+    period: int = 0
+    renewable: bool = True
+    num_uses: int = 0
+    parent: str = ""
+    meta: dict[str, str] | None = None
+    last_renewal: float = 0.0
+    expire_time: float = 0.0
+    type: str = "service"
+
+    @property
+    def orphan(self) -> bool:
+        return not self.parent
+
+    @property
+    def is_root(self) -> bool:
+        return self.policies == ["root"]
+
+    def remaining(self, now: float) -> int:
+        return 0 if not self.expire_time else max(0, int(self.expire_time - now))
+
+    def to_record(self) -> JSONObject:
+        return cast(JSONObject, asdict(self))
+
+    @classmethod
+    def from_record(cls, record: JSONObject) -> TokenEntry:
+        return cls(**record)  # type: ignore[arg-type]
+
+
+RevokeHook = Callable[[TokenEntry], None]
+
+
+class TokenStore:
+    """Persistence and tree logic for tokens. Policy and TTL rules live in `path_token.py`."""
+
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self._storage = storage
+        self.clock = clock
+        self._salt = b""
+        self._lock = threading.RLock()
+        self.revoke_hooks: list[RevokeHook] = []
+
+    def setup(self) -> None:
+        """Load (or make, the first time) the salt. Called at every unseal."""
+        salt = self._storage.get(SALT_KEY)
+        if salt is None:
+            salt = secrets.token_bytes(32)
+            self._storage.put(SALT_KEY, salt)
+        self._salt = salt
+
+    def hash(self, value: str) -> str:
+        return hmac.new(self._salt, value.encode(), hashlib.sha256).hexdigest()
+
+    def new_token(self) -> str:
+        return "hvs." + random_id(24)
+
+    def save(self, entry: TokenEntry, *, new: bool = False) -> None:
+        put_record(self._storage, f"id/{entry.hash}", entry.to_record())
+        if new:
+            put_record(
+                self._storage,
+                f"accessor/{self.hash(entry.accessor)}",
+                {"hash": entry.hash, "accessor": entry.accessor},
+            )
+            if entry.parent:
+                self._storage.put(f"parent/{entry.parent}/{entry.hash}", b"")
+
+    def create(self, entry: TokenEntry) -> None:
+        with self._lock:
+            if self._storage.get(f"id/{entry.hash}") is not None:
+                raise ValueError("token already exists")
+            self.save(entry, new=True)
+
+    def get_by_hash(self, token_hash: str) -> TokenEntry | None:
+        record = get_record(self._storage, f"id/{token_hash}")
+        if record is None:
+            return None
+        entry = TokenEntry.from_record(record)
+        if entry.expire_time and entry.expire_time <= self.clock.now():
+            self.revoke_tree(entry)
+            return None
+        return entry
+
+    def lookup(self, token: str) -> TokenEntry | None:
+        if not token or not self._salt:
+            return None
+        entry = self.get_by_hash(self.hash(token))
+        if entry is None or not hmac.compare_digest(entry.hash, self.hash(token)):
+            return None
+        return entry
+
+    def lookup_accessor(self, accessor: str) -> TokenEntry | None:
+        if not accessor:
+            return None
+        record = get_record(self._storage, f"accessor/{self.hash(accessor)}")
+        if record is None:
+            return None
+        return self.get_by_hash(str(record["hash"]))
+
+    def accessors(self) -> list[str]:
+        found: list[str] = []
+        for key in self._storage.list("accessor/"):
+            record = get_record(self._storage, f"accessor/{key}")
+            if record is not None:
+                found.append(str(record["accessor"]))
+        return sorted(found)
+
+    def use(self, entry: TokenEntry) -> bool:
+        """Spend one use of a limited token. True when that was its last use."""
+        if entry.num_uses <= 0:
+            return False
+        with self._lock:
+            entry.num_uses -= 1
+            if entry.num_uses == 0:
+                return True
+            self.save(entry)
+            return False
+
+    def revoke_tree(self, entry: TokenEntry) -> None:
+        """Revoke `entry` and every descendant, depth first, children before parents."""
+        with self._lock:
+            for child_hash in self._storage.list(f"parent/{entry.hash}/"):
+                record = get_record(self._storage, f"id/{child_hash}")
+                if record is not None:
+                    self.revoke_tree(TokenEntry.from_record(record))
+                self._storage.delete(f"parent/{entry.hash}/{child_hash}")
+            self._revoke_one(entry)
+
+    def revoke_orphan(self, entry: TokenEntry) -> None:
+        """Revoke only `entry`; its children become orphans."""
+        with self._lock:
+            for child_hash in self._storage.list(f"parent/{entry.hash}/"):
+                record = get_record(self._storage, f"id/{child_hash}")
+                if record is not None:
+                    child = TokenEntry.from_record(record)
+                    child.parent = ""
+                    self.save(child)
+                self._storage.delete(f"parent/{entry.hash}/{child_hash}")
+            self._revoke_one(entry)
+
+    def _revoke_one(self, entry: TokenEntry) -> None:
+        for hook in self.revoke_hooks:
+            hook(entry)
+        self._storage.delete(f"accessor/{self.hash(entry.accessor)}")
+        if entry.parent:
+            self._storage.delete(f"parent/{entry.parent}/{entry.hash}")
+        self._storage.delete(f"id/{entry.hash}")
+
+    def tidy(self) -> int:
+        """Drop index entries that point at tokens which no longer exist. Returns how many."""
+        removed = 0
+        for parent in self._storage.list("parent/"):
+            for child in self._storage.list(f"parent/{parent}"):
+                if self._storage.get(f"id/{child}") is None:
+                    self._storage.delete(f"parent/{parent}{child}")
+                    removed += 1
+        for key in self._storage.list("accessor/"):
+            record = get_record(self._storage, f"accessor/{key}")
+            if record is None or self._storage.get(f"id/{record['hash']}") is None:
+                self._storage.delete(f"accessor/{key}")
+                removed += 1
+        return removed

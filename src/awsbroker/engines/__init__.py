@@ -1,0 +1,1 @@
+"""Secrets engines. Each sees only `awsbroker.sdk` (and its own third-party client)."""

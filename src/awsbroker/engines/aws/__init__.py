@@ -1,0 +1,1 @@
+"""The AWS secrets engine."""

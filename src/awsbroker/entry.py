@@ -1,0 +1,23 @@
+"""The `awsbroker` console script: `server` starts a server; everything else is the client CLI."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "server":
+        from awsbroker.server.run import main as server_main
+
+        return server_main(args[1:])
+    print(
+        "usage: awsbroker server [--dev | --config FILE]\n\n"
+        "The client commands (read, write, token, policy, ...) are not built yet.",
+        file=sys.stderr,
+    )
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""HTTP <-> `Request`/`Response`, on Starlette. The only place that knows about HTTP."""

@@ -1,0 +1,212 @@
+"""The Starlette application: Vault's `/v1/` API in front of a `Core`.
+
+Every request under `/v1/` becomes one `Request` handed to `Core.handle` in a worker thread
+(the core and its storage are synchronous); the answer is rendered in Vault's envelope.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import cast
+from urllib.parse import parse_qsl
+
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request as HTTPRequest
+from starlette.responses import JSONResponse
+from starlette.responses import Response as HTTPResponse
+from starlette.routing import Route
+
+from awsbroker.http.errors import HEADERS, error_response, from_error
+from awsbroker.sdk.errors import (
+    BrokerError,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedOperation,
+)
+from awsbroker.sdk.fields import parse_bool
+from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
+
+log = logging.getLogger("awsbroker.http")
+DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
+METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "LIST", "PATCH", "OPTIONS"]
+Handler = Callable[[Request], Response | None]
+
+
+class API:
+    def __init__(self, handle: Handler, max_request_size: int = DEFAULT_MAX_REQUEST_SIZE) -> None:
+        self._handle = handle
+        self._max = max_request_size
+        self._limiter = anyio.CapacityLimiter(64)
+
+    async def endpoint(self, http: HTTPRequest) -> HTTPResponse:
+        try:
+            request = await self._decode(http)
+            response = await anyio.to_thread.run_sync(self._handle, request, limiter=self._limiter)
+            return render(request, response)
+        except BrokerError as exc:
+            if not isinstance(exc, InvalidRequest | NotFound):
+                log.info("request failed: %s", type(exc).__name__)
+            return from_error(exc)
+        except Exception:
+            log.exception("internal error handling a %s request", http.method)
+            return error_response(500, ["internal error"])
+
+    async def _decode(self, http: HTTPRequest) -> Request:
+        path = http.url.path
+        if not path.startswith("/v1/"):
+            raise NotFound()
+        logical = path[len("/v1/") :].lstrip("/")
+        while "//" in logical:
+            logical = logical.replace("//", "/")
+        query = dict(parse_qsl(http.url.query, keep_blank_values=True))
+        operation = _operation(http.method, query)
+        if operation is Operation.LIST and not logical.endswith("/"):
+            logical += "/"
+        if http.headers.get("x-vault-wrap-ttl"):
+            raise InvalidRequest("response wrapping is not supported; drop X-Vault-Wrap-TTL")
+        if operation in (Operation.UPDATE,):
+            data = await self._body(http)
+        else:
+            query.pop("list", None)
+            data = cast(JSONObject, query)
+        return Request(
+            operation=operation,
+            path=logical,
+            data=data,
+            client_token=_token(http),
+            id=str(uuid.uuid4()),
+            remote_address=http.client.host if http.client else "",
+        )
+
+    async def _body(self, http: HTTPRequest) -> JSONObject:
+        declared = http.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max:
+            raise PayloadTooLarge(f"request body is larger than the limit of {self._max} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in http.stream():
+            size += len(chunk)
+            if size > self._max:
+                raise PayloadTooLarge(f"request body is larger than the limit of {self._max} bytes")
+            chunks.append(chunk)
+        body = b"".join(chunks).strip()
+        if not body:
+            return {}
+        form = http.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+        if form and body[:1] not in (b"{", b"["):
+            return cast(JSONObject, dict(parse_qsl(body.decode("utf-8", "replace"))))
+        try:
+            value: JSONValue = json.loads(body)
+        except ValueError as exc:
+            raise InvalidRequest(f"failed to parse JSON input: {exc}") from None
+        if not isinstance(value, dict):
+            raise InvalidRequest("failed to parse JSON input: the body must be a JSON object")
+        return value
+
+
+def _operation(method: str, query: dict[str, str]) -> Operation:
+    if method == "GET":
+        if "list" in query:
+            try:
+                listing = parse_bool(query["list"])
+            except ValueError:
+                raise InvalidRequest("invalid value for 'list': use true or false") from None
+            return Operation.LIST if listing else Operation.READ
+        return Operation.READ
+    operations = {
+        "LIST": Operation.LIST,
+        "POST": Operation.UPDATE,
+        "PUT": Operation.UPDATE,
+        "DELETE": Operation.DELETE,
+        "HEAD": Operation.HEAD,
+    }
+    if method not in operations:
+        raise UnsupportedOperation(f"unsupported method {method}")
+    return operations[method]
+
+
+def _token(http: HTTPRequest) -> str:
+    token = http.headers.get("x-vault-token", "")
+    if token:
+        return token
+    auth = http.headers.get("authorization", "")
+    return auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else ""
+
+
+def render(request: Request, response: Response | None) -> HTTPResponse:
+    """Vault's envelope, raw bodies, 204 for nothing, 404 for an empty read or list."""
+    if response is not None and response.raw is not None:
+        status = response.status or 200
+        if request.operation is Operation.HEAD:
+            return HTTPResponse(status_code=status, headers=HEADERS, media_type="application/json")
+        return JSONResponse(response.raw, status_code=status, headers=HEADERS)
+    if response is None or _empty(request, response):
+        if request.operation in (Operation.READ, Operation.LIST):
+            return error_response(404, [])
+        return HTTPResponse(status_code=204, headers=HEADERS, media_type="application/json")
+    return JSONResponse(envelope(request, response), status_code=response.status or 200, headers=HEADERS)
+
+
+def _empty(request: Request, response: Response) -> bool:
+    if response.warnings or response.auth is not None:
+        return False
+    if request.operation is Operation.LIST:
+        return not (response.data or {}).get("keys")
+    return response.data is None and response.status is None
+
+
+def envelope(request: Request, response: Response) -> JSONObject:
+    body: JSONObject = {
+        "request_id": request.id,
+        "lease_id": response.lease_id,
+        "renewable": response.renewable,
+        "lease_duration": response.lease_duration,
+        "data": response.data,
+        "wrap_info": None,
+        "warnings": list(response.warnings) or None,
+        "auth": _auth(response),
+        "mount_type": response.mount_type,
+    }
+    if response.inject_top_level and response.data:
+        for key, value in response.data.items():
+            body.setdefault(key, value)
+    return body
+
+
+def _auth(response: Response) -> JSONValue:
+    auth = response.auth
+    if auth is None:
+        return None
+    return {
+        "client_token": auth.client_token,
+        "accessor": auth.accessor,
+        "policies": list(auth.policies),
+        "token_policies": list(auth.token_policies),
+        "metadata": dict(auth.metadata) if auth.metadata else None,
+        "lease_duration": auth.lease_duration,
+        "renewable": auth.renewable,
+        "entity_id": auth.entity_id,
+        "token_type": auth.token_type,
+        "orphan": auth.orphan,
+        "mfa_requirement": None,
+        "num_uses": auth.num_uses,
+    }
+
+
+async def _http_error(http: HTTPRequest, exc: Exception) -> HTTPResponse:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    return error_response(status, [] if status == 404 else [str(getattr(exc, "detail", "error"))])
+
+
+def build_app(handle: Handler, max_request_size: int = DEFAULT_MAX_REQUEST_SIZE) -> Starlette:
+    api = API(handle, max_request_size)
+    return Starlette(
+        routes=[Route("/{path:path}", api.endpoint, methods=METHODS)],
+        exception_handlers={HTTPException: _http_error},
+    )

@@ -1,0 +1,39 @@
+"""The one table from the error tree to HTTP statuses, and the `{"errors": [...]}` body."""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse
+
+from awsbroker.sdk import errors
+
+STATUS: dict[type[errors.BrokerError], int] = {
+    errors.InvalidRequest: 400,
+    errors.PermissionDenied: 403,
+    errors.NotFound: 404,
+    errors.UnsupportedOperation: 405,
+    errors.PayloadTooLarge: 413,
+    errors.RateLimited: 429,
+    errors.InternalError: 500,
+    errors.NotInitialized: 501,
+    errors.UpstreamError: 502,
+    errors.Sealed: 503,
+}
+HEADERS = {"Cache-Control": "no-store"}
+
+
+def status_for(error: errors.BrokerError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def error_response(status: int, messages: list[str]) -> JSONResponse:
+    return JSONResponse({"errors": messages}, status_code=status, headers=HEADERS)
+
+
+def from_error(error: errors.BrokerError) -> JSONResponse:
+    status = status_for(error)
+    # An internal error's details stay in the server log; the caller learns only that it happened.
+    messages = ["internal error"] if status == 500 else error.messages
+    return error_response(status, messages)

@@ -1,0 +1,1 @@
+"""Configuration and the composition root: the one place that wires every layer together."""

@@ -1,0 +1,59 @@
+"""The composition root: physical store, core, engines and the HTTP app, wired once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+
+from awsbroker.core.core import Core, CoreConfig
+from awsbroker.core.sys_backend import SystemBackend
+from awsbroker.engines.aws.backend import factory as aws_factory
+from awsbroker.http.app import build_app
+from awsbroker.physical.inmem import InmemStorage
+from awsbroker.physical.postgresql import PostgreSQLStorage
+from awsbroker.physical.sqlite import SQLiteStorage
+from awsbroker.sdk.clock import Clock, SystemClock
+from awsbroker.sdk.framework import BackendFactory
+from awsbroker.server.config import ServerConfig
+
+ENGINES: dict[str, BackendFactory] = {"aws": aws_factory}
+Physical = InmemStorage | SQLiteStorage | PostgreSQLStorage
+
+
+@dataclass
+class Server:
+    config: ServerConfig
+    physical: Physical
+    core: Core
+    app: Starlette
+
+    def close(self) -> None:
+        if not isinstance(self.physical, InmemStorage):
+            self.physical.close()
+
+
+def open_physical(config: ServerConfig) -> Physical:
+    if config.storage_type == "sqlite":
+        return SQLiteStorage(config.storage["path"])
+    if config.storage_type == "postgresql":
+        table = config.storage.get("table", "awsbroker_kv")
+        return PostgreSQLStorage(config.storage["connection_url"], table=table)
+    return InmemStorage()
+
+
+def build(config: ServerConfig, clock: Clock | None = None) -> Server:
+    physical = open_physical(config)
+    core = Core(
+        physical,
+        ENGINES,
+        CoreConfig(
+            default_lease_ttl=config.default_lease_ttl,
+            max_lease_ttl=config.max_lease_ttl,
+            storage_type=config.storage_type,
+            cluster_name=config.cluster_name,
+            clock=clock or SystemClock(),
+        ),
+        system_backend=SystemBackend,
+    )
+    return Server(config, physical, core, build_app(core.handle, config.max_request_size))

@@ -1,0 +1,146 @@
+"""The server's HCL configuration file, in Vault's shape, decoded into typed settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import hcl2
+from hcl2.utils import SerializationOptions
+
+from awsbroker.sdk.duration import parse_duration
+from awsbroker.sdk.fields import parse_bool
+
+DEFAULT_ADDRESS = "127.0.0.1:8200"
+DEFAULT_TTL = 768 * 3600
+STORAGE_TYPES = ("inmem", "sqlite", "postgresql")
+_TOP_LEVEL = {
+    "storage", "listener", "default_lease_ttl", "max_lease_ttl", "max_request_size",
+    "cluster_name", "ui", "disable_mlock", "api_addr", "log_level", "log_format",
+}  # fmt: skip
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Listener:
+    address: str = DEFAULT_ADDRESS
+    tls_disable: bool = False
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, sep, port = self.address.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"listener address {self.address!r} must be HOST:PORT")
+        return host.strip("[]") or "127.0.0.1", int(port)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    storage_type: str = "inmem"
+    storage: dict[str, str] = field(default_factory=dict)
+    listener: Listener = field(default_factory=Listener)
+    default_lease_ttl: int = DEFAULT_TTL
+    max_lease_ttl: int = DEFAULT_TTL
+    max_request_size: int = 32 * 1024 * 1024
+    cluster_name: str = "awsbroker"
+    log_level: str = "info"
+
+
+def load(path: str) -> ServerConfig:
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from None
+    return parse(text, source=path)
+
+
+def parse(text: str, source: str = "configuration") -> ServerConfig:
+    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
+    try:
+        tree = hcl2.loads(text, serialization_options=options)
+    except Exception as exc:
+        raise ConfigError(f"{source} is not valid HCL: {exc}") from None
+    unknown = sorted(set(tree) - _TOP_LEVEL)
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}")
+    storage_type, storage = _block(tree, "storage", source, required=True)
+    if storage_type not in STORAGE_TYPES:
+        raise ConfigError(f"{source}: storage {storage_type!r} is not one of {', '.join(STORAGE_TYPES)}")
+    _check_storage(storage_type, storage, source)
+    listener_type, listener = _block(tree, "listener", source, required=False)
+    if listener_type not in ("", "tcp"):
+        raise ConfigError(f"{source}: only a 'tcp' listener is supported")
+    config = ServerConfig(
+        storage_type=storage_type,
+        storage=storage,
+        listener=_listener(listener, source),
+        default_lease_ttl=_duration(tree, "default_lease_ttl", source, DEFAULT_TTL),
+        max_lease_ttl=_duration(tree, "max_lease_ttl", source, DEFAULT_TTL),
+        max_request_size=_int(tree, "max_request_size", source, 32 * 1024 * 1024),
+        cluster_name=str(tree.get("cluster_name", "awsbroker")),
+        log_level=str(tree.get("log_level", "info")).lower(),
+    )
+    if config.default_lease_ttl > config.max_lease_ttl:
+        raise ConfigError(f"{source}: default_lease_ttl cannot be greater than max_lease_ttl")
+    return config
+
+
+def _block(tree: dict[str, object], name: str, source: str, *, required: bool) -> tuple[str, dict[str, str]]:
+    blocks = tree.get(name)
+    if blocks is None:
+        if required:
+            raise ConfigError(f'{source}: a {name} block is required, e.g. {name} "sqlite" {{ path = "..." }}')
+        return "", {}
+    if not isinstance(blocks, list) or len(blocks) != 1 or not isinstance(blocks[0], dict):
+        raise ConfigError(f"{source}: exactly one {name} block is allowed")
+    ((label, body),) = blocks[0].items()
+    if not isinstance(body, dict):
+        raise ConfigError(f"{source}: the {name} block {label!r} must have a body")
+    return str(label), {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in body.items()}
+
+
+def _check_storage(storage_type: str, storage: dict[str, str], source: str) -> None:
+    if storage_type == "sqlite" and not storage.get("path"):
+        raise ConfigError(f'{source}: storage "sqlite" needs path = "/var/lib/awsbroker/awsbroker.db"')
+    if storage_type == "postgresql" and not storage.get("connection_url"):
+        raise ConfigError(f'{source}: storage "postgresql" needs connection_url = "postgresql://..."')
+
+
+def _listener(body: dict[str, str], source: str) -> Listener:
+    try:
+        tls_disable = parse_bool(body.get("tls_disable", "false"))
+    except ValueError:
+        raise ConfigError(f"{source}: listener tls_disable must be true or false") from None
+    listener = Listener(
+        address=body.get("address", DEFAULT_ADDRESS),
+        tls_disable=tls_disable,
+        tls_cert_file=body.get("tls_cert_file", ""),
+        tls_key_file=body.get("tls_key_file", ""),
+    )
+    listener.host_port  # noqa: B018 - validates the address now, not at bind time
+    if not tls_disable and not (listener.tls_cert_file and listener.tls_key_file):
+        raise ConfigError(
+            f"{source}: the listener needs tls_cert_file and tls_key_file, or tls_disable = true"
+        )
+    return listener
+
+
+def _duration(tree: dict[str, object], key: str, source: str, default: int) -> int:
+    if key not in tree:
+        return default
+    try:
+        return parse_duration(tree[key]) or default
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {key}: {exc}") from None
+
+
+def _int(tree: dict[str, object], key: str, source: str, default: int) -> int:
+    value = tree.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{source}: {key} must be a positive number of bytes")
+    return value
