@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from awsbroker.core import path_sys_keys, path_sys_mounts, path_sys_policies, path_sys_seal
+from awsbroker.core import (
+    path_sys_keys,
+    path_sys_leases,
+    path_sys_mounts,
+    path_sys_policies,
+    path_sys_seal,
+)
 from awsbroker.sdk.framework import FrameworkBackend
 
 if TYPE_CHECKING:
@@ -28,6 +34,7 @@ class SystemBackend(FrameworkBackend["SystemBackend"]):
                 *path_sys_mounts.paths(),
                 *path_sys_policies.paths(),
                 *path_sys_keys.paths(),
+                *path_sys_leases.paths(),
             ],
             root_paths=ROOT_PATHS,
             unauthenticated_paths=UNAUTHENTICATED_PATHS,

@@ -20,7 +20,6 @@ from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, Secr
 from awsbroker.sdk.storage import Storage
 
 B = TypeVar("B")
-B_contra = TypeVar("B_contra", contravariant=True)
 
 Handler = Callable[[B, Request, FieldData], Response | None]
 ExistenceCheck = Callable[[B, Request, FieldData], bool]
@@ -39,8 +38,7 @@ class Path(Generic[B]):
         return re.compile(self.pattern)
 
 
-class SecretHook(Protocol[B_contra]):
-    def __call__(self, backend: B_contra, request: Request, secret: Secret) -> Response | None: ...
+SecretHook = Callable[[B, Request, Secret], Response | None]
 
 
 @dataclass(frozen=True)
@@ -92,6 +90,10 @@ class Backend(Protocol):
     @property
     def unauthenticated_paths(self) -> Sequence[str]: ...
 
+    def periodic(self) -> None:
+        """Called about once a minute by the core: rollbacks, queued rotations."""
+        ...
+
 
 BackendFactory = Callable[[BackendConfig], Backend]
 
@@ -103,11 +105,14 @@ class FrameworkBackend(Generic[B]):
         self,
         owner: B,
         paths: Sequence[Path[B]],
+        *,
         secrets: Sequence[SecretType[B]] = (),
         root_paths: Sequence[str] = (),
         unauthenticated_paths: Sequence[str] = (),
+        periodic: Callable[[B], None] | None = None,
     ) -> None:
         self._owner = owner
+        self._periodic = periodic
         self.paths = list(paths)
         self._compiled = [(p.compiled(), p) for p in self.paths]
         self._secrets = {s.name: s for s in secrets}
@@ -121,6 +126,10 @@ class FrameworkBackend(Generic[B]):
     @property
     def unauthenticated_paths(self) -> Sequence[str]:
         return self._unauth_paths
+
+    def periodic(self) -> None:
+        if self._periodic is not None:
+            self._periodic(self._owner)
 
     def match(self, path: str) -> tuple[Path[B], dict[str, str]] | None:
         for regex, spec in self._compiled:

@@ -6,7 +6,7 @@ These are transport-free: `http/` turns HTTP into a `Request` and a `Response` i
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -37,6 +37,7 @@ class Request:
     mount_point: str = ""
     mount_type: str = ""
     mount_accessor: str = ""
+    display_name: str = ""
     remote_address: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     # Filled by the core for its own backends (token store, sys); engines never see the token.
@@ -53,6 +54,8 @@ class Secret:
     max_ttl: int = 0
     renewable: bool = True
     internal_data: JSONObject = field(default_factory=dict)
+    # Set by the lease manager when it hands the secret back for renewal or revocation.
+    issue_time: float = 0.0
 
 
 @dataclass
@@ -68,7 +71,7 @@ class Auth:
     renewable: bool
     orphan: bool
     num_uses: int
-    token_type: str = "service"
+    token_type: str = "service"  # noqa: S105 - a token kind, not a secret
     entity_id: str = ""
 
 
@@ -93,6 +96,9 @@ class Response:
     mount_type: str = ""
     # Keys of `data` copied to the top level of the envelope (legacy sys routes).
     inject_top_level: bool = False
+    # Run by the core once the secret's lease is durably stored (e.g. to clear a write-ahead
+    # entry). Not run when there is no secret or the lease could not be stored.
+    on_registered: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def add_warning(self, message: str) -> None:
         self.warnings.append(message)

@@ -1,0 +1,106 @@
+"""`sys/leases/*` (and the legacy `sys/renew`, `sys/revoke*`): look up, renew and revoke leases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.fields import Field, FieldData
+from awsbroker.sdk.fields import FieldType as T
+from awsbroker.sdk.framework import Path
+from awsbroker.sdk.logical import JSONValue, Operation, Request, Response
+
+if TYPE_CHECKING:
+    from awsbroker.core.sys_backend import SystemBackend
+
+R, U, L = Operation.READ, Operation.UPDATE, Operation.LIST
+_ID = {
+    "lease_id": Field(T.STRING, "The lease ID"),
+    "url_lease_id": Field(T.STRING, "The lease ID, in the URL"),
+}
+_SYNC = {"sync": Field(T.BOOL, "Wait for the revocation to finish", default=True)}
+_PREFIX = {"prefix": Field(T.STRING, "Lease ID prefix")}
+
+
+def paths() -> list[Path[SystemBackend]]:
+    renew_fields = {**_ID, "increment": Field(T.DURATION, "Requested TTL, from now")}
+    revoke_fields = {**_ID, **_SYNC}
+    specs: list[Path[SystemBackend]] = [
+        Path("leases/lookup", {U: lookup}, _ID, summary="Look up a lease"),
+        Path(
+            r"leases/lookup/(?P<prefix>.*)", {L: list_leases}, _PREFIX, summary="List leases (sudo)"
+        ),
+    ]
+    for base in ("leases/", ""):
+        specs += [
+            Path(f"{base}renew", {U: renew}, renew_fields, summary="Renew a lease"),
+            Path(f"{base}renew/(?P<url_lease_id>.+)", {U: renew}, renew_fields),
+            Path(f"{base}revoke", {U: revoke}, revoke_fields, summary="Revoke a lease"),
+            Path(f"{base}revoke/(?P<url_lease_id>.+)", {U: revoke}, revoke_fields),
+            Path(f"{base}revoke-prefix/(?P<prefix>.+)", {U: revoke_prefix}, {**_PREFIX, **_SYNC}),
+            Path(f"{base}revoke-force/(?P<prefix>.+)", {U: revoke_force}, _PREFIX),
+        ]
+    return specs
+
+
+def _rfc3339(ts: float) -> JSONValue:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _lease_id(fd: FieldData) -> str:
+    lease_id = fd.get_str("url_lease_id") or fd.get_str("lease_id")
+    if not lease_id:
+        raise InvalidRequest("lease_id must be specified")
+    return lease_id
+
+
+def lookup(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    lease = b.core.expiration.get(_lease_id(fd))
+    if lease is None:
+        raise InvalidRequest("invalid lease")
+    now = b.core.config.clock.now()
+    return Response(
+        data={
+            "id": lease.lease_id,
+            "issue_time": _rfc3339(lease.issue_time),
+            "expire_time": _rfc3339(lease.expire_time),
+            "last_renewal": _rfc3339(lease.last_renewal) if lease.last_renewal else None,
+            "renewable": lease.renewable,
+            "ttl": max(0, int(lease.expire_time - now)),
+        }
+    )
+
+
+def list_leases(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    return Response(data={"keys": list(b.core.expiration.list_children(fd.get_str("prefix")))})
+
+
+def renew(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    lease_id = _lease_id(fd)
+    if lease_id.startswith("auth/"):
+        raise InvalidRequest("tokens cannot be renewed through this endpoint")
+    _, response = b.core.expiration.renew(lease_id, fd.get_duration("increment"))
+    return response
+
+
+def revoke(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
+    lease_id = _lease_id(fd)
+    if not fd.get_bool("sync"):
+        b.core.expiration.expire_now(lease_id)
+        return Response(status=202)
+    b.core.expiration.revoke(lease_id)
+    return None
+
+
+def revoke_prefix(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
+    prefix = fd.get_str("prefix")
+    if not fd.get_bool("sync"):
+        b.core.expiration.expire_prefix_now(prefix)
+        return Response(status=202)
+    b.core.expiration.revoke_prefix(prefix)
+    return None
+
+
+def revoke_force(b: SystemBackend, req: Request, fd: FieldData) -> None:
+    b.core.expiration.revoke_prefix(fd.get_str("prefix"), force=True)

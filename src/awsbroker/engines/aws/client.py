@@ -1,0 +1,152 @@
+"""The seam between the engine and boto3: clients built from `config/root`, and AWS errors.
+
+Nothing else in the engine knows about botocore. Clients are cached and rebuilt after a
+`config/root` write. Tests point the endpoints at a moto server; nothing is patched.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from awsbroker.engines.aws.path_config_root import RootConfig
+from awsbroker.sdk.errors import BrokerError, InvalidRequest, UpstreamError
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_sts import STSClient
+
+# The AWS SDKs' list of throttling codes (Go SDK `request.IsErrorThrottle`).
+THROTTLING_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestThrottled",
+    "RequestLimitExceeded", "PriorRequestNotComplete", "TransactionInProgressException",
+    "EC2ThrottledException", "SlowDown",
+})  # fmt: skip
+PARTIAL_KEYS = (
+    "static AWS client credentials haven't been properly configured "
+    "(the access key or secret key were provided but not both)"
+)
+
+
+def fallback_region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def error_code(exc: Exception) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def aws_error(prefix: str, exc: Exception) -> BrokerError:
+    """An AWS failure as the caller sees it: 502 when throttled, else 400 with AWS's code."""
+    if isinstance(exc, BrokerError):
+        return exc
+    code = error_code(exc)
+    if isinstance(exc, botocore.exceptions.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        message = exc.response.get("Error", {}).get("Message", "")
+        text = f"{prefix}: {code}: {message}"
+        if code in THROTTLING_CODES or status == 429:
+            return UpstreamError(text)
+        return InvalidRequest(text)
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        # Connection failures, missing credentials, timeouts: AWS unreachable or unusable.
+        return UpstreamError(f"{prefix}: {exc}")
+    raise exc
+
+
+class AWSClients:
+    """Cached IAM and STS clients for one mount."""
+
+    def __init__(self, load_config: Callable[[], RootConfig | None]) -> None:
+        self._load = load_config
+        self._lock = threading.Lock()
+        self._iam: IAMClient | None = None
+        self._sts: STSClient | None = None
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._iam = self._sts = None
+
+    def iam(self) -> IAMClient:
+        with self._lock:
+            if self._iam is None:
+                config = self._load() or RootConfig()
+                self._iam = self._session(config).client(
+                    "iam",
+                    region_name=config.region or fallback_region(),
+                    endpoint_url=config.iam_endpoint or None,
+                    config=_botocore_config(config),
+                )
+            return self._iam
+
+    def sts(self) -> STSClient:
+        with self._lock:
+            if self._sts is None:
+                self._sts = self._first_working_sts(self._load() or RootConfig())
+            return self._sts
+
+    def _first_working_sts(self, config: RootConfig) -> STSClient:
+        candidates = sts_candidates(config)
+        session = self._session(config)
+        last: Exception | None = None
+        for region, endpoint in candidates:
+            client = session.client(
+                "sts", region_name=region, endpoint_url=endpoint, config=_botocore_config(config)
+            )
+            if len(candidates) == 1:
+                return client
+            try:
+                client.get_caller_identity()
+                return client
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+                last = exc
+        raise InvalidRequest(f"could not obtain sts client: {last}")
+
+    @staticmethod
+    def _session(config: RootConfig) -> boto3.session.Session:
+        if config.access_key and config.secret_key:
+            return boto3.session.Session(
+                aws_access_key_id=config.access_key, aws_secret_access_key=config.secret_key
+            )
+        if config.access_key or config.secret_key:
+            raise InvalidRequest(PARTIAL_KEYS)
+        return boto3.session.Session()
+
+
+def sts_candidates(config: RootConfig) -> list[tuple[str, str | None]]:
+    """(region, endpoint) pairs in the order Vault 1.19+ tries them."""
+    regions = [config.region] if config.region else []
+    endpoints: list[str | None] = []
+    if config.sts_endpoint:
+        endpoints = [config.sts_endpoint, *config.sts_fallback_endpoints]
+        if config.sts_region:
+            regions = [config.sts_region]
+        regions += config.sts_fallback_regions
+    if not regions:
+        regions = [fallback_region()]
+    if not endpoints:
+        endpoints = [None] * len(regions)
+    if len(regions) != len(endpoints):
+        raise InvalidRequest("number of regions does not match number of endpoints")
+    return list(zip(regions, endpoints, strict=True))
+
+
+def _botocore_config(config: RootConfig) -> botocore.config.Config:
+    retries: dict[str, object] = {"mode": "standard"}
+    if config.max_retries >= 0:
+        retries["total_max_attempts"] = config.max_retries + 1
+    return botocore.config.Config(
+        retries=retries,  # type: ignore[arg-type]
+        connect_timeout=10,
+        read_timeout=30,
+        max_pool_connections=64,
+    )

@@ -1,0 +1,234 @@
+"""`iam_user` credentials: create a user with its policies, groups and tags, then a key.
+
+The write-ahead entry goes in before CreateUser, so a failure or a crash at any later step
+leaves a record the rollback acts on. Revocation removes everything that would block
+DeleteUser (keys, policies, groups, login profile, MFA devices, certificates, SSH keys,
+service-specific credentials), then the user.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import boto3
+import botocore.exceptions
+
+from awsbroker.engines.aws import path_config_lease, path_config_root, wal
+from awsbroker.engines.aws.client import aws_error, error_code, fallback_region
+from awsbroker.engines.aws.path_roles import RoleEntry
+from awsbroker.engines.aws.username_template import (
+    TemplateError,
+    UsernameKind,
+    generate_username,
+)
+from awsbroker.sdk.errors import InternalError
+from awsbroker.sdk.logical import Request, Response, Secret
+
+if TYPE_CHECKING:
+    from awsbroker.engines.aws.backend import AWSBackend
+
+log = logging.getLogger("awsbroker.engines.aws.iam_user")
+GONE_GRACE = 5 * 60  # IAM is eventually consistent: "no such user" is not trusted before this.
+_AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
+
+
+def username(backend: AWSBackend, kind: UsernameKind, display_name: str, role_name: str) -> str:
+    config = path_config_root.load(backend) or path_config_root.RootConfig()
+    try:
+        return generate_username(
+            config.username_template,
+            display_name,
+            role_name,
+            kind=kind,
+            now=backend.system.clock.now,
+        )
+    except TemplateError as exc:
+        raise InternalError(str(exc)) from None
+
+
+def create(backend: AWSBackend, req: Request, role_name: str, role: RoleEntry) -> Response:
+    iam = backend.clients.iam()
+    name = username(backend, "IAM", req.display_name, role_name)
+    wal_id = wal.put_user(backend, name)
+    create_args: dict[str, object] = {"UserName": name, "Path": role.user_path or "/"}
+    if role.permissions_boundary_arn:
+        create_args["PermissionsBoundary"] = role.permissions_boundary_arn
+    if role.iam_tags:
+        create_args["Tags"] = [{"Key": k, "Value": v} for k, v in role.iam_tags.items()]
+    try:
+        iam.create_user(**create_args)  # type: ignore[arg-type]
+    except _AWS_ERRORS as exc:
+        wal.delete(backend, wal_id)
+        raise aws_error("Error creating IAM user", exc) from exc
+    step = "Error attaching user policy"
+    try:
+        for arn in role.policy_arns:
+            iam.attach_user_policy(UserName=name, PolicyArn=arn)
+        step = "Error putting user policy"
+        if role.policy_document:
+            iam.put_user_policy(
+                UserName=name, PolicyName=role_name, PolicyDocument=role.policy_document
+            )
+        step = "Error adding user to group"
+        for group in role.iam_groups:
+            iam.add_user_to_group(UserName=name, GroupName=group)
+        step = "Error creating access keys"
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+    except _AWS_ERRORS as exc:
+        raise aws_error(step, exc) from exc  # the WAL entry stays; the rollback removes the user
+    response = _response(backend, name, role, key["AccessKeyId"], key["SecretAccessKey"])
+    if role.key_propagation_timeout:
+        _wait_until_usable(backend, response, role.key_propagation_timeout)
+    # The intent is cleared only once the lease is stored: a crash before that leaves the entry,
+    # and the rollback removes a user whose credentials never reached a lease.
+    response.on_registered.append(lambda: wal.delete(backend, wal_id))
+    return response
+
+
+def _response(
+    backend: AWSBackend, name: str, role: RoleEntry, access: str, secret: str
+) -> Response:
+    lease = path_config_lease.load(backend)
+    return Response(
+        data={
+            "access_key": access,
+            "secret_key": secret,
+            "security_token": None,
+            "session_token": None,
+        },
+        secret=Secret(
+            "access_keys",
+            ttl=lease.lease if lease else 0,
+            max_ttl=lease.lease_max if lease else 0,
+            renewable=True,
+            internal_data={
+                "username": name,
+                "policy": json.loads(role.to_record()),
+                "is_sts": False,
+            },
+        ),
+    )
+
+
+def _wait_until_usable(
+    backend: AWSBackend,
+    response: Response,
+    timeout: int,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Poll STS with the new key until AWS accepts it, or `timeout` seconds pass."""
+    assert response.data is not None
+    config = path_config_root.load(backend) or path_config_root.RootConfig()
+    sts = boto3.session.Session(
+        aws_access_key_id=str(response.data["access_key"]),
+        aws_secret_access_key=str(response.data["secret_key"]),
+    ).client(
+        "sts",
+        region_name=config.region or fallback_region(),
+        endpoint_url=config.sts_endpoint or None,
+    )
+    started = time.monotonic()
+    delay = 0.25
+    while True:
+        try:
+            sts.get_caller_identity()
+            response.data["key_propagation_seconds"] = round(time.monotonic() - started, 3)
+            return
+        except _AWS_ERRORS:
+            waited = time.monotonic() - started
+            if waited >= timeout:
+                response.data["key_propagation_seconds"] = round(waited, 3)
+                response.add_warning(
+                    f"AWS had not accepted the new key after {timeout}s; it may fail for a while"
+                )
+                return
+            sleep(min(delay, timeout - waited))
+            delay = min(delay * 2, 2.0)
+
+
+def renew(backend: AWSBackend, req: Request, secret: Secret) -> Response | None:
+    if secret.internal_data.get("is_sts") is True:
+        return None
+    lease = path_config_lease.load(backend)
+    return Response(
+        secret=Secret(
+            secret.secret_type,
+            ttl=lease.lease if lease else 0,
+            max_ttl=lease.lease_max if lease else 0,
+        )
+    )
+
+
+def revoke(backend: AWSBackend, req: Request, secret: Secret) -> Response | None:
+    is_sts = secret.internal_data.get("is_sts")
+    if is_sts is not None and not isinstance(is_sts, bool):
+        raise InternalError("secret has is_sts but value could not be understood")
+    if is_sts:
+        return None  # STS credentials cannot be revoked; they end at their expiry.
+    name = secret.internal_data.get("username")
+    if not isinstance(name, str) or not name:
+        raise InternalError("secret is missing username internal data")
+    delete_user(backend, name, issue_time=secret.issue_time)
+    return None
+
+
+def delete_user(backend: AWSBackend, name: str, *, issue_time: float | None) -> None:
+    """Remove a user and everything attached to it. A user already gone counts as removed,
+    unless it was issued under `GONE_GRACE` ago (IAM may not show it yet)."""
+    iam = backend.clients.iam()
+    try:
+        groups = iam.list_groups_for_user(UserName=name, MaxItems=1000)["Groups"]
+    except _AWS_ERRORS as exc:
+        young = issue_time is not None and backend.system.clock.now() - issue_time < GONE_GRACE
+        if error_code(exc) == "NoSuchEntity" and not young:
+            return
+        raise aws_error("Error listing groups of the IAM user", exc) from exc
+    try:
+        inline = iam.list_user_policies(UserName=name, MaxItems=1000)["PolicyNames"]
+        attached = iam.list_attached_user_policies(UserName=name, MaxItems=1000)["AttachedPolicies"]
+        keys = iam.list_access_keys(UserName=name, MaxItems=1000)["AccessKeyMetadata"]
+        for key in keys:
+            iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+        for policy in attached:
+            iam.detach_user_policy(UserName=name, PolicyArn=policy["PolicyArn"])
+        for policy_name in inline:
+            iam.delete_user_policy(UserName=name, PolicyName=policy_name)
+        for group in groups:
+            iam.remove_user_from_group(UserName=name, GroupName=group["GroupName"])
+        _delete_extras(backend, name)
+        iam.delete_user(UserName=name)
+    except _AWS_ERRORS as exc:
+        raise aws_error(f"Error deleting IAM user {name}", exc) from exc
+
+
+def _delete_extras(backend: AWSBackend, name: str) -> None:
+    """What someone may have added outside the broker, and that would block DeleteUser."""
+    iam = backend.clients.iam()
+    try:
+        iam.delete_login_profile(UserName=name)
+    except _AWS_ERRORS as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+    for device in iam.list_mfa_devices(UserName=name)["MFADevices"]:
+        iam.deactivate_mfa_device(UserName=name, SerialNumber=device["SerialNumber"])
+        if device["SerialNumber"].startswith("arn:"):
+            iam.delete_virtual_mfa_device(SerialNumber=device["SerialNumber"])
+    for cert in iam.list_signing_certificates(UserName=name)["Certificates"]:
+        iam.delete_signing_certificate(UserName=name, CertificateId=cert["CertificateId"])
+    for ssh in iam.list_ssh_public_keys(UserName=name)["SSHPublicKeys"]:
+        iam.delete_ssh_public_key(UserName=name, SSHPublicKeyId=ssh["SSHPublicKeyId"])
+    try:
+        creds = iam.list_service_specific_credentials(UserName=name)["ServiceSpecificCredentials"]
+    except Exception as exc:
+        # Not every IAM implementation (moto, for one) has these. If some exist and could not be
+        # listed, DeleteUser fails with DeleteConflict and the revocation is retried.
+        log.info("could not list service-specific credentials of %s: %s", name, type(exc).__name__)
+        return
+    for cred in creds:
+        iam.delete_service_specific_credential(
+            UserName=name, ServiceSpecificCredentialId=cred["ServiceSpecificCredentialId"]
+        )

@@ -1,0 +1,111 @@
+"""`creds/:name` and `sts/:name`: credentials of a role, by its credential type."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from awsbroker.engines.aws import iam_user, sts
+from awsbroker.engines.aws.path_roles import (
+    ASSUMED_ROLE,
+    FEDERATION_TOKEN,
+    IAM_USER,
+    SESSION_TOKEN,
+    RoleEntry,
+    load_role,
+)
+from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.fields import Field, FieldData
+from awsbroker.sdk.fields import FieldType as T
+from awsbroker.sdk.framework import Path
+from awsbroker.sdk.logical import Operation, Request, Response
+
+if TYPE_CHECKING:
+    from awsbroker.engines.aws.backend import AWSBackend
+
+DEFAULT_STS_TTL = 3600
+
+
+def paths() -> list[Path[AWSBackend]]:
+    return [
+        Path(
+            r"(?P<endpoint>creds|sts)/(?P<name>\w(?:[\w.@-]*\w)?)",
+            {Operation.READ: read_creds, Operation.UPDATE: read_creds},
+            {
+                "endpoint": Field(T.STRING),
+                "name": Field(T.STRING, "Name of the role"),
+                "role_arn": Field(T.STRING, "assumed_role: which of the role's ARNs to assume"),
+                "role_session_name": Field(T.STRING, "assumed_role: the session name"),
+                "ttl": Field(
+                    T.DURATION, "STS types: lifetime of the credentials", default=DEFAULT_STS_TTL
+                ),
+                "mfa_code": Field(T.STRING, "session_token: the current MFA code"),
+            },
+            summary="Generate credentials of a role",
+        )
+    ]
+
+
+def _sts_ttl(b: AWSBackend, role: RoleEntry, fd: FieldData) -> int:
+    if fd.is_set("ttl"):
+        ttl = fd.get_duration("ttl")
+    elif role.default_sts_ttl > 0:
+        ttl = role.default_sts_ttl
+    else:
+        ttl = DEFAULT_STS_TTL
+    cap = role.max_sts_ttl if role.max_sts_ttl > 0 else b.system.max_lease_ttl()
+    return min(ttl, cap)
+
+
+def _credential_type(role: RoleEntry, endpoint: str) -> str:
+    if len(role.credential_types) == 1:
+        return role.credential_types[0]
+    wanted = IAM_USER if endpoint == "creds" else FEDERATION_TOKEN
+    if wanted not in role.credential_types:
+        allowed = "[]string{" + ", ".join(f'"{t}"' for t in role.credential_types) + "}"
+        raise InvalidRequest(
+            f'requested credential type "{wanted}" not in allowed credential types {allowed}'
+        )
+    return wanted
+
+
+def read_creds(b: AWSBackend, req: Request, fd: FieldData) -> Response:
+    name, endpoint = fd.get_str("name"), fd.get_str("endpoint")
+    role = load_role(b, name)
+    if role is None:
+        raise InvalidRequest(f'Role "{name}" not found')
+    ttl = _sts_ttl(b, role, fd)
+    kind = _credential_type(role, endpoint)
+    if role.prohibit_flexible_cred_path:
+        if kind == IAM_USER and endpoint == "sts":
+            raise InvalidRequest(
+                "attempted to retrieve iam_user credentials through the sts path; "
+                "this is not allowed for legacy roles"
+            )
+        if kind != IAM_USER and endpoint == "creds":
+            raise InvalidRequest(
+                f"attempted to retrieve {kind} credentials through the creds path; "
+                "this is not allowed for legacy roles"
+            )
+    if kind == IAM_USER:
+        return iam_user.create(b, req, name, role)
+    if kind == ASSUMED_ROLE:
+        arn = _role_arn(role, name, fd.get_str("role_arn"))
+        session = fd.get_str("role_session_name")
+        return sts.assumed_role(b, req, name, role, ttl=ttl, role_arn=arn, session_name=session)
+    if kind == FEDERATION_TOKEN:
+        return sts.federation_token(b, req, name, role, ttl)
+    if kind == SESSION_TOKEN:
+        return sts.session_token(b, req, role, ttl, fd.get_str("mfa_code"))
+    raise InvalidRequest(f'unknown credential_type: "{kind}"')
+
+
+def _role_arn(role: RoleEntry, name: str, requested: str) -> str:
+    if not requested:
+        if len(role.role_arns) != 1:
+            raise InvalidRequest("did not supply a role_arn parameter and unable to determine one")
+        return role.role_arns[0]
+    if requested not in role.role_arns:
+        raise InvalidRequest(
+            f'role_arn "{requested}" not in allowed role arns for Vault role "{name}"'
+        )
+    return requested

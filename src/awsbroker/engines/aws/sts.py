@@ -1,0 +1,177 @@
+"""STS credentials: federation tokens, session tokens and assumed roles.
+
+None of them can be revoked: they end at their expiry, so their leases are not renewable and
+revoking one makes no AWS call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import botocore.exceptions
+
+from awsbroker.engines.aws.client import aws_error
+from awsbroker.engines.aws.iam_user import username
+from awsbroker.engines.aws.path_roles import RoleEntry
+from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.logical import JSONObject, Request, Response, Secret
+
+if TYPE_CHECKING:
+    from awsbroker.engines.aws.backend import AWSBackend
+
+SESSION_LIMIT = 64
+_AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
+_BAD_NAME_CHARS = re.compile(r"[^a-zA-Z0-9+=,.@_-]")
+
+
+def normalize_name(name: str) -> str:
+    return _BAD_NAME_CHARS.sub("_", name)
+
+
+def group_policies(backend: AWSBackend, groups: list[str]) -> tuple[list[str], list[str]]:
+    """The managed ARNs and inline documents of `groups`, in order (one page each, as Vault)."""
+    iam = backend.clients.iam()
+    arns: list[str] = []
+    documents: list[str] = []
+    try:
+        for group in groups:
+            attached = iam.list_attached_group_policies(GroupName=group)["AttachedPolicies"]
+            arns.extend(p["PolicyArn"] for p in attached)
+            for name in iam.list_group_policies(GroupName=group)["PolicyNames"]:
+                doc: Any = iam.get_group_policy(GroupName=group, PolicyName=name)["PolicyDocument"]
+                documents.append(doc if isinstance(doc, str) else json.dumps(doc))
+    except _AWS_ERRORS as exc:
+        raise aws_error("Error reading the policies of IAM groups", exc) from exc
+    return arns, [urllib.parse.unquote(d) for d in documents]
+
+
+def merge_documents(documents: list[str]) -> str:
+    statements: list[object] = []
+    for text in documents:
+        if not text:
+            continue
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            raise InvalidRequest(f"cannot parse policy document: {text!r}") from None
+        statement = doc.get("Statement", []) if isinstance(doc, dict) else []
+        statements.extend(statement if isinstance(statement, list) else [statement])
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+
+
+def _policies(backend: AWSBackend, role: RoleEntry) -> tuple[str, list[str]]:
+    document, arns = role.policy_document, list(role.policy_arns)
+    if role.iam_groups:
+        group_arns, group_docs = group_policies(backend, role.iam_groups)
+        arns += group_arns
+        if group_docs:
+            document = merge_documents([*group_docs, role.policy_document])
+    return document, arns
+
+
+def _policy_args(document: str, arns: list[str]) -> dict[str, object]:
+    args: dict[str, object] = {}
+    if document:
+        args["Policy"] = document
+    if arns:
+        args["PolicyArns"] = [{"arn": arn} for arn in arns]
+    return args
+
+
+def _response(
+    backend: AWSBackend, credentials: Any, internal: JSONObject, extra: JSONObject | None = None
+) -> Response:
+    expiration: datetime = credentials["Expiration"]
+    ttl = max(0, int(expiration.timestamp() - backend.system.clock.now()))
+    token = credentials["SessionToken"]
+    data: JSONObject = {
+        "access_key": credentials["AccessKeyId"],
+        "secret_key": credentials["SecretAccessKey"],
+        "security_token": token,
+        "session_token": token,
+        "ttl": ttl,
+        **(extra or {}),
+    }
+    return Response(
+        data=data,
+        secret=Secret("access_keys", ttl=ttl, max_ttl=ttl, renewable=False, internal_data=internal),
+    )
+
+
+def federation_token(
+    backend: AWSBackend, req: Request, role_name: str, role: RoleEntry, ttl: int
+) -> Response:
+    document, arns = _policies(backend, role)
+    sts = backend.clients.sts()
+    name = username(backend, "STS", req.display_name, role_name)
+    if not document and not arns:
+        raise InvalidRequest(
+            "must specify at least one of policy_arns or policy_document with federation_token "
+            "credential_type"
+        )
+    try:
+        args = {"Name": name, "DurationSeconds": ttl, **_policy_args(document, arns)}
+        result = sts.get_federation_token(**args)  # type: ignore[arg-type]
+    except _AWS_ERRORS as exc:
+        raise aws_error("Error generating STS keys", exc) from exc
+    return _response(
+        backend, result["Credentials"], {"username": name, "policy": document, "is_sts": True}
+    )
+
+
+def session_token(
+    backend: AWSBackend, req: Request, role: RoleEntry, ttl: int, mfa_code: str
+) -> Response:
+    sts = backend.clients.sts()
+    args: dict[str, object] = {"DurationSeconds": ttl}
+    if role.mfa_serial_number:
+        args["SerialNumber"] = role.mfa_serial_number
+    if mfa_code:
+        args["TokenCode"] = mfa_code
+    try:
+        result = sts.get_session_token(**args)  # type: ignore[arg-type]
+    except _AWS_ERRORS as exc:
+        raise aws_error("Error generating STS keys", exc) from exc
+    return _response(backend, result["Credentials"], {"is_sts": True})
+
+
+def assumed_role(
+    backend: AWSBackend,
+    req: Request,
+    role_name: str,
+    role: RoleEntry,
+    *,
+    ttl: int,
+    role_arn: str,
+    session_name: str,
+) -> Response:
+    document, arns = _policies(backend, role)
+    sts = backend.clients.sts()
+    if session_name:
+        session_name = normalize_name(session_name)[:SESSION_LIMIT]
+    else:
+        session_name = username(backend, "IAM", req.display_name, role_name)
+    args: dict[str, object] = {
+        "RoleArn": role_arn,
+        "RoleSessionName": session_name,
+        "DurationSeconds": ttl,
+        **_policy_args(document, arns),
+    }
+    if role.session_tags:
+        args["Tags"] = [{"Key": k, "Value": v} for k, v in role.session_tags.items()]
+    if role.external_id:
+        args["ExternalId"] = role.external_id
+    try:
+        result = sts.assume_role(**args)  # type: ignore[arg-type]
+    except _AWS_ERRORS as exc:
+        raise aws_error("Error assuming role", exc) from exc
+    return _response(
+        backend,
+        result["Credentials"],
+        {"username": session_name, "policy": role_arn, "is_sts": True},
+        {"arn": result["AssumedRoleUser"]["Arn"]},
+    )

@@ -1,0 +1,68 @@
+"""Write-ahead entries: the intent to create an IAM user, recorded before the first AWS call.
+
+An entry outlives its request only when the request failed or the process died; the periodic
+rollback then deletes the half-made user and the entry. Entries younger than `MIN_AGE` are
+left alone, since their request may still be running.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import TYPE_CHECKING
+
+from awsbroker.sdk.errors import BrokerError, InternalError
+
+if TYPE_CHECKING:
+    from awsbroker.engines.aws.backend import AWSBackend
+
+log = logging.getLogger("awsbroker.engines.aws.wal")
+PREFIX = "wal/"
+MIN_AGE = 5 * 60
+KIND_USER = "user"
+
+
+def put_user(backend: AWSBackend, username: str) -> str:
+    wal_id = str(uuid.uuid4())
+    entry = {
+        "type": KIND_USER,
+        "data": {"UserName": username},
+        "created_at": int(backend.system.clock.now()),
+    }
+    try:
+        backend.storage.put(PREFIX + wal_id, json.dumps(entry).encode())
+    except BrokerError as exc:
+        raise InternalError(f"error writing WAL entry: {'; '.join(exc.messages)}") from exc
+    return wal_id
+
+
+def delete(backend: AWSBackend, wal_id: str) -> None:
+    backend.storage.delete(PREFIX + wal_id)
+
+
+def pending(backend: AWSBackend) -> list[str]:
+    return [k for k in backend.storage.list(PREFIX) if not k.endswith("/")]
+
+
+def rollback_due(backend: AWSBackend, *, min_age: int = MIN_AGE) -> None:
+    """Roll back every entry older than `min_age`; failures stay for the next run."""
+    from awsbroker.engines.aws.iam_user import delete_user
+
+    now = backend.system.clock.now()
+    for wal_id in pending(backend):
+        blob = backend.storage.get(PREFIX + wal_id)
+        if blob is None:
+            continue
+        entry = json.loads(blob)
+        if now - float(entry.get("created_at", 0)) < min_age:
+            continue
+        if entry.get("type") != KIND_USER:
+            log.error("unknown type to rollback in WAL entry %s", wal_id)
+            continue
+        try:
+            delete_user(backend, str(entry["data"]["UserName"]), issue_time=None)
+        except BrokerError as exc:
+            log.warning("rollback of WAL entry %s failed, will retry: %s", wal_id, exc)
+            continue
+        delete(backend, wal_id)

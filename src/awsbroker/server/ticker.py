@@ -1,0 +1,35 @@
+"""The background thread that drives the core's time-based work (lease expiry, rollbacks)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from awsbroker.core.core import Core
+
+log = logging.getLogger("awsbroker.server.ticker")
+
+
+class Ticker:
+    def __init__(self, core: Core, interval: float = 1.0) -> None:
+        self._core = core
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="awsbroker-ticker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                # Keep going while there is a backlog; rest a tick when there is none.
+                while self._core.tick() and not self._stop.is_set():
+                    pass
+            except Exception:
+                log.exception("background tick failed; retrying next tick")
