@@ -7,6 +7,7 @@ HTTP layer turns HTTP into `Request`s and calls it; nothing else reaches a backe
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 from awsbroker.barrier.aes_gcm import AESGCMBarrier
 from awsbroker.barrier.seal import SealStatus, ShamirSeal
+from awsbroker.core.expiration import ExpirationManager
 from awsbroker.core.mounts import MountEntry, MountTable
 from awsbroker.core.path_token import TokenBackend
 from awsbroker.core.policy_store import PolicyStore
@@ -26,9 +28,10 @@ from awsbroker.sdk.framework import Backend, BackendConfig, BackendFactory
 from awsbroker.sdk.logical import Operation, Request, Response
 from awsbroker.sdk.storage import Storage, View, list_recursive
 
+log = logging.getLogger("awsbroker.core")
 DEFAULT_TTL = 768 * 3600
 SEAL_EXEMPT = frozenset({"sys/init", "sys/seal-status", "sys/unseal", "sys/health", "sys/leader"})
-TOKEN_MOUNT = "auth/token/"
+TOKEN_MOUNT = "auth/token/"  # noqa: S105 - a mount path, not a secret
 SYS_MOUNT = "sys/"
 
 
@@ -78,7 +81,14 @@ class Core:
         self.tokens = TokenStore(View(self.barrier, "sys/token/"), self.config.clock)
         self.policies = PolicyStore(View(self.barrier, "sys/policy/"))
         self.token_backend = TokenBackend(self.tokens, self._token_ttls, self.policies.exists)
-        self.unmount_hooks: list[Callable[[MountEntry], None]] = []
+        self.expiration = ExpirationManager(
+            View(self.barrier, "sys/expire/"), self.config.clock, self._backend_at
+        )
+        self.tokens.revoke_hooks.append(self.expiration.expire_token_leases)
+        self.unmount_hooks: list[Callable[[MountEntry], object]] = [
+            lambda entry: self.expiration.revoke_prefix(entry.path)
+        ]
+        self._last_periodic = 0.0
         self._lock = threading.RLock()
         self._sys_entry = MountEntry(SYS_MOUNT, "system", "system_00000000", "sys")
         self._token_entry = MountEntry(TOKEN_MOUNT, "token", "auth_token_00000000", "token")
@@ -94,7 +104,9 @@ class Core:
     def seal_status(self) -> SealStatus:
         return self.seal.status()
 
-    def initialize(self, shares: int, threshold: int, root_token_id: str = "") -> tuple[list[bytes], str]:
+    def initialize(
+        self, shares: int, threshold: int, root_token_id: str = ""
+    ) -> tuple[list[bytes], str]:
         """Create the barrier's keys and the root token. The server is sealed afterwards."""
         with self._lock:
             keys = self.seal.initialize(shares, threshold)
@@ -177,6 +189,27 @@ class Core:
             for key in list_recursive(self.barrier, entry.storage_prefix):
                 self.barrier.delete(key)
 
+    def _backend_at(self, mount_path: str) -> Backend | None:
+        route = self.router.match(mount_path)
+        return route.backend if route is not None and route.mount_path == mount_path else None
+
+    def tick(self, periodic_every: float = 60.0) -> int:
+        """Background work: revoke due leases, and run each mount's periodic job about once a
+        `periodic_every` seconds. The server calls it from a thread; tests call it directly."""
+        if self.sealed:
+            return 0
+        revoked = self.expiration.tick()
+        now = self.config.clock.now()
+        if now - self._last_periodic >= periodic_every:
+            self._last_periodic = now
+            for route in self.router.routes():
+                if route.entry.type not in ("system", "token"):
+                    try:
+                        route.backend.periodic()
+                    except Exception:
+                        log.exception("periodic job of %s failed", route.mount_path)
+        return revoked
+
     def save_mounts(self) -> None:
         with self._lock:
             self.mounts.save()
@@ -192,7 +225,11 @@ class Core:
             raise Sealed("Vault is sealed")
         route = self.router.match(path)
         if route is None:
+            # As Vault: the ACL answers first, so a caller that may not reach a path learns
+            # nothing about which mounts exist.
+            self._check_acl(self._caller(request), path, request.operation)
             raise NotFound(f'no handler for route "{path}". route entry not found.')
+        internal = route.entry.type in ("system", "token")
         relative = path[len(route.mount_path) :] if path.startswith(route.mount_path) else ""
         inner = dataclasses.replace(
             request,
@@ -200,12 +237,16 @@ class Core:
             mount_point=route.mount_path,
             mount_type=route.entry.type,
             mount_accessor=route.entry.accessor,
+            # Engines never see the token, not even in their existence check.
+            client_token=request.client_token if internal else "",
+            token_hash="",
+            sudo=False,
         )
         last_use: TokenEntry | None = None
         if not is_root_path(relative, route.backend.unauthenticated_paths):
             last_use = self._authorize(request, inner, route)
-        if route.entry.type not in ("system", "token"):
-            inner.client_token = inner.token_hash = ""
+            if not internal:
+                inner.token_hash = ""
         try:
             response = route.backend.handle_request(inner)
         finally:
@@ -213,22 +254,56 @@ class Core:
                 self.tokens.revoke_tree(last_use)
         if response is not None:
             response.mount_type = route.entry.type
+            if response.secret is not None:
+                token_hash = self.tokens.hash(request.client_token) if request.client_token else ""
+                self._register_lease(inner, token_hash, response, route, last_use)
         return response
 
-    def _authorize(self, request: Request, inner: Request, route: Route) -> TokenEntry | None:
-        """Check the token and the ACL. Returns the token if this request used its last use."""
+    def _register_lease(
+        self,
+        inner: Request,
+        token_hash: str,
+        response: Response,
+        route: Route,
+        last_use: TokenEntry | None,
+    ) -> None:
+        system = MountSystemView(self, route.entry)
+        inner.token_hash = token_hash
+        lease = self.expiration.register(
+            inner, response, system.default_lease_ttl(), system.max_lease_ttl()
+        )
+        for hook in response.on_registered:
+            try:
+                hook()
+            except Exception:
+                log.exception("post-lease hook of %s failed", route.mount_path)
+        if last_use is not None:
+            # The token's last use produced a secret that would outlive it: revoke, and fail.
+            self.expiration.revoke(lease.lease_id, force=True)
+            raise InvalidRequest("the token's last use cannot create a lease")
+
+    def _caller(self, request: Request) -> TokenEntry:
         entry = self.tokens.lookup(request.client_token)
         if entry is None:
             raise PermissionDenied("permission denied")
-        if inner.operation is Operation.UPDATE and route.backend.exists(inner) is False:
-            inner.operation = Operation.CREATE
-        decision = self.policies.acl(entry.policies).allowed(request.path, inner.operation)
+        return entry
+
+    def _check_acl(self, entry: TokenEntry, path: str, operation: Operation) -> bool:
+        """Raise unless the token's policies allow `operation` on `path`; True with sudo."""
+        decision = self.policies.acl(entry.policies).allowed(path, operation)
         if not decision.allowed:
             raise PermissionDenied("permission denied")
-        sudo = decision.is_root or decision.sudo
+        return decision.is_root or decision.sudo
+
+    def _authorize(self, request: Request, inner: Request, route: Route) -> TokenEntry | None:
+        """Check the token and the ACL. Returns the token if this request used its last use."""
+        entry = self._caller(request)
+        if inner.operation is Operation.UPDATE and route.backend.exists(inner) is False:
+            inner.operation = Operation.CREATE
+        sudo = self._check_acl(entry, request.path, inner.operation)
         if not sudo and is_root_path(inner.path, route.backend.root_paths):
             raise PermissionDenied("permission denied")
         inner.sudo = sudo
         inner.token_hash = entry.hash
+        inner.display_name = entry.display_name
         return entry if self.tokens.use(entry) else None
-

@@ -73,7 +73,9 @@ def _ttl_setting(name: str, raw: JSONValue) -> int | None:
         raise InvalidRequest(f"invalid {name}: {exc}") from None
 
 
-def _apply_ttls(b: SystemBackend, entry: MountEntry, default: int | None, maximum: int | None) -> None:
+def _apply_ttls(
+    b: SystemBackend, entry: MountEntry, default: int | None, maximum: int | None
+) -> None:
     new_default = entry.config.default_lease_ttl if default is None else default
     new_max = entry.config.max_lease_ttl if maximum is None else maximum
     effective_max = new_max or b.core.config.max_lease_ttl
@@ -129,7 +131,7 @@ def enable_mount(b: SystemBackend, req: Request, fd: FieldData) -> None:
     path = normalize_path(fd.get_str("path"))
     mount_type = fd.get_str("type") or fd.get_str("plugin_name")
     if not mount_type:
-        raise InvalidRequest("'type' is required, e.g. {\"type\": \"aws\"}")
+        raise InvalidRequest('\'type\' is required, e.g. {"type": "aws"}')
     entry = new_entry(path, mount_type)
     entry.description = fd.get_str("description")
     entry.options = fd.get_map("options")
@@ -169,7 +171,7 @@ def read_tune(b: SystemBackend, req: Request, fd: FieldData) -> Response:
         values = getattr(entry.config, key)
         if values:
             data[key] = list(values)
-    return Response(data=data)
+    return Response(data=data, inject_top_level=True)
 
 
 def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:

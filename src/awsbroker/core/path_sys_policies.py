@@ -46,7 +46,11 @@ def paths() -> list[Path[SystemBackend]]:
         ),
         Path("capabilities-self", {U: capabilities_self}, _PATHS),
         Path("capabilities", {U: capabilities}, {**_PATHS, "token": Field(T.STRING)}),
-        Path("capabilities-accessor", {U: capabilities_accessor}, {**_PATHS, "accessor": Field(T.STRING)}),
+        Path(
+            "capabilities-accessor",
+            {U: capabilities_accessor},
+            {**_PATHS, "accessor": Field(T.STRING)},
+        ),
     ]
 
 
@@ -106,7 +110,7 @@ def _report(b: SystemBackend, entry: TokenEntry, fd: FieldData) -> Response:
     data: JSONObject = {p: list(acl.capabilities(p.lstrip("/"))) for p in paths}
     if len(paths) == 1:
         data["capabilities"] = data[paths[0]]
-    return Response(data=data)
+    return Response(data=data, inject_top_level=True)
 
 
 def capabilities_self(b: SystemBackend, req: Request, fd: FieldData) -> Response:

@@ -74,7 +74,9 @@ def write_init(b: SystemBackend, req: Request, fd: FieldData) -> Response:
         raise InvalidRequest("PGP-encrypted shares are not supported; omit pgp_keys")
     if not fd.is_set("secret_shares") or not fd.is_set("secret_threshold"):
         raise InvalidRequest("secret_shares and secret_threshold are required")
-    keys, root_token = b.core.initialize(fd.get_int("secret_shares"), fd.get_int("secret_threshold"))
+    keys, root_token = b.core.initialize(
+        fd.get_int("secret_shares"), fd.get_int("secret_threshold")
+    )
     return Response(
         raw={
             "keys": [k.hex() for k in keys],
@@ -122,7 +124,9 @@ def unseal(b: SystemBackend, req: Request, fd: FieldData) -> Response:
         b.core.seal.reset()
         return Response(raw=_status_body(b, b.core.seal_status()))
     if not fd.get_str("key"):
-        raise InvalidRequest("'key' must be specified in request body as JSON, or 'reset' set to true")
+        raise InvalidRequest(
+            "'key' must be specified in request body as JSON, or 'reset' set to true"
+        )
     status = b.core.submit_unseal_key(decode_key_share(fd.get_str("key")))
     return Response(raw=_status_body(b, status))
 

@@ -14,6 +14,7 @@ from awsbroker.sdk.framework import FrameworkBackend, Path
 from awsbroker.sdk.logical import Auth, JSONObject, Operation, Request, Response
 
 R, U, L = Operation.READ, Operation.UPDATE, Operation.LIST
+NON_ASSIGNABLE_POLICY = "response-wrapping"
 _CREATE_FIELDS = {
     "id": Field(T.STRING, "Custom token ID (root or sudo only)"),
     "policies": Field(T.STRING_LIST, "Policies of the token; the parent's when omitted"),
@@ -88,8 +89,10 @@ def normalize_policies(names: list[str]) -> list[str]:
 
 
 def _display_name(raw: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9]", "-", raw.strip())
-    return f"token-{name}" if name else "token"
+    """Vault's rule: `token-<name>`, each run of other characters made one `-`, no trailing `-`."""
+    if not raw:
+        return "token"
+    return re.sub(r"[^a-zA-Z0-9-]+", "-", f"token-{raw}").removesuffix("-")
 
 
 def create_orphan(b: TokenBackend, req: Request, fd: FieldData) -> Response:
@@ -98,7 +101,9 @@ def create_orphan(b: TokenBackend, req: Request, fd: FieldData) -> Response:
 
 def create_token(b: TokenBackend, req: Request, fd: FieldData) -> Response:
     if fd.get_str("role_name"):
-        raise InvalidRequest(f"unknown role {fd.get_str('role_name')!r}: token roles are not supported")
+        raise InvalidRequest(
+            f"unknown role {fd.get_str('role_name')!r}: token roles are not supported"
+        )
     if fd.get_bool("no_parent") and not req.sudo:
         raise InvalidRequest("root or sudo privileges required to create orphan token")
     return _create(b, req, fd, orphan=fd.get_bool("no_parent"))
@@ -107,7 +112,9 @@ def create_token(b: TokenBackend, req: Request, fd: FieldData) -> Response:
 def _create(b: TokenBackend, req: Request, fd: FieldData, *, orphan: bool) -> Response:
     parent = b.caller(req)
     if fd.get_str("type") not in ("", "service"):
-        raise InvalidRequest("only service tokens are supported; omit 'type' or set it to 'service'")
+        raise InvalidRequest(
+            "only service tokens are supported; omit 'type' or set it to 'service'"
+        )
     if fd.get_int("num_uses") < 0:
         raise InvalidRequest("number of uses cannot be negative")
     token = _custom_id(req, fd) or b.store.new_token()
@@ -149,16 +156,20 @@ def _custom_id(req: Request, fd: FieldData) -> str:
 def _policies(
     b: TokenBackend, req: Request, fd: FieldData, parent: TokenEntry
 ) -> tuple[list[str], list[str]]:
-    asked = fd.is_set("policies")
-    policies = normalize_policies(fd.get_list("policies")) if asked else list(parent.policies)
-    policies = [p for p in policies if p != "default"] if fd.get_bool("no_default_policy") else policies
+    requested = normalize_policies(fd.get_list("policies"))
+    if NON_ASSIGNABLE_POLICY in requested:
+        raise InvalidRequest(f'cannot assign policy "{NON_ASSIGNABLE_POLICY}"')
+    # An empty list is "not given", as in Vault: the child inherits the parent's policies.
+    policies = requested or list(parent.policies)
+    if fd.get_bool("no_default_policy"):
+        policies = [p for p in policies if p != "default"]
     if "root" in policies and not parent.is_root:
         raise InvalidRequest("root tokens may not be created by non-root tokens")
-    if not req.sudo and not set(policies) - {"default"} <= set(parent.policies):
+    if not req.sudo and not set(policies) <= set(parent.policies):
         raise InvalidRequest("child policies must be subset of parent")
-    if policies != ["root"] and not fd.get_bool("no_default_policy"):
-        if req.sudo or "default" in parent.policies:
-            policies = sorted({*policies, "default"})
+    add_default = req.sudo or "default" in parent.policies
+    if policies != ["root"] and not fd.get_bool("no_default_policy") and add_default:
+        policies = sorted({*policies, "default"})
     warnings = [
         f'Policy "{p}" does not exist' for p in policies if p != "root" and not b.policy_exists(p)
     ]
@@ -202,7 +213,7 @@ def auth_block(entry: TokenEntry, token: str) -> Auth:
         lease_duration=entry.ttl,
         renewable=entry.renewable,
         orphan=entry.orphan,
-        num_uses=entry.num_uses,
+        num_uses=max(entry.num_uses, 0),
     )
 
 
@@ -222,7 +233,7 @@ def lookup_data(entry: TokenEntry, token: str, now: float) -> JSONObject:
         "id": token,
         "issue_time": _rfc3339(entry.creation_time),
         "meta": dict(entry.meta) if entry.meta else None,
-        "num_uses": entry.num_uses,
+        "num_uses": max(entry.num_uses, 0),
         "orphan": entry.orphan,
         "path": entry.path,
         "policies": list(entry.policies),

@@ -19,12 +19,15 @@ from typing import cast
 
 from awsbroker.core.records import get_record, put_record
 from awsbroker.sdk.clock import Clock
+from awsbroker.sdk.errors import PermissionDenied
 from awsbroker.sdk.logical import JSONObject
 from awsbroker.sdk.storage import Storage
 
 _ALPHABET = string.ascii_letters + string.digits
 SALT_KEY = "salt"
 ROOT_PATH = "auth/token/root"
+# `num_uses` of a token whose last use is being served; it is revoked when that request ends.
+USES_EXHAUSTED = -1
 
 
 def random_id(length: int = 24) -> str:
@@ -115,12 +118,19 @@ class TokenStore:
             self.save(entry, new=True)
 
     def get_by_hash(self, token_hash: str) -> TokenEntry | None:
+        """The live token with this hash. An expired token, or one whose parent is gone or
+        expired, is revoked (with its subtree) and reads as None: children die with the parent.
+        """
         record = get_record(self._storage, f"id/{token_hash}")
         if record is None:
             return None
         entry = TokenEntry.from_record(record)
         if entry.expire_time and entry.expire_time <= self.clock.now():
             self.revoke_tree(entry)
+            return None
+        if entry.parent and self.get_by_hash(entry.parent) is None:
+            if self._storage.get(f"id/{entry.hash}") is not None:
+                self.revoke_tree(entry)
             return None
         return entry
 
@@ -149,15 +159,25 @@ class TokenStore:
         return sorted(found)
 
     def use(self, entry: TokenEntry) -> bool:
-        """Spend one use of a limited token. True when that was its last use."""
-        if entry.num_uses <= 0:
+        """Spend one use of a limited token. True when that was its last use.
+
+        The count is re-read under the lock, so two requests racing for a token's last use
+        cannot both be served: the loser is refused.
+        """
+        if entry.num_uses == 0:
             return False
         with self._lock:
-            entry.num_uses -= 1
-            if entry.num_uses == 0:
-                return True
-            self.save(entry)
-            return False
+            record = get_record(self._storage, f"id/{entry.hash}")
+            current = None if record is None else TokenEntry.from_record(record)
+            if current is None or current.num_uses <= 0:
+                raise PermissionDenied("permission denied")
+            current.num_uses -= 1
+            entry.num_uses = current.num_uses
+            last = current.num_uses == 0
+            if last:
+                current.num_uses = USES_EXHAUSTED
+            self.save(current)
+            return last
 
     def revoke_tree(self, entry: TokenEntry) -> None:
         """Revoke `entry` and every descendant, depth first, children before parents."""

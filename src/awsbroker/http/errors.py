@@ -33,7 +33,6 @@ def error_response(status: int, messages: list[str]) -> JSONResponse:
 
 
 def from_error(error: errors.BrokerError) -> JSONResponse:
-    status = status_for(error)
-    # An internal error's details stay in the server log; the caller learns only that it happened.
-    messages = ["internal error"] if status == 500 else error.messages
-    return error_response(status, messages)
+    # Errors of the tree carry messages written for the caller (Vault answers handler errors
+    # with their text, 500 included); an unexpected exception never reaches here.
+    return error_response(status_for(error), error.messages)

@@ -15,7 +15,8 @@ _UNITS = {
     "h": 3600.0,
     "d": 86400.0,
 }
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)")
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)", re.ASCII)
+_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 
 
 def parse_duration(value: object) -> int:
@@ -38,16 +39,12 @@ def parse_duration(value: object) -> int:
 def _parse_string(text: str) -> float:
     if text == "":
         return 0
-    try:
+    if _INTEGER.fullmatch(text):
         return float(int(text))
-    except ValueError:
-        pass
     sign = 1.0
     if text[0] in "+-":
         sign = -1.0 if text[0] == "-" else 1.0
         text = text[1:]
-    if text == "0":
-        return 0
     pos = 0
     total = 0.0
     for match in _PART.finditer(text):
@@ -56,7 +53,9 @@ def _parse_string(text: str) -> float:
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if pos != len(text) or pos == 0:
-        raise ValueError(f"invalid duration {text!r}: use seconds or a string like '90s' or '1h30m'")
+        raise ValueError(
+            f"invalid duration {text!r}: use seconds or a string like '90s' or '1h30m'"
+        )
     return sign * total
 
 

@@ -60,7 +60,9 @@ def load(path: str) -> ServerConfig:
 
 
 def parse(text: str, source: str = "configuration") -> ServerConfig:
-    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
+    options = SerializationOptions(
+        strip_string_quotes=True, explicit_blocks=False, with_comments=False
+    )
     try:
         tree = hcl2.loads(text, serialization_options=options)
     except Exception as exc:
@@ -70,7 +72,9 @@ def parse(text: str, source: str = "configuration") -> ServerConfig:
         raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}")
     storage_type, storage = _block(tree, "storage", source, required=True)
     if storage_type not in STORAGE_TYPES:
-        raise ConfigError(f"{source}: storage {storage_type!r} is not one of {', '.join(STORAGE_TYPES)}")
+        raise ConfigError(
+            f"{source}: storage {storage_type!r} is not one of {', '.join(STORAGE_TYPES)}"
+        )
     _check_storage(storage_type, storage, source)
     listener_type, listener = _block(tree, "listener", source, required=False)
     if listener_type not in ("", "tcp"):
@@ -90,25 +94,40 @@ def parse(text: str, source: str = "configuration") -> ServerConfig:
     return config
 
 
-def _block(tree: dict[str, object], name: str, source: str, *, required: bool) -> tuple[str, dict[str, str]]:
+def _block(
+    tree: dict[str, object], name: str, source: str, *, required: bool
+) -> tuple[str, dict[str, str]]:
     blocks = tree.get(name)
     if blocks is None:
         if required:
-            raise ConfigError(f'{source}: a {name} block is required, e.g. {name} "sqlite" {{ path = "..." }}')
+            raise ConfigError(
+                f'{source}: a {name} block is required, e.g. {name} "sqlite" {{ path = "..." }}'
+            )
         return "", {}
     if not isinstance(blocks, list) or len(blocks) != 1 or not isinstance(blocks[0], dict):
         raise ConfigError(f"{source}: exactly one {name} block is allowed")
-    ((label, body),) = blocks[0].items()
-    if not isinstance(body, dict):
-        raise ConfigError(f"{source}: the {name} block {label!r} must have a body")
-    return str(label), {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in body.items()}
+    # A labelled block reads as {label: {body}}; an unlabelled one as its bare attributes.
+    labelled = [(k, v) for k, v in blocks[0].items() if isinstance(v, dict)]
+    if len(labelled) != 1 or len(blocks[0]) != 1:
+        example = "sqlite" if name == "storage" else "tcp"
+        raise ConfigError(
+            f'{source}: the {name} block needs a type, e.g. {name} "{example}" {{ ... }}'
+        )
+    ((label, body),) = labelled
+    return str(label), {
+        str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in body.items()
+    }
 
 
 def _check_storage(storage_type: str, storage: dict[str, str], source: str) -> None:
     if storage_type == "sqlite" and not storage.get("path"):
-        raise ConfigError(f'{source}: storage "sqlite" needs path = "/var/lib/awsbroker/awsbroker.db"')
+        raise ConfigError(
+            f'{source}: storage "sqlite" needs path = "/var/lib/awsbroker/awsbroker.db"'
+        )
     if storage_type == "postgresql" and not storage.get("connection_url"):
-        raise ConfigError(f'{source}: storage "postgresql" needs connection_url = "postgresql://..."')
+        raise ConfigError(
+            f'{source}: storage "postgresql" needs connection_url = "postgresql://..."'
+        )
 
 
 def _listener(body: dict[str, str], source: str) -> Listener:

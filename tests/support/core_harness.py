@@ -1,0 +1,184 @@
+"""A real `Core` in memory, with a manual clock and a small recording engine, for unit tests.
+
+`Harness.call` sends one logical request through `Core.handle`, exactly as the HTTP layer does,
+so tests see the whole pipeline (seal check, routing, token, ACL, sudo, dispatch) without a
+socket. The `RecordingEngine` is mounted at `test/` and keeps every request it receives, so a
+test can check what an engine is (and is not) shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from awsbroker.core.core import DEFAULT_TTL, Core, CoreConfig
+from awsbroker.core.mounts import new_entry
+from awsbroker.core.sys_backend import SystemBackend
+from awsbroker.physical.inmem import InmemStorage
+from awsbroker.sdk.clock import ManualClock
+from awsbroker.sdk.fields import Field, FieldData, FieldType
+from awsbroker.sdk.framework import Backend, BackendConfig, BackendFactory, FrameworkBackend, Path
+from awsbroker.sdk.logical import Auth, JSONObject, JSONValue, Operation, Request, Response
+
+R, U, D, L = Operation.READ, Operation.UPDATE, Operation.DELETE, Operation.LIST
+ENGINE_TYPE = "test"
+ENGINE_MOUNT = "test/"
+
+
+class RecordingEngine(FrameworkBackend["RecordingEngine"]):
+    """`items/<name>` (with an existence check), `items/` (list), `echo`, `admin` (a root
+    path) and `public` (unauthenticated). Every request it sees is kept in `requests`, and every
+    request its existence check sees in `exists_requests`."""
+
+    def __init__(self, config: BackendConfig) -> None:
+        super().__init__(
+            self,
+            [
+                Path(
+                    r"items/(?P<name>\w+)",
+                    {R: read_item, U: write_item, D: delete_item},
+                    {"name": Field(FieldType.STRING), "value": Field(FieldType.STRING)},
+                    existence_check=item_exists,
+                ),
+                Path("items/?", {L: list_items}),
+                Path("echo", {R: echo, U: echo}, {"msg": Field(FieldType.STRING)}),
+                Path("admin", {U: echo}, {"msg": Field(FieldType.STRING)}),
+                Path("public", {R: echo}, {"msg": Field(FieldType.STRING)}),
+            ],
+            root_paths=["admin"],
+            unauthenticated_paths=["public"],
+        )
+        self.config = config
+        self.requests: list[Request] = []
+        self.exists_requests: list[Request] = []
+
+    def handle_request(self, request: Request) -> Response | None:
+        self.requests.append(dataclasses.replace(request))  # a snapshot: the core may mutate
+        return super().handle_request(request)
+
+    def exists(self, request: Request) -> bool | None:
+        self.exists_requests.append(dataclasses.replace(request))
+        return super().exists(request)
+
+
+def read_item(b: RecordingEngine, req: Request, fd: FieldData) -> Response | None:
+    blob = b.config.storage.get(f"items/{fd.get_str('name')}")
+    return None if blob is None else Response(data={"value": blob.decode()})
+
+
+def write_item(b: RecordingEngine, req: Request, fd: FieldData) -> Response | None:
+    b.config.storage.put(f"items/{fd.get_str('name')}", fd.get_str("value").encode())
+    return None
+
+
+def delete_item(b: RecordingEngine, req: Request, fd: FieldData) -> Response | None:
+    b.config.storage.delete(f"items/{fd.get_str('name')}")
+    return None
+
+
+def item_exists(b: RecordingEngine, req: Request, fd: FieldData) -> bool:
+    return b.config.storage.get(f"items/{fd.get_str('name')}") is not None
+
+
+def list_items(b: RecordingEngine, req: Request, fd: FieldData) -> Response | None:
+    keys: list[JSONValue] = [*b.config.storage.list("items/")]
+    return Response(data={"keys": keys})
+
+
+def echo(b: RecordingEngine, req: Request, fd: FieldData) -> Response | None:
+    return Response(
+        data={
+            "msg": fd.get_str("msg"),
+            "sudo": req.sudo,
+            "default_lease_ttl": b.config.system.default_lease_ttl(),
+            "max_lease_ttl": b.config.system.max_lease_ttl(),
+        }
+    )
+
+
+def recording_factory(created: list[RecordingEngine]) -> BackendFactory:
+    def factory(config: BackendConfig) -> Backend:
+        engine = RecordingEngine(config)
+        created.append(engine)
+        return engine
+
+    return factory
+
+
+@dataclass
+class Harness:
+    core: Core
+    clock: ManualClock
+    physical: InmemStorage
+    root: str
+    key: bytes
+    engines: list[RecordingEngine] = field(default_factory=list)
+
+    @property
+    def engine(self) -> RecordingEngine:
+        """The engine now serving `test/` (a new one after every unseal)."""
+        return self.engines[-1]
+
+    def call(
+        self,
+        operation: Operation,
+        path: str,
+        data: JSONObject | None = None,
+        token: str | None = None,
+    ) -> Response | None:
+        request = Request(
+            operation, path, dict(data or {}), client_token=self.root if token is None else token
+        )
+        return self.core.handle(request)
+
+    def ok(
+        self,
+        operation: Operation,
+        path: str,
+        data: JSONObject | None = None,
+        token: str | None = None,
+    ) -> Response:
+        response = self.call(operation, path, data, token)
+        assert response is not None, f"{operation} {path} answered nothing"
+        return response
+
+    def create_token(self, data: JSONObject | None = None, token: str | None = None) -> Auth:
+        response = self.ok(U, "auth/token/create", data, token)
+        assert response.auth is not None
+        return response.auth
+
+    def token(self, data: JSONObject | None = None, parent: str | None = None) -> str:
+        return self.create_token(data, parent).client_token
+
+    def lookup(self, token: str) -> JSONObject:
+        data = self.ok(U, "auth/token/lookup", {"token": token}).data
+        assert data is not None
+        return data
+
+    def policy(self, name: str, text: str) -> None:
+        self.core.policies.put(name, text)
+
+    def reseal(self) -> None:
+        self.core.seal_vault()
+        self.core.submit_unseal_key(self.key)
+
+
+def rule(path: str, *capabilities: str) -> str:
+    caps = ", ".join(f'"{c}"' for c in capabilities)
+    return f'path "{path}" {{\n  capabilities = [{caps}]\n}}\n'
+
+
+def make_harness(default_ttl: int = DEFAULT_TTL, max_ttl: int = DEFAULT_TTL) -> Harness:
+    clock = ManualClock()
+    physical = InmemStorage()
+    engines: list[RecordingEngine] = []
+    core = Core(
+        physical,
+        {ENGINE_TYPE: recording_factory(engines)},
+        CoreConfig(default_lease_ttl=default_ttl, max_lease_ttl=max_ttl, clock=clock),
+        system_backend=SystemBackend,
+    )
+    keys, root = core.initialize(1, 1)
+    core.submit_unseal_key(keys[0])
+    core.enable_mount(new_entry(ENGINE_MOUNT, ENGINE_TYPE))
+    return Harness(core, clock, physical, root, keys[0], engines)

@@ -1,0 +1,251 @@
+"""The HCL configuration file: what it accepts, and errors that say what to change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from awsbroker.server.config import (
+    DEFAULT_ADDRESS,
+    DEFAULT_TTL,
+    ConfigError,
+    Listener,
+    ServerConfig,
+    load,
+    parse,
+)
+
+LISTENER = 'listener "tcp" {\n  address = "127.0.0.1:8200"\n  tls_disable = true\n}\n'
+INMEM = 'storage "inmem" {}\n'
+
+
+def config(text: str) -> ServerConfig:
+    return parse(text, source="test.hcl")
+
+
+def error(text: str) -> str:
+    with pytest.raises(ConfigError) as err:
+        parse(text, source="test.hcl")
+    return str(err.value)
+
+
+# ---- what is accepted --------------------------------------------------------------------------
+
+
+def test_minimal_config_takes_the_defaults() -> None:
+    c = config(INMEM + LISTENER)
+    assert c.storage_type == "inmem"
+    assert c.storage == {}
+    assert c.listener == Listener(address="127.0.0.1:8200", tls_disable=True)
+    assert c.default_lease_ttl == c.max_lease_ttl == DEFAULT_TTL == 2_764_800
+    assert c.max_request_size == 32 * 1024 * 1024
+    assert c.cluster_name == "awsbroker"
+    assert c.log_level == "info"
+
+
+def test_full_config() -> None:
+    c = config(
+        """
+        storage "postgresql" {
+          connection_url = "postgresql://u:p@db/awsbroker"
+          table          = "kv"
+          ha_enabled     = false
+        }
+        listener "tcp" {
+          address       = "0.0.0.0:8443"
+          tls_cert_file = "/etc/cert.pem"
+          tls_key_file  = "/etc/key.pem"
+        }
+        default_lease_ttl = "1h"
+        max_lease_ttl     = 7200
+        max_request_size  = 1024
+        cluster_name      = "prod"
+        log_level         = "DEBUG"
+        ui                = false
+        disable_mlock     = true
+        api_addr          = "https://broker:8443"
+        log_format        = "json"
+        """
+    )
+    assert c.storage_type == "postgresql"
+    assert c.storage == {
+        "connection_url": "postgresql://u:p@db/awsbroker",
+        "table": "kv",
+        "ha_enabled": "false",
+    }
+    assert c.listener == Listener("0.0.0.0:8443", False, "/etc/cert.pem", "/etc/key.pem")
+    assert c.listener.host_port == ("0.0.0.0", 8443)
+    assert (c.default_lease_ttl, c.max_lease_ttl) == (3600, 7200)
+    assert c.max_request_size == 1024
+    assert c.cluster_name == "prod"
+    assert c.log_level == "debug"
+
+
+def test_sqlite_storage() -> None:
+    c = config('storage "sqlite" { path = "/var/lib/awsbroker/db" }\n' + LISTENER)
+    assert c.storage == {"path": "/var/lib/awsbroker/db"}
+
+
+@pytest.mark.parametrize("value", ["true", '"true"', '"1"', "1"])
+def test_tls_disable_forms(value: str) -> None:
+    c = config(INMEM + f'listener "tcp" {{\n  tls_disable = {value}\n}}\n')
+    assert c.listener.tls_disable is True
+    assert c.listener.address == DEFAULT_ADDRESS
+
+
+def test_zero_ttls_mean_the_default() -> None:
+    c = config(INMEM + LISTENER + 'default_lease_ttl = "0s"\nmax_lease_ttl = 0\n')
+    assert c.default_lease_ttl == c.max_lease_ttl == DEFAULT_TTL
+
+
+def test_comments_are_allowed() -> None:
+    assert config("# a comment\n" + INMEM + "// another\n" + LISTENER).storage_type == "inmem"
+
+
+@pytest.mark.parametrize(
+    ("address", "host_port"),
+    [
+        ("127.0.0.1:8200", ("127.0.0.1", 8200)),
+        ("[::1]:8200", ("::1", 8200)),
+        ("localhost:1", ("localhost", 1)),
+        (":8200", ("127.0.0.1", 8200)),
+    ],
+)
+def test_listener_host_port(address: str, host_port: tuple[str, int]) -> None:
+    assert Listener(address).host_port == host_port
+
+
+def test_load_reads_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "awsbroker.hcl"
+    path.write_text(INMEM + LISTENER)
+    assert load(str(path)).storage_type == "inmem"
+
+
+# ---- every error says what to change -----------------------------------------------------------
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.hcl"
+    with pytest.raises(ConfigError) as err:
+        load(str(missing))
+    assert str(err.value) == f"cannot read configuration file {missing}: No such file or directory"
+
+
+def test_errors_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.hcl"
+    path.write_text(LISTENER)
+    with pytest.raises(ConfigError, match=f"^{path}: a storage block is required"):
+        load(str(path))
+
+
+def test_invalid_hcl() -> None:
+    assert error('storage "inmem" {').startswith("test.hcl is not valid HCL: ")
+
+
+def test_unknown_settings_are_listed() -> None:
+    message = error(INMEM + LISTENER + "seal = 1\nplugin_directory = 2\n")
+    assert message == "test.hcl: unknown setting(s) plugin_directory, seal"
+
+
+def test_storage_is_required_with_an_example() -> None:
+    message = error(LISTENER)
+    assert (
+        message == 'test.hcl: a storage block is required, e.g. storage "sqlite" { path = "..." }'
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'storage "inmem" {}\nstorage "sqlite" { path = "x" }\n',
+        'storage = "inmem"\n',
+    ],
+)
+def test_exactly_one_storage_block(text: str) -> None:
+    assert error(text + LISTENER) == "test.hcl: exactly one storage block is allowed"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'storage { path = "x" }\n',
+        'storage {\n  path = "x"\n  table = "y"\n}\n',
+        "storage {}\n",
+    ],
+)
+def test_storage_block_needs_a_type_label(text: str) -> None:
+    message = error(text + LISTENER)
+    assert message == 'test.hcl: the storage block needs a type, e.g. storage "sqlite" { ... }'
+
+
+def test_unknown_storage_type() -> None:
+    message = error('storage "consul" {}\n' + LISTENER)
+    assert message == "test.hcl: storage 'consul' is not one of inmem, sqlite, postgresql"
+
+
+def test_sqlite_needs_a_path() -> None:
+    message = error('storage "sqlite" {}\n' + LISTENER)
+    assert message == 'test.hcl: storage "sqlite" needs path = "/var/lib/awsbroker/awsbroker.db"'
+    assert "needs path" in error('storage "sqlite" { path = "" }\n' + LISTENER)
+
+
+def test_postgresql_needs_a_connection_url() -> None:
+    message = error('storage "postgresql" { table = "t" }\n' + LISTENER)
+    assert message == 'test.hcl: storage "postgresql" needs connection_url = "postgresql://..."'
+
+
+def test_only_tcp_listeners() -> None:
+    message = error(INMEM + 'listener "unix" { address = "/run/a.sock" }\n')
+    assert message == "test.hcl: only a 'tcp' listener is supported"
+
+
+def test_only_one_listener() -> None:
+    message = error(INMEM + LISTENER + LISTENER)
+    assert message == "test.hcl: exactly one listener block is allowed"
+
+
+def test_tls_disable_must_be_a_boolean() -> None:
+    message = error(INMEM + 'listener "tcp" { tls_disable = "yes" }\n')
+    assert message == "test.hcl: listener tls_disable must be true or false"
+
+
+@pytest.mark.parametrize("address", ["localhost", "host:http", "host:0", "host:65536", "host:"])
+def test_listener_address_must_be_host_port(address: str) -> None:
+    message = error(INMEM + f'listener "tcp" {{\n  address = "{address}"\n  tls_disable = 1\n}}\n')
+    assert message == f"listener address {address!r} must be HOST:PORT"
+
+
+def test_tls_needs_both_files_or_tls_disable() -> None:
+    expected = "test.hcl: the listener needs tls_cert_file and tls_key_file, or tls_disable = true"
+    assert error(INMEM + 'listener "tcp" { address = "127.0.0.1:1" }\n') == expected
+    assert error(INMEM + 'listener "tcp" { tls_cert_file = "c" }\n') == expected
+    assert error(INMEM) == expected
+
+
+@pytest.mark.parametrize("key", ["default_lease_ttl", "max_lease_ttl"])
+def test_bad_durations(key: str) -> None:
+    message = error(INMEM + LISTENER + f'{key} = "forever"\n')
+    assert message.startswith(f"test.hcl: {key}: invalid duration 'forever'")
+    assert "'1h30m'" in message
+    assert error(INMEM + LISTENER + f'{key} = "-1h"\n') == (
+        f"test.hcl: {key}: a duration cannot be negative"
+    )
+
+
+@pytest.mark.parametrize("value", ['"1024"', "0", "-5", "true", "1.5"])
+def test_max_request_size_must_be_a_positive_integer(value: str) -> None:
+    message = error(INMEM + LISTENER + f"max_request_size = {value}\n")
+    assert message == "test.hcl: max_request_size must be a positive number of bytes"
+
+
+def test_default_ttl_cannot_exceed_max() -> None:
+    message = error(INMEM + LISTENER + 'default_lease_ttl = "2h"\nmax_lease_ttl = "1h"\n')
+    assert message == "test.hcl: default_lease_ttl cannot be greater than max_lease_ttl"
+    only_default = error(INMEM + LISTENER + 'default_lease_ttl = "1000h"\n')
+    assert only_default == "test.hcl: default_lease_ttl cannot be greater than max_lease_ttl"
+
+
+def test_listener_block_needs_a_type_label() -> None:
+    message = error(INMEM + 'listener {\n  address = "127.0.0.1:1"\n  tls_disable = true\n}\n')
+    assert message == 'test.hcl: the listener block needs a type, e.g. listener "tcp" { ... }'
