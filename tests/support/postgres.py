@@ -60,4 +60,6 @@ def fresh_table_name() -> str:
 
 def drop_table(conninfo: str, table: str) -> None:
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+        # The store keeps its expiry index in `<table>_expiry` beside the key-value table.
+        tables = [sql.Identifier(table), sql.Identifier(f"{table}_expiry")]
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.SQL(", ").join(tables)))

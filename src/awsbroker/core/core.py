@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from awsbroker.barrier.aes_gcm import AESGCMBarrier
 from awsbroker.barrier.seal import SealStatus, ShamirSeal
-from awsbroker.core.expiration import ExpirationManager
+from awsbroker.core.expiration import ExpirationManager, RevocationPolicy
 from awsbroker.core.mounts import MountEntry, MountTable
 from awsbroker.core.path_token import TokenBackend
 from awsbroker.core.policy_store import PolicyStore
@@ -26,7 +26,8 @@ from awsbroker.sdk.clock import Clock, SystemClock
 from awsbroker.sdk.errors import InvalidRequest, NotFound, PermissionDenied, Sealed
 from awsbroker.sdk.framework import Backend, BackendConfig, BackendFactory
 from awsbroker.sdk.logical import Operation, Request, Response
-from awsbroker.sdk.storage import Storage, View, list_recursive
+from awsbroker.sdk.expiry import PhysicalStore
+from awsbroker.sdk.storage import View, list_recursive
 
 log = logging.getLogger("awsbroker.core")
 DEFAULT_TTL = 768 * 3600
@@ -42,6 +43,7 @@ class CoreConfig:
     storage_type: str = "inmem"
     cluster_name: str = "awsbroker"
     clock: Clock = field(default_factory=SystemClock)
+    revocation: RevocationPolicy = field(default_factory=RevocationPolicy)
 
 
 class MountSystemView:
@@ -65,7 +67,7 @@ class MountSystemView:
 class Core:
     def __init__(
         self,
-        physical: Storage,
+        physical: PhysicalStore,
         engines: Mapping[str, BackendFactory],
         config: CoreConfig | None = None,
         system_backend: Callable[[Core], Backend] | None = None,
@@ -81,8 +83,14 @@ class Core:
         self.tokens = TokenStore(View(self.barrier, "sys/token/"), self.config.clock)
         self.policies = PolicyStore(View(self.barrier, "sys/policy/"))
         self.token_backend = TokenBackend(self.tokens, self._token_ttls, self.policies.exists)
+        self.tokens.index = physical
         self.expiration = ExpirationManager(
-            View(self.barrier, "sys/expire/"), self.config.clock, self._backend_at
+            View(self.barrier, "sys/expire/"),
+            physical,
+            self.config.clock,
+            self._backend_at,
+            self.tokens,
+            self.config.revocation,
         )
         self.tokens.revoke_hooks.append(self.expiration.expire_token_leases)
         self.unmount_hooks: list[Callable[[MountEntry], object]] = [
@@ -188,6 +196,14 @@ class Core:
             self.mounts.save()
             for key in list_recursive(self.barrier, entry.storage_prefix):
                 self.barrier.delete(key)
+
+    def close(self) -> None:
+        """Stop background work. The server calls it at shutdown."""
+        self.expiration.close()
+
+    def mount_accessor(self, mount_path: str) -> str:
+        entry = self.mounts.entries.get(mount_path)
+        return entry.accessor if entry is not None else mount_path
 
     def _backend_at(self, mount_path: str) -> Backend | None:
         route = self.router.match(mount_path)

@@ -1,34 +1,57 @@
 """The lease manager: every secret handed out gets a lease that ends in revocation.
 
-Leases live behind the barrier, under `sys/expire/`:
+Lease records live behind the barrier, under `sys/expire/`:
 
-    id/<lease id>                         the lease record
-    token/<token hmac>/<lease hmac>       the leases a token created, for revoking with it
-    due/<expiry minute>/<lease hmac>      the expiry index: a bucket per minute
+    id/<lease id>                          the lease record
+    token/<token hmac>/<hash of lease id>  the leases a token created, to revoke them with it
 
-Nothing is loaded at unseal. The expiry tick lists only the buckets that are due, so its cost
-follows the leases expiring now, not the number of leases stored. Revoking a token (or its
-expiry) marks its leases due at once; the tick then revokes them, so a failing AWS call delays
-a revocation but never drops it.
+When each lease is due lives in the physical store's `ExpiryIndex`, where a database index
+orders it. Nothing is loaded at unseal, and the worker's cost follows the leases due now, not
+the number stored. The worker claims due entries in batches (several processes on one
+PostgreSQL share a backlog without revoking anything twice) and revokes them with bounded
+concurrency. A failed revocation is retried with exponential backoff and jitter; after
+`max_attempts` failures the lease is irrevocable: listed, counted, retried daily, never dropped.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import random
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import cast
 
 from awsbroker.core.records import get_record, put_record
-from awsbroker.core.tokens import TokenEntry, random_id
+from awsbroker.core.tokens import TokenEntry, TokenStore, random_id
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.errors import BrokerError, InvalidRequest
+from awsbroker.sdk.expiry import KIND_LEASE, KIND_TOKEN, DueEntry, ExpiryIndex
 from awsbroker.sdk.framework import Backend
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, Secret
 from awsbroker.sdk.storage import Storage
 
-BUCKET = 60
+log = logging.getLogger("awsbroker.core.expiration")
+IRREVOCABLE_RETRY = 24 * 3600
+
+
+@dataclass(frozen=True)
+class RevocationPolicy:
+    """How hard the worker tries. Vault: 6 attempts, 2^n x 10 s, +-50 % jitter."""
+
+    max_attempts: int = 6
+    base_delay: float = 10.0
+    max_delay: float = 3600.0
+    jitter: float = 0.5
+    batch: int = 200
+    workers: int = 16
+    claim_for: float = 300.0
+
+    def delay(self, attempts: int, rand: Callable[[], float]) -> float:
+        base = min(self.base_delay * float(2**attempts), self.max_delay)
+        return base * (1 - self.jitter + 2 * self.jitter * rand())
 
 
 @dataclass
@@ -46,6 +69,7 @@ class Lease:
     ttl: int
     last_renewal: float = 0.0
     revoke_attempts: int = 0
+    irrevocable: bool = False
     last_error: str = ""
     data: JSONObject = field(default_factory=dict)
 
@@ -62,23 +86,36 @@ class Lease:
         return cls(**record)  # type: ignore[arg-type]
 
 
-def _hash(lease_id: str) -> str:
+def _short(lease_id: str) -> str:
     return hashlib.sha256(lease_id.encode()).hexdigest()[:40]
-
-
-def _bucket(expire_time: float) -> str:
-    return f"{int(expire_time) // BUCKET:012d}"
 
 
 BackendLookup = Callable[[str], Backend | None]
 
 
 class ExpirationManager:
-    def __init__(self, storage: Storage, clock: Clock, backend_for: BackendLookup) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        index: ExpiryIndex,
+        clock: Clock,
+        backend_for: BackendLookup,
+        tokens: TokenStore,
+        policy: RevocationPolicy | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
         self._storage = storage
+        self.index = index
         self.clock = clock
         self._backend_for = backend_for
+        self._tokens = tokens
+        self.policy = policy or RevocationPolicy()
+        self._rand = rand
         self._lock = threading.RLock()
+        self._pool = ThreadPoolExecutor(self.policy.workers, thread_name_prefix="awsbroker-revoke")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
     # ---- registration -----------------------------------------------------------------------
 
@@ -109,39 +146,52 @@ class ExpirationManager:
             renewable=secret.renewable,
             ttl=ttl,
         )
-        self._save(lease)
+        # The index entry goes first: an entry without a record is dropped when due, while a
+        # record without an entry would never expire.
+        self._schedule(lease)
+        put_record(self._storage, f"id/{lease.lease_id}", lease.to_record())
         if lease.token_hash:
-            self._storage.put(
-                f"token/{lease.token_hash}/{_hash(lease.lease_id)}", lease.lease_id.encode()
-            )
+            key = f"token/{lease.token_hash}/{_short(lease.lease_id)}"
+            self._storage.put(key, lease.lease_id.encode())
         response.lease_id, response.lease_duration = lease.lease_id, ttl
         response.renewable = lease.renewable
         return lease
 
-    def _save(self, lease: Lease, old_expire: float | None = None) -> None:
+    def _schedule(self, lease: Lease) -> None:
+        self.index.schedule(
+            lease.lease_id,
+            KIND_LEASE,
+            lease.expire_time,
+            mount=lease.mount_path,
+            attempts=lease.revoke_attempts,
+            irrevocable=lease.irrevocable,
+        )
+
+    def _save(self, lease: Lease) -> None:
         put_record(self._storage, f"id/{lease.lease_id}", lease.to_record())
-        key = _hash(lease.lease_id)
-        if old_expire is not None and _bucket(old_expire) != _bucket(lease.expire_time):
-            self._storage.delete(f"due/{_bucket(old_expire)}/{key}")
-        self._storage.put(f"due/{_bucket(lease.expire_time)}/{key}", lease.lease_id.encode())
+        self._schedule(lease)
 
     def _delete(self, lease: Lease) -> None:
-        key = _hash(lease.lease_id)
         if lease.token_hash:
-            self._storage.delete(f"token/{lease.token_hash}/{key}")
-        self._storage.delete(f"due/{_bucket(lease.expire_time)}/{key}")
+            self._storage.delete(f"token/{lease.token_hash}/{_short(lease.lease_id)}")
         self._storage.delete(f"id/{lease.lease_id}")
+        self.index.unschedule(lease.lease_id)
 
     # ---- lookup -----------------------------------------------------------------------------
 
     def get(self, lease_id: str) -> Lease | None:
-        if not lease_id or ".." in lease_id.split("/"):
+        if not lease_id or ".." in lease_id.split("/") or lease_id.startswith("/"):
             return None
         record = get_record(self._storage, f"id/{lease_id}")
         return None if record is None else Lease.from_record(record)
 
     def list_children(self, prefix: str) -> list[str]:
         return self._storage.list(f"id/{prefix}")
+
+    def irrevocable(self, limit: int) -> list[Lease]:
+        return [
+            lease for lease in map(self.get, self.index.irrevocable_keys(limit)) if lease is not None
+        ]
 
     # ---- renewal ----------------------------------------------------------------------------
 
@@ -151,28 +201,27 @@ class ExpirationManager:
             if lease is None:
                 raise InvalidRequest("lease not found")
             now = self.clock.now()
+            if lease.irrevocable:
+                raise InvalidRequest(
+                    "lease is expired and has failed previous revocation attempts"
+                )
             if lease.expire_time <= now:
                 raise InvalidRequest("lease expired")
             if not lease.renewable:
                 raise InvalidRequest("lease is not renewable")
             backend = self._require_backend(lease)
-            response = backend.renew_secret(self._request(lease, Operation.UPDATE), lease.secret())
-            response = response or Response()
-            proposed = response.secret.ttl if response.secret is not None else lease.ttl
+            request = self._request(lease, Operation.UPDATE)
+            response = backend.renew_secret(request, lease.secret()) or Response()
+            proposed = response.secret.ttl if response.secret is not None else 0
             ttl = increment or proposed or lease.ttl
             if now + ttl > lease.max_expire_time:
                 ttl = int(lease.max_expire_time - now)
                 if ttl <= 0:
                     raise InvalidRequest("past the max TTL, cannot renew")
                 response.add_warning("TTL of the lease was capped at its max TTL")
-            old = lease.expire_time
             lease.ttl, lease.expire_time, lease.last_renewal = ttl, now + ttl, now
-            self._save(lease, old_expire=old)
-            response.lease_id, response.lease_duration, response.renewable = (
-                lease.lease_id,
-                ttl,
-                True,
-            )
+            self._save(lease)
+            response.lease_id, response.lease_duration, response.renewable = lease_id, ttl, True
             response.secret = None
             return lease, response
 
@@ -180,24 +229,23 @@ class ExpirationManager:
 
     def revoke(self, lease_id: str, *, force: bool = False) -> None:
         """Revoke now through the backend; on failure the lease stays (unless forced)."""
-        with self._lock:
-            lease = self.get(lease_id)
-            if lease is None:
-                return
-            try:
-                backend = self._require_backend(lease)
-                backend.revoke_secret(self._request(lease, Operation.DELETE), lease.secret())
-            except BrokerError:
-                if not force:
-                    raise
-            self._delete(lease)
+        lease = self.get(lease_id)
+        if lease is None:
+            return
+        try:
+            backend = self._require_backend(lease)
+            backend.revoke_secret(self._request(lease, Operation.DELETE), lease.secret())
+        except BrokerError as exc:
+            if not force:
+                raise
+            log.warning("revoke-force of %s ignored a backend error: %s", lease_id, exc)
+        self._delete(lease)
 
     def revoke_prefix(self, prefix: str, *, force: bool = False) -> int:
-        count = 0
-        for lease_id in self._walk(prefix):
+        lease_ids = self._walk(prefix)
+        for lease_id in lease_ids:
             self.revoke(lease_id, force=force)
-            count += 1
-        return count
+        return len(lease_ids)
 
     def _walk(self, prefix: str) -> list[str]:
         base = prefix if prefix.endswith("/") or not prefix else prefix + "/"
@@ -212,57 +260,88 @@ class ExpirationManager:
         return found
 
     def expire_now(self, lease_id: str) -> None:
-        """Queue a lease for revocation by the next tick (`sync=false`)."""
+        """Queue a lease for the worker (`sync=false`, a revoked token)."""
         with self._lock:
             lease = self.get(lease_id)
             now = self.clock.now()
             if lease is not None and lease.expire_time > now:
-                old = lease.expire_time
                 lease.expire_time = now
-                self._save(lease, old_expire=old)
+                self._save(lease)
 
     def expire_prefix_now(self, prefix: str) -> None:
         for lease_id in self._walk(prefix):
             self.expire_now(lease_id)
 
+    def tidy(self) -> int:
+        """Queue the leases of tokens that no longer exist. Returns how many."""
+        queued = 0
+        for token_dir in self._storage.list("token/"):
+            token_hash = token_dir.rstrip("/")
+            if self._tokens.get_by_hash(token_hash) is not None:
+                continue
+            for key in self._storage.list(f"token/{token_dir}"):
+                blob = self._storage.get(f"token/{token_dir}{key}")
+                if blob:
+                    self.expire_now(blob.decode())
+                    queued += 1
+        return queued
+
     def expire_token_leases(self, token: TokenEntry) -> None:
-        """Mark every lease of a token due now; the tick revokes them with retries."""
         for key in self._storage.list(f"token/{token.hash}/"):
             blob = self._storage.get(f"token/{token.hash}/{key}")
             if blob:
                 self.expire_now(blob.decode())
 
-    def tick(self, limit: int = 1000) -> int:
-        """Revoke up to `limit` due leases. Returns how many were revoked."""
-        now = self.clock.now()
-        done = 0
-        for bucket in self._storage.list("due/"):
-            if int(bucket.rstrip("/")) * BUCKET > now or done >= limit:
-                break
-            for key in self._storage.list(f"due/{bucket}"):
-                if done >= limit:
-                    break
-                done += self._expire_one(f"due/{bucket}{key}", now)
-        return done
+    # ---- the worker -------------------------------------------------------------------------
 
-    def _expire_one(self, index_key: str, now: float) -> int:
-        blob = self._storage.get(index_key)
-        lease = self.get(blob.decode()) if blob else None
-        if lease is None:
-            self._storage.delete(index_key)
+    def tick(self) -> int:
+        """Claim one batch of due entries and settle it. Returns how many were claimed."""
+        now = self.clock.now()
+        due = self.index.claim(now, self.policy.batch, self.policy.claim_for)
+        if not due:
             return 0
-        if lease.expire_time > now:
-            return 0
+        list(self._pool.map(lambda entry: self._settle(entry, now), due))
+        return len(due)
+
+    def _settle(self, entry: DueEntry, now: float) -> None:
         try:
-            self.revoke(lease.lease_id)
+            if entry.kind == KIND_TOKEN:
+                self._expire_token(entry.key)
+            else:
+                self._expire_lease(entry.key, now)
+        except Exception:
+            # Storage trouble: leave the claim to run out, and the entry comes back.
+            log.exception("settling expiry entry of kind %s failed", entry.kind)
+
+    def _expire_token(self, token_hash: str) -> None:
+        # Looking an expired token up revokes it (and, through the hooks, queues its leases).
+        if self._tokens.get_by_hash(token_hash) is None:
+            self.index.unschedule(token_hash)
+
+    def _expire_lease(self, lease_id: str, now: float) -> None:
+        lease = self.get(lease_id)
+        if lease is None:
+            self.index.unschedule(lease_id)
+            return
+        if lease.expire_time > now:
+            self._schedule(lease)  # renewed since it was scheduled: put it back on time
+            return
+        try:
+            self.revoke(lease_id)
         except BrokerError as exc:
-            lease.revoke_attempts += 1
-            lease.last_error = "; ".join(exc.messages)[:240]
-            old = lease.expire_time
-            lease.expire_time = now + min(2**lease.revoke_attempts * 10, 3600)
-            self._save(lease, old_expire=old)
-            return 0
-        return 1
+            self._failed(lease, exc, now)
+
+    def _failed(self, lease: Lease, exc: BrokerError, now: float) -> None:
+        lease.revoke_attempts += 1
+        lease.last_error = ("; ".join(exc.messages) or "unknown")[:240]
+        if lease.revoke_attempts >= self.policy.max_attempts:
+            if not lease.irrevocable:
+                log.error("lease %s is irrevocable: %s", lease.lease_id, lease.last_error)
+            lease.irrevocable = True
+            lease.expire_time = now + IRREVOCABLE_RETRY
+        else:
+            lease.expire_time = now + self.policy.delay(lease.revoke_attempts, self._rand)
+        self._save(lease)
 
     def _require_backend(self, lease: Lease) -> Backend:
         backend = self._backend_for(lease.mount_path)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.errors import InvalidRequest, NotFound
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
-from awsbroker.sdk.logical import JSONValue, Operation, Request, Response
+from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
 
 if TYPE_CHECKING:
     from awsbroker.core.sys_backend import SystemBackend
@@ -21,12 +21,21 @@ _ID = {
 }
 _SYNC = {"sync": Field(T.BOOL, "Wait for the revocation to finish", default=True)}
 _PREFIX = {"prefix": Field(T.STRING, "Lease ID prefix")}
+MAX_LISTED = 10_000
 
 
 def paths() -> list[Path[SystemBackend]]:
     renew_fields = {**_ID, "increment": Field(T.DURATION, "Requested TTL, from now")}
     revoke_fields = {**_ID, **_SYNC}
+    listing = {
+        "type": Field(T.STRING, "Only 'irrevocable' is supported"),
+        "limit": Field(T.STRING, "Most leases to list, or 'none'"),
+        "include_child_namespaces": Field(T.BOOL, "Ignored: there are no namespaces"),
+    }
     specs: list[Path[SystemBackend]] = [
+        Path("leases/?", {R: list_irrevocable}, listing, summary="List irrevocable leases (sudo)"),
+        Path("leases/count", {R: count_leases}, listing, summary="Count irrevocable leases"),
+        Path("leases/tidy", {U: tidy}, summary="Queue leases whose token is gone"),
         Path("leases/lookup", {U: lookup}, _ID, summary="Look up a lease"),
         Path(
             r"leases/lookup/(?P<prefix>.*)", {L: list_leases}, _PREFIX, summary="List leases (sudo)"
@@ -104,3 +113,48 @@ def revoke_prefix(b: SystemBackend, req: Request, fd: FieldData) -> Response | N
 
 def revoke_force(b: SystemBackend, req: Request, fd: FieldData) -> None:
     b.core.expiration.revoke_prefix(fd.get_str("prefix"), force=True)
+
+
+def _require_irrevocable(fd: FieldData) -> None:
+    if fd.get_str("type") != "irrevocable":
+        raise NotFound("unsupported lease type: only type=irrevocable is supported")
+
+
+def count_leases(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    _require_irrevocable(fd)
+    by_path = b.core.expiration.index.count_by_mount(irrevocable=True)
+    counts: JSONObject = {b.core.mount_accessor(path): n for path, n in by_path.items()}
+    return Response(data={"lease_count": sum(by_path.values()), "counts": counts})
+
+
+def list_irrevocable(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    _require_irrevocable(fd)
+    raw_limit = fd.get_str("limit") or str(MAX_LISTED)
+    if raw_limit == "none":
+        limit = 2**31
+    elif raw_limit.isdigit() and int(raw_limit) > 0:
+        limit = int(raw_limit)
+    else:
+        raise InvalidRequest("invalid 'limit': use a positive number or 'none'")
+    total = b.core.expiration.index.count(irrevocable=True)
+    leases: list[JSONValue] = [
+        {
+            "lease_id": lease.lease_id,
+            "mount_id": b.core.mount_accessor(lease.mount_path),
+            "error": lease.last_error or "unknown",
+        }
+        for lease in b.core.expiration.irrevocable(limit)
+    ]
+    response = Response(data={"lease_count": total, "leases": leases})
+    if total > len(leases):
+        response.add_warning(
+            f"showing {len(leases)} of {total} irrevocable leases; use limit=none to list all"
+        )
+    return response
+
+
+def tidy(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    queued = b.core.expiration.tidy()
+    response = Response(status=202)
+    response.add_warning(f"Tidy operation queued {queued} leases whose token no longer exists")
+    return response

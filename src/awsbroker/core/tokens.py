@@ -19,6 +19,7 @@ from typing import cast
 
 from awsbroker.core.records import get_record, put_record
 from awsbroker.sdk.clock import Clock
+from awsbroker.sdk.expiry import KIND_TOKEN, ExpiryIndex
 from awsbroker.sdk.errors import PermissionDenied
 from awsbroker.sdk.logical import JSONObject
 from awsbroker.sdk.storage import Storage
@@ -85,6 +86,8 @@ class TokenStore:
         self._salt = b""
         self._lock = threading.RLock()
         self.revoke_hooks: list[RevokeHook] = []
+        # Expiring tokens are scheduled here so the expiry worker revokes them on time.
+        self.index: ExpiryIndex | None = None
 
     def setup(self) -> None:
         """Load (or make, the first time) the salt. Called at every unseal."""
@@ -101,6 +104,8 @@ class TokenStore:
         return "hvs." + random_id(24)
 
     def save(self, entry: TokenEntry, *, new: bool = False) -> None:
+        if self.index is not None and entry.expire_time:
+            self.index.schedule(entry.hash, KIND_TOKEN, entry.expire_time)
         put_record(self._storage, f"id/{entry.hash}", entry.to_record())
         if new:
             put_record(
@@ -208,6 +213,8 @@ class TokenStore:
         if entry.parent:
             self._storage.delete(f"parent/{entry.parent}/{entry.hash}")
         self._storage.delete(f"id/{entry.hash}")
+        if self.index is not None and entry.expire_time:
+            self.index.unschedule(entry.hash)
 
     def tidy(self) -> int:
         """Drop index entries that point at tokens which no longer exist. Returns how many."""

@@ -1,4 +1,4 @@
-"""PostgreSQL storage: one table, a connection pool, autocommit statements."""
+"""PostgreSQL storage: a KV table and its expiry table, a connection pool, autocommit statements."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from awsbroker.physical._keyrange import prefix_upper_bound
+from awsbroker.physical.postgresql_expiry import NAME_HEADROOM, Conn, PostgreSQLExpiry
 from awsbroker.sdk.errors import InternalError
 from awsbroker.sdk.storage import children
 
-_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+# PostgreSQL identifiers hold 63 bytes; the expiry table and its indexes append to the name.
+MAX_TABLE_NAME = 63 - NAME_HEADROOM
+_TABLE_NAME = re.compile(rf"[A-Za-z_][A-Za-z0-9_]{{0,{MAX_TABLE_NAME - 1}}}")
 
 _CREATE = 'CREATE TABLE IF NOT EXISTS {} (key TEXT COLLATE "C" PRIMARY KEY, value BYTEA NOT NULL)'
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
@@ -28,16 +30,19 @@ _DELETE = "DELETE FROM {} WHERE key = %s"
 _LIST_RANGE = "SELECT key FROM {} WHERE key >= %s AND key < %s"
 _LIST_FROM = "SELECT key FROM {} WHERE key >= %s"
 
-Conn = psycopg.Connection[TupleRow]
+__all__ = ["MAX_TABLE_NAME", "Conn", "PostgreSQLStorage"]
 
 
-class PostgreSQLStorage:
-    """`Storage` in one PostgreSQL table `(key TEXT COLLATE "C" PRIMARY KEY, value BYTEA)`.
+class PostgreSQLStorage(PostgreSQLExpiry):
+    """`Storage` in one PostgreSQL table `(key TEXT COLLATE "C" PRIMARY KEY, value BYTEA)`,
+    and `ExpiryIndex` in `<table>_expiry` (see `postgresql_expiry`), on one pool.
 
     The `C` collation makes the primary-key index order byte-wise, so `list` is an index
-    range scan. The table is created if missing. The pool is opened and filled before the
-    constructor returns; `timeout` bounds that wait. Any driver error becomes
-    `InternalError("storage unavailable")` with the cause chained; the DSN is never echoed.
+    range scan. Both tables are created if missing, in one transaction under an advisory
+    lock on the table name. The pool is opened and filled before the constructor returns;
+    `timeout` bounds that wait. Any driver error becomes `InternalError("storage
+    unavailable")` with the cause chained; the DSN is never echoed. `table` is letters,
+    digits and `_`, at most `MAX_TABLE_NAME` characters.
     """
 
     def __init__(
@@ -50,8 +55,12 @@ class PostgreSQLStorage:
         timeout: float = 30.0,
     ) -> None:
         if not _TABLE_NAME.fullmatch(table):
-            raise ValueError(f"invalid table name {table!r}: use letters, digits and '_'")
+            raise ValueError(
+                f"invalid table name {table!r}: use letters, digits and '_',"
+                f" at most {MAX_TABLE_NAME} characters"
+            )
         self.table = table
+        self._init_expiry(table)
         ident = sql.Identifier(table)
         self._get = sql.SQL(_GET).format(ident)
         self._put = sql.SQL(_PUT).format(ident)
@@ -72,6 +81,7 @@ class PostgreSQLStorage:
             with self._pool.connection() as conn, conn.transaction():
                 conn.execute(_LOCK, (table,))
                 conn.execute(sql.SQL(_CREATE).format(ident))
+                self._create_expiry(conn)
         except psycopg.Error as exc:
             self._pool.close()
             raise InternalError("storage unavailable") from exc

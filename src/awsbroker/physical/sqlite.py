@@ -1,16 +1,40 @@
-"""SQLite storage: one file, WAL journal, `synchronous=FULL` so a returned put is durable."""
+"""SQLite storage: one file, WAL journal, `synchronous=FULL` so a returned put is durable.
+
+Beside the `kv` table sits `expiry`, the `ExpiryIndex`:
+
+    expiry(key TEXT PRIMARY KEY, kind TEXT, mount TEXT, expire_at REAL,
+           claimed_until REAL DEFAULT 0, attempts INTEGER DEFAULT 0, irrevocable INTEGER DEFAULT 0)
+    expiry_due          ON expiry (expire_at, key)                      -- claim
+    expiry_irrevocable  ON expiry (expire_at, key) WHERE irrevocable = 1 -- irrevocable listing
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 from collections.abc import Sequence
+from typing import Any
 
+from awsbroker.physical._expiry import due_entry
 from awsbroker.physical._keyrange import prefix_upper_bound
 from awsbroker.sdk.errors import InternalError
+from awsbroker.sdk.expiry import DueEntry
 from awsbroker.sdk.storage import children
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS expiry ("
+    " key TEXT PRIMARY KEY,"
+    " kind TEXT NOT NULL,"
+    " mount TEXT NOT NULL,"
+    " expire_at REAL NOT NULL,"
+    " claimed_until REAL NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " irrevocable INTEGER NOT NULL DEFAULT 0)",
+    "CREATE INDEX IF NOT EXISTS expiry_due ON expiry (expire_at, key)",
+    "CREATE INDEX IF NOT EXISTS expiry_irrevocable ON expiry (expire_at, key)"
+    " WHERE irrevocable = 1",
+)
 _GET = "SELECT value FROM kv WHERE key = ?"
 _PUT = (
     "INSERT INTO kv (key, value) VALUES (?, ?)"
@@ -20,14 +44,42 @@ _DELETE = "DELETE FROM kv WHERE key = ?"
 _LIST_RANGE = "SELECT key FROM kv WHERE key >= ? AND key < ?"
 _LIST_FROM = "SELECT key FROM kv WHERE key >= ?"
 
+_SCHEDULE = (
+    "INSERT INTO expiry (key, kind, mount, expire_at, claimed_until, attempts, irrevocable)"
+    " VALUES (?, ?, ?, ?, 0, ?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, mount = excluded.mount,"
+    " expire_at = excluded.expire_at, claimed_until = 0, attempts = excluded.attempts,"
+    " irrevocable = excluded.irrevocable"
+)
+_UNSCHEDULE = "DELETE FROM expiry WHERE key = ?"
+_CLAIM_DUE = (
+    "SELECT key, kind, mount, expire_at, attempts, irrevocable"
+    " FROM expiry WHERE expire_at <= ? AND claimed_until <= ?"
+    " ORDER BY expire_at, key LIMIT ?"
+)
+_CLAIM_MARK = "UPDATE expiry SET claimed_until = ? WHERE key = ?"
+_COUNT_BY_MOUNT = "SELECT mount, count(*) FROM expiry WHERE {} GROUP BY mount"
+# Literal `irrevocable = 1` (never a parameter) lets the planner use the partial index.
+_IRREVOCABLE = {True: "irrevocable = 1", False: "irrevocable = 0"}
+_IRREVOCABLE_KEYS = "SELECT key FROM expiry WHERE irrevocable = 1 ORDER BY expire_at, key LIMIT ?"
+
+# `list` is a method name in the class below, so annotations there use this alias.
+DueEntries = list[DueEntry]
+
 
 class SQLiteStorage:
-    """`Storage` in one SQLite file, table `kv(key TEXT PRIMARY KEY, value BLOB NOT NULL)`.
+    """`Storage` and `ExpiryIndex` in one SQLite file: tables `kv` and `expiry`.
+
+    `kv(key TEXT PRIMARY KEY, value BLOB NOT NULL)` holds the bytes; `expiry` (see the module
+    docstring) holds what is due when, indexed by `(expire_at, key)` so `claim` reads only the
+    due entries, in order.
 
     Threading: one connection (`check_same_thread=False`) guarded by a lock. SQLite allows
     one writer at a time anyway and every call here is a single short statement, so a
     per-thread connection pool would add open handles and a harder `close()` for little gain.
-    The connection is in autocommit mode: each statement is its own transaction.
+    The connection is in autocommit mode: each statement is its own transaction, except
+    `claim`, which selects and marks in one `BEGIN IMMEDIATE` transaction so that processes
+    sharing the file never claim the same entry.
     Driver errors surface as `InternalError("storage unavailable")` with the cause chained.
     """
 
@@ -43,7 +95,8 @@ class SQLiteStorage:
             if str(mode).lower() != "wal":
                 raise InternalError(f"sqlite storage at {path} cannot use WAL (got {mode})")
             conn.execute("PRAGMA synchronous=FULL")
-            conn.execute(_SCHEMA)
+            for statement in _SCHEMA:
+                conn.execute(statement)
         except sqlite3.Error as exc:
             conn.close()
             raise InternalError("storage unavailable") from exc
@@ -51,6 +104,66 @@ class SQLiteStorage:
             conn.close()
             raise
         self._conn = conn
+
+    # ---- ExpiryIndex ----------------------------------------------------------------------
+
+    def schedule(
+        self,
+        key: str,
+        kind: str,
+        expire_at: float,
+        *,
+        mount: str = "",
+        attempts: int = 0,
+        irrevocable: bool = False,
+    ) -> None:
+        self._fetch(_SCHEDULE, (key, kind, mount, float(expire_at), attempts, int(irrevocable)))
+
+    def unschedule(self, key: str) -> None:
+        self._fetch(_UNSCHEDULE, (key,))
+
+    def claim(self, now: float, limit: int, claim_for: float) -> DueEntries:
+        if limit < 1:  # SQLite reads a negative LIMIT as "no limit"
+            return []
+        until = float(now + claim_for)
+        try:
+            with self._lock:
+                conn = self._conn
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    rows = conn.execute(_CLAIM_DUE, (now, now, limit)).fetchall()
+                    conn.executemany(_CLAIM_MARK, [(until, row[0]) for row in rows])
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.rollback()
+                    raise
+        except sqlite3.Error as exc:
+            raise InternalError("storage unavailable") from exc
+        return [due_entry(row) for row in rows]
+
+    def count(self, *, kind: str | None = None, irrevocable: bool | None = None) -> int:
+        where: list[str] = []
+        params: list[Any] = []
+        if kind is not None:
+            where.append("kind = ?")
+            params.append(kind)
+        if irrevocable is not None:
+            where.append(_IRREVOCABLE[irrevocable])
+        query = "SELECT count(*) FROM expiry"
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        return int(self._fetch(query, tuple(params))[0][0])
+
+    def count_by_mount(self, *, irrevocable: bool) -> dict[str, int]:
+        rows = self._fetch(_COUNT_BY_MOUNT.format(_IRREVOCABLE[irrevocable]), ())
+        return {str(mount): int(n) for mount, n in rows}
+
+    def irrevocable_keys(self, limit: int) -> list[str]:
+        if limit < 1:
+            return []
+        return [str(row[0]) for row in self._fetch(_IRREVOCABLE_KEYS, (limit,))]
+
+    # ---- Storage --------------------------------------------------------------------------
 
     def get(self, key: str) -> bytes | None:
         rows = self._fetch(_GET, (key,))
@@ -80,7 +193,7 @@ class SQLiteStorage:
         with self._lock:
             self._conn.close()
 
-    def _fetch(self, sql: str, params: tuple[str | bytes, ...]) -> Sequence[tuple[object, ...]]:
+    def _fetch(self, sql: str, params: tuple[Any, ...]) -> Sequence[Any]:
         try:
             with self._lock:
                 return self._conn.execute(sql, params).fetchall()

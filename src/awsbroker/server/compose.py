@@ -29,6 +29,7 @@ class Server:
     app: Starlette
 
     def close(self) -> None:
+        self.core.close()
         if not isinstance(self.physical, InmemStorage):
             self.physical.close()
 

@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from awsbroker.physical.sqlite import _LIST_RANGE, SQLiteStorage
+from awsbroker.physical.sqlite import (
+    _CLAIM_DUE,
+    _CLAIM_MARK,
+    _IRREVOCABLE_KEYS,
+    _LIST_RANGE,
+    SQLiteStorage,
+)
 from awsbroker.sdk.errors import InternalError
+from awsbroker.sdk.expiry import KIND_LEASE
 
 
 @pytest.fixture
@@ -29,16 +36,116 @@ def test_commits_are_fully_synchronous(db: SQLiteStorage) -> None:
     assert db._conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
 
 
-def test_schema_is_one_kv_table(db: SQLiteStorage) -> None:
+def test_schema_is_a_kv_table_and_an_expiry_table(db: SQLiteStorage) -> None:
     with sqlite3.connect(db.path) as other:
         tables = other.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
         columns = other.execute("PRAGMA table_info(kv)").fetchall()
+        expiry = other.execute("PRAGMA table_info(expiry)").fetchall()
+        indexes = other.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).fetchall()
     other.close()
-    assert tables == [("kv",)]
+    assert tables == [("kv",), ("expiry",)]
     assert [(c[1], c[2], c[3], c[5]) for c in columns] == [
         ("key", "TEXT", 0, 1),
         ("value", "BLOB", 1, 0),
     ]
+    # name, type, not null, default, primary key
+    assert [(c[1], c[2], c[3], c[4], c[5]) for c in expiry] == [
+        ("key", "TEXT", 0, None, 1),
+        ("kind", "TEXT", 1, None, 0),
+        ("mount", "TEXT", 1, None, 0),
+        ("expire_at", "REAL", 1, None, 0),
+        ("claimed_until", "REAL", 1, "0", 0),
+        ("attempts", "INTEGER", 1, "0", 0),
+        ("irrevocable", "INTEGER", 1, "0", 0),
+    ]
+    assert indexes == [
+        ("expiry_due", "CREATE INDEX expiry_due ON expiry (expire_at, key)"),
+        (
+            "expiry_irrevocable",
+            "CREATE INDEX expiry_irrevocable ON expiry (expire_at, key) WHERE irrevocable = 1",
+        ),
+    ]
+
+
+def _plan(db: SQLiteStorage, query: str, params: tuple[object, ...]) -> str:
+    with sqlite3.connect(db.path) as other:
+        rows = other.execute(f"EXPLAIN QUERY PLAN {query}", params).fetchall()
+    other.close()
+    return " | ".join(str(row[-1]) for row in rows)
+
+
+def test_claim_reads_the_due_index_in_order(db: SQLiteStorage) -> None:
+    plan = _plan(db, _CLAIM_DUE, (100.0, 100.0, 50))
+    assert plan == "SEARCH expiry USING INDEX expiry_due (expire_at<?)"  # no temp b-tree sort
+
+
+def test_claim_marks_by_primary_key(db: SQLiteStorage) -> None:
+    plan = _plan(db, _CLAIM_MARK, (100.0, "k"))
+    assert plan == "SEARCH expiry USING INDEX sqlite_autoindex_expiry_1 (key=?)"
+
+
+def test_irrevocable_listing_reads_the_partial_index_in_order(db: SQLiteStorage) -> None:
+    assert _plan(db, _IRREVOCABLE_KEYS, (10,)) == "SCAN expiry USING INDEX expiry_irrevocable"
+
+
+class _FailingMark:
+    """Wraps the connection so the UPDATE of a claim fails after the SELECT succeeded."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: list[tuple[object, ...]]) -> sqlite3.Cursor:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+
+def test_a_failed_claim_rolls_back_and_marks_nothing(db: SQLiteStorage) -> None:
+    db.schedule("a", KIND_LEASE, 1.0)
+    real = db._conn
+    db._conn = _FailingMark(real)  # type: ignore[assignment]
+    try:
+        with pytest.raises(InternalError, match=r"^storage unavailable$") as caught:
+            db.claim(10.0, 10, 60.0)
+    finally:
+        db._conn = real
+    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+    assert not real.in_transaction
+    assert [e.key for e in db.claim(10.0, 10, 60.0)] == ["a"]
+    assert not real.in_transaction
+
+
+def test_claim_waits_for_another_connections_write(db: SQLiteStorage) -> None:
+    """`BEGIN IMMEDIATE`: a claim never reads a snapshot another writer is about to change."""
+    db.schedule("a", KIND_LEASE, 1.0)
+    began = threading.Event()
+    db._conn.set_trace_callback(lambda sql: began.set() if sql.startswith("BEGIN") else None)
+    result: list[list[str]] = []
+    with sqlite3.connect(db.path, isolation_level=None) as other:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE expiry SET claimed_until = 1000 WHERE key = 'a'")
+        claimer = threading.Thread(
+            target=lambda: result.append([e.key for e in db.claim(10.0, 10, 60.0)])
+        )
+        claimer.start()
+        assert began.wait(timeout=10)  # the claim's transaction started before our commit
+        other.execute("COMMIT")
+        claimer.join()
+    other.close()
+    db._conn.set_trace_callback(None)
+    assert result == [[]]  # it saw the committed claim, not the snapshot before it
+
+
+def test_negative_limit_claims_nothing(db: SQLiteStorage) -> None:
+    db.schedule("a", KIND_LEASE, 1.0)
+    assert db.claim(10.0, -1, 60.0) == []
+    assert db.irrevocable_keys(-1) == []
 
 
 def test_list_is_an_index_range_search(db: SQLiteStorage) -> None:
@@ -73,3 +180,16 @@ def test_unopenable_path_raises_internal_error(tmp_path: Path) -> None:
         SQLiteStorage(str(tmp_path / "no" / "such" / "dir" / "kv.db"))
     assert caught.value.messages == ["storage unavailable"]
     assert isinstance(caught.value.__cause__, sqlite3.Error)
+
+
+def test_closed_storage_expiry_calls_raise_internal_error(tmp_path: Path) -> None:
+    storage = SQLiteStorage(str(tmp_path / "kv.db"))
+    storage.close()
+    for call in (
+        lambda: storage.schedule("k", KIND_LEASE, 1.0),
+        lambda: storage.claim(1.0, 1, 1.0),
+        storage.count,
+    ):
+        with pytest.raises(InternalError, match=r"^storage unavailable$") as caught:
+            call()
+        assert isinstance(caught.value.__cause__, sqlite3.Error)
