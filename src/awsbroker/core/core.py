@@ -17,6 +17,7 @@ from awsbroker.barrier.aes_gcm import AESGCMBarrier
 from awsbroker.barrier.seal import SealStatus, ShamirSeal
 from awsbroker.core.expiration import ExpirationManager, RevocationPolicy
 from awsbroker.core.mounts import MountEntry, MountTable
+from awsbroker.core.nodes import NodeRegistry
 from awsbroker.core.path_token import TokenBackend
 from awsbroker.core.policy_store import PolicyStore
 from awsbroker.core.router import Route, Router
@@ -63,6 +64,13 @@ class MountSystemView:
     def clock(self) -> Clock:
         return self._core.config.clock
 
+    @property
+    def boot_id(self) -> str:
+        return self._core.nodes.boot_id
+
+    def node_alive(self, boot_id: str) -> bool:
+        return self._core.nodes.alive(boot_id)
+
 
 class Core:
     def __init__(
@@ -81,6 +89,7 @@ class Core:
         self.router = Router()
         self.mounts = MountTable(self.barrier)
         self.tokens = TokenStore(View(self.barrier, "sys/token/"), self.config.clock)
+        self.nodes = NodeRegistry(View(self.barrier, "sys/nodes/"), self.config.clock)
         self.policies = PolicyStore(View(self.barrier, "sys/policy/"))
         self.token_backend = TokenBackend(self.tokens, self._token_ttls, self.policies.exists)
         self.tokens.index = physical
@@ -142,6 +151,7 @@ class Core:
             self.seal.seal()
 
     def _post_unseal(self) -> None:
+        self.nodes.heartbeat(force=True)
         self.mounts.load()
         self.tokens.setup()
         self.policies.setup()
@@ -214,10 +224,12 @@ class Core:
         `periodic_every` seconds. The server calls it from a thread; tests call it directly."""
         if self.sealed:
             return 0
+        self.nodes.heartbeat()
         revoked = self.expiration.tick()
         now = self.config.clock.now()
         if now - self._last_periodic >= periodic_every:
             self._last_periodic = now
+            self.nodes.forget_dead()
             for route in self.router.routes():
                 if route.entry.type not in ("system", "token"):
                     try:

@@ -51,7 +51,8 @@ class SecretType(Generic[B]):
 
 
 class SystemView(Protocol):
-    """What a backend may ask of the core: effective TTLs for its mount, and the time."""
+    """What a backend may ask of the core: effective TTLs for its mount, the time, and which
+    processes are alive (to tell work left by a dead process from work still in flight)."""
 
     def default_lease_ttl(self) -> int: ...
 
@@ -59,6 +60,13 @@ class SystemView(Protocol):
 
     @property
     def clock(self) -> Clock: ...
+
+    @property
+    def boot_id(self) -> str:
+        """This process's random ID, fresh at every start."""
+        ...
+
+    def node_alive(self, boot_id: str) -> bool: ...
 
 
 @dataclass(frozen=True)

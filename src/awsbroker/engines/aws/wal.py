@@ -1,8 +1,9 @@
 """Write-ahead entries: the intent to create an IAM user, recorded before the first AWS call.
 
 An entry outlives its request only when the request failed or the process died; the periodic
-rollback then deletes the half-made user and the entry. Entries younger than `MIN_AGE` are
-left alone, since their request may still be running.
+rollback then deletes the half-made user and the entry. An entry younger than `MIN_AGE` is left
+alone while the process that wrote it is alive, since its request may still be running; one
+left by a dead process (after a crash) is rolled back at the first run after the next start.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def put_user(backend: AWSBackend, username: str) -> str:
         "type": KIND_USER,
         "data": {"UserName": username},
         "created_at": int(backend.system.clock.now()),
+        "boot": backend.system.boot_id,
     }
     try:
         backend.storage.put(PREFIX + wal_id, json.dumps(entry).encode())
@@ -46,7 +48,8 @@ def pending(backend: AWSBackend) -> list[str]:
 
 
 def rollback_due(backend: AWSBackend, *, min_age: int = MIN_AGE) -> None:
-    """Roll back every entry older than `min_age`; failures stay for the next run."""
+    """Roll back every entry older than `min_age`, or left by a process that is no longer alive
+    (none of its requests can still be running); failures stay for the next run."""
     from awsbroker.engines.aws.iam_user import delete_user
 
     now = backend.system.clock.now()
@@ -55,7 +58,8 @@ def rollback_due(backend: AWSBackend, *, min_age: int = MIN_AGE) -> None:
         if blob is None:
             continue
         entry = json.loads(blob)
-        if now - float(entry.get("created_at", 0)) < min_age:
+        orphaned = bool(entry.get("boot")) and not backend.system.node_alive(str(entry["boot"]))
+        if not orphaned and now - float(entry.get("created_at", 0)) < min_age:
             continue
         if entry.get("type") != KIND_USER:
             log.error("unknown type to rollback in WAL entry %s", wal_id)

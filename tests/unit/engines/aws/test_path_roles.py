@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.support.system_view import FakeSystemView
 
 from awsbroker.engines.aws.backend import AWSBackend
 from awsbroker.engines.aws.path_roles import (
@@ -16,7 +17,6 @@ from awsbroker.engines.aws.path_roles import (
     multierror_text,
 )
 from awsbroker.physical.inmem import InmemStorage
-from awsbroker.sdk.clock import Clock, ManualClock
 from awsbroker.sdk.errors import InternalError, InvalidRequest, NotFound
 from awsbroker.sdk.framework import BackendConfig
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
@@ -28,21 +28,6 @@ DOC = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3
 COMPACT_DOC = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*"}]}'
 
 
-class FakeSystem:
-    def __init__(self) -> None:
-        self._clock = ManualClock()
-
-    def default_lease_ttl(self) -> int:
-        return 3600
-
-    def max_lease_ttl(self) -> int:
-        return 86400
-
-    @property
-    def clock(self) -> Clock:
-        return self._clock
-
-
 @pytest.fixture
 def storage() -> InmemStorage:
     return InmemStorage()
@@ -50,7 +35,7 @@ def storage() -> InmemStorage:
 
 @pytest.fixture
 def b(storage: InmemStorage) -> AWSBackend:
-    return AWSBackend(BackendConfig(storage=storage, system=FakeSystem(), mount_path="aws/"))
+    return AWSBackend(BackendConfig(storage=storage, system=FakeSystemView(), mount_path="aws/"))
 
 
 def call(b: AWSBackend, op: Operation, path: str, /, **data: JSONValue) -> Response | None:
