@@ -219,7 +219,7 @@ class Core:
         route = self.router.match(mount_path)
         return route.backend if route is not None and route.mount_path == mount_path else None
 
-    def tick(self, periodic_every: float = 60.0) -> int:
+    def tick(self, periodic_every: float = 15.0) -> int:
         """Background work: revoke due leases, and run each mount's periodic job about once a
         `periodic_every` seconds. The server calls it from a thread; tests call it directly."""
         if self.sealed:

@@ -13,8 +13,8 @@ import uuid
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.storage import Storage
 
-HEARTBEAT = 10.0
-DEAD_AFTER = 60.0
+HEARTBEAT = 5.0
+DEAD_AFTER = 30.0
 FORGET_AFTER = 7 * 24 * 3600.0
 
 
