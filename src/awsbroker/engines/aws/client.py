@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.parsers
 
 from awsbroker.engines.aws.path_config_root import RootConfig
 from awsbroker.sdk.errors import BrokerError, InvalidRequest, UpstreamError
@@ -29,6 +30,14 @@ THROTTLING_CODES = frozenset({
     "RequestLimitExceeded", "PriorRequestNotComplete", "TransactionInProgressException",
     "EC2ThrottledException", "SlowDown",
 })  # fmt: skip
+# Everything a boto3 call raises when AWS (or something in between) answers badly. A response
+# that is not AWS's XML (an HTML 5xx from a proxy, moto's unimplemented actions) raises
+# ResponseParserError, which is not a BotoCoreError.
+AWS_ERRORS = (
+    botocore.exceptions.ClientError,
+    botocore.exceptions.BotoCoreError,
+    botocore.parsers.ResponseParserError,
+)
 PARTIAL_KEYS = (
     "static AWS client credentials haven't been properly configured "
     "(the access key or secret key were provided but not both)"
@@ -57,8 +66,13 @@ def aws_error(prefix: str, exc: Exception) -> BrokerError:
         if code in THROTTLING_CODES or status == 429:
             return UpstreamError(text)
         return InvalidRequest(text)
-    if isinstance(exc, botocore.exceptions.BotoCoreError):
-        # Connection failures, missing credentials, timeouts: AWS unreachable or unusable.
+    if isinstance(exc, botocore.exceptions.ParamValidationError):
+        # The SDK refused the request before sending it (a TTL under 900 s, a one-character
+        # external_id...): the caller's input, as the Go SDK's InvalidParameter is in Vault.
+        return InvalidRequest(f"{prefix}: InvalidParameter: {exc}")
+    if isinstance(exc, botocore.exceptions.BotoCoreError | botocore.parsers.ResponseParserError):
+        # Connection failures, missing credentials, timeouts, garbled answers: AWS unreachable
+        # or unusable.
         return UpstreamError(f"{prefix}: {exc}")
     raise exc
 
@@ -107,7 +121,7 @@ class AWSClients:
             try:
                 client.get_caller_identity()
                 return client
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            except AWS_ERRORS as exc:
                 last = exc
         raise InvalidRequest(f"could not obtain sts client: {last}")
 

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import boto3
-import botocore.exceptions
 
 from awsbroker.engines.aws import path_config_lease, path_config_root, wal
-from awsbroker.engines.aws.client import aws_error, error_code, fallback_region
+from awsbroker.engines.aws.client import AWS_ERRORS, aws_error, error_code, fallback_region
 from awsbroker.engines.aws.path_roles import RoleEntry
 from awsbroker.engines.aws.username_template import (
     TemplateError,
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("awsbroker.engines.aws.iam_user")
 GONE_GRACE = 5 * 60  # IAM is eventually consistent: "no such user" is not trusted before this.
-_AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
 
 
 def username(backend: AWSBackend, kind: UsernameKind, display_name: str, role_name: str) -> str:
@@ -61,7 +59,7 @@ def create(backend: AWSBackend, req: Request, role_name: str, role: RoleEntry) -
         create_args["Tags"] = [{"Key": k, "Value": v} for k, v in role.iam_tags.items()]
     try:
         iam.create_user(**create_args)  # type: ignore[arg-type]
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         wal.delete(backend, wal_id)
         raise aws_error("Error creating IAM user", exc) from exc
     step = "Error attaching user policy"
@@ -78,7 +76,7 @@ def create(backend: AWSBackend, req: Request, role_name: str, role: RoleEntry) -
             iam.add_user_to_group(UserName=name, GroupName=group)
         step = "Error creating access keys"
         key = iam.create_access_key(UserName=name)["AccessKey"]
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         raise aws_error(step, exc) from exc  # the WAL entry stays; the rollback removes the user
     response = _response(backend, name, role, key["AccessKeyId"], key["SecretAccessKey"])
     if role.key_propagation_timeout:
@@ -133,21 +131,25 @@ def _wait_until_usable(
     )
     started = time.monotonic()
     delay = 0.25
-    while True:
-        try:
-            sts.get_caller_identity()
-            response.data["key_propagation_seconds"] = round(time.monotonic() - started, 3)
-            return
-        except _AWS_ERRORS:
-            waited = time.monotonic() - started
-            if waited >= timeout:
-                response.data["key_propagation_seconds"] = round(waited, 3)
-                response.add_warning(
-                    f"AWS had not accepted the new key after {timeout}s; it may fail for a while"
-                )
+    try:
+        while True:
+            try:
+                sts.get_caller_identity()
+                response.data["key_propagation_seconds"] = round(time.monotonic() - started, 3)
                 return
-            sleep(min(delay, timeout - waited))
-            delay = min(delay * 2, 2.0)
+            except AWS_ERRORS:
+                waited = time.monotonic() - started
+                if waited >= timeout:
+                    response.data["key_propagation_seconds"] = round(waited, 3)
+                    response.add_warning(
+                        f"AWS had not accepted the new key after {timeout}s; "
+                        "it may fail for a while"
+                    )
+                    return
+                sleep(min(delay, timeout - waited))
+                delay = min(delay * 2, 2.0)
+    finally:
+        sts.close()
 
 
 def renew(backend: AWSBackend, req: Request, secret: Secret) -> Response | None:
@@ -182,7 +184,7 @@ def delete_user(backend: AWSBackend, name: str, *, issue_time: float | None) -> 
     iam = backend.clients.iam()
     try:
         groups = iam.list_groups_for_user(UserName=name, MaxItems=1000)["Groups"]
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         young = issue_time is not None and backend.system.clock.now() - issue_time < GONE_GRACE
         if error_code(exc) == "NoSuchEntity" and not young:
             return
@@ -201,33 +203,56 @@ def delete_user(backend: AWSBackend, name: str, *, issue_time: float | None) -> 
             iam.remove_user_from_group(UserName=name, GroupName=group["GroupName"])
         _delete_extras(backend, name)
         iam.delete_user(UserName=name)
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         raise aws_error(f"Error deleting IAM user {name}", exc) from exc
 
 
 def _delete_extras(backend: AWSBackend, name: str) -> None:
-    """What someone may have added outside the broker, and that would block DeleteUser."""
+    """What someone may have added outside the broker, and that would block DeleteUser.
+
+    Best effort: Vault removes none of these, and its documented minimum IAM policy does not
+    allow listing or deleting them. A step that fails is skipped; if something it would have
+    removed does exist, DeleteUser fails with DeleteConflict and the revocation is retried.
+    """
     iam = backend.clients.iam()
-    try:
-        iam.delete_login_profile(UserName=name)
-    except _AWS_ERRORS as exc:
-        if error_code(exc) != "NoSuchEntity":
-            raise
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("login profile", lambda: iam.delete_login_profile(UserName=name)),
+        ("MFA devices", lambda: _delete_mfa_devices(backend, name)),
+        ("signing certificates", lambda: _delete_signing_certificates(backend, name)),
+        ("SSH public keys", lambda: _delete_ssh_public_keys(backend, name)),
+        ("service-specific credentials", lambda: _delete_service_credentials(backend, name)),
+    ]
+    for what, step in steps:
+        try:
+            step()
+        except AWS_ERRORS as exc:
+            if error_code(exc) != "NoSuchEntity":
+                log.info("skipped removing the %s of %s: %s", what, name, error_code(exc) or exc)
+
+
+def _delete_mfa_devices(backend: AWSBackend, name: str) -> None:
+    iam = backend.clients.iam()
     for device in iam.list_mfa_devices(UserName=name)["MFADevices"]:
         iam.deactivate_mfa_device(UserName=name, SerialNumber=device["SerialNumber"])
         if device["SerialNumber"].startswith("arn:"):
             iam.delete_virtual_mfa_device(SerialNumber=device["SerialNumber"])
+
+
+def _delete_signing_certificates(backend: AWSBackend, name: str) -> None:
+    iam = backend.clients.iam()
     for cert in iam.list_signing_certificates(UserName=name)["Certificates"]:
         iam.delete_signing_certificate(UserName=name, CertificateId=cert["CertificateId"])
+
+
+def _delete_ssh_public_keys(backend: AWSBackend, name: str) -> None:
+    iam = backend.clients.iam()
     for ssh in iam.list_ssh_public_keys(UserName=name)["SSHPublicKeys"]:
         iam.delete_ssh_public_key(UserName=name, SSHPublicKeyId=ssh["SSHPublicKeyId"])
-    try:
-        creds = iam.list_service_specific_credentials(UserName=name)["ServiceSpecificCredentials"]
-    except Exception as exc:
-        # Not every IAM implementation (moto, for one) has these. If some exist and could not be
-        # listed, DeleteUser fails with DeleteConflict and the revocation is retried.
-        log.info("could not list service-specific credentials of %s: %s", name, type(exc).__name__)
-        return
+
+
+def _delete_service_credentials(backend: AWSBackend, name: str) -> None:
+    iam = backend.clients.iam()
+    creds = iam.list_service_specific_credentials(UserName=name)["ServiceSpecificCredentials"]
     for cred in creds:
         iam.delete_service_specific_credential(
             UserName=name, ServiceSpecificCredentialId=cred["ServiceSpecificCredentialId"]

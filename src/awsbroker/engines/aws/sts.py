@@ -12,9 +12,7 @@ import urllib.parse
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import botocore.exceptions
-
-from awsbroker.engines.aws.client import aws_error
+from awsbroker.engines.aws.client import AWS_ERRORS, aws_error
 from awsbroker.engines.aws.iam_user import username
 from awsbroker.engines.aws.path_roles import RoleEntry
 from awsbroker.sdk.errors import InvalidRequest
@@ -24,7 +22,6 @@ if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
 
 SESSION_LIMIT = 64
-_AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
 _BAD_NAME_CHARS = re.compile(r"[^a-zA-Z0-9+=,.@_-]")
 
 
@@ -44,7 +41,7 @@ def group_policies(backend: AWSBackend, groups: list[str]) -> tuple[list[str], l
             for name in iam.list_group_policies(GroupName=group)["PolicyNames"]:
                 doc: Any = iam.get_group_policy(GroupName=group, PolicyName=name)["PolicyDocument"]
                 documents.append(doc if isinstance(doc, str) else json.dumps(doc))
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         raise aws_error("Error reading the policies of IAM groups", exc) from exc
     return arns, [urllib.parse.unquote(d) for d in documents]
 
@@ -116,7 +113,7 @@ def federation_token(
     try:
         args = {"Name": name, "DurationSeconds": ttl, **_policy_args(document, arns)}
         result = sts.get_federation_token(**args)  # type: ignore[arg-type]
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         raise aws_error("Error generating STS keys", exc) from exc
     return _response(
         backend, result["Credentials"], {"username": name, "policy": document, "is_sts": True}
@@ -134,7 +131,7 @@ def session_token(
         args["TokenCode"] = mfa_code
     try:
         result = sts.get_session_token(**args)  # type: ignore[arg-type]
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         raise aws_error("Error generating STS keys", exc) from exc
     return _response(backend, result["Credentials"], {"is_sts": True})
 
@@ -167,7 +164,7 @@ def assumed_role(
         args["ExternalId"] = role.external_id
     try:
         result = sts.assume_role(**args)  # type: ignore[arg-type]
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         raise aws_error("Error assuming role", exc) from exc
     return _response(
         backend,
