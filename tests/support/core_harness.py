@@ -4,31 +4,61 @@
 so tests see the whole pipeline (seal check, routing, token, ACL, sudo, dispatch) without a
 socket. The `RecordingEngine` is mounted at `test/` and keeps every request it receives, so a
 test can check what an engine is (and is not) shown.
+
+The engine also hands out leased secrets at `creds/<name>` (secret type `test`), records every
+renewal and revocation the lease manager asks of it, and can be told to fail revocations. The
+lease manager's jitter source is fixed (`rand`, 0.5 by default: backoff delays are exact).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from awsbroker.core.core import DEFAULT_TTL, Core, CoreConfig
+from awsbroker.core.expiration import RevocationPolicy
 from awsbroker.core.mounts import new_entry
 from awsbroker.core.sys_backend import SystemBackend
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.sdk.clock import ManualClock
+from awsbroker.sdk.errors import UpstreamError
 from awsbroker.sdk.fields import Field, FieldData, FieldType
-from awsbroker.sdk.framework import Backend, BackendConfig, BackendFactory, FrameworkBackend, Path
-from awsbroker.sdk.logical import Auth, JSONObject, JSONValue, Operation, Request, Response
+from awsbroker.sdk.framework import (
+    Backend,
+    BackendConfig,
+    BackendFactory,
+    FrameworkBackend,
+    Path,
+    SecretType,
+)
+from awsbroker.sdk.logical import (
+    Auth,
+    JSONObject,
+    JSONValue,
+    Operation,
+    Request,
+    Response,
+    Secret,
+)
 
 R, U, D, L = Operation.READ, Operation.UPDATE, Operation.DELETE, Operation.LIST
 ENGINE_TYPE = "test"
 ENGINE_MOUNT = "test/"
+SECRET_TYPE = "test"
 
 
 class RecordingEngine(FrameworkBackend["RecordingEngine"]):
     """`items/<name>` (with an existence check), `items/` (list), `echo`, `admin` (a root
     path) and `public` (unauthenticated). Every request it sees is kept in `requests`, and every
-    request its existence check sees in `exists_requests`."""
+    request its existence check sees in `exists_requests`.
+
+    `creds/<name>` (read or write; fields `ttl`, `max_ttl`, `renewable`) returns a leased
+    secret whose internal data names it (`name`, `serial`). Renewals are kept in `renewed`
+    and answer with `renew_ttl`/`renew_max_ttl` (0: propose nothing); every revocation attempt
+    is kept in `revoke_attempts`, the successful ones in `revoked`. `fail_revocations` makes
+    the next N attempts (or all) raise."""
 
     def __init__(self, config: BackendConfig) -> None:
         super().__init__(
@@ -44,13 +74,50 @@ class RecordingEngine(FrameworkBackend["RecordingEngine"]):
                 Path("echo", {R: echo, U: echo}, {"msg": Field(FieldType.STRING)}),
                 Path("admin", {U: echo}, {"msg": Field(FieldType.STRING)}),
                 Path("public", {R: echo}, {"msg": Field(FieldType.STRING)}),
+                Path(
+                    r"creds/(?P<name>[\w-]+)",
+                    {R: issue_creds, U: issue_creds},
+                    {
+                        "name": Field(FieldType.STRING),
+                        "ttl": Field(FieldType.DURATION),
+                        "max_ttl": Field(FieldType.DURATION),
+                        "renewable": Field(FieldType.BOOL, default=True),
+                    },
+                ),
             ],
+            secrets=[SecretType(SECRET_TYPE, revoke=revoke_creds, renew=renew_creds)],
             root_paths=["admin"],
             unauthenticated_paths=["public"],
         )
         self.config = config
         self.requests: list[Request] = []
         self.exists_requests: list[Request] = []
+        self.issued: list[Secret] = []
+        self.renewed: list[Secret] = []
+        self.revoke_attempts: list[Secret] = []
+        self.revoked: list[Secret] = []
+        self.renew_ttl = 0
+        self.renew_max_ttl = 0
+        self._lock = threading.Lock()  # the expiry worker revokes from several threads
+        self._failures_left = 0  # -1: always
+        self._failure: Callable[[], Exception] = lambda: UpstreamError("upstream is down")
+
+    def fail_revocations(
+        self, times: int | None = None, error: Callable[[], Exception] | None = None
+    ) -> None:
+        """Make the next `times` revocations (all, if None) raise `error()` (an UpstreamError
+        by default)."""
+        with self._lock:
+            self._failures_left = -1 if times is None else times
+            if error is not None:
+                self._failure = error
+
+    def recover(self) -> None:
+        with self._lock:
+            self._failures_left = 0
+
+    def revoked_serials(self) -> list[JSONValue]:
+        return [secret.internal_data["serial"] for secret in self.revoked]
 
     def handle_request(self, request: Request) -> Response | None:
         self.requests.append(dataclasses.replace(request))  # a snapshot: the core may mutate
@@ -94,6 +161,38 @@ def echo(b: RecordingEngine, req: Request, fd: FieldData) -> Response | None:
             "max_lease_ttl": b.config.system.max_lease_ttl(),
         }
     )
+
+
+def issue_creds(b: RecordingEngine, req: Request, fd: FieldData) -> Response | None:
+    with b._lock:
+        serial = len(b.issued) + 1
+        secret = Secret(
+            SECRET_TYPE,
+            ttl=fd.get_duration("ttl"),
+            max_ttl=fd.get_duration("max_ttl"),
+            renewable=fd.get_bool("renewable"),
+            internal_data={"name": fd.get_str("name"), "serial": serial},
+        )
+        b.issued.append(secret)
+    return Response(data={"username": f"{fd.get_str('name')}-{serial}"}, secret=secret)
+
+
+def renew_creds(b: RecordingEngine, req: Request, secret: Secret) -> Response | None:
+    with b._lock:
+        b.renewed.append(dataclasses.replace(secret))
+    proposed = Secret(secret.secret_type, ttl=b.renew_ttl, max_ttl=b.renew_max_ttl)
+    return Response(data={"renewed": True}, secret=proposed)
+
+
+def revoke_creds(b: RecordingEngine, req: Request, secret: Secret) -> Response | None:
+    with b._lock:
+        b.revoke_attempts.append(dataclasses.replace(secret))
+        if b._failures_left != 0:
+            if b._failures_left > 0:
+                b._failures_left -= 1
+            raise b._failure()
+        b.revoked.append(dataclasses.replace(secret))
+    return None
 
 
 def recording_factory(created: list[RecordingEngine]) -> BackendFactory:
@@ -150,6 +249,14 @@ class Harness:
     def token(self, data: JSONObject | None = None, parent: str | None = None) -> str:
         return self.create_token(data, parent).client_token
 
+    def creds(
+        self, name: str = "a", data: JSONObject | None = None, token: str | None = None
+    ) -> Response:
+        """Read `test/creds/<name>`: a leased secret. Returns the response (with `lease_id`)."""
+        response = self.ok(R, f"{ENGINE_MOUNT}creds/{name}", data, token)
+        assert response.lease_id, "no lease was registered"
+        return response
+
     def lookup(self, token: str) -> JSONObject:
         data = self.ok(U, "auth/token/lookup", {"token": token}).data
         assert data is not None
@@ -162,22 +269,37 @@ class Harness:
         self.core.seal_vault()
         self.core.submit_unseal_key(self.key)
 
+    def close(self) -> None:
+        self.core.close()
+
 
 def rule(path: str, *capabilities: str) -> str:
     caps = ", ".join(f'"{c}"' for c in capabilities)
     return f'path "{path}" {{\n  capabilities = [{caps}]\n}}\n'
 
 
-def make_harness(default_ttl: int = DEFAULT_TTL, max_ttl: int = DEFAULT_TTL) -> Harness:
+def make_harness(
+    default_ttl: int = DEFAULT_TTL,
+    max_ttl: int = DEFAULT_TTL,
+    *,
+    revocation: RevocationPolicy | None = None,
+    rand: Callable[[], float] = lambda: 0.5,
+) -> Harness:
+    """A core over `InmemStorage`, initialised, unsealed, with the test engine at `test/`.
+    `rand` is the lease manager's jitter source: 0.5 makes every backoff exactly 2^n x base."""
     clock = ManualClock()
     physical = InmemStorage()
     engines: list[RecordingEngine] = []
+    config = CoreConfig(default_lease_ttl=default_ttl, max_lease_ttl=max_ttl, clock=clock)
+    if revocation is not None:
+        config = dataclasses.replace(config, revocation=revocation)
     core = Core(
         physical,
         {ENGINE_TYPE: recording_factory(engines)},
-        CoreConfig(default_lease_ttl=default_ttl, max_lease_ttl=max_ttl, clock=clock),
+        config,
         system_backend=SystemBackend,
     )
+    core.expiration.rand = rand
     keys, root = core.initialize(1, 1)
     core.submit_unseal_key(keys[0])
     core.enable_mount(new_entry(ENGINE_MOUNT, ENGINE_TYPE))

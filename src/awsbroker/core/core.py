@@ -25,9 +25,9 @@ from awsbroker.core.tokens import ROOT_PATH, TokenEntry, TokenStore, random_id
 from awsbroker.policy.builtin import is_root_path
 from awsbroker.sdk.clock import Clock, SystemClock
 from awsbroker.sdk.errors import InvalidRequest, NotFound, PermissionDenied, Sealed
+from awsbroker.sdk.expiry import PhysicalStore
 from awsbroker.sdk.framework import Backend, BackendConfig, BackendFactory
 from awsbroker.sdk.logical import Operation, Request, Response
-from awsbroker.sdk.expiry import PhysicalStore
 from awsbroker.sdk.storage import View, list_recursive
 
 log = logging.getLogger("awsbroker.core")
@@ -99,7 +99,7 @@ class Core:
             self.config.clock,
             self._backend_at,
             self.tokens,
-            self.config.revocation,
+            policy=self.config.revocation,
         )
         self.tokens.revoke_hooks.append(self.expiration.expire_token_leases)
         self.unmount_hooks: list[Callable[[MountEntry], object]] = [
@@ -307,7 +307,13 @@ class Core:
                 log.exception("post-lease hook of %s failed", route.mount_path)
         if last_use is not None:
             # The token's last use produced a secret that would outlive it: revoke, and fail.
-            self.expiration.revoke(lease.lease_id, force=True)
+            # If the backend cannot revoke it now, the lease stays queued for the worker: a
+            # forced revocation would forget a secret that still exists.
+            try:
+                self.expiration.revoke(lease.lease_id)
+            except Exception:
+                log.exception("revoking the lease of a token's last use failed; queued")
+                self.expiration.expire_now(lease.lease_id)
             raise InvalidRequest("the token's last use cannot create a lease")
 
     def _caller(self, request: Request) -> TokenEntry:

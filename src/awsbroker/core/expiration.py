@@ -101,6 +101,7 @@ class ExpirationManager:
         clock: Clock,
         backend_for: BackendLookup,
         tokens: TokenStore,
+        *,
         policy: RevocationPolicy | None = None,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -110,7 +111,8 @@ class ExpirationManager:
         self._backend_for = backend_for
         self._tokens = tokens
         self.policy = policy or RevocationPolicy()
-        self._rand = rand
+        # The jitter source of the retry backoff; tests replace it to make delays exact.
+        self.rand = rand
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(self.policy.workers, thread_name_prefix="awsbroker-revoke")
 
@@ -189,9 +191,8 @@ class ExpirationManager:
         return self._storage.list(f"id/{prefix}")
 
     def irrevocable(self, limit: int) -> list[Lease]:
-        return [
-            lease for lease in map(self.get, self.index.irrevocable_keys(limit)) if lease is not None
-        ]
+        leases = map(self.get, self.index.irrevocable_keys(limit))
+        return [lease for lease in leases if lease is not None]
 
     # ---- renewal ----------------------------------------------------------------------------
 
@@ -202,9 +203,7 @@ class ExpirationManager:
                 raise InvalidRequest("lease not found")
             now = self.clock.now()
             if lease.irrevocable:
-                raise InvalidRequest(
-                    "lease is expired and has failed previous revocation attempts"
-                )
+                raise InvalidRequest("lease is expired and has failed previous revocation attempts")
             if lease.expire_time <= now:
                 raise InvalidRequest("lease expired")
             if not lease.renewable:
@@ -213,12 +212,22 @@ class ExpirationManager:
             request = self._request(lease, Operation.UPDATE)
             response = backend.renew_secret(request, lease.secret()) or Response()
             proposed = response.secret.ttl if response.secret is not None else 0
+            # As Vault's core (`CalculateTTL`): the client's increment, else what the backend
+            # proposes, else the lease's TTL; never past issue_time + the max TTL, which the
+            # backend may lower (the AWS engine's `lease_max`).
             ttl = increment or proposed or lease.ttl
-            if now + ttl > lease.max_expire_time:
-                ttl = int(lease.max_expire_time - now)
-                if ttl <= 0:
+            max_expire = lease.max_expire_time
+            if response.secret is not None and response.secret.max_ttl > 0:
+                max_expire = min(max_expire, lease.issue_time + response.secret.max_ttl)
+            if now + ttl > max_expire:
+                capped = int(max_expire - now)
+                if capped <= 0:
                     raise InvalidRequest("past the max TTL, cannot renew")
-                response.add_warning("TTL of the lease was capped at its max TTL")
+                response.add_warning(
+                    f'TTL of "{ttl}s" exceeded the effective max_ttl of "{capped}s"; '
+                    "TTL value is capped accordingly"
+                )
+                ttl = capped
             lease.ttl, lease.expire_time, lease.last_renewal = ttl, now + ttl, now
             self._save(lease)
             response.lease_id, response.lease_duration, response.renewable = lease_id, ttl, True
@@ -235,7 +244,7 @@ class ExpirationManager:
         try:
             backend = self._require_backend(lease)
             backend.revoke_secret(self._request(lease, Operation.DELETE), lease.secret())
-        except BrokerError as exc:
+        except Exception as exc:
             if not force:
                 raise
             log.warning("revoke-force of %s ignored a backend error: %s", lease_id, exc)
@@ -273,7 +282,8 @@ class ExpirationManager:
             self.expire_now(lease_id)
 
     def tidy(self) -> int:
-        """Queue the leases of tokens that no longer exist. Returns how many."""
+        """Queue the leases of tokens that no longer exist, and drop token index entries whose
+        lease is gone. Returns how many leases were queued."""
         queued = 0
         for token_dir in self._storage.list("token/"):
             token_hash = token_dir.rstrip("/")
@@ -281,9 +291,11 @@ class ExpirationManager:
                 continue
             for key in self._storage.list(f"token/{token_dir}"):
                 blob = self._storage.get(f"token/{token_dir}{key}")
-                if blob:
+                if blob and self.get(blob.decode()) is not None:
                     self.expire_now(blob.decode())
                     queued += 1
+                else:
+                    self._storage.delete(f"token/{token_dir}{key}")
         return queued
 
     def expire_token_leases(self, token: TokenEntry) -> None:
@@ -315,7 +327,11 @@ class ExpirationManager:
 
     def _expire_token(self, token_hash: str) -> None:
         # Looking an expired token up revokes it (and, through the hooks, queues its leases).
-        if self._tokens.get_by_hash(token_hash) is None:
+        token = self._tokens.get_by_hash(token_hash)
+        if token is not None and token.expire_time:
+            # Still alive (renewed since): put it back on time rather than leave it claimed.
+            self.index.schedule(token_hash, KIND_TOKEN, token.expire_time)
+        else:
             self.index.unschedule(token_hash)
 
     def _expire_lease(self, lease_id: str, now: float) -> None:
@@ -328,19 +344,20 @@ class ExpirationManager:
             return
         try:
             self.revoke(lease_id)
-        except BrokerError as exc:
+        except Exception as exc:  # any failure of the backend is a failed attempt
             self._failed(lease, exc, now)
 
-    def _failed(self, lease: Lease, exc: BrokerError, now: float) -> None:
+    def _failed(self, lease: Lease, exc: Exception, now: float) -> None:
         lease.revoke_attempts += 1
-        lease.last_error = ("; ".join(exc.messages) or "unknown")[:240]
+        message = "; ".join(exc.messages) if isinstance(exc, BrokerError) else str(exc)
+        lease.last_error = (message or "unknown")[:240]
         if lease.revoke_attempts >= self.policy.max_attempts:
             if not lease.irrevocable:
                 log.error("lease %s is irrevocable: %s", lease.lease_id, lease.last_error)
             lease.irrevocable = True
             lease.expire_time = now + IRREVOCABLE_RETRY
         else:
-            lease.expire_time = now + self.policy.delay(lease.revoke_attempts, self._rand)
+            lease.expire_time = now + self.policy.delay(lease.revoke_attempts, self.rand)
         self._save(lease)
 
     def _require_backend(self, lease: Lease) -> Backend:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from awsbroker.sdk.errors import InvalidRequest, NotFound
+from awsbroker.sdk.errors import BrokerError, InvalidRequest, NotFound
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
@@ -82,7 +82,10 @@ def lookup(b: SystemBackend, req: Request, fd: FieldData) -> Response:
 
 
 def list_leases(b: SystemBackend, req: Request, fd: FieldData) -> Response:
-    return Response(data={"keys": list(b.core.expiration.list_children(fd.get_str("prefix")))})
+    prefix = fd.get_str("prefix")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"  # as Vault: `aws/creds/role` lists what is under `aws/creds/role/`
+    return Response(data={"keys": list(b.core.expiration.list_children(prefix))})
 
 
 def renew(b: SystemBackend, req: Request, fd: FieldData) -> Response:
@@ -98,7 +101,14 @@ def revoke(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
     if not fd.get_bool("sync"):
         b.core.expiration.expire_now(lease_id)
         return Response(status=202)
-    b.core.expiration.revoke(lease_id)
+    try:
+        b.core.expiration.revoke(lease_id)
+    except InvalidRequest:
+        raise
+    except BrokerError as exc:
+        # As Vault: a backend that cannot revoke makes this a 400 carrying its error, whatever
+        # the error's kind (an upstream outage included).
+        raise InvalidRequest(*exc.messages) from exc
     return None
 
 
@@ -107,7 +117,14 @@ def revoke_prefix(b: SystemBackend, req: Request, fd: FieldData) -> Response | N
     if not fd.get_bool("sync"):
         b.core.expiration.expire_prefix_now(prefix)
         return Response(status=202)
-    b.core.expiration.revoke_prefix(prefix)
+    try:
+        b.core.expiration.revoke_prefix(prefix)
+    except InvalidRequest:
+        raise
+    except BrokerError as exc:
+        # As Vault: a backend that cannot revoke makes this a 400 carrying its error, whatever
+        # the error's kind (an upstream outage included).
+        raise InvalidRequest(*exc.messages) from exc
     return None
 
 

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 # Paths that need `sudo` on top of the operation's capability (relative to sys/).
 ROOT_PATHS = [
     "audit", "audit/*", "auth/*", "leases/lookup/*", "leases/revoke-prefix/*",
-    "leases/revoke-force/*", "leases", "remount", "raw", "raw/*", "rotate", "seal", "step-down",
-    "config/auditing/*", "revoke-prefix/*", "revoke-force/*",
+    "leases/revoke-force/*", "leases", "leases/", "remount", "raw", "raw/*", "rotate", "seal",
+    "step-down", "config/auditing/*", "revoke-prefix/*", "revoke-force/*",
 ]  # fmt: skip
 UNAUTHENTICATED_PATHS = ["init", "seal-status", "unseal", "health", "leader"]
 

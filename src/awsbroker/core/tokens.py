@@ -19,8 +19,8 @@ from typing import cast
 
 from awsbroker.core.records import get_record, put_record
 from awsbroker.sdk.clock import Clock
-from awsbroker.sdk.expiry import KIND_TOKEN, ExpiryIndex
 from awsbroker.sdk.errors import PermissionDenied
+from awsbroker.sdk.expiry import KIND_TOKEN, ExpiryIndex
 from awsbroker.sdk.logical import JSONObject
 from awsbroker.sdk.storage import Storage
 
