@@ -136,6 +136,10 @@ def seal(b: SystemBackend, req: Request, fd: FieldData) -> None:
 
 
 def health(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    for name in _HEALTH_CODES:
+        # Anything else cannot be sent as a final HTTP status (the connection would just drop).
+        if fd.is_set(name) and not 200 <= fd.get_int(name) <= 599:
+            raise InvalidRequest(f"invalid {name}: use an HTTP status code from 200 to 599")
     status = b.core.seal_status()
     if not status.initialized:
         code = fd.get_int("uninitcode") if fd.is_set("uninitcode") else 501

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from typing import cast
@@ -101,13 +102,34 @@ class API:
         form = http.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
         if form and body[:1] not in (b"{", b"["):
             return cast(JSONObject, dict(parse_qsl(body.decode("utf-8", "replace"))))
+        # Invalid UTF-8 becomes U+FFFD, as in Go's decoder (json.loads on bytes would let an
+        # encoded surrogate through, to fail later, deep in a handler).
+        text = body.decode("utf-8", "replace")
         try:
-            value: JSONValue = json.loads(body)
-        except ValueError as exc:
+            value: JSONValue = json.loads(text)
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
             raise InvalidRequest(f"failed to parse JSON input: {exc}") from None
         if not isinstance(value, dict):
             raise InvalidRequest("failed to parse JSON input: the body must be a JSON object")
+        if _ESCAPED_SURROGATE.search(text):
+            value = cast(JSONObject, _replace_surrogates(value))
         return value
+
+
+# `"\ud800"` is valid JSON but not Unicode: a lone surrogate cannot be encoded as UTF-8, so it
+# would fail deep in a handler. Go's decoder (Vault's) turns each into U+FFFD; so do we.
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_surrogates(value: JSONValue) -> JSONValue:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_SURROGATE.sub("\ufffd", k): _replace_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _operation(method: str, query: dict[str, str]) -> Operation:
@@ -143,18 +165,21 @@ def render(request: Request, response: Response | None) -> HTTPResponse:
     """Vault's envelope, raw bodies, 204 for nothing, 404 for an empty read or list."""
     if response is not None and response.raw is not None:
         status = response.status or 200
-        if request.operation is Operation.HEAD:
+        # HEAD, and statuses that forbid a body (sys/health?activecode=204), get headers only.
+        if request.operation is Operation.HEAD or status in (204, 304):
             return HTTPResponse(status_code=status, headers=HEADERS, media_type="application/json")
         return JSONResponse(response.raw, status_code=status, headers=HEADERS)
     if response is None or _empty(request, response):
         if request.operation in (Operation.READ, Operation.LIST):
             return error_response(404, [])
         return HTTPResponse(status_code=204, headers=HEADERS, media_type="application/json")
-    return JSONResponse(envelope(request, response), status_code=response.status or 200, headers=HEADERS)
+    return JSONResponse(
+        envelope(request, response), status_code=response.status or 200, headers=HEADERS
+    )
 
 
 def _empty(request: Request, response: Response) -> bool:
-    if response.warnings or response.auth is not None:
+    if response.warnings or response.auth is not None or response.lease_id:
         return False
     if request.operation is Operation.LIST:
         return not (response.data or {}).get("keys")

@@ -14,6 +14,11 @@ from awsbroker.sdk.fields import parse_bool
 DEFAULT_ADDRESS = "127.0.0.1:8200"
 DEFAULT_TTL = 768 * 3600
 STORAGE_TYPES = ("inmem", "sqlite", "postgresql")
+# Vault's log levels (and their aliases), as uvicorn names them.
+LOG_LEVELS = {
+    "trace": "trace", "debug": "debug", "info": "info", "warn": "warning", "warning": "warning",
+    "err": "error", "error": "error",
+}  # fmt: skip
 _TOP_LEVEL = {
     "storage", "listener", "default_lease_ttl", "max_lease_ttl", "max_request_size",
     "cluster_name", "ui", "disable_mlock", "api_addr", "log_level", "log_format",
@@ -87,7 +92,7 @@ def parse(text: str, source: str = "configuration") -> ServerConfig:
         max_lease_ttl=_duration(tree, "max_lease_ttl", source, DEFAULT_TTL),
         max_request_size=_int(tree, "max_request_size", source, 32 * 1024 * 1024),
         cluster_name=str(tree.get("cluster_name", "awsbroker")),
-        log_level=str(tree.get("log_level", "info")).lower(),
+        log_level=_log_level(tree, source),
     )
     if config.default_lease_ttl > config.max_lease_ttl:
         raise ConfigError(f"{source}: default_lease_ttl cannot be greater than max_lease_ttl")
@@ -156,6 +161,13 @@ def _duration(tree: dict[str, object], key: str, source: str, default: int) -> i
         return parse_duration(tree[key]) or default
     except ValueError as exc:
         raise ConfigError(f"{source}: {key}: {exc}") from None
+
+
+def _log_level(tree: dict[str, object], source: str) -> str:
+    level = str(tree.get("log_level", "info")).lower()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{source}: log_level must be one of {', '.join(LOG_LEVELS)}")
+    return LOG_LEVELS[level]
 
 
 def _int(tree: dict[str, object], key: str, source: str, default: int) -> int:

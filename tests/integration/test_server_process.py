@@ -1,0 +1,124 @@
+"""The `awsbroker server` process itself: dev-mode banner, clean shutdown, config errors."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import hvac.exceptions
+import pytest
+from tests.support.server import ServerFactory, config_text, free_port
+
+
+def test_dev_server_prints_its_keys_and_they_work(servers: ServerFactory) -> None:
+    server = servers.dev(root_token=None)
+    log = server.log()
+    root_token = re.search(r"Root Token: (\S+)", log)
+    unseal_key = re.search(r"Unseal Key: ([0-9a-f]+)", log)
+    assert root_token is not None, log
+    assert unseal_key is not None, log
+    assert root_token.group(1).startswith("hvs.")
+    assert f"export VAULT_ADDR='http://127.0.0.1:{server.port}'" in log
+
+    root = server.client(root_token.group(1))
+    assert root.auth.token.lookup_self()["data"]["policies"] == ["root"]
+    assert root.sys.list_mounted_secrets_engines()["data"]["aws/"]["type"] == "aws"
+    status = root.sys.read_seal_status()
+    assert (status["t"], status["n"], status["storage_type"]) == (1, 1, "inmem")
+    root.sys.create_or_update_acl_policy("kept", 'path "sys/mounts" { capabilities = ["read"] }')
+
+    root.sys.seal()
+    with pytest.raises(hvac.exceptions.VaultDown):
+        root.sys.list_acl_policies()
+    assert root.sys.submit_unseal_key(unseal_key.group(1))["sealed"] is False
+    assert "kept" in root.sys.list_acl_policies()["data"]["keys"]
+
+
+def test_sigterm_is_a_clean_exit(servers: ServerFactory) -> None:
+    server = servers.dev()
+    assert server.client("root").is_authenticated() is True
+    assert server.stop() == 0
+    log = server.log()
+    assert "Shutting down" in log
+    assert "Traceback" not in log
+
+
+def run_servers(*argvs: list[str]) -> list[tuple[int, str]]:
+    """Run several `awsbroker server` commands that should exit at once, in parallel.
+    Returns (exit status, stderr) for each."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "awsbroker.entry", "server", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for argv in argvs
+    ]
+    results = []
+    for proc in procs:
+        try:
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+            proc.wait()
+        results.append((proc.returncode, stderr))
+    return results
+
+
+def test_start_up_errors_exit_with_a_message(tmp_path: Path) -> None:
+    port = free_port()
+    configs = {
+        "bad-storage.hcl": (config_text("etcd", {"path": "x"}, port), "storage 'etcd'"),
+        "no-cert.hcl": (
+            config_text("sqlite", {"path": str(tmp_path / "x.db")}, port).replace(
+                "tls_disable = true", ""
+            ),
+            "tls_cert_file",
+        ),
+        "bad-hcl.hcl": ("storage sqlite {", "not valid HCL"),
+        "bad-log-level.hcl": (
+            config_text(
+                "sqlite", {"path": str(tmp_path / "x.db")}, port, settings={"log_level": "loud"}
+            ),
+            "log_level must be one of",
+        ),
+        "absent.hcl": (None, "cannot read configuration file"),
+    }
+    for name, (text, _) in configs.items():
+        if text is not None:
+            (tmp_path / name).write_text(text)
+    argvs = [["--config", str(tmp_path / name)] for name in configs]
+    results = run_servers(*argvs, [], ["--dev", "--dev-listen-address", "127.0.0.1:0x"])
+    expected = [(1, message) for _, message in configs.values()]
+    expected += [(2, "--config"), (1, "HOST:PORT")]
+    for (code, stderr), (want_code, message) in zip(results, expected, strict=True):
+        assert code == want_code, stderr
+        assert message in stderr, stderr
+        assert "Traceback" not in stderr
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_configured_ttls_and_cluster_name_apply(servers: ServerFactory) -> None:
+    server = servers.sqlite(
+        settings={
+            "default_lease_ttl": "1h",
+            "max_lease_ttl": "2h",
+            "cluster_name": "it-cluster",
+            "log_level": "warn",  # Vault's spelling
+        }
+    )
+    init = server.init_and_unseal()
+    root = server.client(init.root_token)
+    assert root.sys.read_seal_status()["cluster_name"] == "it-cluster"
+    assert root.sys.read_health_status(method="GET")["cluster_name"] == "it-cluster"
+    assert root.auth.token.create(policies=["default"])["auth"]["lease_duration"] == 3600
+    assert root.auth.token.create(policies=["default"], ttl="3h")["auth"]["lease_duration"] == 7200
+    root.sys.enable_secrets_engine("aws", path="configured")
+    tune = root.sys.read_mount_configuration("configured")["data"]
+    assert (tune["default_lease_ttl"], tune["max_lease_ttl"]) == (3600, 7200)
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        root.sys.tune_mount_configuration("configured", default_lease_ttl="3h")
