@@ -152,7 +152,7 @@ BAD_ENABLES: list[tuple[str, dict[str, Any], str]] = [
     (
         "bad-ttls",
         {"type": "aws", "config": {"default_lease_ttl": "2h", "max_lease_ttl": "1h"}},
-        "cannot be greater",
+        "would be less than backend default lease TTL",
     ),
     (
         "bad-duration",
@@ -233,3 +233,16 @@ def test_concurrent_enables_of_one_path_yield_one_mount(dev_server: ServerProces
     assert sorted(statuses) == [204] + [400] * 7, statuses
     listing = dev_server.client(ROOT_TOKEN).sys.list_mounted_secrets_engines()["data"]
     assert [path for path in listing if path.startswith("raced")] == ["raced/"]
+
+
+def test_tune_max_alone_and_the_server_cap(root_client: hvac.Client) -> None:
+    """As Vault: a mount max may sit below the server default when the mount has no default of
+    its own, but no mount TTL may exceed the server's max."""
+    root_client.sys.enable_secrets_engine("aws", path="max-only")
+    resp = root_client.sys.tune_mount_configuration("max-only", max_lease_ttl="2h")
+    assert resp.status_code == 204
+    assert root_client.sys.read_mount_configuration("max-only")["data"]["max_lease_ttl"] == 7200
+
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="would exceed the server's max"):
+        root_client.sys.tune_mount_configuration("max-only", max_lease_ttl=SYSTEM_TTL + 1)
+    assert root_client.sys.read_mount_configuration("max-only")["data"]["max_lease_ttl"] == 7200

@@ -76,12 +76,23 @@ def _ttl_setting(name: str, raw: JSONValue) -> int | None:
 def _apply_ttls(
     b: SystemBackend, entry: MountEntry, default: int | None, maximum: int | None
 ) -> None:
+    """As Vault: the mount's own default and max are compared only when both are set (a mount
+    default above the server's max is capped at lease time), and neither may exceed the
+    server's max lease TTL."""
     new_default = entry.config.default_lease_ttl if default is None else default
     new_max = entry.config.max_lease_ttl if maximum is None else maximum
-    effective_max = new_max or b.core.config.max_lease_ttl
-    effective_default = new_default or b.core.config.default_lease_ttl
-    if effective_default > effective_max:
-        raise InvalidRequest("default lease TTL cannot be greater than the max lease TTL")
+    system_max = b.core.config.max_lease_ttl
+    if new_default and new_max and new_default > new_max:
+        raise InvalidRequest(
+            f"backend max lease TTL of {new_max} would be less than backend default lease TTL "
+            f"of {new_default}"
+        )
+    for name, value in (("default", new_default), ("max", new_max)):
+        if value > system_max:
+            raise InvalidRequest(
+                f"backend {name} lease TTL of {value} would exceed the server's max lease TTL "
+                f"of {system_max}"
+            )
     entry.config.default_lease_ttl, entry.config.max_lease_ttl = new_default, new_max
 
 

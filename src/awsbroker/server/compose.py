@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 
 from awsbroker.core.core import Core, CoreConfig
+from awsbroker.core.expiration import RevocationPolicy
 from awsbroker.core.sys_backend import SystemBackend
 from awsbroker.engines.aws.backend import factory as aws_factory
 from awsbroker.http.app import build_app
@@ -54,6 +55,13 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
             storage_type=config.storage_type,
             cluster_name=config.cluster_name,
             clock=clock or SystemClock(),
+            revocation=RevocationPolicy(
+                max_attempts=config.revocation.max_attempts,
+                base_delay=config.revocation.initial_backoff,
+                max_delay=config.revocation.max_backoff,
+                workers=config.revocation.workers,
+                batch=config.revocation.batch,
+            ),
         ),
         system_backend=SystemBackend,
     )

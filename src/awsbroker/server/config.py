@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +22,11 @@ LOG_LEVELS = {
 }  # fmt: skip
 _TOP_LEVEL = {
     "storage", "listener", "default_lease_ttl", "max_lease_ttl", "max_request_size",
-    "cluster_name", "ui", "disable_mlock", "api_addr", "log_level", "log_format",
+    "cluster_name", "ui", "disable_mlock", "api_addr", "log_level", "log_format", "revocation",
 }  # fmt: skip
+_LISTENER_KEYS = {"address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size"}
+_REVOCATION_KEYS = {"max_attempts", "initial_backoff", "max_backoff", "workers", "batch"}
+DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
 
 
 class ConfigError(Exception):
@@ -41,7 +45,19 @@ class Listener:
         host, sep, port = self.address.rpartition(":")
         if not sep or not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(f"listener address {self.address!r} must be HOST:PORT")
-        return host.strip("[]") or "127.0.0.1", int(port)
+        # As Vault (Go): an empty host, e.g. ":8200", listens on every interface.
+        return host.strip("[]") or "0.0.0.0", int(port)
+
+
+@dataclass(frozen=True)
+class RevocationSettings:
+    """The `revocation` block: how hard the expiry worker tries before a lease is irrevocable."""
+
+    max_attempts: int = 6
+    initial_backoff: int = 10
+    max_backoff: int = 3600
+    workers: int = 16
+    batch: int = 200
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,7 @@ class ServerConfig:
     max_request_size: int = 32 * 1024 * 1024
     cluster_name: str = "awsbroker"
     log_level: str = "info"
+    revocation: RevocationSettings = field(default_factory=RevocationSettings)
 
 
 def load(path: str) -> ServerConfig:
@@ -84,13 +101,19 @@ def parse(text: str, source: str = "configuration") -> ServerConfig:
     listener_type, listener = _block(tree, "listener", source, required=False)
     if listener_type not in ("", "tcp"):
         raise ConfigError(f"{source}: only a 'tcp' listener is supported")
+    unknown = sorted(set(listener) - _LISTENER_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown listener setting(s) {', '.join(unknown)}")
+    top_size = _int(tree, "max_request_size", source, DEFAULT_MAX_REQUEST_SIZE)
     config = ServerConfig(
         storage_type=storage_type,
         storage=storage,
         listener=_listener(listener, source),
         default_lease_ttl=_duration(tree, "default_lease_ttl", source, DEFAULT_TTL),
         max_lease_ttl=_duration(tree, "max_lease_ttl", source, DEFAULT_TTL),
-        max_request_size=_int(tree, "max_request_size", source, 32 * 1024 * 1024),
+        # Vault sets it in the listener block; the top-level spelling is kept as an alias.
+        max_request_size=_int(listener, "max_request_size", source, top_size),
+        revocation=_revocation(tree, source),
         cluster_name=str(tree.get("cluster_name", "awsbroker")),
         log_level=_log_level(tree, source),
     )
@@ -154,7 +177,7 @@ def _listener(body: dict[str, str], source: str) -> Listener:
     return listener
 
 
-def _duration(tree: dict[str, object], key: str, source: str, default: int) -> int:
+def _duration(tree: Mapping[str, object], key: str, source: str, default: int) -> int:
     if key not in tree:
         return default
     try:
@@ -170,8 +193,32 @@ def _log_level(tree: dict[str, object], source: str) -> str:
     return LOG_LEVELS[level]
 
 
-def _int(tree: dict[str, object], key: str, source: str, default: int) -> int:
+def _revocation(tree: dict[str, object], source: str) -> RevocationSettings:
+    if "revocation" not in tree:
+        return RevocationSettings()
+    if not isinstance(tree["revocation"], list) or len(tree["revocation"]) != 1:
+        raise ConfigError(f"{source}: at most one revocation block is allowed")
+    body = tree["revocation"][0]
+    if not isinstance(body, dict):
+        raise ConfigError(f"{source}: the revocation block takes settings, e.g. max_attempts = 6")
+    unknown = sorted(set(body) - _REVOCATION_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown revocation setting(s) {', '.join(unknown)}")
+    defaults = RevocationSettings()
+    return RevocationSettings(
+        max_attempts=_int(body, "max_attempts", f"{source}: revocation", defaults.max_attempts),
+        initial_backoff=_duration(body, "initial_backoff", f"{source}: revocation", 10) or 10,
+        max_backoff=_duration(body, "max_backoff", f"{source}: revocation", 3600) or 3600,
+        workers=_int(body, "workers", f"{source}: revocation", defaults.workers),
+        batch=_int(body, "batch", f"{source}: revocation", defaults.batch),
+    )
+
+
+def _int(tree: Mapping[str, object], key: str, source: str, default: int) -> int:
     value = tree.get(key, default)
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{source}: {key} must be a positive number of bytes")
+        unit = "number of bytes" if key == "max_request_size" else "whole number"
+        raise ConfigError(f"{source}: {key} must be a positive {unit}")
     return value

@@ -109,7 +109,7 @@ def test_comments_are_allowed() -> None:
         ("127.0.0.1:8200", ("127.0.0.1", 8200)),
         ("[::1]:8200", ("::1", 8200)),
         ("localhost:1", ("localhost", 1)),
-        (":8200", ("127.0.0.1", 8200)),
+        (":8200", ("0.0.0.0", 8200)),  # as Go: an empty host is every interface
     ],
 )
 def test_listener_host_port(address: str, host_port: tuple[str, int]) -> None:
@@ -233,7 +233,7 @@ def test_bad_durations(key: str) -> None:
     )
 
 
-@pytest.mark.parametrize("value", ['"1024"', "0", "-5", "true", "1.5"])
+@pytest.mark.parametrize("value", ["0", "-5", "true", "1.5"])
 def test_max_request_size_must_be_a_positive_integer(value: str) -> None:
     message = error(INMEM + LISTENER + f"max_request_size = {value}\n")
     assert message == "test.hcl: max_request_size must be a positive number of bytes"
@@ -249,3 +249,36 @@ def test_default_ttl_cannot_exceed_max() -> None:
 def test_listener_block_needs_a_type_label() -> None:
     message = error(INMEM + 'listener {\n  address = "127.0.0.1:1"\n  tls_disable = true\n}\n')
     assert message == 'test.hcl: the listener block needs a type, e.g. listener "tcp" { ... }'
+
+
+def test_max_request_size_in_the_listener_block_wins() -> None:
+    listener = (
+        'listener "tcp" {\n  address = "127.0.0.1:8200"\n  tls_disable = true\n'
+        "  max_request_size = 2048\n}\n"
+    )
+    assert parse(INMEM + listener + "max_request_size = 4096\n").max_request_size == 2048
+    assert parse(INMEM + LISTENER + "max_request_size = 4096\n").max_request_size == 4096
+
+
+def test_unknown_listener_setting_is_refused() -> None:
+    listener = 'listener "tcp" {\n  address = "127.0.0.1:8200"\n  tls_disable = true\n  tls_cert_flie = "x"\n}\n'
+    assert error(INMEM + listener) == "test.hcl: unknown listener setting(s) tls_cert_flie"
+
+
+def test_revocation_block() -> None:
+    config = parse(
+        INMEM
+        + LISTENER
+        + 'revocation {\n  max_attempts = 3\n  initial_backoff = "2s"\n  workers = 4\n}\n'
+    )
+    assert config.revocation.max_attempts == 3
+    assert config.revocation.initial_backoff == 2
+    assert config.revocation.workers == 4
+    assert config.revocation.max_backoff == 3600
+    assert parse(INMEM + LISTENER).revocation.max_attempts == 6
+    assert error(INMEM + LISTENER + "revocation {\n  retries = 3\n}\n") == (
+        "test.hcl: unknown revocation setting(s) retries"
+    )
+    assert error(INMEM + LISTENER + "revocation {\n  workers = 0\n}\n") == (
+        "test.hcl: revocation: workers must be a positive whole number"
+    )

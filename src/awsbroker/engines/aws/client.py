@@ -87,6 +87,8 @@ class AWSClients:
         self._sts: STSClient | None = None
 
     def invalidate(self) -> None:
+        # The old clients are not closed here: a request may still be using them. They close
+        # when the last reference goes.
         with self._lock:
             self._iam = self._sts = None
 
