@@ -261,7 +261,10 @@ def test_max_request_size_in_the_listener_block_wins() -> None:
 
 
 def test_unknown_listener_setting_is_refused() -> None:
-    listener = 'listener "tcp" {\n  address = "127.0.0.1:8200"\n  tls_disable = true\n  tls_cert_flie = "x"\n}\n'
+    listener = (
+        'listener "tcp" {\n  address = "127.0.0.1:8200"\n  tls_disable = true\n'
+        '  tls_cert_flie = "x"\n}\n'
+    )
     assert error(INMEM + listener) == "test.hcl: unknown listener setting(s) tls_cert_flie"
 
 
