@@ -11,12 +11,9 @@ def main(argv: list[str] | None = None) -> int:
         from awsbroker.server.run import main as server_main
 
         return server_main(args[1:])
-    print(
-        "usage: awsbroker server [--dev | --config FILE]\n\n"
-        "The client commands (read, write, token, policy, ...) are not built yet.",
-        file=sys.stderr,
-    )
-    return 2
+    from awsbroker.cli.main import main as cli_main
+
+    return cli_main(args)
 
 
 if __name__ == "__main__":

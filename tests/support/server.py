@@ -91,6 +91,7 @@ class ServerProcess:
         self.port = port
         self.ca_cert = ca_cert
         self.log_path = workdir / "server.log"
+        self.token_file = workdir / "root-token"
         self.proc: subprocess.Popen[bytes] | None = None
         self._clients: list[hvac.Client] = []
         self._session = requests.Session()
@@ -118,7 +119,8 @@ class ServerProcess:
         """Spawn the server and wait until `sys/health` answers (any status)."""
         assert not self.running, "server already running"
         command = [sys.executable, "-m", "awsbroker.entry", "server", *self.args]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # Dev mode saves its root token to the CLI's token file: keep it out of the real home.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "AWSBROKER_TOKEN_FILE": str(self.token_file)}
         with self.log_path.open("ab") as log:
             log.write(f"---- start: {' '.join(command)}\n".encode())
             log.flush()

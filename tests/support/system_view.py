@@ -1,8 +1,17 @@
-"""A `SystemView` for engine unit tests: fixed TTLs, a manual clock, and controllable liveness."""
+"""A `SystemView` for engine unit tests: fixed TTLs, a manual clock, controllable liveness, and
+a job schedule with a runner that behaves as the core's expiry worker does."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from awsbroker.sdk.clock import Clock, ManualClock
+
+JOB_RETRY_BASE = 10.0
+
+
+class JobRunner(Protocol):
+    def run_job(self, name: str) -> float | None: ...
 
 
 class FakeSystemView:
@@ -18,6 +27,9 @@ class FakeSystemView:
         self._default, self._max = default_ttl, max_ttl
         self._boot = boot_id
         self.alive: set[str] = {boot_id}
+        self.jobs: dict[str, float] = {}
+        self.failures: dict[str, int] = {}
+        self.errors: dict[str, Exception] = {}
 
     def default_lease_ttl(self) -> int:
         return self._default
@@ -35,3 +47,33 @@ class FakeSystemView:
 
     def node_alive(self, boot_id: str) -> bool:
         return boot_id in self.alive
+
+    def schedule_job(self, name: str, at: float) -> None:
+        self.jobs[name] = at
+
+    def cancel_job(self, name: str) -> None:
+        self.jobs.pop(name, None)
+
+    def run_due(self, backend: JobRunner) -> list[str]:
+        """Run every due job once, as the core's worker does: the answer reschedules it (None
+        drops it), an exception retries it after 10 s, 20 s... Returns the names run."""
+        now = self._clock.now()
+        ran: list[str] = []
+        for name, at in sorted(self.jobs.items(), key=lambda item: (item[1], item[0])):
+            if at > now:
+                continue
+            ran.append(name)
+            try:
+                following = backend.run_job(name)
+            except Exception as exc:
+                self.errors[name] = exc
+                attempts = self.failures.get(name, 0) + 1
+                self.failures[name] = attempts
+                self.jobs[name] = now + JOB_RETRY_BASE * 2 ** (attempts - 1)
+                continue
+            self.failures.pop(name, None)
+            if following is None:
+                self.jobs.pop(name, None)
+            else:
+                self.jobs[name] = max(following, now)
+        return ran

@@ -13,9 +13,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from awsbroker.audit.broker import AuditBroker, AuditFailed
+from awsbroker.audit.device import builtin_sinks
 from awsbroker.barrier.aes_gcm import AESGCMBarrier
 from awsbroker.barrier.seal import SealStatus, ShamirSeal
+from awsbroker.core.audit_table import AuditTable
+from awsbroker.core.audit_trail import UNAUDITED, AuditTrail, withdraw
 from awsbroker.core.expiration import ExpirationManager, RevocationPolicy
+from awsbroker.core.metrics import Metrics, StateCollector
 from awsbroker.core.mounts import MountEntry, MountTable
 from awsbroker.core.nodes import NodeRegistry
 from awsbroker.core.path_token import TokenBackend
@@ -24,7 +29,7 @@ from awsbroker.core.router import Route, Router
 from awsbroker.core.tokens import ROOT_PATH, TokenEntry, TokenStore, random_id
 from awsbroker.policy.builtin import is_root_path
 from awsbroker.sdk.clock import Clock, SystemClock
-from awsbroker.sdk.errors import InvalidRequest, NotFound, PermissionDenied, Sealed
+from awsbroker.sdk.errors import InternalError, InvalidRequest, NotFound, PermissionDenied, Sealed
 from awsbroker.sdk.expiry import PhysicalStore
 from awsbroker.sdk.framework import Backend, BackendConfig, BackendFactory
 from awsbroker.sdk.logical import Operation, Request, Response
@@ -35,6 +40,7 @@ DEFAULT_TTL = 768 * 3600
 SEAL_EXEMPT = frozenset({"sys/init", "sys/seal-status", "sys/unseal", "sys/health", "sys/leader"})
 TOKEN_MOUNT = "auth/token/"  # noqa: S105 - a mount path, not a secret
 SYS_MOUNT = "sys/"
+METRICS_PATH = "sys/metrics"
 
 
 @dataclass(frozen=True)
@@ -45,10 +51,14 @@ class CoreConfig:
     cluster_name: str = "awsbroker"
     clock: Clock = field(default_factory=SystemClock)
     revocation: RevocationPolicy = field(default_factory=RevocationPolicy)
+    # `sys/metrics` without a token (and while sealed, and unaudited), as Vault's listener
+    # `telemetry { unauthenticated_metrics_access = true }`.
+    unauthenticated_metrics_access: bool = False
 
 
 class MountSystemView:
-    """The effective TTLs of one mount: its tuned values, else the server's."""
+    """What one mount's backend may ask of the core: its effective TTLs (tuned, else the
+    server's), the clock, process liveness, and its jobs (kept in the expiry index)."""
 
     def __init__(self, core: Core, entry: MountEntry) -> None:
         self._core = core
@@ -70,6 +80,12 @@ class MountSystemView:
 
     def node_alive(self, boot_id: str) -> bool:
         return self._core.nodes.alive(boot_id)
+
+    def schedule_job(self, name: str, at: float) -> None:
+        self._core.expiration.schedule_job(self._entry.path, name, at)
+
+    def cancel_job(self, name: str) -> None:
+        self._core.expiration.cancel_job(self._entry.path, name)
 
 
 class Core:
@@ -100,8 +116,15 @@ class Core:
             self._backend_at,
             self.tokens,
             policy=self.config.revocation,
+            mount_exists=self._mount_stored,
         )
         self.tokens.revoke_hooks.append(self.expiration.expire_token_leases)
+        self.metrics = Metrics(self.config.clock)
+        self.metrics.registry.register(StateCollector(lambda: self.sealed, physical, self.metrics))
+        self.expiration.telemetry = self.metrics
+        self.audit = AuditTable(
+            self.barrier, builtin_sinks(), self.config.clock, AuditBroker(self.metrics)
+        )
         self.unmount_hooks: list[Callable[[MountEntry], object]] = [
             lambda entry: self.expiration.revoke_prefix(entry.path)
         ]
@@ -144,6 +167,7 @@ class Core:
 
     def seal_vault(self) -> None:
         with self._lock:
+            self.audit.unload()
             self.router.unmount(TOKEN_MOUNT)
             for route in self.router.routes():
                 if route.mount_path != SYS_MOUNT:
@@ -153,6 +177,7 @@ class Core:
     def _post_unseal(self) -> None:
         self.nodes.heartbeat(force=True)
         self.mounts.load()
+        self.audit.load()
         self.tokens.setup()
         self.policies.setup()
         self.router.mount(self._token_entry, self.token_backend)
@@ -179,7 +204,13 @@ class Core:
         factory = self.engines[entry.type]
         storage = View(self.barrier, entry.storage_prefix)
         return factory(
-            BackendConfig(storage, MountSystemView(self, entry), entry.path, dict(entry.options))
+            BackendConfig(
+                storage,
+                MountSystemView(self, entry),
+                entry.path,
+                dict(entry.options),
+                telemetry=self.metrics,
+            )
         )
 
     def enable_mount(self, entry: MountEntry) -> None:
@@ -207,6 +238,16 @@ class Core:
             for key in list_recursive(self.barrier, entry.storage_prefix):
                 self.barrier.delete(key)
 
+    def enable_audit(
+        self, path: str, device_type: str, description: str, options: dict[str, str], local: bool
+    ) -> None:
+        with self._lock:
+            self.audit.enable(path, device_type, description, options, local)
+
+    def disable_audit(self, path: str) -> None:
+        with self._lock:
+            self.audit.disable(path)
+
     def close(self) -> None:
         """Stop background work. The server calls it at shutdown."""
         self.expiration.close()
@@ -214,6 +255,12 @@ class Core:
     def mount_accessor(self, mount_path: str) -> str:
         entry = self.mounts.entries.get(mount_path)
         return entry.accessor if entry is not None else mount_path
+
+    def _mount_stored(self, mount_path: str) -> bool:
+        """Whether the stored mount table (perhaps newer than this process's) has the path."""
+        table = MountTable(self.barrier)
+        table.load()
+        return mount_path in table.entries
 
     def _backend_at(self, mount_path: str) -> Backend | None:
         route = self.router.match(mount_path)
@@ -249,8 +296,27 @@ class Core:
 
     def handle(self, request: Request) -> Response | None:
         path = request.path
-        if self.sealed and path not in SEAL_EXEMPT:
+        open_metrics = path == METRICS_PATH and self.config.unauthenticated_metrics_access
+        if self.sealed and path not in SEAL_EXEMPT and not open_metrics:
             raise Sealed("Vault is sealed")
+        if not self.audit.broker.enabled or path in UNAUDITED or open_metrics:
+            return self._handle(request, None)
+        # Audited: see `audit_trail.py` for the fail-closed rule.
+        trail = AuditTrail(self.audit.broker, self.config.clock, request)
+        try:
+            response = self._handle(request, trail)
+        except Exception as exc:
+            trail.log_error(exc)
+            raise
+        try:
+            trail.log_response(response)
+        except AuditFailed:
+            withdraw(trail, response, self.expiration, self.tokens)
+            raise InternalError("internal error") from None
+        return response
+
+    def _handle(self, request: Request, trail: AuditTrail | None) -> Response | None:
+        path = request.path
         route = self.router.match(path)
         if route is None:
             # As Vault: the ACL answers first, so a caller that may not reach a path learns
@@ -258,6 +324,8 @@ class Core:
             self._check_acl(self._caller(request), path, request.operation)
             raise NotFound(f'no handler for route "{path}". route entry not found.')
         internal = route.entry.type in ("system", "token")
+        request.mount_point, request.mount_type = route.mount_path, route.entry.type
+        request.mount_accessor = route.entry.accessor
         relative = path[len(route.mount_path) :] if path.startswith(route.mount_path) else ""
         inner = dataclasses.replace(
             request,
@@ -272,10 +340,12 @@ class Core:
         )
         last_use: TokenEntry | None = None
         if not is_root_path(relative, route.backend.unauthenticated_paths):
-            last_use = self._authorize(request, inner, route)
+            last_use = self._authorize(request, inner, route, trail)
             if not internal:
                 inner.token_hash = ""
         try:
+            if trail is not None:
+                trail.log_request(inner, route.entry)  # before the backend, or not at all
             response = route.backend.handle_request(inner)
         finally:
             if last_use is not None:
@@ -329,9 +399,13 @@ class Core:
             raise PermissionDenied("permission denied")
         return decision.is_root or decision.sudo
 
-    def _authorize(self, request: Request, inner: Request, route: Route) -> TokenEntry | None:
+    def _authorize(
+        self, request: Request, inner: Request, route: Route, trail: AuditTrail | None
+    ) -> TokenEntry | None:
         """Check the token and the ACL. Returns the token if this request used its last use."""
         entry = self._caller(request)
+        if trail is not None:
+            trail.authenticated(entry)
         if inner.operation is Operation.UPDATE and route.backend.exists(inner) is False:
             inner.operation = Operation.CREATE
         sudo = self._check_acl(entry, request.path, inner.operation)

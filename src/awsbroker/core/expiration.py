@@ -28,13 +28,25 @@ from awsbroker.core.records import get_record, put_record
 from awsbroker.core.tokens import TokenEntry, TokenStore, random_id
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.errors import BrokerError, InvalidRequest
-from awsbroker.sdk.expiry import KIND_LEASE, KIND_TOKEN, DueEntry, ExpiryIndex
+from awsbroker.sdk.expiry import KIND_JOB, KIND_LEASE, KIND_TOKEN, DueEntry, ExpiryIndex, job_key
 from awsbroker.sdk.framework import Backend
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, Secret
 from awsbroker.sdk.storage import Storage
+from awsbroker.sdk.telemetry import (
+    LEASE_REVOCATION_FAILURES,
+    LEASE_REVOCATIONS,
+    NullTelemetry,
+    Telemetry,
+)
 
 log = logging.getLogger("awsbroker.core.expiration")
 IRREVOCABLE_RETRY = 24 * 3600
+# A failed job is retried after 10 s, 20 s, 40 s ... at most 10 minutes apart, for ever.
+JOB_RETRY_BASE = 10.0
+JOB_RETRY_MAX = 600.0
+# A job of a mount this process has not loaded (made on another process since this one was
+# unsealed) waits this long; one whose mount is gone from the mount table is dropped.
+JOB_MOUNT_WAIT = 60.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,7 @@ class ExpirationManager:
         *,
         policy: RevocationPolicy | None = None,
         rand: Callable[[], float] = random.random,
+        mount_exists: Callable[[str], bool] | None = None,
     ) -> None:
         self._storage = storage
         self.index = index
@@ -113,8 +126,12 @@ class ExpirationManager:
         self.policy = policy or RevocationPolicy()
         # The jitter source of the retry backoff; tests replace it to make delays exact.
         self.rand = rand
+        # Whether a mount path is in the stored mount table (jobs of a mount not loaded here).
+        self._mount_exists = mount_exists or (lambda mount: False)
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(self.policy.workers, thread_name_prefix="awsbroker-revoke")
+        # Revocations and failed attempts are counted here; the core sets its metrics.
+        self.telemetry: Telemetry = NullTelemetry()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -249,6 +266,7 @@ class ExpirationManager:
                 raise
             log.warning("revoke-force of %s ignored a backend error: %s", lease_id, exc)
         self._delete(lease)
+        self.telemetry.count(LEASE_REVOCATIONS, {"mount": lease.mount_path})
 
     def revoke_prefix(self, prefix: str, *, force: bool = False) -> int:
         lease_ids = self._walk(prefix)
@@ -319,11 +337,53 @@ class ExpirationManager:
         try:
             if entry.kind == KIND_TOKEN:
                 self._expire_token(entry.key)
+            elif entry.kind == KIND_JOB:
+                self._run_job(entry)
             else:
                 self._expire_lease(entry.key, now)
         except Exception:
             # Storage trouble: leave the claim to run out, and the entry comes back.
             log.exception("settling expiry entry of kind %s failed", entry.kind)
+
+    # ---- jobs ---------------------------------------------------------------------------------
+
+    def schedule_job(self, mount: str, name: str, at: float) -> None:
+        self.index.schedule(job_key(mount, name), KIND_JOB, at, mount=mount)
+
+    def cancel_job(self, mount: str, name: str) -> None:
+        self.index.unschedule(job_key(mount, name))
+
+    def _run_job(self, entry: DueEntry) -> None:
+        """Run a claimed job: the claim keeps every other process off it meanwhile. Its
+        answer is the next time (None: drop it); a failure is retried with backoff."""
+        name = entry.key[len(job_key(entry.mount, "")) :]
+        backend = self._backend_for(entry.mount)
+        if backend is None:
+            if self._mount_exists(entry.mount):
+                self.index.schedule(
+                    entry.key, KIND_JOB, self.clock.now() + JOB_MOUNT_WAIT, mount=entry.mount
+                )
+            else:
+                self.index.unschedule(entry.key)
+            return
+        try:
+            at = backend.run_job(name)
+        except Exception as exc:
+            attempts = entry.attempts + 1
+            delay = min(JOB_RETRY_BASE * 2 ** (attempts - 1), JOB_RETRY_MAX)
+            message = "; ".join(exc.messages) if isinstance(exc, BrokerError) else repr(exc)
+            log.warning(
+                "job %s of %s failed (attempt %d), retrying in %.0fs: %s",
+                name, entry.mount, attempts, delay, message,
+            )  # fmt: skip
+            self.index.schedule(
+                entry.key, KIND_JOB, self.clock.now() + delay, mount=entry.mount, attempts=attempts
+            )
+            return
+        if at is None:
+            self.index.unschedule(entry.key)
+        else:
+            self.index.schedule(entry.key, KIND_JOB, max(at, self.clock.now()), mount=entry.mount)
 
     def _expire_token(self, token_hash: str) -> None:
         # Looking an expired token up revokes it (and, through the hooks, queues its leases).
@@ -349,6 +409,7 @@ class ExpirationManager:
 
     def _failed(self, lease: Lease, exc: Exception, now: float) -> None:
         lease.revoke_attempts += 1
+        self.telemetry.count(LEASE_REVOCATION_FAILURES, {"mount": lease.mount_path})
         message = "; ".join(exc.messages) if isinstance(exc, BrokerError) else str(exc)
         lease.last_error = (message or "unknown")[:240]
         if lease.revoke_attempts >= self.policy.max_attempts:

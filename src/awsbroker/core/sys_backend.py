@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from awsbroker.core import (
+    path_sys_audit,
     path_sys_keys,
     path_sys_leases,
+    path_sys_metrics,
     path_sys_mounts,
+    path_sys_openapi,
     path_sys_policies,
     path_sys_seal,
 )
@@ -35,8 +38,14 @@ class SystemBackend(FrameworkBackend["SystemBackend"]):
                 *path_sys_policies.paths(),
                 *path_sys_keys.paths(),
                 *path_sys_leases.paths(),
+                *path_sys_audit.paths(),
+                *path_sys_metrics.paths(),
+                *path_sys_openapi.paths(),
             ],
             root_paths=ROOT_PATHS,
-            unauthenticated_paths=UNAUTHENTICATED_PATHS,
+            unauthenticated_paths=[
+                *UNAUTHENTICATED_PATHS,
+                *(["metrics"] if core.config.unauthenticated_metrics_access else []),
+            ],
         )
         self.core = core

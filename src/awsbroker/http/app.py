@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 from typing import cast
@@ -31,34 +32,65 @@ from awsbroker.sdk.errors import (
     UnsupportedOperation,
 )
 from awsbroker.sdk.fields import parse_bool
+from awsbroker.sdk.logcontext import REQUEST_ID
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
 
 log = logging.getLogger("awsbroker.http")
 DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "LIST", "PATCH", "OPTIONS"]
 Handler = Callable[[Request], Response | None]
+# Told of every answered request: the request (None if it could not be decoded), the HTTP
+# status and the seconds it took. The server counts them in its metrics.
+Observer = Callable[[Request | None, int, float], None]
 
 
 class API:
-    def __init__(self, handle: Handler, max_request_size: int = DEFAULT_MAX_REQUEST_SIZE) -> None:
+    def __init__(
+        self,
+        handle: Handler,
+        max_request_size: int = DEFAULT_MAX_REQUEST_SIZE,
+        observe: Observer | None = None,
+    ) -> None:
         self._handle = handle
         self._max = max_request_size
+        self._observe = observe
         self._limiter = anyio.CapacityLimiter(64)
 
     async def endpoint(self, http: HTTPRequest) -> HTTPResponse:
+        started = time.monotonic()
+        request_id = str(uuid.uuid4())
+        # Every log line written for this request (worker thread included) carries its ID.
+        context = REQUEST_ID.set(request_id)
+        request: Request | None = None
         try:
-            request = await self._decode(http)
+            request = await self._decode(http, request_id)
             response = await anyio.to_thread.run_sync(self._handle, request, limiter=self._limiter)
-            return render(request, response)
+            answer = render(request, response)
         except BrokerError as exc:
             if not isinstance(exc, InvalidRequest | NotFound):
                 log.info("request failed: %s", type(exc).__name__)
-            return from_error(exc)
+            answer = from_error(exc)
         except Exception:
             log.exception("internal error handling a %s request", http.method)
-            return error_response(500, ["internal error"])
+            answer = error_response(500, ["internal error"])
+        try:
+            self._answered(request, answer.status_code, time.monotonic() - started)
+        finally:
+            REQUEST_ID.reset(context)
+        return answer
 
-    async def _decode(self, http: HTTPRequest) -> Request:
+    def _answered(self, request: Request | None, status: int, seconds: float) -> None:
+        # Operation and mount only: a path can carry a secret (auth/token/lookup/<token>).
+        operation = request.operation.value if request is not None else "-"
+        mount = (request.mount_point if request is not None else "") or "-"
+        log.debug("%s on %s answered %d in %.3fs", operation, mount, status, seconds)
+        if self._observe is not None:
+            try:
+                self._observe(request, status, seconds)
+            except Exception:
+                log.exception("recording the metrics of a request failed")
+
+    async def _decode(self, http: HTTPRequest, request_id: str) -> Request:
         path = http.url.path
         if not path.startswith("/v1/"):
             raise NotFound()
@@ -80,8 +112,8 @@ class API:
             operation=operation,
             path=logical,
             data=data,
-            client_token=_token(http),
-            id=str(uuid.uuid4()),
+            client_token=_token(http, logical, operation),
+            id=request_id,
             remote_address=http.client.host if http.client else "",
         )
 
@@ -153,16 +185,35 @@ def _operation(method: str, query: dict[str, str]) -> Operation:
     return operations[method]
 
 
-def _token(http: HTTPRequest) -> str:
+# AWS SDKs' container-credentials provider sends AWS_CONTAINER_AUTHORIZATION_TOKEN as the bare
+# `Authorization` header, without "Bearer". A GET of `<mount>/container-creds/<role>` (the AWS
+# engine's endpoint for them) accepts that form; every other request needs X-Vault-Token or
+# `Authorization: Bearer`.
+_BARE_AUTHORIZATION_PATH = re.compile(r"(?:[^/]+/)+container-creds/[^/]+")
+
+
+def _token(http: HTTPRequest, path: str, operation: Operation) -> str:
     token = http.headers.get("x-vault-token", "")
     if token:
         return token
     auth = http.headers.get("authorization", "")
-    return auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else ""
+    if auth.startswith("Bearer "):
+        return auth[len("Bearer ") :].strip()
+    if operation is Operation.READ and _BARE_AUTHORIZATION_PATH.fullmatch(path):
+        return auth.strip()
+    return ""
 
 
 def render(request: Request, response: Response | None) -> HTTPResponse:
     """Vault's envelope, raw bodies, 204 for nothing, 404 for an empty read or list."""
+    if response is not None and response.body is not None:
+        body = response.body
+        return HTTPResponse(
+            body.content,
+            status_code=response.status or 200,
+            headers=HEADERS,
+            media_type=body.content_type,
+        )
     if response is not None and response.raw is not None:
         status = response.status or 200
         # HEAD, and statuses that forbid a body (sys/health?activecode=204), get headers only.
@@ -229,8 +280,12 @@ async def _http_error(http: HTTPRequest, exc: Exception) -> HTTPResponse:
     return error_response(status, [] if status == 404 else [str(getattr(exc, "detail", "error"))])
 
 
-def build_app(handle: Handler, max_request_size: int = DEFAULT_MAX_REQUEST_SIZE) -> Starlette:
-    api = API(handle, max_request_size)
+def build_app(
+    handle: Handler,
+    max_request_size: int = DEFAULT_MAX_REQUEST_SIZE,
+    observe: Observer | None = None,
+) -> Starlette:
+    api = API(handle, max_request_size, observe)
     return Starlette(
         routes=[Route("/{path:path}", api.endpoint, methods=METHODS)],
         exception_handlers={HTTPException: _http_error},

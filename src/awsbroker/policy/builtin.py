@@ -37,6 +37,12 @@ path "sys/internal/ui/resultant-acl" {
     capabilities = ["read"]
 }
 
+# Allow a token to read the OpenAPI description of the server's paths (Vault serves it to
+# anyone; awsbroker grants it through this policy, so deny-by-default holds)
+path "sys/internal/specs/openapi" {
+    capabilities = ["read"]
+}
+
 # Allow a token to renew a lease via lease_id in the request body; old path for
 # old clients, new path for newer
 path "sys/renew" {

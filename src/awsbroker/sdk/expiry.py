@@ -6,7 +6,8 @@ one process are skipped by the others until the claim runs out, so several proce
 database share a backlog without revoking anything twice, and a process that dies mid-batch
 only delays its entries by the claim's length.
 
-Keys are lease IDs and token HMACs: identifiers, never secrets.
+Keys are lease IDs, token HMACs and job names: identifiers, never secrets. A job is claimed
+like a lease, so on several processes sharing one database each run happens on one of them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ from awsbroker.sdk.storage import Storage
 
 KIND_LEASE = "lease"
 KIND_TOKEN = "token"  # noqa: S105 - a kind name, not a secret
+# A backend's scheduled job (a rotation...). Its key is `job_key(mount, name)`: the `job:`
+# prefix cannot begin a lease ID (mount paths have no `:`) nor a token HMAC (hex).
+KIND_JOB = "job"
+JOB_PREFIX = "job:"
+
+
+def job_key(mount: str, name: str) -> str:
+    return f"{JOB_PREFIX}{mount}{name}"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from awsbroker.sdk.errors import InvalidRequest, NotFound, UnsupportedOperation
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, Secret
 from awsbroker.sdk.storage import Storage
+from awsbroker.sdk.telemetry import NullTelemetry, Telemetry
 
 B = TypeVar("B")
 
@@ -50,9 +51,22 @@ class SecretType(Generic[B]):
     renew: SecretHook[B] | None = None
 
 
+JobHook = Callable[[B, str], float | None]
+
+
+@dataclass(frozen=True)
+class JobType(Generic[B]):
+    """A kind of scheduled job: a job whose name starts with `prefix` runs `run(backend, the
+    rest of the name)`, which returns the Unix time to run it next, or None for never."""
+
+    prefix: str
+    run: JobHook[B]
+
+
 class SystemView(Protocol):
-    """What a backend may ask of the core: effective TTLs for its mount, the time, and which
-    processes are alive (to tell work left by a dead process from work still in flight)."""
+    """What a backend may ask of the core: effective TTLs for its mount, the time, which
+    processes are alive (to tell work left by a dead process from work still in flight), and
+    durable jobs (run once, on one process, at or after their time)."""
 
     def default_lease_ttl(self) -> int: ...
 
@@ -68,6 +82,15 @@ class SystemView(Protocol):
 
     def node_alive(self, boot_id: str) -> bool: ...
 
+    def schedule_job(self, name: str, at: float) -> None:
+        """Run the mount's job `name` (its backend's `run_job(name)`) at or after `at`,
+        replacing any earlier time. The schedule is durable and shared by every process."""
+        ...
+
+    def cancel_job(self, name: str) -> None:
+        """Forget the job `name`; a missing one is fine."""
+        ...
+
 
 @dataclass(frozen=True)
 class BackendConfig:
@@ -75,6 +98,8 @@ class BackendConfig:
     system: SystemView
     mount_path: str
     options: Mapping[str, str] = field(default_factory=dict)
+    # Where the backend reports measurements (credentials issued, AWS calls, rotations).
+    telemetry: Telemetry = field(default_factory=NullTelemetry)
 
 
 class Backend(Protocol):
@@ -99,7 +124,13 @@ class Backend(Protocol):
     def unauthenticated_paths(self) -> Sequence[str]: ...
 
     def periodic(self) -> None:
-        """Called about once a minute by the core: rollbacks, queued rotations."""
+        """Called every few seconds by the core on every process: rollbacks, recoveries."""
+        ...
+
+    def run_job(self, name: str) -> float | None:
+        """Run a due job scheduled with `SystemView.schedule_job`; return the time to run it
+        next, or None to drop it. Raising means "retry later": the core reschedules it with
+        backoff and never drops it."""
         ...
 
 
@@ -118,9 +149,11 @@ class FrameworkBackend(Generic[B]):
         root_paths: Sequence[str] = (),
         unauthenticated_paths: Sequence[str] = (),
         periodic: Callable[[B], None] | None = None,
+        jobs: Sequence[JobType[B]] = (),
     ) -> None:
         self._owner = owner
         self._periodic = periodic
+        self._jobs = list(jobs)
         self.paths = list(paths)
         self._compiled = [(p.compiled(), p) for p in self.paths]
         self._secrets = {s.name: s for s in secrets}
@@ -138,6 +171,12 @@ class FrameworkBackend(Generic[B]):
     def periodic(self) -> None:
         if self._periodic is not None:
             self._periodic(self._owner)
+
+    def run_job(self, name: str) -> float | None:
+        for job in self._jobs:
+            if name.startswith(job.prefix):
+                return job.run(self._owner, name[len(job.prefix) :])
+        return None  # nobody runs it: drop it
 
     def match(self, path: str) -> tuple[Path[B], dict[str, str]] | None:
         for regex, spec in self._compiled:

@@ -75,12 +75,21 @@ class Auth:
     entity_id: str = ""
 
 
+@dataclass(frozen=True)
+class RawBody:
+    """A body that is not JSON (the Prometheus exposition of `sys/metrics`)."""
+
+    content: bytes
+    content_type: str
+
+
 @dataclass
 class Response:
     """What a backend answers.
 
-    `raw` answers bypass Vault's envelope (sys/init, sys/health...). `status` overrides the
-    status the HTTP layer would choose (202 for async work, health codes).
+    `raw` answers bypass Vault's envelope (sys/init, sys/health...), and so does `body`, a
+    body that is not JSON at all. `status` overrides the status the HTTP layer would choose
+    (202 for async work, health codes).
     """
 
     data: JSONObject | None = None
@@ -88,6 +97,7 @@ class Response:
     auth: Auth | None = None
     warnings: list[str] = field(default_factory=list)
     raw: JSONObject | None = None
+    body: RawBody | None = None
     status: int | None = None
     # Set by the core once a lease is registered.
     lease_id: str = ""

@@ -55,6 +55,7 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
             storage_type=config.storage_type,
             cluster_name=config.cluster_name,
             clock=clock or SystemClock(),
+            unauthenticated_metrics_access=config.listener.unauthenticated_metrics_access,
             revocation=RevocationPolicy(
                 max_attempts=config.revocation.max_attempts,
                 base_delay=config.revocation.initial_backoff,
@@ -65,4 +66,5 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
         ),
         system_backend=SystemBackend,
     )
-    return Server(config, physical, core, build_app(core.handle, config.max_request_size))
+    app = build_app(core.handle, config.max_request_size, core.metrics.observe_request)
+    return Server(config, physical, core, app)

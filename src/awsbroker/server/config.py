@@ -23,8 +23,16 @@ LOG_LEVELS = {
 _TOP_LEVEL = {
     "storage", "listener", "default_lease_ttl", "max_lease_ttl", "max_request_size",
     "cluster_name", "ui", "disable_mlock", "api_addr", "log_level", "log_format", "revocation",
+    "telemetry",
 }  # fmt: skip
-_LISTENER_KEYS = {"address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size"}
+_LISTENER_KEYS = {
+    "address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size", "telemetry",
+}  # fmt: skip
+_LISTENER_TELEMETRY_KEYS = {"unauthenticated_metrics_access"}
+# Vault's top-level telemetry settings we accept so its configuration files load unchanged.
+# They change nothing: the Prometheus exposition is always on and kept in memory.
+_TELEMETRY_KEYS = {"prometheus_retention_time", "disable_hostname", "usage_gauge_period"}
+LOG_FORMATS = ("standard", "json")
 _REVOCATION_KEYS = {"max_attempts", "initial_backoff", "max_backoff", "workers", "batch"}
 DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
 
@@ -39,6 +47,8 @@ class Listener:
     tls_disable: bool = False
     tls_cert_file: str = ""
     tls_key_file: str = ""
+    # `telemetry { unauthenticated_metrics_access = true }` inside the listener block.
+    unauthenticated_metrics_access: bool = False
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -70,6 +80,7 @@ class ServerConfig:
     max_request_size: int = 32 * 1024 * 1024
     cluster_name: str = "awsbroker"
     log_level: str = "info"
+    log_format: str = "standard"
     revocation: RevocationSettings = field(default_factory=RevocationSettings)
 
 
@@ -108,7 +119,7 @@ def parse(text: str, source: str = "configuration") -> ServerConfig:
     config = ServerConfig(
         storage_type=storage_type,
         storage=storage,
-        listener=_listener(listener, source),
+        listener=_listener(listener, _listener_telemetry(tree, source), source),
         default_lease_ttl=_duration(tree, "default_lease_ttl", source, DEFAULT_TTL),
         max_lease_ttl=_duration(tree, "max_lease_ttl", source, DEFAULT_TTL),
         # Vault sets it in the listener block; the top-level spelling is kept as an alias.
@@ -116,7 +127,9 @@ def parse(text: str, source: str = "configuration") -> ServerConfig:
         revocation=_revocation(tree, source),
         cluster_name=str(tree.get("cluster_name", "awsbroker")),
         log_level=_log_level(tree, source),
+        log_format=_log_format(tree, source),
     )
+    _check_telemetry(tree, source)
     if config.default_lease_ttl > config.max_lease_ttl:
         raise ConfigError(f"{source}: default_lease_ttl cannot be greater than max_lease_ttl")
     return config
@@ -158,7 +171,7 @@ def _check_storage(storage_type: str, storage: dict[str, str], source: str) -> N
         )
 
 
-def _listener(body: dict[str, str], source: str) -> Listener:
+def _listener(body: dict[str, str], open_metrics: bool, source: str) -> Listener:
     try:
         tls_disable = parse_bool(body.get("tls_disable", "false"))
     except ValueError:
@@ -168,6 +181,7 @@ def _listener(body: dict[str, str], source: str) -> Listener:
         tls_disable=tls_disable,
         tls_cert_file=body.get("tls_cert_file", ""),
         tls_key_file=body.get("tls_key_file", ""),
+        unauthenticated_metrics_access=open_metrics,
     )
     listener.host_port  # noqa: B018 - validates the address now, not at bind time
     if not tls_disable and not (listener.tls_cert_file and listener.tls_key_file):
@@ -175,6 +189,54 @@ def _listener(body: dict[str, str], source: str) -> Listener:
             f"{source}: the listener needs tls_cert_file and tls_key_file, or tls_disable = true"
         )
     return listener
+
+
+def _sub_block(value: object, name: str, source: str) -> dict[str, object]:
+    """The body of an unlabelled block such as `telemetry { ... }` (at most one)."""
+    if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], dict):
+        raise ConfigError(f"{source}: at most one {name} block is allowed, with settings inside")
+    return {str(k): v for k, v in value[0].items()}
+
+
+def _listener_telemetry(tree: dict[str, object], source: str) -> bool:
+    """`listener "tcp" { telemetry { unauthenticated_metrics_access = true } }`."""
+    blocks = tree.get("listener")
+    if not isinstance(blocks, list) or not blocks or not isinstance(blocks[0], dict):
+        return False
+    bodies = [b for b in blocks[0].values() if isinstance(b, dict)]
+    if not bodies or "telemetry" not in bodies[0]:
+        return False
+    body = _sub_block(bodies[0]["telemetry"], "listener telemetry", source)
+    unknown = sorted(set(body) - _LISTENER_TELEMETRY_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown listener telemetry setting(s) {', '.join(unknown)}")
+    try:
+        return parse_bool(body.get("unauthenticated_metrics_access", False))
+    except ValueError:
+        raise ConfigError(
+            f"{source}: unauthenticated_metrics_access must be true or false"
+        ) from None
+
+
+def _check_telemetry(tree: dict[str, object], source: str) -> None:
+    if "telemetry" not in tree:
+        return
+    body = _sub_block(tree["telemetry"], "telemetry", source)
+    if "unauthenticated_metrics_access" in body:
+        raise ConfigError(
+            f"{source}: unauthenticated_metrics_access belongs in the listener block: "
+            'listener "tcp" { telemetry { unauthenticated_metrics_access = true } }'
+        )
+    unknown = sorted(set(body) - _TELEMETRY_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown telemetry setting(s) {', '.join(unknown)}")
+
+
+def _log_format(tree: dict[str, object], source: str) -> str:
+    value = str(tree.get("log_format", "standard")).lower()
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"{source}: log_format must be one of {', '.join(LOG_FORMATS)}")
+    return value
 
 
 def _duration(tree: Mapping[str, object], key: str, source: str, default: int) -> int:

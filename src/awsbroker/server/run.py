@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -11,8 +12,18 @@ from types import FrameType
 import uvicorn
 
 from awsbroker.core.mounts import new_entry
+from awsbroker.server import dev_mode
 from awsbroker.server.compose import Server, build
-from awsbroker.server.config import ConfigError, Listener, ServerConfig, load
+from awsbroker.server.config import (
+    LOG_FORMATS,
+    LOG_LEVELS,
+    ConfigError,
+    Listener,
+    ServerConfig,
+    load,
+)
+from awsbroker.server.dev_emulator import Emulator, EmulatorUnavailable
+from awsbroker.server.logs import setup_logging
 from awsbroker.server.ticker import Ticker
 
 log = logging.getLogger("awsbroker.server")
@@ -28,6 +39,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dev-listen-address", "-dev-listen-address", default="127.0.0.1:8200", help="HOST:PORT"
     )
+    p.add_argument(
+        "--dev-aws-emulator",
+        "-dev-aws-emulator",
+        action="store_true",
+        help="dev mode: an AWS emulator (moto) on loopback, aws/ configured with example roles",
+    )
+    p.add_argument(
+        "--dev-aws-emulator-address",
+        "-dev-aws-emulator-address",
+        default="127.0.0.1:0",
+        help="HOST:PORT of the emulator (port 0: any free port)",
+    )
+    p.add_argument(
+        "--log-level", "-log-level", choices=sorted(LOG_LEVELS), help="overrides log_level"
+    )
+    p.add_argument("--log-format", "-log-format", choices=LOG_FORMATS, help="overrides log_format")
     return p
 
 
@@ -44,6 +71,16 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+def _reopen_on_sighup(server: Server) -> None:
+    """SIGHUP reopens the audit files (log rotation): each device reopens at its next write."""
+
+    def reopen(signum: int, frame: FrameType | None) -> None:
+        server.core.audit.broker.reopen()
+        log.info("SIGHUP: audit devices will reopen their files")
+
+    signal.signal(signal.SIGHUP, reopen)
+
+
 def serve(server: Server) -> None:
     listener = server.config.listener
     host, port = listener.host_port
@@ -52,6 +89,8 @@ def serve(server: Server) -> None:
         host=host,
         port=port,
         access_log=False,
+        # Our handlers (server/logs.py) format uvicorn's records too; no config of its own.
+        log_config=None,
         log_level=server.config.log_level if server.config.log_level != "trace" else "debug",
         ssl_certfile=None if listener.tls_disable else listener.tls_cert_file,
         ssl_keyfile=None if listener.tls_disable else listener.tls_key_file,
@@ -63,6 +102,7 @@ def serve(server: Server) -> None:
     # with the default handler the process would die by the signal and skip `server.close()`.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_cleanly)
+    _reopen_on_sighup(server)
     ticker = Ticker(server.core)
     ticker.start()
     try:
@@ -74,9 +114,7 @@ def serve(server: Server) -> None:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s [%(levelname)s] %(name)s: %(message)s"
-    )
+    setup_logging()
     try:
         if args.dev:
             config = ServerConfig(
@@ -91,21 +129,31 @@ def main(argv: list[str]) -> int:
                 file=sys.stderr,
             )
             return 2
+        config = dataclasses.replace(
+            config,
+            log_level=LOG_LEVELS[args.log_level] if args.log_level else config.log_level,
+            log_format=args.log_format or config.log_format,
+        )
+        setup_logging(config.log_level, config.log_format)
         server = build(config)
     except ConfigError as exc:
         print(f"awsbroker server: {exc}", file=sys.stderr)
         return 1
+    emulator: Emulator | None = None
     if args.dev:
         unseal_key, root_token = setup_dev(server, args.dev_root_token_id)
-        scheme = "http"
-        print(
-            "awsbroker is running in dev mode: in-memory storage, unsealed, aws/ mounted.\n"
-            "Do not run dev mode in production.\n\n"
-            f"    export VAULT_ADDR='{scheme}://{config.listener.address}'\n"
-            f"    Unseal Key: {unseal_key}\n"
-            f"    Root Token: {root_token}\n",
-            flush=True,
-        )
+        if args.dev_aws_emulator:
+            try:
+                emulator = dev_mode.start_emulator(
+                    server.core, root_token, args.dev_aws_emulator_address
+                )
+            except EmulatorUnavailable as exc:
+                server.close()
+                print(f"awsbroker server: {exc}", file=sys.stderr)
+                return 1
+        token_line = dev_mode.save_token(root_token)
+        address = config.listener.address
+        print(dev_mode.banner(address, unseal_key, root_token, token_line, emulator), flush=True)
     else:
         status = server.core.seal_status()
         state = "sealed" if status.initialized else "not initialised"
@@ -115,5 +163,9 @@ def main(argv: list[str]) -> int:
             config.storage_type,
             state,
         )
-    serve(server)
+    try:
+        serve(server)
+    finally:
+        if emulator is not None:
+            emulator.stop()
     return 0

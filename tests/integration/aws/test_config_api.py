@@ -152,8 +152,7 @@ def test_config_lease(bare_aws: AWSWorld, broker: Broker) -> None:
 def test_methods_and_routes(bare_aws: AWSWorld, broker: Broker) -> None:
     assert broker.errors("DELETE", "aws/config/root", 405)  # rule 51
     assert broker.errors("DELETE", "aws/config/lease", 405)
-    # rotate-root is a later issue: today the path does not exist at all (Vault: GET is 405).
-    assert broker.errors("GET", "aws/config/rotate-root", 404) == ["unsupported path"]
+    assert broker.errors("GET", "aws/config/rotate-root", 405)  # rule 51
     response = broker.request("DELETE", "aws/roles/missing")  # rule 23
     assert response.status_code == 204
     assert broker.errors("GET", "aws/roles/missing", 404) == []
@@ -267,9 +266,11 @@ def test_hvac_aws_api(bare_aws: AWSWorld, vault: hvac.Client) -> None:
     )
     assert response.status_code == 204
 
-    # Root rotation is a later issue: the path is not there yet (404, hvac's InvalidPath).
-    with pytest.raises(hvac.exceptions.InvalidPath):
-        aws.rotate_root_iam_credentials()
+    checker = bare_aws.new_admin("awsbroker-test-admin-checker")
+    rotated = aws.rotate_root_iam_credentials()["data"]["access_key"]
+    assert rotated != bare_aws.access_key
+    keys = bare_aws.iam(*checker).list_access_keys(UserName="awsbroker-test-admin")
+    assert [k["AccessKeyId"] for k in keys["AccessKeyMetadata"]] == [rotated]
 
     assert aws.configure_lease("1h", "2h").status_code == 204
     assert aws.read_lease_config()["data"] == {"lease": "1h0m0s", "lease_max": "2h0m0s"}

@@ -27,7 +27,7 @@ def test_default_policy_parses_and_keeps_its_comments() -> None:
     policy = parse_policy(DEFAULT_POLICY_NAME, DEFAULT_POLICY)
     assert policy.raw == DEFAULT_POLICY
     assert "# Allow tokens to look up their own properties" in policy.raw
-    assert len(policy.rules) == 14
+    assert len(policy.rules) == 15
 
 
 @pytest.mark.parametrize(
@@ -38,6 +38,7 @@ def test_default_policy_parses_and_keeps_its_comments() -> None:
         ("auth/token/revoke-self", Operation.UPDATE),
         ("sys/capabilities-self", Operation.UPDATE),
         ("sys/internal/ui/resultant-acl", Operation.READ),
+        ("sys/internal/specs/openapi", Operation.READ),
         ("sys/renew", Operation.UPDATE),
         ("sys/leases/renew", Operation.UPDATE),
         ("sys/leases/lookup", Operation.UPDATE),

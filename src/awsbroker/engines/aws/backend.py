@@ -1,24 +1,43 @@
 """The AWS secrets engine: its table of contents.
 
-Paths: `config/root`, `config/lease`, `roles/`, `creds/` and `sts/`. One secret type,
-`access_keys`, renewed and revoked by the lease manager. A periodic job rolls back
-half-made IAM users whose write-ahead entries outlived their request.
+Paths: `config/root`, `config/rotate-root`, `config/lease`, `roles/`, `creds/` and `sts/`
+(and `container-creds/`, the same credentials for the AWS SDKs' container provider),
+`static-roles/` and `static-creds/`. One secret type, `access_keys`, renewed and revoked by the
+lease manager. Two kinds of durable jobs, run by the core on one process at their time: `root`
+(scheduled rotation of the engine's key) and `static/<role>` (a static role's rotations and
+grace periods). A periodic hook, on every process, rolls back half-made IAM users whose
+write-ahead entries outlived their request, and recovers rotations a crash interrupted.
 """
 
 from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
 
 from awsbroker.engines.aws import (
     iam_user,
     path_config_lease,
     path_config_root,
+    path_container_creds,
     path_creds,
     path_roles,
+    path_rotate_root,
+    path_static_creds,
+    path_static_roles,
+    root_rotation,
+    root_schedule,
+    static_rotation,
     wal,
 )
 from awsbroker.engines.aws.client import AWSClients
-from awsbroker.sdk.framework import BackendConfig, FrameworkBackend, SecretType
+from awsbroker.sdk.framework import BackendConfig, FrameworkBackend, JobType, SecretType
 
 SECRET_ACCESS_KEYS = "access_keys"  # noqa: S105 - a secret type name
+# How long a new root key may take to be accepted by AWS (IAM is eventually consistent).
+VERIFY_TIMEOUT = 60.0
+log = logging.getLogger("awsbroker.engines.aws")
 
 
 class AWSBackend(FrameworkBackend["AWSBackend"]):
@@ -27,19 +46,48 @@ class AWSBackend(FrameworkBackend["AWSBackend"]):
             self,
             paths=[
                 *path_config_root.paths(),
+                *path_rotate_root.paths(),
                 *path_config_lease.paths(),
                 *path_roles.paths(),
                 *path_creds.paths(),
+                *path_container_creds.paths(),
+                *path_static_roles.paths(),
+                *path_static_creds.paths(),
             ],
             secrets=[
                 SecretType(SECRET_ACCESS_KEYS, revoke=iam_user.revoke, renew=iam_user.renew),
             ],
-            periodic=wal.rollback_due,
+            periodic=periodic,
+            jobs=[
+                JobType(root_schedule.JOB, root_schedule.run),
+                JobType(static_rotation.JOB_PREFIX, static_rotation.run),
+            ],
         )
         self.storage = config.storage
         self.system = config.system
         self.mount_path = config.mount_path
-        self.clients = AWSClients(lambda: path_config_root.load(self))
+        # Credentials issued, AWS calls and rotations are reported here (sdk/telemetry.py).
+        self.telemetry = config.telemetry
+        self.clients = AWSClients(lambda: path_config_root.load(self), config.telemetry)
+        # One rotation (of any key of this mount) at a time in this process.
+        self.rotation_lock = threading.RLock()
+        self.verify_timeout = VERIFY_TIMEOUT
+        self.sleep: Callable[[float], None] = time.sleep
+        # Called after each step of a rotation with the step's name; crash tests raise here.
+        self.after_step: Callable[[str], None] = lambda step: None
+
+
+def periodic(backend: AWSBackend) -> None:
+    wal.rollback_due(backend)
+    if not backend.rotation_lock.acquire(blocking=False):
+        return  # a rotation is running here; recover next time
+    try:
+        root_rotation.recover_abandoned(backend)
+        static_rotation.recover_abandoned(backend)
+    except Exception:
+        log.exception("recovering an interrupted rotation failed; retrying next time")
+    finally:
+        backend.rotation_lock.release()
 
 
 def factory(config: BackendConfig) -> AWSBackend:

@@ -15,9 +15,12 @@ import boto3
 import botocore.config
 import botocore.exceptions
 import botocore.parsers
+import botocore.utils
 
+from awsbroker.engines.aws.call_metrics import instrument
 from awsbroker.engines.aws.path_config_root import RootConfig
 from awsbroker.sdk.errors import BrokerError, InvalidRequest, UpstreamError
+from awsbroker.sdk.telemetry import NullTelemetry, Telemetry
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -80,8 +83,12 @@ def aws_error(prefix: str, exc: Exception) -> BrokerError:
 class AWSClients:
     """Cached IAM and STS clients for one mount."""
 
-    def __init__(self, load_config: Callable[[], RootConfig | None]) -> None:
+    def __init__(
+        self, load_config: Callable[[], RootConfig | None], telemetry: Telemetry | None = None
+    ) -> None:
         self._load = load_config
+        # Every client made here reports its calls (call_metrics.py).
+        self.telemetry = telemetry or NullTelemetry()
         self._lock = threading.Lock()
         self._iam: IAMClient | None = None
         self._sts: STSClient | None = None
@@ -100,8 +107,9 @@ class AWSClients:
                     "iam",
                     region_name=config.region or fallback_region(),
                     endpoint_url=config.iam_endpoint or None,
-                    config=_botocore_config(config),
+                    config=botocore_config(config),
                 )
+                instrument(self._iam, self.telemetry)
             return self._iam
 
     def sts(self) -> STSClient:
@@ -116,8 +124,9 @@ class AWSClients:
         last: Exception | None = None
         for region, endpoint in candidates:
             client = session.client(
-                "sts", region_name=region, endpoint_url=endpoint, config=_botocore_config(config)
+                "sts", region_name=region, endpoint_url=endpoint, config=botocore_config(config)
             )
+            instrument(client, self.telemetry)
             if len(candidates) == 1:
                 return client
             try:
@@ -138,6 +147,31 @@ class AWSClients:
         return boto3.session.Session()
 
 
+def check_config(config: RootConfig) -> None:
+    """Refuse the regions and endpoints boto3 would refuse to build a client with (botocore's
+    own checks, without building one): `'=x'` as a region is the writer's 400, not a 500 on
+    every later request of the mount."""
+    candidates = sts_candidates(config)
+    for region in [config.region or fallback_region(), *(r for r, _ in candidates)]:
+        try:
+            botocore.utils.validate_region_name(region)
+        except botocore.exceptions.InvalidRegionError:
+            raise InvalidRequest(f"invalid region {region!r}: not a valid host label") from None
+    for endpoint in [config.iam_endpoint, *(e for _, e in candidates)]:
+        if endpoint and not _valid_endpoint(endpoint):
+            raise InvalidRequest(f"invalid endpoint {endpoint!r}: use a URL such as https://host")
+
+
+def _valid_endpoint(url: str) -> bool:
+    try:
+        return bool(
+            botocore.utils.is_valid_endpoint_url(url)
+            or botocore.utils.is_valid_ipv6_endpoint_url(url)
+        )
+    except ValueError:  # urlsplit refuses it ("Invalid IPv6 URL")
+        return False
+
+
 def sts_candidates(config: RootConfig) -> list[tuple[str, str | None]]:
     """(region, endpoint) pairs in the order Vault 1.19+ tries them."""
     regions = [config.region] if config.region else []
@@ -156,7 +190,7 @@ def sts_candidates(config: RootConfig) -> list[tuple[str, str | None]]:
     return list(zip(regions, endpoints, strict=True))
 
 
-def _botocore_config(config: RootConfig) -> botocore.config.Config:
+def botocore_config(config: RootConfig) -> botocore.config.Config:
     retries: dict[str, object] = {"mode": "standard"}
     if config.max_retries >= 0:
         retries["total_max_attempts"] = config.max_retries + 1

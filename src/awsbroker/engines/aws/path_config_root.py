@@ -2,7 +2,9 @@
 
 The first write creates the config with defaults for what it leaves out; later writes merge,
 keeping stored values for fields not sent, except `username_template`, which is reset to the
-default when not sent (Vault 1.19+). `secret_key` is never read back.
+default when not sent (Vault 1.19+). `secret_key` is never read back. The rotation fields
+schedule automated rotation of the key (`root_schedule.py`), in the free product too; a read
+shows Vault's `last_vault_rotation` and `next_vault_rotation`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, cast
 
+from awsbroker.engines.aws.schedule import validate_root_fields
 from awsbroker.engines.aws.username_template import DEFAULT_TEMPLATE, TemplateError, parse
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
@@ -99,6 +102,7 @@ class RootConfig:
             raise InvalidRequest("rotation_window does not apply to period")
         if self.rotation_window and not self.rotation_schedule:
             raise InvalidRequest("cannot use rotation_window without rotation_schedule")
+        validate_root_fields(self.rotation_period, self.rotation_schedule, self.rotation_window)
         if self.identity_token_audience and self.access_key:
             raise InvalidRequest("only one of 'access_key' or 'identity_token_audience' can be set")
         if self.identity_token_audience and not self.role_arn:
@@ -135,11 +139,17 @@ def config_exists(b: AWSBackend, req: Request, fd: FieldData) -> bool:
 
 
 def read_config(b: AWSBackend, req: Request, fd: FieldData) -> Response | None:
+    from awsbroker.engines.aws import root_schedule
+
     config = load(b)
-    return None if config is None else Response(data=config.to_response())
+    if config is None:
+        return None
+    return Response(data=config.to_response() | root_schedule.rotation_info(b))
 
 
 def write_config(b: AWSBackend, req: Request, fd: FieldData) -> None:
+    from awsbroker.engines.aws import client, root_schedule
+
     config = load(b) or RootConfig()
     for name in (
         "access_key", "secret_key", "region", "iam_endpoint", "sts_endpoint", "sts_region",
@@ -159,5 +169,8 @@ def write_config(b: AWSBackend, req: Request, fd: FieldData) -> None:
         config.disable_automated_rotation = fd.get_bool("disable_automated_rotation")
     config.username_template = fd.get_str("username_template") or DEFAULT_TEMPLATE
     config.validate()
-    b.storage.put(STORAGE_KEY, config.to_record())
-    b.clients.invalidate()
+    client.check_config(config)
+    with b.rotation_lock:  # not while a rotation of the key is under way in this process
+        b.storage.put(STORAGE_KEY, config.to_record())
+        b.clients.invalidate()
+    root_schedule.configured(b, config)

@@ -18,6 +18,7 @@ from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import Operation, Request, Response
+from awsbroker.sdk.telemetry import CREDENTIALS_ISSUED
 
 if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
@@ -86,6 +87,16 @@ def read_creds(b: AWSBackend, req: Request, fd: FieldData) -> Response:
                 f"attempted to retrieve {kind} credentials through the creds path; "
                 "this is not allowed for legacy roles"
             )
+    response = _issue(b, req, name, role, kind=kind, ttl=ttl, fd=fd)
+    # Counted once the lease is stored: a credential that got no lease was rolled back.
+    labels = {"mount": b.mount_path, "role": name, "credential_type": kind}
+    response.on_registered.append(lambda: b.telemetry.count(CREDENTIALS_ISSUED, labels))
+    return response
+
+
+def _issue(
+    b: AWSBackend, req: Request, name: str, role: RoleEntry, *, kind: str, ttl: int, fd: FieldData
+) -> Response:
     if kind == IAM_USER:
         return iam_user.create(b, req, name, role)
     if kind == ASSUMED_ROLE:

@@ -11,11 +11,12 @@ import pytest
 from mypy_boto3_iam import IAMClient
 from tests.support.aws_proxy import AWSProxy
 from tests.support.moto_server import MotoServer
+from tests.support.system_view import FakeSystemView
 
 from awsbroker.engines.aws import iam_user, wal
 from awsbroker.engines.aws.backend import AWSBackend
 from awsbroker.physical.inmem import InmemStorage
-from awsbroker.sdk.clock import Clock, ManualClock
+from awsbroker.sdk.clock import ManualClock
 from awsbroker.sdk.errors import InternalError, InvalidRequest, UpstreamError
 from awsbroker.sdk.framework import BackendConfig
 from awsbroker.sdk.logical import JSONValue, Operation, Request, Response, Secret
@@ -28,29 +29,6 @@ POLICY = json.dumps(
 
 
 BOOT = "boot-this-process"
-
-
-class FakeSystem:
-    def __init__(self, clock: ManualClock) -> None:
-        self._clock = clock
-        self.alive = {BOOT}
-
-    def default_lease_ttl(self) -> int:
-        return 3600
-
-    def max_lease_ttl(self) -> int:
-        return 86400
-
-    @property
-    def clock(self) -> Clock:
-        return self._clock
-
-    @property
-    def boot_id(self) -> str:
-        return BOOT
-
-    def node_alive(self, boot_id: str) -> bool:
-        return boot_id in self.alive
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +73,12 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def system(clock: ManualClock) -> FakeSystem:
-    return FakeSystem(clock)
+def system(clock: ManualClock) -> FakeSystemView:
+    return FakeSystemView(clock, boot_id=BOOT)
 
 
 @pytest.fixture
-def b(proxy: AWSProxy, system: FakeSystem) -> Iterator[AWSBackend]:
+def b(proxy: AWSProxy, system: FakeSystemView) -> Iterator[AWSBackend]:
     backend = AWSBackend(BackendConfig(storage=InmemStorage(), system=system, mount_path="aws/"))
     call(
         backend,
@@ -212,7 +190,7 @@ def test_failed_rollback_is_retried(
 
 
 def test_entry_of_a_dead_process_is_rolled_back_at_once(
-    b: AWSBackend, proxy: AWSProxy, iam: IAMClient, system: FakeSystem
+    b: AWSBackend, proxy: AWSProxy, iam: IAMClient, system: FakeSystemView
 ) -> None:
     name = fail_create_access_key(b, proxy)
     wal.rollback_due(b)

@@ -1,0 +1,147 @@
+"""`read`, `write`, `list`, `delete` on any path, and `login`."""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+
+from awsbroker.cli import kv_args
+from awsbroker.cli.client import Client
+from awsbroker.cli.command import Command, Context
+from awsbroker.cli.errors import REMOTE, CLIError
+from awsbroker.cli.settings import token_file, write_token_file
+
+
+def commands() -> list[Command]:
+    return [
+        Command(
+            "read",
+            "read [flags] PATH [key=value...]",
+            "Read data from a path (credentials: `awsbroker read aws/creds/ROLE`).\n\n"
+            "key=value arguments are sent as query parameters.",
+            read,
+            min_args=1,
+        ),
+        Command(
+            "write",
+            "write [flags] PATH [key=value... | @file.json | -]",
+            "Write data to a path. Values: key=value, key=@file, key=- (stdin); a lone "
+            "@file.json or - reads a JSON object.",
+            write,
+            min_args=1,
+        ),
+        Command(
+            "list",
+            "list [flags] PATH",
+            "List the keys under a path.",
+            list_path,
+            min_args=1,
+            max_args=1,
+        ),
+        Command(
+            "delete",
+            "delete [flags] PATH",
+            "Delete the data at a path.",
+            delete,
+            min_args=1,
+            max_args=1,
+        ),
+        Command(
+            "login",
+            "login [flags] [TOKEN | -]",
+            "Check a token and save it to the token file (AWSBROKER_TOKEN_FILE, default "
+            "~/.awsbroker-token), where later commands find it. With no argument, asks for it; "
+            "with -, reads it from stdin.",
+            login,
+            max_args=1,
+        ),
+    ]
+
+
+def _path(ctx: Context) -> str:
+    return ctx.args[0].strip("/")
+
+
+def read(ctx: Context) -> int:
+    path = _path(ctx)
+    params = {k: str(v) for k, v in kv_args.parse(ctx.args[1:], ctx.io.stdin).items()}
+    body = ctx.client().request("GET", path, params=params or None, allow_404=True)
+    if body is None:
+        ctx.io.stderr.write(f"No value found at {path}\n")
+        return REMOTE
+    ctx.output().secret(body)
+    return 0
+
+
+def write(ctx: Context) -> int:
+    path = _path(ctx)
+    data = kv_args.parse(ctx.args[1:], ctx.io.stdin)
+    body = ctx.client().put(path, data)
+    if body is None:
+        ctx.output().success(f"Success! Data written to: {path}")
+        return 0
+    ctx.output().secret(body)
+    return 0
+
+
+def list_path(ctx: Context) -> int:
+    path = _path(ctx)
+    body = ctx.client().list_keys(path)
+    keys = (body or {}).get("data", {}) or {}
+    if body is None or not keys.get("keys"):
+        ctx.io.stderr.write(f"No value found at {path}/\n")
+        return REMOTE
+    ctx.output().keys(keys["keys"])
+    return 0
+
+
+def delete(ctx: Context) -> int:
+    path = _path(ctx)
+    ctx.client().delete(path)
+    ctx.output().success(f"Success! Data deleted (if it existed) at: {path}")
+    return 0
+
+
+def _token_argument(ctx: Context) -> str:
+    if ctx.args and ctx.args[0] != "-":
+        return ctx.args[0].strip()
+    if ctx.args or not ctx.io.stdin.isatty():
+        return ctx.io.stdin.read().strip()
+    return getpass.getpass("Token (will be hidden): ").strip()
+
+
+def login(ctx: Context) -> int:
+    token = _token_argument(ctx)
+    if not token:
+        raise CLIError("no token given: `awsbroker login TOKEN`, or pipe it to `awsbroker login -`")
+    source = "the login argument"
+    settings = dataclasses.replace(ctx.settings, token=token, token_source=source)
+    with Client(settings) as client:
+        body = client.get("auth/token/lookup-self") or {}
+    path = token_file(ctx.io.env)
+    try:
+        write_token_file(path, token)
+    except OSError as exc:
+        raise CLIError(f"cannot write the token file {path}: {exc.strerror}") from None
+    for name in ("AWSBROKER_TOKEN", "VAULT_TOKEN"):
+        if ctx.io.env.get(name):
+            ctx.io.stderr.write(
+                f"WARNING! {name} is set in your environment: it takes precedence over the "
+                f"token file. Unset it to use the token saved here.\n\n"
+            )
+            break
+    out = ctx.output()
+    data = body.get("data") or {}
+    if out.format == "table" and not out.field:
+        out.success(f"Success! You are now authenticated. The token is saved in {path}.\n")
+    out.mapping(
+        data,
+        [
+            ("token", token),
+            ("token_accessor", data.get("accessor")),
+            ("token_duration", data.get("ttl") or "∞"),
+            ("token_renewable", data.get("renewable")),
+            ("token_policies", data.get("policies")),
+        ],
+    )
+    return 0

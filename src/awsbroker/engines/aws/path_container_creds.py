@@ -1,0 +1,79 @@
+"""`container-creds/:name`: a role's credentials in the format of AWS's container-credentials
+provider, so an unmodified AWS SDK fetches (and refreshes) them itself.
+
+Point an SDK at it with
+
+    AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:8200/v1/aws/container-creds/ROLE
+    AWS_CONTAINER_AUTHORIZATION_TOKEN=<a broker token that may read this path>
+
+The SDK sends a GET with the token as the bare `Authorization` header (no `Bearer`); the HTTP
+layer accepts that form for this path only (`http/app.py`). SDKs allow plain http only to
+loopback and a few link-local addresses; anywhere else, serve the broker over https.
+
+The answer is `{"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}` (`Token` is null for
+`iam_user`), and `Expiration` is the lease's expiry: SDKs ask again within 15 minutes of it.
+Each fetch is an issuance with its own lease, exactly as a read of `creds/:name`; the query
+parameters of `creds/` (`ttl`, `role_arn`, `role_session_name`) work here too. A role with
+several credential types serves an STS type if it has one (as `sts/:name` would), else an IAM
+user. The ACL path is `<mount>/container-creds/<role>` (capability `read`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from awsbroker.engines.aws import path_creds
+from awsbroker.engines.aws.path_roles import IAM_USER, load_role
+from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.fields import Field, FieldData
+from awsbroker.sdk.fields import FieldType as T
+from awsbroker.sdk.framework import Path
+from awsbroker.sdk.logical import Operation, Request, Response
+
+if TYPE_CHECKING:
+    from awsbroker.engines.aws.backend import AWSBackend
+
+
+def paths() -> list[Path[AWSBackend]]:
+    return [
+        Path(
+            r"container-creds/(?P<name>\w(?:[\w.@-]*\w)?)",
+            {Operation.READ: read_container_creds},
+            {
+                "name": Field(T.STRING, "Name of the role"),
+                "ttl": Field(T.DURATION, "STS types: lifetime of the credentials"),
+                "role_arn": Field(T.STRING, "assumed_role: which of the role's ARNs to assume"),
+                "role_session_name": Field(T.STRING, "assumed_role: the session name"),
+            },
+            summary="A role's credentials for the AWS SDKs' container-credentials provider",
+        )
+    ]
+
+
+def read_container_creds(b: AWSBackend, req: Request, fd: FieldData) -> Response:
+    name = fd.get_str("name")
+    role = load_role(b, name)
+    if role is None:
+        raise InvalidRequest(f'Role "{name}" not found')
+    sts_types = [t for t in role.credential_types if t != IAM_USER]
+    creds_spec = path_creds.paths()[0]
+    raw = {k: v for k, v in req.data.items() if k in ("ttl", "role_arn", "role_session_name")}
+    raw.update(name=name, endpoint="sts" if sts_types else "creds")
+    response = path_creds.read_creds(b, req, FieldData(creds_spec.fields, raw))
+    data = response.data or {}
+
+    def fill_in() -> None:
+        # The lease is stored: its duration is known, and so is the expiry SDKs must see.
+        expires = b.system.clock.now() + response.lease_duration
+        response.raw = {
+            "AccessKeyId": data.get("access_key"),
+            "SecretAccessKey": data.get("secret_key"),
+            "Token": data.get("security_token"),
+            "Expiration": datetime.fromtimestamp(int(expires), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+    # `data` stays as `creds/` has it, so audit devices record it hashed as usual; the SDK
+    # gets `raw`, which the HTTP layer sends instead of the envelope.
+    response.on_registered.append(fill_in)
+    return response

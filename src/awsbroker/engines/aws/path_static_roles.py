@@ -1,0 +1,173 @@
+"""`static-roles/` (LIST) and `static-roles/:name`: keys of existing IAM users, rotated on a
+schedule, stored at `static-roles/<name>` as Vault stores them (plus `grace_period`).
+
+Creating a role checks the user (GetUser), makes its first key and schedules the role's job
+(`static_rotation.py`). An update checks the user again when `username` is sent; a changed
+`rotation_period` moves the next rotation to now + the new period. Deleting a role deletes
+its keys in AWS first, then the records; the IAM user is kept. Cross-account roles
+(`assume_role_arn`) work, where Vault CE answers 500. Messages are Vault's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from awsbroker.engines.aws import path_static_creds, static_rotation
+from awsbroker.engines.aws.path_roles import ROLE_NAME
+from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.fields import Field, FieldData
+from awsbroker.sdk.fields import FieldType as T
+from awsbroker.sdk.framework import Path
+from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
+
+if TYPE_CHECKING:
+    from awsbroker.engines.aws.backend import AWSBackend
+
+PREFIX = "static-roles/"
+MIN_PERIOD = 60
+_NS = 1_000_000_000
+_CROSS_ACCOUNT = ("assume_role_arn", "assume_role_session_name", "external_id")
+# An IAM role's ARN: partition, 12-digit account, optional path, name of IAM's characters.
+_ROLE_ARN = re.compile(
+    r"arn:aws[a-z-]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}", re.ASCII
+)
+
+
+def paths() -> list[Path[AWSBackend]]:
+    return [
+        Path("static-roles/?", {Operation.LIST: list_static_roles}, summary="List static roles"),
+        Path(
+            "static-roles/" + ROLE_NAME,
+            {
+                Operation.READ: read_static_role,
+                Operation.UPDATE: write_static_role,
+                Operation.DELETE: delete_static_role,
+            },
+            {
+                "name": Field(T.STRING, "Name of the role"),
+                "username": Field(T.STRING, "The IAM user to manage the access key of"),
+                "rotation_period": Field(
+                    T.DURATION, "How often to rotate the key (at least 60 seconds)"
+                ),
+                "assume_role_arn": Field(T.STRING, "Role to assume for a user in another account"),
+                "assume_role_session_name": Field(T.STRING, "Session name when assuming it"),
+                "external_id": Field(T.STRING, "External ID when assuming it"),
+                "grace_period": Field(
+                    T.DURATION,
+                    "awsbroker extension: how long the previous key stays valid after a "
+                    "rotation (less than rotation_period; 0, the default, deletes it at once)",
+                ),
+            },
+            summary="Manage the access key of an existing IAM user",
+        ),
+    ]
+
+
+@dataclass
+class StaticRole:
+    name: str
+    id: str = ""
+    username: str = ""
+    rotation_period: int = 0  # seconds
+    assume_role_arn: str = ""
+    assume_role_session_name: str = ""
+    external_id: str = ""
+    grace_period: int = 0  # seconds
+
+    def to_response(self) -> JSONObject:
+        return dict(asdict(self))
+
+    def to_record(self) -> bytes:
+        record: dict[str, JSONValue] = dict(asdict(self))
+        record["rotation_period"] = self.rotation_period * _NS
+        record["grace_period"] = self.grace_period * _NS
+        return json.dumps(record).encode()
+
+    @classmethod
+    def from_record(cls, blob: bytes) -> StaticRole:
+        raw = json.loads(blob)
+        return cls(
+            name=str(raw.get("name") or ""),
+            id=str(raw.get("id") or ""),
+            username=str(raw.get("username") or ""),
+            rotation_period=int(raw.get("rotation_period") or 0) // _NS,
+            assume_role_arn=str(raw.get("assume_role_arn") or ""),
+            assume_role_session_name=str(raw.get("assume_role_session_name") or ""),
+            external_id=str(raw.get("external_id") or ""),
+            grace_period=int(raw.get("grace_period") or 0) // _NS,
+        )
+
+
+def load(backend: AWSBackend, name: str) -> StaticRole | None:
+    blob = backend.storage.get(PREFIX + name)
+    return None if blob is None else StaticRole.from_record(blob)
+
+
+def list_static_roles(b: AWSBackend, req: Request, fd: FieldData) -> Response:
+    keys: list[JSONValue] = [k for k in b.storage.list(PREFIX) if not k.endswith("/")]
+    return Response(data={"keys": keys})
+
+
+def read_static_role(b: AWSBackend, req: Request, fd: FieldData) -> Response | None:
+    role = load(b, fd.get_str("name"))
+    return None if role is None else Response(data=role.to_response())
+
+
+def write_static_role(b: AWSBackend, req: Request, fd: FieldData) -> Response:
+    name = fd.get_str("name")
+    with b.rotation_lock:
+        existing = load(b, name)
+        role = _merged(existing, name, fd)
+        if fd.is_set("username"):
+            static_rotation.check_new_user(b, role, existing, fd.get_str("username"))
+        b.storage.put(PREFIX + name, role.to_record())
+        changed = existing is not None and existing.rotation_period != role.rotation_period
+        static_rotation.configured(b, role, creating=existing is None, period_changed=changed)
+    return Response(data=role.to_response())
+
+
+def _merged(existing: StaticRole | None, name: str, fd: FieldData) -> StaticRole:
+    """The role as the request would leave it; input errors before any AWS call."""
+    role = StaticRole(**asdict(existing)) if existing else StaticRole(name=name)
+    if existing is None and not fd.get_str("username"):
+        raise InvalidRequest('missing "username" parameter')
+    if fd.is_set("rotation_period"):
+        role.rotation_period = fd.get_duration("rotation_period")
+        if role.rotation_period < MIN_PERIOD:
+            raise InvalidRequest(
+                "role rotation period out of range: must be greater than 60.00 seconds"
+            )
+    elif existing is None:
+        raise InvalidRequest('missing "rotation_period" parameter')
+    if fd.is_set("grace_period"):
+        role.grace_period = fd.get_duration("grace_period")
+    if role.grace_period < 0 or role.grace_period >= role.rotation_period:
+        raise InvalidRequest("grace_period must be at least 0 and less than rotation_period")
+    for field_name in _CROSS_ACCOUNT:
+        if fd.is_set(field_name):
+            setattr(role, field_name, fd.get_str(field_name))
+    if role.assume_role_arn and not _ROLE_ARN.fullmatch(role.assume_role_arn):
+        raise InvalidRequest(
+            f"invalid assume_role_arn {role.assume_role_arn!r}: expected the ARN of an IAM "
+            "role, arn:aws:iam::<account>:role/<name>"
+        )
+    if role.external_id and not role.assume_role_arn:
+        raise InvalidRequest("external_id requires assume_role_arn")
+    if role.assume_role_session_name and not role.assume_role_arn:
+        raise InvalidRequest("assume_role_session_name requires assume_role_arn")
+    return role
+
+
+def delete_static_role(b: AWSBackend, req: Request, fd: FieldData) -> None:
+    name = fd.get_str("name")
+    with b.rotation_lock:
+        role = load(b, name)
+        if role is None:
+            return
+        static_rotation.delete_keys(b, role)
+        path_static_creds.delete(b, name)
+        b.storage.delete(PREFIX + name)
+        b.system.cancel_job(static_rotation.job_name(name))

@@ -1,0 +1,179 @@
+"""Rotating the engine's own access key, crash-safe and verified.
+
+    intent begun -> GetUser -> ListAccessKeys (two-key limit) -> intent creating
+    -> CreateAccessKey -> intent created (the new key stored before it is used)
+    -> GetCallerIdentity with the new key (retried through IAM's propagation delay)
+    -> config/root stored with the new key -> DeleteAccessKey(old key) -> intent cleared
+
+A failure undoes what was made (the new key is deleted; the old one was never touched). A
+crash leaves the intent, and `recover` (the periodic hook, the rotation job, or the next
+`config/rotate-root`) finishes or undoes it: when config/root already holds the new key the
+old key is deleted, otherwise the new key is. Either way one working key remains, and none
+astray. The caller holds `backend.rotation_lock`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from awsbroker.engines.aws import path_config_root, root_schedule
+from awsbroker.engines.aws import rotation_intent as intents
+from awsbroker.engines.aws.access_keys import (
+    KEY_LIMIT,
+    create_key,
+    delete_key,
+    iam_client,
+    list_keys,
+    verify_key,
+)
+from awsbroker.engines.aws.client import AWS_ERRORS, THROTTLING_CODES, error_code
+from awsbroker.engines.aws.rotation_intent import Intent
+from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest, UpstreamError
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+
+    from awsbroker.engines.aws.backend import AWSBackend
+
+log = logging.getLogger("awsbroker.engines.aws.root_rotation")
+EMPTY_KEYS = "Cannot call config/rotate-root when either access_key or secret_key is empty"
+
+
+def rotate(backend: AWSBackend) -> str:
+    """Rotate the root key now; the new access key ID."""
+    config = path_config_root.load(backend)
+    if config is None:
+        raise InternalError("no configuration found for config/root")
+    if not config.access_key or not config.secret_key:
+        raise InvalidRequest(EMPTY_KEYS)
+    leftover = intents.load(backend, intents.ROOT)
+    if leftover is not None:
+        if not intents.abandoned(backend, leftover):
+            raise InvalidRequest("a rotation of the root credentials is already in progress")
+        recover(backend, leftover)
+        return rotate(backend)
+    old_iam = backend.clients.iam()
+    intent = intents.begin(backend, intents.ROOT, config.access_key)
+    backend.after_step("begun")
+    try:
+        new_key = _create(backend, intent, old_iam)
+        backend.after_step("created")
+        verify_key(
+            config,
+            new_key[0],
+            new_key[1],
+            intent.user,
+            timeout=backend.verify_timeout,
+            now=backend.system.clock.now,
+            sleep=backend.sleep,
+        )
+        config.access_key, config.secret_key = new_key
+        try:
+            backend.storage.put(path_config_root.STORAGE_KEY, config.to_record())
+        except BrokerError as exc:
+            raise InternalError(f"error saving new config/root: {exc}") from exc
+        backend.clients.invalidate()
+    except Exception:
+        _undo_quietly(backend, intent)
+        raise
+    backend.after_step("stored")
+    try:
+        delete_key(old_iam, intent.user, intent.old_access_key)
+    except AWS_ERRORS as exc:
+        # The new key is in use; the intent stays and the next recovery deletes the old key.
+        raise _error("error deleting old access key", exc) from exc
+    backend.after_step("deleted")
+    intents.clear(backend, intents.ROOT, intent)
+    root_schedule.rotated(backend, intent.started_at)
+    return new_key[0]
+
+
+def _create(backend: AWSBackend, intent: Intent, client: IAMClient) -> tuple[str, str]:
+    try:
+        user = client.get_user()["User"].get("UserName", "")
+    except AWS_ERRORS as exc:
+        raise _error("error calling GetUser", exc) from exc
+    if not user:
+        raise InternalError("nil UserName returned from GetUser")
+    try:
+        keys = list_keys(client, user)
+    except AWS_ERRORS as exc:
+        raise _error("error calling ListAccessKeys", exc) from exc
+    if len(keys) >= KEY_LIMIT:
+        others = ", ".join(k for k in keys if k != intent.old_access_key)
+        raise InvalidRequest(
+            f'IAM user "{user}" already has {len(keys)} access keys, the most AWS allows, and '
+            f"only one is the broker's; delete the other ({others}) and rotate again"
+        )
+    intent.step, intent.user, intent.keys_before = intents.CREATING, user, keys
+    intents.save(backend, intents.ROOT, intent)
+    backend.after_step("creating")
+    try:
+        access, secret = create_key(client, user)
+    except AWS_ERRORS as exc:
+        raise _error("error calling CreateAccessKey", exc) from exc
+    intent.step, intent.new_access_key, intent.new_secret_key = intents.CREATED, access, secret
+    intents.save(backend, intents.ROOT, intent)
+    return access, secret
+
+
+def recover(backend: AWSBackend, intent: Intent) -> None:
+    """Finish or undo an abandoned rotation (see the module's docstring)."""
+    config = path_config_root.load(backend) or path_config_root.RootConfig()
+    if intent.step == intents.CREATED and config.access_key == intent.new_access_key:
+        if intent.old_access_key and intent.old_access_key != intent.new_access_key:
+            delete_key(backend.clients.iam(), intent.user, intent.old_access_key)
+        log.warning("finished an interrupted root rotation: deleted %s", intent.old_access_key)
+        intents.clear(backend, intents.ROOT, intent)
+        root_schedule.rotated(backend, intent.started_at)
+        return
+    _undo(backend, intent, config)
+
+
+def _undo(backend: AWSBackend, intent: Intent, config: path_config_root.RootConfig) -> None:
+    if intent.step == intents.CREATED:
+        _delete_new_key(backend, intent, config)
+    elif intent.step == intents.CREATING:
+        iam = backend.clients.iam()
+        for key in list_keys(iam, intent.user):
+            if key not in intent.keys_before and key != config.access_key:
+                delete_key(iam, intent.user, key)
+    if intent.step != intents.BEGUN:
+        log.warning("undid an unfinished root rotation of IAM user %s", intent.user)
+    intents.clear(backend, intents.ROOT, intent)
+
+
+def _delete_new_key(
+    backend: AWSBackend, intent: Intent, config: path_config_root.RootConfig
+) -> None:
+    try:
+        delete_key(backend.clients.iam(), intent.user, intent.new_access_key)
+    except (*AWS_ERRORS, BrokerError):
+        # config/root no longer signs for that user (changed meanwhile): the key deletes itself.
+        own = iam_client(config, intent.new_access_key, intent.new_secret_key)
+        try:
+            delete_key(own, intent.user, intent.new_access_key)
+        finally:
+            own.close()
+
+
+def _undo_quietly(backend: AWSBackend, intent: Intent) -> None:
+    try:
+        _undo(backend, intent, path_config_root.load(backend) or path_config_root.RootConfig())
+    except Exception:
+        log.exception("undoing a failed root rotation failed; the next recovery retries")
+
+
+def recover_abandoned(backend: AWSBackend) -> None:
+    """Recover the root rotation intent if it is abandoned. The caller holds the lock."""
+    intent = intents.load(backend, intents.ROOT)
+    if intent is not None and intents.abandoned(backend, intent):
+        recover(backend, intent)
+
+
+def _error(prefix: str, exc: Exception) -> BrokerError:
+    """Vault answers AWS failures of rotate-root with 500; a throttle is 502 here, as ever."""
+    if error_code(exc) in THROTTLING_CODES:
+        return UpstreamError(f"{prefix}: {exc}")
+    return InternalError(f"{prefix}: {exc}")

@@ -1,0 +1,350 @@
+"""Keys of static roles: the first one, rotations that replace it, grace periods, deletion.
+
+Each role has one job, `static/<name>`, in the core's durable schedule: it runs at the next
+rotation (`expiration`) or at the end of a grace period, on one process only, and survives
+restarts. A rotation records its intent (`rotation_intent.py`), makes room under AWS's
+two-key limit (only ever deleting keys the role owns), creates the new key, stores it, and then
+deletes the previous key, or keeps it for `grace_period` when one is set. Cross-account roles
+sign IAM calls with credentials from AssumeRole on the mount's STS client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from awsbroker.engines.aws import path_config_root, path_static_creds
+from awsbroker.engines.aws import rotation_intent as intents
+from awsbroker.engines.aws.access_keys import (
+    KEY_LIMIT,
+    create_key,
+    delete_key,
+    iam_client,
+    list_keys,
+)
+from awsbroker.engines.aws.client import AWS_ERRORS, aws_error
+from awsbroker.engines.aws.path_roles import go_quote
+from awsbroker.engines.aws.path_static_creds import StaticCreds
+from awsbroker.engines.aws.rotation_intent import Intent
+from awsbroker.engines.aws.sts import normalize_name
+from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+
+    from awsbroker.engines.aws.backend import AWSBackend
+    from awsbroker.engines.aws.path_static_roles import StaticRole
+
+log = logging.getLogger("awsbroker.engines.aws.static_rotation")
+JOB_PREFIX = "static/"
+# A role whose first key could not be made (or whose writer died) is retried this soon.
+RETRY_SOON = 60.0
+ASSUME_ROLE_SECONDS = 900
+
+
+def job_name(role: str) -> str:
+    return JOB_PREFIX + role
+
+
+@contextlib.contextmanager
+def role_iam(backend: AWSBackend, role: StaticRole) -> Iterator[IAMClient]:
+    """The IAM client for the role's user: the mount's, or one on AssumeRole credentials."""
+    if not role.assume_role_arn:
+        yield backend.clients.iam()
+        return
+    args: dict[str, object] = {
+        "RoleArn": role.assume_role_arn,
+        "RoleSessionName": role.assume_role_session_name
+        or normalize_name(f"awsbroker-static-{role.name}")[:64],
+        "DurationSeconds": ASSUME_ROLE_SECONDS,
+    }
+    if role.external_id:
+        args["ExternalId"] = role.external_id
+    try:
+        assumed = backend.clients.sts().assume_role(**args)["Credentials"]  # type: ignore[arg-type]
+    except AWS_ERRORS as exc:
+        raise aws_error(f"failed to get IAM client for role {go_quote(role.name)}", exc) from exc
+    config = path_config_root.load(backend) or path_config_root.RootConfig()
+    client = iam_client(
+        config, assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"]
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def check_new_user(
+    backend: AWSBackend, role: StaticRole, existing: StaticRole | None, username: str
+) -> None:
+    """Vault's checks of `username` (§2.6 step 3), and, on create, AWS's two-key limit."""
+    with role_iam(backend, role) as iam:
+        try:
+            user = iam.get_user(UserName=username)["User"]
+        except AWS_ERRORS as exc:
+            raise aws_error(f"unable to validate username {go_quote(username)}", exc) from exc
+        if user["UserName"] != username:
+            raise InternalError(
+                "AWS GetUser returned a username, but it didn't match: "
+                f"{go_quote(username)} was requested, but {go_quote(user['UserName'])} "
+                "was returned"
+            )
+        if existing is not None and existing.id != user["UserId"]:
+            raise InternalError(
+                "AWS GetUser returned a user, but the ID did not match: "
+                f"{go_quote(existing.id)} was requested, but {go_quote(user['UserId'])} "
+                "was returned"
+            )
+        if existing is None:
+            try:
+                keys = list_keys(iam, username)
+            except AWS_ERRORS as exc:
+                raise _list_error(username, exc) from exc
+            if len(keys) >= KEY_LIMIT:
+                raise _full(username, keys)
+    role.id, role.username = user["UserId"], username
+
+
+def configured(
+    backend: AWSBackend, role: StaticRole, *, creating: bool, period_changed: bool
+) -> None:
+    """After a role write: make its first key, or move its next rotation; then schedule it.
+    The caller holds the rotation lock."""
+    now = backend.system.clock.now()
+    creds = path_static_creds.load(backend, role.name)
+    if creds is None:
+        # If this process dies before the key is stored, the job makes it soon.
+        backend.system.schedule_job(job_name(role.name), now + RETRY_SOON)
+        try:
+            creds = rotate(backend, role, None)
+        except BrokerError as exc:
+            if creating:
+                backend.storage.delete(f"static-roles/{role.name}")
+                backend.system.cancel_job(job_name(role.name))
+            prefix = f"failed to create new credentials for role {go_quote(role.name)}: "
+            raise type(exc)(*(prefix + m for m in exc.messages)) from exc
+    elif period_changed:
+        creds.expiration = now + role.rotation_period
+        path_static_creds.save(backend, role.name, creds)
+    backend.system.schedule_job(job_name(role.name), creds.next_event())
+
+
+def run(backend: AWSBackend, name: str) -> float | None:
+    """The role's job: end a grace period, rotate when due; the next time to run."""
+    from awsbroker.engines.aws import path_static_roles
+
+    with backend.rotation_lock:
+        now = backend.system.clock.now()
+        leftover = intents.load(backend, intents.static_key(name))
+        if leftover is not None:
+            if not intents.abandoned(backend, leftover):
+                return now + RETRY_SOON  # another process is rotating it right now
+            recover(backend, name, leftover)
+        role = path_static_roles.load(backend, name)
+        if role is None:
+            return None
+        creds = path_static_creds.load(backend, name)
+        if creds is not None and not creds.expiration:
+            creds.expiration = now + role.rotation_period  # a record without one (OpenBao)
+            path_static_creds.save(backend, name, creds)
+        if creds is not None and creds.previous_access_key and now >= creds.previous_expiration:
+            with role_iam(backend, role) as iam:
+                _delete(iam, role.username, creds.previous_access_key)
+            creds.drop_previous()
+            path_static_creds.save(backend, name, creds)
+        if creds is None or now >= creds.expiration:
+            creds = rotate(backend, role, creds)
+        return creds.next_event()
+
+
+def rotate(backend: AWSBackend, role: StaticRole, creds: StaticCreds | None) -> StaticCreds:
+    """Replace the role's key (or make its first). The caller holds the rotation lock."""
+    key = intents.static_key(role.name)
+    leftover = intents.load(backend, key)
+    if leftover is not None:
+        if not intents.abandoned(backend, leftover):
+            raise InvalidRequest(f"a rotation of role {go_quote(role.name)} is already in progress")
+        recover(backend, role.name, leftover)
+        creds = path_static_creds.load(backend, role.name)
+    now = backend.system.clock.now()
+    with role_iam(backend, role) as iam:
+        intent = intents.begin(backend, key, creds.access_key if creds else "")
+        intent.user = role.username
+        backend.after_step("begun")
+        try:
+            new, old = _replace(backend, iam, role, creds, intent=intent, now=now)
+        except Exception:
+            _undo_quietly(backend, role.name, intent)
+            raise
+        backend.after_step("stored")
+        if old:
+            try:
+                _delete(iam, role.username, old)
+            except BrokerError as exc:
+                log.warning("old key of static role %s not deleted yet: %s", role.name, exc)
+                return new  # the intent stays: the next recovery deletes it
+        backend.after_step("deleted")
+    intents.clear(backend, key, intent)
+    return new
+
+
+def _replace(
+    backend: AWSBackend,
+    iam: IAMClient,
+    role: StaticRole,
+    creds: StaticCreds | None,
+    *,
+    intent: Intent,
+    now: float,
+) -> tuple[StaticCreds, str]:
+    """Create and store the new key; the old key to delete now ("" if none, or kept)."""
+    _check_user(iam, role)
+    try:
+        keys = list_keys(iam, role.username)
+    except AWS_ERRORS as exc:
+        raise _list_error(role.username, exc) from exc
+    keys = _make_room(backend, iam, role, creds, keys)
+    intent.step, intent.keys_before = intents.CREATING, keys
+    intents.save(backend, intents.static_key(role.name), intent)
+    backend.after_step("creating")
+    try:
+        access, secret = create_key(iam, role.username)
+    except AWS_ERRORS as exc:
+        user = go_quote(role.username)
+        raise aws_error(f"unable to create new access keys for user {user}", exc) from exc
+    intent.step, intent.new_access_key, intent.new_secret_key = intents.CREATED, access, secret
+    intents.save(backend, intents.static_key(role.name), intent)
+    backend.after_step("created")
+    new = StaticCreds(access, secret, expiration=now + role.rotation_period)
+    old = creds.access_key if creds is not None and creds.access_key in keys else ""
+    if old and creds is not None and role.grace_period:
+        new.previous_access_key, new.previous_secret_key = old, creds.secret_key
+        new.previous_expiration = now + role.grace_period
+        old = ""
+    path_static_creds.save(backend, role.name, new)
+    return new, old
+
+
+def _check_user(iam: IAMClient, role: StaticRole) -> None:
+    prefix = "iam user didn't exist, or username/userid didn't match"
+    try:
+        user_id = iam.get_user(UserName=role.username)["User"]["UserId"]
+    except AWS_ERRORS as exc:
+        raise aws_error(prefix, exc) from exc
+    if role.id and user_id != role.id:
+        raise InternalError(f"{prefix}: user ID {user_id} is not the role's {role.id}")
+
+
+def _make_room(
+    backend: AWSBackend,
+    iam: IAMClient,
+    role: StaticRole,
+    creds: StaticCreds | None,
+    keys: list[str],
+) -> list[str]:
+    """Get under the two-key limit by deleting only keys the role owns: the previous key
+    (its grace period cut short), else the current one (this rotation has no overlap)."""
+    if len(keys) < KEY_LIMIT:
+        return keys
+    if creds is not None and creds.previous_access_key in keys:
+        log.warning("static role %s: grace period cut short (two-key limit)", role.name)
+        _delete(iam, role.username, creds.previous_access_key)
+        keys.remove(creds.previous_access_key)
+        creds.drop_previous()
+        path_static_creds.save(backend, role.name, creds)
+    elif creds is not None and creds.access_key in keys:
+        log.warning(
+            "static role %s: user %s has a key the role does not own; rotating without overlap",
+            role.name, role.username,
+        )  # fmt: skip
+        _delete(iam, role.username, creds.access_key)
+        keys.remove(creds.access_key)
+    if len(keys) >= KEY_LIMIT:
+        raise _full(role.username, keys)
+    return keys
+
+
+def recover(backend: AWSBackend, name: str, intent: Intent) -> None:
+    """Finish or undo an abandoned rotation of role `name`: keep the keys its stored
+    credentials name, delete any other key the rotation made, and the replaced key."""
+    from awsbroker.engines.aws import path_static_roles
+
+    role = path_static_roles.load(backend, name)
+    creds = path_static_creds.load(backend, name)
+    kept = {creds.access_key, creds.previous_access_key} - {""} if creds else set()
+    if role is not None:
+        with role_iam(backend, role) as iam:
+            _recover_keys(iam, intent, kept)
+    else:
+        _recover_keys(backend.clients.iam(), intent, kept)
+    intents.clear(backend, intents.static_key(name), intent)
+
+
+def _recover_keys(iam: IAMClient, intent: Intent, kept: set[str]) -> None:
+    doomed: set[str] = set()
+    if intent.step == intents.CREATED:
+        doomed.add(intent.new_access_key)
+        if intent.new_access_key in kept:
+            doomed = {intent.old_access_key} - {""}  # stored: finish by deleting the old key
+    elif intent.step == intents.CREATING:
+        try:
+            doomed = set(list_keys(iam, intent.user)) - set(intent.keys_before)
+        except AWS_ERRORS as exc:
+            raise _list_error(intent.user, exc) from exc
+    for key in sorted(doomed - kept):
+        _delete(iam, intent.user, key)
+
+
+def _undo_quietly(backend: AWSBackend, name: str, intent: Intent) -> None:
+    try:
+        recover(backend, name, intent)
+    except Exception:
+        log.exception("undoing a failed rotation of static role %s failed; retried later", name)
+
+
+def recover_abandoned(backend: AWSBackend) -> None:
+    """Recover every abandoned static rotation intent. The caller holds the lock."""
+    for name in intents.pending_static(backend):
+        intent = intents.load(backend, intents.static_key(name))
+        if intent is not None and intents.abandoned(backend, intent):
+            recover(backend, name, intent)
+
+
+def delete_keys(backend: AWSBackend, role: StaticRole) -> None:
+    """Delete every key of the role in AWS (current, previous, one being made)."""
+    creds = path_static_creds.load(backend, role.name)
+    intent = intents.load(backend, intents.static_key(role.name))
+    keys = {creds.access_key, creds.previous_access_key} if creds else set()
+    if intent is not None:
+        keys.add(intent.new_access_key)
+    try:
+        with role_iam(backend, role) as iam:
+            for key in sorted(keys - {""}):
+                _delete(iam, role.username, key)
+    except BrokerError as exc:
+        reason = "; ".join(exc.messages)
+        message = f"failed to clean credentials while deleting role {go_quote(role.name)}"
+        text = f"{message}: couldn't delete from IAM: {reason}"  # noqa: S608 - not SQL
+        raise InternalError(text) from exc
+    if intent is not None:
+        intents.clear(backend, intents.static_key(role.name), intent)
+
+
+def _delete(iam: IAMClient, user: str, key: str) -> None:
+    try:
+        delete_key(iam, user, key)
+    except AWS_ERRORS as exc:
+        raise aws_error(f"unable to delete access key {key} of user {go_quote(user)}", exc) from exc
+
+
+def _list_error(user: str, exc: Exception) -> BrokerError:
+    return aws_error(f"unable to list existing access keys for IAM user {go_quote(user)}", exc)
+
+
+def _full(user: str, keys: list[str]) -> InvalidRequest:
+    return InvalidRequest(
+        f"IAM user {go_quote(user)} already has {len(keys)} access keys ({', '.join(keys)}), "
+        "the most AWS allows, and none is this role's: delete one of them first"
+    )

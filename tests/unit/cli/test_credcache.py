@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from awsbroker.cli.credcache import (
+    CacheUnsafe,
+    CredentialCache,
+    cache_dir,
+    fresh_enough,
+    refresh_margin,
+)
+
+
+def test_margin_is_a_quarter_of_the_lifetime_at_most_15_minutes() -> None:
+    assert refresh_margin(3600) == 900
+    assert refresh_margin(86400) == 900
+    assert refresh_margin(900) == 225
+    assert refresh_margin(-5) == 0
+
+
+def test_fresh_enough() -> None:
+    record = {"issued_at": 0, "expires_at": 3600}
+    assert fresh_enough(record, 2600)
+    assert not fresh_enough(record, 2800)
+    assert not fresh_enough({"issued_at": 0}, 0)
+
+
+def test_where_the_cache_lives(tmp_path: Path) -> None:
+    assert cache_dir({"AWSBROKER_CACHE_DIR": "/c"}) == Path("/c")
+    assert cache_dir({"XDG_CACHE_HOME": "/x"}) == Path("/x/awsbroker")
+    assert cache_dir({"HOME": str(tmp_path)}) == tmp_path / ".cache" / "awsbroker"
+
+
+def test_store_and_load_private_files(tmp_path: Path) -> None:
+    cache = CredentialCache(tmp_path / "c", ["addr", "aws", "role"])
+    cache.prepare()
+    assert stat.S_IMODE(cache.directory.stat().st_mode) == 0o700
+    assert cache.load() is None
+    with cache.locked():
+        cache.store({"access_key": "k"})
+    assert cache.load() == {"access_key": "k"}
+    assert stat.S_IMODE(cache.path.stat().st_mode) == 0o600
+    other = CredentialCache(tmp_path / "c", ["addr", "aws", "other"])
+    assert other.path != cache.path
+    cache.path.chmod(0o644)
+    assert cache.load() is None  # readable by others: not trusted
+    cache.path.write_text("not json")
+    cache.path.chmod(0o600)
+    assert cache.load() is None
+
+
+def test_a_loose_directory_is_tightened_and_a_non_directory_refused(tmp_path: Path) -> None:
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    loose.chmod(0o777)
+    CredentialCache(loose, ["k"]).prepare()
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o700
+    target = tmp_path / "target"
+    target.mkdir()
+    link = tmp_path / "link"
+    os.symlink(target, link)
+    with pytest.raises(CacheUnsafe):
+        CredentialCache(link, ["k"]).prepare()
