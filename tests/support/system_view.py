@@ -26,6 +26,7 @@ class FakeSystemView:
         self._clock = clock or ManualClock()
         self._default, self._max = default_ttl, max_ttl
         self._boot = boot_id
+        self.leases: set[str] = set()  # lease IDs the 'core' has stored
         self.alive: set[str] = {boot_id}
         self.jobs: dict[str, float] = {}
         self.failures: dict[str, int] = {}
@@ -44,6 +45,9 @@ class FakeSystemView:
     @property
     def boot_id(self) -> str:
         return self._boot
+
+    def lease_exists(self, lease_id: str) -> bool:
+        return lease_id in self.leases
 
     def node_alive(self, boot_id: str) -> bool:
         return boot_id in self.alive

@@ -81,6 +81,9 @@ class MountSystemView:
     def node_alive(self, boot_id: str) -> bool:
         return self._core.nodes.alive(boot_id)
 
+    def lease_exists(self, lease_id: str) -> bool:
+        return self._core.expiration.get(lease_id) is not None
+
     def schedule_job(self, name: str, at: float) -> None:
         self._core.expiration.schedule_job(self._entry.path, name, at)
 
@@ -337,6 +340,7 @@ class Core:
             client_token=request.client_token if internal else "",
             token_hash="",
             sudo=False,
+            lease_id="" if internal else f"{route.mount_path}{relative}/{random_id(24)}",
         )
         last_use: TokenEntry | None = None
         if not is_root_path(relative, route.backend.unauthenticated_paths):

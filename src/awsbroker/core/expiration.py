@@ -153,7 +153,7 @@ class ExpirationManager:
             )
             ttl = cap
         lease = Lease(
-            lease_id=f"{request.mount_point}{request.path}/{random_id(24)}",
+            lease_id=request.lease_id or f"{request.mount_point}{request.path}/{random_id(24)}",
             path=request.mount_point + request.path,
             mount_path=request.mount_point,
             token_hash=request.token_hash,

@@ -82,6 +82,10 @@ class SystemView(Protocol):
 
     def node_alive(self, boot_id: str) -> bool: ...
 
+    def lease_exists(self, lease_id: str) -> bool:
+        """Whether the core has stored a lease with this ID (see `Request.lease_id`)."""
+        ...
+
     def schedule_job(self, name: str, at: float) -> None:
         """Run the mount's job `name` (its backend's `run_job(name)`) at or after `at`,
         replacing any earlier time. The schedule is durable and shared by every process."""

@@ -38,6 +38,9 @@ class Request:
     mount_type: str = ""
     mount_accessor: str = ""
     display_name: str = ""
+    # The ID a lease of this request's secret will have, chosen by the core before the backend
+    # runs, so an engine can name it in a write-ahead entry (and later ask if it was stored).
+    lease_id: str = ""
     remote_address: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     # Filled by the core for its own backends (token store, sys); engines never see the token.

@@ -51,7 +51,7 @@ def username(backend: AWSBackend, kind: UsernameKind, display_name: str, role_na
 def create(backend: AWSBackend, req: Request, role_name: str, role: RoleEntry) -> Response:
     iam = backend.clients.iam()
     name = username(backend, "IAM", req.display_name, role_name)
-    wal_id = wal.put_user(backend, name)
+    wal_id = wal.put_user(backend, name, req.lease_id)
     create_args: dict[str, object] = {"UserName": name, "Path": role.user_path or "/"}
     if role.permissions_boundary_arn:
         create_args["PermissionsBoundary"] = role.permissions_boundary_arn

@@ -24,13 +24,15 @@ MIN_AGE = 5 * 60
 KIND_USER = "user"
 
 
-def put_user(backend: AWSBackend, username: str) -> str:
+def put_user(backend: AWSBackend, username: str, lease_id: str = "") -> str:
+    """Record the intent to create `username`, whose lease will be `lease_id` if it is stored."""
     wal_id = str(uuid.uuid4())
     entry = {
         "type": KIND_USER,
         "data": {"UserName": username},
         "created_at": int(backend.system.clock.now()),
         "boot": backend.system.boot_id,
+        "lease_id": lease_id,
     }
     try:
         backend.storage.put(PREFIX + wal_id, json.dumps(entry).encode())
@@ -63,6 +65,11 @@ def rollback_due(backend: AWSBackend, *, min_age: int = MIN_AGE) -> None:
             continue
         if entry.get("type") != KIND_USER:
             log.error("unknown type to rollback in WAL entry %s", wal_id)
+            continue
+        if entry.get("lease_id") and backend.system.lease_exists(str(entry["lease_id"])):
+            # The lease was stored before the process stopped: the user is tracked by it and
+            # goes when it is revoked. Only the entry is left to clear.
+            delete(backend, wal_id)
             continue
         try:
             delete_user(backend, str(entry["data"]["UserName"]), issue_time=None)

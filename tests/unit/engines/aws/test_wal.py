@@ -142,7 +142,13 @@ def test_rollback_only_after_five_minutes(
     name = fail_create_access_key(b, proxy)
     assert users(iam) == [name]
     assert wal_entries(b) == [
-        {"type": "user", "data": {"UserName": name}, "created_at": int(clock.now()), "boot": BOOT}
+        {
+            "type": "user",
+            "data": {"UserName": name},
+            "created_at": int(clock.now()),
+            "boot": BOOT,
+            "lease_id": "",  # the request carried no lease ID: no core chose one
+        }
     ]
 
     clock.advance(wal.MIN_AGE - 1)
@@ -257,6 +263,23 @@ def test_credentials_that_never_got_a_lease_are_rolled_back(
     wal.rollback_due(b)
     assert users(iam) == []
     assert wal.pending(b) == []
+
+
+def test_a_stored_lease_keeps_its_user_when_the_process_died_before_clearing_the_entry(
+    b: AWSBackend, iam: IAMClient, system: FakeSystemView
+) -> None:
+    # The core stored the lease (its ID was chosen before the engine ran), then the process
+    # died before the post-lease hook cleared the entry: the user belongs to a live lease.
+    request = Request(
+        operation=Operation.READ, path="creds/r", display_name="root", lease_id="aws/creds/r/L1"
+    )
+    response = b.handle_request(request)
+    assert response is not None
+    system.leases.add("aws/creds/r/L1")
+    system.alive.clear()
+    wal.rollback_due(b)
+    assert len(users(iam)) == 1  # kept: its lease revokes it in time
+    assert wal.pending(b) == []  # and the entry is cleared
 
 
 # --- rule 37: a user already gone --------------------------------------------------------------
