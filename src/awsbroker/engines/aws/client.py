@@ -191,7 +191,11 @@ def sts_candidates(config: RootConfig) -> list[tuple[str, str | None]]:
 
 
 def botocore_config(config: RootConfig) -> botocore.config.Config:
-    retries: dict[str, object] = {"mode": "standard"}
+    # Legacy mode (botocore's default) retries throttling, 5xx and connection errors with
+    # exponential backoff and, unlike standard mode, has no client-wide retry quota: a fault
+    # storm on one revocation must not leave the next ones with no retries at all. The lease
+    # manager's own backoff sits on top.
+    retries: dict[str, object] = {"mode": "legacy"}
     if config.max_retries >= 0:
         retries["total_max_attempts"] = config.max_retries + 1
     return botocore.config.Config(
