@@ -269,13 +269,13 @@ class Core:
         route = self.router.match(mount_path)
         return route.backend if route is not None and route.mount_path == mount_path else None
 
-    def tick(self, periodic_every: float = 15.0) -> int:
+    def tick(self, periodic_every: float = 15.0, *, wait: bool = True) -> int:
         """Background work: revoke due leases, and run each mount's periodic job about once a
         `periodic_every` seconds. The server calls it from a thread; tests call it directly."""
         if self.sealed:
             return 0
         self.nodes.heartbeat()
-        revoked = self.expiration.tick()
+        revoked = self.expiration.tick(wait=wait)
         now = self.config.clock.now()
         if now - self._last_periodic >= periodic_every:
             self._last_periodic = now

@@ -21,7 +21,7 @@ import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import cast
 
 from awsbroker.core.records import get_record, put_record
@@ -91,7 +91,8 @@ class Lease:
         )
 
     def to_record(self) -> JSONObject:
-        return cast(JSONObject, asdict(self))
+        # Every field holds a JSON value and the record is encoded at once: no deep copy.
+        return cast(JSONObject, dict(vars(self)))
 
     @classmethod
     def from_record(cls, record: JSONObject) -> Lease:
@@ -129,6 +130,7 @@ class ExpirationManager:
         # Whether a mount path is in the stored mount table (jobs of a mount not loaded here).
         self._mount_exists = mount_exists or (lambda mount: False)
         self._lock = threading.RLock()
+        self._in_flight = 0
         self._pool = ThreadPoolExecutor(self.policy.workers, thread_name_prefix="awsbroker-revoke")
         # Revocations and failed attempts are counted here; the core sets its metrics.
         self.telemetry: Telemetry = NullTelemetry()
@@ -324,14 +326,32 @@ class ExpirationManager:
 
     # ---- the worker -------------------------------------------------------------------------
 
-    def tick(self) -> int:
-        """Claim one batch of due entries and settle it. Returns how many were claimed."""
-        now = self.clock.now()
-        due = self.index.claim(now, self.policy.batch, self.policy.claim_for)
-        if not due:
-            return 0
-        list(self._pool.map(lambda entry: self._settle(entry, now), due))
+    def tick(self, *, wait: bool = True) -> int:
+        """Claim due entries for the free workers and settle them. Returns how many were claimed.
+
+        With `wait=False` (the server's ticker) it returns at once and the workers carry on, so
+        one slow revocation never holds up the leases that fall due behind it; each tick tops
+        the workers up. With `wait=True` (tests) it returns when the batch is settled.
+        """
+        with self._lock:
+            free = self.policy.workers - self._in_flight
+            if free <= 0:
+                return 0
+            now = self.clock.now()
+            due = self.index.claim(now, min(self.policy.batch, free), self.policy.claim_for)
+            self._in_flight += len(due)
+        futures = [self._pool.submit(self._settle_counted, entry, now) for entry in due]
+        if wait:
+            for future in futures:
+                future.result()
         return len(due)
+
+    def _settle_counted(self, entry: DueEntry, now: float) -> None:
+        try:
+            self._settle(entry, now)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def _settle(self, entry: DueEntry, now: float) -> None:
         try:

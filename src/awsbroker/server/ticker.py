@@ -29,7 +29,7 @@ class Ticker:
         while not self._stop.wait(self._interval):
             try:
                 # Keep going while there is a backlog; rest a tick when there is none.
-                while self._core.tick() and not self._stop.is_set():
+                while self._core.tick(wait=False) and not self._stop.is_set():
                     pass
             except Exception:
                 log.exception("background tick failed; retrying next tick")
