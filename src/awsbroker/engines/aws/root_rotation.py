@@ -78,6 +78,7 @@ def rotate(backend: AWSBackend) -> str:
         _undo_quietly(backend, intent)
         raise
     backend.after_step("stored")
+    intents.report_rotation(backend, "root")
     try:
         delete_key(old_iam, intent.user, intent.old_access_key)
     except AWS_ERRORS as exc:

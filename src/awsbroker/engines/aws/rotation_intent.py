@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 from awsbroker.sdk.errors import BrokerError, InternalError
+from awsbroker.sdk.telemetry import ROTATION_LAST_SUCCESS
 
 if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
@@ -103,3 +104,9 @@ def abandoned(backend: AWSBackend, intent: Intent) -> bool:
 def pending_static(backend: AWSBackend) -> list[str]:
     """Role names with a static rotation intent."""
     return [k for k in backend.storage.list(STATIC_PREFIX) if not k.endswith("/")]
+
+
+def report_rotation(backend: AWSBackend, kind: str) -> None:
+    """The new key is in use: tell the metrics when (`kind` is 'root' or 'static:<role>')."""
+    labels = {"mount": backend.mount_path, "kind": kind}
+    backend.telemetry.gauge(ROTATION_LAST_SUCCESS, backend.system.clock.now(), labels)

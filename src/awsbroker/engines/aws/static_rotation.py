@@ -179,6 +179,7 @@ def rotate(backend: AWSBackend, role: StaticRole, creds: StaticCreds | None) -> 
             _undo_quietly(backend, role.name, intent)
             raise
         backend.after_step("stored")
+        intents.report_rotation(backend, f"static:{role.name}")
         if old:
             try:
                 _delete(iam, role.username, old)

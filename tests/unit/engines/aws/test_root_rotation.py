@@ -4,7 +4,7 @@ two-key limit, and rules 41-42. Moto with auth on, so a deleted key really stops
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import pytest
 from tests.support.aws_proxy import AWSProxy
@@ -16,6 +16,7 @@ from awsbroker.engines.aws import rotation_intent as intents
 from awsbroker.engines.aws.path_config_root import STORAGE_KEY
 from awsbroker.sdk.errors import InternalError, InvalidRequest, UnsupportedOperation
 from awsbroker.sdk.logical import Operation
+from awsbroker.sdk.telemetry import ROTATION_LAST_SUCCESS
 
 U, R = Operation.UPDATE, Operation.READ
 
@@ -274,3 +275,28 @@ def test_recovery_waits_while_the_writer_lives(world: World) -> None:
     world.backend.periodic()
     assert intents.load(world.backend, intents.ROOT) is None
     assert world.key_ids() == [world.root_key[0]]
+
+
+class GaugeRecorder:
+    """A telemetry sink that keeps the gauges it is given."""
+
+    def __init__(self) -> None:
+        self.gauges: list[tuple[str, float, dict[str, str]]] = []
+
+    def count(self, name: str, labels: Mapping[str, str], amount: float = 1.0) -> None:
+        pass
+
+    def observe(self, name: str, value: float, labels: Mapping[str, str]) -> None:
+        pass
+
+    def gauge(self, name: str, value: float, labels: Mapping[str, str]) -> None:
+        self.gauges.append((name, value, dict(labels)))
+
+
+def test_a_rotation_is_reported_to_the_metrics(world: World) -> None:
+    recorder = GaugeRecorder()
+    world.backend.telemetry = recorder
+    rotate(world)
+    assert recorder.gauges == [
+        (ROTATION_LAST_SUCCESS, world.clock.now(), {"mount": "aws/", "kind": "root"})
+    ]
