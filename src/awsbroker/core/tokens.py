@@ -14,7 +14,7 @@ import secrets
 import string
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import cast
 
 from awsbroker.core.records import get_record, put_record
@@ -32,7 +32,13 @@ USES_EXHAUSTED = -1
 
 
 def random_id(length: int = 24) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """`length` characters drawn uniformly from `_ALPHABET` (62) by the OS's CSPRNG, in one read
+    of it rather than one per character: a byte under 248 (4 x 62) picks one, the rest are
+    dropped."""
+    out: list[str] = []
+    while len(out) < length:
+        out += [_ALPHABET[b % 62] for b in secrets.token_bytes(length - len(out) + 8) if b < 248]
+    return "".join(out[:length])
 
 
 @dataclass
@@ -67,7 +73,8 @@ class TokenEntry:
         return 0 if not self.expire_time else max(0, int(self.expire_time - now))
 
     def to_record(self) -> JSONObject:
-        return cast(JSONObject, asdict(self))
+        # Every field holds a JSON value and the record is encoded at once: no deep copy.
+        return cast(JSONObject, dict(vars(self)))
 
     @classmethod
     def from_record(cls, record: JSONObject) -> TokenEntry:
@@ -142,8 +149,9 @@ class TokenStore:
     def lookup(self, token: str) -> TokenEntry | None:
         if not token or not self._salt:
             return None
-        entry = self.get_by_hash(self.hash(token))
-        if entry is None or not hmac.compare_digest(entry.hash, self.hash(token)):
+        token_hash = self.hash(token)
+        entry = self.get_by_hash(token_hash)
+        if entry is None or not hmac.compare_digest(entry.hash, token_hash):
             return None
         return entry
 

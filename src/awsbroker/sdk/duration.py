@@ -15,6 +15,9 @@ _UNITS = {
     "h": 3600.0,
     "d": 86400.0,
 }
+# Go's time.Duration is int64 nanoseconds: about 292 years. Longer is out of range there (and
+# here, where a time that far out does not fit a datetime).
+MAX_SECONDS = (2**63 - 1) // 1_000_000_000
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)", re.ASCII)
 _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 
@@ -33,6 +36,8 @@ def parse_duration(value: object) -> int:
         raise ValueError("a duration is a number of seconds or a string like '1h30m'")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
+    if not seconds <= MAX_SECONDS:  # also NaN and infinity (JSON's NaN, Infinity)
+        raise ValueError(f"a duration is at most {MAX_SECONDS} seconds (about 292 years)")
     return int(seconds)
 
 

@@ -5,9 +5,11 @@ How a spec becomes OpenAPI:
 
 - **Patterns.** A pattern is a regular expression matched against the whole path below the
   mount. Literal text stays as it is; a named group `(?P<name>regex)` becomes the path parameter
-  `{name}` whose schema is `{"type": "string", "pattern": "^(?:regex)$"}`; an optional trailing
-  slash `/?` is dropped (the plain path), except on a path served by LIST alone, which keeps its
-  slash (`aws/roles/`), the way listings are addressed. A named group that is an alternation of
+  `{name}` whose schema is `{"type": "string", "pattern": "^(?:regex)$"}` (Python's syntax,
+  which for the groups used here reads the same in ECMA-262, but for Python's word class taking
+  in all of Unicode); an optional trailing slash `/?` is dropped (the plain path), except on a
+  path served by LIST alone, which keeps its slash (`aws/roles/`), the way listings are
+  addressed. A named group that is an alternation of
   literals (`(?P<endpoint>creds|sts)`) is expanded into one path per alternative
   (`aws/creds/{name}` and `aws/sts/{name}`), as Vault does for `(creds|sts)`: each is a fixed URL
   a client calls, and the handler still reads the captured word. Any other regex syntax outside a
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from awsbroker.sdk.fields import Field, FieldType
@@ -45,7 +47,7 @@ ENVELOPE = "#/components/schemas/Response"
 ERRORS = "#/components/schemas/ErrorResponse"
 _LITERAL = re.compile(r"[A-Za-z0-9_@/-]")
 _ESCAPED_LITERAL = re.compile(r"\\[.\-/@_]")
-_WORD_ALTERNATION = re.compile(r"[A-Za-z0-9_.@-]+(?:\|[A-Za-z0-9_.@-]+)+")
+_WORD_ALTERNATION = re.compile(r"[A-Za-z0-9_@-]+(?:\|[A-Za-z0-9_@-]+)+")
 _VERBS = {
     Operation.READ: "read",
     Operation.LIST: "list",
@@ -343,7 +345,6 @@ class Info:
     title: str
     version: str
     description: str = ""
-    extra: Mapping[str, JSONValue] = field(default_factory=dict)
 
 
 def document(mounts: Sequence[Mount], info: Info, servers: Sequence[str] = ("/v1",)) -> JSONObject:
@@ -355,7 +356,7 @@ def document(mounts: Sequence[Mount], info: Info, servers: Sequence[str] = ("/v1
             paths.setdefault(path, item)
     ordered: JSONObject = {path: paths[path] for path in sorted(paths)}
     _operation_ids(ordered)
-    info_object: JSONObject = {"title": info.title, "version": info.version, **info.extra}
+    info_object: JSONObject = {"title": info.title, "version": info.version}
     if info.description:
         info_object["description"] = info.description
     return {

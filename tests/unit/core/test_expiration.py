@@ -4,6 +4,7 @@ claims. A manual clock and a fixed jitter source make every time exact; nothing 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator
 
@@ -563,3 +564,12 @@ def test_a_failing_revocation_makes_disable_fail_and_keeps_the_mount(h: Harness)
     assert h.call(D, "sys/mounts/test") is None
     assert ENGINE_MOUNT not in h.core.mounts.entries
     assert leases_in_index(h) == 0
+
+
+def test_a_lease_record_is_the_fields_as_asdict_gives_them() -> None:
+    lease = Lease(
+        lease_id="aws/creds/r/x", path="aws/creds/r", mount_path="aws/", token_hash="t",
+        secret_type="access_keys", internal_data={"username": "u", "policy": {"a": [1]}},
+        issue_time=1.0, expire_time=2.0, max_expire_time=3.0, renewable=True, ttl=1,
+    )  # fmt: skip
+    assert lease.to_record() == dataclasses.asdict(lease)

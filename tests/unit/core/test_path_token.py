@@ -622,3 +622,13 @@ def test_token_handlers_refuse_a_request_the_core_did_not_authenticate(h: Harnes
         h.core.token_backend.caller(request)
     with pytest.raises(PermissionDenied):
         h.core.token_backend.caller(Request(U, "lookup-self", token_hash="0" * 64))
+
+
+@pytest.mark.parametrize("field", ["ttl", "period", "explicit_max_ttl"])
+def test_a_duration_past_gos_range_is_a_400(h: Harness, field: str) -> None:
+    # Found by the OpenAPI fuzzer: a periodic token of 10^12 s was created, and every lookup
+    # of it then failed with 500 (its expiry, year 33658, does not fit a datetime).
+    with pytest.raises(InvalidRequest, match="at most 9223372036 seconds"):
+        h.call(U, "auth/token/create", {field: 10**12})
+    token = h.token({"period": "2562047h"})
+    assert h.lookup(token)["period"] == 2562047 * 3600

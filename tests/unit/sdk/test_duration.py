@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from awsbroker.sdk.duration import format_duration, parse_duration
+from awsbroker.sdk.duration import MAX_SECONDS, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -55,6 +55,21 @@ def test_malformed_strings_are_refused_with_a_hint(value: str) -> None:
 def test_negative_durations_are_refused(value: object) -> None:
     with pytest.raises(ValueError, match="cannot be negative"):
         parse_duration(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    # Found by the OpenAPI fuzzer: a token created with such a TTL made every lookup of it 500
+    # (its expiry did not fit a datetime).
+    [MAX_SECONDS + 1, "9223372037", "2562048h", 1e300, float("inf"), float("nan"), "99999999d"],
+)
+def test_durations_past_gos_range_are_refused(value: object) -> None:
+    with pytest.raises(ValueError, match="at most 9223372036 seconds"):
+        parse_duration(value)
+
+
+def test_the_longest_duration() -> None:
+    assert parse_duration(MAX_SECONDS) == parse_duration("2562047h47m16s") == MAX_SECONDS
 
 
 @pytest.mark.parametrize("value", [True, False, None, [1], {"s": 1}])

@@ -8,7 +8,6 @@ service-specific credentials), then the user.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -105,7 +104,7 @@ def _response(
             renewable=True,
             internal_data={
                 "username": name,
-                "policy": json.loads(role.to_record()),
+                "policy": role.record(),
                 "is_sts": False,
             },
         ),

@@ -138,7 +138,8 @@ def write_role(b: AWSBackend, req: Request, fd: FieldData) -> Response | None:
 def _legacy_value(fd: FieldData) -> str:
     policy, arn = fd.get_str("policy"), fd.get_str("arn")
     if policy and arn:
-        raise InternalError("only one of policy or arn should be provided")
+        # Vault answers 500 (a plain error); it is the caller's input: 400, with Vault's text.
+        raise InvalidRequest("only one of policy or arn should be provided")
     return policy or arn
 
 
@@ -283,6 +284,10 @@ class RoleEntry:
 
     def to_record(self) -> bytes:
         """Vault's `awsRoleEntry` JSON: durations in nanoseconds, unset collections as null."""
+        return json.dumps(self.record()).encode()
+
+    def record(self) -> JSONObject:
+        """`to_record` before it is encoded (what an `iam_user` lease keeps as its `policy`)."""
         record: JSONObject = {name: self._nullable(name) for name in (*_COLLECTIONS, *_MAPS)}
         record.update({name: getattr(self, name) for name in _STRINGS})
         record.update({name: getattr(self, name) * _NS for name in _DURATIONS})
@@ -291,7 +296,7 @@ class RoleEntry:
             record["invalid_data"] = self.invalid_data
         if self.prohibit_flexible_cred_path:
             record["prohibit_flexible_cred_path"] = True
-        return json.dumps(record).encode()
+        return record
 
     @classmethod
     def from_record(cls, blob: bytes) -> RoleEntry:
