@@ -1,0 +1,520 @@
+"""The pieces of the issuance benchmark: the AWS endpoints, the dev server, and the two ways
+of getting a credential (through awsbroker over HTTP, or straight from AWS with boto3).
+
+Every process that does work runs apart, each with its own interpreter lock: the AWS endpoint
+(the fake, `tests/support/fake_aws.py`, or moto's server), the awsbroker server, and this
+process, which drives both sides (HTTP clients of awsbroker, or boto3 itself for the direct
+baseline).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import socket
+import string
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.config
+
+from awsbroker.engines.aws.client import botocore_config
+from awsbroker.engines.aws.path_config_root import RootConfig
+from bench._common import (
+    HOST,
+    REPO,
+    STARTUP_DEADLINE,
+    call,
+    free_port,
+    server_command,
+    start_process,
+    stop_process,
+)
+from bench._revoke_direct import delete_user
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_sts import STSClient
+
+REGION = "us-east-1"
+ACCESS_KEY = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+ROLE_ARN = "arn:aws:iam::123456789012:role/awsbroker-bench"
+POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    },
+    separators=(",", ":"),
+)
+TYPES = ("assumed_role", "federation_token", "iam_user")
+ROLES = {t: "bench-" + t.replace("_", "-") for t in TYPES}
+# The AWS calls each type makes, in the engine as in the baseline.
+CALLS = {
+    "assumed_role": ("AssumeRole",),
+    "federation_token": ("GetFederationToken",),
+    "iam_user": ("CreateUser", "PutUserPolicy", "CreateAccessKey"),
+}
+ROLE_BODIES: dict[str, dict[str, object]] = {
+    "assumed_role": {"credential_type": "assumed_role", "role_arns": [ROLE_ARN]},
+    "federation_token": {"credential_type": "federation_token", "policy_document": POLICY},
+    "iam_user": {"credential_type": "iam_user", "policy_document": POLICY},
+}
+STS_TTL = 3600  # what the engine asks for when the role and the request name none
+_ALPHABET = string.ascii_letters + string.digits
+# No shared AWS configuration or instance metadata lookups, in the server or here.
+AWS_ENV = {
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def _random(n: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(n))
+
+
+def _post(endpoint: str, path: str) -> bytes:
+    """POST to `.../reset`, else GET."""
+    host, _, port = endpoint.removeprefix("http://").rpartition(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.request("POST" if path.endswith("reset") else "GET", path)
+        response = conn.getresponse()
+        data = response.read()
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"{endpoint}{path} answered {response.status}: {data[:200]!r}")
+    return data
+
+
+class AWSEndpoint:
+    """The fake AWS or moto's server, in a process of its own on loopback."""
+
+    def __init__(self, kind: str, workdir: Path, latency: float) -> None:
+        self.kind = kind
+        self.latency = latency
+        self.log_path = workdir / f"aws-{kind}.log"
+        self.endpoint = ""
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> None:
+        port = free_port()
+        if self.kind == "fake":
+            args = ["-m", "tests.support.fake_aws", "--latency", str(self.latency)]
+        else:
+            args = ["-m", "moto.server", "-H", HOST, "-p", str(port)]
+        if self.kind == "fake":
+            args += ["--port", str(port)]
+        self.proc = start_process([sys.executable, *args], log_path=self.log_path, cwd=REPO)
+        self.endpoint = f"http://{HOST}:{port}"
+        deadline = time.monotonic() + STARTUP_DEADLINE
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.kind} AWS exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                socket.create_connection((HOST, port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{self.kind} AWS did not start")
+
+    def calls(self) -> int | None:
+        """AWS calls answered so far (the fake counts them; moto does not)."""
+        if self.kind == "fake":
+            return int(json.loads(_post(self.endpoint, "/fake-aws/calls"))["calls"])
+        return None
+
+    def reset(self) -> None:
+        _post(self.endpoint, "/fake-aws/reset" if self.kind == "fake" else "/moto-api/reset")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+
+class DevServer:
+    """`awsbroker server --dev` on a free port, with `aws/` configured against `endpoint`."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.token = "bench-root-" + _random(16)
+        self.log_path = workdir / f"server-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> None:
+        args = [
+            *server_command(), "--dev", "--dev-listen-address", f"{HOST}:{self.port}",
+            "--dev-root-token-id", self.token, "--log-level", "warn",
+        ]  # fmt: skip
+        env = {**AWS_ENV, "AWSBROKER_TOKEN_FILE": str(self.workdir / "token")}
+        self.proc = start_process(args, log_path=self.log_path, cwd=self.workdir, env=env)
+        deadline = time.monotonic() + STARTUP_DEADLINE
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited:\n{self.log_path.read_text()[-4000:]}")
+            try:
+                if call(self.port, "GET", "sys/health", timeout=5).status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("the dev server did not become ready")
+
+    def configure(self, endpoint: str, max_retries: int) -> None:
+        answers = [
+            self.call("PUT", "aws/config/root", {
+                "access_key": ACCESS_KEY[0], "secret_key": ACCESS_KEY[1], "region": REGION,
+                "iam_endpoint": endpoint, "sts_endpoint": endpoint, "max_retries": max_retries,
+            }),
+            *(self.call("PUT", f"aws/roles/{ROLES[t]}", ROLE_BODIES[t]) for t in TYPES),
+        ]  # fmt: skip
+        bad = [a for a in answers if a.status not in (200, 204)]
+        if bad:
+            raise RuntimeError(f"configuring aws/ failed: {bad[0].status} {bad[0].body}")
+
+    def call(self, method: str, path: str, body: dict[str, object] | None = None) -> Any:
+        return call(self.port, method, path, body, token=self.token)
+
+    def revoke(self, lease_ids: list[str], workers: int = 16) -> list[str]:
+        """Revoke leases (the server makes the AWS calls); the failures' messages."""
+
+        def one(lease_id: str) -> str:
+            answer = self.call("PUT", "sys/leases/revoke", {"lease_id": lease_id})
+            return "" if answer.status in (200, 204) else f"{lease_id}: {answer.body}"
+
+        with ThreadPoolExecutor(workers) as pool:
+            return [m for m in pool.map(one, lease_ids) if m]
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+
+class BrokerClient:
+    """One client of awsbroker: a keep-alive HTTP connection, as an SDK keeps one."""
+
+    def __init__(self, server: DevServer) -> None:
+        self._server = server
+        self._conn = http.client.HTTPConnection(HOST, server.port, timeout=120)
+        self._headers = {"X-Vault-Token": server.token}
+
+    def issue(self, kind: str) -> str:
+        """Read `aws/creds/<role>`; the lease ID. Raises unless a credential came back."""
+        try:
+            self._conn.request("GET", f"/v1/aws/creds/{ROLES[kind]}", headers=self._headers)
+            response = self._conn.getresponse()
+            raw = response.read()
+        except (OSError, http.client.HTTPException):
+            self._conn.close()  # reconnects at the next request
+            raise
+        if response.status != 200:
+            raise RuntimeError(f"awsbroker answered {response.status}: {raw[:300]!r}")
+        body = json.loads(raw)
+        if not body["data"]["access_key"]:
+            raise RuntimeError("no access key in the answer")
+        return str(body["lease_id"])
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class DirectClient:
+    """The baseline: the same AWS calls as the engine makes for each type, with boto3 clients
+    built as the engine builds its own (`client.botocore_config`), shared by every thread as
+    the engine's cached clients are, with a connection pool as large as the thread count."""
+
+    def __init__(self, endpoint: str, max_retries: int, pool: int) -> None:
+        root = RootConfig(
+            access_key=ACCESS_KEY[0], secret_key=ACCESS_KEY[1], region=REGION,
+            iam_endpoint=endpoint, sts_endpoint=endpoint, max_retries=max_retries,
+        )  # fmt: skip
+        config = botocore_config(root).merge(
+            botocore.config.Config(max_pool_connections=max(pool, 10))
+        )
+        session = boto3.session.Session(
+            aws_access_key_id=root.access_key, aws_secret_access_key=root.secret_key
+        )
+        self.iam: IAMClient = session.client(
+            "iam", region_name=REGION, endpoint_url=endpoint, config=config
+        )
+        self.sts: STSClient = session.client(
+            "sts", region_name=REGION, endpoint_url=endpoint, config=config
+        )
+
+    def issue(self, kind: str) -> str:
+        """Make the type's AWS calls; the IAM user's name for iam_user, else ""."""
+        if kind == "iam_user":
+            name = f"vault-root-{ROLES[kind]}-{int(time.time())}-{_random(20)}"[:64]
+            self.iam.create_user(UserName=name, Path="/")
+            self.iam.put_user_policy(UserName=name, PolicyName=ROLES[kind], PolicyDocument=POLICY)
+            key = self.iam.create_access_key(UserName=name)["AccessKey"]
+            assert key["AccessKeyId"]
+            return name
+        if kind == "assumed_role":
+            session = f"vault-root-{ROLES[kind]}-{int(time.time())}-{_random(20)}"[:64]
+            creds = self.sts.assume_role(
+                RoleArn=ROLE_ARN, RoleSessionName=session, DurationSeconds=STS_TTL
+            )["Credentials"]
+        else:
+            name = f"vault-{int(time.time())}-{_random(20)}"[:32]
+            creds = self.sts.get_federation_token(
+                Name=name, DurationSeconds=STS_TTL, Policy=POLICY
+            )["Credentials"]
+        assert creds["AccessKeyId"]
+        return ""
+
+    def delete_users(self, names: list[str], workers: int = 16) -> list[str]:
+        """Delete IAM users with the 12 calls of the engine's revocation; the failures."""
+
+        def one(name: str) -> str:
+            try:
+                delete_user(self.iam, name)
+            except Exception as exc:
+                return f"{name}: {exc}"
+            return ""
+
+        with ThreadPoolExecutor(workers) as pool:
+            return [m for m in pool.map(one, names) if m]
+
+    def close(self) -> None:
+        self.iam.close()
+        self.sts.close()
+
+
+# ---- measurements ---------------------------------------------------------------------------
+
+
+@dataclass
+class LatencyResult:
+    backend: str
+    kind: str
+    broker_s: list[float]
+    direct_s: list[float]
+    broker_calls: int | None  # AWS calls the endpoint saw during the timed requests
+    direct_calls: int | None
+    load_1m: float
+    cleanup_failures: list[str]
+
+
+def latency(
+    aws: AWSEndpoint,
+    server: DevServer,
+    kind: str,
+    samples: int,
+    *,
+    max_retries: int,
+    warmup: int = 3,
+) -> LatencyResult:
+    """`samples` issuances one at a time on each side, alternating (broker first on even
+    samples, direct first on odd), so that whatever else loads the machine falls on both."""
+    broker = BrokerClient(server)
+    direct = DirectClient(aws.endpoint, max_retries, 1)
+    times: dict[str, list[float]] = {"broker": [], "direct": []}
+    calls: dict[str, int | None] = {"broker": 0, "direct": 0}
+    leases: list[str] = []
+    users: list[str] = []
+    load = os.getloadavg()[0]
+
+    def one(side: str, timed: bool) -> None:
+        before = aws.calls() if timed else None
+        t0 = time.perf_counter()
+        if side == "broker":
+            leases.append(broker.issue(kind))
+        else:
+            users.append(direct.issue(kind))
+        elapsed = time.perf_counter() - t0
+        if timed:
+            times[side].append(elapsed)
+            after = aws.calls()
+            if before is not None and after is not None:
+                calls[side] = (calls[side] or 0) + after - before
+            else:
+                calls[side] = None
+
+    try:
+        for _ in range(warmup):
+            one("broker", False)
+            one("direct", False)
+        for i in range(samples):
+            order = ("broker", "direct") if i % 2 == 0 else ("direct", "broker")
+            for side in order:
+                one(side, True)
+    finally:
+        broker.close()
+    failures: list[str] = []
+    if kind == "iam_user":  # outside the timed part, both sides remove what they made
+        failures += server.revoke(leases)
+        failures += direct.delete_users([u for u in users if u])
+    direct.close()
+    return LatencyResult(
+        aws.kind, kind, times["broker"], times["direct"], calls["broker"], calls["direct"],
+        load, failures,
+    )  # fmt: skip
+
+
+@dataclass
+class ThroughputResult:
+    backend: str
+    kind: str
+    side: str  # "awsbroker" or "direct"
+    clients: int
+    seconds: float  # the measured window
+    issued: int  # completed in the window
+    total_issued: int  # completed from the start to the end of the phase
+    errors: int
+    first_error: str
+    cpu_s: float  # the server's CPU (awsbroker) or this process's (direct), in the window
+    aws_cpu_s: float  # the AWS endpoint's CPU in the window
+    aws_calls: int | None  # over the whole phase
+    load_1m: float
+    round: int = 1
+
+    @property
+    def rate(self) -> float:
+        return self.issued / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cpu_ms_per_credential(self) -> float:
+        return self.cpu_s * 1000 / self.issued if self.issued else 0.0
+
+    @property
+    def aws_calls_per_credential(self) -> float | None:
+        if self.aws_calls is None or not self.total_issued:
+            return None
+        return self.aws_calls / self.total_issued
+
+
+WINDOW_CAP = 6.0  # a throughput window lasts at most this many times its duration
+POLL = 0.02
+
+
+def _wait(at_least: float, at_most: float, ready: Callable[[], bool]) -> None:
+    """Return once `at_least` seconds have passed and `ready()`, or after `at_most` seconds."""
+    begun = time.perf_counter()
+    while time.perf_counter() - begun < at_most:
+        if time.perf_counter() - begun >= at_least and ready():
+            return
+        time.sleep(POLL)
+
+
+def proc_cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(
+    aws: AWSEndpoint,
+    server: DevServer,
+    kind: str,
+    side: str,
+    clients: int,
+    *,
+    warmup: float,
+    duration: float,
+    max_retries: int,
+    cycles: float = 2.0,
+    round_: int = 1,
+) -> ThroughputResult:
+    """`clients` threads issuing back to back (a closed loop); what completes in the measured
+    window counts.
+
+    The first burst (every client at once, connections opening) is not steady state: the
+    window opens once `warmup` seconds have passed and every client has had an answer. It
+    closes once `duration` seconds have passed and `cycles` x `clients` credentials were issued
+    in it (with 256 clients and the server's CPU the limit, one round of every client can take
+    seconds; a window shorter than a few rounds measures the rounds' timing, not the rate), or
+    after `WINDOW_CAP` x `duration` seconds at the most.
+    """
+    direct = DirectClient(aws.endpoint, max_retries, clients) if side == "direct" else None
+    stop = threading.Event()
+    start = threading.Barrier(clients + 1)
+    done: list[list[float]] = [[] for _ in range(clients)]
+    answered = [0] * clients  # credentials and errors, per client
+    errors: list[str] = []
+
+    def worker(i: int) -> None:
+        issue: Callable[[str], str]
+        broker = None
+        if direct is not None:
+            issue = direct.issue
+        else:
+            broker = BrokerClient(server)
+            issue = broker.issue
+        mine = done[i]
+        start.wait()
+        try:
+            while not stop.is_set():
+                try:
+                    issue(kind)
+                except Exception as exc:
+                    errors.append(f"{type(exc).__name__}: {exc}"[:300])
+                else:
+                    mine.append(time.perf_counter())
+                answered[i] += 1
+        finally:
+            if broker is not None:
+                broker.close()
+
+    threads = [
+        threading.Thread(target=worker, args=(i,), name=f"bench-{i}", daemon=True)
+        for i in range(clients)
+    ]
+    for t in threads:
+        t.start()
+    calls0 = aws.calls()
+    load = os.getloadavg()[0]
+
+    def cpu() -> float:
+        return time.process_time() if direct is not None else proc_cpu(server.pid)
+
+    start.wait()
+    _wait(warmup, max(warmup, duration * WINDOW_CAP), lambda: min(answered) > 0)
+    t0, cpu0, aws0 = time.perf_counter(), cpu(), proc_cpu(aws.pid)
+    before = sum(len(mine) for mine in done)
+    _wait(
+        duration,
+        duration * WINDOW_CAP,
+        lambda: sum(len(mine) for mine in done) - before >= cycles * clients,
+    )
+    t1, cpu1, aws1 = time.perf_counter(), cpu(), proc_cpu(aws.pid)
+    stop.set()
+    for t in threads:
+        t.join()
+    calls1 = aws.calls()
+    if direct is not None:
+        direct.close()
+    all_done = [t for mine in done for t in mine]
+    return ThroughputResult(
+        backend=aws.kind, kind=kind, side=side, clients=clients, seconds=t1 - t0,
+        issued=sum(1 for t in all_done if t0 <= t < t1), total_issued=len(all_done),
+        errors=len(errors), first_error=errors[0] if errors else "", cpu_s=cpu1 - cpu0,
+        aws_cpu_s=aws1 - aws0,
+        aws_calls=None if calls0 is None or calls1 is None else calls1 - calls0,
+        load_1m=load, round=round_,
+    )  # fmt: skip
