@@ -1,7 +1,7 @@
 """Issuance: latency and throughput of credentials through awsbroker vs the same AWS calls
 made directly with boto3, against the fake AWS (50 ms a call) and against moto.
 
-    .venv/bin/python -m bench.issuance                   # full: fake and moto, about 12 min
+    .venv/bin/python -m bench.issuance                   # full: fake and moto, about 10 min
     .venv/bin/python -m bench.issuance --quick           # fake only, short phases: about 1 min
     .venv/bin/python -m bench.issuance --backend fake --clients 1,64 --duration 10
 
