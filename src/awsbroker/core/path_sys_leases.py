@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -98,32 +99,29 @@ def renew(b: SystemBackend, req: Request, fd: FieldData) -> Response:
 
 def revoke(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
     lease_id = _lease_id(fd)
-    if not fd.get_bool("sync"):
-        b.core.expiration.expire_now(lease_id)
-        return Response(status=202)
-    try:
-        b.core.expiration.revoke(lease_id)
-    except InvalidRequest:
-        raise
-    except BrokerError as exc:
-        # As Vault: a backend that cannot revoke makes this a 400 carrying its error, whatever
-        # the error's kind (an upstream outage included).
-        raise InvalidRequest(*exc.messages) from exc
-    return None
+    return _revoke(fd, lambda: b.core.expiration.expire_now(lease_id),
+                   lambda: b.core.expiration.revoke(lease_id))  # fmt: skip
 
 
 def revoke_prefix(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
     prefix = fd.get_str("prefix")
+    return _revoke(fd, lambda: b.core.expiration.expire_prefix_now(prefix),
+                   lambda: b.core.expiration.revoke_prefix(prefix))  # fmt: skip
+
+
+def _revoke(
+    fd: FieldData, queue: Callable[[], object], now: Callable[[], object]
+) -> Response | None:
+    """`sync=false` queues for the worker (202); otherwise revoke now. As Vault, a backend that
+    cannot revoke makes this a 400 carrying its error, whatever its kind (an outage included)."""
     if not fd.get_bool("sync"):
-        b.core.expiration.expire_prefix_now(prefix)
+        queue()
         return Response(status=202)
     try:
-        b.core.expiration.revoke_prefix(prefix)
+        now()
     except InvalidRequest:
         raise
     except BrokerError as exc:
-        # As Vault: a backend that cannot revoke makes this a 400 carrying its error, whatever
-        # the error's kind (an upstream outage included).
         raise InvalidRequest(*exc.messages) from exc
     return None
 
