@@ -99,18 +99,24 @@ def renew(b: SystemBackend, req: Request, fd: FieldData) -> Response:
 
 def revoke(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
     lease_id = _lease_id(fd)
-    return _revoke(fd, lambda: b.core.expiration.expire_now(lease_id),
-                   lambda: b.core.expiration.revoke(lease_id))  # fmt: skip
+    expiration = b.core.expiration
+    return _revoke(
+        fd, queue=lambda: expiration.expire_now(lease_id), now=lambda: expiration.revoke(lease_id)
+    )
 
 
 def revoke_prefix(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
     prefix = fd.get_str("prefix")
-    return _revoke(fd, lambda: b.core.expiration.expire_prefix_now(prefix),
-                   lambda: b.core.expiration.revoke_prefix(prefix))  # fmt: skip
+    expiration = b.core.expiration
+    return _revoke(
+        fd,
+        queue=lambda: expiration.expire_prefix_now(prefix),
+        now=lambda: expiration.revoke_prefix(prefix),
+    )
 
 
 def _revoke(
-    fd: FieldData, queue: Callable[[], object], now: Callable[[], object]
+    fd: FieldData, *, queue: Callable[[], object], now: Callable[[], object]
 ) -> Response | None:
     """`sync=false` queues for the worker (202); otherwise revoke now. As Vault, a backend that
     cannot revoke makes this a 400 carrying its error, whatever its kind (an outage included)."""
