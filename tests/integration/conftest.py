@@ -4,6 +4,7 @@
 - `servers`: a factory of config-file servers (SQLite or PostgreSQL storage) for tests that need
   a fresh, uninitialised or sealed server, or one they can stop and start again;
   `module_servers` is the same for servers shared by the tests of one module.
+- `moto` / `proxy`: moto on loopback and the recording proxy in front of it, per module.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import hvac
 import pytest
+from tests.support.aws_proxy import AWSProxy
+from tests.support.moto_server import MotoServer
 from tests.support.server import ROOT_TOKEN, ServerFactory, ServerProcess, running
 from tests.support.server import dev_server as make_dev_server
 
@@ -46,3 +49,16 @@ def module_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerF
         yield factory
     finally:
         factory.close()
+
+
+# AWS behind moto on loopback, and the recording proxy the server is pointed at (per module).
+@pytest.fixture(scope="module")
+def moto() -> Iterator[MotoServer]:
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def proxy(moto: MotoServer) -> Iterator[AWSProxy]:
+    with AWSProxy(moto.endpoint) as recorder:
+        yield recorder

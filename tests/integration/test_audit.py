@@ -33,18 +33,6 @@ CREDS_POLICY = 'path "aws/creds/*" {\n  capabilities = ["read"]\n}\n'
 
 
 @pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def proxy(moto: MotoServer) -> Iterator[AWSProxy]:
-    with AWSProxy(moto.endpoint) as recorder:
-        yield recorder
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A dev server logging at debug level in JSON: the most a log could ever say."""
     port = free_port()

@@ -39,18 +39,6 @@ def open_metrics_server(workdir: Path) -> ServerProcess:
 
 
 @pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def proxy(moto: MotoServer) -> Iterator[AWSProxy]:
-    with AWSProxy(moto.endpoint) as recorder:
-        yield recorder
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with running(open_metrics_server(tmp_path_factory.mktemp("metrics"))) as process:
         yield process

@@ -25,18 +25,6 @@ from tests.support.server import dev_server as make_dev_server
 
 
 @pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def proxy(moto: MotoServer) -> Iterator[AWSProxy]:
-    with AWSProxy(moto.endpoint) as recorder:
-        yield recorder
-
-
-@pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     workdir: Path = tmp_path_factory.mktemp("aws-dev")
     with running(make_dev_server(workdir)) as server:
