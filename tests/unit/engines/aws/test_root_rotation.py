@@ -21,18 +21,6 @@ from awsbroker.sdk.telemetry import ROTATION_LAST_SUCCESS
 U, R = Operation.UPDATE, Operation.READ
 
 
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def proxy(moto: MotoServer) -> Iterator[AWSProxy]:
-    with AWSProxy(moto.endpoint) as recorder:
-        yield recorder
-
-
 @pytest.fixture
 def world(moto: MotoServer, proxy: AWSProxy) -> Iterator[World]:
     w = fresh_world(moto, proxy)

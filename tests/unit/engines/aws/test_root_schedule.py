@@ -20,18 +20,6 @@ U, R = Operation.UPDATE, Operation.READ
 JOB = root_schedule.JOB
 
 
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def proxy(moto: MotoServer) -> Iterator[AWSProxy]:
-    with AWSProxy(moto.endpoint) as recorder:
-        yield recorder
-
-
 @pytest.fixture
 def world(moto: MotoServer, proxy: AWSProxy) -> Iterator[World]:
     w = fresh_world(moto, proxy)

@@ -21,18 +21,6 @@ U, R, D, L = Operation.UPDATE, Operation.READ, Operation.DELETE, Operation.LIST
 JOB = static_rotation.job_name("s")
 
 
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def proxy(moto: MotoServer) -> Iterator[AWSProxy]:
-    with AWSProxy(moto.endpoint) as recorder:
-        yield recorder
-
-
 @pytest.fixture
 def world(moto: MotoServer, proxy: AWSProxy) -> Iterator[World]:
     w = fresh_world(moto, proxy)
