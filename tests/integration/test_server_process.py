@@ -45,6 +45,19 @@ def test_sigterm_is_a_clean_exit(servers: ServerFactory) -> None:
     assert "Traceback" not in log
 
 
+def test_an_address_in_use_is_refused_not_shared(servers: ServerFactory) -> None:
+    # The HTTP server binds with SO_REUSEPORT: without the check, a second server would
+    # silently take a share of the first one's connections.
+    first = servers.dev()
+    [(code, stderr)] = run_servers(["--dev", "--dev-listen-address", f"127.0.0.1:{first.port}"])
+    assert code == 1, stderr
+    assert f"cannot listen on 127.0.0.1:{first.port}: Address already in use" in stderr
+    assert "Traceback" not in stderr
+    root = first.client("root")
+    for _ in range(20):  # every connection still reaches the first server
+        assert root.auth.token.lookup_self()["data"]["id"] == "root"
+
+
 def run_servers(*argvs: list[str]) -> list[tuple[int, str]]:
     """Run several `awsbroker server` commands that should exit at once, in parallel.
     Returns (exit status, stderr) for each."""

@@ -204,9 +204,9 @@ class ServerProcess:
     def _configure(self, session: requests.Session) -> None:
         session.verify = self._verify
         if self.ca_cert is not None:
-            # uvicorn keeps a TLS connection the client closed without close_notify (as requests
-            # does) until asyncio's 30 s SSL shutdown timeout, and its graceful shutdown waits
-            # 10 s for it. Not reusing TLS connections keeps stopping a TLS server fast.
+            # A TLS connection the client drops without close_notify (as requests does) can hold
+            # up a server's graceful shutdown (uvicorn, our earlier HTTP server, waited 10 s for
+            # one). Not reusing TLS connections keeps stopping a TLS server fast, whatever serves.
             session.headers["Connection"] = "close"
 
     def client(self, token: str | None = None, **kwargs: Any) -> hvac.Client:

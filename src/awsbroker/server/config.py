@@ -15,7 +15,7 @@ from awsbroker.sdk.fields import parse_bool
 DEFAULT_ADDRESS = "127.0.0.1:8200"
 DEFAULT_TTL = 768 * 3600
 STORAGE_TYPES = ("inmem", "sqlite", "postgresql")
-# Vault's log levels (and their aliases), as uvicorn names them.
+# Vault's log levels (and their aliases), as server/logs.py names them.
 LOG_LEVELS = {
     "trace": "trace", "debug": "debug", "info": "info", "warn": "warning", "warning": "warning",
     "err": "error", "error": "error",

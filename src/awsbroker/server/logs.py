@@ -27,7 +27,8 @@ LEVELS = {
 }
 # Third-party loggers that would print secrets (bodies, headers) at DEBUG.
 HELD_AT_WARNING = ("botocore", "boto3", "s3transfer", "urllib3", "hvac")
-UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+# The HTTP server's loggers (server/listener.py): granian's, through our handler like the rest.
+HTTP_SERVER = ("_granian", "granian.access")
 REDACTED = "<redacted>"
 _TOKEN = re.compile(r"\bhv[sbr]\.[A-Za-z0-9_-]{8,}")
 # An AWS secret access key is 40 characters of base64; a session token is hundreds.
@@ -95,7 +96,7 @@ class JSONFormatter(logging.Formatter):
 
 
 def setup_logging(level: str = "info", fmt: str = "standard", stream: TextIO | None = None) -> None:
-    """Route every logger (uvicorn's too) to one handler on `stream` (stderr) in `fmt`."""
+    """Route every logger (the HTTP server's too) to one handler on `stream` (stderr) in `fmt`."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JSONFormatter() if fmt == "json" else StandardFormatter())
     root = logging.getLogger()
@@ -104,7 +105,7 @@ def setup_logging(level: str = "info", fmt: str = "standard", stream: TextIO | N
     root.addHandler(handler)
     numeric = LEVELS.get(level, logging.INFO)
     root.setLevel(numeric)
-    for name in UVICORN:
+    for name in HTTP_SERVER:
         logger = logging.getLogger(name)
         for old in list(logger.handlers):
             logger.removeHandler(old)

@@ -9,10 +9,8 @@ import signal
 import sys
 from types import FrameType
 
-import uvicorn
-
 from awsbroker.core.mounts import new_entry
-from awsbroker.server import dev_mode
+from awsbroker.server import dev_mode, listener
 from awsbroker.server.compose import Server, build
 from awsbroker.server.config import (
     LOG_FORMATS,
@@ -67,10 +65,6 @@ def setup_dev(server: Server, root_token_id: str) -> tuple[str, str]:
     return keys[0].hex(), root_token
 
 
-def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(0)
-
-
 def _reopen_on_sighup(server: Server) -> None:
     """SIGHUP reopens the audit files (log rotation): each device reopens at its next write."""
 
@@ -82,31 +76,12 @@ def _reopen_on_sighup(server: Server) -> None:
 
 
 def serve(server: Server) -> None:
-    listener = server.config.listener
-    host, port = listener.host_port
-    config = uvicorn.Config(
-        server.app,
-        host=host,
-        port=port,
-        access_log=False,
-        # Our handlers (server/logs.py) format uvicorn's records too; no config of its own.
-        log_config=None,
-        log_level=server.config.log_level if server.config.log_level != "trace" else "debug",
-        ssl_certfile=None if listener.tls_disable else listener.tls_cert_file,
-        ssl_keyfile=None if listener.tls_disable else listener.tls_key_file,
-        timeout_graceful_shutdown=10,
-        lifespan="off",
-    )
-    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler
-    # it found installed. Ours turns that into a normal exit (status 0) that still closes storage;
-    # with the default handler the process would die by the signal and skip `server.close()`.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, _exit_cleanly)
+    """Listen until SIGTERM or SIGINT (a clean exit, status 0), then close the storage."""
     _reopen_on_sighup(server)
     ticker = Ticker(server.core)
     ticker.start()
     try:
-        uvicorn.Server(config).run()
+        listener.serve(server.app, server.config.listener)
     finally:
         ticker.stop()
         server.close()
@@ -135,8 +110,9 @@ def main(argv: list[str]) -> int:
             log_format=args.log_format or config.log_format,
         )
         setup_logging(config.log_level, config.log_format)
+        listener.check_free(config.listener)
         server = build(config)
-    except ConfigError as exc:
+    except (ConfigError, listener.ListenError) as exc:
         print(f"awsbroker server: {exc}", file=sys.stderr)
         return 1
     emulator: Emulator | None = None
@@ -165,6 +141,9 @@ def main(argv: list[str]) -> int:
         )
     try:
         serve(server)
+    except listener.ListenError as exc:
+        print(f"awsbroker server: {exc}", file=sys.stderr)
+        return 1
     finally:
         if emulator is not None:
             emulator.stop()

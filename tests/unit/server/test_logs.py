@@ -1,4 +1,4 @@
-"""Server logs: standard and JSON lines, request IDs, redaction, uvicorn and botocore loggers."""
+"""Server logs: standard and JSON lines, request IDs, redaction, the HTTP server's and botocore's loggers."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # 40 characters, mixed 
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    levels = {n: logging.getLogger(n).level for n in ("botocore", "uvicorn.error")}
+    levels = {n: logging.getLogger(n).level for n in ("botocore", "_granian")}
     try:
         yield
     finally:
@@ -88,10 +88,10 @@ def test_redact_masks_tokens_and_secret_keys_but_not_identifiers() -> None:
 
 
 @pytest.mark.usefixtures("restore_logging")
-def test_botocore_is_held_at_warning_and_uvicorn_goes_through_our_handler() -> None:
+def test_botocore_is_held_at_warning_and_the_http_server_goes_through_our_handler() -> None:
     stream = capture("debug", "json")
     logging.getLogger("botocore.parsers").debug("Response body: %s", SECRET_KEY)
-    logging.getLogger("uvicorn.error").info("Started server process")
+    logging.getLogger("_granian").error("Unexpected exit from worker-1")
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    assert [line["@module"] for line in lines] == ["uvicorn.error"]
+    assert [line["@module"] for line in lines] == ["_granian"]
     assert logging.getLogger("botocore").level == logging.WARNING
