@@ -1,1 +1,4 @@
-"""HTTP <-> `Request`/`Response`, on Starlette. The only place that knows about HTTP."""
+"""HTTP <-> `Request`/`Response`: an ASGI app on Starlette's request and response types.
+
+The only place that knows about HTTP.
+"""

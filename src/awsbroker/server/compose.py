@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.expiration import RevocationPolicy
@@ -27,7 +27,7 @@ class Server:
     config: ServerConfig
     physical: Physical
     core: Core
-    app: Starlette
+    app: ASGIApp
 
     def close(self) -> None:
         self.core.close()
