@@ -82,6 +82,15 @@ def test_logical_path_strips_v1_and_collapses_slashes(
     assert handler.last.path == "aws/creds/r"
 
 
+def test_percent_encoded_paths_are_decoded_once_and_stay_paths(
+    client: TestClient, handler: FakeHandler
+) -> None:
+    # An encoded '?' is part of the path, not the start of a query string.
+    client.get("/v1/sys/policies/acl/a%3Fb%20c?ttl=1")
+    assert handler.last.path == "sys/policies/acl/a?b c"
+    assert handler.last.data == {"ttl": "1"}
+
+
 # ---- methods -----------------------------------------------------------------------------------
 
 
