@@ -8,11 +8,12 @@ from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from awsbroker.physical._keyrange import prefix_upper_bound
 from awsbroker.physical.postgresql_expiry import NAME_HEADROOM, Conn, PostgreSQLExpiry
-from awsbroker.sdk.errors import InternalError
+from awsbroker.sdk.errors import InternalError, StorageUnavailable
 from awsbroker.sdk.storage import children
 
 # PostgreSQL identifiers hold 63 bytes; the expiry table and its indexes append to the name.
@@ -30,6 +31,18 @@ _DELETE = "DELETE FROM {} WHERE key = %s"
 _LIST_RANGE = "SELECT key FROM {} WHERE key >= %s AND key < %s"
 _LIST_FROM = "SELECT key FROM {} WHERE key >= %s"
 
+# While the server is unreachable, a request must fail soon rather than hang: a statement waits
+# at most `CHECKOUT_WAIT` seconds for a pooled connection (under load a healthy pool hands one
+# out in milliseconds), and libpq gives up a connection attempt after `CONNECT_TIMEOUT` seconds
+# unless the DSN sets its own `connect_timeout`.
+CHECKOUT_WAIT = 5.0
+CONNECT_TIMEOUT = 5
+# The pool retries a lost connection after 1, 2, 4, 8 ... seconds, so after a long outage it
+# could wait as long again before noticing the server is back. Giving each run of attempts up
+# after `RECONNECT_WINDOW` seconds keeps the gaps short: the next statement that needs a
+# connection starts a new run, whose first attempt is immediate.
+RECONNECT_WINDOW = 5.0
+
 __all__ = ["MAX_TABLE_NAME", "Conn", "PostgreSQLStorage"]
 
 
@@ -40,8 +53,10 @@ class PostgreSQLStorage(PostgreSQLExpiry):
     The `C` collation makes the primary-key index order byte-wise, so `list` is an index
     range scan. Both tables are created if missing, in one transaction under an advisory
     lock on the table name. The pool is opened and filled before the constructor returns;
-    `timeout` bounds that wait. Any driver error becomes `InternalError("storage
-    unavailable")` with the cause chained; the DSN is never echoed. `table` is letters,
+    `timeout` bounds that wait (the server may still be starting). After that, a statement
+    waits at most `wait` seconds for a connection. A lost or refused connection becomes
+    `StorageUnavailable("storage unavailable")`, any other driver error `InternalError` with
+    the same message; the cause is chained and the DSN never echoed. `table` is letters,
     digits and `_`, at most `MAX_TABLE_NAME` characters.
     """
 
@@ -53,6 +68,7 @@ class PostgreSQLStorage(PostgreSQLExpiry):
         max_size: int = 10,
         *,
         timeout: float = 30.0,
+        wait: float = CHECKOUT_WAIT,
     ) -> None:
         if not _TABLE_NAME.fullmatch(table):
             raise ValueError(
@@ -67,11 +83,12 @@ class PostgreSQLStorage(PostgreSQLExpiry):
         self._delete = sql.SQL(_DELETE).format(ident)
         self._list_range = sql.SQL(_LIST_RANGE).format(ident)
         self._list_from = sql.SQL(_LIST_FROM).format(ident)
+        self._wait = wait
         self._pool: ConnectionPool[Conn] = ConnectionPool(
             connection_url,
             min_size=min_size,
             max_size=max_size,
-            kwargs={"autocommit": True},
+            kwargs=_connect_kwargs(connection_url),
             check=ConnectionPool.check_connection,
             timeout=timeout,
             open=False,
@@ -84,7 +101,9 @@ class PostgreSQLStorage(PostgreSQLExpiry):
                 self._create_expiry(conn)
         except psycopg.Error as exc:
             self._pool.close()
-            raise InternalError("storage unavailable") from exc
+            raise _storage_error(exc) from exc
+        # Set once open: at start-up the pool keeps trying for the whole of `timeout`.
+        self._pool.reconnect_timeout = RECONNECT_WINDOW
 
     def get(self, key: str) -> bytes | None:
         with self._connection() as conn:
@@ -115,7 +134,27 @@ class PostgreSQLStorage(PostgreSQLExpiry):
     @contextmanager
     def _connection(self) -> Iterator[Conn]:
         try:
-            with self._pool.connection() as conn:
+            with self._pool.connection(timeout=self._wait) as conn:
                 yield conn
         except psycopg.Error as exc:
-            raise InternalError("storage unavailable") from exc
+            raise _storage_error(exc) from exc
+
+
+def _connect_kwargs(connection_url: str) -> dict[str, object]:
+    kwargs: dict[str, object] = {"autocommit": True}
+    try:
+        given = conninfo_to_dict(connection_url)
+    except psycopg.Error:
+        given = {}  # the pool's first connection attempt reports it
+    if "connect_timeout" not in given:
+        kwargs["connect_timeout"] = CONNECT_TIMEOUT
+    return kwargs
+
+
+def _storage_error(exc: psycopg.Error) -> InternalError:
+    """What a driver error means to the caller. `OperationalError` is the server out of reach:
+    refused, lost or timed-out connections, a server shutting down, and the pool's own timeout
+    and closed state."""
+    if isinstance(exc, psycopg.OperationalError):
+        return StorageUnavailable("storage unavailable")
+    return InternalError("storage unavailable")

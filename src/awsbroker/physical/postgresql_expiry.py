@@ -72,7 +72,7 @@ class PostgreSQLExpiry:
 
     That class calls `_init_expiry(table)` first and `_create_expiry(conn)` inside its
     creation transaction, and provides `_connection()`, which maps driver errors to
-    `InternalError("storage unavailable")`.
+    `StorageUnavailable` (server out of reach) or `InternalError`, both "storage unavailable".
     """
 
     expiry_table: str

@@ -11,6 +11,7 @@
      ├── NotInitialized          the server has not been initialised yet
      ├── Sealed                  the barrier is sealed; only the seal endpoints answer
      └── InternalError           our own fault; the message is generic on the wire
+          └── StorageUnavailable the storage cannot be reached now; a retry may succeed
 
 Every error carries a list of messages, because the wire format is `{"errors": [...]}`.
 """
@@ -72,3 +73,11 @@ class Sealed(BrokerError):
 
 class InternalError(BrokerError):
     default_message = "internal error"
+
+
+class StorageUnavailable(InternalError):
+    """The storage backend could not be reached (connection refused or lost, no connection free
+    in time): nothing about the request is wrong, and the same request may succeed later. An
+    `InternalError`, so code that handles those handles it too."""
+
+    default_message = "storage unavailable"

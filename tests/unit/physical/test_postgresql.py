@@ -7,8 +7,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from awsbroker.physical.postgresql import MAX_TABLE_NAME, PostgreSQLStorage
-from awsbroker.sdk.errors import InternalError
+from awsbroker.physical.postgresql import (
+    CONNECT_TIMEOUT,
+    MAX_TABLE_NAME,
+    PostgreSQLStorage,
+    _connect_kwargs,
+)
+from awsbroker.sdk.errors import InternalError, StorageUnavailable
 from awsbroker.sdk.expiry import KIND_LEASE
 
 # Nothing listens on port 1: connections are refused at once.
@@ -35,10 +40,11 @@ def test_bad_table_name_is_rejected_before_connecting(table: str) -> None:
         PostgreSQLStorage(UNREACHABLE, table=table)
 
 
-def test_unreachable_server_is_internal_error_without_the_dsn() -> None:
-    with pytest.raises(InternalError) as caught:
+def test_unreachable_server_is_storage_unavailable_without_the_dsn() -> None:
+    with pytest.raises(StorageUnavailable) as caught:
         PostgreSQLStorage(UNREACHABLE, timeout=0.5)
     err = caught.value
+    assert isinstance(err, InternalError)  # handled wherever an InternalError is
     assert err.messages == ["storage unavailable"]
     assert "s3cret-pw" not in str(err)
     assert "127.0.0.1" not in str(err)
@@ -85,6 +91,22 @@ def test_driver_error_is_internal_error_without_the_dsn(
     assert caught.value.messages == ["storage unavailable"]
     assert pg_dsn not in str(caught.value)
     assert isinstance(caught.value.__cause__, psycopg.errors.UndefinedTable)
+    # A missing table is not an outage: retrying will not help.
+    assert not isinstance(caught.value, StorageUnavailable)
+
+
+@pytest.mark.parametrize(
+    ("dsn", "timeout"),
+    [
+        ("postgresql://broker@db/awsbroker", CONNECT_TIMEOUT),
+        ("postgresql://broker@db/awsbroker?connect_timeout=20", None),
+        ("host=db user=broker connect_timeout=2", None),
+    ],
+)
+def test_connections_time_out_unless_the_dsn_says_otherwise(dsn: str, timeout: int | None) -> None:
+    kwargs = _connect_kwargs(dsn)
+    assert kwargs.get("autocommit") is True
+    assert kwargs.get("connect_timeout") == timeout
 
 
 @pytest.mark.postgres

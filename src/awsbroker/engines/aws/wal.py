@@ -13,7 +13,7 @@ import logging
 import uuid
 from typing import TYPE_CHECKING
 
-from awsbroker.sdk.errors import BrokerError, InternalError
+from awsbroker.sdk.errors import BrokerError, InternalError, StorageUnavailable
 
 if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
@@ -37,7 +37,10 @@ def put_user(backend: AWSBackend, username: str, lease_id: str = "") -> str:
     try:
         backend.storage.put(PREFIX + wal_id, json.dumps(entry).encode())
     except BrokerError as exc:
-        raise InternalError(f"error writing WAL entry: {'; '.join(exc.messages)}") from exc
+        # Vault's message; the class stays "unavailable" when it was, so the caller is told
+        # to retry rather than that something is broken.
+        kind = StorageUnavailable if isinstance(exc, StorageUnavailable) else InternalError
+        raise kind(f"error writing WAL entry: {'; '.join(exc.messages)}") from exc
     return wal_id
 
 

@@ -17,7 +17,7 @@ from awsbroker.engines.aws import iam_user, wal
 from awsbroker.engines.aws.backend import AWSBackend
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.sdk.clock import ManualClock
-from awsbroker.sdk.errors import InternalError, InvalidRequest, UpstreamError
+from awsbroker.sdk.errors import InternalError, InvalidRequest, StorageUnavailable, UpstreamError
 from awsbroker.sdk.framework import BackendConfig
 from awsbroker.sdk.logical import JSONValue, Operation, Request, Response, Secret
 
@@ -231,6 +231,27 @@ def test_failed_create_user_leaves_no_entry(b: AWSBackend, proxy: AWSProxy) -> N
         "Error creating IAM user: EntityAlreadyExists: User already exists"
     ]
     assert wal.pending(b) == []
+
+
+@pytest.mark.parametrize("unavailable", [True, False])
+def test_entry_that_cannot_be_written_fails_before_any_aws_call(
+    b: AWSBackend, proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch, unavailable: bool
+) -> None:
+    error = StorageUnavailable() if unavailable else InternalError("storage unavailable")
+    put = b.storage.put
+
+    def failing_put(key: str, value: bytes) -> None:
+        if key.startswith(wal.PREFIX):
+            raise error
+        put(key, value)
+
+    monkeypatch.setattr(b.storage, "put", failing_put)
+    with pytest.raises(InternalError) as info:
+        issue(b)
+    assert info.value.messages == ["error writing WAL entry: storage unavailable"]
+    # An outage stays one (the caller may retry); anything else stays an internal error.
+    assert isinstance(info.value, StorageUnavailable) == unavailable
+    assert proxy.calls("CreateUser") == []
 
 
 def test_throttled_create_user_is_upstream_error(b: AWSBackend, proxy: AWSProxy) -> None:
