@@ -29,7 +29,14 @@ from awsbroker.core.router import Route, Router
 from awsbroker.core.tokens import ROOT_PATH, TokenEntry, TokenStore, random_id
 from awsbroker.policy.builtin import is_root_path
 from awsbroker.sdk.clock import Clock, SystemClock
-from awsbroker.sdk.errors import InternalError, InvalidRequest, NotFound, PermissionDenied, Sealed
+from awsbroker.sdk.errors import (
+    InternalError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    Sealed,
+    StorageUnavailable,
+)
 from awsbroker.sdk.expiry import PhysicalStore
 from awsbroker.sdk.framework import Backend, BackendConfig, BackendFactory
 from awsbroker.sdk.logical import Operation, Request, Response
@@ -377,6 +384,11 @@ class Core:
         for hook in response.on_registered:
             try:
                 hook()
+            except StorageUnavailable as exc:
+                # The storage went away just after the lease was stored: the answer stands, and
+                # a hook's storage work must be safe to leave for later (a write-ahead entry of
+                # a stored lease is cleared by the engine's rollback). Expected, so no traceback.
+                log.warning("post-lease hook of %s failed: %s", route.mount_path, exc)
             except Exception:
                 log.exception("post-lease hook of %s failed", route.mount_path)
         if last_use is not None:

@@ -5,6 +5,7 @@ claims. A manual clock and a fixed jitter source make every time exact; nothing 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Callable, Iterator
 
@@ -13,9 +14,15 @@ from tests.support.core_harness import ENGINE_MOUNT, ENGINE_TYPE, Harness, make_
 
 from awsbroker.core.expiration import IRREVOCABLE_RETRY, Lease, RevocationPolicy
 from awsbroker.core.mounts import new_entry
-from awsbroker.sdk.errors import InvalidRequest, PermissionDenied, UpstreamError
+from awsbroker.sdk.errors import (
+    InternalError,
+    InvalidRequest,
+    PermissionDenied,
+    StorageUnavailable,
+    UpstreamError,
+)
 from awsbroker.sdk.expiry import KIND_LEASE, KIND_TOKEN
-from awsbroker.sdk.logical import JSONObject, Operation, Response
+from awsbroker.sdk.logical import JSONObject, Operation, Request, Response
 
 R, U, D, L = Operation.READ, Operation.UPDATE, Operation.DELETE, Operation.LIST
 DEFAULT_TTL, MAX_TTL = 3600, 7200
@@ -102,6 +109,43 @@ def test_registration_answers_with_the_lease(h: Harness) -> None:
     assert lease.internal_data == {"name": "a", "serial": 1}
     assert lease.secret_type == "test"
     assert leases_in_index(h) == 1
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # PostgreSQL gone between storing the lease and the hook: expected, a warning.
+        (StorageUnavailable("storage unavailable"), logging.WARNING, False),
+        (InternalError("a bug"), logging.ERROR, True),
+    ],
+)
+def test_a_failing_post_lease_hook_leaves_the_answer_and_the_lease(
+    h: Harness,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    case: tuple[Exception, int, bool],
+) -> None:
+    """Hooks run once the lease is stored (iam_user clears its write-ahead entry): a failing
+    one is logged, with a traceback unless it is the storage gone away."""
+    error, level, traceback = case
+    handle = h.engine.handle_request
+
+    def fail() -> None:
+        raise error
+
+    def with_failing_hook(request: Request) -> Response | None:
+        response = handle(request)
+        if response is not None and response.secret is not None:
+            response.on_registered.append(fail)
+        return response
+
+    monkeypatch.setattr(h.engine, "handle_request", with_failing_hook)
+    with caplog.at_level(logging.WARNING, logger="awsbroker.core"):
+        response = h.creds("a")
+    assert exists(h, response.lease_id)
+    [record] = [r for r in caplog.records if "post-lease hook" in r.getMessage()]
+    assert record.levelno == level
+    assert (record.exc_info is not None) == traceback
 
 
 def test_ttl_defaults_to_the_mount_default(h: Harness) -> None:
