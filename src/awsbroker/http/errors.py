@@ -14,6 +14,9 @@ STATUS: dict[type[errors.BrokerError], int] = {
     errors.PayloadTooLarge: 413,
     errors.RateLimited: 429,
     errors.InternalError: 500,
+    # Nothing is wrong with the request and a retry may succeed: what load balancers and
+    # clients retry on. Vault answers 500; docs/compatibility.md.
+    errors.StorageUnavailable: 503,
     errors.NotInitialized: 501,
     errors.UpstreamError: 502,
     errors.Sealed: 503,

@@ -516,6 +516,7 @@ def test_explicit_status_without_data(client: TestClient, handler: FakeHandler) 
         (errors.NotInitialized(), 501, ["Vault is not initialized"]),
         (errors.UpstreamError("AWS said no"), 502, ["AWS said no"]),
         (errors.Sealed(), 503, ["Vault is sealed"]),
+        (errors.StorageUnavailable(), 503, ["storage unavailable"]),
         (errors.InvalidRequest("a", "b"), 400, ["a", "b"]),
     ],
 )
@@ -545,7 +546,8 @@ def test_unexpected_exceptions_are_a_generic_500(
 
 
 def test_status_table_covers_the_whole_tree() -> None:
-    assert set(STATUS) == set(errors.BrokerError.__subclasses__())
+    # Every direct subclass, and the one deeper class with a status of its own.
+    assert set(STATUS) == {*errors.BrokerError.__subclasses__(), errors.StorageUnavailable}
 
 
 def test_status_for_subclasses_and_the_base() -> None:
