@@ -287,8 +287,9 @@ def test_postgresql_restarts_under_load_fail_cleanly_and_lose_no_lease(
     assert PASSWORD not in log
     assert aws.secret_key not in log
     assert "internal error handling" not in log
+    # An outage is expected: the background ticks log a one-line warning, not an error.
     errors = [line for line in log.splitlines() if "[ERROR]" in line]
-    assert all("awsbroker.server.ticker" in line for line in errors), errors[:5]
+    assert errors == [], errors[:5]
 
     for item in outages:
         print(item.summary(answers))

@@ -6,6 +6,7 @@ import logging
 import threading
 
 from awsbroker.core.core import Core
+from awsbroker.sdk.errors import StorageUnavailable
 
 log = logging.getLogger("awsbroker.server.ticker")
 
@@ -31,5 +32,7 @@ class Ticker:
                 # Keep going while there is a backlog; rest a tick when there is none.
                 while self._core.tick(wait=False) and not self._stop.is_set():
                     pass
+            except StorageUnavailable as exc:  # expected while the database is down
+                log.warning("background tick: %s; retrying next tick", exc)
             except Exception:
                 log.exception("background tick failed; retrying next tick")
