@@ -1,4 +1,5 @@
-"""Server logs: standard and JSON lines, request IDs, redaction, the HTTP server's and botocore's loggers."""
+"""Server logs: standard and JSON lines, request IDs, redaction, and the loggers of the HTTP
+server and botocore."""
 
 from __future__ import annotations
 
