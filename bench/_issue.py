@@ -9,6 +9,7 @@ baseline).
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import os
@@ -20,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -215,6 +216,55 @@ class DevServer:
             self.proc = None
 
 
+class AsyncBrokerClient:
+    """One client of awsbroker in the load generator: a keep-alive HTTP/1.1 connection on an
+    asyncio stream, sending the same GET as `BrokerClient` and checking the same answer, for a
+    fraction of the CPU of a thread each with `http.client` (bench/README.md)."""
+
+    def __init__(self, server: DevServer, kind: str) -> None:
+        self._server = server
+        self._request = (
+            f"GET /v1/aws/creds/{ROLES[kind]} HTTP/1.1\r\nHost: {HOST}:{server.port}\r\n"
+            f"X-Vault-Token: {server.token}\r\n\r\n"
+        ).encode()
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    @classmethod
+    async def open(cls, server: DevServer, kind: str) -> AsyncBrokerClient:
+        client = cls(server, kind)
+        await client.reopen()
+        return client
+
+    async def reopen(self) -> None:
+        self.close()
+        self._reader, self._writer = await asyncio.open_connection(HOST, self._server.port)
+
+    async def issue(self) -> str:
+        """The lease ID. Raises unless a credential came back."""
+        assert self._reader is not None
+        assert self._writer is not None
+        self._writer.write(self._request)
+        head = await self._reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        raw = await self._reader.readexactly(length)
+        if status != 200:
+            raise RuntimeError(f"awsbroker answered {status}: {raw[:300]!r}")
+        body = json.loads(raw)
+        if not body["data"]["access_key"]:
+            raise RuntimeError("no access key in the answer")
+        return str(body["lease_id"])
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
 class BrokerClient:
     """One client of awsbroker: a keep-alive HTTP connection, as an SDK keeps one."""
 
@@ -393,6 +443,9 @@ class ThroughputResult:
     aws_calls: int | None  # over the whole phase
     load_1m: float
     round: int = 1
+    # awsbroker: the load generator's CPU (this process) in the window; direct: 0 (its CPU is
+    # `cpu_s`, boto3 and the threads together).
+    client_cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -428,6 +481,78 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass
+class _Tally:
+    """What the clients of one throughput phase share with the phase's timer."""
+
+    clients: int
+    threads: int  # the threads that meet the timer at `start`
+    stop: threading.Event = field(default_factory=threading.Event)
+    done: list[list[float]] = field(default_factory=list)  # completion times, per client
+    answered: list[int] = field(default_factory=list)  # credentials and errors, per client
+    errors: list[str] = field(default_factory=list)
+    start: threading.Barrier = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.done = [[] for _ in range(self.clients)]
+        self.answered = [0] * self.clients
+        self.start = threading.Barrier(self.threads + 1)
+
+    def issued(self) -> int:
+        return sum(len(mine) for mine in self.done)
+
+    def record(self, i: int, error: Exception | None) -> None:
+        if error is None:
+            self.done[i].append(time.perf_counter())
+        else:
+            self.errors.append(f"{type(error).__name__}: {error}"[:300])
+        self.answered[i] += 1
+
+
+def _direct_threads(tally: _Tally, direct: DirectClient, kind: str) -> list[threading.Thread]:
+    """The baseline: a thread per client, each making the AWS calls with boto3."""
+
+    def worker(i: int) -> None:
+        tally.start.wait()
+        while not tally.stop.is_set():
+            try:
+                direct.issue(kind)
+            except Exception as exc:
+                tally.record(i, exc)
+            else:
+                tally.record(i, None)
+
+    return [
+        threading.Thread(target=worker, args=(i,), name=f"bench-{i}", daemon=True)
+        for i in range(tally.clients)
+    ]
+
+
+def _broker_clients(tally: _Tally, server: DevServer, kind: str) -> list[threading.Thread]:
+    """awsbroker's clients: coroutines on one thread's event loop, so that the load generator
+    takes as little of the machine's CPU from the server as it can."""
+
+    async def client(i: int) -> None:
+        broker = await AsyncBrokerClient.open(server, kind)
+        try:
+            while not tally.stop.is_set():
+                try:
+                    await broker.issue()
+                except Exception as exc:
+                    tally.record(i, exc)
+                    await broker.reopen()
+                else:
+                    tally.record(i, None)
+        finally:
+            broker.close()
+
+    async def main() -> None:
+        await asyncio.to_thread(tally.start.wait)
+        await asyncio.gather(*(client(i) for i in range(tally.clients)))
+
+    return [threading.Thread(target=asyncio.run, args=(main(),), name="bench-clients", daemon=True)]
+
+
 def throughput(
     aws: AWSEndpoint,
     server: DevServer,
@@ -441,8 +566,8 @@ def throughput(
     cycles: float = 2.0,
     round_: int = 1,
 ) -> ThroughputResult:
-    """`clients` threads issuing back to back (a closed loop); what completes in the measured
-    window counts.
+    """`clients` clients issuing back to back (a closed loop); what completes in the measured
+    window counts. Direct: a thread each, with boto3. awsbroker: a coroutine each, on one thread.
 
     The first burst (every client at once, connections opening) is not steady state: the
     window opens once `warmup` seconds have passed and every client has had an answer. It
@@ -452,39 +577,12 @@ def throughput(
     after `WINDOW_CAP` x `duration` seconds at the most.
     """
     direct = DirectClient(aws.endpoint, max_retries, clients) if side == "direct" else None
-    stop = threading.Event()
-    start = threading.Barrier(clients + 1)
-    done: list[list[float]] = [[] for _ in range(clients)]
-    answered = [0] * clients  # credentials and errors, per client
-    errors: list[str] = []
-
-    def worker(i: int) -> None:
-        issue: Callable[[str], str]
-        broker = None
-        if direct is not None:
-            issue = direct.issue
-        else:
-            broker = BrokerClient(server)
-            issue = broker.issue
-        mine = done[i]
-        start.wait()
-        try:
-            while not stop.is_set():
-                try:
-                    issue(kind)
-                except Exception as exc:
-                    errors.append(f"{type(exc).__name__}: {exc}"[:300])
-                else:
-                    mine.append(time.perf_counter())
-                answered[i] += 1
-        finally:
-            if broker is not None:
-                broker.close()
-
-    threads = [
-        threading.Thread(target=worker, args=(i,), name=f"bench-{i}", daemon=True)
-        for i in range(clients)
-    ]
+    if direct is not None:
+        tally = _Tally(clients, threads=clients)
+        threads = _direct_threads(tally, direct, kind)
+    else:
+        tally = _Tally(clients, threads=1)
+        threads = _broker_clients(tally, server, kind)
     for t in threads:
         t.start()
     calls0 = aws.calls()
@@ -493,28 +591,25 @@ def throughput(
     def cpu() -> float:
         return time.process_time() if direct is not None else proc_cpu(server.pid)
 
-    start.wait()
-    _wait(warmup, max(warmup, duration * WINDOW_CAP), lambda: min(answered) > 0)
-    t0, cpu0, aws0 = time.perf_counter(), cpu(), proc_cpu(aws.pid)
-    before = sum(len(mine) for mine in done)
-    _wait(
-        duration,
-        duration * WINDOW_CAP,
-        lambda: sum(len(mine) for mine in done) - before >= cycles * clients,
-    )
-    t1, cpu1, aws1 = time.perf_counter(), cpu(), proc_cpu(aws.pid)
-    stop.set()
+    tally.start.wait()
+    _wait(warmup, max(warmup, duration * WINDOW_CAP), lambda: min(tally.answered) > 0)
+    t0, cpu0, aws0, here0 = time.perf_counter(), cpu(), proc_cpu(aws.pid), time.process_time()
+    before = tally.issued()
+    _wait(duration, duration * WINDOW_CAP, lambda: tally.issued() - before >= cycles * clients)
+    t1, cpu1, aws1, here1 = time.perf_counter(), cpu(), proc_cpu(aws.pid), time.process_time()
+    tally.stop.set()
     for t in threads:
         t.join()
     calls1 = aws.calls()
     if direct is not None:
         direct.close()
-    all_done = [t for mine in done for t in mine]
+    all_done = [t for mine in tally.done for t in mine]
+    errors = tally.errors
     return ThroughputResult(
         backend=aws.kind, kind=kind, side=side, clients=clients, seconds=t1 - t0,
         issued=sum(1 for t in all_done if t0 <= t < t1), total_issued=len(all_done),
         errors=len(errors), first_error=errors[0] if errors else "", cpu_s=cpu1 - cpu0,
-        aws_cpu_s=aws1 - aws0,
+        aws_cpu_s=aws1 - aws0, client_cpu_s=0.0 if direct is not None else here1 - here0,
         aws_calls=None if calls0 is None or calls1 is None else calls1 - calls0,
         load_1m=load, round=round_,
     )  # fmt: skip

@@ -161,23 +161,26 @@ def throughput_table(results: list[ThroughputResult], duration: float) -> str:
         b_calls, d_calls = b.aws_calls_per_credential, d.aws_calls_per_credential
         calls = "-" if b_calls is None or d_calls is None else f"{b_calls:.1f}/{d_calls:.1f}"
         aws_cpu = f"{b.aws_cpu_s * 1000 / b.issued:.1f}" if b.issued else "-"
+        client_cpu = f"{b.client_cpu_s * 1000 / b.issued:.1f}" if b.issued else "-"
         rows.append([
             b.backend, b.kind, str(b.clients), str(b.round), f"{d.rate:.1f}", f"{b.rate:.1f}",
             ratio(b.rate, d.rate), f"{d.cpu_ms_per_credential:.1f}",
             f"{b.cpu_ms_per_credential:.1f}", ratio(b.cpu_ms_per_credential,
-            d.cpu_ms_per_credential), aws_cpu, calls, f"{b.errors}/{d.errors}",
+            d.cpu_ms_per_credential), client_cpu, aws_cpu, calls, f"{b.errors}/{d.errors}",
             f"{d.load_1m:.1f}/{b.load_1m:.1f}",
         ])  # fmt: skip
     headers = [
         "AWS", "type", "clients", "round", "direct cred/s", "awsbroker cred/s", "x rate",
-        "direct CPU ms/cred", "awsbroker CPU ms/cred", "x CPU", "AWS CPU ms/cred",
+        "direct CPU ms/cred", "awsbroker CPU ms/cred", "x CPU", "clients CPU ms/cred",
+        "AWS CPU ms/cred",
         "AWS calls/cred b/d", "errors b/d", "load d/b",
     ]  # fmt: skip
     title = (
         f"Issuance throughput: N clients issuing back to back for {duration:g} s (closed loop);"
-        " direct = boto3 with N threads in one process; awsbroker = N keep-alive HTTP clients."
-        "\nCPU ms/cred: the awsbroker server process's CPU (or the direct process's) per"
-        " credential issued in the window; AWS CPU: the endpoint's, during awsbroker's phase"
+        " direct = boto3 with N threads in one process; awsbroker = N keep-alive HTTP clients"
+        " (coroutines on one thread).\nCPU ms/cred: the awsbroker server process's CPU (or the"
+        " direct process's) per credential issued in the window; clients CPU: the load"
+        " generator's, and AWS CPU the endpoint's, during awsbroker's phase"
     )
     return title + "\n" + table(headers, rows)
 
@@ -272,6 +275,7 @@ def to_json(
         {
             **asdict(t), "credentials_per_s": t.rate,
             "cpu_ms_per_credential": t.cpu_ms_per_credential,
+            "client_cpu_ms_per_credential": t.client_cpu_s * 1000 / t.issued if t.issued else None,
             "aws_calls_per_credential": t.aws_calls_per_credential,
         }
         for t in throughputs
