@@ -17,10 +17,13 @@ from typing import Any
 
 from awsbroker.physical._expiry import due_entry
 from awsbroker.physical._keyrange import prefix_upper_bound
-from awsbroker.sdk.errors import InternalError
+from awsbroker.sdk.errors import InternalError, StorageUnavailable
 from awsbroker.sdk.expiry import DueEntry
 from awsbroker.sdk.storage import children
 
+# Seconds a statement waits for another process's write lock on the file (sqlite3's default),
+# as the PostgreSQL store waits at most 5 s for a connection.
+BUSY_TIMEOUT = 5.0
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS expiry ("
@@ -80,14 +83,18 @@ class SQLiteStorage:
     The connection is in autocommit mode: each statement is its own transaction, except
     `claim`, which selects and marks in one `BEGIN IMMEDIATE` transaction so that processes
     sharing the file never claim the same entry.
-    Driver errors surface as `InternalError("storage unavailable")` with the cause chained.
+    Driver errors surface as `InternalError("storage unavailable")` with the cause chained;
+    the file still locked by another process after `busy_timeout` seconds (SQLITE_BUSY) as
+    `StorageUnavailable`, which a retry may get past (HTTP 503, as for PostgreSQL).
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = path
         self._lock = threading.Lock()
         try:
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as exc:
             raise InternalError("storage unavailable") from exc
         try:
@@ -138,7 +145,7 @@ class SQLiteStorage:
                     conn.rollback()
                     raise
         except sqlite3.Error as exc:
-            raise InternalError("storage unavailable") from exc
+            raise _driver_error(exc) from exc
         return [due_entry(row) for row in rows]
 
     def count(self, *, kind: str | None = None, irrevocable: bool | None = None) -> int:
@@ -198,4 +205,12 @@ class SQLiteStorage:
             with self._lock:
                 return self._conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise InternalError("storage unavailable") from exc
+            raise _driver_error(exc) from exc
+
+
+def _driver_error(exc: sqlite3.Error) -> InternalError:
+    """The file locked by another writer for longer than the busy timeout is an outage a retry
+    may get past; anything else (I/O error, a full disk, a closed handle) is our fault."""
+    if getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+        return StorageUnavailable()
+    return InternalError("storage unavailable")

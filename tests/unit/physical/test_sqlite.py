@@ -14,7 +14,7 @@ from awsbroker.physical.sqlite import (
     _LIST_RANGE,
     SQLiteStorage,
 )
-from awsbroker.sdk.errors import InternalError
+from awsbroker.sdk.errors import InternalError, StorageUnavailable
 from awsbroker.sdk.expiry import KIND_LEASE
 
 
@@ -193,3 +193,31 @@ def test_closed_storage_expiry_calls_raise_internal_error(tmp_path: Path) -> Non
         with pytest.raises(InternalError, match=r"^storage unavailable$") as caught:
             call()
         assert isinstance(caught.value.__cause__, sqlite3.Error)
+
+
+def test_a_file_locked_past_the_busy_timeout_is_storage_unavailable(tmp_path: Path) -> None:
+    # Another process holding the write lock is an outage a retry may get past (HTTP 503);
+    # the store and its data are fine once the lock goes.
+    path = str(tmp_path / "kv.db")
+    storage = SQLiteStorage(path, busy_timeout=0.05)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StorageUnavailable) as caught:
+            storage.put("k", b"v")
+        assert caught.value.messages == ["storage unavailable"]
+        assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+        other.execute("ROLLBACK")
+        storage.put("k", b"v")
+        assert storage.get("k") == b"v"
+    finally:
+        other.close()
+        storage.close()
+
+
+def test_other_driver_errors_stay_internal_errors(tmp_path: Path) -> None:
+    storage = SQLiteStorage(str(tmp_path / "kv.db"))
+    storage.close()
+    with pytest.raises(InternalError) as caught:
+        storage.get("k")
+    assert not isinstance(caught.value, StorageUnavailable)
