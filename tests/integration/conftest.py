@@ -14,8 +14,6 @@ from pathlib import Path
 
 import hvac
 import pytest
-from tests.support.aws_proxy import AWSProxy
-from tests.support.moto_server import MotoServer
 from tests.support.server import ROOT_TOKEN, ServerFactory, ServerProcess, running
 from tests.support.server import dev_server as make_dev_server
 
@@ -49,16 +47,3 @@ def module_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerF
         yield factory
     finally:
         factory.close()
-
-
-# AWS behind moto on loopback, and the recording proxy the server is pointed at (per module).
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def proxy(moto: MotoServer) -> Iterator[AWSProxy]:
-    with AWSProxy(moto.endpoint) as recorder:
-        yield recorder

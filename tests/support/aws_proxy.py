@@ -23,9 +23,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
+
+from tests.support.lifecycle import Service
 
 _HOP_BY_HOP = frozenset(
     {
@@ -115,7 +116,7 @@ def _service_of(authorization: str, action: str) -> str:
     return "sts" if action in _STS_ACTIONS else ""
 
 
-class AWSProxy:
+class AWSProxy(Service):
     """A loopback HTTP proxy to `upstream` that records calls and can inject faults."""
 
     def __init__(self, upstream: str, latency: float = 0.0) -> None:
@@ -157,18 +158,6 @@ class AWSProxy:
         self._thread.join()
         self._server = None
         self._thread = None
-
-    def __enter__(self) -> AWSProxy:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def calls(self, action: str | None = None) -> list[Call]:
         """Recorded calls in arrival order, optionally only those of one action."""

@@ -13,7 +13,6 @@ import json
 from dataclasses import dataclass, field
 
 import boto3
-import botocore.exceptions
 from mypy_boto3_iam import IAMClient
 from tests.support.aws_proxy import AWSProxy
 from tests.support.moto_server import MotoServer, bootstrap_admin
@@ -120,23 +119,7 @@ class World:
         return sorted(k["AccessKeyId"] for k in metadata)
 
     def key_works(self, access_key: str, secret_key: str) -> bool:
-        """Whether AWS accepts the key (GetCallerIdentity; moto lets any valid key call it)."""
-        sts = boto3.client(
-            "sts",
-            endpoint_url=self.moto.endpoint,
-            region_name=REGION,
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-        )
-        try:
-            sts.get_caller_identity()
-        except botocore.exceptions.ClientError as exc:
-            if exc.response["Error"]["Code"] != "InvalidClientTokenId":
-                raise
-            return False
-        finally:
-            sts.close()
-        return True
+        return self.moto.key_works(access_key, secret_key)
 
     def new_user(self, name: str, *, keys: int = 0) -> list[tuple[str, str]]:
         """An IAM user with `keys` access keys of its own (not the broker's)."""

@@ -38,9 +38,10 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
+
+from tests.support.lifecycle import Service
 
 ACCOUNT = "123456789012"
 ADMIN_USER = "fake-admin"
@@ -381,7 +382,7 @@ def _caller_key(authorization: str) -> str:
     return authorization.partition("Credential=")[2].partition("/")[0]
 
 
-class FakeAWS:
+class FakeAWS(Service):
     """The fake endpoint, served by an asyncio loop in a background thread."""
 
     def __init__(self, latency: float = 0.05, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -445,18 +446,6 @@ class FakeAWS:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._thread = self._loop = self._server = None
-
-    def __enter__(self) -> FakeAWS:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     async def _listen(self) -> asyncio.Server:
         return await asyncio.start_server(self._serve, self._host, self._port, backlog=1024)

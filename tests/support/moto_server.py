@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import http.client
 import json
-from types import TracebackType
 
 import boto3
+import botocore.exceptions
 from moto.server import ThreadedMotoServer
+from tests.support.lifecycle import Service
 
 REGION = "us-east-1"
 ADMIN_USER = "awsbroker-test-admin"
@@ -36,7 +37,7 @@ ADMIN_POLICY = {
 _ANY_KEY = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 
 
-class MotoServer:
+class MotoServer(Service):
     """A moto server in a background thread of this process, on 127.0.0.1."""
 
     def __init__(self) -> None:
@@ -77,6 +78,25 @@ class MotoServer:
         self._set_auth(str(initial_no_auth_action_count))
         self._auth_enabled = True
 
+    def key_works(self, access_key: str, secret_key: str) -> bool:
+        """Whether moto accepts the key (GetCallerIdentity: any valid key may call it)."""
+        sts = boto3.client(
+            "sts",
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+        )
+        try:
+            sts.get_caller_identity()
+        except botocore.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] != "InvalidClientTokenId":
+                raise
+            return False
+        finally:
+            sts.close()
+        return True
+
     def disable_auth(self) -> None:
         """Moto's default: any key, any signature, every action allowed."""
         self._set_auth("inf")
@@ -97,18 +117,6 @@ class MotoServer:
             conn.close()
         if response.status != 200:
             raise RuntimeError(f"moto {path} answered {response.status}: {answer!r}")
-
-    def __enter__(self) -> MotoServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def bootstrap_admin(endpoint: str, user_name: str = ADMIN_USER) -> tuple[str, str]:

@@ -21,10 +21,10 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Literal
+from typing import Literal, Self
 
 import psycopg
+from tests.support.lifecycle import Service
 from tests.support.server import HOST, free_port
 
 StopMode = Literal["smart", "fast", "immediate"]
@@ -72,7 +72,7 @@ def _as_cluster_user(command: list[str]) -> list[str]:
     return command
 
 
-class PgCluster:
+class PgCluster(Service):
     """One cluster in its own temporary directory. `close()` (or leaving the `with` block)
     stops it, whatever state it is in, and removes the directory."""
 
@@ -178,21 +178,12 @@ class PgCluster:
             shutil.rmtree(self.root, ignore_errors=True)
             self._initialised = False
 
-    def __enter__(self) -> PgCluster:
+    def __enter__(self) -> Self:
         try:
-            self.start()
-        except BaseException:
+            return super().__enter__()
+        except BaseException:  # initdb or the first start failed: leave no directory behind
             self.close()
             raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # ---- helpers ------------------------------------------------------------------------
 

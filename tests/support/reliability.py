@@ -230,18 +230,7 @@ class Broker:
         """Mount `aws/`, point it at the proxy with the admin key, and add the `iam_user` role
         `u` (an inline allow-all policy)."""
         self.ok("POST", f"sys/mounts/{MOUNT}", json={"type": "aws"})
-        self.ok(
-            "POST",
-            f"{MOUNT}/config/root",
-            json={
-                "access_key": world.access_key,
-                "secret_key": world.secret_key,
-                "region": REGION,
-                "iam_endpoint": world.recorder.endpoint,
-                "sts_endpoint": world.recorder.endpoint,
-                "max_retries": max_retries,
-            },
-        )
+        self.set_max_retries(world, max_retries)
         if lease:
             self.set_lease(lease, lease_max or lease)
         self.ok(
@@ -254,7 +243,8 @@ class Broker:
         self.ok("POST", f"{MOUNT}/config/lease", json={"lease": lease, "lease_max": lease_max})
 
     def set_max_retries(self, world: AWSWorld, max_retries: int) -> None:
-        """Rewrite `config/root` with another `max_retries` (the engine rebuilds its clients)."""
+        """Write `config/root`: the admin key, the proxy as IAM and STS endpoint, and
+        `max_retries` (rewriting it makes the engine rebuild its clients)."""
         self.ok(
             "POST",
             f"{MOUNT}/config/root",

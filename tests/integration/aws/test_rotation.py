@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
-import botocore.exceptions
 import hvac
 import pytest
 from tests.integration.aws.support import REGION, AWSWorld, Broker
@@ -27,25 +25,6 @@ from tests.support.moto_server import ADMIN_USER, MotoServer, bootstrap_admin
 from tests.support.server import ServerFactory, ServerProcess
 
 ROTATION_DEADLINE = 120.0  # a 60 s period, plus the ticker's second and some slack
-
-
-def key_works(moto: MotoServer, access_key: str, secret_key: str) -> bool:
-    sts = boto3.client(
-        "sts",
-        endpoint_url=moto.endpoint,
-        region_name=REGION,
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-    )
-    try:
-        sts.get_caller_identity()
-    except botocore.exceptions.ClientError as exc:
-        if exc.response["Error"]["Code"] != "InvalidClientTokenId":
-            raise
-        return False
-    finally:
-        sts.close()
-    return True
 
 
 def wait_for(what: str, check: Callable[[], Any], deadline: float = ROTATION_DEADLINE) -> Any:
@@ -73,7 +52,7 @@ def test_rotate_root_replaces_the_key(aws: AWSWorld, broker: Broker) -> None:
         "GetCallerIdentity",
         "DeleteAccessKey",
     ]
-    assert not key_works(aws.moto, aws.access_key, aws.secret_key)  # the old key is rejected
+    assert not aws.moto.key_works(aws.access_key, aws.secret_key)  # the old key is rejected
     assert broker.vault.read("aws/config/root")["data"]["access_key"] == new
     keys = aws.iam(*checker).list_access_keys(UserName=ADMIN_USER)["AccessKeyMetadata"]
     assert [k["AccessKeyId"] for k in keys] == [new]
@@ -81,7 +60,7 @@ def test_rotate_root_replaces_the_key(aws: AWSWorld, broker: Broker) -> None:
     broker.vault.write("aws/roles/r", credential_type="iam_user", policy_document=ALLOW)
     issued = broker.ok("GET", "aws/creds/r")["data"]
     assert f"Credential={new}/" in aws.calls("CreateUser")[-1].headers["authorization"]
-    assert key_works(aws.moto, issued["access_key"], issued["secret_key"])
+    assert aws.moto.key_works(issued["access_key"], issued["secret_key"])
     assert broker.errors("GET", "aws/config/rotate-root", 405)
 
 
@@ -189,7 +168,7 @@ def test_static_rotation_survives_a_restart_and_honours_the_grace_period(
     clean_aws.iam().create_user(UserName="app")
     root.write("aws/static-roles/s", username="app", rotation_period="60s", grace_period="8s")
     first = static_creds(root)
-    assert key_works(clean_aws.moto, first["access_key"], first["secret_key"])
+    assert clean_aws.moto.key_works(first["access_key"], first["secret_key"])
 
     assert server.stop() == 0  # the rotation queue lives in storage, not in the process
     server.start()
@@ -201,11 +180,11 @@ def test_static_rotation_survives_a_restart_and_honours_the_grace_period(
         lambda: (c := static_creds(root))["access_key"] != first["access_key"] and c,
     )
     assert rotated["previous_access_key"] == first["access_key"]
-    assert key_works(clean_aws.moto, rotated["access_key"], rotated["secret_key"])
-    assert key_works(clean_aws.moto, first["access_key"], first["secret_key"])  # grace
+    assert clean_aws.moto.key_works(rotated["access_key"], rotated["secret_key"])
+    assert clean_aws.moto.key_works(first["access_key"], first["secret_key"])  # grace
     wait_for(
         "the end of the grace period",
-        lambda: not key_works(clean_aws.moto, first["access_key"], first["secret_key"]),
+        lambda: not clean_aws.moto.key_works(first["access_key"], first["secret_key"]),
         deadline=30,
     )
     after = static_creds(root)
