@@ -37,7 +37,7 @@ from awsbroker.engines.aws.backend import AWSBackend
 from awsbroker.engines.aws.path_roles import load_role
 from awsbroker.sdk.expiry import KIND_LEASE, DueEntry
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, Secret
-from awsbroker.server.compose import ENGINES
+from awsbroker.server.compose import engines
 from bench._stores import ExpiryRow, KVRow, Physical, Target
 
 MOUNT = "aws/"
@@ -140,7 +140,8 @@ class Prepared:
 def prepare(target: Target) -> Prepared:
     physical = target.open_physical()
     store = CapturingStore(physical)
-    core = Core(store, ENGINES, CoreConfig(storage_type=target.kind), system_backend=SystemBackend)
+    config = CoreConfig(storage_type=target.kind)
+    core = Core(store, engines(None), config, system_backend=SystemBackend)
     keys, root_token = core.initialize(1, 1)
     core.submit_unseal_key(keys[0])
     core.enable_mount(new_entry(MOUNT, "aws"))

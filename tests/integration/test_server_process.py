@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import hvac.exceptions
 import pytest
+from tests.support.fake_aws import FakeAWS
 from tests.support.server import ServerFactory, config_text, free_port
+
+from awsbroker.engines.aws.call_process import default_processes
 
 
 def test_dev_server_prints_its_keys_and_they_work(servers: ServerFactory) -> None:
@@ -100,14 +105,26 @@ def test_start_up_errors_exit_with_a_message(tmp_path: Path) -> None:
             "log_level must be one of",
         ),
         "absent.hcl": (None, "cannot read configuration file"),
-    }
+        "bad-call-processes.hcl": (
+            config_text(
+                "sqlite", {"path": str(tmp_path / "x.db")}, port,
+                settings={"aws_call_processes": -1},
+            ),
+            "aws_call_processes must be a whole number from 0",
+        ),
+    }  # fmt: skip
     for name, (text, _) in configs.items():
         if text is not None:
             (tmp_path / name).write_text(text)
     argvs = [["--config", str(tmp_path / name)] for name in configs]
-    results = run_servers(*argvs, [], ["--dev", "--dev-listen-address", "127.0.0.1:0x"])
+    results = run_servers(
+        *argvs,
+        [],
+        ["--dev", "--dev-listen-address", "127.0.0.1:0x"],
+        ["--dev", "--aws-call-processes", "many"],
+    )
     expected = [(1, message) for _, message in configs.values()]
-    expected += [(2, "--config"), (1, "HOST:PORT")]
+    expected += [(2, "--config"), (1, "HOST:PORT"), (2, "--aws-call-processes must be")]
     for (code, stderr), (want_code, message) in zip(results, expected, strict=True):
         assert code == want_code, stderr
         assert message in stderr, stderr
@@ -135,3 +152,55 @@ def test_configured_ttls_and_cluster_name_apply(servers: ServerFactory) -> None:
     assert (tune["default_lease_ttl"], tune["max_lease_ttl"]) == (3600, 7200)
     with pytest.raises(hvac.exceptions.InvalidRequest):
         root.sys.tune_mount_configuration("configured", default_lease_ttl="3h")
+
+
+def test_aws_call_processes_serve_the_server_and_go_when_it_dies(
+    servers: ServerFactory,
+) -> None:
+    server = servers.dev()
+    root = server.client("root")
+    with FakeAWS(latency=0) as aws:
+        root.write(
+            "aws/config/root",
+            access_key="AKIAEXAMPLE",
+            secret_key="secret",
+            region="us-east-1",
+            iam_endpoint=aws.endpoint,
+            sts_endpoint=aws.endpoint,
+        )
+        root.write("aws/roles/fed", credential_type="federation_token",
+                   policy_document='{"Version":"2012-10-17","Statement":[]}')  # fmt: skip
+        assert server.proc is not None
+        assert helpers(server.proc.pid) == []  # started on the first AWS call
+        creds = root.read("aws/creds/fed")["data"]
+        assert creds["access_key"]
+        assert creds["security_token"]
+        pids = helpers(server.proc.pid)
+        assert len(pids) == default_processes()
+        assert aws.calls_by_action["GetFederationToken"] == 1
+        server.kill()
+        # Each helper sees its socket close and exits: none is left behind.
+        deadline = time.monotonic() + 20
+        while not all(gone(pid) for pid in pids):
+            assert time.monotonic() < deadline, f"helpers still running: {pids}"
+            time.sleep(0.05)
+
+
+def helpers(pid: int) -> list[int]:
+    """The server's children running the AWS call process module."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            for child in f.read().split():
+                with open(f"/proc/{child}/cmdline", "rb") as cmd:
+                    if b"awsbroker.engines.aws.call_process" in cmd.read():
+                        found.append(int(child))
+    return found
+
+
+def gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] == "Z"  # exited, not yet reaped
+    except FileNotFoundError:
+        return True

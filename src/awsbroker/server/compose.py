@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp
 
@@ -10,6 +11,7 @@ from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.expiration import RevocationPolicy
 from awsbroker.core.sys_backend import SystemBackend
 from awsbroker.engines.aws.backend import factory as aws_factory
+from awsbroker.engines.aws.call_process import CallPool, default_processes
 from awsbroker.http.app import build_app
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.physical.postgresql import PostgreSQLStorage
@@ -18,7 +20,6 @@ from awsbroker.sdk.clock import Clock, SystemClock
 from awsbroker.sdk.framework import BackendFactory
 from awsbroker.server.config import ServerConfig
 
-ENGINES: dict[str, BackendFactory] = {"aws": aws_factory}
 Physical = InmemStorage | SQLiteStorage | PostgreSQLStorage
 
 
@@ -28,9 +29,12 @@ class Server:
     physical: Physical
     core: Core
     app: ASGIApp
+    calls: CallPool | None = field(default=None)
 
     def close(self) -> None:
         self.core.close()
+        if self.calls is not None:
+            self.calls.close()
         if not isinstance(self.physical, InmemStorage):
             self.physical.close()
 
@@ -44,11 +48,24 @@ def open_physical(config: ServerConfig) -> Physical:
     return InmemStorage()
 
 
+def engines(calls: CallPool | None) -> dict[str, BackendFactory]:
+    return {"aws": functools.partial(aws_factory, calls=calls)}
+
+
+def call_pool(config: ServerConfig) -> CallPool | None:
+    """The AWS engine's helper processes (started on the first AWS call), or None for none."""
+    processes = config.aws_call_processes
+    if processes is None:
+        processes = default_processes()
+    return CallPool(processes) if processes else None
+
+
 def build(config: ServerConfig, clock: Clock | None = None) -> Server:
     physical = open_physical(config)
+    calls = call_pool(config)
     core = Core(
         physical,
-        ENGINES,
+        engines(calls),
         CoreConfig(
             default_lease_ttl=config.default_lease_ttl,
             max_lease_ttl=config.max_lease_ttl,
@@ -67,4 +84,4 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
         system_backend=SystemBackend,
     )
     app = build_app(core.handle, config.max_request_size, core.metrics.observe_request)
-    return Server(config, physical, core, app)
+    return Server(config, physical, core, app, calls)

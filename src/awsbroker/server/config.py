@@ -23,7 +23,7 @@ LOG_LEVELS = {
 _TOP_LEVEL = {
     "storage", "listener", "default_lease_ttl", "max_lease_ttl", "max_request_size",
     "cluster_name", "ui", "disable_mlock", "api_addr", "log_level", "log_format", "revocation",
-    "telemetry",
+    "telemetry", "aws_call_processes",
 }  # fmt: skip
 _LISTENER_KEYS = {
     "address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size", "telemetry",
@@ -82,6 +82,9 @@ class ServerConfig:
     log_level: str = "info"
     log_format: str = "standard"
     revocation: RevocationSettings = field(default_factory=RevocationSettings)
+    # Helper processes for AWS calls (engines/aws/call_process.py); 0 makes them in the server
+    # process, None picks one per core (at least two, at most four).
+    aws_call_processes: int | None = None
 
 
 def load(path: str) -> ServerConfig:
@@ -128,6 +131,7 @@ def parse(text: str, source: str = "configuration") -> ServerConfig:
         cluster_name=str(tree.get("cluster_name", "awsbroker")),
         log_level=_log_level(tree, source),
         log_format=_log_format(tree, source),
+        aws_call_processes=_call_processes(tree, source),
     )
     _check_telemetry(tree, source)
     if config.default_lease_ttl > config.max_lease_ttl:
@@ -274,6 +278,21 @@ def _revocation(tree: dict[str, object], source: str) -> RevocationSettings:
         workers=_int(body, "workers", f"{source}: revocation", defaults.workers),
         batch=_int(body, "batch", f"{source}: revocation", defaults.batch),
     )
+
+
+def _call_processes(tree: Mapping[str, object], source: str) -> int | None:
+    value = tree.get("aws_call_processes")
+    return None if value is None else parse_call_processes(value, f"{source}: aws_call_processes")
+
+
+def parse_call_processes(value: object, where: str) -> int:
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
+        raise ConfigError(
+            f"{where} must be a whole number from 0 (AWS calls made in the server process) to 64"
+        )
+    return value
 
 
 def _int(tree: Mapping[str, object], key: str, source: str, default: int) -> int:

@@ -19,6 +19,7 @@ from awsbroker.server.config import (
     Listener,
     ServerConfig,
     load,
+    parse_call_processes,
 )
 from awsbroker.server.dev_emulator import Emulator, EmulatorUnavailable
 from awsbroker.server.logs import setup_logging
@@ -53,7 +54,21 @@ def parser() -> argparse.ArgumentParser:
         "--log-level", "-log-level", choices=sorted(LOG_LEVELS), help="overrides log_level"
     )
     p.add_argument("--log-format", "-log-format", choices=LOG_FORMATS, help="overrides log_format")
+    p.add_argument(
+        "--aws-call-processes",
+        "-aws-call-processes",
+        type=_call_processes,
+        metavar="N",
+        help="overrides aws_call_processes (0: AWS calls in the server process)",
+    )
     return p
+
+
+def _call_processes(text: str) -> int:
+    try:
+        return parse_call_processes(text, "--aws-call-processes")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def setup_dev(server: Server, root_token_id: str) -> tuple[str, str]:
@@ -109,6 +124,8 @@ def main(argv: list[str]) -> int:
             log_level=LOG_LEVELS[args.log_level] if args.log_level else config.log_level,
             log_format=args.log_format or config.log_format,
         )
+        if args.aws_call_processes is not None:
+            config = dataclasses.replace(config, aws_call_processes=args.aws_call_processes)
         setup_logging(config.log_level, config.log_format)
         listener.check_free(config.listener)
         server = build(config)

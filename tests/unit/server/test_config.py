@@ -285,3 +285,18 @@ def test_revocation_block() -> None:
     assert error(INMEM + LISTENER + "revocation {\n  workers = 0\n}\n") == (
         "test.hcl: revocation: workers must be a positive whole number"
     )
+
+
+def test_aws_call_processes() -> None:
+    assert config(INMEM + LISTENER).aws_call_processes is None  # the server picks
+    assert config(INMEM + LISTENER + "aws_call_processes = 0\n").aws_call_processes == 0
+    assert config(INMEM + LISTENER + "aws_call_processes = 3\n").aws_call_processes == 3
+
+
+@pytest.mark.parametrize("value", ["-1", "65", "true", "1.5", '"two"'])
+def test_aws_call_processes_must_be_a_small_whole_number(value: str) -> None:
+    message = error(INMEM + LISTENER + f"aws_call_processes = {value}\n")
+    assert message == (
+        "test.hcl: aws_call_processes must be a whole number from 0 (AWS calls made in the "
+        "server process) to 64"
+    )

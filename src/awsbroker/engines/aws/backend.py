@@ -31,6 +31,7 @@ from awsbroker.engines.aws import (
     static_rotation,
     wal,
 )
+from awsbroker.engines.aws.call_process import CallPool
 from awsbroker.engines.aws.client import AWSClients
 from awsbroker.sdk.framework import BackendConfig, FrameworkBackend, JobType, SecretType
 
@@ -41,7 +42,7 @@ log = logging.getLogger("awsbroker.engines.aws")
 
 
 class AWSBackend(FrameworkBackend["AWSBackend"]):
-    def __init__(self, config: BackendConfig) -> None:
+    def __init__(self, config: BackendConfig, calls: CallPool | None = None) -> None:
         super().__init__(
             self,
             paths=[
@@ -68,7 +69,8 @@ class AWSBackend(FrameworkBackend["AWSBackend"]):
         self.mount_path = config.mount_path
         # Credentials issued, AWS calls and rotations are reported here (sdk/telemetry.py).
         self.telemetry = config.telemetry
-        self.clients = AWSClients(lambda: path_config_root.load(self), config.telemetry)
+        # The mount's AWS calls run in `calls`' helper processes, or here when it is None.
+        self.clients = AWSClients(lambda: path_config_root.load(self), config.telemetry, calls)
         # One rotation (of any key of this mount) at a time in this process.
         self.rotation_lock = threading.RLock()
         self.verify_timeout = VERIFY_TIMEOUT
@@ -90,5 +92,5 @@ def periodic(backend: AWSBackend) -> None:
         backend.rotation_lock.release()
 
 
-def factory(config: BackendConfig) -> AWSBackend:
-    return AWSBackend(config)
+def factory(config: BackendConfig, calls: CallPool | None = None) -> AWSBackend:
+    return AWSBackend(config, calls)

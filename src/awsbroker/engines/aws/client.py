@@ -2,6 +2,10 @@
 
 Nothing else in the engine knows about botocore. Clients are cached and rebuilt after a
 `config/root` write. Tests point the endpoints at a moto server; nothing is patched.
+
+A client is described by a `ClientSpec` and built by `build_client`, here or, when the server
+runs AWS calls in helper processes (call_process.py), there: the mount then holds a
+`RemoteClient` that sends each call to a helper and waits for its answer.
 """
 
 from __future__ import annotations
@@ -9,7 +13,8 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import botocore.config
@@ -23,8 +28,11 @@ from awsbroker.sdk.errors import BrokerError, InvalidRequest, UpstreamError
 from awsbroker.sdk.telemetry import NullTelemetry, Telemetry
 
 if TYPE_CHECKING:
+    from botocore.client import BaseClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_sts import STSClient
+
+    from awsbroker.engines.aws.call_process import CallPool
 
 # The AWS SDKs' list of throttling codes (Go SDK `request.IsErrorThrottle`).
 THROTTLING_CODES = frozenset({
@@ -80,15 +88,49 @@ def aws_error(prefix: str, exc: Exception) -> BrokerError:
     raise exc
 
 
+@dataclass(frozen=True)
+class ClientSpec:
+    """Everything a client is built from. Equal specs make interchangeable clients."""
+
+    service: str  # "iam" or "sts"
+    region: str
+    endpoint: str | None
+    access_key: str = ""  # empty: boto3's default credential chain
+    secret_key: str = field(default="", repr=False)
+    max_retries: int = -1  # -1: botocore's default
+
+
+def build_client(spec: ClientSpec, telemetry: Telemetry) -> BaseClient:
+    if spec.access_key:
+        session = boto3.session.Session(
+            aws_access_key_id=spec.access_key, aws_secret_access_key=spec.secret_key
+        )
+    else:
+        session = boto3.session.Session()
+    client = session.client(
+        spec.service,  # type: ignore[call-overload]
+        region_name=spec.region,
+        endpoint_url=spec.endpoint,
+        config=client_config(spec.max_retries),
+    )
+    instrument(client, telemetry)
+    return cast("BaseClient", client)
+
+
 class AWSClients:
-    """Cached IAM and STS clients for one mount."""
+    """Cached IAM and STS clients for one mount: boto3's, or proxies to the helper processes
+    of `calls`."""
 
     def __init__(
-        self, load_config: Callable[[], RootConfig | None], telemetry: Telemetry | None = None
+        self,
+        load_config: Callable[[], RootConfig | None],
+        telemetry: Telemetry | None = None,
+        calls: CallPool | None = None,
     ) -> None:
         self._load = load_config
         # Every client made here reports its calls (call_metrics.py).
         self.telemetry = telemetry or NullTelemetry()
+        self._calls = calls
         self._lock = threading.Lock()
         self._iam: IAMClient | None = None
         self._sts: STSClient | None = None
@@ -103,13 +145,8 @@ class AWSClients:
         with self._lock:
             if self._iam is None:
                 config = self._load() or RootConfig()
-                self._iam = self._session(config).client(
-                    "iam",
-                    region_name=config.region or fallback_region(),
-                    endpoint_url=config.iam_endpoint or None,
-                    config=botocore_config(config),
-                )
-                instrument(self._iam, self.telemetry)
+                spec = _spec(config, "iam", config.region or fallback_region(), config.iam_endpoint)
+                self._iam = cast("IAMClient", self._client(spec))
             return self._iam
 
     def sts(self) -> STSClient:
@@ -118,15 +155,16 @@ class AWSClients:
                 self._sts = self._first_working_sts(self._load() or RootConfig())
             return self._sts
 
+    def _client(self, spec: ClientSpec) -> Any:
+        if self._calls is not None:
+            return self._calls.client(spec, self.telemetry)
+        return build_client(spec, self.telemetry)
+
     def _first_working_sts(self, config: RootConfig) -> STSClient:
         candidates = sts_candidates(config)
-        session = self._session(config)
         last: Exception | None = None
         for region, endpoint in candidates:
-            client = session.client(
-                "sts", region_name=region, endpoint_url=endpoint, config=botocore_config(config)
-            )
-            instrument(client, self.telemetry)
+            client = cast("STSClient", self._client(_spec(config, "sts", region, endpoint)))
             if len(candidates) == 1:
                 return client
             try:
@@ -136,15 +174,18 @@ class AWSClients:
                 last = exc
         raise InvalidRequest(f"could not obtain sts client: {last}")
 
-    @staticmethod
-    def _session(config: RootConfig) -> boto3.session.Session:
-        if config.access_key and config.secret_key:
-            return boto3.session.Session(
-                aws_access_key_id=config.access_key, aws_secret_access_key=config.secret_key
-            )
-        if config.access_key or config.secret_key:
-            raise InvalidRequest(PARTIAL_KEYS)
-        return boto3.session.Session()
+
+def _spec(config: RootConfig, service: str, region: str, endpoint: str | None) -> ClientSpec:
+    if bool(config.access_key) != bool(config.secret_key):
+        raise InvalidRequest(PARTIAL_KEYS)
+    return ClientSpec(
+        service,
+        region,
+        endpoint or None,
+        config.access_key,
+        config.secret_key,
+        config.max_retries,
+    )
 
 
 def check_config(config: RootConfig) -> None:
@@ -191,13 +232,17 @@ def sts_candidates(config: RootConfig) -> list[tuple[str, str | None]]:
 
 
 def botocore_config(config: RootConfig) -> botocore.config.Config:
+    return client_config(config.max_retries)
+
+
+def client_config(max_retries: int) -> botocore.config.Config:
     # Legacy mode (botocore's default) retries throttling, 5xx and connection errors with
     # exponential backoff and, unlike standard mode, has no client-wide retry quota: a fault
     # storm on one revocation must not leave the next ones with no retries at all. The lease
     # manager's own backoff sits on top.
     retries: dict[str, object] = {"mode": "legacy"}
-    if config.max_retries >= 0:
-        retries["total_max_attempts"] = config.max_retries + 1
+    if max_retries >= 0:
+        retries["total_max_attempts"] = max_retries + 1
     return botocore.config.Config(
         retries=retries,  # type: ignore[arg-type]
         connect_timeout=10,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 import boto3
 import botocore.config
@@ -11,26 +11,12 @@ import botocore.exceptions
 import pytest
 from mypy_boto3_iam import IAMClient
 from tests.support.moto_server import MotoServer
+from tests.support.telemetry import RecordingTelemetry
 
 from awsbroker.engines.aws.call_metrics import instrument
 from awsbroker.sdk.telemetry import AWS_CALL_SECONDS, AWS_CALLS
 
 KEY = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-
-
-class RecordingTelemetry:
-    def __init__(self) -> None:
-        self.counts: list[tuple[str, dict[str, str]]] = []
-        self.observations: list[tuple[str, float, dict[str, str]]] = []
-
-    def count(self, name: str, labels: Mapping[str, str], amount: float = 1.0) -> None:
-        self.counts.append((name, dict(labels)))
-
-    def observe(self, name: str, value: float, labels: Mapping[str, str]) -> None:
-        self.observations.append((name, value, dict(labels)))
-
-    def gauge(self, name: str, value: float, labels: Mapping[str, str]) -> None:
-        return None
 
 
 @pytest.fixture(scope="module")
