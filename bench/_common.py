@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -133,6 +134,22 @@ def cpu_seconds(pid: int) -> float:
     # After the command name: state is field 3, utime 14 and stime 15 (1-based in proc(5)).
     ticks = int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> tuple[float, float]:
+    """(a process and its live children, the children alone): the server's CPU with its AWS
+    call processes', and theirs. A child that exited takes its time with it."""
+    children = 0.0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                kids = [int(child) for child in f.read().split()]
+        except FileNotFoundError:
+            continue  # the thread exited meanwhile
+        for kid in kids:
+            with contextlib.suppress(FileNotFoundError):
+                children += cpu_seconds(kid)
+    return cpu_seconds(pid) + children, children
 
 
 class ServerProcess:

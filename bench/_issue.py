@@ -39,6 +39,7 @@ from bench._common import (
     server_command,
     start_process,
     stop_process,
+    tree_cpu_seconds,
 )
 from bench._revoke_direct import delete_user
 
@@ -154,8 +155,9 @@ class AWSEndpoint:
 class DevServer:
     """`awsbroker server --dev` on a free port, with `aws/` configured against `endpoint`."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, call_processes: int | None = None) -> None:
         self.workdir = workdir
+        self.call_processes = call_processes
         self.port = free_port()
         self.token = "bench-root-" + _random(16)
         self.log_path = workdir / f"server-{self.port}.log"
@@ -171,6 +173,8 @@ class DevServer:
             *server_command(), "--dev", "--dev-listen-address", f"{HOST}:{self.port}",
             "--dev-root-token-id", self.token, "--log-level", "warn",
         ]  # fmt: skip
+        if self.call_processes is not None:
+            args += ["--aws-call-processes", str(self.call_processes)]
         env = {**AWS_ENV, "AWSBROKER_TOKEN_FILE": str(self.workdir / "token")}
         self.proc = start_process(args, log_path=self.log_path, cwd=self.workdir, env=env)
         deadline = time.monotonic() + STARTUP_DEADLINE
@@ -438,7 +442,9 @@ class ThroughputResult:
     total_issued: int  # completed from the start to the end of the phase
     errors: int
     first_error: str
-    cpu_s: float  # the server's CPU (awsbroker) or this process's (direct), in the window
+    # The server's CPU, its AWS call processes' included (awsbroker), or this process's
+    # (direct), in the window.
+    cpu_s: float
     aws_cpu_s: float  # the AWS endpoint's CPU in the window
     aws_calls: int | None  # over the whole phase
     load_1m: float
@@ -446,6 +452,8 @@ class ThroughputResult:
     # awsbroker: the load generator's CPU (this process) in the window; direct: 0 (its CPU is
     # `cpu_s`, boto3 and the threads together).
     client_cpu_s: float = 0.0
+    # awsbroker: the part of `cpu_s` spent in the server's AWS call processes.
+    helper_cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -476,8 +484,11 @@ def _wait(at_least: float, at_most: float, ready: Callable[[], bool]) -> None:
 
 
 def proc_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rpartition(")")[2].split()
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except FileNotFoundError:
+        return 0.0  # a helper that exited meanwhile
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -588,15 +599,20 @@ def throughput(
     calls0 = aws.calls()
     load = os.getloadavg()[0]
 
-    def cpu() -> float:
-        return time.process_time() if direct is not None else proc_cpu(server.pid)
+    def cpu() -> tuple[float, float]:
+        """(all, helpers): the side's CPU, and its AWS call processes' share."""
+        return (time.process_time(), 0.0) if direct is not None else tree_cpu_seconds(server.pid)
 
     tally.start.wait()
     _wait(warmup, max(warmup, duration * WINDOW_CAP), lambda: min(tally.answered) > 0)
-    t0, cpu0, aws0, here0 = time.perf_counter(), cpu(), proc_cpu(aws.pid), time.process_time()
+    t0, (cpu0, help0), aws0, here0 = (
+        time.perf_counter(), cpu(), proc_cpu(aws.pid), time.process_time()
+    )  # fmt: skip
     before = tally.issued()
     _wait(duration, duration * WINDOW_CAP, lambda: tally.issued() - before >= cycles * clients)
-    t1, cpu1, aws1, here1 = time.perf_counter(), cpu(), proc_cpu(aws.pid), time.process_time()
+    t1, (cpu1, help1), aws1, here1 = (
+        time.perf_counter(), cpu(), proc_cpu(aws.pid), time.process_time()
+    )  # fmt: skip
     tally.stop.set()
     for t in threads:
         t.join()
@@ -610,6 +626,7 @@ def throughput(
         issued=sum(1 for t in all_done if t0 <= t < t1), total_issued=len(all_done),
         errors=len(errors), first_error=errors[0] if errors else "", cpu_s=cpu1 - cpu0,
         aws_cpu_s=aws1 - aws0, client_cpu_s=0.0 if direct is not None else here1 - here0,
+        helper_cpu_s=help1 - help0,
         aws_calls=None if calls0 is None or calls1 is None else calls1 - calls0,
         load_1m=load, round=round_,
     )  # fmt: skip
