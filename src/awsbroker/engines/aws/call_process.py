@@ -32,7 +32,6 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -330,15 +329,26 @@ def serve(conn: Connection, threads: int) -> None:
         except OSError:
             os._exit(0)  # the server is gone
 
-    with ThreadPoolExecutor(threads, thread_name_prefix="aws-call") as pool:
+    # Leader and followers: the free threads take turns reading the socket, and the one that
+    # read a call runs it. A call reaches its thread without a queue or a second wake-up.
+    receiving = threading.Lock()
+
+    def work() -> None:
         while True:
-            try:
-                call_id, (spec, method, kwargs) = next_call(conn)
-            except (EOFError, OSError):
-                # The server closed its end or died: nobody is left to answer. Calls still
-                # running are abandoned; the server's write-ahead log covers their effects.
-                os._exit(0)
-            pool.submit(run, call_id, spec, method, kwargs)
+            with receiving:
+                try:
+                    call_id, (spec, method, kwargs) = next_call(conn)
+                except (EOFError, OSError):
+                    # The server closed its end or died: nobody is left to answer. Calls still
+                    # running are abandoned; the server's write-ahead log covers their effects.
+                    os._exit(0)
+            run(call_id, spec, method, kwargs)
+
+    workers = [threading.Thread(target=work, name=f"aws-call-{i}") for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
 
 
 def next_call(conn: Connection) -> tuple[int, tuple[ClientSpec, str, dict[str, Any]]]:
