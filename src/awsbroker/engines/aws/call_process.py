@@ -21,6 +21,7 @@ starts a new helper. A helper exits as soon as the server's end of its socket cl
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
@@ -30,7 +31,6 @@ import socket
 import subprocess
 import sys
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from typing import Any
@@ -260,14 +260,12 @@ class _Recorder:
         self._local = threading.local()
 
     def take(self) -> list[Record]:
-        records: list[Record] = getattr(self._local, "records", [])
-        self._local.records = []
+        """The records of the current thread's call, which are then forgotten."""
+        records: list[Record] = self._local.__dict__.pop("records", [])
         return records
 
     def _add(self, record: Record) -> None:
-        if not hasattr(self._local, "records"):
-            self._local.records = []
-        self._local.records.append(record)
+        self._local.__dict__.setdefault("records", []).append(record)
 
     def count(self, name: str, labels: Mapping[str, str], amount: float = 1.0) -> None:
         self._add(("count", name, amount, dict(labels)))
@@ -279,25 +277,9 @@ class _Recorder:
         """AWS clients report no gauges."""
 
 
-class _Clients:
-    """The helper's clients, by spec, the least recently used dropped past `CLIENTS`."""
-
-    def __init__(self, telemetry: Telemetry) -> None:
-        self._telemetry = telemetry
-        self._lock = threading.Lock()
-        self._clients: OrderedDict[ClientSpec, Any] = OrderedDict()
-
-    def get(self, spec: ClientSpec) -> Any:
-        with self._lock:
-            client = self._clients.get(spec)
-            if client is None:
-                client = build_client(spec, self._telemetry)
-                self._clients[spec] = client
-                while len(self._clients) > CLIENTS:
-                    self._clients.popitem(last=False)
-            else:
-                self._clients.move_to_end(spec)
-            return client
+def client_cache(telemetry: Telemetry, size: int = CLIENTS) -> Callable[[ClientSpec], Any]:
+    """The helper's clients by spec, the least recently used dropped past `size`."""
+    return functools.lru_cache(maxsize=size)(functools.partial(build_client, telemetry=telemetry))
 
 
 def _portable(exc: BaseException) -> BaseException:
@@ -313,19 +295,17 @@ def _portable(exc: BaseException) -> BaseException:
 
 def serve(conn: Connection, threads: int) -> None:
     recorder = _Recorder()
-    clients = _Clients(recorder)
+    client = client_cache(recorder)
     send_lock = threading.Lock()
 
     def run(call_id: int, spec: ClientSpec, method: str, kwargs: dict[str, Any]) -> None:
-        recorder.take()
         try:
-            answer: tuple[Any, ...] = (call_id, True, getattr(clients.get(spec), method)(**kwargs))
+            answer: tuple[Any, ...] = (call_id, True, getattr(client(spec), method)(**kwargs))
         except Exception as exc:
             answer = (call_id, False, _portable(exc))
-        answer = (*answer, recorder.take())
         try:
             with send_lock:
-                conn.send(answer)
+                conn.send((*answer, recorder.take()))
         except OSError:
             os._exit(0)  # the server is gone
 
@@ -337,7 +317,7 @@ def serve(conn: Connection, threads: int) -> None:
         while True:
             with receiving:
                 try:
-                    call_id, (spec, method, kwargs) = next_call(conn)
+                    call_id, spec, method, kwargs = conn.recv()
                 except (EOFError, OSError):
                     # The server closed its end or died: nobody is left to answer. Calls still
                     # running are abandoned; the server's write-ahead log covers their effects.
@@ -349,11 +329,6 @@ def serve(conn: Connection, threads: int) -> None:
         worker.start()
     for worker in workers:
         worker.join()
-
-
-def next_call(conn: Connection) -> tuple[int, tuple[ClientSpec, str, dict[str, Any]]]:
-    message = conn.recv()
-    return message[0], message[1:]
 
 
 def main(argv: list[str]) -> None:

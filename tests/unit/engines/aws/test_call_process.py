@@ -183,16 +183,13 @@ def test_closing_the_pool_ends_its_helpers_and_refuses_later_calls(aws: FakeAWS)
         iam.get_user()
 
 
-def test_the_helper_keeps_a_bounded_number_of_clients(
-    aws: FakeAWS, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(call_process, "CLIENTS", 2)
-    clients = call_process._Clients(NullTelemetry())
-    first = clients.get(spec(aws, max_retries=1))
-    assert clients.get(spec(aws, max_retries=1)) is first  # equal specs share a client
-    clients.get(spec(aws, max_retries=2))
-    clients.get(spec(aws, max_retries=3))
-    assert clients.get(spec(aws, max_retries=1)) is not first  # the oldest was dropped
+def test_the_helper_keeps_a_bounded_number_of_clients(aws: FakeAWS) -> None:
+    client = call_process.client_cache(NullTelemetry(), size=2)
+    first = client(spec(aws, max_retries=1))
+    assert client(spec(aws, max_retries=1)) is first  # equal specs share a client
+    client(spec(aws, max_retries=2))
+    client(spec(aws, max_retries=3))
+    assert client(spec(aws, max_retries=1)) is not first  # the oldest was dropped
 
 
 def test_an_exception_that_cannot_cross_becomes_a_runtime_error() -> None:
