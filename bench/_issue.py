@@ -35,6 +35,7 @@ from bench._common import (
     REPO,
     STARTUP_DEADLINE,
     call,
+    cpu_seconds,
     free_port,
     server_command,
     start_process,
@@ -255,18 +256,22 @@ class AsyncBrokerClient:
         for line in head.split(b"\r\n")[1:]:
             if line[:15].lower() == b"content-length:":
                 length = int(line[15:])
-        raw = await self._reader.readexactly(length)
-        if status != 200:
-            raise RuntimeError(f"awsbroker answered {status}: {raw[:300]!r}")
-        body = json.loads(raw)
-        if not body["data"]["access_key"]:
-            raise RuntimeError("no access key in the answer")
-        return str(body["lease_id"])
+        return lease_id(status, await self._reader.readexactly(length))
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+def lease_id(status: int, raw: bytes) -> str:
+    """The lease ID of an answer to `aws/creds/<role>`; raises unless a credential came back."""
+    if status != 200:
+        raise RuntimeError(f"awsbroker answered {status}: {raw[:300]!r}")
+    body = json.loads(raw)
+    if not body["data"]["access_key"]:
+        raise RuntimeError("no access key in the answer")
+    return str(body["lease_id"])
 
 
 class BrokerClient:
@@ -286,12 +291,7 @@ class BrokerClient:
         except (OSError, http.client.HTTPException):
             self._conn.close()  # reconnects at the next request
             raise
-        if response.status != 200:
-            raise RuntimeError(f"awsbroker answered {response.status}: {raw[:300]!r}")
-        body = json.loads(raw)
-        if not body["data"]["access_key"]:
-            raise RuntimeError("no access key in the answer")
-        return str(body["lease_id"])
+        return lease_id(response.status, raw)
 
     def close(self) -> None:
         self._conn.close()
@@ -483,15 +483,6 @@ def _wait(at_least: float, at_most: float, ready: Callable[[], bool]) -> None:
         time.sleep(POLL)
 
 
-def proc_cpu(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rpartition(")")[2].split()
-    except FileNotFoundError:
-        return 0.0  # a helper that exited meanwhile
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass
 class _Tally:
     """What the clients of one throughput phase share with the phase's timer."""
@@ -606,12 +597,12 @@ def throughput(
     tally.start.wait()
     _wait(warmup, max(warmup, duration * WINDOW_CAP), lambda: min(tally.answered) > 0)
     t0, (cpu0, help0), aws0, here0 = (
-        time.perf_counter(), cpu(), proc_cpu(aws.pid), time.process_time()
+        time.perf_counter(), cpu(), cpu_seconds(aws.pid), time.process_time()
     )  # fmt: skip
     before = tally.issued()
     _wait(duration, duration * WINDOW_CAP, lambda: tally.issued() - before >= cycles * clients)
     t1, (cpu1, help1), aws1, here1 = (
-        time.perf_counter(), cpu(), proc_cpu(aws.pid), time.process_time()
+        time.perf_counter(), cpu(), cpu_seconds(aws.pid), time.process_time()
     )  # fmt: skip
     tally.stop.set()
     for t in threads:
