@@ -20,7 +20,7 @@ import boto3
 import httpx
 import pytest
 from tests.support.cli import AWSBROKER, CLI
-from tests.support.moto_server import REGION, MotoServer, bootstrap_admin
+from tests.support.moto_server import REGION, MotoServer, bootstrap_admin, moto_client
 from tests.support.server import ROOT_TOKEN, ServerProcess
 
 SHORT_LEASE = 6
@@ -55,13 +55,7 @@ def world(moto: MotoServer, dev: ServerProcess, tmp_path_factory: pytest.TempPat
     cli = CLI(tmp_path_factory.mktemp("aws-home"), {"AWSBROKER_ADDR": dev.url})
     cli.env["AWSBROKER_TOKEN"] = ROOT_TOKEN
     access_key, secret_key = bootstrap_admin(moto.endpoint)
-    iam = boto3.client(
-        "iam",
-        endpoint_url=moto.endpoint,
-        region_name=REGION,
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-    )
+    iam = moto_client(moto.endpoint, "iam", access_key, secret_key)
     role = iam.create_role(RoleName="target", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
     iam.put_role_policy(RoleName="target", PolicyName="caller", PolicyDocument=CALLER)
     iam.close()
@@ -273,13 +267,12 @@ def test_exec_puts_fresh_credentials_in_the_environment(world: CLI, moto: MotoSe
     assert env["AWS_CREDENTIAL_EXPIRATION"].endswith("Z")
     assert "AWSBROKER_TOKEN" not in env
     assert "VAULT_TOKEN" not in env
-    sts = boto3.client(
+    sts = moto_client(
+        moto.endpoint,
         "sts",
-        endpoint_url=moto.endpoint,
-        region_name=REGION,
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=env["AWS_SESSION_TOKEN"],
+        env["AWS_ACCESS_KEY_ID"],
+        env["AWS_SECRET_ACCESS_KEY"],
+        env["AWS_SESSION_TOKEN"],
     )
     assert "assumed-role/target" in sts.get_caller_identity()["Arn"]
     sts.close()

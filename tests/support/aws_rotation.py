@@ -12,10 +12,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-import boto3
 from mypy_boto3_iam import IAMClient
 from tests.support.aws_proxy import AWSProxy
-from tests.support.moto_server import MotoServer, bootstrap_admin
+from tests.support.moto_server import MotoServer, bootstrap_admin, moto_client
 from tests.support.system_view import FakeSystemView
 
 from awsbroker.engines.aws.backend import AWSBackend
@@ -104,12 +103,8 @@ class World:
     # ---- AWS, as the tests see it -------------------------------------------------------
 
     def iam(self) -> IAMClient:
-        client: IAMClient = boto3.client(
-            "iam",
-            endpoint_url=self.moto.endpoint,
-            region_name=REGION,
-            aws_access_key_id=self.checker_key[0],
-            aws_secret_access_key=self.checker_key[1],
+        client: IAMClient = moto_client(
+            self.moto.endpoint, "iam", self.checker_key[0], self.checker_key[1]
         )
         self._clients.append(client)
         return client
@@ -162,21 +157,10 @@ def allow_all_role_in(account: str, moto: MotoServer, checker: tuple[str, str]) 
     """A role `cross` in another (moto) account that anyone may assume and that may do
     anything there; its ARN. Needs auth off (moto makes the account on first use)."""
     arn = f"arn:aws:iam::{account}:role/cross"
-    sts = boto3.client(
-        "sts",
-        endpoint_url=moto.endpoint,
-        region_name=REGION,
-        aws_access_key_id=checker[0],
-        aws_secret_access_key=checker[1],
-    )
+    sts = moto_client(moto.endpoint, "sts", checker[0], checker[1])
     creds = sts.assume_role(RoleArn=arn, RoleSessionName="setup")["Credentials"]
-    iam = boto3.client(
-        "iam",
-        endpoint_url=moto.endpoint,
-        region_name=REGION,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
+    iam = moto_client(
+        moto.endpoint, "iam", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
     )
     trust = {
         "Version": "2012-10-17",

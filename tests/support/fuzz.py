@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -49,7 +48,7 @@ from hypothesis.errors import HypothesisException
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 from tests.support.fuzz_state import check_state, log_exceptions
-from tests.support.moto_server import REGION, MotoServer, bootstrap_admin
+from tests.support.moto_server import REGION, MotoServer, bootstrap_admin, moto_client
 from tests.support.server import ServerProcess, dev_server
 
 OPENAPI_PATH = "sys/internal/specs/openapi"
@@ -167,13 +166,7 @@ class World:
             "disable_automated_rotation": False,
         }
         self.restore_config()
-        iam = boto3.client(
-            "iam",
-            endpoint_url=self.moto.endpoint,
-            region_name=REGION,
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-        )
+        iam = moto_client(self.moto.endpoint, "iam", access_key, secret_key)
         try:
             trust = json.dumps({"Version": "2012-10-17", "Statement": []})
             role = iam.create_role(RoleName="fuzz-target", AssumeRolePolicyDocument=trust)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import http.client
 import json
+from typing import Any
 
 import boto3
 import botocore.exceptions
@@ -35,6 +36,24 @@ ADMIN_POLICY = {
 }
 # Any key signs while auth is off; moto ignores it.
 _ANY_KEY = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+
+
+def moto_client(
+    endpoint: str,
+    service: str,
+    access_key: str,
+    secret_key: str,
+    session_token: str | None = None,
+) -> Any:
+    """A boto3 client of `service` signing with the given key, straight to a moto endpoint."""
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        aws_session_token=session_token,
+    )
 
 
 class MotoServer(Service):
@@ -80,13 +99,7 @@ class MotoServer(Service):
 
     def key_works(self, access_key: str, secret_key: str) -> bool:
         """Whether moto accepts the key (GetCallerIdentity: any valid key may call it)."""
-        sts = boto3.client(
-            "sts",
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-        )
+        sts = moto_client(self.endpoint, "sts", access_key, secret_key)
         try:
             sts.get_caller_identity()
         except botocore.exceptions.ClientError as exc:
@@ -125,13 +138,7 @@ def bootstrap_admin(endpoint: str, user_name: str = ADMIN_USER) -> tuple[str, st
     Makes three IAM calls, so run it while auth is off or within an initial no-auth count
     of at least 3; switch auth on afterwards and sign with the returned key.
     """
-    iam = boto3.client(
-        "iam",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=_ANY_KEY[0],
-        aws_secret_access_key=_ANY_KEY[1],
-    )
+    iam = moto_client(endpoint, "iam", _ANY_KEY[0], _ANY_KEY[1])
     try:
         iam.create_user(UserName=user_name)
         iam.put_user_policy(

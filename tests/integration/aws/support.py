@@ -8,13 +8,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import hvac
 import requests
 from mypy_boto3_iam import IAMClient
 from mypy_boto3_sts import STSClient
 from tests.support.aws_proxy import AWSProxy, Call
-from tests.support.moto_server import ADMIN_USER, MotoServer
+from tests.support.moto_server import ADMIN_USER, MotoServer, moto_client
 from tests.support.server import ROOT_TOKEN, ServerProcess
 
 REGION = "us-east-1"
@@ -68,14 +67,7 @@ class AWSWorld:
         return self.proxy.endpoint
 
     def _client(self, service: str, access_key: str, secret_key: str, token: str | None) -> Any:
-        client = boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.moto.endpoint,
-            region_name=REGION,
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-            aws_session_token=token,
-        )
+        client = moto_client(self.moto.endpoint, service, access_key, secret_key, token)
         self._clients.append(client)
         return client
 

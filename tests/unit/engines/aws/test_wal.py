@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import boto3
 import pytest
 from mypy_boto3_iam import IAMClient
 from tests.support.aws_proxy import AWSProxy
-from tests.support.moto_server import MotoServer
+from tests.support.moto_server import MotoServer, moto_client
 from tests.support.system_view import FakeSystemView
 
 from awsbroker.engines.aws import iam_user, wal
@@ -56,13 +55,7 @@ def proxy(moto: MotoServer, module_proxy: AWSProxy) -> Iterator[AWSProxy]:
 @pytest.fixture
 def iam(moto: MotoServer) -> Iterator[IAMClient]:
     """An IAM client straight to moto, for checks (not recorded by the proxy)."""
-    client = boto3.client(
-        "iam",
-        endpoint_url=moto.endpoint,
-        region_name=REGION,
-        aws_access_key_id=KEY[0],
-        aws_secret_access_key=KEY[1],
-    )
+    client = moto_client(moto.endpoint, "iam", KEY[0], KEY[1])
     yield client
     client.close()
 
