@@ -6,12 +6,13 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import hvac.exceptions
 import pytest
 from tests.support.fake_aws import FakeAWS
+from tests.support.lifecycle import exited
+from tests.support.reliability import wait_for
 from tests.support.server import ServerFactory, config_text, free_port
 
 from awsbroker.engines.aws.call_process import default_processes
@@ -180,10 +181,12 @@ def test_aws_call_processes_serve_the_server_and_go_when_it_dies(
         assert aws.calls_by_action["GetFederationToken"] == 1
         server.kill()
         # Each helper sees its socket close and exits: none is left behind.
-        deadline = time.monotonic() + 20
-        while not all(gone(pid) for pid in pids):
-            assert time.monotonic() < deadline, f"helpers still running: {pids}"
-            time.sleep(0.05)
+        wait_for(
+            lambda: all(exited(pid) for pid in pids),
+            timeout=20,
+            interval=0.05,
+            what=f"helpers {pids} to exit",
+        )
 
 
 def helpers(pid: int) -> list[int]:
@@ -196,11 +199,3 @@ def helpers(pid: int) -> list[int]:
                     if b"awsbroker.engines.aws.call_process" in cmd.read():
                         found.append(int(child))
     return found
-
-
-def gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[0] == "Z"  # exited, not yet reaped
-    except FileNotFoundError:
-        return True

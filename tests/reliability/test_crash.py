@@ -34,7 +34,7 @@ from tests.support.reliability import (
     revoke_each,
     revoke_parallel,
     wait_for,
-    wait_steady,
+    wait_rolled_back,
 )
 from tests.support.server import ServerFactory
 
@@ -45,8 +45,6 @@ PER_THREAD = 10
 KILL_AFTER = 30  # credentials received before the kill
 # The dead boot's heartbeat expires 30 s after its last beat (<= 5 s before the kill), and the
 # rollback runs with the periodic jobs, every 15 s: ~45 s after the restart at worst.
-ROLLBACK_DEADLINE = 60.0
-QUIET_FOR = 2.0  # the user count must hold this long to call the rollback done
 
 
 def test_sigkill_during_issuance_leaks_no_user_and_loses_no_lease(
@@ -77,13 +75,7 @@ def test_sigkill_during_issuance_leaks_no_user_and_loses_no_lease(
 
     # The rollback deletes the orphans (and the users of ghost leases) in one pass: done when
     # no more users than leases are left and the count has held for a while.
-    wait_steady(
-        lambda: len(aws.users()),
-        lambda count: count <= len(leases),
-        quiet_for=QUIET_FOR,
-        timeout=ROLLBACK_DEADLINE,
-        what="rollback of the users of dead write-ahead entries",
-    )
+    wait_rolled_back(aws, len(leases), "rollback of the users of dead write-ahead entries")
     assert broker.irrevocable_count() == 0
     users = aws.users()
     owners = aws.key_owners()

@@ -33,8 +33,9 @@ from tests.support.reliability import (
     ROLE,
     AWSWorld,
     Broker,
+    Workers,
     wait_for,
-    wait_steady,
+    wait_rolled_back,
 )
 from tests.support.server import ServerFactory, ServerProcess
 
@@ -51,8 +52,6 @@ RECOVERY_BOUND = 10.0  # from PostgreSQL accepting again to the first credential
 SUCCESSES_BETWEEN = 2 * THREADS  # issued after each recovery before going on
 # Half-made users of the first process: its heartbeat is 30 s old at most ~30 s after the
 # restart, and the rollback runs with the periodic jobs, every 15 s.
-ROLLBACK_DEADLINE = 60.0
-QUIET_FOR = 2.0
 PASSWORD = "dsn-password-never-shown"
 TABLE = "awsbroker_kv"
 # What a failed request must say: the storage's error, or the engine's wrapping of it.
@@ -82,23 +81,18 @@ class Load:
     token: str
     threads: int
     answers: list[Answer] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _workers: list[threading.Thread] = field(default_factory=list)
+    _workers: Workers = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._workers = Workers("load", self.threads, self._run)
 
     def start(self) -> None:
-        for n in range(self.threads):
-            worker = threading.Thread(target=self._run, args=(n,), name=f"load-{n}", daemon=True)
-            worker.start()
-            self._workers.append(worker)
+        self._workers.start()
 
     def stop(self, timeout: float = 60.0) -> list[Answer]:
-        self._stop.set()
-        deadline = time.monotonic() + timeout
-        for worker in self._workers:
-            worker.join(max(0.0, deadline - time.monotonic()))
-        alive = [w.name for w in self._workers if w.is_alive()]
-        assert not alive, f"load threads still running: {alive}"
+        self._workers.stopping.set()
+        self._workers.join(timeout, "load threads")
         return self.snapshot()
 
     def snapshot(self) -> list[Answer]:
@@ -111,7 +105,7 @@ class Load:
     def _run(self, n: int) -> None:
         url = self.server.v1(f"{MOUNT}/creds/{ROLE}")
         with requests.Session() as session:
-            while not self._stop.is_set():
+            while not self._workers.stopping.is_set():
                 started = time.monotonic()
                 try:
                     response = session.get(
@@ -262,13 +256,7 @@ def test_postgresql_restarts_under_load_fail_cleanly_and_lose_no_lease(
     server.start()
     broker.unseal()
     restarted = time.monotonic()
-    wait_steady(
-        lambda: len(aws.users()),
-        lambda count: count <= len(stored),
-        quiet_for=QUIET_FOR,
-        timeout=ROLLBACK_DEADLINE,
-        what="rollback of the half-made users",
-    )
+    wait_rolled_back(aws, len(stored), "rollback of the half-made users")
     rolled_back = time.monotonic() - restarted
     assert len(aws.users()) == len(stored), "a user of a stored lease was rolled back"
     owners = aws.key_owners()

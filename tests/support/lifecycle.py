@@ -1,5 +1,6 @@
 """`with Service() as s:` for the loopback services of the tests: started on entry, and
-always released on exit (`close`, which is `stop` unless a service has more to release)."""
+always released on exit (`close`, which is `stop` unless a service has more to release). And
+`exited(pid)`, for processes the tests expect to end."""
 
 from __future__ import annotations
 
@@ -28,3 +29,12 @@ class Service:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def exited(pid: int) -> bool:
+    """Whether process `pid` has ended: gone, or a zombie nobody has reaped yet."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import boto3
 import requests
 from mypy_boto3_iam import IAMClient
 from tests.support.aws_proxy import AWSProxy, Call
-from tests.support.moto_server import ADMIN_USER, REGION, MotoServer, bootstrap_admin
+from tests.support.moto_server import ADMIN_USER, REGION, MotoServer, bootstrap_admin, moto_client
 from tests.support.server import InitResult, ServerProcess, hcl_string
 
 MOUNT = "aws"
@@ -96,6 +95,22 @@ def wait_steady(
     return value
 
 
+ROLLBACK_DEADLINE = 60.0
+QUIET_FOR = 2.0  # the user count must hold this long to call the rollback done
+
+
+def wait_rolled_back(aws: AWSWorld, keep: int, what: str) -> int:
+    """Wait until the periodic rollback has left at most `keep` IAM users in moto, the count
+    holding for `QUIET_FOR` seconds (a rollback pass shows no end of its own)."""
+    return wait_steady(
+        lambda: len(aws.users()),
+        lambda count: count <= keep,
+        quiet_for=QUIET_FOR,
+        timeout=ROLLBACK_DEADLINE,
+        what=what,
+    )
+
+
 # ---- AWS: moto behind the proxy ---------------------------------------------------------------
 
 
@@ -150,13 +165,7 @@ class AWSWorld:
     def iam(self) -> IAMClient:
         """An IAM client straight to moto (not recorded by the proxy)."""
         if self._iam is None:
-            self._iam = boto3.client(
-                "iam",
-                endpoint_url=self.moto.endpoint,
-                region_name=REGION,
-                aws_access_key_id=self.access_key,
-                aws_secret_access_key=self.secret_key,
-            )
+            self._iam = moto_client(self.moto.endpoint, "iam", self.access_key, self.secret_key)
         return self._iam
 
     def users(self) -> set[str]:
@@ -289,6 +298,30 @@ class Issued:
     access_key: str
 
 
+class Workers:
+    """`count` daemon threads running `target(n)`, which should return once `stopping` is set."""
+
+    def __init__(self, name: str, count: int, target: Callable[[int], None]) -> None:
+        self.name = name
+        self.stopping = threading.Event()
+        self._threads = [
+            threading.Thread(target=target, args=(n,), name=f"{name}-{n}", daemon=True)
+            for n in range(count)
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def join(self, timeout: float, what: str) -> None:
+        """Wait for every thread; fail naming those still running after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        alive = [t.name for t in self._threads if t.is_alive()]
+        assert not alive, f"{what} still running: {alive}"
+
+
 @dataclass
 class Issuance:
     """Threads that request `aws/creds/u` in a loop and record what came back."""
@@ -300,36 +333,31 @@ class Issuance:
     timeout: float = 60.0
     issued: list[Issued] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _workers: list[threading.Thread] = field(default_factory=list)
+    _workers: Workers = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._workers = Workers("issue", self.threads, self._run)
 
     def start(self) -> None:
-        for n in range(self.threads):
-            worker = threading.Thread(target=self._run, name=f"issue-{n}", daemon=True)
-            worker.start()
-            self._workers.append(worker)
+        self._workers.start()
 
     def stop(self) -> None:
         """Ask the threads to stop after their current request."""
-        self._stop.set()
+        self._workers.stopping.set()
 
     def join(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        for worker in self._workers:
-            worker.join(max(0.0, deadline - time.monotonic()))
-        alive = [w.name for w in self._workers if w.is_alive()]
-        assert not alive, f"issuing threads still running: {alive}"
+        self._workers.join(timeout, "issuing threads")
 
     def count(self) -> int:
         with self._lock:
             return len(self.issued)
 
-    def _run(self) -> None:
+    def _run(self, n: int) -> None:
         url = self.server.v1(f"{MOUNT}/creds/{ROLE}")
         with requests.Session() as session:
             for _ in range(self.per_thread):
-                if self._stop.is_set():
+                if self._workers.stopping.is_set():
                     return
                 try:
                     response = session.get(

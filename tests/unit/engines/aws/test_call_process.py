@@ -8,13 +8,14 @@ import pickle
 import signal
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import botocore.exceptions
 import pytest
 from tests.support.fake_aws import FakeAWS
+from tests.support.lifecycle import exited
+from tests.support.reliability import wait_for
 from tests.support.telemetry import RecordingTelemetry
 
 from awsbroker.engines.aws import call_process
@@ -42,24 +43,6 @@ def pool() -> Iterator[CallPool]:
 
 def spec(aws: FakeAWS, service: str = "iam", max_retries: int = 0) -> ClientSpec:
     return ClientSpec(service, "us-east-1", aws.endpoint, KEY[0], KEY[1], max_retries)
-
-
-def wait_for(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
-def exited(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    # A zombie still answers signal 0; the pool reaps its helpers, so look at the state.
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rpartition(")")[2].split()[0] == "Z"
 
 
 def test_a_call_runs_in_a_helper_process_and_returns_the_parsed_answer(
@@ -148,7 +131,12 @@ def test_a_helper_that_dies_fails_its_calls_in_flight_and_is_replaced(
     try:
         caller = threading.Thread(target=slow_call)
         caller.start()
-        wait_for(lambda: aws_inflight(pool) == 1, "the call to reach the helper")
+        wait_for(
+            lambda: aws_inflight(pool) == 1,
+            timeout=DEADLINE,
+            interval=0.01,
+            what="the call to reach the helper",
+        )
         os.kill(pid, signal.SIGKILL)
         caller.join(DEADLINE)
         assert not caller.is_alive()
