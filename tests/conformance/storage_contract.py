@@ -1,17 +1,20 @@
 """Checks every `Storage` must pass. Each takes a fresh, empty storage.
 
-`CHECKS` lists them; `test_storage_conformance.py` runs each against every backend.
+`CHECKS` lists them; `test_storage_conformance.py` runs each against every backend (and the
+barrier). `SHARED_CHECKS` take several handles on one store, as several processes have.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from awsbroker.sdk.storage import Storage, list_recursive
+from awsbroker.sdk.storage import Storage, list_recursive, update
 
 Check = Callable[[Storage], None]
+SharedCheck = Callable[[Sequence[Storage]], None]
 
 
 def put_then_get(s: Storage) -> None:
@@ -135,6 +138,82 @@ def concurrent_puts_all_land(s: Storage) -> None:
             assert s.get(f"c/{t}/{i}") == f"{t}:{i}".encode()
 
 
+def cas_creates_only_what_is_absent(s: Storage) -> None:
+    assert s.compare_and_set("k", None, b"first") is True
+    assert s.get("k") == b"first"
+    assert s.compare_and_set("k", None, b"second") is False
+    assert s.get("k") == b"first"
+    assert s.list("") == ["k"]
+
+
+def cas_replaces_only_what_is_unchanged(s: Storage) -> None:
+    s.put("k", b"one")
+    assert s.compare_and_set("k", b"two", b"three") is False
+    assert s.compare_and_set("k", b"on", b"three") is False
+    assert s.compare_and_set("k", b"one\x00", b"three") is False
+    assert s.get("k") == b"one"
+    assert s.compare_and_set("k", b"one", b"two") is True
+    assert s.get("k") == b"two"
+    assert s.compare_and_set("missing", b"one", b"two") is False
+    assert s.get("missing") is None
+
+
+def cas_deletes_only_what_is_unchanged(s: Storage) -> None:
+    s.put("a/k", b"v")
+    assert s.compare_and_set("a/k", b"w", None) is False
+    assert s.get("a/k") == b"v"
+    assert s.compare_and_set("a/k", b"v", None) is True
+    assert s.get("a/k") is None
+    assert s.list("a/") == []
+    assert s.compare_and_set("a/k", b"v", None) is False
+
+
+def cas_of_absent_to_absent_checks_absence(s: Storage) -> None:
+    assert s.compare_and_set("k", None, None) is True
+    s.put("k", b"v")
+    assert s.compare_and_set("k", None, None) is False
+    assert s.get("k") == b"v"
+
+
+def cas_compares_binary_values_exactly(s: Storage) -> None:
+    values = [b"", b"\x00", bytes(range(256)), os.urandom(1 << 16), b"\xff\xfe\x80"]
+    s.put("k", values[0])
+    for old, new in itertools.pairwise(values):
+        assert s.compare_and_set("k", new, old) is False
+        assert s.compare_and_set("k", old, new) is True
+        assert s.get("k") == new
+
+
+def _count_up(handles: Sequence[Storage], threads: int, per_thread: int) -> None:
+    """`threads` threads, spread over the handles, each add 1 to one counter `per_thread`
+    times with `update`; every increment must land."""
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def add_one(value: bytes | None) -> bytes:
+        return str(int(value or b"0") + 1).encode()
+
+    def work(t: int) -> None:
+        try:
+            barrier.wait()
+            for _ in range(per_thread):
+                update(handles[t % len(handles)], "counter", add_one)
+        except BaseException as exc:  # re-raised below, in the test thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    assert handles[0].get("counter") == str(threads * per_thread).encode()
+
+
+def cas_increments_from_threads_all_land(s: Storage) -> None:
+    _count_up([s], threads=8, per_thread=25)
+
+
 CHECKS: tuple[Check, ...] = (
     put_then_get,
     overwrite_replaces,
@@ -146,4 +225,18 @@ CHECKS: tuple[Check, ...] = (
     binary_values_round_trip,
     unicode_keys,
     concurrent_puts_all_land,
+    cas_creates_only_what_is_absent,
+    cas_replaces_only_what_is_unchanged,
+    cas_deletes_only_what_is_unchanged,
+    cas_of_absent_to_absent_checks_absence,
+    cas_compares_binary_values_exactly,
+    cas_increments_from_threads_all_land,
 )
+
+
+def cas_increments_from_several_handles_all_land(handles: Sequence[Storage]) -> None:
+    """As several processes sharing one database: no increment is lost."""
+    _count_up(handles, threads=8, per_thread=25)
+
+
+SHARED_CHECKS: tuple[SharedCheck, ...] = (cas_increments_from_several_handles_all_land,)

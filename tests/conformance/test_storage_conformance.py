@@ -2,39 +2,91 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests.conformance.storage_contract import CHECKS, Check
+from tests.conformance.storage_contract import CHECKS, SHARED_CHECKS, Check, SharedCheck
 
+from awsbroker.barrier.aes_gcm import AESGCMBarrier
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.physical.postgresql import PostgreSQLStorage
 from awsbroker.physical.sqlite import SQLiteStorage
-from awsbroker.sdk.storage import Storage
+from awsbroker.sdk.storage import Storage, View
+
+SHARED_HANDLES = 4
+Opener = Callable[[], Storage]
+
+
+def _unsealed_barrier(physical: Storage) -> AESGCMBarrier:
+    barrier = AESGCMBarrier(physical)
+    kek = secrets.token_bytes(32)
+    if not barrier.initialized():
+        barrier.initialize(kek)
+    barrier.unseal(kek)
+    return barrier
 
 
 @pytest.fixture(
-    params=["inmem", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    params=[
+        "inmem",
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        "barrier",
+    ],
 )
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "inmem":
-        yield InmemStorage()
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens handles on one fresh store: the same object for inmem, a new connection (as a new
+    process would have) otherwise; `barrier` is a view of the AES-GCM barrier over one in-memory
+    store."""
+    opened: list[SQLiteStorage | PostgreSQLStorage] = []
+    if request.param in ("inmem", "barrier"):
+        store: Storage = InmemStorage()
+        if request.param == "barrier":
+            # A view, as every user of the barrier has one: the keyring is not in the way.
+            store = View(_unsealed_barrier(store), "conformance/")
+        yield lambda: store
         return
+
+    def open_sqlite() -> Storage:
+        opened.append(SQLiteStorage(str(tmp_path / "kv.db")))
+        return opened[-1]
+
+    def open_postgresql() -> Storage:
+        opened.append(PostgreSQLStorage(dsn, table=table, min_size=1, max_size=4))
+        return opened[-1]
+
     if request.param == "sqlite":
-        sqlite = SQLiteStorage(str(tmp_path / "kv.db"))
-        yield sqlite
-        sqlite.close()
-        return
-    dsn: str = request.getfixturevalue("pg_dsn")
-    pg = PostgreSQLStorage(dsn, table=request.getfixturevalue("pg_table"))
-    yield pg
-    pg.close()
+        yield open_sqlite
+    else:
+        dsn: str = request.getfixturevalue("pg_dsn")
+        table: str = request.getfixturevalue("pg_table")
+        yield open_postgresql
+    for handle in opened:
+        handle.close()
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_contract(storage: Storage, check: Check) -> None:
-    check(storage)
+def test_contract(opener: Opener, check: Check) -> None:
+    check(opener())
+
+
+@pytest.mark.parametrize("check", SHARED_CHECKS, ids=lambda c: c.__name__)
+def test_shared_contract(opener: Opener, check: SharedCheck) -> None:
+    check([opener() for _ in range(SHARED_HANDLES)])
+
+
+def test_barrier_compare_and_set_sees_a_rewrite_of_the_same_value() -> None:
+    """Two writers that read the same plaintext: the second's write must fail even though the
+    value it expects is still the plaintext stored (the ciphertext changed under it)."""
+    physical = InmemStorage()
+    barrier = _unsealed_barrier(physical)
+    barrier.put("k", b"v")
+    blob = physical.get("k")
+    assert barrier.compare_and_set("k", b"v", b"v") is True
+    assert physical.get("k") != blob  # a fresh nonce: same plaintext, new ciphertext
+    assert barrier.get("k") == b"v"
 
 
 def _assert_populated(s: Storage) -> None:

@@ -12,6 +12,11 @@ Keys (paths) are not encrypted. In physical storage:
 
 Those two envelopes carry term 0: they are sealed by a key that is not a keyring term.
 
+Several processes may share the physical store, each with its own copy of the keyring. A
+rotation is a compare-and-set of `core/keyring` against the copy it extended, so two rotating
+at once cannot both write a term 2; and a process that meets a term it does not know (another
+rotated since) reads the keyring again before giving up on the value.
+
 Sealing drops every reference to key material. CPython cannot promise the bytes are zeroed
 (immutable `bytes`, and OpenSSL holds its own copy inside each AESGCM object until collected).
 """
@@ -58,9 +63,10 @@ class KeyStatus:
 class _EnvelopeError(Exception):
     """A stored value that cannot be opened. The message is fixed text, never data."""
 
-    def __init__(self, reason: str, *, auth_failed: bool = False) -> None:
+    def __init__(self, reason: str, *, auth_failed: bool = False, unknown_term: int = 0) -> None:
         super().__init__(reason)
         self.auth_failed = auth_failed
+        self.unknown_term = unknown_term
 
 
 def seal_envelope(cipher: AESGCM, term: int, path: str, plaintext: bytes) -> bytes:
@@ -79,7 +85,7 @@ def open_envelope(ciphers: Mapping[int, AESGCM], path: str, blob: bytes) -> byte
         raise _EnvelopeError(f"unknown barrier envelope version {version}")
     cipher = ciphers.get(term)
     if cipher is None:
-        raise _EnvelopeError(f"no key for term {term}")
+        raise _EnvelopeError(f"no key for term {term}", unknown_term=term)
     nonce = blob[_HEADER.size : HEADER_SIZE]
     try:
         return cipher.decrypt(nonce, blob[HEADER_SIZE:], path.encode())
@@ -145,11 +151,7 @@ class AESGCMBarrier:
             if len(kek) != KEY_SIZE:
                 raise InvalidRequest("invalid unseal key: the combined key must be 32 bytes")
             root_key = self._open_physical(ROOT_KEY_PATH, AESGCM(kek), wrong_key_is_caller=True)
-            blob = self._open_physical(KEYRING_PATH, AESGCM(root_key), wrong_key_is_caller=False)
-            try:
-                keyring = Keyring.deserialize(blob)
-            except ValueError:
-                raise InternalError("the stored keyring is malformed") from None
+            _, keyring = self._stored_keyring(AESGCM(root_key))
             if not hmac.compare_digest(keyring.root_key, root_key):
                 raise InternalError("the stored keyring does not match the root key")
             self._state = _Unsealed(keyring)
@@ -164,15 +166,31 @@ class AESGCMBarrier:
         return self._state is None
 
     def rotate(self) -> int:
-        """Add a new term, make it the active one, persist the keyring; returns the new term."""
+        """Add a new term to the stored keyring and make it the active one; returns the new
+        term. The stored keyring is extended (not this process's copy, which another process's
+        rotation may have outdated) and written only if no other rotation got in first."""
+        with self._lock:
+            root_cipher = self._require().root_cipher
+            while True:
+                blob, stored = self._stored_keyring(root_cipher)
+                if stored.active_term >= MAX_TERM:
+                    raise InternalError("the keyring has reached the maximum term")
+                keyring = stored.with_new_term(secrets.token_bytes(KEY_SIZE), self._clock.now())
+                new_blob = _seal_keyring(root_cipher, keyring)
+                if self._physical.compare_and_set(KEYRING_PATH, blob, new_blob):
+                    self._state = _Unsealed(keyring)
+                    return keyring.active_term
+
+    def reload_keyring(self) -> bool:
+        """Take the stored keyring (another process may have rotated it). True if it differed
+        from this process's copy."""
         with self._lock:
             state = self._require()
-            if state.active_term >= MAX_TERM:
-                raise InternalError("the keyring has reached the maximum term")
-            keyring = state.keyring.with_new_term(secrets.token_bytes(KEY_SIZE), self._clock.now())
-            self._write_keyring(state.root_cipher, keyring)
-            self._state = _Unsealed(keyring)
-            return keyring.active_term
+            _, stored = self._stored_keyring(state.root_cipher)
+            if set(stored.keys) == set(state.keyring.keys):
+                return False
+            self._state = _Unsealed(stored)
+            return True
 
     def key_status(self) -> KeyStatus:
         state = self._require()
@@ -185,19 +203,28 @@ class AESGCMBarrier:
         state = self._require()
         _check_key(key)
         blob = self._physical.get(key)
-        if blob is None:
-            return None
-        try:
-            return open_envelope(state.ciphers, key, blob)
-        except _EnvelopeError as exc:
-            raise InternalError(f"could not decrypt the value at {key!r}: {exc}") from None
+        return None if blob is None else self._open(state, key, blob)
 
     def put(self, key: str, value: bytes) -> None:
         state = self._require()
         _check_key(key)
-        blob = seal_envelope(state.active_cipher, state.active_term, key, value)
-        self._physical.put(key, blob)
-        state.count_encryption()
+        self._physical.put(key, self._seal(state, key, value))
+
+    def compare_and_set(self, key: str, expected: bytes | None, value: bytes | None) -> bool:
+        """The physical compare-and-set, on plaintext: the stored value is decrypted and
+        compared (in constant time) with `expected`, and the new ciphertext is written only if
+        the stored ciphertext is still the one that was read."""
+        state = self._require()
+        _check_key(key)
+        blob = self._physical.get(key)
+        current = None if blob is None else self._open(state, key, blob)
+        if current is None or expected is None:
+            if current is not expected:
+                return False
+        elif not hmac.compare_digest(current, expected):
+            return False
+        new_blob = None if value is None else self._seal(state, key, value)
+        return self._physical.compare_and_set(key, blob, new_blob)
 
     def delete(self, key: str) -> None:
         self._require()
@@ -216,9 +243,34 @@ class AESGCMBarrier:
             raise Sealed()
         return state
 
+    def _seal(self, state: _Unsealed, key: str, value: bytes) -> bytes:
+        state.count_encryption()
+        return seal_envelope(state.active_cipher, state.active_term, key, value)
+
+    def _open(self, state: _Unsealed, key: str, blob: bytes) -> bytes:
+        try:
+            return open_envelope(state.ciphers, key, blob)
+        except _EnvelopeError as exc:
+            if exc.unknown_term > state.active_term and self.reload_keyring():
+                return self._open(self._require(), key, blob)
+            raise InternalError(f"could not decrypt the value at {key!r}: {exc}") from None
+
+    def _stored_keyring(self, root_cipher: AESGCM) -> tuple[bytes, Keyring]:
+        """The stored keyring's envelope and its contents."""
+        blob = self._physical.get(KEYRING_PATH)
+        if blob is None:
+            raise InternalError(f"{KEYRING_PATH!r} is missing from storage")
+        try:
+            plain = open_envelope({OUTSIDE_TERM: root_cipher}, KEYRING_PATH, blob)
+        except _EnvelopeError as exc:
+            raise InternalError(f"could not decrypt {KEYRING_PATH!r}: {exc}") from None
+        try:
+            return blob, Keyring.deserialize(plain)
+        except ValueError:
+            raise InternalError("the stored keyring is malformed") from None
+
     def _write_keyring(self, root_cipher: AESGCM, keyring: Keyring) -> None:
-        blob = seal_envelope(root_cipher, OUTSIDE_TERM, KEYRING_PATH, keyring.serialize())
-        self._physical.put(KEYRING_PATH, blob)
+        self._physical.put(KEYRING_PATH, _seal_keyring(root_cipher, keyring))
 
     def _open_physical(self, path: str, cipher: AESGCM, *, wrong_key_is_caller: bool) -> bytes:
         blob = self._physical.get(path)
@@ -230,6 +282,10 @@ class AESGCMBarrier:
             if wrong_key_is_caller and exc.auth_failed:
                 raise InvalidRequest("invalid unseal key: could not decrypt the root key") from None
             raise InternalError(f"could not decrypt {path!r}: {exc}") from None
+
+
+def _seal_keyring(root_cipher: AESGCM, keyring: Keyring) -> bytes:
+    return seal_envelope(root_cipher, OUTSIDE_TERM, KEYRING_PATH, keyring.serialize())
 
 
 def _check_key(key: str) -> None:

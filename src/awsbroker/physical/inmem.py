@@ -159,6 +159,16 @@ class InmemStorage:
             keys = [k for k in self._data if k.startswith(prefix)]
         return children(keys, prefix)
 
+    def compare_and_set(self, key: str, expected: bytes | None, value: bytes | None) -> bool:
+        with self._lock:
+            if self._data.get(key) != expected:
+                return False
+            if value is None:
+                self._data.pop(key, None)
+            else:
+                self._data[key] = bytes(value)
+            return True
+
 
 def _due(key: str, e: _Entry) -> DueEntry:
     return DueEntry(key, e.kind, e.mount, e.expire_at, e.attempts, e.irrevocable)

@@ -28,6 +28,11 @@ _PUT = (
     " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
 )
 _DELETE = "DELETE FROM {} WHERE key = %s"
+# compare_and_set: insert if absent, replace or delete if unchanged; one statement each, so
+# atomic; the row count says whether it applied.
+_INSERT_NEW = "INSERT INTO {} (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING"
+_REPLACE_IF = "UPDATE {} SET value = %s WHERE key = %s AND value = %s"
+_DELETE_IF = "DELETE FROM {} WHERE key = %s AND value = %s"
 _LIST_RANGE = "SELECT key FROM {} WHERE key >= %s AND key < %s"
 _LIST_FROM = "SELECT key FROM {} WHERE key >= %s"
 
@@ -81,6 +86,9 @@ class PostgreSQLStorage(PostgreSQLExpiry):
         self._get = sql.SQL(_GET).format(ident)
         self._put = sql.SQL(_PUT).format(ident)
         self._delete = sql.SQL(_DELETE).format(ident)
+        self._insert_new = sql.SQL(_INSERT_NEW).format(ident)
+        self._replace_if = sql.SQL(_REPLACE_IF).format(ident)
+        self._delete_if = sql.SQL(_DELETE_IF).format(ident)
         self._list_range = sql.SQL(_LIST_RANGE).format(ident)
         self._list_from = sql.SQL(_LIST_FROM).format(ident)
         self._wait = wait
@@ -126,6 +134,19 @@ class PostgreSQLStorage(PostgreSQLExpiry):
             else:
                 rows = conn.execute(self._list_range, (prefix, upper)).fetchall()
         return children([str(row[0]) for row in rows], prefix)
+
+    def compare_and_set(self, key: str, expected: bytes | None, value: bytes | None) -> bool:
+        if expected is None and value is None:
+            return self.get(key) is None
+        params: tuple[str | bytes, ...]
+        if expected is None:
+            statement, params = self._insert_new, (key, bytes(value or b""))
+        elif value is None:
+            statement, params = self._delete_if, (key, bytes(expected))
+        else:
+            statement, params = self._replace_if, (bytes(value), key, bytes(expected))
+        with self._connection() as conn:
+            return conn.execute(statement, params).rowcount == 1
 
     def close(self) -> None:
         """Close the pool. Idempotent; later calls raise `InternalError`."""

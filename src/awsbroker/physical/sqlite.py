@@ -44,6 +44,11 @@ _PUT = (
     " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 )
 _DELETE = "DELETE FROM kv WHERE key = ?"
+# compare_and_set: insert if absent, replace or delete if unchanged. One statement each, so
+# atomic across processes; the row count says whether it applied.
+_INSERT_NEW = "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+_REPLACE_IF = "UPDATE kv SET value = ? WHERE key = ? AND value = ?"
+_DELETE_IF = "DELETE FROM kv WHERE key = ? AND value = ?"
 _LIST_RANGE = "SELECT key FROM kv WHERE key >= ? AND key < ?"
 _LIST_FROM = "SELECT key FROM kv WHERE key >= ?"
 
@@ -195,6 +200,15 @@ class SQLiteStorage:
             rows = self._fetch(_LIST_RANGE, (prefix, upper))
         return children([str(row[0]) for row in rows], prefix)
 
+    def compare_and_set(self, key: str, expected: bytes | None, value: bytes | None) -> bool:
+        if expected is None and value is None:
+            return self.get(key) is None
+        if expected is None:
+            return self._changed(_INSERT_NEW, (key, bytes(value or b"")))
+        if value is None:
+            return self._changed(_DELETE_IF, (key, bytes(expected)))
+        return self._changed(_REPLACE_IF, (bytes(value), key, bytes(expected)))
+
     def close(self) -> None:
         """Close the file. Idempotent; later calls raise `InternalError`."""
         with self._lock:
@@ -204,6 +218,14 @@ class SQLiteStorage:
         try:
             with self._lock:
                 return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _driver_error(exc) from exc
+
+    def _changed(self, sql: str, params: tuple[Any, ...]) -> bool:
+        """Run one statement; True if it changed a row."""
+        try:
+            with self._lock:
+                return bool(self._conn.execute(sql, params).rowcount == 1)
         except sqlite3.Error as exc:
             raise _driver_error(exc) from exc
 

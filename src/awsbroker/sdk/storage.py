@@ -3,11 +3,22 @@
 Keys are `/`-separated paths. `list(prefix)` returns the immediate children under `prefix`
 (which ends in `/` or is empty): leaf names, and folder names with a trailing `/`, sorted and
 de-duplicated, exactly as Vault's `logical.Storage.List`.
+
+`compare_and_set` is the one atomic read-modify-write: where two processes (or threads) may
+change the same record, they read it, compute the new value, and write it only if it is still
+what they read (`update` is that loop). Plain `put` is last-writer-wins.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
+
+from awsbroker.sdk.errors import StorageUnavailable
+
+# `update` gives up after this many lost races in a row: it would take that many other writers
+# winning each time, which is contention no record here should see.
+UPDATE_ATTEMPTS = 1000
 
 
 class Storage(Protocol):
@@ -18,6 +29,29 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
 
     def list(self, prefix: str) -> list[str]: ...
+
+    def compare_and_set(self, key: str, expected: bytes | None, value: bytes | None) -> bool:
+        """Atomically: if the value at `key` is `expected` (None: there is none), replace it
+        with `value` (None: delete it) and answer True; otherwise change nothing and answer
+        False. Atomic across every process sharing the store."""
+        ...
+
+
+Change = Callable[[bytes | None], bytes | None]
+
+
+def update(storage: Storage, key: str, change: Change) -> bytes | None:
+    """Read-modify-write `key` without losing another writer's update: `change` gets the stored
+    value (None: none) and returns the new one (None: delete); the result is written only if
+    the value is still the one read, else `change` runs again on the newer value. `change` may
+    raise to abort (nothing is written) and must have no other effect, since it may run more
+    than once. Returns the value written (or left, when `change` returned it unchanged)."""
+    for _ in range(UPDATE_ATTEMPTS):
+        current = storage.get(key)
+        new = change(current)
+        if new == current or storage.compare_and_set(key, current, new):
+            return new
+    raise StorageUnavailable(f"too many concurrent writers of {key!r}; try again")
 
 
 def children(keys: list[str], prefix: str) -> list[str]:
@@ -65,6 +99,9 @@ class View:
 
     def list(self, prefix: str) -> list[str]:
         return self._inner.list(self._key(prefix))
+
+    def compare_and_set(self, key: str, expected: bytes | None, value: bytes | None) -> bool:
+        return self._inner.compare_and_set(self._key(key), expected, value)
 
     def _key(self, key: str) -> str:
         if key.startswith("/") or ".." in key.split("/"):

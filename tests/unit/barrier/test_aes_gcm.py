@@ -336,3 +336,76 @@ class TestRotation:
             for i in range(50):
                 assert barrier.get(f"t{n}/{i}") == f"{n}-{i}".encode()
         assert barrier.key_status().term == 6
+
+
+# ---- several processes on one physical store ----------------------------------------------
+
+
+def _second(physical: InmemStorage, clock: ManualClock, kek: bytes) -> AESGCMBarrier:
+    """Another process's barrier on the same store, unsealed with the same key."""
+    other = AESGCMBarrier(physical, clock=clock)
+    other.unseal(kek)
+    return other
+
+
+def test_a_term_rotated_elsewhere_is_loaded_when_met(
+    barrier: AESGCMBarrier, physical: InmemStorage, clock: ManualClock, kek: bytes
+) -> None:
+    other = _second(physical, clock, kek)
+    assert barrier.rotate() == 2
+    barrier.put("written/after", PLAINTEXT)
+    assert other.key_status().term == 1
+    assert other.get("written/after") == PLAINTEXT
+    assert other.key_status().term == 2
+    other.put("written/by-other", b"x")
+    assert physical.get("written/by-other")[:4] == struct.pack(">I", 2)  # type: ignore[index]
+
+
+def test_an_unknown_term_that_storage_does_not_have_either_is_an_error(
+    barrier: AESGCMBarrier, physical: InmemStorage
+) -> None:
+    barrier.put("k", PLAINTEXT)
+    blob = physical.get("k")
+    assert blob is not None
+    physical.put("k", struct.pack(">I", 7) + blob[4:])
+    with pytest.raises(InternalError, match="no key for term 7"):
+        barrier.get("k")
+
+
+def test_reload_keyring_reports_whether_it_changed(
+    barrier: AESGCMBarrier, physical: InmemStorage, clock: ManualClock, kek: bytes
+) -> None:
+    other = _second(physical, clock, kek)
+    assert other.reload_keyring() is False
+    barrier.rotate()
+    assert other.reload_keyring() is True
+    assert other.key_status().term == 2
+
+
+def test_rotations_on_two_processes_at_once_make_distinct_terms(
+    barrier: AESGCMBarrier, physical: InmemStorage, clock: ManualClock, kek: bytes
+) -> None:
+    """Each rotation extends the stored keyring by compare-and-set, so two processes rotating
+    together make terms 2 and 3 (never two different term-2 keys), and what each wrote under
+    its new term stays readable everywhere."""
+    others = [_second(physical, clock, kek) for _ in range(3)]
+    barriers = [barrier, *others]
+    start = threading.Barrier(len(barriers))
+    terms: list[int] = []
+
+    def rotate_and_write(n: int) -> None:
+        start.wait()
+        terms.append(barriers[n].rotate())
+        barriers[n].put(f"by/{n}", str(n).encode())
+
+    threads = [threading.Thread(target=rotate_and_write, args=(n,)) for n in range(len(barriers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(terms) == [2, 3, 4, 5]
+    fresh = _second(physical, clock, kek)
+    assert fresh.key_status().term == 5
+    for reader in [*barriers, fresh]:
+        for n in range(len(barriers)):
+            assert reader.get(f"by/{n}") == str(n).encode()
