@@ -209,6 +209,8 @@ class PostgreSQLTarget:
                     sql.Identifier(self.table), sql.Identifier(self.expiry_table)
                 )
             )
+            changes = sql.Identifier(f"{self.table}_changes")
+            conn.execute(sql.SQL("DROP SEQUENCE IF EXISTS {}").format(changes))
 
 
 def pg_unreachable(dsn: str) -> str | None:

@@ -2,64 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 from tests.conformance.expiry_contract import CHECKS, SHARED_CHECKS, Check, SharedCheck
+from tests.conformance.stores import Opener
 
-from awsbroker.physical.inmem import InmemStorage
 from awsbroker.physical.postgresql import PostgreSQLStorage
 from awsbroker.physical.sqlite import SQLiteStorage
 from awsbroker.sdk.expiry import KIND_LEASE, KIND_TOKEN, DueEntry, ExpiryIndex
 from awsbroker.sdk.storage import Storage
 
 SHARED_HANDLES = 4
-
-
-@pytest.fixture
-def pg_table(pg_table: str, pg_dsn: str) -> Iterator[str]:
-    """The shared fixture drops only the KV table; drop the expiry table beside it too."""
-    yield pg_table
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(f"{pg_table}_expiry"))
-        )
-
-
-Store = InmemStorage | SQLiteStorage | PostgreSQLStorage
-Opener = Callable[[], Store]
-
-
-@pytest.fixture(
-    params=["inmem", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
-    """Opens handles on one fresh index: the same object for inmem, new stores otherwise."""
-    opened: list[SQLiteStorage | PostgreSQLStorage] = []
-    if request.param == "inmem":
-        inmem = InmemStorage()
-        yield lambda: inmem
-        return
-
-    def open_sqlite() -> Store:
-        opened.append(SQLiteStorage(str(tmp_path / "kv.db")))
-        return opened[-1]
-
-    def open_postgresql() -> Store:
-        opened.append(PostgreSQLStorage(dsn, table=table, min_size=1, max_size=2))
-        return opened[-1]
-
-    if request.param == "sqlite":
-        yield open_sqlite
-    else:
-        dsn: str = request.getfixturevalue("pg_dsn")
-        table: str = request.getfixturevalue("pg_table")
-        yield open_postgresql
-    for store in opened:
-        store.close()
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)

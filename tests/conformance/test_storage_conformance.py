@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from tests.conformance.storage_contract import CHECKS, SHARED_CHECKS, Check, SharedCheck
+from tests.conformance.stores import KINDS, physical_opener
 
 from awsbroker.barrier.aes_gcm import AESGCMBarrier
 from awsbroker.physical.inmem import InmemStorage
@@ -28,53 +29,25 @@ def _unsealed_barrier(physical: Storage) -> AESGCMBarrier:
     return barrier
 
 
-@pytest.fixture(
-    params=[
-        "inmem",
-        "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.postgres),
-        "barrier",
-    ],
-)
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
-    """Opens handles on one fresh store: the same object for inmem, a new connection (as a new
-    process would have) otherwise; `barrier` is a view of the AES-GCM barrier over one in-memory
-    store."""
-    opened: list[SQLiteStorage | PostgreSQLStorage] = []
-    if request.param in ("inmem", "barrier"):
-        store: Storage = InmemStorage()
-        if request.param == "barrier":
-            # A view, as every user of the barrier has one: the keyring is not in the way.
-            store = View(_unsealed_barrier(store), "conformance/")
-        yield lambda: store
+@pytest.fixture(params=[*KINDS, "barrier"])
+def storage_opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """The physical stores, and a view of the AES-GCM barrier over an in-memory store (a view,
+    as every user of the barrier has one: the keyring is not in the way)."""
+    if request.param == "barrier":
+        view = View(_unsealed_barrier(InmemStorage()), "conformance/")
+        yield lambda: view
         return
-
-    def open_sqlite() -> Storage:
-        opened.append(SQLiteStorage(str(tmp_path / "kv.db")))
-        return opened[-1]
-
-    def open_postgresql() -> Storage:
-        opened.append(PostgreSQLStorage(dsn, table=table, min_size=1, max_size=4))
-        return opened[-1]
-
-    if request.param == "sqlite":
-        yield open_sqlite
-    else:
-        dsn: str = request.getfixturevalue("pg_dsn")
-        table: str = request.getfixturevalue("pg_table")
-        yield open_postgresql
-    for handle in opened:
-        handle.close()
+    yield from physical_opener(request.param, request, tmp_path)
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_contract(opener: Opener, check: Check) -> None:
-    check(opener())
+def test_contract(storage_opener: Opener, check: Check) -> None:
+    check(storage_opener())
 
 
 @pytest.mark.parametrize("check", SHARED_CHECKS, ids=lambda c: c.__name__)
-def test_shared_contract(opener: Opener, check: SharedCheck) -> None:
-    check([opener() for _ in range(SHARED_HANDLES)])
+def test_shared_contract(storage_opener: Opener, check: SharedCheck) -> None:
+    check([storage_opener() for _ in range(SHARED_HANDLES)])
 
 
 def test_barrier_compare_and_set_sees_a_rewrite_of_the_same_value() -> None:

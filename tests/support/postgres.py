@@ -59,7 +59,11 @@ def fresh_table_name() -> str:
 
 
 def drop_table(conninfo: str, table: str) -> None:
+    """Drop a store's tables: the key-value table, and beside it `<table>_expiry` (the expiry
+    index) and the sequence `<table>_changes` (the change count)."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        # The store keeps its expiry index in `<table>_expiry` beside the key-value table.
         tables = [sql.Identifier(table), sql.Identifier(f"{table}_expiry")]
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.SQL(", ").join(tables)))
+        conn.execute(
+            sql.SQL("DROP SEQUENCE IF EXISTS {}").format(sql.Identifier(f"{table}_changes"))
+        )

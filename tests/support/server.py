@@ -308,6 +308,15 @@ class ServerFactory:
         server = config_server(workdir, "sqlite", storage, tls=tls, settings=settings)
         return self._start(server, start)
 
+    def sqlite_file(
+        self, path: str, *, settings: Mapping[str, str | int] | None = None
+    ) -> ServerProcess:
+        """A server on the SQLite file at `path`, which other servers may share."""
+        workdir = self._workdir("sqlite")
+        return self._start(
+            config_server(workdir, "sqlite", {"path": path}, settings=settings), True
+        )
+
     def postgresql(
         self, dsn: str, table: str, *, settings: Mapping[str, str | int] | None = None
     ) -> ServerProcess:

@@ -3,9 +3,13 @@
     core/audit              the table (one record, rewritten on every change)
     audit/<uuid>/salt       each device's HMAC salt, made when it is enabled
 
-Both live behind the barrier and are read at unseal; the devices are rebuilt from them, so a
-device's hashes stay the same across restarts. Enabling a device writes a test entry first:
-a device that cannot write is refused.
+Both live behind the barrier. `load` (at unseal, and whenever the change counter says the
+table may have changed on any node) builds the devices of the stored table, keeping those
+already open, so a device's hashes stay the same across restarts and nodes. Changes to the
+table are compare-and-set, so two nodes enabling devices at once keep both. Enabling a device
+writes a test entry first: a device that cannot write is refused. A device that another node
+enabled but this node cannot open (a file path it may not write) stays enabled here and fails
+closed: every audited request on this node fails until it is fixed.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import cast
 
@@ -22,7 +26,7 @@ from awsbroker.audit.device import Device, SinkFactory, UnavailableSink
 from awsbroker.audit.entry import FormatOptions, Formatter
 from awsbroker.audit.hashing import Salt
 from awsbroker.core.mounts import normalize_path
-from awsbroker.core.records import get_record, put_record
+from awsbroker.core.records import change_record, get_record
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.logical import JSONObject
@@ -83,26 +87,30 @@ class AuditTable:
     # ---- unseal and seal ----------------------------------------------------------------------
 
     def load(self) -> None:
-        record = get_record(self._storage, AUDIT_TABLE_KEY)
-        entries = cast(list[JSONObject], (record or {}).get("entries", []))
+        stored = _decode(get_record(self._storage, AUDIT_TABLE_KEY))
         with self._lock:
-            self.broker.clear()
-            self.entries = {}
-            for entry in map(AuditEntry.from_record, entries):
-                self.entries[entry.path] = entry
-                blob = self._storage.get(entry.salt_key)
-                if blob is None:
-                    # Lost: a new salt keeps the device recording (its hashes change).
-                    log.error("audit device %s had no salt in storage; made a new one", entry.path)
-                    blob = str(uuid.uuid4()).encode()
-                    self._storage.put(entry.salt_key, blob)
-                try:
-                    device = self._device(entry, blob.decode())
-                except InvalidRequest as exc:
-                    # Still enabled, so still failing closed: every write reports why.
-                    log.error("audit device %s cannot be set up: %s", entry.path, exc)
-                    device = Device(entry.path, UnavailableSink(str(exc)), Formatter(Salt("-")))
-                self.broker.add(device)
+            for path, entry in self.entries.items():
+                if stored.get(path) != entry:
+                    self.broker.remove(path)
+            for path, entry in stored.items():
+                if self.entries.get(path) != entry or self.broker.get(path) is None:
+                    self.broker.add(self._stored_device(entry))
+            self.entries = stored
+
+    def _stored_device(self, entry: AuditEntry) -> Device:
+        blob = self._storage.get(entry.salt_key)
+        if blob is None:
+            # Lost: a new salt keeps the device recording (its hashes change). If several nodes
+            # find it lost at once, one salt wins and the others use it.
+            log.error("audit device %s had no salt in storage; made a new one", entry.path)
+            self._storage.compare_and_set(entry.salt_key, None, str(uuid.uuid4()).encode())
+            blob = self._storage.get(entry.salt_key) or b"-"
+        try:
+            return self._device(entry, blob.decode())
+        except InvalidRequest as exc:
+            # Still enabled, so still failing closed: every write reports why.
+            log.error("audit device %s cannot be set up: %s", entry.path, exc)
+            return Device(entry.path, UnavailableSink(str(exc)), Formatter(Salt("-")))
 
     def unload(self) -> None:
         with self._lock:
@@ -114,34 +122,52 @@ class AuditTable:
     def enable(self, path: str, device_type: str, description: str, options: dict[str, str],
                local: bool) -> None:  # fmt: skip
         path = normalize_path(path)
-        with self._lock:
-            if path in self.entries:
-                raise InvalidRequest(f"path already in use at {path}")
-            if device_type not in self.sinks:
-                raise InvalidRequest(f'unknown backend type: "{device_type}"')
-            entry = AuditEntry(path, device_type, str(uuid.uuid4()), description, options, local)
-            salt = str(uuid.uuid4())
-            device = self._device(entry, salt)
-            try:
-                device.test(self._clock.now())
-            except Exception as exc:
-                device.sink.close()
-                reason = str(exc) if isinstance(exc, OSError) else type(exc).__name__
-                raise InvalidRequest(f"audit backend failed test message: {reason}") from None
-            self._storage.put(entry.salt_key, salt.encode())
-            self.entries[path] = entry
-            self._save()
-            self.broker.add(device)
+        if device_type not in self.sinks:
+            raise InvalidRequest(f'unknown backend type: "{device_type}"')
+        if path in self._stored():
+            raise InvalidRequest(f"path already in use at {path}")
+        entry = AuditEntry(path, device_type, str(uuid.uuid4()), description, options, local)
+        salt = str(uuid.uuid4())
+        device = self._device(entry, salt)
+        try:
+            device.test(self._clock.now())
+        except Exception as exc:
+            device.sink.close()
+            reason = str(exc) if isinstance(exc, OSError) else type(exc).__name__
+            raise InvalidRequest(f"audit backend failed test message: {reason}") from None
+        self._storage.put(entry.salt_key, salt.encode())
 
-    def disable(self, path: str) -> None:
-        path = normalize_path(path)
-        with self._lock:
-            entry = self.entries.pop(path, None)
-            if entry is None:
-                return
-            self._save()
+        def add(entries: Entries) -> None:
+            if path in entries:
+                raise InvalidRequest(f"path already in use at {path}")
+            entries[path] = entry
+
+        try:
+            self._change(add)
+        except Exception:
+            device.sink.close()
             self._storage.delete(entry.salt_key)
+            raise
+        with self._lock:
+            self.broker.add(device)
+            self.entries = {**self.entries, path: entry}
+
+    def disable(self, path: str) -> bool:
+        """Disable the device at `path`; False if there was none."""
+        path = normalize_path(path)
+        removed: list[AuditEntry] = []
+
+        def remove(entries: Entries) -> None:
+            removed[:] = [entries.pop(path)] if path in entries else []
+
+        self._change(remove)
+        if not removed:
+            return False
+        self._storage.delete(removed[0].salt_key)
+        with self._lock:
             self.broker.remove(path)
+            self.entries = {p: e for p, e in self.entries.items() if p != path}
+        return True
 
     def listing(self) -> dict[str, AuditEntry]:
         with self._lock:
@@ -153,11 +179,32 @@ class AuditTable:
             raise InvalidRequest(f"unknown audit backend {path.strip('/')}")
         return device.hash(value)
 
-    def _save(self) -> None:
-        entries: list[JSONObject] = [e.to_record() for e in self.entries.values()]
-        put_record(self._storage, AUDIT_TABLE_KEY, {"entries": cast(JSONObject, entries)})
+    def _stored(self) -> Entries:
+        return _decode(get_record(self._storage, AUDIT_TABLE_KEY))
+
+    def _change(self, edit: Callable[[Entries], None]) -> None:
+        """Apply `edit` to the stored table, by compare-and-set (again on a newer table)."""
+
+        def apply(record: JSONObject | None) -> JSONObject:
+            entries = _decode(record)
+            edit(entries)
+            return _encode(entries)
+
+        change_record(self._storage, AUDIT_TABLE_KEY, apply)
 
     def _device(self, entry: AuditEntry, salt: str) -> Device:
         sink = self.sinks[entry.type](entry.options)
         formatter = Formatter(Salt(salt), FormatOptions.from_options(entry.options))
         return Device(entry.path, sink, formatter)
+
+
+Entries = dict[str, AuditEntry]
+
+
+def _decode(record: JSONObject | None) -> Entries:
+    entries = cast(list[JSONObject], (record or {}).get("entries", []))
+    return {e.path: e for e in map(AuditEntry.from_record, entries)}
+
+
+def _encode(entries: Entries) -> JSONObject:
+    return {"entries": cast(JSONObject, [e.to_record() for e in entries.values()])}

@@ -1,7 +1,13 @@
 """The core: seal state, mounts, tokens, policies, and the request pipeline.
 
-`Core.handle` is the one way in: seal check, route, authenticate, authorise, dispatch. The
-HTTP layer turns HTTP into `Request`s and calls it; nothing else reaches a backend.
+`Core.handle` is the one way in: seal check, sync, route, authenticate, authorise, dispatch.
+The HTTP layer turns HTTP into `Request`s and calls it; nothing else reaches a backend.
+
+Several processes (nodes) may share one storage and each serves every request. What a node
+keeps in memory (the mount table and its backends, audit devices, policies, the keyring) is a
+view of storage that `sync` brings up to date at the start of every request and background
+tick; every change to it goes through a method here that stores it, counts it
+(`changes.py`), and syncs. Tokens and leases are read from storage on every use.
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ from awsbroker.barrier.aes_gcm import AESGCMBarrier
 from awsbroker.barrier.seal import SealStatus, ShamirSeal
 from awsbroker.core.audit_table import AuditTable
 from awsbroker.core.audit_trail import UNAUDITED, AuditTrail, withdraw
+from awsbroker.core.changes import ChangeCounter
 from awsbroker.core.expiration import ExpirationManager, RevocationPolicy
 from awsbroker.core.metrics import Metrics, StateCollector
-from awsbroker.core.mounts import MountEntry, MountTable
+from awsbroker.core.mounts import Entries, MountEntry, MountTable, conflict
 from awsbroker.core.nodes import NodeRegistry
 from awsbroker.core.path_token import TokenBackend
 from awsbroker.core.policy_store import PolicyStore
@@ -71,11 +78,18 @@ class MountSystemView:
         self._core = core
         self._entry = entry
 
+    @property
+    def entry(self) -> MountEntry:
+        """The mount's entry in the node's current table (tuned since the backend was built,
+        perhaps on another node), or the one it was built from once it is gone."""
+        current = self._core.mounts.entries.get(self._entry.path)
+        return current if current is not None and current.uuid == self._entry.uuid else self._entry
+
     def default_lease_ttl(self) -> int:
-        return self._entry.config.default_lease_ttl or self._core.config.default_lease_ttl
+        return self.entry.config.default_lease_ttl or self._core.config.default_lease_ttl
 
     def max_lease_ttl(self) -> int:
-        return self._entry.config.max_lease_ttl or self._core.config.max_lease_ttl
+        return self.entry.config.max_lease_ttl or self._core.config.max_lease_ttl
 
     @property
     def clock(self) -> Clock:
@@ -113,6 +127,10 @@ class Core:
         self.seal = ShamirSeal(self.barrier, physical)
         self.cluster_id = str(uuid.uuid5(uuid.NAMESPACE_URL, self.config.cluster_name))
         self.router = Router()
+        self.changes = ChangeCounter(physical)
+        # The change count this node's views were loaded at (-1: not loaded).
+        self._synced = -1
+        self._sync_lock = threading.Lock()
         self.mounts = MountTable(self.barrier)
         self.tokens = TokenStore(View(self.barrier, "sys/token/"), self.config.clock)
         self.nodes = NodeRegistry(View(self.barrier, "sys/nodes/"), self.config.clock)
@@ -176,23 +194,70 @@ class Core:
             return self.seal.status() if status.sealed != self.sealed else status
 
     def seal_vault(self) -> None:
-        with self._lock:
+        with self._lock, self._sync_lock:
             self.audit.unload()
             self.router.unmount(TOKEN_MOUNT)
             for route in self.router.routes():
                 if route.mount_path != SYS_MOUNT:
                     self.router.unmount(route.mount_path)
+            self.mounts.entries = {}
+            self._synced = -1
             self.seal.seal()
 
     def _post_unseal(self) -> None:
         self.nodes.heartbeat(force=True)
-        self.mounts.load()
-        self.audit.load()
         self.tokens.setup()
         self.policies.setup()
         self.router.mount(self._token_entry, self.token_backend)
-        for entry in self.mounts.entries.values():
-            self.router.mount(entry, self._make_backend(entry))
+        self.sync()
+
+    # ---- views of stored state --------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Load this node's views again if any changed in storage since they were loaded (on
+        any node). Called before every request and background tick; one storage read when
+        nothing changed."""
+        count = self.changes.read()
+        if count == self._synced:
+            return
+        with self._sync_lock:
+            if count != self._synced:
+                self._load_views()
+                self._synced = count
+
+    def _load_views(self) -> None:
+        """Every view from storage. Unchanged mounts keep their backend and unchanged audit
+        devices their open file or socket."""
+        self.barrier.reload_keyring()
+        self.policies.forget()
+        self.audit.load()
+        self.mounts.load()
+        self._route_mounts(self.mounts.entries)
+
+    def _route_mounts(self, entries: Entries) -> None:
+        for route in self.router.routes():
+            if route.entry.type in ("system", "token"):
+                continue
+            entry = entries.get(route.mount_path)
+            if entry is None or entry.uuid != route.entry.uuid:
+                self.router.unmount(route.mount_path)
+        for entry in entries.values():
+            current = self.router.get(entry.path)
+            if current is not None and current.entry.uuid == entry.uuid:
+                if current.entry != entry:
+                    self.router.mount(entry, current.backend)  # tuned: same backend
+                continue
+            try:
+                self.router.mount(entry, self._make_backend(entry))
+            except Exception:
+                # One mount this node cannot build (an engine its build lacks) must not take
+                # the others down with it: it answers 404 here, and says why in the log.
+                log.exception("cannot mount %s (type %s) on this node", entry.path, entry.type)
+
+    def _changed(self) -> None:
+        """Count a change just stored, and bring this node's views up to it."""
+        self.changes.bump()
+        self.sync()
 
     def create_root_token(self, token: str = "") -> str:
         token = token or self.tokens.new_token()
@@ -224,27 +289,49 @@ class Core:
         )
 
     def enable_mount(self, entry: MountEntry) -> None:
+        if entry.type not in self.engines:
+            raise InvalidRequest(f"plugin not found in the catalog: {entry.type}")
+        # Built first, so that what the engine refuses is refused before anything is stored.
+        backend = self._make_backend(entry)
+
+        def add(entries: Entries) -> None:
+            taken = conflict(entries, entry.path)
+            if taken is not None:
+                raise InvalidRequest(f"path is already in use at {taken}")
+            entries[entry.path] = entry
+
         with self._lock:
-            if entry.type not in self.engines:
-                raise InvalidRequest(f"plugin not found in the catalog: {entry.type}")
-            conflict = self.mounts.conflict(entry.path)
-            if conflict is not None:
-                raise InvalidRequest(f"path is already in use at {conflict}")
-            backend = self._make_backend(entry)
-            self.mounts.entries[entry.path] = entry
-            self.mounts.save()
-            self.router.mount(entry, backend)
+            self.mounts.change(add)
+            self.router.mount(entry, backend)  # the sync keeps it: same mount, same uuid
+            self._changed()
+
+    def tune_mount(self, path: str, edit: Callable[[MountEntry], None]) -> None:
+        """Apply `edit` to the stored entry of the mount at `path` (it may raise to refuse)."""
+
+        def apply(entries: Entries) -> None:
+            entry = entries.get(path)
+            if entry is None:
+                raise InvalidRequest(f"no mount at {path}")
+            edit(entry)
+
+        with self._lock:
+            self.mounts.change(apply)
+            self._changed()
 
     def disable_mount(self, path: str) -> None:
         with self._lock:
-            entry = self.mounts.entries.get(path)
+            entry = self.mounts.stored().get(path)
             if entry is None:
                 return
             for hook in self.unmount_hooks:
                 hook(entry)
-            self.router.unmount(path)
-            del self.mounts.entries[path]
-            self.mounts.save()
+
+            def remove(entries: Entries) -> None:
+                if path in entries and entries[path].uuid == entry.uuid:
+                    del entries[path]
+
+            self.mounts.change(remove)
+            self._changed()
             for key in list_recursive(self.barrier, entry.storage_prefix):
                 self.barrier.delete(key)
 
@@ -253,10 +340,25 @@ class Core:
     ) -> None:
         with self._lock:
             self.audit.enable(path, device_type, description, options, local)
+            self._changed()
 
     def disable_audit(self, path: str) -> None:
         with self._lock:
-            self.audit.disable(path)
+            if self.audit.disable(path):
+                self._changed()
+
+    def write_policy(self, name: str, text: str) -> None:
+        self.policies.put(name, text)
+        self._changed()
+
+    def delete_policy(self, name: str) -> None:
+        self.policies.delete(name)
+        self._changed()
+
+    def rotate_keyring(self) -> int:
+        term = self.barrier.rotate()
+        self._changed()
+        return term
 
     def close(self) -> None:
         """Stop background work. The server calls it at shutdown."""
@@ -268,9 +370,7 @@ class Core:
 
     def _mount_stored(self, mount_path: str) -> bool:
         """Whether the stored mount table (perhaps newer than this process's) has the path."""
-        table = MountTable(self.barrier)
-        table.load()
-        return mount_path in table.entries
+        return mount_path in self.mounts.stored()
 
     def _backend_at(self, mount_path: str) -> Backend | None:
         route = self.router.match(mount_path)
@@ -282,11 +382,17 @@ class Core:
         if self.sealed:
             return 0
         self.nodes.heartbeat()
+        self.sync()
         revoked = self.expiration.tick(wait=wait)
         now = self.config.clock.now()
         if now - self._last_periodic >= periodic_every:
             self._last_periodic = now
             self.nodes.forget_dead()
+            # A node that stored a change and died before counting it: reload anyway, so
+            # nothing stays stale past this period.
+            with self._sync_lock:
+                if not self.sealed:
+                    self._load_views()
             for route in self.router.routes():
                 if route.entry.type not in ("system", "token"):
                     try:
@@ -294,10 +400,6 @@ class Core:
                     except Exception:
                         log.exception("periodic job of %s failed", route.mount_path)
         return revoked
-
-    def save_mounts(self) -> None:
-        with self._lock:
-            self.mounts.save()
 
     def _token_ttls(self) -> tuple[int, int]:
         return self.config.default_lease_ttl, self.config.max_lease_ttl
@@ -307,8 +409,10 @@ class Core:
     def handle(self, request: Request) -> Response | None:
         path = request.path
         open_metrics = path == METRICS_PATH and self.config.unauthenticated_metrics_access
-        if self.sealed and path not in SEAL_EXEMPT and not open_metrics:
-            raise Sealed("Vault is sealed")
+        if path not in SEAL_EXEMPT and not open_metrics:
+            if self.sealed:
+                raise Sealed("Vault is sealed")
+            self.sync()
         if not self.audit.broker.enabled or path in UNAUDITED or open_metrics:
             return self._handle(request, None)
         # Audited: see `audit_trail.py` for the fail-closed rule.

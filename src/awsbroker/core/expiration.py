@@ -11,6 +11,11 @@ the number stored. The worker claims due entries in batches (several processes o
 PostgreSQL share a backlog without revoking anything twice) and revokes them with bounded
 concurrency. A failed revocation is retried with exponential backoff and jitter; after
 `max_attempts` failures the lease is irrevocable: listed, counted, retried daily, never dropped.
+
+Several nodes may work on one lease at once (a renewal on one, the worker's revocation on
+another): every change to a stored lease is a compare-and-set of its record (`_change`), so a
+renewal never brings back a lease revoked meanwhile, and a failed attempt never undoes a
+renewal.
 """
 
 from __future__ import annotations
@@ -24,14 +29,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import cast
 
-from awsbroker.core.records import get_record, put_record
+from awsbroker.core.records import dump, get_record, load, put_record
 from awsbroker.core.tokens import TokenEntry, TokenStore, random_id
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.errors import BrokerError, InvalidRequest
 from awsbroker.sdk.expiry import KIND_JOB, KIND_LEASE, KIND_TOKEN, DueEntry, ExpiryIndex, job_key
 from awsbroker.sdk.framework import Backend
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, Secret
-from awsbroker.sdk.storage import Storage
+from awsbroker.sdk.storage import Storage, update
 from awsbroker.sdk.telemetry import (
     LEASE_REVOCATION_FAILURES,
     LEASE_REVOCATIONS,
@@ -97,6 +102,15 @@ class Lease:
     @classmethod
     def from_record(cls, record: JSONObject) -> Lease:
         return cls(**record)  # type: ignore[arg-type]
+
+
+def _check_renewable(lease: Lease, now: float) -> None:
+    if lease.irrevocable:
+        raise InvalidRequest("lease is expired and has failed previous revocation attempts")
+    if lease.expire_time <= now:
+        raise InvalidRequest("lease expired")
+    if not lease.renewable:
+        raise InvalidRequest("lease is not renewable")
 
 
 def _short(lease_id: str) -> str:
@@ -188,9 +202,28 @@ class ExpirationManager:
             irrevocable=lease.irrevocable,
         )
 
-    def _save(self, lease: Lease) -> None:
-        put_record(self._storage, f"id/{lease.lease_id}", lease.to_record())
-        self._schedule(lease)
+    def _change(self, lease_id: str, change: Callable[[Lease], None]) -> Lease | None:
+        """Apply `change` to the stored lease, by compare-and-set (again on a newer record if
+        another node changed it first), and reschedule it if it changed. None if the lease is
+        gone. `change` may raise to abort, and may run more than once."""
+        changed: list[Lease] = []
+
+        def apply(blob: bytes | None) -> bytes | None:
+            changed.clear()
+            if blob is None:
+                return None
+            lease = Lease.from_record(load(blob))
+            change(lease)
+            changed.append(lease)
+            return dump(lease.to_record())
+
+        before = self._storage.get(f"id/{lease_id}")
+        after = update(self._storage, f"id/{lease_id}", apply)
+        if not changed:
+            return None
+        if after != before:
+            self._schedule(changed[0])
+        return changed[0]
 
     def _delete(self, lease: Lease) -> None:
         if lease.token_hash:
@@ -216,42 +249,48 @@ class ExpirationManager:
     # ---- renewal ----------------------------------------------------------------------------
 
     def renew(self, lease_id: str, increment: int) -> tuple[Lease, Response]:
-        with self._lock:
-            lease = self.get(lease_id)
-            if lease is None:
-                raise InvalidRequest("lease not found")
-            now = self.clock.now()
-            if lease.irrevocable:
-                raise InvalidRequest("lease is expired and has failed previous revocation attempts")
-            if lease.expire_time <= now:
-                raise InvalidRequest("lease expired")
-            if not lease.renewable:
-                raise InvalidRequest("lease is not renewable")
-            backend = self._require_backend(lease)
-            request = self._request(lease, Operation.UPDATE)
-            response = backend.renew_secret(request, lease.secret()) or Response()
-            proposed = response.secret.ttl if response.secret is not None else 0
+        lease = self.get(lease_id)
+        if lease is None:
+            raise InvalidRequest("lease not found")
+        now = self.clock.now()
+        _check_renewable(lease, now)
+        backend = self._require_backend(lease)
+        request = self._request(lease, Operation.UPDATE)
+        response = backend.renew_secret(request, lease.secret()) or Response()
+        proposed = response.secret.ttl if response.secret is not None else 0
+        secret_max = response.secret.max_ttl if response.secret is not None else 0
+        capped_from: list[int] = []
+
+        def extend(current: Lease) -> None:
+            # On the stored lease: one renewed or revoked meanwhile on another node counts.
+            _check_renewable(current, now)
             # As Vault's core (`CalculateTTL`): the client's increment, else what the backend
             # proposes, else the lease's TTL; never past issue_time + the max TTL, which the
             # backend may lower (the AWS engine's `lease_max`).
-            ttl = increment or proposed or lease.ttl
-            max_expire = lease.max_expire_time
-            if response.secret is not None and response.secret.max_ttl > 0:
-                max_expire = min(max_expire, lease.issue_time + response.secret.max_ttl)
+            ttl = increment or proposed or current.ttl
+            max_expire = current.max_expire_time
+            if secret_max > 0:
+                max_expire = min(max_expire, current.issue_time + secret_max)
+            capped_from.clear()
             if now + ttl > max_expire:
                 capped = int(max_expire - now)
                 if capped <= 0:
                     raise InvalidRequest("past the max TTL, cannot renew")
-                response.add_warning(
-                    f'TTL of "{ttl}s" exceeded the effective max_ttl of "{capped}s"; '
-                    "TTL value is capped accordingly"
-                )
+                capped_from.append(ttl)
                 ttl = capped
-            lease.ttl, lease.expire_time, lease.last_renewal = ttl, now + ttl, now
-            self._save(lease)
-            response.lease_id, response.lease_duration, response.renewable = lease_id, ttl, True
-            response.secret = None
-            return lease, response
+            current.ttl, current.expire_time, current.last_renewal = ttl, now + ttl, now
+
+        renewed = self._change(lease_id, extend)
+        if renewed is None:
+            raise InvalidRequest("lease not found")
+        if capped_from:
+            response.add_warning(
+                f'TTL of "{capped_from[0]}s" exceeded the effective max_ttl of '
+                f'"{renewed.ttl}s"; TTL value is capped accordingly'
+            )
+        response.lease_id, response.lease_duration, response.renewable = lease_id, renewed.ttl, True
+        response.secret = None
+        return renewed, response
 
     # ---- revocation -------------------------------------------------------------------------
 
@@ -290,12 +329,12 @@ class ExpirationManager:
 
     def expire_now(self, lease_id: str) -> None:
         """Queue a lease for the worker (`sync=false`, a revoked token)."""
-        with self._lock:
-            lease = self.get(lease_id)
-            now = self.clock.now()
-            if lease is not None and lease.expire_time > now:
-                lease.expire_time = now
-                self._save(lease)
+        now = self.clock.now()
+
+        def expire(lease: Lease) -> None:
+            lease.expire_time = min(lease.expire_time, now)
+
+        self._change(lease_id, expire)
 
     def expire_prefix_now(self, prefix: str) -> None:
         for lease_id in self._walk(prefix):
@@ -428,18 +467,25 @@ class ExpirationManager:
             self._failed(lease, exc, now)
 
     def _failed(self, lease: Lease, exc: Exception, now: float) -> None:
-        lease.revoke_attempts += 1
         self.telemetry.count(LEASE_REVOCATION_FAILURES, {"mount": lease.mount_path})
         message = "; ".join(exc.messages) if isinstance(exc, BrokerError) else str(exc)
-        lease.last_error = (message or "unknown")[:240]
-        if lease.revoke_attempts >= self.policy.max_attempts:
-            if not lease.irrevocable:
-                log.error("lease %s is irrevocable: %s", lease.lease_id, lease.last_error)
-            lease.irrevocable = True
-            lease.expire_time = now + IRREVOCABLE_RETRY
-        else:
-            lease.expire_time = now + self.policy.delay(lease.revoke_attempts, self.rand)
-        self._save(lease)
+        error = (message or "unknown")[:240]
+        delay = self.policy.delay(lease.revoke_attempts + 1, self.rand)
+
+        def record(current: Lease) -> None:
+            if current.expire_time > now:
+                return  # renewed on another node while this attempt ran: not due any more
+            current.revoke_attempts += 1
+            current.last_error = error
+            if current.revoke_attempts >= self.policy.max_attempts:
+                if not current.irrevocable:
+                    log.error("lease %s is irrevocable: %s", current.lease_id, error)
+                current.irrevocable = True
+                current.expire_time = now + IRREVOCABLE_RETRY
+            else:
+                current.expire_time = now + delay
+
+        self._change(lease.lease_id, record)
 
     def _require_backend(self, lease: Lease) -> Backend:
         backend = self._backend_for(lease.mount_path)

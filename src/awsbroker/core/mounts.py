@@ -1,7 +1,9 @@
 """The mount table: which backend type serves which path prefix, with its tunables.
 
-The table is one record in barrier storage (`core/mounts`), rewritten on every change; it is small
-(one entry per mount) and read once at unseal.
+The table is one record in barrier storage (`core/mounts`); it is small (one entry per mount).
+Each change is a compare-and-set of the whole record against the table it edited, so two nodes
+changing mounts at once cannot lose one another's change. `entries` is this node's view,
+loaded at unseal and again whenever the change counter says the stored table may differ.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import cast
 
-from awsbroker.core.records import get_record, put_record
+from awsbroker.core.records import change_record, get_record
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.logical import JSONObject
 from awsbroker.sdk.storage import Storage
@@ -86,28 +89,51 @@ def new_entry(path: str, mount_type: str) -> MountEntry:
     )
 
 
+Entries = dict[str, MountEntry]
+
+
 class MountTable:
-    """The persisted list of mounts. Not thread-safe by itself: the core serialises changes."""
+    """The stored list of mounts, and this node's copy of it (`entries`)."""
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
-        self.entries: dict[str, MountEntry] = {}
+        self.entries: Entries = {}
 
     def load(self) -> None:
-        record = get_record(self._storage, MOUNT_TABLE_KEY)
-        entries = cast(list[JSONObject], (record or {}).get("entries", []))
-        self.entries = {e.path: e for e in map(MountEntry.from_record, entries)}
+        self.entries = self.stored()
 
-    def save(self) -> None:
-        entries: list[JSONObject] = [e.to_record() for e in self.entries.values()]
-        put_record(self._storage, MOUNT_TABLE_KEY, {"entries": cast(JSONObject, entries)})
+    def stored(self) -> Entries:
+        """The table as stored now."""
+        return _decode(get_record(self._storage, MOUNT_TABLE_KEY))
 
-    def conflict(self, path: str) -> str | None:
-        """The existing mount that overlaps `path` (one is a prefix of the other), if any."""
-        for existing in self.entries:
-            if existing.startswith(path) or path.startswith(existing):
-                return existing
-        for reserved in RESERVED_PREFIXES:
-            if path.startswith(reserved) or reserved.startswith(path):
-                return reserved
-        return None
+    def change(self, edit: Callable[[Entries], None]) -> None:
+        """Apply `edit` to the stored table and store the result, unless another writer changed
+        the table meanwhile: then `edit` runs again, on theirs. `edit` may raise to abort."""
+
+        def apply(record: JSONObject | None) -> JSONObject:
+            entries = _decode(record)
+            edit(entries)
+            return _encode(entries)
+
+        change_record(self._storage, MOUNT_TABLE_KEY, apply)
+
+
+def conflict(entries: Entries, path: str) -> str | None:
+    """The mount in `entries` that overlaps `path` (one is a prefix of the other), or the
+    reserved prefix it falls under, if any."""
+    for existing in entries:
+        if existing.startswith(path) or path.startswith(existing):
+            return existing
+    for reserved in RESERVED_PREFIXES:
+        if path.startswith(reserved) or reserved.startswith(path):
+            return reserved
+    return None
+
+
+def _decode(record: JSONObject | None) -> Entries:
+    entries = cast(list[JSONObject], (record or {}).get("entries", []))
+    return {e.path: e for e in map(MountEntry.from_record, entries)}
+
+
+def _encode(entries: Entries) -> JSONObject:
+    return {"entries": cast(JSONObject, [e.to_record() for e in entries.values()])}

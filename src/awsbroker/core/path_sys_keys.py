@@ -21,7 +21,7 @@ def paths() -> list[Path[SystemBackend]]:
 
 
 def rotate(b: SystemBackend, req: Request, fd: FieldData) -> None:
-    b.core.barrier.rotate()
+    b.core.rotate_keyring()
 
 
 def key_status(b: SystemBackend, req: Request, fd: FieldData) -> Response:

@@ -186,21 +186,27 @@ def read_tune(b: SystemBackend, req: Request, fd: FieldData) -> Response:
 
 
 def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
-    entry = _entry(b, fd)
-    _apply_ttls(
-        b,
-        entry,
-        _ttl_setting("default_lease_ttl", req.data.get("default_lease_ttl")),
-        _ttl_setting("max_lease_ttl", req.data.get("max_lease_ttl")),
-    )
-    if fd.is_set("description"):
-        entry.description = fd.get_str("description")
-    if fd.is_set("options"):
-        entry.options.update(fd.get_map("options"))
-    for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys"):
-        if fd.is_set(key):
-            setattr(entry.config, key, fd.get_list(key))
-    b.core.save_mounts()
+    path = _entry(b, fd).path
+    default = _ttl_setting("default_lease_ttl", req.data.get("default_lease_ttl"))
+    maximum = _ttl_setting("max_lease_ttl", req.data.get("max_lease_ttl"))
+    lists = {
+        key: fd.get_list(key)
+        for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys")
+        if fd.is_set(key)
+    }
+
+    def edit(entry: MountEntry) -> None:
+        # Applied to the entry as stored at the time of the write (perhaps tuned on another
+        # node since this one's view was loaded), so concurrent tunes do not undo each other.
+        _apply_ttls(b, entry, default, maximum)
+        if fd.is_set("description"):
+            entry.description = fd.get_str("description")
+        if fd.is_set("options"):
+            entry.options.update(fd.get_map("options"))
+        for key, values in lists.items():
+            setattr(entry.config, key, values)
+
+    b.core.tune_mount(path, edit)
 
 
 def list_auth(b: SystemBackend, req: Request, fd: FieldData) -> Response:

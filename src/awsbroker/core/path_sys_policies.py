@@ -90,7 +90,7 @@ def write_policy(b: SystemBackend, req: Request, fd: FieldData) -> Response | No
     if not text.strip():
         raise InvalidRequest("'policy' parameter not supplied or empty")
     raw_name = fd.get_str("name")
-    b.core.policies.put(raw_name, text)
+    b.core.write_policy(raw_name, text)
     if normalize_name(raw_name) != raw_name:
         resp = Response()
         resp.add_warning(f"policy name was converted to lowercase: {normalize_name(raw_name)}")
@@ -99,7 +99,7 @@ def write_policy(b: SystemBackend, req: Request, fd: FieldData) -> Response | No
 
 
 def delete_policy(b: SystemBackend, req: Request, fd: FieldData) -> None:
-    b.core.policies.delete(fd.get_str("name"))
+    b.core.delete_policy(fd.get_str("name"))
 
 
 def _report(b: SystemBackend, entry: TokenEntry, fd: FieldData) -> Response:

@@ -277,17 +277,24 @@ def lookup_accessor(b: TokenBackend, req: Request, fd: FieldData) -> Response:
 def _renew(b: TokenBackend, entry: TokenEntry, fd: FieldData, token: str) -> Response:
     if not entry.renewable:
         raise InvalidRequest("lease is not renewable")
+    if not entry.expire_time:
+        return Response(auth=auth_block(entry, token))
     now = b.store.clock.now()
-    if entry.expire_time:
-        _, max_ttl = b.ttls()
-        ttl = entry.period or fd.get_duration("increment") or entry.creation_ttl
-        limits = [entry.creation_time + cap - now for cap in (entry.explicit_max_ttl,) if cap]
-        if not entry.period and max_ttl:
-            limits.append(entry.creation_time + max_ttl - now)
+    _, max_ttl = b.ttls()
+
+    def extend(current: TokenEntry) -> None:
+        ttl = current.period or fd.get_duration("increment") or current.creation_ttl
+        limits = [current.creation_time + cap - now for cap in (current.explicit_max_ttl,) if cap]
+        if not current.period and max_ttl:
+            limits.append(current.creation_time + max_ttl - now)
         ttl = int(max(0, min([ttl, *limits])))
-        entry.ttl, entry.expire_time, entry.last_renewal = ttl, now + ttl, now
-        b.store.save(entry)
-    return Response(auth=auth_block(entry, token))
+        current.ttl, current.expire_time, current.last_renewal = ttl, now + ttl, now
+
+    # On the stored record: a token revoked meanwhile (on any node) stays revoked.
+    renewed = b.store.update(entry.hash, extend)
+    if renewed is None:
+        raise PermissionDenied("bad token")
+    return Response(auth=auth_block(renewed, token))
 
 
 def renew(b: TokenBackend, req: Request, fd: FieldData) -> Response:

@@ -1,13 +1,13 @@
 """Stored ACL policies and the compiled ACL of a set of policy names.
 
 Policies live behind the barrier as their raw text (returned byte for byte on read). Parsed
-policies and compiled ACLs are cached; any write or delete drops the ACL cache, which is cheap
-because policies change rarely and ACLs compile in microseconds.
+policies and compiled ACLs are cached: a view of storage, dropped whole by `forget`, which the
+core calls whenever the change counter says a policy may have changed on any node (every
+write and delete here is counted by the core). Dropping is cheap: policies change rarely and
+ACLs compile in microseconds.
 """
 
 from __future__ import annotations
-
-import threading
 
 from awsbroker.policy.acl import ACL
 from awsbroker.policy.builtin import DEFAULT_POLICY, DEFAULT_POLICY_NAME, ROOT_POLICY
@@ -18,35 +18,45 @@ from awsbroker.sdk.storage import Storage
 _ROOT_ACL = ACL([Policy(name=ROOT_POLICY, rules=(), raw="")])
 
 
+class _Cache:
+    """Parsed policies and compiled ACLs of one moment. Never emptied, only replaced: an entry
+    computed from what storage held before a `forget` lands in the cache it started from,
+    which nobody reads any more."""
+
+    def __init__(self) -> None:
+        self.parsed: dict[str, Policy] = {}
+        self.acls: dict[tuple[str, ...], ACL] = {}
+
+
 class PolicyStore:
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
-        self._lock = threading.Lock()
-        self._parsed: dict[str, Policy] = {}
-        self._acls: dict[tuple[str, ...], ACL] = {}
+        self._cache = _Cache()
 
     def setup(self) -> None:
-        """Install the built-in `default` policy the first time; forget caches."""
-        with self._lock:
-            self._parsed.clear()
-            self._acls.clear()
-        if self._storage.get(DEFAULT_POLICY_NAME) is None:
-            self._storage.put(DEFAULT_POLICY_NAME, DEFAULT_POLICY.encode())
+        """Install the built-in `default` policy the first time (one node does, if several
+        start at once); forget caches."""
+        self.forget()
+        self._storage.compare_and_set(DEFAULT_POLICY_NAME, None, DEFAULT_POLICY.encode())
+
+    def forget(self) -> None:
+        """Drop every parsed policy and compiled ACL: the next use reads storage again."""
+        self._cache = _Cache()
 
     def names(self) -> list[str]:
         return sorted(k for k in self._storage.list("") if not k.endswith("/"))
 
     def get(self, name: str) -> Policy | None:
         name = normalize_name(name)
-        cached = self._parsed.get(name)
+        cache = self._cache  # before reading storage: see `_Cache`
+        cached = cache.parsed.get(name)
         if cached is not None:
             return cached
         blob = self._storage.get(name)
         if blob is None:
             return None
         policy = parse_policy(name, blob.decode())
-        with self._lock:
-            self._parsed[name] = policy
+        cache.parsed[name] = policy
         return policy
 
     def exists(self, name: str) -> bool:
@@ -60,7 +70,7 @@ class PolicyStore:
             raise InvalidRequest("cannot update root policy")
         policy = parse_policy(name, text)
         self._storage.put(name, text.encode())
-        self._forget(name)
+        self.forget()
         return policy
 
     def delete(self, name: str) -> None:
@@ -70,21 +80,16 @@ class PolicyStore:
         if name == DEFAULT_POLICY_NAME:
             raise InvalidRequest("cannot delete default policy")
         self._storage.delete(name)
-        self._forget(name)
+        self.forget()
 
     def acl(self, names: list[str]) -> ACL:
         """The ACL of a token's policies. Unknown names contribute nothing (deny by default)."""
         if ROOT_POLICY in names:
             return _ROOT_ACL
+        cache = self._cache
         key = tuple(sorted(set(names)))
-        acl = self._acls.get(key)
+        acl = cache.acls.get(key)
         if acl is None:
             acl = ACL([p for p in map(self.get, key) if p is not None])
-            with self._lock:
-                self._acls[key] = acl
+            cache.acls[key] = acl
         return acl
-
-    def _forget(self, name: str) -> None:
-        with self._lock:
-            self._parsed.pop(name, None)
-            self._acls.clear()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TypeVar, cast
 
 from awsbroker.sdk.errors import InternalError
 from awsbroker.sdk.logical import JSONObject
-from awsbroker.sdk.storage import Storage
+from awsbroker.sdk.storage import Storage, update
 
 T = TypeVar("T")
 
@@ -33,3 +34,12 @@ def get_record(storage: Storage, key: str) -> JSONObject | None:
 
 def put_record(storage: Storage, key: str, record: JSONObject) -> None:
     storage.put(key, dump(record))
+
+
+def change_record(
+    storage: Storage, key: str, edit: Callable[[JSONObject | None], JSONObject]
+) -> None:
+    """Read-modify-write one record without losing a concurrent writer's change (another node's
+    included): `edit` gets the stored record (None: none) and returns the new one; it may run
+    again on a newer record, and may raise to abort."""
+    update(storage, key, lambda blob: dump(edit(None if blob is None else load(blob))))

@@ -42,6 +42,10 @@ class Router:
         with self._lock:
             self._routes = {}
 
+    def get(self, mount_path: str) -> Route | None:
+        """The route of exactly this mount path."""
+        return self._routes.get(mount_path)
+
     def match(self, path: str) -> Route | None:
         """The route whose mount path is the longest prefix of `path` (or `path` + '/')."""
         routes = self._routes

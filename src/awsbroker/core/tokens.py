@@ -4,6 +4,12 @@ A token is never stored. Its record lives at `id/<hmac>` where the HMAC is keyed
 salt that itself lives behind the barrier; accessors are indexed the same way. Lookups compare
 hashes with `hmac.compare_digest`. Revoking a token revokes its subtree, leaves first, and calls
 the revocation hooks (the lease manager's) for each token before its record goes.
+
+Nothing about a token is kept in memory: every lookup reads its record, so a token revoked or
+changed on one node is revoked or changed for the next request on every node. A change to a
+stored token (a use, a renewal, a new parent) is a compare-and-set of its record (`update`):
+two nodes spending uses of one token at once both count, and a change never brings back a
+token revoked meanwhile.
 """
 
 from __future__ import annotations
@@ -17,12 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from awsbroker.core.records import get_record, put_record
+from awsbroker.core.records import dump, get_record, load, put_record
 from awsbroker.sdk.clock import Clock
-from awsbroker.sdk.errors import PermissionDenied
+from awsbroker.sdk.errors import InternalError, PermissionDenied
 from awsbroker.sdk.expiry import KIND_TOKEN, ExpiryIndex
 from awsbroker.sdk.logical import JSONObject
-from awsbroker.sdk.storage import Storage
+from awsbroker.sdk.storage import Storage, update
 
 _ALPHABET = string.ascii_letters + string.digits
 SALT_KEY = "salt"
@@ -84,6 +90,10 @@ class TokenEntry:
 RevokeHook = Callable[[TokenEntry], None]
 
 
+def _orphan(entry: TokenEntry) -> None:
+    entry.parent = ""
+
+
 class TokenStore:
     """Persistence and tree logic for tokens. Policy and TTL rules live in `path_token.py`."""
 
@@ -97,11 +107,12 @@ class TokenStore:
         self.index: ExpiryIndex | None = None
 
     def setup(self) -> None:
-        """Load (or make, the first time) the salt. Called at every unseal."""
+        """Load (or make, the first time) the salt. Called at every unseal. Of several nodes
+        unsealed at once for the first time, one makes it and the others load it."""
+        self._storage.compare_and_set(SALT_KEY, None, secrets.token_bytes(32))
         salt = self._storage.get(SALT_KEY)
         if salt is None:
-            salt = secrets.token_bytes(32)
-            self._storage.put(SALT_KEY, salt)
+            raise InternalError("the token salt vanished from storage")
         self._salt = salt
 
     def hash(self, value: str) -> str:
@@ -110,24 +121,47 @@ class TokenStore:
     def new_token(self) -> str:
         return "hvs." + random_id(24)
 
-    def save(self, entry: TokenEntry, *, new: bool = False) -> None:
+    def _schedule(self, entry: TokenEntry) -> None:
         if self.index is not None and entry.expire_time:
             self.index.schedule(entry.hash, KIND_TOKEN, entry.expire_time)
-        put_record(self._storage, f"id/{entry.hash}", entry.to_record())
-        if new:
-            put_record(
-                self._storage,
-                f"accessor/{self.hash(entry.accessor)}",
-                {"hash": entry.hash, "accessor": entry.accessor},
-            )
-            if entry.parent:
-                self._storage.put(f"parent/{entry.parent}/{entry.hash}", b"")
 
     def create(self, entry: TokenEntry) -> None:
-        with self._lock:
-            if self._storage.get(f"id/{entry.hash}") is not None:
-                raise ValueError("token already exists")
-            self.save(entry, new=True)
+        key = f"id/{entry.hash}"
+        if self._storage.get(key) is not None:
+            raise ValueError("token already exists")
+        # The expiry entry goes first: one without a token is dropped when due, while a token
+        # without one would be revoked only when next looked up.
+        self._schedule(entry)
+        if not self._storage.compare_and_set(key, None, dump(entry.to_record())):
+            raise ValueError("token already exists")
+        put_record(
+            self._storage,
+            f"accessor/{self.hash(entry.accessor)}",
+            {"hash": entry.hash, "accessor": entry.accessor},
+        )
+        if entry.parent:
+            self._storage.put(f"parent/{entry.parent}/{entry.hash}", b"")
+
+    def update(self, token_hash: str, change: Callable[[TokenEntry], None]) -> TokenEntry | None:
+        """Apply `change` to the stored token and store it, by compare-and-set (again on the
+        newer record if another writer got in first). None if the token is gone: revoked, on
+        any node, before or while this ran. `change` may raise to abort."""
+        changed: list[TokenEntry] = []
+
+        def apply(blob: bytes | None) -> bytes | None:
+            changed.clear()
+            if blob is None:
+                return None
+            entry = TokenEntry.from_record(load(blob))
+            change(entry)
+            changed.append(entry)
+            return dump(entry.to_record())
+
+        update(self._storage, f"id/{token_hash}", apply)
+        if not changed:
+            return None
+        self._schedule(changed[0])
+        return changed[0]
 
     def get_by_hash(self, token_hash: str) -> TokenEntry | None:
         """The live token with this hash. An expired token, or one whose parent is gone or
@@ -174,23 +208,25 @@ class TokenStore:
     def use(self, entry: TokenEntry) -> bool:
         """Spend one use of a limited token. True when that was its last use.
 
-        The count is re-read under the lock, so two requests racing for a token's last use
-        cannot both be served: the loser is refused.
+        The count is spent by compare-and-set, so requests racing for a token's uses, on any
+        nodes, are served exactly `num_uses` times in all: the others are refused.
         """
         if entry.num_uses == 0:
             return False
-        with self._lock:
-            record = get_record(self._storage, f"id/{entry.hash}")
-            current = None if record is None else TokenEntry.from_record(record)
-            if current is None or current.num_uses <= 0:
+
+        def spend(current: TokenEntry) -> None:
+            if current.num_uses <= 0:
                 raise PermissionDenied("permission denied")
             current.num_uses -= 1
-            entry.num_uses = current.num_uses
-            last = current.num_uses == 0
-            if last:
+            if current.num_uses == 0:
                 current.num_uses = USES_EXHAUSTED
-            self.save(current)
-            return last
+
+        spent = self.update(entry.hash, spend)
+        if spent is None:
+            raise PermissionDenied("permission denied")
+        last = spent.num_uses == USES_EXHAUSTED
+        entry.num_uses = 0 if last else spent.num_uses
+        return last
 
     def revoke_tree(self, entry: TokenEntry) -> None:
         """Revoke `entry` and every descendant, depth first, children before parents."""
@@ -206,11 +242,7 @@ class TokenStore:
         """Revoke only `entry`; its children become orphans."""
         with self._lock:
             for child_hash in self._storage.list(f"parent/{entry.hash}/"):
-                record = get_record(self._storage, f"id/{child_hash}")
-                if record is not None:
-                    child = TokenEntry.from_record(record)
-                    child.parent = ""
-                    self.save(child)
+                self.update(child_hash, _orphan)
                 self._storage.delete(f"parent/{entry.hash}/{child_hash}")
             self._revoke_one(entry)
 

@@ -52,6 +52,7 @@ class InmemStorage:
         self._ready: list[_HeapItem] = []
         self._held: list[_HeapItem] = []
         self._versions = itertools.count(1)
+        self._changes = 0
 
     # ---- ExpiryIndex ----------------------------------------------------------------------
 
@@ -138,6 +139,16 @@ class InmemStorage:
                 self._ready.append((e.expire_at, key, e.version))
         heapq.heapify(self._ready)
         heapq.heapify(self._held)
+
+    # ---- ChangeCount ----------------------------------------------------------------------
+
+    def change_count(self) -> int:
+        return self._changes
+
+    def count_change(self) -> int:
+        with self._lock:
+            self._changes += 1
+            return self._changes
 
     # ---- Storage --------------------------------------------------------------------------
 

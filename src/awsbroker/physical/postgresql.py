@@ -1,10 +1,13 @@
-"""PostgreSQL storage: a KV table and its expiry table, a connection pool, autocommit statements."""
+"""PostgreSQL storage: a KV table, its expiry table and change-count sequence, a connection pool,
+autocommit statements."""
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -35,6 +38,12 @@ _REPLACE_IF = "UPDATE {} SET value = %s WHERE key = %s AND value = %s"
 _DELETE_IF = "DELETE FROM {} WHERE key = %s AND value = %s"
 _LIST_RANGE = "SELECT key FROM {} WHERE key >= %s AND key < %s"
 _LIST_FROM = "SELECT key FROM {} WHERE key >= %s"
+# The change count is a sequence `<table>_changes`: `nextval` is atomic and seen by every
+# session at once (sequences are not transactional), and reading it is a one-row scan.
+CHANGES_SUFFIX = "_changes"
+_CREATE_CHANGES = "CREATE SEQUENCE IF NOT EXISTS {}"
+_CHANGES = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {}"
+_COUNT_CHANGE = "SELECT nextval(%s::regclass)"
 
 # While the server is unreachable, a request must fail soon rather than hang: a statement waits
 # at most `CHECKOUT_WAIT` seconds for a pooled connection (under load a healthy pool hands one
@@ -53,7 +62,10 @@ __all__ = ["MAX_TABLE_NAME", "Conn", "PostgreSQLStorage"]
 
 class PostgreSQLStorage(PostgreSQLExpiry):
     """`Storage` in one PostgreSQL table `(key TEXT COLLATE "C" PRIMARY KEY, value BYTEA)`,
-    and `ExpiryIndex` in `<table>_expiry` (see `postgresql_expiry`), on one pool.
+    `ExpiryIndex` in `<table>_expiry` (see `postgresql_expiry`), on one pool, and the
+    `ChangeCount` in the sequence `<table>_changes`, read on a connection of its own: it is read
+    before every request, and a pooled checkout (with its liveness check) would cost that
+    request as much again as the read.
 
     The `C` collation makes the primary-key index order byte-wise, so `list` is an index
     range scan. Both tables are created if missing, in one transaction under an advisory
@@ -91,6 +103,13 @@ class PostgreSQLStorage(PostgreSQLExpiry):
         self._delete_if = sql.SQL(_DELETE_IF).format(ident)
         self._list_range = sql.SQL(_LIST_RANGE).format(ident)
         self._list_from = sql.SQL(_LIST_FROM).format(ident)
+        changes = table + CHANGES_SUFFIX
+        self._create_changes = sql.SQL(_CREATE_CHANGES).format(sql.Identifier(changes))
+        self._changes = sql.SQL(_CHANGES).format(sql.Identifier(changes))
+        self._changes_regclass = f'"{changes}"'  # the table name has no quotes: checked above
+        self._count_url = connection_url
+        self._count_lock = threading.Lock()
+        self._count_conn: Conn | None = None
         self._wait = wait
         self._pool: ConnectionPool[Conn] = ConnectionPool(
             connection_url,
@@ -107,6 +126,7 @@ class PostgreSQLStorage(PostgreSQLExpiry):
                 conn.execute(_LOCK, (table,))
                 conn.execute(sql.SQL(_CREATE).format(ident))
                 self._create_expiry(conn)
+                conn.execute(self._create_changes)
         except psycopg.Error as exc:
             self._pool.close()
             raise _storage_error(exc) from exc
@@ -148,9 +168,34 @@ class PostgreSQLStorage(PostgreSQLExpiry):
         with self._connection() as conn:
             return conn.execute(statement, params).rowcount == 1
 
+    def change_count(self) -> int:
+        with self._count_lock:
+            try:
+                if self._count_conn is None or self._count_conn.closed:
+                    self._count_conn = psycopg.connect(
+                        self._count_url, **_connect_kwargs(self._count_url)
+                    )
+                row = self._count_conn.execute(self._changes).fetchone()
+            except psycopg.Error as exc:
+                self._drop_count_connection()
+                raise _storage_error(exc) from exc
+        return 0 if row is None else int(row[0])
+
+    def count_change(self) -> int:
+        with self._connection() as conn:
+            row = conn.execute(_COUNT_CHANGE, (self._changes_regclass,)).fetchone()
+        return 0 if row is None else int(row[0])
+
     def close(self) -> None:
         """Close the pool. Idempotent; later calls raise `InternalError`."""
         self._pool.close()
+        with self._count_lock:
+            self._drop_count_connection()
+
+    def _drop_count_connection(self) -> None:
+        if self._count_conn is not None:
+            self._count_conn.close()
+            self._count_conn = None
 
     @contextmanager
     def _connection(self) -> Iterator[Conn]:
@@ -161,8 +206,8 @@ class PostgreSQLStorage(PostgreSQLExpiry):
             raise _storage_error(exc) from exc
 
 
-def _connect_kwargs(connection_url: str) -> dict[str, object]:
-    kwargs: dict[str, object] = {"autocommit": True}
+def _connect_kwargs(connection_url: str) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"autocommit": True}
     try:
         given = conninfo_to_dict(connection_url)
     except psycopg.Error:

@@ -1,6 +1,7 @@
 """SQLite storage: one file, WAL journal, `synchronous=FULL` so a returned put is durable.
 
-Beside the `kv` table sits `expiry`, the `ExpiryIndex`:
+Beside the `kv` table sit `changes`, one row holding the `ChangeCount`, and `expiry`, the
+`ExpiryIndex`:
 
     expiry(key TEXT PRIMARY KEY, kind TEXT, mount TEXT, expire_at REAL,
            claimed_until REAL DEFAULT 0, attempts INTEGER DEFAULT 0, irrevocable INTEGER DEFAULT 0)
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from awsbroker.physical._expiry import due_entry
@@ -37,7 +39,12 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS expiry_due ON expiry (expire_at, key)",
     "CREATE INDEX IF NOT EXISTS expiry_irrevocable ON expiry (expire_at, key)"
     " WHERE irrevocable = 1",
+    "CREATE TABLE IF NOT EXISTS changes"
+    " (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO changes (id, n) VALUES (1, 0)",
 )
+_CHANGES = "SELECT n FROM changes WHERE id = 1"
+_COUNT_CHANGE = "UPDATE changes SET n = n + 1 WHERE id = 1"
 _GET = "SELECT value FROM kv WHERE key = ?"
 _PUT = (
     "INSERT INTO kv (key, value) VALUES (?, ?)"
@@ -87,7 +94,7 @@ class SQLiteStorage:
     per-thread connection pool would add open handles and a harder `close()` for little gain.
     The connection is in autocommit mode: each statement is its own transaction, except
     `claim`, which selects and marks in one `BEGIN IMMEDIATE` transaction so that processes
-    sharing the file never claim the same entry.
+    sharing the file never claim the same entry, and `count_change`, likewise.
     Driver errors surface as `InternalError("storage unavailable")` with the cause chained;
     the file still locked by another process after `busy_timeout` seconds (SQLITE_BUSY) as
     `StorageUnavailable`, which a retry may get past (HTTP 503, as for PostgreSQL).
@@ -138,19 +145,9 @@ class SQLiteStorage:
         if limit < 1:  # SQLite reads a negative LIMIT as "no limit"
             return []
         until = float(now + claim_for)
-        try:
-            with self._lock:
-                conn = self._conn
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    rows = conn.execute(_CLAIM_DUE, (now, now, limit)).fetchall()
-                    conn.executemany(_CLAIM_MARK, [(until, row[0]) for row in rows])
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.rollback()
-                    raise
-        except sqlite3.Error as exc:
-            raise _driver_error(exc) from exc
+        with self._transaction() as conn:
+            rows = conn.execute(_CLAIM_DUE, (now, now, limit)).fetchall()
+            conn.executemany(_CLAIM_MARK, [(until, row[0]) for row in rows])
         return [due_entry(row) for row in rows]
 
     def count(self, *, kind: str | None = None, irrevocable: bool | None = None) -> int:
@@ -174,6 +171,16 @@ class SQLiteStorage:
         if limit < 1:
             return []
         return [str(row[0]) for row in self._fetch(_IRREVOCABLE_KEYS, (limit,))]
+
+    # ---- ChangeCount ----------------------------------------------------------------------
+
+    def change_count(self) -> int:
+        return int(self._fetch(_CHANGES, ())[0][0])
+
+    def count_change(self) -> int:
+        with self._transaction() as conn:
+            conn.execute(_COUNT_CHANGE)
+            return int(conn.execute(_CHANGES).fetchone()[0])
 
     # ---- Storage --------------------------------------------------------------------------
 
@@ -218,6 +225,23 @@ class SQLiteStorage:
         try:
             with self._lock:
                 return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _driver_error(exc) from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, begun at once (`BEGIN IMMEDIATE`: other processes' writes
+        wait for it), committed when the block ends, rolled back if it raises."""
+        try:
+            with self._lock:
+                conn = self._conn
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.rollback()
+                    raise
         except sqlite3.Error as exc:
             raise _driver_error(exc) from exc
 

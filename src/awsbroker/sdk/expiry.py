@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from awsbroker.sdk.changes import ChangeCount
 from awsbroker.sdk.storage import Storage
 
 KIND_LEASE = "lease"
@@ -71,5 +72,6 @@ class ExpiryIndex(Protocol):
         ...
 
 
-class PhysicalStore(Storage, ExpiryIndex, Protocol):
-    """What a physical backend offers the core: key-value storage and the expiry index."""
+class PhysicalStore(Storage, ExpiryIndex, ChangeCount, Protocol):
+    """What a physical backend offers the core: key-value storage, the expiry index and the
+    change count."""

@@ -501,8 +501,8 @@ def test_extra_unseal_key_when_unsealed_is_harmless(h: Harness) -> None:
     assert len(h.engines) == engines_before
 
 
-def test_save_mounts_persists_tuning(h: Harness) -> None:
-    h.core.mounts.entries["test/"].config.max_lease_ttl = 123
-    h.core.save_mounts()
+def test_tuning_a_mount_persists(h: Harness) -> None:
+    h.core.tune_mount("test/", lambda entry: setattr(entry.config, "max_lease_ttl", 123))
+    assert h.core.mounts.entries["test/"].config.max_lease_ttl == 123
     h.reseal()
     assert h.core.mounts.entries["test/"].config.max_lease_ttl == 123

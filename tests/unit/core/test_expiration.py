@@ -150,7 +150,7 @@ def test_a_failing_post_lease_hook_leaves_the_answer_and_the_lease(
 
 def test_ttl_defaults_to_the_mount_default(h: Harness) -> None:
     assert h.creds("a").lease_duration == DEFAULT_TTL
-    h.core.mounts.entries[ENGINE_MOUNT].config.default_lease_ttl = 90
+    h.core.tune_mount(ENGINE_MOUNT, lambda e: setattr(e.config, "default_lease_ttl", 90))
     assert h.creds("a").lease_duration == 90
 
 
@@ -160,7 +160,7 @@ def test_ttl_is_capped_by_the_mount_max_with_a_warning(h: Harness) -> None:
     assert response.warnings == [
         'TTL of "10000s" exceeded the effective max_ttl of "7200s"; TTL value is capped accordingly'
     ]
-    h.core.mounts.entries[ENGINE_MOUNT].config.max_lease_ttl = 300
+    h.core.tune_mount(ENGINE_MOUNT, lambda e: setattr(e.config, "max_lease_ttl", 300))
     assert h.creds("a", {"ttl": 1000}).lease_duration == 300
 
 

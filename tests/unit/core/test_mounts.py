@@ -9,9 +9,11 @@ import pytest
 from awsbroker.core.mounts import (
     MOUNT_TABLE_KEY,
     RESERVED_PREFIXES,
+    Entries,
     MountConfig,
     MountEntry,
     MountTable,
+    conflict,
     new_entry,
     normalize_path,
 )
@@ -83,12 +85,13 @@ def test_table_saves_and_loads() -> None:
     assert table.entries == {}
     e = new_entry("aws/", "aws")
     e.config.max_lease_ttl = 100
-    table.entries[e.path] = e
-    table.save()
+    table.change(lambda entries: entries.update({e.path: e}))
     assert storage.get(MOUNT_TABLE_KEY) is not None
+    assert table.entries == {}, "a change is stored; the view loads it when told"
     again = MountTable(storage)
     again.load()
     assert again.entries == {"aws/": e}
+    assert table.stored() == {"aws/": e}
 
 
 def test_table_load_replaces_in_memory_state() -> None:
@@ -99,16 +102,56 @@ def test_table_load_replaces_in_memory_state() -> None:
     assert table.entries == {}
 
 
+def test_a_change_edits_the_stored_table_not_the_view() -> None:
+    """Two nodes (two tables on one storage) each adding a mount keep both, though neither's
+    view had the other's."""
+    storage = InmemStorage()
+    first, second = MountTable(storage), MountTable(storage)
+    first.load()
+    second.load()
+    a, b = new_entry("a/", "aws"), new_entry("b/", "aws")
+    first.change(lambda entries: entries.update({a.path: a}))
+    second.change(lambda entries: entries.update({b.path: b}))
+    assert set(MountTable(storage).stored()) == {"a/", "b/"}
+
+
+def test_a_change_that_loses_a_race_runs_again_on_the_winners_table() -> None:
+    storage = InmemStorage()
+    table = MountTable(storage)
+    seen: list[set[str]] = []
+    raced = new_entry("raced/", "aws")
+
+    def add(entries: Entries) -> None:
+        seen.append(set(entries))
+        if len(seen) == 1:  # another node's change lands between this read and this write
+            MountTable(storage).change(lambda other: other.update({raced.path: raced}))
+        entries["mine/"] = new_entry("mine/", "aws")
+
+    table.change(add)
+    assert seen == [set(), {"raced/"}]
+    assert set(table.stored()) == {"raced/", "mine/"}
+
+
+def test_a_refused_change_stores_nothing() -> None:
+    storage = InmemStorage()
+    table = MountTable(storage)
+
+    def refuse(entries: Entries) -> None:
+        entries["half/"] = new_entry("half/", "aws")
+        raise InvalidRequest("no")
+
+    with pytest.raises(InvalidRequest):
+        table.change(refuse)
+    assert storage.get(MOUNT_TABLE_KEY) is None
+
+
 @pytest.fixture
-def table() -> MountTable:
-    t = MountTable(InmemStorage())
-    t.entries["aws/"] = new_entry("aws/", "aws")
-    t.entries["team/aws/"] = new_entry("team/aws/", "aws")
-    return t
+def entries() -> Entries:
+    return {"aws/": new_entry("aws/", "aws"), "team/aws/": new_entry("team/aws/", "aws")}
 
 
 @pytest.mark.parametrize(
-    ("path", "conflict"),
+    ("path", "taken"),
     [
         ("aws/", "aws/"),
         ("aws/sub/", "aws/"),
@@ -127,8 +170,8 @@ def table() -> MountTable:
         ("authority/", None),
     ],
 )
-def test_conflict(table: MountTable, path: str, conflict: str | None) -> None:
-    assert table.conflict(path) == conflict
+def test_conflict(entries: Entries, path: str, taken: str | None) -> None:
+    assert conflict(entries, path) == taken
 
 
 def test_reserved_prefixes_cover_the_core() -> None:

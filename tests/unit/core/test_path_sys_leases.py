@@ -11,6 +11,7 @@ import pytest
 from tests.support.core_harness import ENGINE_MOUNT, Harness, make_harness, rule
 
 from awsbroker.core.expiration import IRREVOCABLE_RETRY
+from awsbroker.core.records import put_record
 from awsbroker.sdk.errors import InvalidRequest, NotFound, PermissionDenied, UpstreamError
 from awsbroker.sdk.expiry import KIND_LEASE
 from awsbroker.sdk.logical import JSONObject, Operation, Response
@@ -268,7 +269,7 @@ def test_backend_renew_error_leaves_the_lease_unchanged(h: Harness) -> None:
     lease = h.core.expiration.get(lease_id)
     assert lease is not None
     lease.secret_type = "unknown"  # the engine refuses to renew what it does not know
-    h.core.expiration._save(lease)
+    put_record(h.core.expiration._storage, f"id/{lease_id}", lease.to_record())
     with pytest.raises(InvalidRequest, match="unknown secret type"):
         renew(h, lease_id, 600)
     assert lookup(h, lease_id)["ttl"] == 60

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from psycopg import sql
+from tests.support import postgres
 
 from awsbroker.physical.postgresql import (
     CONNECT_TIMEOUT,
@@ -175,7 +176,7 @@ def test_longest_table_name_gets_untruncated_expiry_identifiers(pg_dsn: str, pg_
                 (f"{table}_expiry",),
             ).fetchall()
     finally:
-        _drop(pg_dsn, table, f"{table}_expiry")
+        postgres.drop_table(pg_dsn, table)
     assert [name for name, _ in indexes] == [
         f"{table}_expiry_due",
         f"{table}_expiry_irrevocable",

@@ -36,16 +36,18 @@ def test_commits_are_fully_synchronous(db: SQLiteStorage) -> None:
     assert db._conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
 
 
-def test_schema_is_a_kv_table_and_an_expiry_table(db: SQLiteStorage) -> None:
+def test_schema_is_a_kv_table_an_expiry_table_and_the_change_count(db: SQLiteStorage) -> None:
     with sqlite3.connect(db.path) as other:
         tables = other.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
         columns = other.execute("PRAGMA table_info(kv)").fetchall()
         expiry = other.execute("PRAGMA table_info(expiry)").fetchall()
+        changes = other.execute("SELECT id, n FROM changes").fetchall()
         indexes = other.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
         ).fetchall()
     other.close()
-    assert tables == [("kv",), ("expiry",)]
+    assert tables == [("kv",), ("expiry",), ("changes",)]
+    assert changes == [(1, 0)]
     assert [(c[1], c[2], c[3], c[5]) for c in columns] == [
         ("key", "TEXT", 0, 1),
         ("value", "BLOB", 1, 0),
