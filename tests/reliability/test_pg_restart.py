@@ -231,7 +231,7 @@ def test_postgresql_restarts_under_load_fail_cleanly_and_lose_no_lease(
     for item, next_stop in zip(outages, next_stops, strict=True):
         down = item.failed_while_down(answers)
         assert {a.thread for a in down} == set(range(THREADS)), f"a thread saw no failure: {item}"
-        assert all(a.status == unavailable for a in down)
+        assert [a for a in down if a.status != unavailable] == []
         first = item.recovered(answers)
         assert first.ended - item.up <= RECOVERY_BOUND, (item, first)
         # Once one credential is issued again, every request succeeds until the next stop.
