@@ -98,6 +98,8 @@ class RecordingEngine(FrameworkBackend["RecordingEngine"]):
         self.revoked: list[Secret] = []
         self.renew_ttl = 0
         self.renew_max_ttl = 0
+        # Runs inside each renewal, after the lease manager read the lease: a race's other side.
+        self.during_renew: Callable[[], object] = lambda: None
         self._lock = threading.Lock()  # the expiry worker revokes from several threads
         self._failures_left = 0  # -1: always
         self._failure: Callable[[], Exception] = lambda: UpstreamError("upstream is down")
@@ -178,6 +180,7 @@ def issue_creds(b: RecordingEngine, req: Request, fd: FieldData) -> Response | N
 
 
 def renew_creds(b: RecordingEngine, req: Request, secret: Secret) -> Response | None:
+    b.during_renew()
     with b._lock:
         b.renewed.append(dataclasses.replace(secret))
     proposed = Secret(secret.secret_type, ttl=b.renew_ttl, max_ttl=b.renew_max_ttl)
@@ -263,7 +266,7 @@ class Harness:
         return data
 
     def policy(self, name: str, text: str) -> None:
-        self.core.policies.put(name, text)
+        self.core.write_policy(name, text)
 
     def reseal(self) -> None:
         self.core.seal_vault()
@@ -276,6 +279,21 @@ class Harness:
 def rule(path: str, *capabilities: str) -> str:
     caps = ", ".join(f'"{c}"' for c in capabilities)
     return f'path "{path}" {{\n  capabilities = [{caps}]\n}}\n'
+
+
+def another_node(h: Harness) -> Harness:
+    """A second core on the same storage (another node), unsealed with the same key, with
+    engines of its own."""
+    engines: list[RecordingEngine] = []
+    core = Core(
+        h.physical,
+        {ENGINE_TYPE: recording_factory(engines)},
+        h.core.config,
+        system_backend=SystemBackend,
+    )
+    core.expiration.rand = h.core.expiration.rand
+    core.submit_unseal_key(h.key)
+    return Harness(core, h.clock, h.physical, h.root, h.key, engines)
 
 
 def make_harness(

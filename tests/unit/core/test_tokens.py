@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import string
+import threading
 from collections import Counter
 
 import pytest
@@ -271,6 +272,65 @@ def test_racing_requests_share_the_count(f: Fixture) -> None:
     stored = f.store.lookup(token)
     assert stored is not None
     assert stored.num_uses == 1
+
+
+def test_uses_spent_from_several_stores_and_threads_add_up_to_num_uses(f: Fixture) -> None:
+    """Several nodes (stores on one storage), many threads: exactly `num_uses` are served."""
+    token, _ = f.make(num_uses=30)
+    stores = [f.store, *(TokenStore(f.storage, f.clock) for _ in range(2))]
+    for store in stores[1:]:
+        store.setup()
+    served: list[bool] = []
+    refused: list[bool] = []
+
+    def spend(store: TokenStore) -> None:
+        while True:
+            entry = store.lookup(token)
+            if entry is None:
+                return
+            try:
+                store.use(entry)
+            except PermissionDenied:
+                refused.append(True)
+                return
+            served.append(True)
+
+    threads = [threading.Thread(target=spend, args=(stores[n % 3],)) for n in range(9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(served) == 30
+
+
+def test_a_change_never_brings_back_a_token_revoked_while_it_ran(f: Fixture) -> None:
+    token, entry = f.make(ttl=60)
+
+    def revoked_meanwhile(current: TokenEntry) -> None:
+        if f.storage.get(f"id/{entry.hash}") is not None:
+            f.store.revoke_tree(entry)  # another node revokes it between read and write
+        current.ttl = 600
+
+    assert f.store.update(entry.hash, revoked_meanwhile) is None
+    assert f.storage.get(f"id/{entry.hash}") is None
+    assert f.store.lookup(token) is None
+
+
+def test_salt_made_by_nodes_unsealed_together_is_one_salt() -> None:
+    storage, clock = InmemStorage(), ManualClock()
+    stores = [TokenStore(storage, clock) for _ in range(4)]
+    start = threading.Barrier(len(stores))
+
+    def setup(store: TokenStore) -> None:
+        start.wait()
+        store.setup()
+
+    threads = [threading.Thread(target=setup, args=(store,)) for store in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({store.hash("hvs.same") for store in stores}) == 1
 
 
 def test_use_of_a_revoked_token_is_refused(f: Fixture) -> None:
