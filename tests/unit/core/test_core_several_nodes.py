@@ -56,16 +56,19 @@ def test_a_tuned_mount_keeps_its_backend_and_a_remade_one_gets_a_new_one(
     assert backend is not None
     a.core.tune_mount(ENGINE_MOUNT, lambda entry: setattr(entry.config, "max_lease_ttl", 77))
     echoed = b.ok(R, "test/echo").data
-    assert echoed is not None and echoed["max_lease_ttl"] == 77
+    assert echoed is not None
+    assert echoed["max_lease_ttl"] == 77
     route = b.core.router.get(ENGINE_MOUNT)
-    assert route is not None and route.backend is backend.backend
+    assert route is not None
+    assert route.backend is backend.backend
     a.core.disable_mount(ENGINE_MOUNT)
     with pytest.raises(NotFound):
         b.call(R, "test/echo")
     a.core.enable_mount(new_entry(ENGINE_MOUNT, ENGINE_TYPE))
     b.ok(R, "test/echo")
     route = b.core.router.get(ENGINE_MOUNT)
-    assert route is not None and route.backend is not backend.backend
+    assert route is not None
+    assert route.backend is not backend.backend
 
 
 def test_an_unchanged_audit_device_stays_open_when_another_changes(
@@ -108,7 +111,8 @@ def test_a_sealed_node_loads_every_view_again_at_unseal(a: Harness, b: Harness) 
     a.core.tune_mount(ENGINE_MOUNT, lambda entry: setattr(entry.config, "default_lease_ttl", 55))
     b.core.submit_unseal_key(b.key)
     echoed = b.ok(R, "test/echo").data
-    assert echoed is not None and echoed["default_lease_ttl"] == 55
+    assert echoed is not None
+    assert echoed["default_lease_ttl"] == 55
 
 
 def test_a_renewal_racing_a_revocation_on_another_node_does_not_bring_the_lease_back(
@@ -130,4 +134,5 @@ def test_a_renewal_racing_a_renewal_on_another_node_keeps_the_later(a: Harness, 
     renewed = b.ok(U, "sys/leases/renew", {"lease_id": lease_id, "increment": 600})
     assert renewed.lease_duration == 600
     lease = a.core.expiration.get(lease_id)
-    assert lease is not None and lease.ttl == 600
+    assert lease is not None
+    assert lease.ttl == 600
