@@ -69,3 +69,8 @@ class Device:
 
     def hash(self, value: str) -> str:
         return self.formatter.salt.hash(value)
+
+    @property
+    def unavailable(self) -> bool:
+        """Whether this stands in for a device that could not be set up."""
+        return isinstance(self.sink, UnavailableSink)

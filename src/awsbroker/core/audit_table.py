@@ -93,7 +93,9 @@ class AuditTable:
                 if stored.get(path) != entry:
                     self.broker.remove(path)
             for path, entry in stored.items():
-                if self.entries.get(path) != entry or self.broker.get(path) is None:
+                device = self.broker.get(path)
+                # A device this node could not set up is tried again at every load.
+                if self.entries.get(path) != entry or device is None or device.unavailable:
                     self.broker.add(self._stored_device(entry))
             self.entries = stored
 
@@ -193,7 +195,10 @@ class AuditTable:
         change_record(self._storage, AUDIT_TABLE_KEY, apply)
 
     def _device(self, entry: AuditEntry, salt: str) -> Device:
-        sink = self.sinks[entry.type](entry.options)
+        factory = self.sinks.get(entry.type)
+        if factory is None:  # enabled by a node whose build has a device type this one lacks
+            raise InvalidRequest(f'unknown backend type: "{entry.type}"')
+        sink = factory(entry.options)
         formatter = Formatter(Salt(salt), FormatOptions.from_options(entry.options))
         return Device(entry.path, sink, formatter)
 

@@ -17,7 +17,7 @@ from tests.support.core_harness import (
 )
 
 from awsbroker.core.mounts import new_entry
-from awsbroker.sdk.errors import InvalidRequest, NotFound, PermissionDenied
+from awsbroker.sdk.errors import InternalError, InvalidRequest, NotFound, PermissionDenied
 from awsbroker.sdk.logical import Operation
 
 R, U, D = Operation.READ, Operation.UPDATE, Operation.DELETE
@@ -136,3 +136,20 @@ def test_a_renewal_racing_a_renewal_on_another_node_keeps_the_later(a: Harness, 
     lease = a.core.expiration.get(lease_id)
     assert lease is not None
     assert lease.ttl == 600
+
+
+def test_a_device_this_node_cannot_set_up_fails_closed_here_and_is_tried_again(
+    a: Harness, b: Harness, tmp_path: Path
+) -> None:
+    """A device type another node's build has and this one lacks (a mixed-version cluster):
+    requests this node serves fail (500) rather than go unaudited, until it can set it up."""
+    a.core.audit.sinks["future"] = a.core.audit.sinks["file"]
+    future = {"type": "future", "options": {"file_path": str(tmp_path / "future.log")}}
+    a.call(U, "sys/audit/future", future)
+    with pytest.raises(InternalError):
+        b.call(R, "test/items/unaudited")
+    b.core.audit.sinks["future"] = b.core.audit.sinks["file"]  # this node is upgraded
+    a.clock.advance(20)
+    b.core.tick()
+    b.call(R, "test/items/audited")
+    assert "audited" in (tmp_path / "future.log").read_text()
