@@ -4,6 +4,11 @@
 splits it into shares; the barrier stays sealed. `submit` collects shares until the threshold
 is met, then combines them and unseals the barrier. The seal configuration (shares and
 threshold) is not secret and is stored as plain JSON at `core/seal-config`.
+
+Several nodes may share the storage, and initialisation writes several records: a node claims
+it first (`core/init-claim`, by compare-and-set), so of nodes initialising at once one goes on
+and the others are refused. A claim older than `INIT_CLAIM_HOLD` was left by a process that
+died while initialising, and may be taken over.
 """
 
 from __future__ import annotations
@@ -20,10 +25,17 @@ from dataclasses import dataclass
 from awsbroker.barrier import shamir
 from awsbroker.barrier.aes_gcm import AESGCMBarrier
 from awsbroker.barrier.keyring import KEY_SIZE
+from awsbroker.sdk.clock import Clock, SystemClock
 from awsbroker.sdk.errors import InternalError, InvalidRequest, NotInitialized
 from awsbroker.sdk.storage import Storage
 
 SEAL_CONFIG_PATH = "core/seal-config"
+INIT_CLAIM_PATH = "core/init-claim"
+INIT_CLAIM_HOLD = 60.0  # seconds; initialising takes milliseconds
+CLAIMED_ELSEWHERE = (
+    "another node is initializing this storage; if none is, one stopped while initializing: "
+    f"try again in {int(INIT_CLAIM_HOLD)} seconds"
+)
 MIN_KEY_LENGTH = 16  # Vault's barrier key length bounds, plus the share's x-coordinate byte
 MAX_KEY_LENGTH = KEY_SIZE + shamir.SHARE_OVERHEAD
 
@@ -86,9 +98,12 @@ def decode_key_share(text: str) -> bytes:
 class ShamirSeal:
     """Initialises the barrier and unseals it from key shares."""
 
-    def __init__(self, barrier: AESGCMBarrier, physical: Storage) -> None:
+    def __init__(
+        self, barrier: AESGCMBarrier, physical: Storage, clock: Clock | None = None
+    ) -> None:
         self._barrier = barrier
         self._physical = physical
+        self._clock: Clock = clock if clock is not None else SystemClock()
         self._lock = threading.Lock()
         self._parts: list[bytes] = []
         self._nonce = ""
@@ -118,6 +133,7 @@ class ShamirSeal:
             # an initialised barrier's config must never be overwritten.
             if self._barrier.initialized():
                 raise InvalidRequest("Vault is already initialized")
+            self._claim_initialization()
             doc = {"type": "shamir", "secret_shares": shares, "secret_threshold": threshold}
             self._physical.put(SEAL_CONFIG_PATH, json.dumps(doc, sort_keys=True).encode())
             kek = secrets.token_bytes(KEY_SIZE)
@@ -188,6 +204,15 @@ class ShamirSeal:
             nonce=self._nonce,
         )
 
+    def _claim_initialization(self) -> None:
+        now = self._clock.now()
+        current = self._physical.get(INIT_CLAIM_PATH)
+        if current is not None and now - _claimed_at(current) < INIT_CLAIM_HOLD:
+            raise InvalidRequest(CLAIMED_ELSEWHERE)
+        claim = json.dumps({"at": now, "by": str(uuid.uuid4())}).encode()
+        if not self._physical.compare_and_set(INIT_CLAIM_PATH, current, claim):
+            raise InvalidRequest(CLAIMED_ELSEWHERE)
+
     def _require_config(self) -> SealConfig:
         config = self.config()
         if config is None or not self._barrier.initialized():
@@ -207,3 +232,11 @@ class ShamirSeal:
             except ValueError as exc:
                 raise InvalidRequest(f"failed to compute combined key: {exc}") from None
         self._barrier.unseal(kek)
+
+
+def _claimed_at(blob: bytes) -> float:
+    """When a claim was made; a claim that does not parse counts as abandoned."""
+    try:
+        return float(json.loads(blob)["at"])
+    except (ValueError, TypeError, KeyError):
+        return float("-inf")

@@ -124,7 +124,7 @@ class Core:
         self.physical = physical
         self.engines = dict(engines)
         self.barrier = AESGCMBarrier(physical, self.config.clock)
-        self.seal = ShamirSeal(self.barrier, physical)
+        self.seal = ShamirSeal(self.barrier, physical, self.config.clock)
         self.cluster_id = str(uuid.uuid5(uuid.NAMESPACE_URL, self.config.cluster_name))
         self.router = Router()
         self.changes = ChangeCounter(physical)

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import threading
 import uuid
 
 import pytest
 
 from awsbroker.barrier.aes_gcm import AESGCMBarrier
 from awsbroker.barrier.seal import (
+    INIT_CLAIM_HOLD,
+    INIT_CLAIM_PATH,
     SEAL_CONFIG_PATH,
     SealStatus,
     ShamirSeal,
     decode_key_share,
 )
 from awsbroker.physical.inmem import InmemStorage
+from awsbroker.sdk.clock import ManualClock
 from awsbroker.sdk.errors import InternalError, InvalidRequest, NotInitialized
 
 
@@ -79,6 +84,44 @@ class TestInitialize:
         assert not seal.initialized()
         seal.initialize(2, 2)
         assert seal.status().n == 2
+
+    def test_of_nodes_initializing_at_once_one_goes_on(self) -> None:
+        """Another node (a seal on the same storage) claimed the initialisation a moment ago:
+        this one is refused, and what the other writes is not mixed with its keys."""
+        physical, clock = InmemStorage(), ManualClock()
+        first = ShamirSeal(AESGCMBarrier(physical), physical, clock)
+        second = ShamirSeal(AESGCMBarrier(physical), physical, clock)
+        physical.put(INIT_CLAIM_PATH, json.dumps({"at": clock.now(), "by": "other"}).encode())
+        with pytest.raises(InvalidRequest, match="another node is initializing this storage"):
+            second.initialize(1, 1)
+        assert physical.get(SEAL_CONFIG_PATH) is None
+        clock.advance(INIT_CLAIM_HOLD + 1)  # the other died while initialising
+        shares = first.initialize(1, 1)
+        with pytest.raises(InvalidRequest, match=r"^Vault is already initialized$"):
+            second.initialize(1, 1)
+        first.submit(shares[0])
+        assert not first.status().sealed
+
+    def test_nodes_racing_to_initialize_leave_one_working_storage(self) -> None:
+        physical, clock = InmemStorage(), ManualClock()
+        seals = [ShamirSeal(AESGCMBarrier(physical), physical, clock) for _ in range(4)]
+        start = threading.Barrier(len(seals))
+        shares: list[list[bytes]] = []
+
+        def init(seal: ShamirSeal) -> None:
+            start.wait()
+            with contextlib.suppress(InvalidRequest):
+                shares.append(seal.initialize(1, 1))
+
+        threads = [threading.Thread(target=init, args=(seal,)) for seal in seals]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(shares) == 1
+        fresh = ShamirSeal(AESGCMBarrier(physical), physical, clock)
+        fresh.submit(shares[0][0])
+        assert not fresh.status().sealed
 
     def test_malformed_config(self) -> None:
         seal, _, physical = _seal()
