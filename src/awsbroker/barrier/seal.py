@@ -32,6 +32,8 @@ from awsbroker.sdk.storage import Storage
 SEAL_CONFIG_PATH = "core/seal-config"
 INIT_CLAIM_PATH = "core/init-claim"
 INIT_CLAIM_HOLD = 60.0  # seconds; initialising takes milliseconds
+# What the seal keeps in the physical store in plain text (not secret; read while sealed).
+PLAIN_PATHS = frozenset({SEAL_CONFIG_PATH, INIT_CLAIM_PATH})
 CLAIMED_ELSEWHERE = (
     "another node is initializing this storage; if none is, one stopped while initializing: "
     f"try again in {int(INIT_CLAIM_HOLD)} seconds"
