@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -155,8 +156,17 @@ def tree_cpu_seconds(pid: int) -> tuple[float, float]:
 class ServerProcess:
     """One `awsbroker server --config FILE` process, started from a clean slate."""
 
-    def __init__(self, workdir: Path, storage_type: str, storage: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        storage_type: str,
+        storage: Mapping[str, str],
+        *,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """`env`: variables set in the server's environment, on top of this process's."""
         self.workdir = workdir
+        self.env = dict(env or {})
         self.port = free_port()
         self.config_path = workdir / f"server-{self.port}.hcl"
         self.config_path.write_text(server_config(storage_type, storage, self.port))
@@ -178,7 +188,7 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             )
         _RUNNING[self.proc.pid] = self.proc
 
@@ -249,6 +259,12 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 def ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base > 0 else "n/a"
+
+
+def p99(values: list[float]) -> float:
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100, method="inclusive")[98]
 
 
 def start_process(

@@ -19,11 +19,11 @@ import string
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 import botocore.config
@@ -153,6 +153,38 @@ class AWSEndpoint:
             self.proc = None
 
 
+class Broker(Protocol):
+    """What awsbroker's clients need of a server (a `DevServer`, a node of a cluster): where
+    it listens, a token, and its process, for its CPU."""
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def token(self) -> str: ...
+
+    @property
+    def pid(self) -> int: ...
+
+
+def configure(server: Broker, endpoint: str, max_retries: int) -> None:
+    """Point `aws/config/root` at `endpoint` and write a role per type (`ROLES`)."""
+
+    def put(path: str, body: dict[str, object]) -> Any:
+        return call(server.port, "PUT", path, body, token=server.token)
+
+    answers = [
+        put("aws/config/root", {
+            "access_key": ACCESS_KEY[0], "secret_key": ACCESS_KEY[1], "region": REGION,
+            "iam_endpoint": endpoint, "sts_endpoint": endpoint, "max_retries": max_retries,
+        }),
+        *(put(f"aws/roles/{ROLES[t]}", ROLE_BODIES[t]) for t in TYPES),
+    ]  # fmt: skip
+    bad = [a for a in answers if a.status not in (200, 204)]
+    if bad:
+        raise RuntimeError(f"configuring aws/ failed: {bad[0].status} {bad[0].body}")
+
+
 class DevServer:
     """`awsbroker server --dev` on a free port, with `aws/` configured against `endpoint`."""
 
@@ -191,16 +223,7 @@ class DevServer:
         raise RuntimeError("the dev server did not become ready")
 
     def configure(self, endpoint: str, max_retries: int) -> None:
-        answers = [
-            self.call("PUT", "aws/config/root", {
-                "access_key": ACCESS_KEY[0], "secret_key": ACCESS_KEY[1], "region": REGION,
-                "iam_endpoint": endpoint, "sts_endpoint": endpoint, "max_retries": max_retries,
-            }),
-            *(self.call("PUT", f"aws/roles/{ROLES[t]}", ROLE_BODIES[t]) for t in TYPES),
-        ]  # fmt: skip
-        bad = [a for a in answers if a.status not in (200, 204)]
-        if bad:
-            raise RuntimeError(f"configuring aws/ failed: {bad[0].status} {bad[0].body}")
+        configure(self, endpoint, max_retries)
 
     def call(self, method: str, path: str, body: dict[str, object] | None = None) -> Any:
         return call(self.port, method, path, body, token=self.token)
@@ -221,23 +244,29 @@ class DevServer:
             self.proc = None
 
 
+def creds_path(kind: str) -> str:
+    """The path a credential of type `kind` is read from (its role's)."""
+    return f"aws/creds/{ROLES[kind]}"
+
+
 class AsyncBrokerClient:
     """One client of awsbroker in the load generator: a keep-alive HTTP/1.1 connection on an
     asyncio stream, sending the same GET as `BrokerClient` and checking the same answer, for a
-    fraction of the CPU of a thread each with `http.client` (bench/README.md)."""
+    fraction of the CPU of a thread each with `http.client` (bench/README.md). It reads one
+    `path` (`creds_path(kind)` to issue), with the server's token."""
 
-    def __init__(self, server: DevServer, kind: str) -> None:
+    def __init__(self, server: Broker, path: str) -> None:
         self._server = server
         self._request = (
-            f"GET /v1/aws/creds/{ROLES[kind]} HTTP/1.1\r\nHost: {HOST}:{server.port}\r\n"
+            f"GET /v1/{path} HTTP/1.1\r\nHost: {HOST}:{server.port}\r\n"
             f"X-Vault-Token: {server.token}\r\n\r\n"
         ).encode()
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
     @classmethod
-    async def open(cls, server: DevServer, kind: str) -> AsyncBrokerClient:
-        client = cls(server, kind)
+    async def open(cls, server: Broker, path: str) -> AsyncBrokerClient:
+        client = cls(server, path)
         await client.reopen()
         return client
 
@@ -245,8 +274,8 @@ class AsyncBrokerClient:
         self.close()
         self._reader, self._writer = await asyncio.open_connection(HOST, self._server.port)
 
-    async def issue(self) -> str:
-        """The lease ID. Raises unless a credential came back."""
+    async def get(self) -> tuple[int, bytes]:
+        """Send the GET: the answer's status and body."""
         assert self._reader is not None
         assert self._writer is not None
         self._writer.write(self._request)
@@ -256,7 +285,11 @@ class AsyncBrokerClient:
         for line in head.split(b"\r\n")[1:]:
             if line[:15].lower() == b"content-length:":
                 length = int(line[15:])
-        return lease_id(status, await self._reader.readexactly(length))
+        return status, await self._reader.readexactly(length)
+
+    async def issue(self) -> str:
+        """The lease ID. Raises unless a credential came back."""
+        return lease_id(*await self.get())
 
     def close(self) -> None:
         if self._writer is not None:
@@ -277,21 +310,25 @@ def lease_id(status: int, raw: bytes) -> str:
 class BrokerClient:
     """One client of awsbroker: a keep-alive HTTP connection, as an SDK keeps one."""
 
-    def __init__(self, server: DevServer) -> None:
+    def __init__(self, server: Broker) -> None:
         self._server = server
         self._conn = http.client.HTTPConnection(HOST, server.port, timeout=120)
         self._headers = {"X-Vault-Token": server.token}
 
-    def issue(self, kind: str) -> str:
-        """Read `aws/creds/<role>`; the lease ID. Raises unless a credential came back."""
+    def get(self, path: str) -> tuple[int, bytes]:
+        """GET `/v1/<path>` with the server's token: the answer's status and body."""
         try:
-            self._conn.request("GET", f"/v1/aws/creds/{ROLES[kind]}", headers=self._headers)
+            self._conn.request("GET", f"/v1/{path}", headers=self._headers)
             response = self._conn.getresponse()
             raw = response.read()
         except (OSError, http.client.HTTPException):
             self._conn.close()  # reconnects at the next request
             raise
-        return lease_id(response.status, raw)
+        return response.status, raw
+
+    def issue(self, kind: str) -> str:
+        """Read `aws/creds/<role>`; the lease ID. Raises unless a credential came back."""
+        return lease_id(*self.get(creds_path(kind)))
 
     def close(self) -> None:
         self._conn.close()
@@ -530,12 +567,13 @@ def _direct_threads(tally: _Tally, direct: DirectClient, kind: str) -> list[thre
     ]
 
 
-def _broker_clients(tally: _Tally, server: DevServer, kind: str) -> list[threading.Thread]:
+def _broker_clients(tally: _Tally, servers: Sequence[Broker], kind: str) -> list[threading.Thread]:
     """awsbroker's clients: coroutines on one thread's event loop, so that the load generator
-    takes as little of the machine's CPU from the server as it can."""
+    takes as little of the machine's CPU from the server as it can. Client i talks to
+    `servers[i % len(servers)]`."""
 
     async def client(i: int) -> None:
-        broker = await AsyncBrokerClient.open(server, kind)
+        broker = await AsyncBrokerClient.open(servers[i % len(servers)], creds_path(kind))
         try:
             while not tally.stop.is_set():
                 try:
@@ -557,7 +595,7 @@ def _broker_clients(tally: _Tally, server: DevServer, kind: str) -> list[threadi
 
 def throughput(
     aws: AWSEndpoint,
-    server: DevServer,
+    server: Broker | Sequence[Broker],
     kind: str,
     side: str,
     clients: int,
@@ -577,14 +615,18 @@ def throughput(
     in it (with 256 clients and the server's CPU the limit, one round of every client can take
     seconds; a window shorter than a few rounds measures the rounds' timing, not the rate), or
     after `WINDOW_CAP` x `duration` seconds at the most.
+
+    `server` may be several servers (the nodes of one cluster): awsbroker's clients are then
+    spread over them evenly, and `cpu_s` and `helper_cpu_s` are the sums over them.
     """
+    servers = list(server) if isinstance(server, Sequence) else [server]
     direct = DirectClient(aws.endpoint, max_retries, clients) if side == "direct" else None
     if direct is not None:
         tally = _Tally(clients, threads=clients)
         threads = _direct_threads(tally, direct, kind)
     else:
         tally = _Tally(clients, threads=1)
-        threads = _broker_clients(tally, server, kind)
+        threads = _broker_clients(tally, servers, kind)
     for t in threads:
         t.start()
     calls0 = aws.calls()
@@ -592,7 +634,10 @@ def throughput(
 
     def cpu() -> tuple[float, float]:
         """(all, helpers): the side's CPU, and its AWS call processes' share."""
-        return (time.process_time(), 0.0) if direct is not None else tree_cpu_seconds(server.pid)
+        if direct is not None:
+            return time.process_time(), 0.0
+        trees = [tree_cpu_seconds(s.pid) for s in servers]
+        return sum(t[0] for t in trees), sum(t[1] for t in trees)
 
     tally.start.wait()
     _wait(warmup, max(warmup, duration * WINDOW_CAP), lambda: min(tally.answered) > 0)

@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # run as `python bench/issuance.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _issue
-from bench._common import REPO, machine, ratio, stop_all, table
+from bench._common import REPO, machine, p99, ratio, stop_all, table
 from bench._issue import AWSEndpoint, DevServer, LatencyResult, ThroughputResult
 
 TARGET_THROUGHPUT = 0.8  # awsbroker / direct, at every concurrency, against the fake AWS
@@ -111,12 +111,6 @@ def parse(argv: list[str] | None) -> Options:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def p99(values: list[float]) -> float:
-    if len(values) < 2:
-        return values[0] if values else 0.0
-    return statistics.quantiles(values, n=100, method="inclusive")[98]
 
 
 def ms(seconds: float) -> str:
