@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from awsbroker.physical._keyrange import prefix_upper_bound
@@ -56,6 +59,8 @@ CONNECT_TIMEOUT = 5
 # after `RECONNECT_WINDOW` seconds keeps the gaps short: the next statement that needs a
 # connection starts a new run, whose first attempt is immediate.
 RECONNECT_WINDOW = 5.0
+# A connection that served a statement this many seconds ago is handed out unchecked.
+FRESH_FOR = 1.0
 
 __all__ = ["MAX_TABLE_NAME", "Conn", "PostgreSQLStorage"]
 
@@ -110,13 +115,16 @@ class PostgreSQLStorage(PostgreSQLExpiry):
         self._count_url = connection_url
         self._count_lock = threading.Lock()
         self._count_conn: Conn | None = None
+        self._count_cursor: psycopg.Cursor[TupleRow] | None = None
+        self._changes_query = b""
         self._wait = wait
+        self._last_used: weakref.WeakKeyDictionary[Conn, float] = weakref.WeakKeyDictionary()
         self._pool: ConnectionPool[Conn] = ConnectionPool(
             connection_url,
             min_size=min_size,
             max_size=max_size,
             kwargs=_connect_kwargs(connection_url),
-            check=ConnectionPool.check_connection,
+            check=self._check_connection,
             timeout=timeout,
             open=False,
         )
@@ -171,15 +179,25 @@ class PostgreSQLStorage(PostgreSQLExpiry):
     def change_count(self) -> int:
         with self._count_lock:
             try:
-                if self._count_conn is None or self._count_conn.closed:
-                    self._count_conn = psycopg.connect(
-                        self._count_url, **_connect_kwargs(self._count_url)
-                    )
-                row = self._count_conn.execute(self._changes).fetchone()
+                cursor = self._count_cursor
+                if cursor is None or cursor.closed or cursor.connection.closed:
+                    cursor = self._open_count_cursor()
+                cursor.execute(self._changes_query)
+                row = cursor.fetchone()
             except psycopg.Error as exc:
                 self._drop_count_connection()
                 raise _storage_error(exc) from exc
         return 0 if row is None else int(row[0])
+
+    def _open_count_cursor(self) -> psycopg.Cursor[TupleRow]:
+        """The change count's own connection, and one cursor on it kept for every read (the
+        query rendered once: this read is on every request's path)."""
+        self._drop_count_connection()
+        conn = psycopg.connect(self._count_url, **_connect_kwargs(self._count_url))
+        self._count_conn = conn
+        self._changes_query = self._changes.as_bytes(conn)
+        self._count_cursor = conn.cursor()
+        return self._count_cursor
 
     def count_change(self) -> int:
         with self._connection() as conn:
@@ -195,15 +213,26 @@ class PostgreSQLStorage(PostgreSQLExpiry):
     def _drop_count_connection(self) -> None:
         if self._count_conn is not None:
             self._count_conn.close()
-            self._count_conn = None
+        self._count_conn = self._count_cursor = None
 
     @contextmanager
     def _connection(self) -> Iterator[Conn]:
         try:
             with self._pool.connection(timeout=self._wait) as conn:
                 yield conn
+                self._last_used[conn] = time.monotonic()
         except psycopg.Error as exc:
             raise _storage_error(exc) from exc
+
+    def _check_connection(self, conn: Conn) -> None:
+        """The pool's check of a connection it is about to hand out. One that just served a
+        statement is taken as alive: under load every connection has, and a round trip to
+        check it would double every statement's. One idle for longer (perhaps across a
+        restart of the server) is checked with an empty query, and replaced if that fails."""
+        used = self._last_used.get(conn)
+        if used is not None and time.monotonic() - used < FRESH_FOR and not conn.broken:
+            return
+        ConnectionPool.check_connection(conn)
 
 
 def _connect_kwargs(connection_url: str) -> dict[str, Any]:
