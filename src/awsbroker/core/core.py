@@ -61,6 +61,11 @@ class CoreConfig:
     # `sys/metrics` without a token (and while sealed, and unaudited), as Vault's listener
     # `telemetry { unauthenticated_metrics_access = true }`.
     unauthenticated_metrics_access: bool = False
+    # This node in `sys/ha-status` and `sys/leader` (nodes.py), and how long another node may
+    # be silent before it counts as dead (None: nodes.DEAD_AFTER).
+    api_addr: str = ""
+    cluster_addr: str = ""
+    node_dead_after: float | None = None
 
 
 class MountSystemView:
@@ -115,7 +120,7 @@ class Core:
         self.router = Router()
         self.mounts = MountTable(self.barrier)
         self.tokens = TokenStore(View(self.barrier, "sys/token/"), self.config.clock)
-        self.nodes = NodeRegistry(View(self.barrier, "sys/nodes/"), self.config.clock)
+        self.nodes = NodeRegistry(View(self.barrier, "sys/nodes/"), self.config)
         self.policies = PolicyStore(View(self.barrier, "sys/policy/"))
         self.token_backend = TokenBackend(self.tokens, self._token_ttls, self.policies.exists)
         self.tokens.index = physical
