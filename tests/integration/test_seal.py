@@ -232,6 +232,7 @@ def test_init_returns_keys_then_unseal_progress_three_of_five(fresh: ServerProce
     assert fresh.client(init["root_token"]).is_authenticated() is True
     leader = client.sys.read_leader_status()
     assert (leader["ha_enabled"], leader["is_self"]) == (True, True)
+    assert leader["leader_address"] == fresh.url  # from the listener: no api_addr is set
 
 
 def test_share_from_another_server_is_refused(

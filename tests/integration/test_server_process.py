@@ -33,6 +33,9 @@ def test_dev_server_prints_its_keys_and_they_work(servers: ServerFactory) -> Non
     assert root.sys.list_mounted_secrets_engines()["data"]["aws/"]["type"] == "aws"
     status = root.sys.read_seal_status()
     assert (status["t"], status["n"], status["storage_type"]) == (1, 1, "inmem")
+    leader = root.sys.read_leader_status()  # in memory: a node of its own, at the dev address
+    assert (leader["ha_enabled"], leader["is_self"]) == (False, True)
+    assert leader["leader_address"] == server.url
     root.sys.create_or_update_acl_policy("kept", 'path "sys/mounts" { capabilities = ["read"] }')
 
     root.sys.seal()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import socket
 from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp
@@ -18,7 +19,7 @@ from awsbroker.physical.postgresql import PostgreSQLStorage
 from awsbroker.physical.sqlite import SQLiteStorage
 from awsbroker.sdk.clock import Clock, SystemClock
 from awsbroker.sdk.framework import BackendFactory
-from awsbroker.server.config import ServerConfig
+from awsbroker.server.config import ServerConfig, default_api_addr
 
 Physical = InmemStorage | SQLiteStorage | PostgreSQLStorage
 
@@ -73,6 +74,9 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
             cluster_name=config.cluster_name,
             clock=clock or SystemClock(),
             unauthenticated_metrics_access=config.listener.unauthenticated_metrics_access,
+            api_addr=config.api_addr or default_api_addr(config.listener, socket.gethostname()),
+            cluster_addr=config.cluster_addr,
+            node_dead_after=config.node_dead_after,
             revocation=RevocationPolicy(
                 max_attempts=config.revocation.max_attempts,
                 base_delay=config.revocation.initial_backoff,
