@@ -2,13 +2,13 @@
 
 Each process has a random boot ID and, while unsealed, writes `sys/nodes/<boot id>` every
 `dead_after / 6` seconds (5 s by default): the time, and what `sys/ha-status` shows of it (its
-host name, addresses and version).
+host name, addresses and version) with the newest storage format it understands (upgrade.py).
 A boot whose heartbeat is older than `dead_after` (30 s by default), or missing, is dead: for
 example, a write-ahead entry it left can be rolled back at once, since none of its requests is
 running; and it leaves `sys/ha-status`.
 
 The record keeps the `seen` key of the first heartbeats, which carried nothing else: a node of
-an older build reads its time from there.
+an older build reads its time from there, and here such a record reads as format 1.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ DEAD_AFTER = 30.0
 # Beats per `dead_after`: a node is taken for dead only after this many missed in a row.
 BEATS_PER_LIFETIME = 6
 FORGET_AFTER = 7 * 24 * 3600.0
+FIRST_FORMAT = 1  # what a heartbeat without `storage_format` (an older build's) understands
 
 
 class NodeConfig(Protocol):
@@ -56,6 +57,7 @@ class NodeRecord:
     api_address: str = ""
     cluster_address: str = ""
     version: str = ""
+    storage_format: int = FIRST_FORMAT
 
     def to_record(self) -> JSONObject:
         return {
@@ -64,6 +66,7 @@ class NodeRecord:
             "api_address": self.api_address,
             "cluster_address": self.cluster_address,
             "version": self.version,
+            "storage_format": self.storage_format,
         }
 
     @classmethod
@@ -75,6 +78,7 @@ class NodeRecord:
             api_address=_text(record.get("api_address")),
             cluster_address=_text(record.get("cluster_address")),
             version=_text(record.get("version")),
+            storage_format=int(_number(record.get("storage_format"), FIRST_FORMAT)),
         )
 
 
@@ -88,6 +92,9 @@ class NodeRegistry:
         self.cluster_address = config.cluster_addr
         self.dead_after = config.node_dead_after or DEAD_AFTER
         self.heartbeat_every = self.dead_after / BEATS_PER_LIFETIME
+        # The newest storage format this build reads, for the others to see before they upgrade
+        # the storage; `upgrade.StorageFormat`, which owns the steps, sets it.
+        self.storage_format = FIRST_FORMAT
         # When this node last unsealed (`sys/leader`'s `active_time`); 0 before.
         self.active_since = 0.0
         self._last_beat = float("-inf")
@@ -105,6 +112,7 @@ class NodeRegistry:
             self.api_address,
             self.cluster_address,
             __version__,
+            self.storage_format,
         )
         records.put_record(self._storage, self.boot_id, record.to_record())
         self._last_beat = now
@@ -141,8 +149,10 @@ class NodeRegistry:
         return None if record is None else NodeRecord.from_record(boot_id, record)
 
 
-def _number(value: JSONValue) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+def _number(value: JSONValue, default: float = 0.0) -> float:
+    return (
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+    )
 
 
 def _text(value: JSONValue) -> str:

@@ -29,6 +29,7 @@ def registry(
 def test_the_heartbeat_says_who_the_node_is() -> None:
     storage, clock = InmemStorage(), ManualClock()
     node = registry(storage, clock, "https://a:8200")
+    node.storage_format = 3
     node.heartbeat()
     blob = storage.get(node.boot_id)
     assert blob is not None
@@ -38,6 +39,7 @@ def test_the_heartbeat_says_who_the_node_is() -> None:
         "api_address": "https://a:8200",
         "cluster_address": "https://a:8200-cluster",
         "version": __version__,
+        "storage_format": 3,
     }
     [live] = node.live()
     assert (live.boot_id, live.seen, live.api_address) == (
@@ -45,18 +47,22 @@ def test_the_heartbeat_says_who_the_node_is() -> None:
         clock.now(),
         "https://a:8200",
     )
-    assert (live.hostname, live.version) == (socket.gethostname(), __version__)
+    assert (live.hostname, live.version, live.storage_format) == (
+        socket.gethostname(),
+        __version__,
+        3,
+    )
 
 
-def test_an_older_builds_heartbeat_still_tells_when_it_beat() -> None:
+def test_an_older_builds_heartbeat_reads_as_format_one() -> None:
     storage, clock = InmemStorage(), ManualClock()
     storage.put("old-boot", json.dumps({"seen": clock.now()}).encode())
     node = registry(storage, clock)
     assert node.alive("old-boot")
     [old] = node.live()
-    assert (old.boot_id, old.seen, old.api_address, old.version) == (
+    assert (old.boot_id, old.storage_format, old.api_address, old.version) == (
         "old-boot",
-        clock.now(),
+        1,
         "",
         "",
     )
