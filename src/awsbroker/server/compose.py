@@ -88,4 +88,19 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
         system_backend=SystemBackend,
     )
     app = build_app(core.handle, config.max_request_size, core.metrics.observe_request)
-    return Server(config, physical, core, app, calls)
+    server = Server(config, physical, core, app, calls)
+    try:
+        core.storage_format.check()  # before listening: this build may be too old for it
+    except BaseException:
+        server.close()
+        raise
+    return server
+
+
+def storage_location(config: ServerConfig) -> str:
+    """Where the storage is, for messages (never the connection URL: it may hold a password)."""
+    if config.storage_type == "sqlite":
+        return config.storage["path"]
+    if config.storage_type == "postgresql":
+        return f"PostgreSQL table {config.storage.get('table', 'awsbroker_kv')}"
+    return "memory"

@@ -1,11 +1,17 @@
-"""The composition root: where AWS calls run, and what the node says of itself."""
+"""The composition root: where AWS calls run, what the node says of itself, and the storage
+format it checks before listening."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from awsbroker.core.upgrade import FORMAT_PATH
 from awsbroker.engines.aws.call_process import CallPool, default_processes
-from awsbroker.server.compose import build, call_pool
+from awsbroker.physical.sqlite import SQLiteStorage
+from awsbroker.sdk.errors import StorageTooNew
+from awsbroker.server.compose import build, call_pool, storage_location
 from awsbroker.server.config import Listener, ServerConfig
 
 
@@ -53,3 +59,41 @@ def test_the_node_gives_the_listeners_url_unless_api_addr_says_otherwise(
     finally:
         derived.close()
         given.close()
+
+
+def test_build_records_format_one_on_new_storage(tmp_path: Path) -> None:
+    config = ServerConfig(
+        storage_type="sqlite", storage={"path": str(tmp_path / "x.db")}, aws_call_processes=0
+    )
+    build(config).close()
+    storage = SQLiteStorage(str(tmp_path / "x.db"))
+    assert storage.get(FORMAT_PATH) == b'{"version":1}'
+    storage.close()
+
+
+def test_build_refuses_storage_in_a_newer_format(tmp_path: Path) -> None:
+    path = str(tmp_path / "x.db")
+    storage = SQLiteStorage(path)
+    storage.put(FORMAT_PATH, b'{"version":2}')
+    storage.close()
+    config = ServerConfig(storage_type="sqlite", storage={"path": path}, aws_call_processes=0)
+    with pytest.raises(StorageTooNew) as refused:
+        build(config)
+    assert refused.value.at(storage_location(config)) == (
+        f"the storage at {path} has format 2, newer than this build of awsbroker understands "
+        "(1): upgrade this node"
+    )
+
+
+def test_storage_location_never_shows_the_connection_url() -> None:
+    secret = "postgresql://user:hunter2@db/awsbroker"
+    pg = ServerConfig(storage_type="postgresql", storage={"connection_url": secret})
+    assert storage_location(pg) == "PostgreSQL table awsbroker_kv"
+    named = ServerConfig(
+        storage_type="postgresql", storage={"connection_url": secret, "table": "kv"}
+    )
+    assert storage_location(named) == "PostgreSQL table kv"
+    assert (
+        storage_location(ServerConfig(storage_type="sqlite", storage={"path": "/x.db"})) == "/x.db"
+    )
+    assert storage_location(ServerConfig()) == "memory"
