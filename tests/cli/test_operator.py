@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -51,7 +53,15 @@ def test_init_unseal_seal_round_trip(fresh: ServerProcess, tmp_path: Path) -> No
     cli.ok("operator", "unseal", keys[1])
     done = cli.ok("operator", "unseal", "-", stdin=keys[2] + "\n")
     assert "Sealed          false" in done
-    assert cli.run("status").returncode == 0
+    unsealed = cli.run("status")
+    assert unsealed.returncode == 0
+    # SQLite can be shared by several processes: each is an active node of one cluster.
+    rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in unsealed.stdout.splitlines())
+    assert (rows["HA Enabled"], rows["HA Cluster"], rows["HA Mode"]) == ("true", "n/a", "active")
+    assert datetime.fromisoformat(rows["Active Since"].replace("Z", "+00:00")).tzinfo == UTC
+    as_json = json.loads(cli.ok("status", "-format=json"))
+    assert (as_json["ha_enabled"], as_json["is_self"]) == (True, True)
+    assert as_json["leader_address"] == fresh.url
 
     cli.ok("login", root)
     assert cli.ok("operator", "seal").strip() == "Success! The server is sealed."

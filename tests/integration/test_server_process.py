@@ -1,4 +1,5 @@
-"""The `awsbroker server` process itself: dev-mode banner, clean shutdown, config errors."""
+"""The `awsbroker server` process itself: dev-mode banner, clean shutdown, config errors, and
+storage in a format newer than the build."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from tests.support.lifecycle import exited
 from tests.support.reliability import wait_for
 from tests.support.server import ServerFactory, config_text, free_port
 
+from awsbroker.core.upgrade import FORMAT_PATH
 from awsbroker.engines.aws.call_process import default_processes
+from awsbroker.physical.postgresql import PostgreSQLStorage
+from awsbroker.physical.sqlite import SQLiteStorage
 
 
 def test_dev_server_prints_its_keys_and_they_work(servers: ServerFactory) -> None:
@@ -33,6 +37,9 @@ def test_dev_server_prints_its_keys_and_they_work(servers: ServerFactory) -> Non
     assert root.sys.list_mounted_secrets_engines()["data"]["aws/"]["type"] == "aws"
     status = root.sys.read_seal_status()
     assert (status["t"], status["n"], status["storage_type"]) == (1, 1, "inmem")
+    leader = root.sys.read_leader_status()  # in memory: a node of its own, at the dev address
+    assert (leader["ha_enabled"], leader["is_self"]) == (False, True)
+    assert leader["leader_address"] == server.url
     root.sys.create_or_update_acl_policy("kept", 'path "sys/mounts" { capabilities = ["read"] }')
 
     root.sys.seal()
@@ -199,3 +206,51 @@ def helpers(pid: int) -> list[int]:
                     if b"awsbroker.engines.aws.call_process" in cmd.read():
                         found.append(int(child))
     return found
+
+
+NEWER_FORMAT = b'{"version":2}'
+TOO_NEW = "has format 2, newer than this build of awsbroker understands (1): upgrade this node"
+
+
+def test_storage_in_a_newer_format_is_refused_at_start_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    storage = SQLiteStorage(str(path))
+    storage.put(FORMAT_PATH, NEWER_FORMAT)
+    storage.close()
+    config = tmp_path / "newer.hcl"
+    config.write_text(config_text("sqlite", {"path": str(path)}, free_port()))
+    [(code, stderr)] = run_servers(["--config", str(config)])
+    assert code == 1
+    assert stderr == f"awsbroker server: the storage at {path} {TOO_NEW}\n"
+
+
+@pytest.mark.postgres
+def test_postgresql_in_a_newer_format_is_refused_without_showing_the_url(
+    tmp_path: Path, pg_dsn: str, pg_table: str
+) -> None:
+    storage = PostgreSQLStorage(pg_dsn, table=pg_table)
+    storage.put(FORMAT_PATH, NEWER_FORMAT)
+    storage.close()
+    config = tmp_path / "newer.hcl"
+    storage_settings = {"connection_url": pg_dsn, "table": pg_table}
+    config.write_text(config_text("postgresql", storage_settings, free_port()))
+    [(code, stderr)] = run_servers(["--config", str(config)])
+    assert code == 1
+    assert stderr == f"awsbroker server: the storage at PostgreSQL table {pg_table} {TOO_NEW}\n"
+
+
+def test_a_sealed_node_refuses_to_unseal_once_the_storage_is_newer(
+    servers: ServerFactory,
+) -> None:
+    # Another node upgraded the storage while this one waited, sealed.
+    server = servers.sqlite()
+    init = server.initialize()
+    storage = SQLiteStorage(str(server.workdir / "storage.db"))
+    storage.put(FORMAT_PATH, NEWER_FORMAT)
+    storage.close()
+    refused = server.request("PUT", "sys/unseal", json={"key": init.keys[0]})
+    assert refused.status_code == 500
+    assert refused.json() == {"errors": [f"the storage {TOO_NEW}"]}
+    status = server.request("GET", "sys/seal-status").json()
+    assert (status["sealed"], status["progress"]) == (True, 0)
+    assert "Traceback" not in server.log()

@@ -302,13 +302,17 @@ def make_harness(
     *,
     revocation: RevocationPolicy | None = None,
     rand: Callable[[], float] = lambda: 0.5,
+    base: CoreConfig | None = None,
 ) -> Harness:
     """A core over `InmemStorage`, initialised, unsealed, with the test engine at `test/`.
-    `rand` is the lease manager's jitter source: 0.5 makes every backoff exactly 2^n x base."""
+    `rand` is the lease manager's jitter source: 0.5 makes every backoff exactly 2^n x base.
+    `base` gives the rest of the core's configuration (its clock is replaced)."""
     clock = ManualClock()
     physical = InmemStorage()
     engines: list[RecordingEngine] = []
-    config = CoreConfig(default_lease_ttl=default_ttl, max_lease_ttl=max_ttl, clock=clock)
+    config = dataclasses.replace(
+        base or CoreConfig(), default_lease_ttl=default_ttl, max_lease_ttl=max_ttl, clock=clock
+    )
     if revocation is not None:
         config = dataclasses.replace(config, revocation=revocation)
     core = Core(

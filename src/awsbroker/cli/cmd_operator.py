@@ -12,6 +12,8 @@ from awsbroker.cli.flags import Flag
 from awsbroker.cli.output import Row
 
 SEALED = 2  # `status`: Vault's exit code for a sealed server
+ZERO_TIME = "0001-01-01T00:00:00Z"  # `sys/leader`'s "never"
+LEADER_KEYS = ("is_self", "active_time", "leader_address", "leader_cluster_address")
 
 
 def commands() -> list[Command]:
@@ -67,6 +69,21 @@ def status_rows(body: JSON) -> list[Row]:
         rows += [("Cluster Name", body.get("cluster_name")), ("Cluster ID", body.get("cluster_id"))]
     if "ha_enabled" in body:
         rows.append(("HA Enabled", body["ha_enabled"]))
+    if body.get("ha_enabled") and not body.get("sealed"):
+        rows += _ha_rows(body)
+    return rows
+
+
+def _ha_rows(body: JSON) -> list[Row]:
+    """Vault's rows for a node of an HA cluster (every awsbroker node is an active one)."""
+    rows: list[Row] = [
+        ("HA Cluster", body.get("leader_cluster_address") or "n/a"),
+        ("HA Mode", "active" if body.get("is_self") else "standby"),
+    ]
+    if body.get("is_self") and body.get("active_time") not in (None, "", ZERO_TIME):
+        rows.append(("Active Since", body["active_time"]))
+    if not body.get("is_self"):
+        rows.append(("Active Node Address", body.get("leader_address") or "<none>"))
     return rows
 
 
@@ -77,6 +94,8 @@ def status(ctx: Context) -> int:
         if not body.get("sealed"):
             leader = client.get("sys/leader", allow_404=True) or {}
             body["ha_enabled"] = bool(leader.get("ha_enabled"))
+            if body["ha_enabled"]:  # as Vault's `status -format=json`
+                body.update({key: leader[key] for key in LEADER_KEYS if key in leader})
     except RemoteError as exc:  # `status` says 1 for an error: 2 means sealed
         ctx.io.stderr.write(f"{exc}\n")
         return LOCAL

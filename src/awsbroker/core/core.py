@@ -34,6 +34,7 @@ from awsbroker.core.path_token import TokenBackend
 from awsbroker.core.policy_store import PolicyStore
 from awsbroker.core.router import Route, Router
 from awsbroker.core.tokens import ROOT_PATH, TokenEntry, TokenStore, random_id
+from awsbroker.core.upgrade import STEPS, Steps, StorageFormat
 from awsbroker.policy.builtin import is_root_path
 from awsbroker.sdk.clock import Clock, SystemClock
 from awsbroker.sdk.errors import (
@@ -68,6 +69,13 @@ class CoreConfig:
     # `sys/metrics` without a token (and while sealed, and unaudited), as Vault's listener
     # `telemetry { unauthenticated_metrics_access = true }`.
     unauthenticated_metrics_access: bool = False
+    # This node in `sys/ha-status` and `sys/leader` (nodes.py), and how long another node may
+    # be silent before it counts as dead (None: nodes.DEAD_AFTER).
+    api_addr: str = ""
+    cluster_addr: str = ""
+    node_dead_after: float | None = None
+    # The storage format's upgrade steps (upgrade.py); tests bring their own.
+    upgrade_steps: Steps = field(default_factory=lambda: STEPS)
 
 
 class MountSystemView:
@@ -133,7 +141,15 @@ class Core:
         self._sync_lock = threading.Lock()
         self.mounts = MountTable(self.barrier)
         self.tokens = TokenStore(View(self.barrier, "sys/token/"), self.config.clock)
-        self.nodes = NodeRegistry(View(self.barrier, "sys/nodes/"), self.config.clock)
+        self.nodes = NodeRegistry(View(self.barrier, "sys/nodes/"), self.config)
+        self.storage_format = StorageFormat(
+            physical,
+            self.barrier,
+            self.nodes,
+            self.seal_vault,
+            self.config.upgrade_steps,
+            changed=physical.count_change,
+        )
         self.policies = PolicyStore(View(self.barrier, "sys/policy/"))
         self.token_backend = TokenBackend(self.tokens, self._token_ttls, self.policies.exists)
         self.tokens.index = physical
@@ -188,9 +204,12 @@ class Core:
     def submit_unseal_key(self, key: bytes) -> SealStatus:
         with self._lock:
             was_sealed = self.sealed
+            if was_sealed:
+                self.storage_format.check()  # before a share counts: this build may be too old
             status = self.seal.submit(key)
             if was_sealed and not self.sealed:
                 self._post_unseal()
+                self.storage_format.after_unseal()
             return self.seal.status() if status.sealed != self.sealed else status
 
     def seal_vault(self) -> None:
@@ -379,6 +398,7 @@ class Core:
     def tick(self, periodic_every: float = 15.0, *, wait: bool = True) -> int:
         """Background work: revoke due leases, and run each mount's periodic job about once a
         `periodic_every` seconds. The server calls it from a thread; tests call it directly."""
+        self.storage_format.tick()
         if self.sealed:
             return 0
         self.nodes.heartbeat()

@@ -1,4 +1,4 @@
-"""`sys/init`, `sys/unseal`, `sys/seal`, `sys/seal-status`, `sys/health`, `sys/leader`.
+"""`sys/init`, `sys/unseal`, `sys/seal`, `sys/seal-status`, `sys/health`.
 
 All but `sys/seal` are unauthenticated and answer while sealed; their bodies are raw JSON
 objects, not Vault's envelope.
@@ -60,8 +60,6 @@ def paths() -> list[Path[SystemBackend]]:
             },
             summary="Health for load balancers",
         ),
-        Path("leader", {R: leader}, summary="High-availability leader"),
-        Path("step-down", {U: step_down}, summary="Give up leadership (no-op on one node)"),
     ]
 
 
@@ -161,21 +159,3 @@ def health(b: SystemBackend, req: Request, fd: FieldData) -> Response:
         body["cluster_name"] = b.core.config.cluster_name
         body["cluster_id"] = b.core.cluster_id
     return Response(raw=body, status=code)
-
-
-def leader(b: SystemBackend, req: Request, fd: FieldData) -> Response:
-    return Response(
-        raw={
-            "ha_enabled": False,
-            "is_self": False,
-            "active_time": "0001-01-01T00:00:00Z",
-            "leader_address": "",
-            "leader_cluster_address": "",
-            "performance_standby": False,
-            "performance_standby_last_remote_wal": 0,
-        }
-    )
-
-
-def step_down(b: SystemBackend, req: Request, fd: FieldData) -> None:
-    return None

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from awsbroker.core import (
     path_sys_audit,
+    path_sys_ha,
     path_sys_keys,
     path_sys_leases,
     path_sys_metrics,
@@ -34,6 +35,7 @@ class SystemBackend(FrameworkBackend["SystemBackend"]):
             self,
             [
                 *path_sys_seal.paths(),
+                *path_sys_ha.paths(),
                 *path_sys_mounts.paths(),
                 *path_sys_policies.paths(),
                 *path_sys_keys.paths(),

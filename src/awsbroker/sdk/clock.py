@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -28,3 +29,9 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self._now += seconds
+
+
+def rfc3339(when: float) -> str:
+    """A Unix time as RFC 3339 in UTC, as Vault's API writes times: `2023-11-14T22:13:20Z`,
+    with microseconds when there are any."""
+    return datetime.fromtimestamp(when, UTC).isoformat().replace("+00:00", "Z")

@@ -11,7 +11,8 @@
      ├── NotInitialized          the server has not been initialised yet
      ├── Sealed                  the barrier is sealed; only the seal endpoints answer
      └── InternalError           our own fault; the message is generic on the wire
-          └── StorageUnavailable the storage cannot be reached now; a retry may succeed
+          ├── StorageUnavailable the storage cannot be reached now; a retry may succeed
+          └── StorageTooNew      the storage's format is newer than this build reads
 
 Every error carries a list of messages, because the wire format is `{"errors": [...]}`.
 """
@@ -81,3 +82,21 @@ class StorageUnavailable(InternalError):
     `InternalError`, so code that handles those handles it too."""
 
     default_message = "storage unavailable"
+
+
+class StorageTooNew(InternalError):
+    """The storage is in a format newer than this build of awsbroker understands (another node
+    upgraded it): this node must not read it, and is upgraded by its operator, not retried."""
+
+    def __init__(self, stored: int, understood: int) -> None:
+        self.stored = stored
+        self.understood = understood
+        super().__init__(self.at(""))
+
+    def at(self, where: str) -> str:
+        """The message, naming where the storage is (`where`; "" names nothing)."""
+        place = f" at {where}" if where else ""
+        return (
+            f"the storage{place} has format {self.stored}, newer than this build of awsbroker"
+            f" understands ({self.understood}): upgrade this node"
+        )

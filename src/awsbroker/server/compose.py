@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import socket
 from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp
@@ -18,7 +19,7 @@ from awsbroker.physical.postgresql import PostgreSQLStorage
 from awsbroker.physical.sqlite import SQLiteStorage
 from awsbroker.sdk.clock import Clock, SystemClock
 from awsbroker.sdk.framework import BackendFactory
-from awsbroker.server.config import ServerConfig
+from awsbroker.server.config import ServerConfig, default_api_addr
 
 Physical = InmemStorage | SQLiteStorage | PostgreSQLStorage
 
@@ -73,6 +74,9 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
             cluster_name=config.cluster_name,
             clock=clock or SystemClock(),
             unauthenticated_metrics_access=config.listener.unauthenticated_metrics_access,
+            api_addr=config.api_addr or default_api_addr(config.listener, socket.gethostname()),
+            cluster_addr=config.cluster_addr,
+            node_dead_after=config.node_dead_after,
             revocation=RevocationPolicy(
                 max_attempts=config.revocation.max_attempts,
                 base_delay=config.revocation.initial_backoff,
@@ -84,4 +88,19 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
         system_backend=SystemBackend,
     )
     app = build_app(core.handle, config.max_request_size, core.metrics.observe_request)
-    return Server(config, physical, core, app, calls)
+    server = Server(config, physical, core, app, calls)
+    try:
+        core.storage_format.check()  # before listening: this build may be too old for it
+    except BaseException:
+        server.close()
+        raise
+    return server
+
+
+def storage_location(config: ServerConfig) -> str:
+    """Where the storage is, for messages (never the connection URL: it may hold a password)."""
+    if config.storage_type == "sqlite":
+        return config.storage["path"]
+    if config.storage_type == "postgresql":
+        return f"PostgreSQL table {config.storage.get('table', 'awsbroker_kv')}"
+    return "memory"

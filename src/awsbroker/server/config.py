@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import hcl2
 from hcl2.utils import SerializationOptions
@@ -22,8 +23,8 @@ LOG_LEVELS = {
 }  # fmt: skip
 _TOP_LEVEL = {
     "storage", "listener", "default_lease_ttl", "max_lease_ttl", "max_request_size",
-    "cluster_name", "ui", "disable_mlock", "api_addr", "log_level", "log_format", "revocation",
-    "telemetry", "aws_call_processes",
+    "cluster_name", "ui", "disable_mlock", "api_addr", "cluster_addr", "log_level", "log_format",
+    "revocation", "telemetry", "aws_call_processes", "node_dead_after",
 }  # fmt: skip
 _LISTENER_KEYS = {
     "address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size", "telemetry",
@@ -35,6 +36,11 @@ _TELEMETRY_KEYS = {"prometheus_retention_time", "disable_hostname", "usage_gauge
 LOG_FORMATS = ("standard", "json")
 _REVOCATION_KEYS = {"max_attempts", "initial_backoff", "max_backoff", "workers", "batch"}
 DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
+DEFAULT_NODE_DEAD_AFTER = 30
+# A node beats about once a second at best (the ticker's period): below this, one slow tick
+# would make a live node look dead to the others.
+MIN_NODE_DEAD_AFTER = 3
+_ANY_HOST = ("0.0.0.0", "::")
 
 
 class ConfigError(Exception):
@@ -85,6 +91,24 @@ class ServerConfig:
     # Helper processes for AWS calls (engines/aws/call_process.py); 0 makes them in the server
     # process, None picks one per core (at least two, at most four).
     aws_call_processes: int | None = None
+    # What this node gives as its addresses in `sys/ha-status` and `sys/leader` (Vault's
+    # names); an empty api_addr is derived from the listener (`default_api_addr`).
+    api_addr: str = ""
+    cluster_addr: str = ""
+    # Seconds after its last heartbeat that a node counts as dead (core/nodes.py).
+    node_dead_after: int = DEFAULT_NODE_DEAD_AFTER
+
+
+def default_api_addr(listener: Listener, hostname: str) -> str:
+    """The URL the listener serves at: its scheme and address, with `hostname` for a listener
+    on every interface (an address nobody can connect to)."""
+    host, port = listener.host_port
+    if host in _ANY_HOST:
+        host = hostname
+    elif ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    scheme = "http" if listener.tls_disable else "https"
+    return f"{scheme}://{host}:{port}"
 
 
 def load(path: str) -> ServerConfig:
@@ -132,6 +156,9 @@ def parse(text: str, source: str = "configuration") -> ServerConfig:
         log_level=_log_level(tree, source),
         log_format=_log_format(tree, source),
         aws_call_processes=_call_processes(tree, source),
+        api_addr=_url(tree, "api_addr", source, "https://broker-1.example.com:8200"),
+        cluster_addr=_url(tree, "cluster_addr", source, "https://broker-1.example.com:8201"),
+        node_dead_after=_node_dead_after(tree, source),
     )
     _check_telemetry(tree, source)
     if config.default_lease_ttl > config.max_lease_ttl:
@@ -278,6 +305,21 @@ def _revocation(tree: dict[str, object], source: str) -> RevocationSettings:
         workers=_int(body, "workers", f"{source}: revocation", defaults.workers),
         batch=_int(body, "batch", f"{source}: revocation", defaults.batch),
     )
+
+
+def _url(tree: Mapping[str, object], key: str, source: str, example: str) -> str:
+    value = str(tree.get(key, "")).strip()
+    parts = urlsplit(value)
+    if value and (parts.scheme not in ("http", "https") or not parts.hostname):
+        raise ConfigError(f"{source}: {key} must be a URL such as {example}, not {value!r}")
+    return value
+
+
+def _node_dead_after(tree: Mapping[str, object], source: str) -> int:
+    seconds = _duration(tree, "node_dead_after", source, DEFAULT_NODE_DEAD_AFTER)
+    if seconds < MIN_NODE_DEAD_AFTER:
+        raise ConfigError(f"{source}: node_dead_after must be at least {MIN_NODE_DEAD_AFTER}s")
+    return seconds
 
 
 def _call_processes(tree: Mapping[str, object], source: str) -> int | None:

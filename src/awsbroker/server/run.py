@@ -10,8 +10,9 @@ import sys
 from types import FrameType
 
 from awsbroker.core.mounts import new_entry
+from awsbroker.sdk.errors import StorageTooNew
 from awsbroker.server import dev_mode, listener
-from awsbroker.server.compose import Server, build
+from awsbroker.server.compose import Server, build, storage_location
 from awsbroker.server.config import (
     LOG_FORMATS,
     LOG_LEVELS,
@@ -131,6 +132,9 @@ def main(argv: list[str]) -> int:
         server = build(config)
     except (ConfigError, listener.ListenError) as exc:
         print(f"awsbroker server: {exc}", file=sys.stderr)
+        return 1
+    except StorageTooNew as exc:
+        print(f"awsbroker server: {exc.at(storage_location(config))}", file=sys.stderr)
         return 1
     emulator: Emulator | None = None
     if args.dev:

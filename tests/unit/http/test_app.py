@@ -517,6 +517,7 @@ def test_explicit_status_without_data(client: TestClient, handler: FakeHandler) 
         (errors.UpstreamError("AWS said no"), 502, ["AWS said no"]),
         (errors.Sealed(), 503, ["Vault is sealed"]),
         (errors.StorageUnavailable(), 503, ["storage unavailable"]),
+        (errors.StorageTooNew(2, 1), 500, [str(errors.StorageTooNew(2, 1))]),
         (errors.InvalidRequest("a", "b"), 400, ["a", "b"]),
     ],
 )

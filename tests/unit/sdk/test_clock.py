@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from awsbroker.sdk.clock import Clock, ManualClock, SystemClock
+from awsbroker.sdk.clock import Clock, ManualClock, SystemClock, rfc3339
 
 
 def test_system_clock_is_unix_time() -> None:
@@ -29,3 +29,9 @@ def test_manual_clock_default_start_is_a_fixed_recent_time() -> None:
 def test_both_satisfy_the_protocol() -> None:
     clocks: list[Clock] = [SystemClock(), ManualClock()]
     assert all(isinstance(c.now(), float) for c in clocks)
+
+
+def test_rfc3339_is_utc_with_microseconds_only_when_there_are_some() -> None:
+    assert rfc3339(1_700_000_000.0) == "2023-11-14T22:13:20Z"
+    assert rfc3339(1_700_000_000.25) == "2023-11-14T22:13:20.250000Z"
+    assert rfc3339(0) == "1970-01-01T00:00:00Z"

@@ -53,3 +53,14 @@ def test_messages_are_per_instance() -> None:
     a = errors.InvalidRequest()
     a.messages.append("extra")
     assert errors.InvalidRequest().messages == ["invalid request"]
+
+
+def test_storage_too_new_names_both_formats_and_what_to_do() -> None:
+    err = errors.StorageTooNew(3, 2)
+    assert isinstance(err, errors.InternalError)
+    assert (err.stored, err.understood) == (3, 2)
+    assert str(err) == (
+        "the storage has format 3, newer than this build of awsbroker understands (2): "
+        "upgrade this node"
+    )
+    assert err.at("/var/lib/awsbroker.db").startswith("the storage at /var/lib/awsbroker.db has")

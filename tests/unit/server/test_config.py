@@ -12,6 +12,7 @@ from awsbroker.server.config import (
     ConfigError,
     Listener,
     ServerConfig,
+    default_api_addr,
     load,
     parse,
 )
@@ -42,6 +43,8 @@ def test_minimal_config_takes_the_defaults() -> None:
     assert c.max_request_size == 32 * 1024 * 1024
     assert c.cluster_name == "awsbroker"
     assert c.log_level == "info"
+    assert (c.api_addr, c.cluster_addr) == ("", "")  # api_addr: derived from the listener
+    assert c.node_dead_after == 30
 
 
 def test_full_config() -> None:
@@ -80,6 +83,7 @@ def test_full_config() -> None:
     assert c.max_request_size == 1024
     assert c.cluster_name == "prod"
     assert c.log_level == "debug"
+    assert c.api_addr == "https://broker:8443"
 
 
 def test_sqlite_storage() -> None:
@@ -299,4 +303,52 @@ def test_aws_call_processes_must_be_a_small_whole_number(value: str) -> None:
     assert message == (
         "test.hcl: aws_call_processes must be a whole number from 0 (AWS calls made in the "
         "server process) to 64"
+    )
+
+
+def test_api_and_cluster_addresses() -> None:
+    c = config(
+        INMEM + LISTENER + 'api_addr = "https://broker-1.example.com:8200"\n'
+        'cluster_addr = "https://broker-1.example.com:8201"\n'
+    )
+    assert c.api_addr == "https://broker-1.example.com:8200"
+    assert c.cluster_addr == "https://broker-1.example.com:8201"
+
+
+@pytest.mark.parametrize("key", ["api_addr", "cluster_addr"])
+@pytest.mark.parametrize("value", ["broker:8200", "ftp://broker", "https://", "https:///x"])
+def test_addresses_must_be_urls(key: str, value: str) -> None:
+    port = 8201 if key == "cluster_addr" else 8200
+    assert error(INMEM + LISTENER + f'{key} = "{value}"\n') == (
+        f"test.hcl: {key} must be a URL such as https://broker-1.example.com:{port}, not {value!r}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("address", "tls_disable", "expected"),
+    [
+        ("127.0.0.1:8200", True, "http://127.0.0.1:8200"),
+        ("10.0.0.5:8443", False, "https://10.0.0.5:8443"),
+        ("0.0.0.0:8200", True, "http://node-7:8200"),
+        ("[::]:8200", False, "https://node-7:8200"),
+        (":8200", True, "http://node-7:8200"),
+        ("[::1]:8200", True, "http://[::1]:8200"),
+        ("broker.internal:8200", False, "https://broker.internal:8200"),
+    ],
+)
+def test_the_default_api_addr_is_the_listeners_url(
+    address: str, tls_disable: bool, expected: str
+) -> None:
+    listener = Listener(address=address, tls_disable=tls_disable)
+    assert default_api_addr(listener, "node-7") == expected
+
+
+def test_node_dead_after() -> None:
+    assert config(INMEM + LISTENER + 'node_dead_after = "1m"\n').node_dead_after == 60
+    assert config(INMEM + LISTENER + "node_dead_after = 3\n").node_dead_after == 3
+    for value in ('"2s"', "1", '"fast"'):
+        message = error(INMEM + LISTENER + f"node_dead_after = {value}\n")
+        assert message.startswith("test.hcl: node_dead_after"), message
+    assert error(INMEM + LISTENER + 'node_dead_after = "2s"\n') == (
+        "test.hcl: node_dead_after must be at least 3s"
     )
