@@ -93,6 +93,7 @@ class StorageFormat:
         nodes: NodeRegistry,
         seal: Callable[[], None],
         steps: Steps = STEPS,
+        *,
         changed: Callable[[], object] = lambda: None,
     ) -> None:
         self._physical = physical
