@@ -33,8 +33,10 @@ from awsbroker.core.nodes import NodeRegistry
 from awsbroker.core.path_token import TokenBackend
 from awsbroker.core.policy_store import PolicyStore
 from awsbroker.core.router import Route, Router
+from awsbroker.core.system_view import MountSystemView
 from awsbroker.core.tokens import ROOT_PATH, TokenEntry, TokenStore, random_id
 from awsbroker.core.upgrade import STEPS, Steps, StorageFormat
+from awsbroker.core.views import Views
 from awsbroker.policy.builtin import is_root_path
 from awsbroker.sdk.clock import Clock, SystemClock
 from awsbroker.sdk.errors import (
@@ -78,48 +80,6 @@ class CoreConfig:
     upgrade_steps: Steps = field(default_factory=lambda: STEPS)
 
 
-class MountSystemView:
-    """What one mount's backend may ask of the core: its effective TTLs (tuned, else the
-    server's), the clock, process liveness, and its jobs (kept in the expiry index)."""
-
-    def __init__(self, core: Core, entry: MountEntry) -> None:
-        self._core = core
-        self._entry = entry
-
-    @property
-    def entry(self) -> MountEntry:
-        """The mount's entry in the node's current table (tuned since the backend was built,
-        perhaps on another node), or the one it was built from once it is gone."""
-        current = self._core.mounts.entries.get(self._entry.path)
-        return current if current is not None and current.uuid == self._entry.uuid else self._entry
-
-    def default_lease_ttl(self) -> int:
-        return self.entry.config.default_lease_ttl or self._core.config.default_lease_ttl
-
-    def max_lease_ttl(self) -> int:
-        return self.entry.config.max_lease_ttl or self._core.config.max_lease_ttl
-
-    @property
-    def clock(self) -> Clock:
-        return self._core.config.clock
-
-    @property
-    def boot_id(self) -> str:
-        return self._core.nodes.boot_id
-
-    def node_alive(self, boot_id: str) -> bool:
-        return self._core.nodes.alive(boot_id)
-
-    def lease_exists(self, lease_id: str) -> bool:
-        return self._core.expiration.get(lease_id) is not None
-
-    def schedule_job(self, name: str, at: float) -> None:
-        self._core.expiration.schedule_job(self._entry.path, name, at)
-
-    def cancel_job(self, name: str) -> None:
-        self._core.expiration.cancel_job(self._entry.path, name)
-
-
 class Core:
     def __init__(
         self,
@@ -135,10 +95,6 @@ class Core:
         self.seal = ShamirSeal(self.barrier, physical, self.config.clock)
         self.cluster_id = str(uuid.uuid5(uuid.NAMESPACE_URL, self.config.cluster_name))
         self.router = Router()
-        self.changes = ChangeCounter(physical)
-        # The change count this node's views were loaded at (-1: not loaded).
-        self._synced = -1
-        self._sync_lock = threading.Lock()
         self.mounts = MountTable(self.barrier)
         self.tokens = TokenStore(View(self.barrier, "sys/token/"), self.config.clock)
         self.nodes = NodeRegistry(View(self.barrier, "sys/nodes/"), self.config)
@@ -168,6 +124,15 @@ class Core:
         self.expiration.telemetry = self.metrics
         self.audit = AuditTable(
             self.barrier, builtin_sinks(), self.config.clock, AuditBroker(self.metrics)
+        )
+        self.views = Views(
+            changes=ChangeCounter(physical),
+            barrier=self.barrier,
+            policies=self.policies,
+            audit=self.audit,
+            mounts=self.mounts,
+            router=self.router,
+            make_backend=self._make_backend,
         )
         self.unmount_hooks: list[Callable[[MountEntry], object]] = [
             lambda entry: self.expiration.revoke_prefix(entry.path)
@@ -213,15 +178,16 @@ class Core:
             return self.seal.status() if status.sealed != self.sealed else status
 
     def seal_vault(self) -> None:
-        with self._lock, self._sync_lock:
-            self.audit.unload()
-            self.router.unmount(TOKEN_MOUNT)
-            for route in self.router.routes():
-                if route.mount_path != SYS_MOUNT:
-                    self.router.unmount(route.mount_path)
-            self.mounts.entries = {}
-            self._synced = -1
-            self.seal.seal()
+        with self._lock:
+            self.views.drop(self._unload)
+
+    def _unload(self) -> None:
+        self.audit.unload()
+        self.router.unmount(TOKEN_MOUNT)
+        for route in self.router.routes():
+            if route.mount_path != SYS_MOUNT:
+                self.router.unmount(route.mount_path)
+        self.seal.seal()
 
     def _post_unseal(self) -> None:
         self.nodes.heartbeat(force=True)
@@ -230,53 +196,9 @@ class Core:
         self.router.mount(self._token_entry, self.token_backend)
         self.sync()
 
-    # ---- views of stored state --------------------------------------------------------------
-
     def sync(self) -> None:
-        """Load this node's views again if any changed in storage since they were loaded (on
-        any node). Called before every request and background tick; one storage read when
-        nothing changed."""
-        count = self.changes.read()
-        if count == self._synced:
-            return
-        with self._sync_lock:
-            if count != self._synced:
-                self._load_views()
-                self._synced = count
-
-    def _load_views(self) -> None:
-        """Every view from storage. Unchanged mounts keep their backend and unchanged audit
-        devices their open file or socket."""
-        self.barrier.reload_keyring()
-        self.policies.forget()
-        self.audit.load()
-        self.mounts.load()
-        self._route_mounts(self.mounts.entries)
-
-    def _route_mounts(self, entries: Entries) -> None:
-        for route in self.router.routes():
-            if route.entry.type in ("system", "token"):
-                continue
-            entry = entries.get(route.mount_path)
-            if entry is None or entry.uuid != route.entry.uuid:
-                self.router.unmount(route.mount_path)
-        for entry in entries.values():
-            current = self.router.get(entry.path)
-            if current is not None and current.entry.uuid == entry.uuid:
-                if current.entry != entry:
-                    self.router.mount(entry, current.backend)  # tuned: same backend
-                continue
-            try:
-                self.router.mount(entry, self._make_backend(entry))
-            except Exception:
-                # One mount this node cannot build (an engine its build lacks) must not take
-                # the others down with it: it answers 404 here, and says why in the log.
-                log.exception("cannot mount %s (type %s) on this node", entry.path, entry.type)
-
-    def _changed(self) -> None:
-        """Count a change just stored, and bring this node's views up to it."""
-        self.changes.bump()
-        self.sync()
+        """Bring this node's views of storage up to date (`views.py`)."""
+        self.views.sync()
 
     def create_root_token(self, token: str = "") -> str:
         token = token or self.tokens.new_token()
@@ -322,7 +244,7 @@ class Core:
         with self._lock:
             self.mounts.change(add)
             self.router.mount(entry, backend)  # the sync keeps it: same mount, same uuid
-            self._changed()
+            self.views.changed()
 
     def tune_mount(self, path: str, edit: Callable[[MountEntry], None]) -> None:
         """Apply `edit` to the stored entry of the mount at `path` (it may raise to refuse)."""
@@ -335,7 +257,7 @@ class Core:
 
         with self._lock:
             self.mounts.change(apply)
-            self._changed()
+            self.views.changed()
 
     def disable_mount(self, path: str) -> None:
         with self._lock:
@@ -350,7 +272,7 @@ class Core:
                     del entries[path]
 
             self.mounts.change(remove)
-            self._changed()
+            self.views.changed()
             for key in list_recursive(self.barrier, entry.storage_prefix):
                 self.barrier.delete(key)
 
@@ -359,24 +281,24 @@ class Core:
     ) -> None:
         with self._lock:
             self.audit.enable(path, device_type, description, options, local)
-            self._changed()
+            self.views.changed()
 
     def disable_audit(self, path: str) -> None:
         with self._lock:
             if self.audit.disable(path):
-                self._changed()
+                self.views.changed()
 
     def write_policy(self, name: str, text: str) -> None:
         self.policies.put(name, text)
-        self._changed()
+        self.views.changed()
 
     def delete_policy(self, name: str) -> None:
         self.policies.delete(name)
-        self._changed()
+        self.views.changed()
 
     def rotate_keyring(self) -> int:
         term = self.barrier.rotate()
-        self._changed()
+        self.views.changed()
         return term
 
     def close(self) -> None:
@@ -410,9 +332,7 @@ class Core:
             self.nodes.forget_dead()
             # A node that stored a change and died before counting it: reload anyway, so
             # nothing stays stale past this period.
-            with self._sync_lock:
-                if not self.sealed:
-                    self._load_views()
+            self.views.reload(unless=lambda: self.sealed)
             for route in self.router.routes():
                 if route.entry.type not in ("system", "token"):
                     try:

@@ -12,9 +12,10 @@ from tests.support.core_harness import (
     rule,
 )
 
-from awsbroker.core.core import Core, CoreConfig, MountSystemView
+from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.mounts import MountEntry, new_entry
 from awsbroker.core.sys_backend import SystemBackend
+from awsbroker.core.system_view import MountSystemView
 from awsbroker.core.tokens import ROOT_PATH
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.sdk.clock import ManualClock
