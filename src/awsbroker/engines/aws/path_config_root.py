@@ -172,5 +172,4 @@ def write_config(b: AWSBackend, req: Request, fd: FieldData) -> None:
     client.check_config(config)
     with b.rotation_lock:  # not while a rotation of the key is under way in this process
         b.storage.put(STORAGE_KEY, config.to_record())
-        b.clients.invalidate()
     root_schedule.configured(b, config)

@@ -73,7 +73,6 @@ def rotate(backend: AWSBackend) -> str:
             backend.storage.put(path_config_root.STORAGE_KEY, config.to_record())
         except BrokerError as exc:
             raise InternalError(f"error saving new config/root: {exc}") from exc
-        backend.clients.invalidate()
     except Exception:
         _undo_quietly(backend, intent)
         raise
