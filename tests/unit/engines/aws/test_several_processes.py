@@ -8,17 +8,23 @@ from the rotation's `after_step` hook or from a storage that runs it just before
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 
 import pytest
 from tests.support.aws_proxy import AWSProxy, Call
-from tests.support.aws_rotation import REGION, World, fresh_world
+from tests.support.aws_rotation import ALLOW_ALL, REGION, ROOT_USER, World, fresh_world
 from tests.support.moto_server import MotoServer
 from tests.support.system_view import FakeSystemView
 
+from awsbroker.engines.aws import path_config_root, root_rotation
+from awsbroker.engines.aws import rotation_intent as intents
 from awsbroker.engines.aws.backend import AWSBackend
+from awsbroker.engines.aws.path_config_root import RootConfig
+from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.framework import BackendConfig
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request
+from awsbroker.sdk.storage import Storage
 
 U, R = Operation.UPDATE, Operation.READ
 OTHER_REGION = "eu-west-1"
@@ -33,12 +39,47 @@ def world(moto: MotoServer, proxy: AWSProxy) -> Iterator[World]:
     w.close()
 
 
-def second_process(world: World) -> AWSBackend:
-    """Another process on the world's storage; each of the two sees the other alive."""
+class BeforeWrite:
+    """One process's handle on the shared storage that runs `action` once, just before the
+    process's first write of `key` (a put, a delete or a compare-and-set): after it read the
+    record, before it writes its own version."""
+
+    def __init__(self, inner: Storage, key: str, action: Callable[[], object]) -> None:
+        self._inner, self._key, self._action = inner, key, action
+        self.ran = False
+
+    def _before(self, key: str) -> None:
+        if key == self._key and not self.ran:
+            self.ran = True
+            self._action()
+
+    def get(self, key: str) -> bytes | None:
+        return self._inner.get(key)
+
+    def list(self, prefix: str) -> list[str]:
+        return self._inner.list(prefix)
+
+    def put(self, key: str, value: bytes) -> None:
+        self._before(key)
+        self._inner.put(key, value)
+
+    def delete(self, key: str) -> None:
+        self._before(key)
+        self._inner.delete(key)
+
+    def compare_and_set(self, key: str, expected: bytes | None, value: bytes | None) -> bool:
+        self._before(key)
+        return self._inner.compare_and_set(key, expected, value)
+
+
+def second_process(world: World, storage: Storage | None = None) -> AWSBackend:
+    """Another process on the world's storage (seen through `storage` if given); each of the
+    two sees the other alive."""
     system = FakeSystemView(world.clock, boot_id="boot-b")
     system.alive.add(world.system.boot_id)
     world.system.alive.add(system.boot_id)
-    backend = AWSBackend(BackendConfig(storage=world.storage, system=system, mount_path="aws/"))
+    shared = storage or world.storage
+    backend = AWSBackend(BackendConfig(storage=shared, system=system, mount_path="aws/"))
     backend.sleep = world.clock.advance
     return backend
 
@@ -117,3 +158,81 @@ def test_the_sts_fallback_probe_runs_once_per_config(world: World) -> None:
     world.ok(R, "sts/session")
     world.ok(R, "sts/session")
     assert probes() == 2  # probed again for the new config, and only once
+
+
+# --- config/root writes and root rotations on different processes lose nothing -------------
+
+
+def stored_config(world: World) -> RootConfig:
+    config = path_config_root.load(world.backend)
+    assert config is not None
+    return config
+
+
+def rotate(backend: AWSBackend) -> str:
+    return str(ok(backend, U, "config/rotate-root")["access_key"])
+
+
+def at_step(step: str, action: Callable[[], object]) -> Callable[[str], None]:
+    """An `after_step` hook that runs `action` once the rotation has done `step`."""
+
+    def hook(done: str) -> None:
+        if done == step:
+            action()
+
+    return hook
+
+
+def operator_key(world: World) -> tuple[str, str]:
+    """A key of another admin, `operator`, as an operator would write into config/root."""
+    iam = world.iam()
+    iam.create_user(UserName="operator")
+    iam.put_user_policy(UserName="operator", PolicyName="all", PolicyDocument=json.dumps(ALLOW_ALL))
+    key = iam.create_access_key(UserName="operator")["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def test_a_config_write_during_a_rotation_keeps_both(world: World) -> None:
+    b = second_process(world)
+    world.backend.after_step = at_step(
+        "created", lambda: ok(b, U, "config/root", region=OTHER_REGION)
+    )
+    new = rotate(world.backend)
+    config = stored_config(world)
+    assert (config.access_key, config.region) == (new, OTHER_REGION)
+    assert world.key_ids() == [new]
+
+
+def test_a_rotation_during_a_config_write_keeps_both(world: World) -> None:
+    rotation = BeforeWrite(
+        world.storage, path_config_root.STORAGE_KEY, lambda: rotate(world.backend)
+    )
+    b = second_process(world, rotation)
+    ok(b, U, "config/root", region=OTHER_REGION)  # b read config/root before the rotation
+    assert rotation.ran
+    config = stored_config(world)
+    assert config.region == OTHER_REGION
+    assert config.access_key != world.root_key[0]
+    assert world.key_ids() == [config.access_key]  # the rotation's key, which works
+    world.proxy.clear()
+    issue_both(b)
+    assert {scope(c)[0] for c in world.proxy.calls()} == {config.access_key}
+
+
+def test_a_key_written_during_a_rotation_wins_and_the_rotation_is_undone(world: World) -> None:
+    operator = operator_key(world)
+    b = second_process(world)
+
+    def write() -> None:
+        ok(b, U, "config/root", access_key=operator[0], secret_key=operator[1])
+
+    world.backend.after_step = at_step("created", write)
+    with pytest.raises(InvalidRequest) as info:
+        rotate(world.backend)
+    assert info.value.messages == [root_rotation.KEY_REPLACED]
+    assert stored_config(world).access_key == operator[0]
+    assert world.key_ids(ROOT_USER) == [world.root_key[0]]  # the rotation's key is deleted
+    assert intents.load(world.backend, intents.ROOT) is None
+    world.proxy.clear()
+    issue_both(world.backend)
+    assert {scope(c)[0] for c in world.proxy.calls()} == {operator[0]}
