@@ -19,6 +19,7 @@ astray. The caller holds `backend.rotation_lock`.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import path_config_root, root_schedule
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("awsbroker.engines.aws.root_rotation")
 EMPTY_KEYS = "Cannot call config/rotate-root when either access_key or secret_key is empty"
+IN_PROGRESS = "a rotation of the root credentials is already in progress"
 KEY_REPLACED = (
     "config/root's access key was replaced while the root key was being rotated; the new key "
     "this rotation made is deleted and the one written meanwhile is kept"
@@ -59,11 +61,11 @@ def rotate(backend: AWSBackend) -> str:
     leftover = intents.load(backend, intents.ROOT)
     if leftover is not None:
         if not intents.abandoned(backend, leftover):
-            raise InvalidRequest("a rotation of the root credentials is already in progress")
+            raise InvalidRequest(IN_PROGRESS)
         recover(backend, leftover)
         return rotate(backend)
     old_iam = backend.clients.iam()
-    intent = intents.begin(backend, intents.ROOT, config.access_key)
+    intent = intents.begin(backend, intents.ROOT, config.access_key, busy=IN_PROGRESS)
     backend.after_step("begun")
     try:
         new_key = _create(backend, intent, old_iam)
@@ -131,8 +133,10 @@ def _create(backend: AWSBackend, intent: Intent, client: IAMClient) -> tuple[str
             f'IAM user "{user}" already has {len(keys)} access keys, the most AWS allows, and '
             f"only one is the broker's; delete the other ({others}) and rotate again"
         )
+    # In memory only once stored: an undo after a failed save must not act on keys_before.
+    creating = replace(intent, step=intents.CREATING, user=user, keys_before=keys)
+    intents.save(backend, intents.ROOT, creating)
     intent.step, intent.user, intent.keys_before = intents.CREATING, user, keys
-    intents.save(backend, intents.ROOT, intent)
     backend.after_step("creating")
     try:
         access, secret = create_key(client, user)

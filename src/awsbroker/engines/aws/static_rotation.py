@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import path_config_root, path_static_creds
@@ -165,12 +166,13 @@ def rotate(backend: AWSBackend, role: StaticRole, creds: StaticCreds | None) -> 
     leftover = intents.load(backend, key)
     if leftover is not None:
         if not intents.abandoned(backend, leftover):
-            raise InvalidRequest(f"a rotation of role {go_quote(role.name)} is already in progress")
+            raise InvalidRequest(_in_progress(role.name))
         recover(backend, role.name, leftover)
         creds = path_static_creds.load(backend, role.name)
     now = backend.system.clock.now()
     with role_iam(backend, role) as iam:
-        intent = intents.begin(backend, key, creds.access_key if creds else "")
+        rotated_from = creds.access_key if creds else ""
+        intent = intents.begin(backend, key, rotated_from, busy=_in_progress(role.name))
         intent.user = role.username
         backend.after_step("begun")
         try:
@@ -207,8 +209,10 @@ def _replace(
     except AWS_ERRORS as exc:
         raise _list_error(role.username, exc) from exc
     keys = _make_room(backend, iam, role, creds, keys)
+    # In memory only once stored: an undo after a failed save must not act on keys_before.
+    creating = replace(intent, step=intents.CREATING, keys_before=keys)
+    intents.save(backend, intents.static_key(role.name), creating)
     intent.step, intent.keys_before = intents.CREATING, keys
-    intents.save(backend, intents.static_key(role.name), intent)
     backend.after_step("creating")
     try:
         access, secret = create_key(iam, role.username)
@@ -342,6 +346,10 @@ def _delete(iam: IAMClient, user: str, key: str) -> None:
 
 def _list_error(user: str, exc: Exception) -> BrokerError:
     return aws_error(f"unable to list existing access keys for IAM user {go_quote(user)}", exc)
+
+
+def _in_progress(role: str) -> str:
+    return f"a rotation of role {go_quote(role)} is already in progress"
 
 
 def _full(user: str, keys: list[str]) -> InvalidRequest:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from tests.support.aws_proxy import AWSProxy, Call
-from tests.support.aws_rotation import ALLOW_ALL, REGION, ROOT_USER, World, fresh_world
+from tests.support.aws_rotation import ALLOW_ALL, REGION, ROOT_USER, Crash, World, fresh_world
 from tests.support.moto_server import MotoServer
 from tests.support.system_view import FakeSystemView
 
@@ -21,7 +21,7 @@ from awsbroker.engines.aws import path_config_root, root_rotation
 from awsbroker.engines.aws import rotation_intent as intents
 from awsbroker.engines.aws.backend import AWSBackend
 from awsbroker.engines.aws.path_config_root import RootConfig
-from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.errors import InternalError, InvalidRequest
 from awsbroker.sdk.framework import BackendConfig
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request
 from awsbroker.sdk.storage import Storage
@@ -72,11 +72,14 @@ class BeforeWrite:
         return self._inner.compare_and_set(key, expected, value)
 
 
-def second_process(world: World, storage: Storage | None = None) -> AWSBackend:
-    """Another process on the world's storage (seen through `storage` if given); each of the
-    two sees the other alive."""
+def second_process(
+    world: World, storage: Storage | None = None, *, sees_first_alive: bool = True
+) -> AWSBackend:
+    """Another process on the world's storage (seen through `storage` if given). The first
+    sees it alive; it sees the first alive unless told otherwise."""
     system = FakeSystemView(world.clock, boot_id="boot-b")
-    system.alive.add(world.system.boot_id)
+    if sees_first_alive:
+        system.alive.add(world.system.boot_id)
     world.system.alive.add(system.boot_id)
     shared = storage or world.storage
     backend = AWSBackend(BackendConfig(storage=shared, system=system, mount_path="aws/"))
@@ -236,3 +239,47 @@ def test_a_key_written_during_a_rotation_wins_and_the_rotation_is_undone(world: 
     world.proxy.clear()
     issue_both(world.backend)
     assert {scope(c)[0] for c in world.proxy.calls()} == {operator[0]}
+
+
+# --- the rotation intent: one rotation of a key at a time, across processes -----------------
+
+
+def test_of_two_processes_starting_a_rotation_at_once_one_rotates(world: World) -> None:
+    def a_starts_and_is_still_running() -> None:
+        # a begins its rotation and is stopped (still alive) once it has made its new key.
+        world.backend.after_step = at_step("created", lambda: _raise(Crash("paused")))
+        with pytest.raises(Crash):
+            rotate(world.backend)
+
+    # b found no intent, and a begins before b writes its own.
+    b = second_process(
+        world, BeforeWrite(world.storage, intents.ROOT, a_starts_and_is_still_running)
+    )
+    with pytest.raises(InvalidRequest) as info:
+        rotate(b)
+    assert info.value.messages == ["a rotation of the root credentials is already in progress"]
+    a_intent = intents.load(world.backend, intents.ROOT)
+    assert a_intent is not None
+    assert a_intent.boot == world.system.boot_id  # a's intent stands: its new key is tracked
+    assert sorted(world.key_ids()) == sorted([world.root_key[0], a_intent.new_access_key])
+    assert isinstance(b.system, FakeSystemView)
+    b.system.alive.discard(world.system.boot_id)  # a dies; b recovers a's rotation
+    b.periodic()
+    assert world.key_ids() == [world.root_key[0]] == [stored_config(world).access_key]
+
+
+def test_a_rotation_whose_intent_another_process_recovered_stops(world: World) -> None:
+    b = second_process(world, sees_first_alive=False)  # b takes a for dead
+    world.backend.after_step = at_step("begun", b.periodic)  # ... and recovers a's intent
+    with pytest.raises(InternalError) as info:
+        rotate(world.backend)
+    assert info.value.messages == [
+        "the rotation was stopped: another process recovered it as abandoned"
+    ]
+    assert intents.load(world.backend, intents.ROOT) is None  # not brought back
+    assert world.key_ids() == [world.root_key[0]] == [stored_config(world).access_key]
+    assert "CreateAccessKey" not in world.actions()
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc
