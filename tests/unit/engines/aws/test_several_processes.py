@@ -17,16 +17,17 @@ from tests.support.aws_rotation import ALLOW_ALL, REGION, ROOT_USER, Crash, Worl
 from tests.support.moto_server import MotoServer
 from tests.support.system_view import FakeSystemView
 
-from awsbroker.engines.aws import path_config_root, root_rotation
+from awsbroker.engines.aws import path_config_root, path_static_creds, root_rotation
 from awsbroker.engines.aws import rotation_intent as intents
 from awsbroker.engines.aws.backend import AWSBackend
 from awsbroker.engines.aws.path_config_root import RootConfig
+from awsbroker.engines.aws.path_static_creds import StaticCreds
 from awsbroker.sdk.errors import InternalError, InvalidRequest
 from awsbroker.sdk.framework import BackendConfig
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request
 from awsbroker.sdk.storage import Storage
 
-U, R = Operation.UPDATE, Operation.READ
+U, R, D = Operation.UPDATE, Operation.READ, Operation.DELETE
 OTHER_REGION = "eu-west-1"
 
 
@@ -283,3 +284,104 @@ def test_a_rotation_whose_intent_another_process_recovered_stops(world: World) -
 
 def _raise(exc: BaseException) -> None:
     raise exc
+
+
+# --- static roles: role writes, deletes and rotations on different processes ----------------
+
+
+@pytest.fixture
+def static(world: World) -> World:
+    """The world with static role `s` (user `app`, rotated hourly) made on the first process."""
+    world.new_user("app")
+    ok(world.backend, U, "static-roles/s", username="app", rotation_period="1h")
+    return world
+
+
+def static_creds(world: World) -> StaticCreds:
+    creds = path_static_creds.load(world.backend, "s")
+    assert creds is not None
+    return creds
+
+
+def run_static_job(world: World) -> None:
+    """The first process's job of role `s`, which must be due."""
+    assert world.run_jobs() == ["static/s"]
+    assert world.system.errors == {}
+
+
+def test_a_period_written_during_a_static_rotation_holds(static: World) -> None:
+    b = second_process(static)
+    static.backend.after_step = at_step(
+        "created", lambda: ok(b, U, "static-roles/s", rotation_period="2h")
+    )
+    static.clock.advance(3600)
+    run_static_job(static)
+    creds = static_creds(static)
+    assert static.key_ids("app") == [creds.access_key]
+    assert creds.expiration == static.clock.now() + 7200  # b's period, not the one a read
+
+
+def test_a_static_rotation_during_a_period_write_keeps_the_new_key(static: World) -> None:
+    first = static_creds(static)
+    static.clock.advance(3600)
+    rotation = BeforeWrite(static.storage, "static-creds/s", lambda: run_static_job(static))
+    b = second_process(static, rotation)
+    # b reads the credentials to move their next rotation; a rotates before b writes.
+    ok(b, U, "static-roles/s", rotation_period="2h")
+    assert rotation.ran
+    creds = static_creds(static)
+    assert creds.access_key != first.access_key
+    assert static.key_ids("app") == [creds.access_key]
+    assert static.key_works(creds.access_key, creds.secret_key)
+    assert creds.expiration == static.clock.now() + 7200
+
+
+def test_role_writes_on_two_processes_keep_both(static: World) -> None:
+    grace = BeforeWrite(
+        static.storage,
+        "static-roles/s",
+        lambda: ok(static.backend, U, "static-roles/s", grace_period="10m"),
+    )
+    b = second_process(static, grace)
+    ok(b, U, "static-roles/s", rotation_period="2h")  # b read the role before a's write
+    role = ok(static.backend, R, "static-roles/s")
+    assert (role["rotation_period"], role["grace_period"]) == (7200, 600)
+
+
+def test_a_role_is_not_deleted_while_another_process_rotates_its_key(static: World) -> None:
+    b = second_process(static)
+    refused: list[list[str]] = []
+
+    def delete_on_b() -> None:
+        try:
+            ok(b, D, "static-roles/s")
+        except InvalidRequest as exc:
+            refused.append(exc.messages)
+
+    static.backend.after_step = at_step("created", delete_on_b)
+    static.clock.advance(3600)
+    run_static_job(static)
+    assert refused == [['a rotation of role "s" is already in progress']]
+    creds = static_creds(static)
+    assert static.key_ids("app") == [creds.access_key]
+    ok(b, D, "static-roles/s")  # the rotation is over: now it goes
+    assert static.key_ids("app") == []
+    assert path_static_creds.load(static.backend, "s") is None
+
+
+def test_a_static_rotation_brings_back_no_record_deleted_meanwhile(static: World) -> None:
+    first = static_creds(static)
+
+    def records_deleted() -> None:  # by whatever did it: an older process, an operator
+        static.storage.delete("static-creds/s")
+        static.storage.delete("static-roles/s")
+
+    static.backend.after_step = at_step("created", records_deleted)
+    static.clock.advance(3600)
+    static.run_jobs()
+    assert static.system.errors["static/s"].args[0] == (
+        'static role "s" was deleted while its key was being rotated; the new key this '
+        "rotation made is deleted"
+    )
+    assert path_static_creds.load(static.backend, "s") is None
+    assert static.key_ids("app") == [first.access_key]  # the rotation's key is gone
