@@ -154,9 +154,8 @@ def write_config(b: AWSBackend, req: Request, fd: FieldData) -> None:
     # Merged into the config as stored at the moment of the write, not as read at the start
     # of the request: a rotation of the key on another process (or another write) that lands
     # in between is kept (`update` redoes the merge over it).
-    written = update(b.storage, STORAGE_KEY, lambda stored: _merged(stored, fd).to_record())
-    assert written is not None  # the merge never deletes
-    root_schedule.configured(b, RootConfig.from_record(written))
+    update(b.storage, STORAGE_KEY, lambda stored: _merged(stored, fd).to_record())
+    root_schedule.configured(b)
 
 
 def _merged(stored: bytes | None, fd: FieldData) -> RootConfig:

@@ -17,11 +17,12 @@ from tests.support.aws_rotation import ALLOW_ALL, REGION, ROOT_USER, Crash, Worl
 from tests.support.moto_server import MotoServer
 from tests.support.system_view import FakeSystemView
 
-from awsbroker.engines.aws import path_config_root, path_static_creds, root_rotation
+from awsbroker.engines.aws import path_config_root, path_static_creds, root_rotation, root_schedule
 from awsbroker.engines.aws import rotation_intent as intents
 from awsbroker.engines.aws.backend import AWSBackend
 from awsbroker.engines.aws.path_config_root import RootConfig
 from awsbroker.engines.aws.path_static_creds import StaticCreds
+from awsbroker.engines.aws.schedule import rfc3339
 from awsbroker.sdk.errors import InternalError, InvalidRequest
 from awsbroker.sdk.framework import BackendConfig
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request
@@ -240,6 +241,19 @@ def test_a_key_written_during_a_rotation_wins_and_the_rotation_is_undone(world: 
     world.proxy.clear()
     issue_both(world.backend)
     assert {scope(c)[0] for c in world.proxy.calls()} == {operator[0]}
+
+
+def test_a_rotation_time_and_a_schedule_written_meanwhile_are_both_kept(world: World) -> None:
+    rotation = BeforeWrite(world.storage, root_schedule.STATE_KEY, lambda: rotate(world.backend))
+    b = second_process(world, rotation)
+    # b computes the new schedule; a rotates (and records when) before b stores it.
+    ok(b, U, "config/root", rotation_period="1h")
+    assert rotation.ran
+    data = world.ok(R, "config/root")
+    now = world.clock.now()
+    assert data["last_vault_rotation"] == rfc3339(now)
+    assert data["next_vault_rotation"] == rfc3339(now + 3600)
+    assert world.system.jobs == {root_schedule.JOB: now + 3600}
 
 
 # --- the rotation intent: one rotation of a key at a time, across processes -----------------
