@@ -256,6 +256,35 @@ def test_a_rotation_time_and_a_schedule_written_meanwhile_are_both_kept(world: W
     assert world.system.jobs == {root_schedule.JOB: now + 3600}
 
 
+# --- dynamic roles ---------------------------------------------------------------------------
+
+READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+
+
+def test_role_writes_on_two_processes_keep_both_fields(world: World) -> None:
+    groups = BeforeWrite(
+        world.storage, "role/user", lambda: world.ok(U, "roles/user", iam_groups=["g"])
+    )
+    b = second_process(world, groups)
+    ok(b, U, "roles/user", policy_arns=[READ_ONLY])  # b read the role before a's write
+    assert groups.ran
+    role = world.ok(R, "roles/user")
+    assert (role["iam_groups"], role["policy_arns"]) == (["g"], [READ_ONLY])
+
+
+def test_a_legacy_role_deleted_during_its_upgrade_stays_deleted(world: World) -> None:
+    world.storage.put("policy/old", READ_ONLY.encode())  # as Vault before 0.11 stored roles
+    deleted = BeforeWrite(
+        world.storage, "role/old", lambda: world.ok(Operation.DELETE, "roles/old")
+    )
+    b = second_process(world, deleted)
+    # b reads the legacy entry to upgrade it; a deletes the role before b stores the upgrade.
+    assert b.handle_request(Request(operation=R, path="roles/old")) is None
+    assert deleted.ran
+    assert world.call(R, "roles/old") is None
+    assert (world.storage.get("role/old"), world.storage.get("policy/old")) == (None, None)
+
+
 # --- the rotation intent: one rotation of a key at a time, across processes -----------------
 
 
