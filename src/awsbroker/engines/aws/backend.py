@@ -69,6 +69,9 @@ class AWSBackend(FrameworkBackend["AWSBackend"]):
         self.mount_path = config.mount_path
         # Credentials issued, AWS calls and rotations are reported here (sdk/telemetry.py).
         self.telemetry = config.telemetry
+        # Nothing here is a copy of stored state, which other processes sharing the storage
+        # may change at any time: the clients follow config/root as stored at each use
+        # (client.py), and the rest belongs to this process (a lock, the hooks below).
         # The mount's AWS calls run in `calls`' helper processes, or here when it is None.
         self.clients = AWSClients(lambda: path_config_root.load(self), config.telemetry, calls)
         # One rotation (of any key of this mount) at a time in this process.

@@ -1,7 +1,9 @@
 """The seam between the engine and boto3: clients built from `config/root`, and AWS errors.
 
-Nothing else in the engine knows about botocore. Clients are cached and rebuilt after a
-`config/root` write. Tests point the endpoints at a moto server; nothing is patched.
+Nothing else in the engine knows about botocore. Clients are cached by the `ClientSpec` they
+were built from, and every use reads `config/root` as stored now: another process sharing the
+storage may have rotated the key or moved an endpoint, and a request must not run on the old
+one. Tests point the endpoints at a moto server; nothing is patched.
 
 A client is described by a `ClientSpec` and built by `build_client`, here or, when the server
 runs AWS calls in helper processes (call_process.py), there: the mount then holds a
@@ -118,8 +120,14 @@ def build_client(spec: ClientSpec, telemetry: Telemetry) -> BaseClient:
 
 
 class AWSClients:
-    """Cached IAM and STS clients for one mount: boto3's, or proxies to the helper processes
-    of `calls`."""
+    """IAM and STS clients for one mount: boto3's, or proxies to the helper processes of
+    `calls`, for `config/root` as stored now.
+
+    Each `iam()` and `sts()` reads the config (one storage read) and reuses the cached client
+    only if the spec it derives is the one the client was built from; otherwise it builds
+    another. So a key rotated, or a region or endpoint written, on another process is used by
+    this one's next call, and no AWS call is made unless the config changed (the STS fallback
+    probe runs once per config)."""
 
     def __init__(
         self,
@@ -132,40 +140,35 @@ class AWSClients:
         self.telemetry = telemetry or NullTelemetry()
         self._calls = calls
         self._lock = threading.Lock()
-        self._iam: IAMClient | None = None
-        self._sts: STSClient | None = None
-
-    def invalidate(self) -> None:
-        # The old clients are not closed here: a request may still be using them. They close
-        # when the last reference goes.
-        with self._lock:
-            self._iam = self._sts = None
+        # The client and the spec(s) it was built from. A replaced client is not closed here:
+        # a request may still be using it; it closes when the last reference goes.
+        self._iam: tuple[ClientSpec, IAMClient] | None = None
+        self._sts: tuple[tuple[ClientSpec, ...], STSClient] | None = None
 
     def iam(self) -> IAMClient:
+        spec = iam_spec(self._load() or RootConfig())
         with self._lock:
-            if self._iam is None:
-                config = self._load() or RootConfig()
-                spec = _spec(config, "iam", config.region or fallback_region(), config.iam_endpoint)
-                self._iam = cast("IAMClient", self._client(spec))
-            return self._iam
+            if self._iam is None or self._iam[0] != spec:
+                self._iam = (spec, cast("IAMClient", self._client(spec)))
+            return self._iam[1]
 
     def sts(self) -> STSClient:
+        specs = sts_specs(self._load() or RootConfig())
         with self._lock:
-            if self._sts is None:
-                self._sts = self._first_working_sts(self._load() or RootConfig())
-            return self._sts
+            if self._sts is None or self._sts[0] != specs:
+                self._sts = (specs, self._first_working_sts(specs))
+            return self._sts[1]
 
     def _client(self, spec: ClientSpec) -> Any:
         if self._calls is not None:
             return self._calls.client(spec, self.telemetry)
         return build_client(spec, self.telemetry)
 
-    def _first_working_sts(self, config: RootConfig) -> STSClient:
-        candidates = sts_candidates(config)
+    def _first_working_sts(self, specs: tuple[ClientSpec, ...]) -> STSClient:
         last: Exception | None = None
-        for region, endpoint in candidates:
-            client = cast("STSClient", self._client(_spec(config, "sts", region, endpoint)))
-            if len(candidates) == 1:
+        for spec in specs:
+            client = cast("STSClient", self._client(spec))
+            if len(specs) == 1:
                 return client
             try:
                 client.get_caller_identity()
@@ -173,6 +176,15 @@ class AWSClients:
             except AWS_ERRORS as exc:
                 last = exc
         raise InvalidRequest(f"could not obtain sts client: {last}")
+
+
+def iam_spec(config: RootConfig) -> ClientSpec:
+    return _spec(config, "iam", config.region or fallback_region(), config.iam_endpoint)
+
+
+def sts_specs(config: RootConfig) -> tuple[ClientSpec, ...]:
+    """The STS clients to try, in order (`sts_candidates`)."""
+    return tuple(_spec(config, "sts", r, e) for r, e in sts_candidates(config))
 
 
 def _spec(config: RootConfig, service: str, region: str, endpoint: str | None) -> ClientSpec:

@@ -27,6 +27,8 @@ from awsbroker.sdk.errors import InternalError
 from awsbroker.sdk.logical import Request, Response, Secret
 
 if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+
     from awsbroker.engines.aws.backend import AWSBackend
 
 log = logging.getLogger("awsbroker.engines.aws.iam_user")
@@ -200,26 +202,25 @@ def delete_user(backend: AWSBackend, name: str, *, issue_time: float | None) -> 
             iam.delete_user_policy(UserName=name, PolicyName=policy_name)
         for group in groups:
             iam.remove_user_from_group(UserName=name, GroupName=group["GroupName"])
-        _delete_extras(backend, name)
+        _delete_extras(iam, name)
         iam.delete_user(UserName=name)
     except AWS_ERRORS as exc:
         raise aws_error(f"Error deleting IAM user {name}", exc) from exc
 
 
-def _delete_extras(backend: AWSBackend, name: str) -> None:
+def _delete_extras(iam: IAMClient, name: str) -> None:
     """What someone may have added outside the broker, and that would block DeleteUser.
 
     Best effort: Vault removes none of these, and its documented minimum IAM policy does not
     allow listing or deleting them. A step that fails is skipped; if something it would have
     removed does exist, DeleteUser fails with DeleteConflict and the revocation is retried.
     """
-    iam = backend.clients.iam()
     steps: list[tuple[str, Callable[[], object]]] = [
         ("login profile", lambda: iam.delete_login_profile(UserName=name)),
-        ("MFA devices", lambda: _delete_mfa_devices(backend, name)),
-        ("signing certificates", lambda: _delete_signing_certificates(backend, name)),
-        ("SSH public keys", lambda: _delete_ssh_public_keys(backend, name)),
-        ("service-specific credentials", lambda: _delete_service_credentials(backend, name)),
+        ("MFA devices", lambda: _delete_mfa_devices(iam, name)),
+        ("signing certificates", lambda: _delete_signing_certificates(iam, name)),
+        ("SSH public keys", lambda: _delete_ssh_public_keys(iam, name)),
+        ("service-specific credentials", lambda: _delete_service_credentials(iam, name)),
     ]
     for what, step in steps:
         try:
@@ -229,28 +230,24 @@ def _delete_extras(backend: AWSBackend, name: str) -> None:
                 log.info("skipped removing the %s of %s: %s", what, name, error_code(exc) or exc)
 
 
-def _delete_mfa_devices(backend: AWSBackend, name: str) -> None:
-    iam = backend.clients.iam()
+def _delete_mfa_devices(iam: IAMClient, name: str) -> None:
     for device in iam.list_mfa_devices(UserName=name)["MFADevices"]:
         iam.deactivate_mfa_device(UserName=name, SerialNumber=device["SerialNumber"])
         if device["SerialNumber"].startswith("arn:"):
             iam.delete_virtual_mfa_device(SerialNumber=device["SerialNumber"])
 
 
-def _delete_signing_certificates(backend: AWSBackend, name: str) -> None:
-    iam = backend.clients.iam()
+def _delete_signing_certificates(iam: IAMClient, name: str) -> None:
     for cert in iam.list_signing_certificates(UserName=name)["Certificates"]:
         iam.delete_signing_certificate(UserName=name, CertificateId=cert["CertificateId"])
 
 
-def _delete_ssh_public_keys(backend: AWSBackend, name: str) -> None:
-    iam = backend.clients.iam()
+def _delete_ssh_public_keys(iam: IAMClient, name: str) -> None:
     for ssh in iam.list_ssh_public_keys(UserName=name)["SSHPublicKeys"]:
         iam.delete_ssh_public_key(UserName=name, SSHPublicKeyId=ssh["SSHPublicKeyId"])
 
 
-def _delete_service_credentials(backend: AWSBackend, name: str) -> None:
-    iam = backend.clients.iam()
+def _delete_service_credentials(iam: IAMClient, name: str) -> None:
     creds = iam.list_service_specific_credentials(UserName=name)["ServiceSpecificCredentials"]
     for cred in creds:
         iam.delete_service_specific_credential(

@@ -20,6 +20,7 @@ from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response
+from awsbroker.sdk.storage import update
 
 if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
@@ -148,9 +149,21 @@ def read_config(b: AWSBackend, req: Request, fd: FieldData) -> Response | None:
 
 
 def write_config(b: AWSBackend, req: Request, fd: FieldData) -> None:
-    from awsbroker.engines.aws import client, root_schedule
+    from awsbroker.engines.aws import root_schedule
 
-    config = load(b) or RootConfig()
+    # Merged into the config as stored at the moment of the write, not as read at the start
+    # of the request: a rotation of the key on another process (or another write) that lands
+    # in between is kept (`update` redoes the merge over it).
+    update(b.storage, STORAGE_KEY, lambda stored: _merged(stored, fd).to_record())
+    root_schedule.configured(b)
+
+
+def _merged(stored: bytes | None, fd: FieldData) -> RootConfig:
+    """The config this write leaves: the fields sent over the stored ones (the defaults when
+    none is stored); `username_template` goes back to the default when not sent."""
+    from awsbroker.engines.aws import client
+
+    config = RootConfig() if stored is None else RootConfig.from_record(stored)
     for name in (
         "access_key", "secret_key", "region", "iam_endpoint", "sts_endpoint", "sts_region",
         "role_arn", "identity_token_audience", "rotation_schedule",
@@ -163,14 +176,11 @@ def write_config(b: AWSBackend, req: Request, fd: FieldData) -> None:
     for name in ("identity_token_ttl", "rotation_period", "rotation_window"):
         if fd.is_set(name):
             setattr(config, name, fd.get_duration(name))
-    if fd.is_set("max_retries") or req.operation is Operation.CREATE:
+    if fd.is_set("max_retries"):  # not sent on the first write: RootConfig's -1, the default
         config.max_retries = fd.get_int("max_retries")
     if fd.is_set("disable_automated_rotation"):
         config.disable_automated_rotation = fd.get_bool("disable_automated_rotation")
     config.username_template = fd.get_str("username_template") or DEFAULT_TEMPLATE
     config.validate()
     client.check_config(config)
-    with b.rotation_lock:  # not while a rotation of the key is under way in this process
-        b.storage.put(STORAGE_KEY, config.to_record())
-        b.clients.invalidate()
-    root_schedule.configured(b, config)
+    return config

@@ -1,8 +1,9 @@
 """`roles/` and `roles/:name`: dynamic roles, stored at `role/<name>`.
 
-Writes merge: a field not sent keeps its stored value. Legacy roles (a raw policy or ARN at
-`policy/<name>`, or the deprecated `policy`/`arn` parameters) are upgraded in `load_role`.
-Error texts are Vault's, including Go's `%q` quoting.
+Writes merge: a field not sent keeps its stored value, as stored at the moment of the write
+(a compare-and-set: a write on another process meanwhile stays). Legacy roles (a raw policy
+or ARN at `policy/<name>`, or the deprecated `policy`/`arn` parameters) are upgraded in
+`load_role`. Error texts are Vault's, including Go's `%q` quoting.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
+from awsbroker.sdk.storage import update
 
 if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
@@ -113,8 +115,22 @@ def write_role(b: AWSBackend, req: Request, fd: FieldData) -> Response | None:
     name = fd.get_str("name")
     if not name:
         raise InvalidRequest("missing role name")
+    load_role(b, name)  # a legacy `policy/<name>` becomes `role/<name>` first
     warnings: list[str] = []
-    role = load_role(b, name) or RoleEntry()
+
+    def change(stored: bytes | None) -> bytes:
+        warnings.clear()  # this run's only: `change` runs again after a lost race
+        return _written(stored, fd, warnings).to_record()
+
+    # Merged into the role as stored at the moment of the write: another process's write of
+    # other fields meanwhile stays.
+    update(b.storage, f"role/{name}", change)
+    return Response(warnings=warnings) if warnings else None
+
+
+def _written(stored: bytes | None, fd: FieldData, warnings: list[str]) -> RoleEntry:
+    """The role this write leaves over the stored one (none: a new role)."""
+    role = RoleEntry() if stored is None else RoleEntry.from_record(stored)
     if role.invalid_data:
         warnings.append(f"Invalid data of {go_quote(role.invalid_data)} cleared out of role")
         role.invalid_data = ""
@@ -131,8 +147,7 @@ def write_role(b: AWSBackend, req: Request, fd: FieldData) -> Response | None:
     if problems:
         quoted = go_quote(multierror_text(problems))
         raise InvalidRequest(f"error(s) validating supplied role data: {quoted}")
-    b.storage.put(f"role/{name}", role.to_record())
-    return Response(warnings=warnings) if warnings else None
+    return role
 
 
 def _legacy_value(fd: FieldData) -> str:
@@ -338,15 +353,32 @@ def load_role(backend: AWSBackend, name: str) -> RoleEntry | None:
     """The role `name`, upgrading (and re-storing) a legacy `policy/<name>` entry."""
     if not name:
         raise InternalError("missing role name")
-    blob = backend.storage.get(f"role/{name}")
-    if blob is not None:
-        return RoleEntry.from_record(blob)
+    role = _stored_role(backend, name)
+    if role is not None:
+        return role
     legacy = backend.storage.get(f"policy/{name}")
     if legacy is None:
         return None
+    return _move_legacy(backend, name, legacy)
+
+
+def _stored_role(backend: AWSBackend, name: str) -> RoleEntry | None:
+    blob = backend.storage.get(f"role/{name}")
+    return None if blob is None else RoleEntry.from_record(blob)
+
+
+def _move_legacy(backend: AWSBackend, name: str, legacy: bytes) -> RoleEntry | None:
+    """Store the upgrade of `legacy` as `role/<name>` and drop `policy/<name>`, each by
+    compare-and-set: the role is written only where there is none (another process's upgrade
+    or write came first: that one is the role), and taken back if the legacy entry is gone
+    by then (a delete came in between: the role stays deleted)."""
     role = upgrade_legacy(legacy.decode("utf-8", errors="replace"))
-    backend.storage.put(f"role/{name}", role.to_record())
-    backend.storage.delete(f"policy/{name}")
+    record = role.to_record()
+    if not backend.storage.compare_and_set(f"role/{name}", None, record):
+        return _stored_role(backend, name)
+    if not backend.storage.compare_and_set(f"policy/{name}", legacy, None):
+        backend.storage.compare_and_set(f"role/{name}", record, None)
+        return _stored_role(backend, name)
     return role
 
 

@@ -3,16 +3,20 @@
 Stored at `static-creds/<name>` as Vault stores it (`access_key`, `secret_key`, `expiration`,
 the time of the next rotation) plus, while a grace period runs, the previous key
 (`previous_access_key`, `previous_secret_key`, `previous_expiration`: when it is deleted).
+Every change of the record is a compare-and-set (`update`): the rotation job of one process
+and a role write on another both change it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws.path_roles import ROLE_NAME
 from awsbroker.engines.aws.schedule import parse_rfc3339, rfc3339
+from awsbroker.sdk import storage
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
@@ -89,12 +93,27 @@ class StaticCreds:
 
 
 def load(backend: AWSBackend, name: str) -> StaticCreds | None:
-    blob = backend.storage.get(PREFIX + name)
+    return _parse(backend.storage.get(PREFIX + name))
+
+
+def _parse(blob: bytes | None) -> StaticCreds | None:
     return None if blob is None else StaticCreds.from_record(blob)
 
 
-def save(backend: AWSBackend, name: str, creds: StaticCreds) -> None:
-    backend.storage.put(PREFIX + name, creds.to_record())
+def update(
+    backend: AWSBackend, name: str, change: Callable[[StaticCreds | None], StaticCreds | None]
+) -> StaticCreds | None:
+    """Change the record as stored now (None: there is none, or delete it), without losing
+    another process's write: `change` runs again on a newer record, so it may run more than
+    once and must do nothing else. The record as it is after."""
+
+    def apply(stored: bytes | None) -> bytes | None:
+        new = change(_parse(stored))  # `change` may modify what it is given, so: a copy
+        if new == _parse(stored):
+            return stored  # unchanged: nothing to write
+        return None if new is None else new.to_record()
+
+    return _parse(storage.update(backend.storage, PREFIX + name, apply))
 
 
 def delete(backend: AWSBackend, name: str) -> None:

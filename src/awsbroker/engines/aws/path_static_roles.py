@@ -6,6 +6,11 @@ Creating a role checks the user (GetUser), makes its first key and schedules the
 `rotation_period` moves the next rotation to now + the new period. Deleting a role deletes
 its keys in AWS first, then the records; the IAM user is kept. Cross-account roles
 (`assume_role_arn`) work, where Vault CE answers 500. Messages are Vault's.
+
+Several processes: a write merges into the role as stored at the moment of the write
+(compare-and-set), and is refused (400) if the role was created, deleted or given another
+user since it was read; a delete holds the role's rotation intent slot
+(`static_rotation.deleting`), so it waits for no rotation and none runs during it.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import path_static_creds, static_rotation
-from awsbroker.engines.aws.path_roles import ROLE_NAME
+from awsbroker.engines.aws.path_roles import ROLE_NAME, go_quote
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
+from awsbroker.sdk.storage import update
 
 if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
@@ -120,13 +126,42 @@ def write_static_role(b: AWSBackend, req: Request, fd: FieldData) -> Response:
     name = fd.get_str("name")
     with b.rotation_lock:
         existing = load(b, name)
-        role = _merged(existing, name, fd)
+        checked = _merged(existing, name, fd)
         if fd.is_set("username"):
-            static_rotation.check_new_user(b, role, existing, fd.get_str("username"))
-        b.storage.put(PREFIX + name, role.to_record())
-        changed = existing is not None and existing.rotation_period != role.rotation_period
-        static_rotation.configured(b, role, creating=existing is None, period_changed=changed)
+            static_rotation.check_new_user(b, checked, existing, fd.get_str("username"))
+        base, role = _store(b, existing, checked, fd)
+        changed = base is not None and base.rotation_period != role.rotation_period
+        static_rotation.configured(b, role, creating=base is None, period_changed=changed)
     return Response(data=role.to_response())
+
+
+def _store(
+    b: AWSBackend, existing: StaticRole | None, checked: StaticRole, fd: FieldData
+) -> tuple[StaticRole | None, StaticRole]:
+    """Store the write merged into the role as stored now, so another process's write of
+    other fields meanwhile stays: (the role it was merged into, the role stored). The user was
+    checked against `existing`; if the stored role has another user, or was created or
+    deleted since, the write is refused and nothing changes."""
+    merged: list[tuple[StaticRole | None, StaticRole]] = []
+
+    def change(stored: bytes | None) -> bytes:
+        current = None if stored is None else StaticRole.from_record(stored)
+        if _user_of(current) != _user_of(existing):
+            raise InvalidRequest(
+                f"static role {go_quote(checked.name)} was created, deleted or given another "
+                "user by another request meanwhile; read it and try again"
+            )
+        role = _merged(current, checked.name, fd)
+        role.id, role.username = checked.id, checked.username
+        merged.append((current, role))
+        return role.to_record()
+
+    update(b.storage, PREFIX + checked.name, change)
+    return merged[-1]  # the last run of `change` is the one written
+
+
+def _user_of(role: StaticRole | None) -> tuple[str, str] | None:
+    return None if role is None else (role.id, role.username)
 
 
 def _merged(existing: StaticRole | None, name: str, fd: FieldData) -> StaticRole:
@@ -163,7 +198,7 @@ def _merged(existing: StaticRole | None, name: str, fd: FieldData) -> StaticRole
 
 def delete_static_role(b: AWSBackend, req: Request, fd: FieldData) -> None:
     name = fd.get_str("name")
-    with b.rotation_lock:
+    with b.rotation_lock, static_rotation.deleting(b, name):
         role = load(b, name)
         if role is None:
             return

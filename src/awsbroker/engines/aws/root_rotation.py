@@ -5,6 +5,10 @@
     -> GetCallerIdentity with the new key (retried through IAM's propagation delay)
     -> config/root stored with the new key -> DeleteAccessKey(old key) -> intent cleared
 
+The new key goes into config/root as stored at that moment (compare-and-set), and only if it
+still holds the old key: a config/root write on another process meanwhile keeps its fields,
+and one that replaced the key makes the rotation fail (400) and be undone.
+
 A failure undoes what was made (the new key is deleted; the old one was never touched). A
 crash leaves the intent, and `recover` (the periodic hook, the rotation job, or the next
 `config/rotate-root`) finishes or undoes it: when config/root already holds the new key the
@@ -15,6 +19,7 @@ astray. The caller holds `backend.rotation_lock`.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import path_config_root, root_schedule
@@ -30,6 +35,7 @@ from awsbroker.engines.aws.access_keys import (
 from awsbroker.engines.aws.client import AWS_ERRORS, THROTTLING_CODES, error_code
 from awsbroker.engines.aws.rotation_intent import Intent
 from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest, UpstreamError
+from awsbroker.sdk.storage import update
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -38,6 +44,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("awsbroker.engines.aws.root_rotation")
 EMPTY_KEYS = "Cannot call config/rotate-root when either access_key or secret_key is empty"
+IN_PROGRESS = "a rotation of the root credentials is already in progress"
+KEY_REPLACED = (
+    "config/root's access key was replaced while the root key was being rotated; the new key "
+    "this rotation made is deleted and the one written meanwhile is kept"
+)
 
 
 def rotate(backend: AWSBackend) -> str:
@@ -50,11 +61,11 @@ def rotate(backend: AWSBackend) -> str:
     leftover = intents.load(backend, intents.ROOT)
     if leftover is not None:
         if not intents.abandoned(backend, leftover):
-            raise InvalidRequest("a rotation of the root credentials is already in progress")
+            raise InvalidRequest(IN_PROGRESS)
         recover(backend, leftover)
         return rotate(backend)
     old_iam = backend.clients.iam()
-    intent = intents.begin(backend, intents.ROOT, config.access_key)
+    intent = intents.begin(backend, intents.ROOT, config.access_key, busy=IN_PROGRESS)
     backend.after_step("begun")
     try:
         new_key = _create(backend, intent, old_iam)
@@ -68,12 +79,7 @@ def rotate(backend: AWSBackend) -> str:
             now=backend.system.clock.now,
             sleep=backend.sleep,
         )
-        config.access_key, config.secret_key = new_key
-        try:
-            backend.storage.put(path_config_root.STORAGE_KEY, config.to_record())
-        except BrokerError as exc:
-            raise InternalError(f"error saving new config/root: {exc}") from exc
-        backend.clients.invalidate()
+        _store(backend, intent, new_key)
     except Exception:
         _undo_quietly(backend, intent)
         raise
@@ -88,6 +94,26 @@ def rotate(backend: AWSBackend) -> str:
     intents.clear(backend, intents.ROOT, intent)
     root_schedule.rotated(backend, intent.started_at)
     return new_key[0]
+
+
+def _store(backend: AWSBackend, intent: Intent, new_key: tuple[str, str]) -> None:
+    """Put the new key into config/root as stored now, only if that still holds the key this
+    rotation replaces. Fields written meanwhile (a region, a schedule) stay; a key written
+    meanwhile (an operator's `access_key`) wins: the rotation fails, and is undone."""
+
+    def change(stored: bytes | None) -> bytes:
+        config = None if stored is None else path_config_root.RootConfig.from_record(stored)
+        if config is None or config.access_key != intent.old_access_key:
+            raise InvalidRequest(KEY_REPLACED)
+        config.access_key, config.secret_key = new_key
+        return config.to_record()
+
+    try:
+        update(backend.storage, path_config_root.STORAGE_KEY, change)
+    except InvalidRequest:
+        raise
+    except BrokerError as exc:
+        raise InternalError(f"error saving new config/root: {exc}") from exc
 
 
 def _create(backend: AWSBackend, intent: Intent, client: IAMClient) -> tuple[str, str]:
@@ -107,8 +133,10 @@ def _create(backend: AWSBackend, intent: Intent, client: IAMClient) -> tuple[str
             f'IAM user "{user}" already has {len(keys)} access keys, the most AWS allows, and '
             f"only one is the broker's; delete the other ({others}) and rotate again"
         )
+    # In memory only once stored: an undo after a failed save must not act on keys_before.
+    creating = replace(intent, step=intents.CREATING, user=user, keys_before=keys)
+    intents.save(backend, intents.ROOT, creating)
     intent.step, intent.user, intent.keys_before = intents.CREATING, user, keys
-    intents.save(backend, intents.ROOT, intent)
     backend.after_step("creating")
     try:
         access, secret = create_key(client, user)

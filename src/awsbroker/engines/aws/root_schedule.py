@@ -7,18 +7,24 @@ process of however many share the storage. Writing config/root reschedules only 
 setting changed; disabling (or clearing both settings) cancels the job. A run that fires late
 rotates at once, except past a schedule's `rotation_window`, where Vault waits for the next
 scheduled time and so do we. A failed rotation is retried by the core with backoff.
+
+Every change of `rotation/root` is a compare-and-set over the record as stored at that moment,
+computed from config/root as stored then: a rotation finishing on one process and a settings
+change on another keep both the rotation time and the new settings.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import path_config_root
 from awsbroker.engines.aws.schedule import next_time, rfc3339
 from awsbroker.sdk.logical import JSONObject, JSONValue
+from awsbroker.sdk.storage import update
 
 if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
@@ -59,37 +65,64 @@ def next_after(config: RootConfig, after: float) -> float | None:
 
 
 def load(backend: AWSBackend) -> RootSchedule:
-    blob = backend.storage.get(STATE_KEY)
+    return _parse(backend.storage.get(STATE_KEY))
+
+
+def _parse(blob: bytes | None) -> RootSchedule:
     return RootSchedule() if blob is None else RootSchedule.from_record(blob)
 
 
-def _save(backend: AWSBackend, state: RootSchedule) -> None:
-    backend.storage.put(STATE_KEY, state.to_record())
+def _update(backend: AWSBackend, change: Callable[[RootSchedule], None]) -> RootSchedule:
+    """Change `rotation/root` as stored now, without losing another process's write (a
+    rotation's `last` on one, a settings change on another): `change` edits the schedule it
+    is given and may run more than once. The schedule as stored after."""
+
+    def apply(blob: bytes | None) -> bytes:
+        state = _parse(blob)
+        change(state)
+        return state.to_record()
+
+    return _parse(update(backend.storage, STATE_KEY, apply))
+
+
+def _schedule(backend: AWSBackend, state: RootSchedule) -> None:
     if state.next is None:
         backend.system.cancel_job(JOB)
     else:
         backend.system.schedule_job(JOB, state.next)
 
 
-def configured(backend: AWSBackend, config: RootConfig) -> None:
-    """After a config/root write: (re)schedule when a rotation setting changed."""
-    state = load(backend)
-    if state.settings == settings_of(config):
-        return
-    state.settings = settings_of(config)
-    state.next = next_after(config, backend.system.clock.now())
-    _save(backend, state)
+def configured(backend: AWSBackend) -> None:
+    """After a config/root write: (re)schedule when a rotation setting changed. The settings
+    are read as stored now, so of two writes on two processes the later one's count."""
+    now = backend.system.clock.now()
+    changed = False
+
+    def change(state: RootSchedule) -> None:
+        nonlocal changed
+        config = path_config_root.load(backend)
+        changed = config is not None and state.settings != settings_of(config)
+        if config is not None and changed:
+            state.settings = settings_of(config)
+            state.next = next_after(config, now)
+
+    state = _update(backend, change)
+    if changed:
+        _schedule(backend, state)
 
 
 def rotated(backend: AWSBackend, at: float) -> None:
     """After a rotation (requested, scheduled, or finished by recovery)."""
-    state = load(backend)
-    config = path_config_root.load(backend)
-    state.last = at
-    if config is not None:
-        state.settings = settings_of(config)
-        state.next = next_after(config, max(at, backend.system.clock.now()))
-    _save(backend, state)
+    now = backend.system.clock.now()
+
+    def change(state: RootSchedule) -> None:
+        config = path_config_root.load(backend)
+        state.last = at
+        if config is not None:
+            state.settings = settings_of(config)
+            state.next = next_after(config, max(at, now))
+
+    _schedule(backend, _update(backend, change))
 
 
 def rotation_info(backend: AWSBackend) -> JSONObject:
@@ -110,24 +143,32 @@ def run(backend: AWSBackend, _name: str) -> float | None:
         config = path_config_root.load(backend)
         if config is None:
             return None
-        state = load(backend)
         now = backend.system.clock.now()
-        if state.settings != settings_of(config) or state.next is None:
-            # Settings changed under us (or a rotation setting was never scheduled).
-            state.settings = settings_of(config)
-            state.next = next_after(config, now)
-            backend.storage.put(STATE_KEY, state.to_record())
-            return state.next
-        if now < state.next:
-            return state.next  # run early (rescheduled since): not due yet
+        due = False
+        missed: float | None = None
+
+        def change(state: RootSchedule) -> None:
+            nonlocal due, missed
+            due, missed = False, None
+            if state.settings != settings_of(config) or state.next is None:
+                # Settings changed under us (or a rotation setting was never scheduled).
+                state.settings = settings_of(config)
+                state.next = next_after(config, now)
+            elif now < state.next:
+                pass  # run early (rescheduled since): not due yet
+            elif window and now > state.next + window:
+                missed, state.next = state.next, next_after(config, now)
+            else:
+                due = True
+
         window = config.rotation_window if config.rotation_schedule else 0
-        if window and now > state.next + window:
+        state = _update(backend, change)
+        if missed is not None:
             log.warning(
                 "the root rotation due at %s missed its window of %ss; waiting for the next",
-                rfc3339(state.next), window,
+                rfc3339(missed), window,
             )  # fmt: skip
-            state.next = next_after(config, now)
-            backend.storage.put(STATE_KEY, state.to_record())
+        if not due:
             return state.next
         root_rotation.rotate(backend)
         return load(backend).next

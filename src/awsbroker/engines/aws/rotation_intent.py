@@ -12,6 +12,10 @@ not in `keys_before` that the owner does not use is deleted, so after a crash th
 working key and no stray one. Recovery is the same idempotent step on every process, so two
 processes recovering one intent at once agree.
 
+The intent is also what keeps two processes from rotating one key at once: it is written only
+where there is none, and a step is recorded (or the intent cleared) only while the stored
+intent is still the rotation's own, each a compare-and-set.
+
 Keys: `rotation/intent/root`, `rotation/intent/static/<role>`.
 """
 
@@ -22,7 +26,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from awsbroker.sdk.errors import BrokerError, InternalError
+from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest
+from awsbroker.sdk.storage import update
 from awsbroker.sdk.telemetry import ROTATION_LAST_SUCCESS
 
 if TYPE_CHECKING:
@@ -61,22 +66,44 @@ class Intent:
         return cls(**json.loads(blob))
 
 
-def begin(backend: AWSBackend, key: str, old_access_key: str) -> Intent:
+class IntentLost(InternalError):
+    """The stored intent is no longer this rotation's: another process judged it abandoned
+    (its writer looked dead, or it outlived `MAX_AGE`) and recovered it."""
+
+
+def begin(backend: AWSBackend, key: str, old_access_key: str, *, busy: str) -> Intent:
+    """Store a new intent at `key` if there is none (compare-and-set: of two processes that
+    both found none, one gets it); otherwise InvalidRequest(`busy`)."""
     intent = Intent(
         id=str(uuid.uuid4()),
         boot=backend.system.boot_id,
         started_at=backend.system.clock.now(),
         old_access_key=old_access_key,
     )
-    save(backend, key, intent)
+    try:
+        taken = not backend.storage.compare_and_set(key, None, intent.to_record())
+    except BrokerError as exc:
+        raise _write_error(exc) from exc
+    if taken:
+        raise InvalidRequest(busy)
     return intent
 
 
 def save(backend: AWSBackend, key: str, intent: Intent) -> None:
+    """Record the intent's new step, only while the stored intent is this one. One recovered
+    by another process meanwhile is not brought back: the rotation stops (`IntentLost`)."""
+
+    def change(stored: bytes | None) -> bytes:
+        if not _is(stored, intent):
+            raise IntentLost("the rotation was stopped: another process recovered it as abandoned")
+        return intent.to_record()
+
     try:
-        backend.storage.put(key, intent.to_record())
+        update(backend.storage, key, change)
+    except IntentLost:
+        raise
     except BrokerError as exc:
-        raise InternalError(f"error writing rotation intent: {'; '.join(exc.messages)}") from exc
+        raise _write_error(exc) from exc
 
 
 def load(backend: AWSBackend, key: str) -> Intent | None:
@@ -85,10 +112,17 @@ def load(backend: AWSBackend, key: str) -> Intent | None:
 
 
 def clear(backend: AWSBackend, key: str, intent: Intent) -> None:
-    """Delete the intent, unless another rotation has replaced it since."""
-    current = load(backend, key)
-    if current is not None and current.id == intent.id:
-        backend.storage.delete(key)
+    """Delete the intent, unless another rotation has replaced it since (compare-and-set, so
+    not one that replaces it at the same moment either)."""
+    update(backend.storage, key, lambda stored: None if _is(stored, intent) else stored)
+
+
+def _is(stored: bytes | None, intent: Intent) -> bool:
+    return stored is not None and Intent.from_record(stored).id == intent.id
+
+
+def _write_error(exc: BrokerError) -> InternalError:
+    return InternalError(f"error writing rotation intent: {'; '.join(exc.messages)}")
 
 
 def abandoned(backend: AWSBackend, intent: Intent) -> bool:

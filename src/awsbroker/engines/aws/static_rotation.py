@@ -6,6 +6,12 @@ restarts. A rotation records its intent (`rotation_intent.py`), makes room under
 two-key limit (only ever deleting keys the role owns), creates the new key, stores it, and then
 deletes the previous key, or keeps it for `grace_period` when one is set. Cross-account roles
 sign IAM calls with credentials from AssumeRole on the mount's STS client.
+
+A role write on another process may run at any point of a rotation. Every change of
+`static-creds/<name>` is a compare-and-set over the record as stored at that moment: the
+rotation stores its key only if the record still holds the key it replaced and the role
+still exists (else it is undone), and counts the next rotation with the period as stored
+then; a period change moves the next rotation of whatever key is stored.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import path_config_root, path_static_creds
@@ -121,14 +128,44 @@ def configured(
             creds = rotate(backend, role, None)
         except BrokerError as exc:
             if creating:
-                backend.storage.delete(f"static-roles/{role.name}")
-                backend.system.cancel_job(job_name(role.name))
+                _forget_new_role(backend, role)
             prefix = f"failed to create new credentials for role {go_quote(role.name)}: "
             raise type(exc)(*(prefix + m for m in exc.messages)) from exc
     elif period_changed:
-        creds.expiration = now + role.rotation_period
-        path_static_creds.save(backend, role.name, creds)
+        creds = _move_next_rotation(backend, role.name, now)
+        if creds is None:
+            return  # deleted meanwhile, with its job
     backend.system.schedule_job(job_name(role.name), creds.next_event())
+
+
+def _forget_new_role(backend: AWSBackend, role: StaticRole) -> None:
+    """Remove the role this request created and could make no key for; not if another write
+    changed it meanwhile: that one stays, and its job makes the key (RETRY_SOON)."""
+    from awsbroker.engines.aws.path_static_roles import PREFIX
+
+    if backend.storage.compare_and_set(PREFIX + role.name, role.to_record(), None):
+        backend.system.cancel_job(job_name(role.name))
+
+
+def _move_next_rotation(backend: AWSBackend, name: str, now: float) -> StaticCreds | None:
+    """After a change of the period: the next rotation is now + the period as stored now
+    (the latest write's, whichever process's configured() runs last)."""
+
+    def change(creds: StaticCreds | None) -> StaticCreds | None:
+        period = stored_period(backend, name)
+        if creds is not None and period is not None:
+            creds.expiration = now + period
+        return creds
+
+    return path_static_creds.update(backend, name, change)
+
+
+def stored_period(backend: AWSBackend, name: str) -> int | None:
+    """The role's rotation period as stored now; None when the role is gone."""
+    from awsbroker.engines.aws import path_static_roles
+
+    role = path_static_roles.load(backend, name)
+    return None if role is None else role.rotation_period
 
 
 def run(backend: AWSBackend, name: str) -> float | None:
@@ -147,16 +184,36 @@ def run(backend: AWSBackend, name: str) -> float | None:
             return None
         creds = path_static_creds.load(backend, name)
         if creds is not None and not creds.expiration:
-            creds.expiration = now + role.rotation_period  # a record without one (OpenBao)
-            path_static_creds.save(backend, name, creds)
+            creds = _fill_in_expiration(backend, name, now + role.rotation_period)
         if creds is not None and creds.previous_access_key and now >= creds.previous_expiration:
             with role_iam(backend, role) as iam:
                 _delete(iam, role.username, creds.previous_access_key)
-            creds.drop_previous()
-            path_static_creds.save(backend, name, creds)
+            creds = _forget_previous(backend, name, creds.previous_access_key)
         if creds is None or now >= creds.expiration:
             creds = rotate(backend, role, creds)
         return creds.next_event()
+
+
+def _fill_in_expiration(backend: AWSBackend, name: str, when: float) -> StaticCreds | None:
+    """A record without a next rotation (OpenBao writes none) gets `when`."""
+
+    def change(creds: StaticCreds | None) -> StaticCreds | None:
+        if creds is not None and not creds.expiration:
+            creds.expiration = when
+        return creds
+
+    return path_static_creds.update(backend, name, change)
+
+
+def _forget_previous(backend: AWSBackend, name: str, key: str) -> StaticCreds | None:
+    """The previous key `key` is deleted in AWS: drop it from the record, if still there."""
+
+    def change(creds: StaticCreds | None) -> StaticCreds | None:
+        if creds is not None and creds.previous_access_key == key:
+            creds.drop_previous()
+        return creds
+
+    return path_static_creds.update(backend, name, change)
 
 
 def rotate(backend: AWSBackend, role: StaticRole, creds: StaticCreds | None) -> StaticCreds:
@@ -165,12 +222,13 @@ def rotate(backend: AWSBackend, role: StaticRole, creds: StaticCreds | None) -> 
     leftover = intents.load(backend, key)
     if leftover is not None:
         if not intents.abandoned(backend, leftover):
-            raise InvalidRequest(f"a rotation of role {go_quote(role.name)} is already in progress")
+            raise InvalidRequest(_in_progress(role.name))
         recover(backend, role.name, leftover)
         creds = path_static_creds.load(backend, role.name)
     now = backend.system.clock.now()
     with role_iam(backend, role) as iam:
-        intent = intents.begin(backend, key, creds.access_key if creds else "")
+        rotated_from = creds.access_key if creds else ""
+        intent = intents.begin(backend, key, rotated_from, busy=_in_progress(role.name))
         intent.user = role.username
         backend.after_step("begun")
         try:
@@ -207,8 +265,10 @@ def _replace(
     except AWS_ERRORS as exc:
         raise _list_error(role.username, exc) from exc
     keys = _make_room(backend, iam, role, creds, keys)
+    # In memory only once stored: an undo after a failed save must not act on keys_before.
+    creating = replace(intent, step=intents.CREATING, keys_before=keys)
+    intents.save(backend, intents.static_key(role.name), creating)
     intent.step, intent.keys_before = intents.CREATING, keys
-    intents.save(backend, intents.static_key(role.name), intent)
     backend.after_step("creating")
     try:
         access, secret = create_key(iam, role.username)
@@ -218,14 +278,48 @@ def _replace(
     intent.step, intent.new_access_key, intent.new_secret_key = intents.CREATED, access, secret
     intents.save(backend, intents.static_key(role.name), intent)
     backend.after_step("created")
-    new = StaticCreds(access, secret, expiration=now + role.rotation_period)
     old = creds.access_key if creds is not None and creds.access_key in keys else ""
-    if old and creds is not None and role.grace_period:
-        new.previous_access_key, new.previous_secret_key = old, creds.secret_key
-        new.previous_expiration = now + role.grace_period
-        old = ""
-    path_static_creds.save(backend, role.name, new)
-    return new, old
+    keep = bool(old and role.grace_period)
+    new = _store(backend, role, creds, (access, secret), keep_previous=keep, now=now)
+    return new, "" if keep else old
+
+
+def _store(
+    backend: AWSBackend,
+    role: StaticRole,
+    creds: StaticCreds | None,
+    new_key: tuple[str, str],
+    *,
+    keep_previous: bool,
+    now: float,
+) -> StaticCreds:
+    """Store the new key (and the one it replaces, for the grace period, if `keep_previous`)
+    over the record as stored now, only if that still holds the key this rotation replaces (none,
+    for a first key) and the role still exists; else the rotation fails and is undone. The
+    next rotation is now + the period as stored now: a period written meanwhile holds."""
+    rotated_from = creds.access_key if creds is not None else None
+
+    def change(stored: StaticCreds | None) -> StaticCreds:
+        period = stored_period(backend, role.name)
+        if period is None:
+            raise InvalidRequest(
+                f"static role {go_quote(role.name)} was deleted while its key was being "
+                "rotated; the new key this rotation made is deleted"
+            )
+        if (stored.access_key if stored is not None else None) != rotated_from:
+            raise InvalidRequest(
+                f"the key of static role {go_quote(role.name)} was replaced while it was "
+                "being rotated; the new key this rotation made is deleted"
+            )
+        new = StaticCreds(*new_key, expiration=now + period)
+        if keep_previous and creds is not None:
+            new.previous_access_key, new.previous_secret_key = creds.access_key, creds.secret_key
+            new.previous_expiration = now + role.grace_period
+        return new
+
+    stored = path_static_creds.update(backend, role.name, change)
+    assert stored is not None  # `change` never deletes
+    return stored
 
 
 def _check_user(iam: IAMClient, role: StaticRole) -> None:
@@ -253,8 +347,8 @@ def _make_room(
         log.warning("static role %s: grace period cut short (two-key limit)", role.name)
         _delete(iam, role.username, creds.previous_access_key)
         keys.remove(creds.previous_access_key)
+        _forget_previous(backend, role.name, creds.previous_access_key)
         creds.drop_previous()
-        path_static_creds.save(backend, role.name, creds)
     elif creds is not None and creds.access_key in keys:
         log.warning(
             "static role %s: user %s has a key the role does not own; rotating without overlap",
@@ -313,24 +407,44 @@ def recover_abandoned(backend: AWSBackend) -> None:
             recover(backend, name, intent)
 
 
+@contextlib.contextmanager
+def deleting(backend: AWSBackend, name: str) -> Iterator[None]:
+    """Hold the role's intent slot while the role is deleted: no rotation of its key can begin
+    on another process meanwhile (one under way there makes the delete a 400), so none stores
+    a key once the records are gone. An abandoned rotation is finished or undone first. The
+    caller holds the rotation lock."""
+    key = intents.static_key(name)
+    leftover = intents.load(backend, key)
+    if leftover is not None:
+        if not intents.abandoned(backend, leftover):
+            raise InvalidRequest(_in_progress(name))
+        try:
+            recover(backend, name, leftover)
+        except BrokerError as exc:
+            raise _clean_error(name, exc) from exc
+    claim = intents.begin(backend, key, "", busy=_in_progress(name))
+    try:
+        yield
+    finally:
+        intents.clear(backend, key, claim)
+
+
 def delete_keys(backend: AWSBackend, role: StaticRole) -> None:
-    """Delete every key of the role in AWS (current, previous, one being made)."""
+    """Delete the role's keys in AWS (current and previous), inside `deleting`."""
     creds = path_static_creds.load(backend, role.name)
-    intent = intents.load(backend, intents.static_key(role.name))
     keys = {creds.access_key, creds.previous_access_key} if creds else set()
-    if intent is not None:
-        keys.add(intent.new_access_key)
     try:
         with role_iam(backend, role) as iam:
             for key in sorted(keys - {""}):
                 _delete(iam, role.username, key)
     except BrokerError as exc:
-        reason = "; ".join(exc.messages)
-        message = f"failed to clean credentials while deleting role {go_quote(role.name)}"
-        text = f"{message}: couldn't delete from IAM: {reason}"  # noqa: S608 - not SQL
-        raise InternalError(text) from exc
-    if intent is not None:
-        intents.clear(backend, intents.static_key(role.name), intent)
+        raise _clean_error(role.name, exc) from exc
+
+
+def _clean_error(name: str, exc: BrokerError) -> InternalError:
+    reason = "; ".join(exc.messages)
+    message = f"failed to clean credentials while deleting role {go_quote(name)}"
+    return InternalError(f"{message}: couldn't delete from IAM: {reason}")  # noqa: S608 - not SQL
 
 
 def _delete(iam: IAMClient, user: str, key: str) -> None:
@@ -342,6 +456,10 @@ def _delete(iam: IAMClient, user: str, key: str) -> None:
 
 def _list_error(user: str, exc: Exception) -> BrokerError:
     return aws_error(f"unable to list existing access keys for IAM user {go_quote(user)}", exc)
+
+
+def _in_progress(role: str) -> str:
+    return f"a rotation of role {go_quote(role)} is already in progress"
 
 
 def _full(user: str, keys: list[str]) -> InvalidRequest:

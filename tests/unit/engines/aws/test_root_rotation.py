@@ -218,6 +218,12 @@ class CrashOnPut:
             raise Crash(key)
         self._inner.put(key, value)  # type: ignore[attr-defined]
 
+    def compare_and_set(self, key: str, expected: bytes | None, value: bytes | None) -> bool:
+        # The steps of an intent are recorded by compare-and-set (rotation_intent.save).
+        if value is not None and self._marker in value.decode(errors="replace"):
+            raise Crash(key)
+        return bool(self._inner.compare_and_set(key, expected, value))  # type: ignore[attr-defined]
+
 
 def intent(world: World) -> intents.Intent:
     found = intents.load(world.backend, intents.ROOT)
