@@ -388,6 +388,7 @@ class FakeAWS(Service):
     def __init__(self, latency: float = 0.05, host: str = "127.0.0.1", port: int = 0) -> None:
         self.latency = latency
         self.calls = 0  # requests answered (AWS actions, errors included)
+        self.received = 0  # requests read, answered or not yet (their latency still running)
         self.calls_by_action: Counter[str] = Counter()
         self.state = FakeState()
         self._host, self._port = host, port
@@ -500,6 +501,7 @@ class FakeAWS(Service):
         else:
             status, payload = self._aws(query, body, headers.get("authorization", ""))
             content_type = "text/xml"
+            self.received += 1
             if self.latency > 0:
                 await asyncio.sleep(self.latency)
             self.calls += 1

@@ -128,15 +128,19 @@ def test_a_helper_that_dies_fails_its_calls_in_flight_and_is_replaced(
             failures.append(exc)
 
     aws.latency = 30.0
+    received = aws.received
     try:
         caller = threading.Thread(target=slow_call)
         caller.start()
+        # At AWS, so the helper holds it: a kill while the call is still being sent to the
+        # helper fails the send itself, with the socket's error instead of the exit status.
         wait_for(
-            lambda: aws_inflight(pool) == 1,
+            lambda: aws.received > received,
             timeout=DEADLINE,
             interval=0.01,
-            what="the call to reach the helper",
+            what="the call to reach AWS through the helper",
         )
+        assert aws_inflight(pool) == 1
         os.kill(pid, signal.SIGKILL)
         caller.join(DEADLINE)
         assert not caller.is_alive()
