@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import itertools
 import os
-import threading
 from collections.abc import Callable, Sequence
+
+from tests.support.threads import run_together
 
 from awsbroker.sdk.storage import Storage, list_recursive, update
 
@@ -112,24 +113,13 @@ def unicode_keys(s: Storage) -> None:
 
 def concurrent_puts_all_land(s: Storage) -> None:
     threads, per_thread = 8, 40
-    barrier = threading.Barrier(threads)
-    errors: list[BaseException] = []
 
     def work(t: int) -> None:
-        try:
-            barrier.wait()
-            for i in range(per_thread):
-                s.put(f"c/{t}/{i}", f"{t}:{i}".encode())
-                assert s.get(f"c/{t}/{i}") == f"{t}:{i}".encode()
-        except BaseException as exc:  # re-raised below, in the test thread
-            errors.append(exc)
+        for i in range(per_thread):
+            s.put(f"c/{t}/{i}", f"{t}:{i}".encode())
+            assert s.get(f"c/{t}/{i}") == f"{t}:{i}".encode()
 
-    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    assert errors == []
+    run_together(threads, work)
     assert s.list("c/") == sorted(f"{t}/" for t in range(threads))
     expected = sorted(f"c/{t}/{i}" for t in range(threads) for i in range(per_thread))
     assert sorted(list_recursive(s, "c/")) == expected
@@ -187,26 +177,15 @@ def cas_compares_binary_values_exactly(s: Storage) -> None:
 def _count_up(handles: Sequence[Storage], threads: int, per_thread: int) -> None:
     """`threads` threads, spread over the handles, each add 1 to one counter `per_thread`
     times with `update`; every increment must land."""
-    barrier = threading.Barrier(threads)
-    errors: list[BaseException] = []
 
     def add_one(value: bytes | None) -> bytes:
         return str(int(value or b"0") + 1).encode()
 
     def work(t: int) -> None:
-        try:
-            barrier.wait()
-            for _ in range(per_thread):
-                update(handles[t % len(handles)], "counter", add_one)
-        except BaseException as exc:  # re-raised below, in the test thread
-            errors.append(exc)
+        for _ in range(per_thread):
+            update(handles[t % len(handles)], "counter", add_one)
 
-    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    assert errors == []
+    run_together(threads, work)
     assert handles[0].get("counter") == str(threads * per_thread).encode()
 
 

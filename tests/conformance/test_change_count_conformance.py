@@ -4,10 +4,10 @@ read through any other."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from tests.conformance.stores import Opener
+from tests.support.threads import run_together
 
 from awsbroker.physical.sqlite import SQLiteStorage
 
@@ -33,24 +33,13 @@ def test_a_count_through_one_handle_is_in_the_next_read_through_any(opener: Open
 def test_counts_from_several_handles_at_once_all_land(opener: Opener) -> None:
     handles = [opener() for _ in range(HANDLES)]
     threads, per_thread = 8, 25
-    start = threading.Barrier(threads)
     returned: list[int] = []
-    errors: list[BaseException] = []
 
     def work(t: int) -> None:
-        try:
-            start.wait()
-            for _ in range(per_thread):
-                returned.append(handles[t % HANDLES].count_change())
-        except BaseException as exc:  # re-raised below, in the test thread
-            errors.append(exc)
+        for _ in range(per_thread):
+            returned.append(handles[t % HANDLES].count_change())
 
-    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    assert errors == []
+    run_together(threads, work)
     assert sorted(returned) == list(range(1, threads * per_thread + 1))
     assert handles[0].change_count() == threads * per_thread
 

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support import pg_cluster
+from tests.support.pg_cluster import PgCluster
 from tests.support.reliability import AWSWorld
 from tests.support.server import ServerFactory
 
@@ -38,3 +40,14 @@ def servers(tmp_path: Path) -> Iterator[ServerFactory]:
         yield factory
     finally:
         factory.close()
+
+
+@pytest.fixture
+def private_pg() -> Iterator[PgCluster]:
+    """A private PostgreSQL cluster, which a test may stop and start; fails (never skips)
+    where none can be made."""
+    reason = pg_cluster.missing_reason()
+    if reason is not None:
+        pytest.fail(f"cannot make a private PostgreSQL cluster: {reason}", pytrace=False)
+    with PgCluster() as made:
+        yield made

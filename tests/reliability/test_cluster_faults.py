@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from tests.support import pg_cluster, postgres
+from tests.support import postgres
 from tests.support.cluster import start_cluster, status
 from tests.support.pg_cluster import PgCluster
 from tests.support.reliability import AWSWorld, Issuance, wait_for, wait_rolled_back
@@ -87,15 +87,6 @@ def test_a_node_killed_under_load_leaves_the_others_serving_and_its_leases_to_th
         f" every lease revoked and every user gone {time.monotonic() - killed_at:.1f} s after"
     )
     assert "Traceback" not in cluster.logs()
-
-
-@pytest.fixture
-def private_pg() -> Iterator[PgCluster]:
-    reason = pg_cluster.missing_reason()
-    if reason is not None:
-        pytest.fail(f"cannot make a private PostgreSQL cluster: {reason}", pytrace=False)
-    with PgCluster() as made:
-        yield made
 
 
 def test_after_postgresql_stops_and_starts_every_node_is_coherent_again(

@@ -20,12 +20,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 import requests
-from tests.support import pg_cluster
 from tests.support.pg_cluster import PgCluster, StopMode
 from tests.support.reliability import (
     LEASE_PREFIX,
@@ -179,13 +177,8 @@ def outage(cluster: PgCluster, load: Load, mode: StopMode) -> Outage:
 
 
 @pytest.fixture
-def cluster() -> Iterator[PgCluster]:
-    """A private PostgreSQL cluster; fails (never skips) where none can be made."""
-    reason = pg_cluster.missing_reason()
-    if reason is not None:
-        pytest.fail(f"cannot make a private PostgreSQL cluster: {reason}", pytrace=False)
-    with PgCluster() as made:
-        yield made
+def cluster(private_pg: PgCluster) -> PgCluster:
+    return private_pg
 
 
 def with_password(dsn: str) -> str:

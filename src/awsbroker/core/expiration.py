@@ -29,14 +29,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import cast
 
-from awsbroker.core.records import dump, get_record, load, put_record
+from awsbroker.core.records import change_existing, get_record, put_record
 from awsbroker.core.tokens import TokenEntry, TokenStore, random_id
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.errors import BrokerError, InvalidRequest
 from awsbroker.sdk.expiry import KIND_JOB, KIND_LEASE, KIND_TOKEN, DueEntry, ExpiryIndex, job_key
 from awsbroker.sdk.framework import Backend
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, Secret
-from awsbroker.sdk.storage import Storage, update
+from awsbroker.sdk.storage import Storage
 from awsbroker.sdk.telemetry import (
     LEASE_REVOCATION_FAILURES,
     LEASE_REVOCATIONS,
@@ -203,27 +203,21 @@ class ExpirationManager:
         )
 
     def _change(self, lease_id: str, change: Callable[[Lease], None]) -> Lease | None:
-        """Apply `change` to the stored lease, by compare-and-set (again on a newer record if
-        another node changed it first), and reschedule it if it changed. None if the lease is
-        gone. `change` may raise to abort, and may run more than once."""
-        changed: list[Lease] = []
+        """Apply `change` to the stored lease, by compare-and-set (`records.change_existing`),
+        and reschedule it if that changed it. None if the lease is gone. `change` may raise to
+        abort, and may run more than once."""
+        moved: list[bool] = []
 
-        def apply(blob: bytes | None) -> bytes | None:
-            changed.clear()
-            if blob is None:
-                return None
-            lease = Lease.from_record(load(blob))
+        def tracked(lease: Lease) -> None:
+            before = lease.to_record()
             change(lease)
-            changed.append(lease)
-            return dump(lease.to_record())
+            moved[:] = [lease.to_record() != before]
 
-        before = self._storage.get(f"id/{lease_id}")
-        after = update(self._storage, f"id/{lease_id}", apply)
-        if not changed:
-            return None
-        if after != before:
-            self._schedule(changed[0])
-        return changed[0]
+        key = f"id/{lease_id}"
+        changed = change_existing(self._storage, key, Lease.from_record, Lease.to_record, tracked)
+        if changed is not None and moved[0]:
+            self._schedule(changed)
+        return changed
 
     def _delete(self, lease: Lease) -> None:
         if lease.token_hash:

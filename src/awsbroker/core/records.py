@@ -43,3 +43,29 @@ def change_record(
     included): `edit` gets the stored record (None: none) and returns the new one; it may run
     again on a newer record, and may raise to abort."""
     update(storage, key, lambda blob: dump(edit(None if blob is None else load(blob))))
+
+
+def change_existing(
+    storage: Storage,
+    key: str,
+    decode: Callable[[JSONObject], T],
+    encode: Callable[[T], JSONObject],
+    change: Callable[[T], None],
+) -> T | None:
+    """Apply `change` to the record at `key` and store it, by compare-and-set (again on a
+    newer record if another writer got in first). None, and nothing written, if there is no
+    record: it was deleted, perhaps by another node while this ran, and stays deleted. `change`
+    may raise to abort, and may run more than once."""
+    changed: list[T] = []
+
+    def apply(blob: bytes | None) -> bytes | None:
+        changed.clear()
+        if blob is None:
+            return None
+        record = decode(load(blob))
+        change(record)
+        changed.append(record)
+        return dump(encode(record))
+
+    update(storage, key, apply)
+    return changed[0] if changed else None

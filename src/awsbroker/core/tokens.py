@@ -23,12 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from awsbroker.core.records import dump, get_record, load, put_record
+from awsbroker.core.records import change_existing, dump, get_record, put_record
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.errors import InternalError, PermissionDenied
 from awsbroker.sdk.expiry import KIND_TOKEN, ExpiryIndex
 from awsbroker.sdk.logical import JSONObject
-from awsbroker.sdk.storage import Storage, update
+from awsbroker.sdk.storage import Storage
 
 _ALPHABET = string.ascii_letters + string.digits
 SALT_KEY = "salt"
@@ -143,25 +143,15 @@ class TokenStore:
             self._storage.put(f"parent/{entry.parent}/{entry.hash}", b"")
 
     def update(self, token_hash: str, change: Callable[[TokenEntry], None]) -> TokenEntry | None:
-        """Apply `change` to the stored token and store it, by compare-and-set (again on the
-        newer record if another writer got in first). None if the token is gone: revoked, on
-        any node, before or while this ran. `change` may raise to abort."""
-        changed: list[TokenEntry] = []
-
-        def apply(blob: bytes | None) -> bytes | None:
-            changed.clear()
-            if blob is None:
-                return None
-            entry = TokenEntry.from_record(load(blob))
-            change(entry)
-            changed.append(entry)
-            return dump(entry.to_record())
-
-        update(self._storage, f"id/{token_hash}", apply)
-        if not changed:
-            return None
-        self._schedule(changed[0])
-        return changed[0]
+        """Apply `change` to the stored token and store it, by compare-and-set. None if the
+        token is gone: revoked, on any node, before or while this ran. `change` may raise to
+        abort."""
+        changed = change_existing(
+            self._storage, f"id/{token_hash}", TokenEntry.from_record, TokenEntry.to_record, change
+        )
+        if changed is not None:
+            self._schedule(changed)
+        return changed
 
     def get_by_hash(self, token_hash: str) -> TokenEntry | None:
         """The live token with this hash. An expired token, or one whose parent is gone or

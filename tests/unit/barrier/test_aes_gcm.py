@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from tests.support.threads import run_together
 
 from awsbroker.barrier.aes_gcm import (
     HEADER_SIZE,
@@ -390,19 +391,13 @@ def test_rotations_on_two_processes_at_once_make_distinct_terms(
     its new term stays readable everywhere."""
     others = [_second(physical, clock, kek) for _ in range(3)]
     barriers = [barrier, *others]
-    start = threading.Barrier(len(barriers))
     terms: list[int] = []
 
     def rotate_and_write(n: int) -> None:
-        start.wait()
         terms.append(barriers[n].rotate())
         barriers[n].put(f"by/{n}", str(n).encode())
 
-    threads = [threading.Thread(target=rotate_and_write, args=(n,)) for n in range(len(barriers))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(len(barriers), rotate_and_write)
     assert sorted(terms) == [2, 3, 4, 5]
     fresh = _second(physical, clock, kek)
     assert fresh.key_status().term == 5

@@ -6,10 +6,10 @@ import base64
 import contextlib
 import itertools
 import json
-import threading
 import uuid
 
 import pytest
+from tests.support.threads import run_together
 
 from awsbroker.barrier.aes_gcm import AESGCMBarrier
 from awsbroker.barrier.seal import (
@@ -105,19 +105,13 @@ class TestInitialize:
     def test_nodes_racing_to_initialize_leave_one_working_storage(self) -> None:
         physical, clock = InmemStorage(), ManualClock()
         seals = [ShamirSeal(AESGCMBarrier(physical), physical, clock) for _ in range(4)]
-        start = threading.Barrier(len(seals))
         shares: list[list[bytes]] = []
 
-        def init(seal: ShamirSeal) -> None:
-            start.wait()
+        def init(n: int) -> None:
             with contextlib.suppress(InvalidRequest):
-                shares.append(seal.initialize(1, 1))
+                shares.append(seals[n].initialize(1, 1))
 
-        threads = [threading.Thread(target=init, args=(seal,)) for seal in seals]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_together(len(seals), init)
         assert len(shares) == 1
         fresh = ShamirSeal(AESGCMBarrier(physical), physical, clock)
         fresh.submit(shares[0][0])

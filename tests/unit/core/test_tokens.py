@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import string
-import threading
 from collections import Counter
 
 import pytest
+from tests.support.threads import run_together
 
 from awsbroker.core.tokens import (
     ROOT_PATH,
@@ -281,25 +281,17 @@ def test_uses_spent_from_several_stores_and_threads_add_up_to_num_uses(f: Fixtur
     for store in stores[1:]:
         store.setup()
     served: list[bool] = []
-    refused: list[bool] = []
 
-    def spend(store: TokenStore) -> None:
-        while True:
-            entry = store.lookup(token)
-            if entry is None:
-                return
+    def spend(n: int) -> None:
+        store = stores[n % len(stores)]
+        while (entry := store.lookup(token)) is not None:
             try:
                 store.use(entry)
             except PermissionDenied:
-                refused.append(True)
                 return
             served.append(True)
 
-    threads = [threading.Thread(target=spend, args=(stores[n % 3],)) for n in range(9)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(9, spend)
     assert len(served) == 30
 
 
@@ -319,17 +311,7 @@ def test_a_change_never_brings_back_a_token_revoked_while_it_ran(f: Fixture) -> 
 def test_salt_made_by_nodes_unsealed_together_is_one_salt() -> None:
     storage, clock = InmemStorage(), ManualClock()
     stores = [TokenStore(storage, clock) for _ in range(4)]
-    start = threading.Barrier(len(stores))
-
-    def setup(store: TokenStore) -> None:
-        start.wait()
-        store.setup()
-
-    threads = [threading.Thread(target=setup, args=(store,)) for store in stores]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(len(stores), lambda n: stores[n].setup())
     assert len({store.hash("hvs.same") for store in stores}) == 1
 
 
