@@ -120,6 +120,10 @@ def test_start_up_errors_exit_with_a_message(tmp_path: Path) -> None:
             ),
             "aws_call_processes must be a whole number from 0",
         ),
+        "unopenable-storage.hcl": (
+            config_text("sqlite", {"path": str(tmp_path / "no-such-dir" / "x.db")}, port),
+            f"cannot open the storage at {tmp_path / 'no-such-dir' / 'x.db'}: unable to open",
+        ),
     }  # fmt: skip
     for name, (text, _) in configs.items():
         if text is not None:

@@ -246,6 +246,19 @@ def _connect_kwargs(connection_url: str) -> dict[str, Any]:
     return kwargs
 
 
+def without_secrets(text: str, connection_url: str) -> str:
+    """`text` (a driver's message, say) with the connection URL, and its password, blotted
+    out: a malformed URL is echoed by the parser, and a parsed one may hold a password."""
+    try:
+        password = str(conninfo_to_dict(connection_url).get("password") or "")
+    except psycopg.Error:
+        password = ""
+    for secret in (connection_url, password):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
 def _storage_error(exc: psycopg.Error) -> InternalError:
     """What a driver error means to the caller. `OperationalError` is the server out of reach:
     refused, lost or timed-out connections, a server shutting down, and the pool's own timeout

@@ -15,7 +15,7 @@ from awsbroker.engines.aws.backend import factory as aws_factory
 from awsbroker.engines.aws.call_process import CallPool, default_processes
 from awsbroker.http.app import build_app
 from awsbroker.physical.inmem import InmemStorage
-from awsbroker.physical.postgresql import PostgreSQLStorage
+from awsbroker.physical.postgresql import PostgreSQLStorage, without_secrets
 from awsbroker.physical.sqlite import SQLiteStorage
 from awsbroker.sdk.clock import Clock, SystemClock
 from awsbroker.sdk.framework import BackendFactory
@@ -95,6 +95,17 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
         server.close()
         raise
     return server
+
+
+def storage_failure(config: ServerConfig, exc: Exception) -> str:
+    """One line saying why the storage could not be opened (its driver's first line, without
+    the connection URL's password)."""
+    cause = exc.__cause__ or exc
+    reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    url = config.storage.get("connection_url", "")
+    if url:
+        reason = without_secrets(reason, url)
+    return f"cannot open the storage at {storage_location(config)}: {reason}"
 
 
 def storage_location(config: ServerConfig) -> str:

@@ -10,9 +10,9 @@ import sys
 from types import FrameType
 
 from awsbroker.core.mounts import new_entry
-from awsbroker.sdk.errors import StorageTooNew
+from awsbroker.sdk.errors import InternalError, StorageTooNew
 from awsbroker.server import dev_mode, listener
-from awsbroker.server.compose import Server, build, storage_location
+from awsbroker.server.compose import Server, build, storage_failure, storage_location
 from awsbroker.server.config import (
     LOG_FORMATS,
     LOG_LEVELS,
@@ -135,6 +135,9 @@ def main(argv: list[str]) -> int:
         return 1
     except StorageTooNew as exc:
         print(f"awsbroker server: {exc.at(storage_location(config))}", file=sys.stderr)
+        return 1
+    except InternalError as exc:  # the storage could not be opened
+        print(f"awsbroker server: {storage_failure(config, exc)}", file=sys.stderr)
         return 1
     emulator: Emulator | None = None
     if args.dev:

@@ -10,8 +10,8 @@ import pytest
 from awsbroker.core.upgrade import FORMAT_PATH
 from awsbroker.engines.aws.call_process import CallPool, default_processes
 from awsbroker.physical.sqlite import SQLiteStorage
-from awsbroker.sdk.errors import StorageTooNew
-from awsbroker.server.compose import build, call_pool, storage_location
+from awsbroker.sdk.errors import InternalError, StorageTooNew
+from awsbroker.server.compose import build, call_pool, storage_failure, storage_location
 from awsbroker.server.config import Listener, ServerConfig
 
 
@@ -97,3 +97,30 @@ def test_storage_location_never_shows_the_connection_url() -> None:
         storage_location(ServerConfig(storage_type="sqlite", storage={"path": "/x.db"})) == "/x.db"
     )
     assert storage_location(ServerConfig()) == "memory"
+
+
+@pytest.mark.parametrize(
+    ("url", "driver_says"),
+    [
+        (
+            "postgresql://broker:s3cr3t-pw@db.example:5432/awsbroker",
+            'connection to server at "db.example", port 5432 failed: s3cr3t-pw was refused',
+        ),
+        (
+            "postgresql://broker:s3cr3t-pw@db.example:5432/awsbroker?bogus",
+            'invalid URI query parameter: "postgresql://broker:s3cr3t-pw@db.example:5432/'
+            'awsbroker?bogus"',
+        ),
+    ],
+)
+def test_a_storage_failure_is_one_line_without_the_password(url: str, driver_says: str) -> None:
+    config = ServerConfig(storage_type="postgresql", storage={"connection_url": url})
+    try:
+        raise RuntimeError(driver_says + "\nDETAIL: more")
+    except RuntimeError as cause:
+        error = InternalError("storage unavailable")
+        error.__cause__ = cause
+    line = storage_failure(config, error)
+    assert line.startswith("cannot open the storage at PostgreSQL table awsbroker_kv: ")
+    assert "\n" not in line
+    assert "s3cr3t-pw" not in line
