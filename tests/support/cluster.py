@@ -7,7 +7,7 @@ storage through the first and unseals every node with the same key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,14 +35,20 @@ class Cluster:
         return "\n".join(node.server.log() for node in self.nodes)
 
 
-def start_cluster(servers: ServerFactory, storage: Sequence[str], count: int) -> Cluster:
-    """`count` nodes on `storage`: ("postgresql", dsn, table) or ("sqlite", path)."""
+def start_cluster(
+    servers: ServerFactory,
+    storage: Sequence[str],
+    count: int,
+    settings: Mapping[str, str | int] | None = None,
+) -> Cluster:
+    """`count` nodes on `storage`: ("postgresql", dsn, table) or ("sqlite", path), each with
+    the server `settings` given."""
     processes: list[ServerProcess] = []
     for _ in range(count):
         if storage[0] == "postgresql":
-            processes.append(servers.postgresql(storage[1], storage[2]))
+            processes.append(servers.postgresql(storage[1], storage[2], settings=settings))
         else:
-            processes.append(servers.sqlite_file(storage[1]))
+            processes.append(servers.sqlite_file(storage[1], settings=settings))
     init = processes[0].init_and_unseal()
     nodes = [Broker(process, init) for process in processes]
     for node in nodes[1:]:
