@@ -98,8 +98,10 @@ class RecordingEngine(FrameworkBackend["RecordingEngine"]):
         self.revoked: list[Secret] = []
         self.renew_ttl = 0
         self.renew_max_ttl = 0
-        # Runs inside each renewal, after the lease manager read the lease: a race's other side.
+        # Run inside each renewal (after the lease manager read the lease) and each issuance
+        # (after the core checked the token): a race's other side.
         self.during_renew: Callable[[], object] = lambda: None
+        self.during_issue: Callable[[], object] = lambda: None
         self._lock = threading.Lock()  # the expiry worker revokes from several threads
         self._failures_left = 0  # -1: always
         self._failure: Callable[[], Exception] = lambda: UpstreamError("upstream is down")
@@ -166,6 +168,7 @@ def echo(b: RecordingEngine, req: Request, fd: FieldData) -> Response | None:
 
 
 def issue_creds(b: RecordingEngine, req: Request, fd: FieldData) -> Response | None:
+    b.during_issue()
     with b._lock:
         serial = len(b.issued) + 1
         secret = Secret(

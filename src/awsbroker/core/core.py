@@ -437,14 +437,23 @@ class Core:
                 log.exception("post-lease hook of %s failed", route.mount_path)
         if last_use is not None:
             # The token's last use produced a secret that would outlive it: revoke, and fail.
-            # If the backend cannot revoke it now, the lease stays queued for the worker: a
-            # forced revocation would forget a secret that still exists.
-            try:
-                self.expiration.revoke(lease.lease_id)
-            except Exception:
-                log.exception("revoking the lease of a token's last use failed; queued")
-                self.expiration.expire_now(lease.lease_id)
+            self._undo_lease(lease.lease_id, "a token's last use")
             raise InvalidRequest("the token's last use cannot create a lease")
+        if token_hash and self.tokens.get_by_hash(token_hash) is None:
+            # The token was revoked (or expired), on some node, while this request ran, and its
+            # leases may already have been swept: this one must not outlive it. Looked up only
+            # now that the lease is stored; `TokenStore._revoke_one` says why that is enough.
+            self._undo_lease(lease.lease_id, "a token revoked during its request")
+            raise PermissionDenied("permission denied")
+
+    def _undo_lease(self, lease_id: str, whose: str) -> None:
+        """Revoke a lease just registered. If the backend cannot revoke it now, the lease stays
+        queued for the worker: a forced revocation would forget a secret that still exists."""
+        try:
+            self.expiration.revoke(lease_id)
+        except Exception:
+            log.exception("revoking the lease of %s failed; queued", whose)
+            self.expiration.expire_now(lease_id)
 
     def _caller(self, request: Request) -> TokenEntry:
         entry = self.tokens.lookup(request.client_token)

@@ -2,8 +2,9 @@
 
 A token is never stored. Its record lives at `id/<hmac>` where the HMAC is keyed by a random
 salt that itself lives behind the barrier; accessors are indexed the same way. Lookups compare
-hashes with `hmac.compare_digest`. Revoking a token revokes its subtree, leaves first, and calls
-the revocation hooks (the lease manager's) for each token before its record goes.
+hashes with `hmac.compare_digest`. Revoking a token revokes its subtree, leaves first; each token
+is ended (expired now) first, then the revocation hooks (the lease manager's) run, then its
+record goes (`_revoke_one` says why in that order).
 
 Nothing about a token is kept in memory: every lookup reads its record, so a token revoked or
 changed on one node is revoked or changed for the next request on every node. A change to a
@@ -237,13 +238,29 @@ class TokenStore:
             self._revoke_one(entry)
 
     def _revoke_one(self, entry: TokenEntry) -> None:
+        """End the token, then revoke what it holds, then forget it.
+
+        Ending it first (its expiry set to now, by compare-and-set, and scheduled) is what makes
+        a request that registers a lease for it at the same moment, on any node, safe: such a
+        request stores its lease and then looks the token up (`Core._register_lease`). If that
+        look-up came before the end, the lease was stored before the end too, so the hooks
+        below (which run after it) find it; if it came after, the request sees the token gone
+        and revokes its own lease. A crash after the end leaves the token expired and due in
+        the expiry index, so the worker finishes the revocation."""
+        now = self.clock.now()
+
+        def end(current: TokenEntry) -> None:
+            if not current.expire_time or current.expire_time > now:
+                current.expire_time = now
+
+        self.update(entry.hash, end)
         for hook in self.revoke_hooks:
             hook(entry)
         self._storage.delete(f"accessor/{self.hash(entry.accessor)}")
         if entry.parent:
             self._storage.delete(f"parent/{entry.parent}/{entry.hash}")
         self._storage.delete(f"id/{entry.hash}")
-        if self.index is not None and entry.expire_time:
+        if self.index is not None:
             self.index.unschedule(entry.hash)
 
     def tidy(self) -> int:

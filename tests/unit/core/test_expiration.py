@@ -508,6 +508,54 @@ def test_an_expired_token_and_its_leases_are_revoked_by_the_worker(h: Harness) -
         h.creds("a", token=token)
 
 
+def test_a_token_revoked_while_its_request_issues_gets_no_lease_and_the_secret_is_revoked(
+    h: Harness,
+) -> None:
+    """Revocation first: the token goes while the engine makes the secret; the lease the core
+    then stores is revoked at once and the caller refused."""
+    token = reader_token(h)
+    h.engine.during_issue = lambda: h.call(U, "auth/token/revoke", {"token": token})
+    with pytest.raises(PermissionDenied):
+        h.creds("a", token=token)
+    assert h.engine.revoked_serials() == [1]
+    assert leases_in_index(h) == 0
+    assert data_of(h.call(L, "sys/leases/lookup/test/creds/a/"))["keys"] == []
+
+
+def test_a_token_revoked_just_after_its_lease_was_stored_takes_the_lease_with_it(
+    h: Harness,
+) -> None:
+    """Registration first: the revocation's sweep finds the lease, and the worker revokes it."""
+    token = reader_token(h)
+    lease_id = h.creds("a", token=token).lease_id
+    h.call(U, "auth/token/revoke", {"token": token})
+    drain(h)
+    assert not exists(h, lease_id)
+    assert h.engine.revoked_serials() == [1]
+
+
+def test_a_revocation_cut_short_is_finished_by_the_worker(h: Harness) -> None:
+    """A crash between ending the token and sweeping its leases: the token is expired and due,
+    so the worker revokes it (and its leases) without anyone asking again."""
+    token = reader_token(h)
+    lease_id = h.creds("a", token=token).lease_id
+    entry = h.core.tokens.lookup(token)
+    assert entry is not None
+
+    def crash(_: object) -> None:
+        raise RuntimeError("the process died here")
+
+    h.core.tokens.revoke_hooks.insert(0, crash)
+    with pytest.raises(RuntimeError):
+        h.core.tokens.revoke_tree(entry)
+    h.core.tokens.revoke_hooks.remove(crash)
+    with pytest.raises(PermissionDenied):
+        h.creds("a", token=token)  # ended: refused at once
+    drain(h)
+    assert not exists(h, lease_id)
+    assert h.physical.count(kind=KIND_TOKEN) == 0
+
+
 def test_a_renewed_token_is_put_back_on_time_by_a_stale_entry(h: Harness) -> None:
     token = reader_token(h, {"ttl": 100})
     lease_id = h.creds("a", token=token).lease_id
