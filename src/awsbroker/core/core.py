@@ -375,7 +375,7 @@ class Core:
         if route is None:
             # As Vault: the ACL answers first, so a caller that may not reach a path learns
             # nothing about which mounts exist.
-            self._check_acl(self._caller(request), path, request.operation)
+            self._check_acl(self._caller(request), request)
             raise NotFound(f'no handler for route "{path}". route entry not found.')
         internal = route.entry.type in ("system", "token")
         request.mount_point, request.mount_type = route.mount_path, route.entry.type
@@ -452,9 +452,14 @@ class Core:
             raise PermissionDenied("permission denied")
         return entry
 
-    def _check_acl(self, entry: TokenEntry, path: str, operation: Operation) -> bool:
-        """Raise unless the token's policies allow `operation` on `path`; True with sudo."""
-        decision = self.policies.acl(entry.policies).allowed(path, operation)
+    def _check_acl(
+        self, entry: TokenEntry, request: Request, operation: Operation | None = None
+    ) -> bool:
+        """Raise unless the token's policies allow `operation` (by default the request's) on
+        the request's path with its data; True with sudo. The data is what the handler reads:
+        the body, or the query of a read (the HTTP layer decoded either into `data`)."""
+        acl = self.policies.acl(entry.policies)
+        decision = acl.allowed(request.path, operation or request.operation, request.data)
         if not decision.allowed:
             raise PermissionDenied("permission denied")
         return decision.is_root or decision.sudo
@@ -468,7 +473,7 @@ class Core:
             trail.authenticated(entry)
         if inner.operation is Operation.UPDATE and route.backend.exists(inner) is False:
             inner.operation = Operation.CREATE
-        sudo = self._check_acl(entry, request.path, inner.operation)
+        sudo = self._check_acl(entry, request, inner.operation)
         if not sudo and is_root_path(inner.path, route.backend.root_paths):
             raise PermissionDenied("permission denied")
         inner.sudo = sudo
