@@ -23,6 +23,9 @@ POLICIES = {
     "caps": 'path "aws/creds/*" { capabilities = ["read"] }\n'
     'path "aws/creds/admin" { capabilities = ["read", "update", "sudo"] }\n'
     'path "sys/policies/+/team" { capabilities = ["list", "read"] }\n',
+    "admin-locked": 'path "sys/policies/acl/admin" { capabilities = ["deny"] }\n'
+    'path "sys/policy/admin" { capabilities = ["deny"] }\n'
+    'path "sys/policy/*" { capabilities = ["create", "read", "update", "delete"] }\n',
     "short-tokens": 'path "auth/token/create" {\n'
     '  capabilities = ["create", "update"]\n'
     '  allowed_parameters = { "ttl" = ["15m"], "meta" = [], "num_uses" = [1, 2] }\n'
@@ -169,6 +172,30 @@ def test_parameter_constraints_of_a_policy_are_enforced(
     assert call(dev_server, "POST", "auth/token/create", token, data="ttl=15m", headers=form) == 200
     resp = dev_server.request("POST", "auth/token/create", token=token, json={"ttl": "12h"})
     assert resp.json() == {"errors": ["permission denied"]}
+
+
+@pytest.mark.parametrize(
+    "name", ["admin", "ADMIN", "Admin", "%20admin", "admin%20", "%09ADMIN%0A", "%20%20AdMiN"]
+)
+def test_a_deny_on_a_policy_name_holds_for_every_spelling_of_it(
+    dev_server: ServerProcess, root_client: hvac.Client, name: str
+) -> None:
+    # Issue 14: names were normalised after the ACL check, so `ADMIN` or ` admin` reached the
+    # `admin` policy past a deny on sys/policies/acl/admin.
+    root_client.sys.create_or_update_acl_policy("admin", HCL_TEXT)
+    token = token_for(root_client, "acl-writer", "admin-locked")
+    text = {"policy": POLICIES["mounts-reader"]}
+    for endpoint in ("sys/policies/acl/", "sys/policy/"):
+        path = endpoint + name
+        assert call(dev_server, "PUT", path, token, json=text) == 403, path
+        assert call(dev_server, "GET", path, token) == 403, path
+        assert call(dev_server, "DELETE", path, token) == 403, path
+    assert root_client.sys.read_acl_policy("admin")["data"]["policy"] == HCL_TEXT
+    # Other names stay writable, in any spelling.
+    assert call(dev_server, "PUT", "sys/policies/acl/%20Admins", token, json=text) == 200
+    assert call(dev_server, "DELETE", "sys/policy/ADMINS", token) == 204
+    caps = dev_server.client(token).sys.get_capabilities(["sys/policies/acl/ ADMIN"])["data"]
+    assert caps["capabilities"] == ["deny"]
 
 
 # ---- capabilities --------------------------------------------------------------------------

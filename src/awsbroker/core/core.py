@@ -30,6 +30,7 @@ from awsbroker.core.expiration import ExpirationManager, RevocationPolicy
 from awsbroker.core.metrics import Metrics, StateCollector
 from awsbroker.core.mounts import Entries, MountEntry, MountTable, conflict
 from awsbroker.core.nodes import NodeRegistry
+from awsbroker.core.path_sys_policies import acl_path
 from awsbroker.core.path_token import TokenBackend
 from awsbroker.core.policy_store import PolicyStore
 from awsbroker.core.router import Route, Router
@@ -457,9 +458,11 @@ class Core:
     ) -> bool:
         """Raise unless the token's policies allow `operation` (by default the request's) on
         the request's path with its data; True with sudo. The data is what the handler reads:
-        the body, or the query of a read (the HTTP layer decoded either into `data`)."""
+        the body, or the query of a read (the HTTP layer decoded either into `data`). A policy
+        name in the path is checked as the store will use it (`acl_path`)."""
         acl = self.policies.acl(entry.policies)
-        decision = acl.allowed(request.path, operation or request.operation, request.data)
+        path = acl_path(request.path)
+        decision = acl.allowed(path, operation or request.operation, request.data)
         if not decision.allowed:
             raise PermissionDenied("permission denied")
         return decision.is_root or decision.sudo
