@@ -36,6 +36,8 @@ def acl_path(path: str) -> str:
     store will use it. Names are trimmed and lowercased when stored, so without this a rule on
     `sys/policies/acl/admin` would not govern a request for `ADMIN` or ` admin`, which reaches
     the same policy."""
+    if not path.startswith(_NAMED_PREFIXES):  # nearly every request: one call
+        return path
     for prefix in _NAMED_PREFIXES:
         name = path[len(prefix) :]
         if path.startswith(prefix) and "/" not in name:

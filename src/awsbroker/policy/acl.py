@@ -17,8 +17,9 @@ before any request reaches the ACL.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from awsbroker.policy.parameters import ParameterRules, ParameterRulesBuilder
@@ -61,6 +62,10 @@ class Decision:
     parameters: ParameterRules | None = None
 
 
+_ROOT_DECISION = Decision(True, True, True, frozenset({ROOT_CAPABILITY}), (ROOT_CAPABILITY,))
+_NO_DECISION = Decision(False)
+
+
 @dataclass(frozen=True, eq=False)
 class _Grant:
     """Merged permissions of one pattern: capabilities, which policies gave each one, and the
@@ -69,6 +74,23 @@ class _Grant:
     capabilities: frozenset[str]
     granted_by: Mapping[str, tuple[str, ...]]
     parameters: ParameterRules | None
+    _decisions: dict[str, Decision] = field(default_factory=dict, repr=False)
+
+    def decision(self, capability: str) -> Decision:
+        """The answer for a request that needs `capability`, before parameters are checked.
+        Made once per capability: it is immutable, and every request asks for one."""
+        decision = self._decisions.get(capability)
+        if decision is None:
+            allowed = capability in self.capabilities
+            decision = Decision(
+                allowed=allowed,
+                sudo="sudo" in self.capabilities,
+                capabilities=self.capabilities,
+                granting_policies=self.granted_by.get(capability, ()) if allowed else (),
+                parameters=self.parameters,
+            )
+            self._decisions[capability] = decision
+        return decision
 
 
 class _GrantBuilder:
@@ -139,6 +161,8 @@ class ACL:
     matching prefix is found in O(D * L), D being the number of distinct prefix lengths. `+`
     rules are a list sorted by priority and scanned in O(W * L), stopping at the first match
     or once no remaining rule could beat the prefix candidate. Building is O(total rules).
+    A pattern's `Decision` for a capability is made at its first use and shared after; a rule
+    with parameter constraints then checks the request's data, in O(size of the data).
     """
 
     __slots__ = ("_exact", "_prefix", "_prefix_lengths", "_wildcards", "is_root")
@@ -167,22 +191,20 @@ class ACL:
     ) -> Decision:
         """May `operation` be done on `path` with request data `data` (its body or query)?"""
         if self.is_root:
-            return Decision(True, True, True, frozenset({ROOT_CAPABILITY}), (ROOT_CAPABILITY,))
+            return _ROOT_DECISION
         grant = self._lookup(path.lstrip("/"), is_list=operation is Operation.LIST)
         if grant is None:
-            return Decision(False)
-        capability = _OPERATION_CAPABILITY.get(operation, operation.value)
-        allowed = capability in grant.capabilities
+            return _NO_DECISION
+        decision = grant.decision(_OPERATION_CAPABILITY.get(operation, operation.value))
         # Most rules have no parameter constraint: then this costs one `is None`.
-        if allowed and grant.parameters is not None and operation in _CHECKS_PARAMETERS:
-            allowed = grant.parameters.permits(data)
-        return Decision(
-            allowed=allowed,
-            sudo="sudo" in grant.capabilities,
-            capabilities=grant.capabilities,
-            granting_policies=grant.granted_by.get(capability, ()) if allowed else (),
-            parameters=grant.parameters,
-        )
+        if (
+            decision.allowed
+            and grant.parameters is not None
+            and operation in _CHECKS_PARAMETERS
+            and not grant.parameters.permits(data)
+        ):
+            return dataclasses.replace(decision, allowed=False, granting_policies=())
+        return decision
 
     def capabilities(self, path: str) -> list[str]:
         """Sorted capabilities on `path` (looked up as a LIST, as Vault does); `["deny"]` if

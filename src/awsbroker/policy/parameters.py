@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from awsbroker.policy.parameter_values import ValueList, is_allowed, is_denied
 from awsbroker.policy.parse import ParameterMap, PathRule
@@ -94,7 +95,9 @@ class ParameterRulesBuilder:
         """None when the pattern has no constraint: the common case stays one `is None`."""
         if not (self._allowed or self._denied or self._required):
             return None
-        return ParameterRules(self._allowed or {}, self._denied or {}, tuple(self._required))
+        # Read-only: one ACL's rules answer every request of every thread that holds it.
+        allowed = MappingProxyType(self._allowed or {})
+        return ParameterRules(allowed, MappingProxyType(self._denied or {}), tuple(self._required))
 
 
 def _merge(

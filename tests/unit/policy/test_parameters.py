@@ -392,6 +392,14 @@ def test_a_refusal_keeps_the_rules_facts_but_names_no_granting_policy() -> None:
     assert decision.capabilities == frozenset({"read", "create", "update"})
 
 
+def test_answers_do_not_depend_on_earlier_requests() -> None:
+    # Decisions are made once per pattern and capability; a refusal must not stick.
+    a = acl(p=TTL_15M)
+    answers = [a.allowed("aws/creds/x", R, {"ttl": t}).allowed for t in ("12h", "15m", "12h")]
+    assert answers == [False, True, False]
+    assert a.allowed("aws/creds/y", R, {"ttl": "15m"}).granting_policies == ("p",)
+
+
 def test_root_is_never_constrained() -> None:
     root = ACL([parse_policy("root", 'path "x" { capabilities = ["read"] }')])
     assert root.allowed("aws/creds/x", R, {"ttl": "12h"}).allowed
