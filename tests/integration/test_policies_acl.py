@@ -23,6 +23,14 @@ POLICIES = {
     "caps": 'path "aws/creds/*" { capabilities = ["read"] }\n'
     'path "aws/creds/admin" { capabilities = ["read", "update", "sudo"] }\n'
     'path "sys/policies/+/team" { capabilities = ["list", "read"] }\n',
+    "admin-locked": 'path "sys/policies/acl/admin" { capabilities = ["deny"] }\n'
+    'path "sys/policy/admin" { capabilities = ["deny"] }\n'
+    'path "sys/policy/*" { capabilities = ["create", "read", "update", "delete"] }\n',
+    "short-tokens": 'path "auth/token/create" {\n'
+    '  capabilities = ["create", "update"]\n'
+    '  allowed_parameters = { "ttl" = ["15m"], "meta" = [], "num_uses" = [1, 2] }\n'
+    '  required_parameters = ["ttl"]\n'
+    "}\n",
 }
 
 
@@ -134,6 +142,60 @@ def test_policy_changes_apply_to_existing_tokens(
     root_client.sys.delete_acl_policy("changing")
     assert call(dev_server, "GET", "sys/mounts", token) == 403
     assert call(dev_server, "GET", "auth/token/lookup-self", token) == 200
+
+
+def test_parameter_constraints_of_a_policy_are_enforced(
+    dev_server: ServerProcess, root_client: hvac.Client
+) -> None:
+    token = token_for(root_client, "short-tokens")
+
+    def create(body: dict[str, Any]) -> int:
+        return call(dev_server, "POST", "auth/token/create", token, json=body)
+
+    assert create({"ttl": "12h"}) == 403
+    assert create({"ttl": "15m"}) == 200
+    created = dev_server.request("POST", "auth/token/create", token=token, json={"ttl": "15m"})
+    assert created.json()["auth"]["lease_duration"] == 900
+    assert create({}) == 403  # ttl is required
+    assert create({"meta": {"team": "a"}}) == 403
+    assert create({"ttl": "15m", "display_name": "x"}) == 403  # a name the policy does not list
+    assert create({"ttl": "15m", "meta": {"team": "a"}}) == 200
+    assert create({"ttl": "15m", "num_uses": 2}) == 200  # a JSON number equals a listed one
+    assert create({"ttl": "15m", "num_uses": 3}) == 403
+    assert create({"ttl": "15m", "num_uses": "2"}) == 403  # ... and a string never does
+    assert create({"ttl": "15m", "display_name": None}) == 200  # null: not sent
+    assert create({"ttl": None}) == 403  # ... so it does not satisfy required_parameters
+    assert create({"ttl": ""}) == 403  # "" would be the default TTL (compatibility.md)
+    assert create({"ttl": "15m,15m"}) == 400  # allowed item by item; the handler refuses it
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert call(dev_server, "POST", "auth/token/create", token, data="ttl=12h", headers=form) == 403
+    assert call(dev_server, "POST", "auth/token/create", token, data="ttl=15m", headers=form) == 200
+    resp = dev_server.request("POST", "auth/token/create", token=token, json={"ttl": "12h"})
+    assert resp.json() == {"errors": ["permission denied"]}
+
+
+@pytest.mark.parametrize(
+    "name", ["admin", "ADMIN", "Admin", "%20admin", "admin%20", "%09ADMIN%0A", "%20%20AdMiN"]
+)
+def test_a_deny_on_a_policy_name_holds_for_every_spelling_of_it(
+    dev_server: ServerProcess, root_client: hvac.Client, name: str
+) -> None:
+    # Issue 14: names were normalised after the ACL check, so `ADMIN` or ` admin` reached the
+    # `admin` policy past a deny on sys/policies/acl/admin.
+    root_client.sys.create_or_update_acl_policy("admin", HCL_TEXT)
+    token = token_for(root_client, "acl-writer", "admin-locked")
+    text = {"policy": POLICIES["mounts-reader"]}
+    for endpoint in ("sys/policies/acl/", "sys/policy/"):
+        path = endpoint + name
+        assert call(dev_server, "PUT", path, token, json=text) == 403, path
+        assert call(dev_server, "GET", path, token) == 403, path
+        assert call(dev_server, "DELETE", path, token) == 403, path
+    assert root_client.sys.read_acl_policy("admin")["data"]["policy"] == HCL_TEXT
+    # Other names stay writable, in any spelling.
+    assert call(dev_server, "PUT", "sys/policies/acl/%20Admins", token, json=text) == 200
+    assert call(dev_server, "DELETE", "sys/policy/ADMINS", token) == 204
+    caps = dev_server.client(token).sys.get_capabilities(["sys/policies/acl/ ADMIN"])["data"]
+    assert caps["capabilities"] == ["deny"]
 
 
 # ---- capabilities --------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from awsbroker.core.expiration import ExpirationManager, RevocationPolicy
 from awsbroker.core.metrics import Metrics, StateCollector
 from awsbroker.core.mounts import Entries, MountEntry, MountTable, conflict
 from awsbroker.core.nodes import NodeRegistry
+from awsbroker.core.path_sys_policies import acl_path
 from awsbroker.core.path_token import TokenBackend
 from awsbroker.core.policy_store import PolicyStore
 from awsbroker.core.router import Route, Router
@@ -375,7 +376,7 @@ class Core:
         if route is None:
             # As Vault: the ACL answers first, so a caller that may not reach a path learns
             # nothing about which mounts exist.
-            self._check_acl(self._caller(request), path, request.operation)
+            self._check_acl(self._caller(request), request)
             raise NotFound(f'no handler for route "{path}". route entry not found.')
         internal = route.entry.type in ("system", "token")
         request.mount_point, request.mount_type = route.mount_path, route.entry.type
@@ -461,9 +462,16 @@ class Core:
             raise PermissionDenied("permission denied")
         return entry
 
-    def _check_acl(self, entry: TokenEntry, path: str, operation: Operation) -> bool:
-        """Raise unless the token's policies allow `operation` on `path`; True with sudo."""
-        decision = self.policies.acl(entry.policies).allowed(path, operation)
+    def _check_acl(
+        self, entry: TokenEntry, request: Request, operation: Operation | None = None
+    ) -> bool:
+        """Raise unless the token's policies allow `operation` (by default the request's) on
+        the request's path with its data; True with sudo. The data is what the handler reads:
+        the body, or the query of a read (the HTTP layer decoded either into `data`). A policy
+        name in the path is checked as the store will use it (`acl_path`)."""
+        acl = self.policies.acl(entry.policies)
+        path = acl_path(request.path)
+        decision = acl.allowed(path, operation or request.operation, request.data)
         if not decision.allowed:
             raise PermissionDenied("permission denied")
         return decision.is_root or decision.sudo
@@ -477,7 +485,7 @@ class Core:
             trail.authenticated(entry)
         if inner.operation is Operation.UPDATE and route.backend.exists(inner) is False:
             inner.operation = Operation.CREATE
-        sudo = self._check_acl(entry, request.path, inner.operation)
+        sudo = self._check_acl(entry, request, inner.operation)
         if not sudo and is_root_path(inner.path, route.backend.root_paths):
             raise PermissionDenied("permission denied")
         inner.sudo = sudo

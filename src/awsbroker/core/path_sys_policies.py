@@ -28,6 +28,23 @@ _PATHS = {
 }
 
 
+_NAMED_PREFIXES = ("sys/policies/acl/", "sys/policy/")
+
+
+def acl_path(path: str) -> str:
+    """The path the ACL decides a request by: for a policy's endpoint, the name segment as the
+    store will use it. Names are trimmed and lowercased when stored, so without this a rule on
+    `sys/policies/acl/admin` would not govern a request for `ADMIN` or ` admin`, which reaches
+    the same policy."""
+    if not path.startswith(_NAMED_PREFIXES):  # nearly every request: one call
+        return path
+    for prefix in _NAMED_PREFIXES:
+        name = path[len(prefix) :]
+        if path.startswith(prefix) and "/" not in name:
+            return prefix + normalize_name(name)
+    return path
+
+
 def paths() -> list[Path[SystemBackend]]:
     return [
         Path("policies/acl/?", {L: list_policies}, summary="List ACL policies"),
@@ -107,7 +124,7 @@ def _report(b: SystemBackend, entry: TokenEntry, fd: FieldData) -> Response:
     if not paths:
         raise InvalidRequest("'paths' must be supplied")
     acl = b.core.policies.acl(entry.policies)
-    data: JSONObject = {p: list(acl.capabilities(p.lstrip("/"))) for p in paths}
+    data: JSONObject = {p: list(acl.capabilities(acl_path(p.lstrip("/")))) for p in paths}
     if len(paths) == 1:
         data["capabilities"] = data[paths[0]]
     return Response(data=data, inject_top_level=True)

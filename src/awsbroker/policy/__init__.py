@@ -2,6 +2,7 @@
 
 from awsbroker.policy.acl import ACL, Decision
 from awsbroker.policy.builtin import DEFAULT_POLICY, DEFAULT_POLICY_NAME, ROOT_POLICY, is_root_path
+from awsbroker.policy.parameters import ParameterRules
 from awsbroker.policy.parse import CAPABILITIES, PathRule, Policy, normalize_name, parse_policy
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "DEFAULT_POLICY_NAME",
     "ROOT_POLICY",
     "Decision",
+    "ParameterRules",
     "PathRule",
     "Policy",
     "is_root_path",

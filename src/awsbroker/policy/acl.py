@@ -7,19 +7,24 @@ Lookup order for a request path (leading `/` stripped):
    (a LIST ending in `/` first tries the path without it). Only that pattern counts.
 3. Nothing matches: deny.
 
-Rules for the same pattern in several policies are merged when the ACL is built: capabilities are
-unioned, and `deny` absorbs everything else, sudo included.
+Rules for the same pattern in several policies (or blocks) are merged when the ACL is built:
+capabilities are unioned, and `deny` absorbs everything else, sudo included. So are parameter
+constraints (`parameters.py`), which then apply to reads, creates and updates of the pattern.
 
-Parameter constraints and wrapping TTLs are parsed and kept on the rules but not enforced here.
+Wrapping TTLs are parsed and kept on the rules but not enforced here: response wrapping is refused
+before any request reaches the ACL.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
+from awsbroker.policy.parameters import ParameterRules, ParameterRulesBuilder
 from awsbroker.policy.parse import PathRule, Policy
-from awsbroker.sdk.logical import Operation
+from awsbroker.sdk.logical import JSONValue, Operation
 
 ROOT_CAPABILITY = "root"
 DENY_CAPABILITY = "deny"
@@ -32,6 +37,10 @@ _OPERATION_CAPABILITY: dict[Operation, str] = {
     Operation.DELETE: "delete",
     Operation.HEAD: "read",
 }
+# Vault checks parameters on the operations that carry data a handler acts on (read's are the
+# query string); HEAD is a read here. List and delete are not checked, as in Vault.
+_CHECKS_PARAMETERS = frozenset({Operation.READ, Operation.CREATE, Operation.UPDATE, Operation.HEAD})
+_NO_DATA: Mapping[str, JSONValue] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,8 @@ class Decision:
     `capabilities` are those of the winning rule (`{"deny"}` if it denies, empty if nothing
     matched, `{"root"}` for a root ACL). `sudo` is the winning rule's sudo, granted or not the
     operation. `granting_policies` names the policies that granted the needed capability.
+    `parameters` are the winning rule's parameter constraints (None: it has none); a request
+    whose data they refuse is not `allowed`.
     """
 
     allowed: bool
@@ -48,37 +59,65 @@ class Decision:
     sudo: bool = False
     capabilities: frozenset[str] = frozenset()
     granting_policies: tuple[str, ...] = ()
+    parameters: ParameterRules | None = None
+
+
+_ROOT_DECISION = Decision(True, True, True, frozenset({ROOT_CAPABILITY}), (ROOT_CAPABILITY,))
+_NO_DECISION = Decision(False)
 
 
 @dataclass(frozen=True, eq=False)
 class _Grant:
-    """Merged permissions of one pattern: capabilities, and which policies gave each one."""
+    """Merged permissions of one pattern: capabilities, which policies gave each one, and the
+    parameter constraints."""
 
     capabilities: frozenset[str]
     granted_by: Mapping[str, tuple[str, ...]]
+    parameters: ParameterRules | None
+    _decisions: dict[str, Decision] = field(default_factory=dict, repr=False)
+
+    def decision(self, capability: str) -> Decision:
+        """The answer for a request that needs `capability`, before parameters are checked.
+        Made once per capability: it is immutable, and every request asks for one."""
+        decision = self._decisions.get(capability)
+        if decision is None:
+            allowed = capability in self.capabilities
+            decision = Decision(
+                allowed=allowed,
+                sudo="sudo" in self.capabilities,
+                capabilities=self.capabilities,
+                granting_policies=self.granted_by.get(capability, ()) if allowed else (),
+                parameters=self.parameters,
+            )
+            self._decisions[capability] = decision
+        return decision
 
 
 class _GrantBuilder:
     def __init__(self) -> None:
         self.capabilities: set[str] = set()
         self.granted_by: dict[str, list[str]] = {}
+        self.parameters = ParameterRulesBuilder()
 
-    def add(self, policy: str, capabilities: frozenset[str]) -> None:
+    def add(self, policy: str, rule: PathRule) -> None:
         if DENY_CAPABILITY in self.capabilities:
             return
-        if DENY_CAPABILITY in capabilities:
+        if DENY_CAPABILITY in rule.capabilities:
+            # A deny refuses every request, so nothing else about the pattern matters.
             self.capabilities = {DENY_CAPABILITY}
             self.granted_by = {}
+            self.parameters = ParameterRulesBuilder()
             return
-        self.capabilities |= capabilities
-        for cap in capabilities:
+        self.capabilities |= rule.capabilities
+        for cap in rule.capabilities:
             names = self.granted_by.setdefault(cap, [])
             if policy not in names:
                 names.append(policy)
+        self.parameters.add(rule)
 
     def build(self) -> _Grant:
         granted_by = {cap: tuple(names) for cap, names in self.granted_by.items()}
-        return _Grant(frozenset(self.capabilities), granted_by)
+        return _Grant(frozenset(self.capabilities), granted_by, self.parameters.build())
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,6 +161,8 @@ class ACL:
     matching prefix is found in O(D * L), D being the number of distinct prefix lengths. `+`
     rules are a list sorted by priority and scanned in O(W * L), stopping at the first match
     or once no remaining rule could beat the prefix candidate. Building is O(total rules).
+    A pattern's `Decision` for a capability is made at its first use and shared after; a rule
+    with parameter constraints then checks the request's data, in O(size of the data).
     """
 
     __slots__ = ("_exact", "_prefix", "_prefix_lengths", "_wildcards", "is_root")
@@ -135,7 +176,7 @@ class ACL:
             for rule in policy.rules:
                 table = _table_for(rule, exact, prefix, wildcard)
                 key = rule.pattern if table is wildcard else rule.pattern.removesuffix("*")
-                table.setdefault(key, _GrantBuilder()).add(policy.name, rule.capabilities)
+                table.setdefault(key, _GrantBuilder()).add(policy.name, rule)
         self._exact = {path: b.build() for path, b in exact.items()}
         self._prefix = {path: b.build() for path, b in prefix.items()}
         self._prefix_lengths = sorted({len(p) for p in self._prefix}, reverse=True)
@@ -145,21 +186,25 @@ class ACL:
             reverse=True,
         )
 
-    def allowed(self, path: str, operation: Operation) -> Decision:
-        """May `operation` be done on `path`?"""
+    def allowed(
+        self, path: str, operation: Operation, data: Mapping[str, JSONValue] = _NO_DATA
+    ) -> Decision:
+        """May `operation` be done on `path` with request data `data` (its body or query)?"""
         if self.is_root:
-            return Decision(True, True, True, frozenset({ROOT_CAPABILITY}), (ROOT_CAPABILITY,))
+            return _ROOT_DECISION
         grant = self._lookup(path.lstrip("/"), is_list=operation is Operation.LIST)
         if grant is None:
-            return Decision(False)
-        capability = _OPERATION_CAPABILITY.get(operation, operation.value)
-        allowed = capability in grant.capabilities
-        return Decision(
-            allowed=allowed,
-            sudo="sudo" in grant.capabilities,
-            capabilities=grant.capabilities,
-            granting_policies=grant.granted_by.get(capability, ()) if allowed else (),
-        )
+            return _NO_DECISION
+        decision = grant.decision(_OPERATION_CAPABILITY.get(operation, operation.value))
+        # Most rules have no parameter constraint: then this costs one `is None`.
+        if (
+            decision.allowed
+            and grant.parameters is not None
+            and operation in _CHECKS_PARAMETERS
+            and not grant.parameters.permits(data)
+        ):
+            return dataclasses.replace(decision, allowed=False, granting_policies=())
+        return decision
 
     def capabilities(self, path: str) -> list[str]:
         """Sorted capabilities on `path` (looked up as a LIST, as Vault does); `["deny"]` if

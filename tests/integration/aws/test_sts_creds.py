@@ -157,6 +157,36 @@ def test_sts_ttl_capped_by_mount_max(aws: AWSWorld, broker: Broker) -> None:
     assert only_call(aws, "GetFederationToken").param("DurationSeconds") == "7200"
 
 
+TTL_15M_POLICY = """
+path "aws/creds/r" {
+  capabilities = ["read", "update"]
+  allowed_parameters = { "ttl" = ["15m"] }
+  required_parameters = ["ttl"]
+}
+"""
+
+
+def test_a_policys_allowed_ttl_bounds_the_credential(aws: AWSWorld, broker: Broker) -> None:
+    # Issue 14: a token whose policy allows only ttl=15m got a 12 h credential.
+    arn = aws.create_role("target")
+    broker.vault.write("aws/roles/r", credential_type="assumed_role", role_arns=arn)
+    broker.vault.sys.create_or_update_acl_policy("creds-15m", TTL_15M_POLICY)
+    token = broker.vault.auth.token.create(policies=["creds-15m"])["auth"]["client_token"]
+
+    def status(method: str, **kwargs: Any) -> int:
+        return broker.server.request(method, "aws/creds/r", token=token, **kwargs).status_code
+
+    assert status("GET", params={"ttl": "12h"}) == 403  # the query of a read
+    assert status("POST", json={"ttl": "12h"}) == 403
+    assert status("GET") == 403  # ttl is required
+    assert aws.calls() == []
+    response = broker.server.request("GET", "aws/creds/r", token=token, params={"ttl": "15m"})
+    assert response.status_code == 200
+    assert only_call(aws, "AssumeRole").param("DurationSeconds") == "900"
+    assert 890 <= response.json()["lease_duration"] <= 900
+    assert status("POST", json={"ttl": "15m"}) == 200
+
+
 def test_ttl_below_aws_minimum_is_400_without_a_call(aws: AWSWorld, broker: Broker) -> None:
     arn = aws.create_role("target")
     broker.vault.write("aws/roles/r", credential_type="assumed_role", role_arns=arn)
