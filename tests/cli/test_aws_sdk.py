@@ -36,6 +36,7 @@ TRUST = json.dumps(
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
     }
 )
+ASSUMED_CREDS_POLICY = 'path "aws/creds/assumed" { capabilities = ["read"] }\n'
 CONTAINER_POLICY = 'path "aws/container-creds/*" { capabilities = ["read"] }\n' + (
     'path "aws-short/container-creds/*" { capabilities = ["read"] }\n'
 )
@@ -179,6 +180,33 @@ def test_a_world_readable_cache_directory_is_fixed_or_refused(world: CLI, tmp_pa
     world.ok("aws", "credential-process", "assumed", env={"AWSBROKER_CACHE_DIR": str(cache)})
     assert json.loads(stray.read_text())["access_key"] != first
     assert stat.S_IMODE(stray.stat().st_mode) == 0o600
+
+
+def test_cached_credentials_go_only_to_the_token_that_fetched_them(
+    world: CLI, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    env = {"AWSBROKER_CACHE_DIR": str(cache)}
+    world.ok("policy", "write", "assumed-creds", "-", stdin=ASSUMED_CREDS_POLICY)
+    token = world.ok("token", "create", "-policy=assumed-creds", "-field=token").strip()
+    as_token = {**env, "AWSBROKER_TOKEN": token}
+    first = json.loads(world.ok("aws", "credential-process", "assumed", env=as_token))
+    again = json.loads(world.ok("aws", "credential-process", "assumed", env=as_token))
+    assert again == first  # cached for this token
+
+    bogus = world.run(
+        "aws", "credential-process", "assumed", env={**env, "AWSBROKER_TOKEN": "hvs.bogus"}
+    )
+    assert bogus.returncode == 2
+    assert "permission denied" in bogus.stderr
+    assert first["AccessKeyId"] not in bogus.stdout + bogus.stderr
+    other = json.loads(world.ok("aws", "credential-process", "assumed", env=env))  # root's
+    assert other["AccessKeyId"] != first["AccessKeyId"]
+    files = list(cache.glob("*.json"))
+    assert len(files) == 2  # one per token
+    for path in files:
+        assert token not in path.name
+        assert token not in path.read_text()
 
 
 # ---- the container credentials endpoint ----------------------------------------------------
