@@ -270,6 +270,31 @@ def test_the_container_endpoint_format_and_its_narrow_bare_token(
         assert http.get(creds, headers={"X-Vault-Token": token}).status_code == 403
 
 
+def test_a_bare_authorization_is_a_token_only_on_an_aws_mounts_endpoint(
+    world: CLI, dev: ServerProcess
+) -> None:
+    """Paths that end like the endpoint but that the AWS engine does not serve as it take no
+    bare token: `sys/` (here reading a mount's configuration), the token store, and an AWS
+    mount's own root that happens to be named `.../container-creds/x`."""
+    world.ok("secrets", "enable", "-path=team/container-creds/x", "aws")
+    try:
+        with httpx.Client() as http:
+            for path in (
+                "sys/mounts/team/container-creds/x",
+                "auth/token/container-creds/x",
+                "team/container-creds/x",
+            ):
+                bare = http.get(f"{dev.url}/v1/{path}", headers={"Authorization": ROOT_TOKEN})
+                assert (bare.status_code, bare.json()) == (403, {"errors": ["permission denied"]})
+            mount = http.get(
+                f"{dev.url}/v1/sys/mounts/team/container-creds/x",
+                headers={"X-Vault-Token": ROOT_TOKEN},
+            )
+            assert mount.status_code == 200  # the same read, with the token sent as a token
+    finally:
+        world.ok("secrets", "disable", "team/container-creds/x")
+
+
 # ---- aws exec ----------------------------------------------------------------------------
 
 PRINT_ENV = "import json, os; print(json.dumps(dict(os.environ)))"
