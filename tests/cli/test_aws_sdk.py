@@ -36,6 +36,7 @@ TRUST = json.dumps(
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
     }
 )
+ASSUMED_CREDS_POLICY = 'path "aws/creds/assumed" { capabilities = ["read"] }\n'
 CONTAINER_POLICY = 'path "aws/container-creds/*" { capabilities = ["read"] }\n' + (
     'path "aws-short/container-creds/*" { capabilities = ["read"] }\n'
 )
@@ -181,6 +182,33 @@ def test_a_world_readable_cache_directory_is_fixed_or_refused(world: CLI, tmp_pa
     assert stat.S_IMODE(stray.stat().st_mode) == 0o600
 
 
+def test_cached_credentials_go_only_to_the_token_that_fetched_them(
+    world: CLI, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    env = {"AWSBROKER_CACHE_DIR": str(cache)}
+    world.ok("policy", "write", "assumed-creds", "-", stdin=ASSUMED_CREDS_POLICY)
+    token = world.ok("token", "create", "-policy=assumed-creds", "-field=token").strip()
+    as_token = {**env, "AWSBROKER_TOKEN": token}
+    first = json.loads(world.ok("aws", "credential-process", "assumed", env=as_token))
+    again = json.loads(world.ok("aws", "credential-process", "assumed", env=as_token))
+    assert again == first  # cached for this token
+
+    bogus = world.run(
+        "aws", "credential-process", "assumed", env={**env, "AWSBROKER_TOKEN": "hvs.bogus"}
+    )
+    assert bogus.returncode == 2
+    assert "permission denied" in bogus.stderr
+    assert first["AccessKeyId"] not in bogus.stdout + bogus.stderr
+    other = json.loads(world.ok("aws", "credential-process", "assumed", env=env))  # root's
+    assert other["AccessKeyId"] != first["AccessKeyId"]
+    files = list(cache.glob("*.json"))
+    assert len(files) == 2  # one per token
+    for path in files:
+        assert token not in path.name
+        assert token not in path.read_text()
+
+
 # ---- the container credentials endpoint ----------------------------------------------------
 
 
@@ -240,6 +268,31 @@ def test_the_container_endpoint_format_and_its_narrow_bare_token(
         assert user["Token"] is None
         # The token's policy is for container-creds only.
         assert http.get(creds, headers={"X-Vault-Token": token}).status_code == 403
+
+
+def test_a_bare_authorization_is_a_token_only_on_an_aws_mounts_endpoint(
+    world: CLI, dev: ServerProcess
+) -> None:
+    """Paths that end like the endpoint but that the AWS engine does not serve as it take no
+    bare token: `sys/` (here reading a mount's configuration), the token store, and an AWS
+    mount's own root that happens to be named `.../container-creds/x`."""
+    world.ok("secrets", "enable", "-path=team/container-creds/x", "aws")
+    try:
+        with httpx.Client() as http:
+            for path in (
+                "sys/mounts/team/container-creds/x",
+                "auth/token/container-creds/x",
+                "team/container-creds/x",
+            ):
+                bare = http.get(f"{dev.url}/v1/{path}", headers={"Authorization": ROOT_TOKEN})
+                assert (bare.status_code, bare.json()) == (403, {"errors": ["permission denied"]})
+            mount = http.get(
+                f"{dev.url}/v1/sys/mounts/team/container-creds/x",
+                headers={"X-Vault-Token": ROOT_TOKEN},
+            )
+            assert mount.status_code == 200  # the same read, with the token sent as a token
+    finally:
+        world.ok("secrets", "disable", "team/container-creds/x")
 
 
 # ---- aws exec ----------------------------------------------------------------------------

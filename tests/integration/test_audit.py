@@ -157,6 +157,22 @@ def test_hvac_audit_methods_work_unchanged(
     assert set(root.sys.list_enabled_audit_devices()["data"]) == {"one/"}
 
 
+def test_step_down_is_recorded_without_ha_storage_too(
+    server: ServerProcess, root: hvac.Client, tmp_path: Path
+) -> None:
+    """Vault answers `sys/step-down` without recording it when its storage has no HA; every
+    awsbroker node serves every request, so it is recorded (by its request entry) everywhere."""
+    audit_log = tmp_path / "audit.log"
+    root.sys.enable_audit_device("file", options={"file_path": str(audit_log)}, path="step")
+    try:
+        assert root.sys.read_leader_status()["ha_enabled"] is False  # in memory
+        assert server.request("PUT", "sys/step-down", token=ROOT_TOKEN).status_code == 204
+        recorded = [e for e in entries(audit_log) if e["request"]["path"] == "sys/step-down"]
+        assert [e["type"] for e in recorded] == ["request"]
+    finally:
+        root.sys.disable_audit_device("step")
+
+
 def test_a_device_that_cannot_write_stops_issuance_before_aws(
     server: ServerProcess, root: hvac.Client, aws: AWSWorld, tmp_path: Path
 ) -> None:

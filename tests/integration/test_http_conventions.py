@@ -351,6 +351,59 @@ def test_odd_values_never_break_the_server(dev_server: ServerProcess) -> None:
     dev_server.client(ROOT_TOKEN).sys.disable_secrets_engine("odd")
 
 
+HUGE = "9" * 400  # past a float's range too
+
+
+INT64 = "out of range: an integer is from -9223372036854775808 to 9223372036854775807"
+DURATION = "a duration is at most 9223372036 seconds"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("auth/token/create", '{"num_uses": 1e300}', f"field 'num_uses': {INT64}"),
+        ("auth/token/create", '{"num_uses": 9223372036854775808}', f"field 'num_uses': {INT64}"),
+        ("auth/token/create", '{"num_uses": "-9223372036854775809"}', f"field 'num_uses': {INT64}"),
+        ("auth/token/create", f'{{"ttl": "{HUGE}"}}', f"field 'ttl': {DURATION}"),
+        ("auth/token/create", '{"ttl": 1e300}', f"field 'ttl': {DURATION}"),
+        ("auth/token/create", f'{{"period": {HUGE}}}', f"field 'period': {DURATION}"),
+        (
+            "aws/roles/int64",
+            f'{{"credential_type": "assumed_role", "default_sts_ttl": "{HUGE}"}}',
+            f"field 'default_sts_ttl': {DURATION}",
+        ),
+        ("aws/config/root", '{"max_retries": 1e300}', f"field 'max_retries': {INT64}"),
+        ("aws/config/lease", f'{{"lease": "{HUGE}", "lease_max": "1h"}}', f"lease: {DURATION}"),
+    ],
+)
+def test_numbers_beyond_go_int64_are_400_naming_the_field(
+    dev_server: ServerProcess, path: str, body: str, message: str
+) -> None:
+    """Go clients decode integers into int64 (and durations into time.Duration): a larger one
+    is refused, with the field's name, and nothing is stored."""
+    accessors = dev_server.request("LIST", "auth/token/accessors", token=ROOT_TOKEN).json()
+    resp = dev_server.request("POST", path, token=ROOT_TOKEN, data=body)
+    assert resp.status_code == 400, resp.text
+    assert message in resp.json()["errors"][0]
+    after = dev_server.request("LIST", "auth/token/accessors", token=ROOT_TOKEN).json()
+    assert after["data"] == accessors["data"]
+    assert dev_server.request("GET", "aws/roles/int64", token=ROOT_TOKEN).status_code == 404
+    root = dev_server.request("GET", "aws/config/root", token=ROOT_TOKEN)
+    assert root.status_code == 404 or root.json()["data"]["max_retries"] == -1
+    assert dev_server.request("GET", "aws/config/lease", token=ROOT_TOKEN).status_code == 404
+    assert "Traceback" not in dev_server.log()
+
+
+def test_int64s_own_limits_are_accepted(dev_server: ServerProcess) -> None:
+    body = '{"num_uses": 9223372036854775807, "ttl": 9223372036}'
+    resp = dev_server.request("POST", "auth/token/create", token=ROOT_TOKEN, data=body)
+    assert resp.status_code == 200, resp.text
+    token = resp.json()["auth"]["client_token"]
+    looked_up = dev_server.request("GET", "auth/token/lookup-self", token=token).json()["data"]
+    assert looked_up["num_uses"] == 9223372036854775807 - 1  # this lookup spent one use
+    dev_server.request("POST", "auth/token/revoke-self", token=token)
+
+
 # ---- methods -------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ reads the raw storage and checks that no secret or policy text appears in plaint
 from __future__ import annotations
 
 import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -127,6 +128,15 @@ def test_sqlite_storage_after_a_clean_stop_is_complete(servers: ServerFactory) -
     server.unseal(init.keys)
     listing = server.client(init.root_token).sys.list_mounted_secrets_engines()["data"]
     assert "checkpointed/" in listing
+
+
+def test_a_server_makes_its_sqlite_files_private(servers: ServerFactory) -> None:
+    """The database, and the -wal and -shm files beside it, are the owner's alone (0600)."""
+    server = servers.sqlite()
+    server.init_and_unseal()
+    database = server.workdir / "storage.db"
+    files = [database, Path(f"{database}-wal"), Path(f"{database}-shm")]
+    assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {f.name: 0o600 for f in files}
 
 
 def test_sqlite_writes_survive_a_crash(servers: ServerFactory) -> None:

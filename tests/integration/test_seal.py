@@ -8,6 +8,10 @@ through its lifecycle get a fresh one.
 from __future__ import annotations
 
 import base64
+import json
+import shutil
+from pathlib import Path
+from typing import Any
 
 import hvac
 import hvac.exceptions
@@ -316,3 +320,63 @@ def test_seal_needs_root_or_sudo_and_state_survives(fresh: ServerProcess) -> Non
     # Root can seal too, and once sealed `sys/seal` itself is behind the seal.
     assert root.sys.seal().status_code == 204
     assert fresh.request("PUT", "sys/seal", token=init.root_token).status_code == 503
+
+
+# ---- the audit log ---------------------------------------------------------------------------
+
+
+def _audited(audit_log: Path, *paths: str) -> list[dict[str, Any]]:
+    entries = [json.loads(line) for line in audit_log.read_text().splitlines() if line]
+    return [entry for entry in entries if entry["request"]["path"] in paths]
+
+
+def test_seal_and_step_down_are_audited_by_their_request_entry(
+    fresh: ServerProcess, tmp_path: Path
+) -> None:
+    """As in Vault: the request entry is written before the server seals (sealing closes the
+    devices), and there is no response entry."""
+    init = fresh.init_and_unseal()
+    root = fresh.client(init.root_token)
+    audit_log = tmp_path / "audit.log"
+    root.sys.enable_audit_device("file", options={"file_path": str(audit_log)})
+    hashed_token = root.sys.calculate_hash("file", init.root_token)["data"]["hash"]
+
+    assert fresh.request("PUT", "sys/step-down", token=init.root_token).status_code == 204
+    assert root.sys.seal().status_code == 204
+    assert root.sys.is_sealed() is True
+    entries = _audited(audit_log, "sys/step-down", "sys/seal")
+    assert [(e["type"], e["request"]["path"]) for e in entries] == [
+        ("request", "sys/step-down"),
+        ("request", "sys/seal"),
+    ]
+    for entry in entries:
+        assert entry["request"]["operation"] == "update"
+        assert entry["request"]["client_token"] == entry["auth"]["client_token"] == hashed_token
+        assert entry["auth"]["policies"] == ["root"]
+        assert "error" not in entry or not entry["error"]
+    assert init.root_token not in audit_log.read_text()
+
+    fresh.unseal(init.keys)  # the device is back, and records what follows
+    root.sys.list_mounted_secrets_engines()
+    assert _audited(audit_log, "sys/mounts")
+    assert [e["type"] for e in _audited(audit_log, "sys/seal")] == ["request"]
+
+
+def test_a_seal_no_device_can_record_is_refused(fresh: ServerProcess, tmp_path: Path) -> None:
+    """Fail closed, as every audited request (Vault: `failed to audit request, cannot
+    continue`): the server stays unsealed until a device records the request."""
+    init = fresh.init_and_unseal()
+    root = fresh.client(init.root_token)
+    directory = tmp_path / "audit"
+    directory.mkdir()
+    root.sys.enable_audit_device("file", options={"file_path": str(directory / "audit.log")})
+    shutil.rmtree(directory)  # the open file is deleted: no entry may go there
+
+    resp = fresh.request("PUT", "sys/seal", token=init.root_token)
+    assert (resp.status_code, resp.json()) == (500, {"errors": ["internal error"]})
+    assert root.sys.is_sealed() is False
+
+    directory.mkdir()
+    assert root.sys.seal().status_code == 204
+    assert root.sys.is_sealed() is True
+    assert [e["type"] for e in _audited(directory / "audit.log", "sys/seal")] == ["request"]

@@ -50,8 +50,9 @@ SECRET_TYPE = "test"
 
 
 class RecordingEngine(FrameworkBackend["RecordingEngine"]):
-    """`items/<name>` (with an existence check), `items/` (list), `echo`, `admin` (a root
-    path) and `public` (unauthenticated). Every request it sees is kept in `requests`, and every
+    """`items/<name>` (with an existence check), `items/` (list), `echo`, `bare-echo` (whose
+    reads may carry a bare Authorization header), `admin` (a root path) and `public`
+    (unauthenticated). Every request it sees is kept in `requests`, and every
     request its existence check sees in `exists_requests`.
 
     `creds/<name>` (read or write; fields `ttl`, `max_ttl`, `renewable`) returns a leased
@@ -72,6 +73,13 @@ class RecordingEngine(FrameworkBackend["RecordingEngine"]):
                 ),
                 Path("items/?", {L: list_items}),
                 Path("echo", {R: echo, U: echo}, {"msg": Field(FieldType.STRING)}),
+                # As the AWS engine's `container-creds/`: a bare Authorization header is the token.
+                Path(
+                    "bare-echo",
+                    {R: echo, U: echo},
+                    {"msg": Field(FieldType.STRING)},
+                    bare_authorization=True,
+                ),
                 Path("admin", {U: echo}, {"msg": Field(FieldType.STRING)}),
                 Path("public", {R: echo}, {"msg": Field(FieldType.STRING)}),
                 Path(

@@ -55,7 +55,8 @@ def commands() -> list[Command]:
             "    [profile broker]\n"
             "    credential_process = awsbroker aws credential-process ROLE\n\n"
             "A credential is cached (AWSBROKER_CACHE_DIR, default ~/.cache/awsbroker, 0600) "
-            "and reused until a quarter of its lifetime, at most 15 minutes, is left.",
+            "and reused, for the token that fetched it only, until a quarter of its "
+            "lifetime, at most 15 minutes, is left.",
             credential_process,
             [*_role_flags(), Flag("no-cache", "Always fetch a new credential", False)],
             prints=False,
@@ -137,7 +138,7 @@ def credential_process(ctx: Context) -> int:
     settings = ctx.settings
     key = [settings.address, ctx.opts.get_str("mount").strip("/"), role]
     key += [ctx.opts.get_str("ttl"), ctx.opts.get_str("role-arn")]
-    cache = CredentialCache(cache_dir(ctx.io.env), key)
+    cache = CredentialCache(cache_dir(ctx.io.env), key, settings.token)
     if ctx.opts.get_bool("no-cache"):
         record = _record(*_fetch(ctx, role))
     else:

@@ -1,4 +1,8 @@
-"""The cache of `aws credential-process`: one file per (address, mount, role, options).
+"""The cache of `aws credential-process`: one file per (address, mount, role, options, token).
+
+A credential is handed back only to the token that fetched it: another token, or a bogus one,
+has its own file, and asks the server (which checks it). The file's name holds a hash of the
+token, never the token, and the file holds only the credential.
 
 A credential is reused until it nears its expiry: the refresh margin is a quarter of its
 lifetime, at most 15 minutes. At 15 minutes, AWS SDKs (botocore's advisory window) ask again
@@ -50,9 +54,11 @@ class CacheUnsafe(Exception):
 
 
 class CredentialCache:
-    def __init__(self, directory: Path, key: Sequence[str]) -> None:
+    def __init__(self, directory: Path, key: Sequence[str], token: str) -> None:
+        """`key` names the credential (address, mount, role, options); `token` fetches it."""
         self.directory = directory
-        digest = hashlib.sha256(json.dumps(list(key)).encode()).hexdigest()[:32]
+        token_hash = hashlib.sha256(token.encode()).hexdigest()
+        digest = hashlib.sha256(json.dumps([*key, token_hash]).encode()).hexdigest()[:32]
         self.path = directory / f"{digest}.json"
         self._lock_path = directory / f"{digest}.lock"
 

@@ -8,7 +8,8 @@
    record it, the request fails with 500 and the backend never runs (nothing is issued);
 3. the response entry (or the backend's error) is written after; if no device can record it,
    the request fails with 500 and whatever the response created is withdrawn: its lease is
-   revoked, its token revoked, so no credential leaves unaccounted for.
+   revoked, its token revoked, so no credential leaves unaccounted for. A `sys/seal` or
+   `sys/step-down` that succeeds has no response entry (`REQUEST_ONLY`).
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from awsbroker.sdk.logical import Request, Response
 
 log = logging.getLogger("awsbroker.core.audit")
 # Never audited (Vault's list); `sys/metrics` too when it is served unauthenticated.
-UNAUDITED = frozenset(
-    {"sys/init", "sys/seal-status", "sys/seal", "sys/step-down", "sys/unseal", "sys/leader",
-     "sys/health"}
-)  # fmt: skip
+UNAUDITED = frozenset({"sys/init", "sys/seal-status", "sys/unseal", "sys/leader", "sys/health"})
+# Recorded by their request entry alone, as Vault records them: sealing closes the audit
+# devices, so the request entry is written before the seal (and if no device can write it, the
+# server is not sealed), and there is no device left for a response entry. Vault's
+# `sys/step-down` is recorded the same way.
+REQUEST_ONLY = frozenset({"sys/seal", "sys/step-down"})
 # Legacy paths that carry a token in the URL: the token part is hashed in the audit log.
 _TOKEN_IN_PATH = re.compile(r"auth/token/(?:lookup|renew)/")
 
@@ -83,6 +86,8 @@ class AuditTrail:
 
     def log_response(self, response: Response | None) -> None:
         """Record the response; raise AuditFailed if nothing can (the caller withdraws it)."""
+        if self._outer.path in REQUEST_ONLY:
+            return
         self.input.response = response
         self.input.time = self._clock.now()
         self._broker.log_response(self.input)

@@ -354,6 +354,7 @@ class Core:
             if self.sealed:
                 raise Sealed("Vault is sealed")
             self.sync()
+        self._take_bare_authorization(request)
         if not self.audit.broker.enabled or path in UNAUDITED or open_metrics:
             return self._handle(request, None)
         # Audited: see `audit_trail.py` for the fail-closed rule.
@@ -369,6 +370,18 @@ class Core:
             withdraw(trail, response, self.expiration, self.tokens)
             raise InternalError("internal error") from None
         return response
+
+    def _take_bare_authorization(self, request: Request) -> None:
+        """A bare `Authorization` header is the token only for a read of a path whose backend
+        accepts it (the AWS engine's `container-creds/`); it leaves the request either way."""
+        bare, request.bare_authorization = request.bare_authorization, ""
+        if not bare or request.client_token or request.operation is not Operation.READ:
+            return
+        route = self.router.match(request.path)
+        if route is not None:
+            relative = request.path[len(route.mount_path) :]
+            if route.backend.accepts_bare_authorization(relative):
+                request.client_token = bare
 
     def _handle(self, request: Request, trail: AuditTrail | None) -> Response | None:
         path = request.path

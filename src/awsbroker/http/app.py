@@ -117,7 +117,8 @@ class API:
             operation=operation,
             path=logical,
             data=data,
-            client_token=_token(http, logical, operation),
+            client_token=_token(http),
+            bare_authorization=_bare_authorization(http),
             id=request_id,
             remote_address=http.client.host if http.client else "",
         )
@@ -190,23 +191,22 @@ def _operation(method: str, query: dict[str, str]) -> Operation:
     return operations[method]
 
 
-# AWS SDKs' container-credentials provider sends AWS_CONTAINER_AUTHORIZATION_TOKEN as the bare
-# `Authorization` header, without "Bearer". A GET of `<mount>/container-creds/<role>` (the AWS
-# engine's endpoint for them) accepts that form; every other request needs X-Vault-Token or
-# `Authorization: Bearer`.
-_BARE_AUTHORIZATION_PATH = re.compile(r"(?:[^/]+/)+container-creds/[^/]+")
-
-
-def _token(http: HTTPRequest, path: str, operation: Operation) -> str:
+def _token(http: HTTPRequest) -> str:
     token = http.headers.get("x-vault-token", "")
     if token:
         return token
     auth = http.headers.get("authorization", "")
     if auth.startswith("Bearer "):
         return auth[len("Bearer ") :].strip()
-    if operation is Operation.READ and _BARE_AUTHORIZATION_PATH.fullmatch(path):
-        return auth.strip()
     return ""
+
+
+def _bare_authorization(http: HTTPRequest) -> str:
+    """`Authorization` without "Bearer", as AWS SDKs' container-credentials provider sends
+    AWS_CONTAINER_AUTHORIZATION_TOKEN. It is a token only on the AWS engine's endpoint for
+    them, which only the core can tell (it knows which backend serves a path): handed over."""
+    auth = http.headers.get("authorization", "")
+    return "" if auth.startswith("Bearer ") else auth.strip()
 
 
 def render(request: Request, response: Response | None) -> HTTPResponse:

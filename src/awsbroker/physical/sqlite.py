@@ -11,6 +11,7 @@ Beside the `kv` table sit `changes`, one row holding the `ChangeCount`, and `exp
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -78,6 +79,21 @@ _COUNT_BY_MOUNT = "SELECT mount, count(*) FROM expiry WHERE {} GROUP BY mount"
 _IRREVOCABLE = {True: "irrevocable = 1", False: "irrevocable = 0"}
 _IRREVOCABLE_KEYS = "SELECT key FROM expiry WHERE irrevocable = 1 ORDER BY expire_at, key LIMIT ?"
 
+
+def _create_private(path: str) -> None:
+    """Create the database file 0600 unless it exists: SQLite would make it 0644 (less the
+    umask), readable by every local user, and it gives the `-wal` and `-shm` files it makes
+    beside it the database file's mode, so those are private too. An existing file keeps the
+    mode its operator gave it. The directory must exist: it is not made here."""
+    if path in ("", ":memory:"):
+        return  # SQLite's names for a database that is no file
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return  # it exists, or cannot be made: `sqlite3.connect` opens it or says why
+    os.close(fd)
+
+
 # `list` is a method name in the class below, so annotations there use this alias.
 DueEntries = list[DueEntry]
 
@@ -103,6 +119,7 @@ class SQLiteStorage:
     def __init__(self, path: str, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = path
         self._lock = threading.Lock()
+        _create_private(path)
         try:
             conn = sqlite3.connect(
                 path, timeout=busy_timeout, isolation_level=None, check_same_thread=False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {
@@ -45,7 +46,11 @@ def _parse_string(text: str) -> float:
     if text == "":
         return 0
     if _INTEGER.fullmatch(text):
-        return float(int(text))
+        # Past 19 digits it is out of range anyway, and converting it could fail (a float
+        # overflows past 308 digits, an int refuses past 4300).
+        sign = -1.0 if text.startswith("-") else 1.0
+        digits = text.lstrip("+-").lstrip("0") or "0"
+        return sign * (math.inf if len(digits) > 19 else float(int(digits)))
     sign = 1.0
     if text[0] in "+-":
         sign = -1.0 if text[0] == "-" else 1.0

@@ -7,6 +7,7 @@ type before the handler runs, so a handler sees typed values or never runs at al
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 from collections.abc import Mapping
@@ -16,6 +17,8 @@ from awsbroker.sdk.duration import parse_duration
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.logical import JSONObject, JSONValue
 
+# Go's int64, the range of Vault's integer fields.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
@@ -61,18 +64,7 @@ def _decode(ftype: FieldType, raw: JSONValue) -> Value:
             raise ValueError("expected a string")
         return str(raw)
     if ftype is FieldType.INT:
-        if isinstance(raw, bool):
-            raise ValueError("expected an integer")
-        if isinstance(raw, int):
-            return raw
-        if isinstance(raw, float) and raw.is_integer():
-            return int(raw)
-        if isinstance(raw, str):
-            try:
-                return int(raw.strip())
-            except ValueError:
-                pass
-        raise ValueError("expected an integer")
+        return _decode_int(raw)
     if ftype is FieldType.BOOL:
         return parse_bool(raw)
     if ftype is FieldType.DURATION:
@@ -90,6 +82,24 @@ def _decode(ftype: FieldType, raw: JSONValue) -> Value:
     if not isinstance(obj, dict):
         raise ValueError("expected a JSON object")
     return obj
+
+
+def _decode_int(raw: JSONValue) -> int:
+    """An integer Go's int64 holds (Vault's `TypeInt` is a Go int): a larger one cannot be
+    stored or answered to a Go client (`1e300` would come back as a 301-digit JSON number)."""
+    value: int | None = None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        value = raw
+    elif isinstance(raw, float) and raw.is_integer():
+        value = int(raw)
+    elif isinstance(raw, str):
+        with contextlib.suppress(ValueError):  # not an integer: said below
+            value = int(raw.strip())
+    if value is None:
+        raise ValueError("expected an integer")
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"out of range: an integer is from {INT64_MIN} to {INT64_MAX}")
+    return value
 
 
 def _decode_list(raw: JSONValue) -> list[str]:

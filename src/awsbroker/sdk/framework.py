@@ -34,6 +34,9 @@ class Path(Generic[B]):
     existence_check: ExistenceCheck[B] | None = None
     summary: str = ""
     description: str = ""
+    # A read of this path may carry its token as a bare `Authorization` header (AWS SDKs'
+    # container-credentials provider sends it so); everywhere else that header is no token.
+    bare_authorization: bool = False
 
     def compiled(self) -> re.Pattern[str]:
         return re.compile(self.pattern)
@@ -127,6 +130,11 @@ class Backend(Protocol):
     @property
     def unauthenticated_paths(self) -> Sequence[str]: ...
 
+    def accepts_bare_authorization(self, path: str) -> bool:
+        """Whether a read of `path` (relative to the mount) may carry its token as a bare
+        `Authorization` header."""
+        ...
+
     def periodic(self) -> None:
         """Called every few seconds by the core on every process: rollbacks, recoveries."""
         ...
@@ -171,6 +179,10 @@ class FrameworkBackend(Generic[B]):
     @property
     def unauthenticated_paths(self) -> Sequence[str]:
         return self._unauth_paths
+
+    def accepts_bare_authorization(self, path: str) -> bool:
+        found = self.match(path)
+        return found is not None and found[0].bare_authorization
 
     def periodic(self) -> None:
         if self._periodic is not None:

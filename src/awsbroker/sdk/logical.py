@@ -46,6 +46,10 @@ class Request:
     # Filled by the core for its own backends (token store, sys); engines never see the token.
     token_hash: str = ""
     sudo: bool = False
+    # A bare `Authorization` header (no "Bearer"), as AWS SDKs' container-credentials provider
+    # sends its token. Whether it is the token depends on the backend serving the path, which
+    # only the core knows: it decides, then clears this (`Core.handle`).
+    bare_authorization: str = field(default="", repr=False)
 
 
 @dataclass

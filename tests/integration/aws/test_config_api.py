@@ -82,6 +82,27 @@ def test_config_root_validation(
     assert broker.errors("GET", "aws/config/root", 404) == []  # nothing stored
 
 
+@pytest.mark.parametrize("cron", ["0 0 31 2 *", "0 0 30 2 *", "0 12 31 4,6 *"])
+def test_a_rotation_schedule_that_never_fires_is_a_400_and_stores_nothing(
+    aws: AWSWorld, broker: Broker, cron: str
+) -> None:
+    # It used to be stored, with a 500, and every later write of config/root was a 500 too.
+    before = broker.vault.read("aws/config/root")["data"]
+    errors = broker.errors("POST", "aws/config/root", 400, json={"rotation_schedule": cron})
+    assert errors == [
+        f'rotation_schedule "{cron}" never fires: no date matches it; send another, '
+        'or "" to turn the schedule off'
+    ]
+    assert broker.vault.read("aws/config/root")["data"] == before
+    broker.vault.write("aws/config/root", region=REGION)  # later writes go through
+    broker.vault.write("aws/config/root", rotation_schedule="0 0 29 2 *")  # leap days: it fires
+    assert broker.vault.read("aws/config/root")["data"]["next_vault_rotation"].endswith(
+        "-02-29T00:00:00Z"
+    )
+    broker.vault.write("aws/config/root", rotation_schedule="")
+    assert broker.vault.read("aws/config/root")["data"]["next_vault_rotation"] is None
+
+
 def test_workload_identity_is_refused(bare_aws: AWSWorld, broker: Broker) -> None:
     fields = {"identity_token_audience": "aud", "role_arn": "arn:aws:iam::1:role/x"}
     errors = broker.errors("POST", "aws/config/root", 400, json=fields)

@@ -36,7 +36,7 @@ def test_where_the_cache_lives(tmp_path: Path) -> None:
 
 
 def test_store_and_load_private_files(tmp_path: Path) -> None:
-    cache = CredentialCache(tmp_path / "c", ["addr", "aws", "role"])
+    cache = CredentialCache(tmp_path / "c", ["addr", "aws", "role"], "hvs.a")
     cache.prepare()
     assert stat.S_IMODE(cache.directory.stat().st_mode) == 0o700
     assert cache.load() is None
@@ -44,7 +44,7 @@ def test_store_and_load_private_files(tmp_path: Path) -> None:
         cache.store({"access_key": "k"})
     assert cache.load() == {"access_key": "k"}
     assert stat.S_IMODE(cache.path.stat().st_mode) == 0o600
-    other = CredentialCache(tmp_path / "c", ["addr", "aws", "other"])
+    other = CredentialCache(tmp_path / "c", ["addr", "aws", "other"], "hvs.a")
     assert other.path != cache.path
     cache.path.chmod(0o644)
     assert cache.load() is None  # readable by others: not trusted
@@ -57,11 +57,27 @@ def test_a_loose_directory_is_tightened_and_a_non_directory_refused(tmp_path: Pa
     loose = tmp_path / "loose"
     loose.mkdir()
     loose.chmod(0o777)
-    CredentialCache(loose, ["k"]).prepare()
+    CredentialCache(loose, ["k"], "hvs.a").prepare()
     assert stat.S_IMODE(loose.stat().st_mode) == 0o700
     target = tmp_path / "target"
     target.mkdir()
     link = tmp_path / "link"
     os.symlink(target, link)
     with pytest.raises(CacheUnsafe):
-        CredentialCache(link, ["k"]).prepare()
+        CredentialCache(link, ["k"], "hvs.a").prepare()
+
+
+def test_each_token_has_its_own_file_named_by_a_hash(tmp_path: Path) -> None:
+    token = "hvs.secretsecretsecret"
+    mine = CredentialCache(tmp_path, ["addr", "aws", "role"], token)
+    assert CredentialCache(tmp_path, ["addr", "aws", "role"], token).path == mine.path
+    theirs = CredentialCache(tmp_path, ["addr", "aws", "role"], "hvs.other")
+    assert theirs.path != mine.path
+    assert CredentialCache(tmp_path, ["addr", "aws", "role"], "").path != mine.path
+    mine.prepare()
+    with mine.locked():
+        mine.store({"access_key": "k"})
+    assert theirs.load() is None
+    for path in tmp_path.iterdir():
+        assert "secret" not in path.name
+        assert "secret" not in path.read_text()

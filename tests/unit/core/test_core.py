@@ -225,6 +225,49 @@ def test_internal_backends_get_the_token_hash(h: Harness) -> None:
     assert data["id"] == h.root
 
 
+# ---- a bare Authorization header ---------------------------------------------------------------
+
+
+def bare(h: Harness, operation: Operation, path: str, value: str, token: str = "") -> None:
+    """A request as the HTTP layer makes it from a bare `Authorization: <value>` header."""
+    h.core.handle(Request(operation, path, client_token=token, bare_authorization=value))
+
+
+def test_a_bare_authorization_is_the_token_where_the_path_accepts_it(h: Harness) -> None:
+    h.policy("bare", rule("test/bare-echo", "read"))
+    token = h.token({"policies": ["bare"]})
+    bare(h, R, "test/bare-echo", token)
+    seen = h.engine.requests[-1]
+    assert (seen.path, seen.client_token, seen.bare_authorization) == ("bare-echo", "", "")
+    with pytest.raises(PermissionDenied):
+        bare(h, R, "test/bare-echo", "hvs.bogus")
+
+
+@pytest.mark.parametrize(
+    ("operation", "path"),
+    [
+        (R, "test/echo"),  # the same mount, a path that does not accept it
+        (U, "test/bare-echo"),  # the accepting path, but a write
+        (R, "sys/mounts"),
+        (R, "auth/token/lookup-self"),
+        (R, "nomount/bare-echo"),
+    ],
+)
+def test_a_bare_authorization_is_no_token_anywhere_else(
+    h: Harness, operation: Operation, path: str
+) -> None:
+    with pytest.raises(PermissionDenied):
+        bare(h, operation, path, h.root)
+
+
+def test_a_real_token_wins_over_a_bare_authorization(h: Harness) -> None:
+    h.policy("bare", rule("test/bare-echo", "read"))
+    token = h.token({"policies": ["bare"]})
+    bare(h, R, "test/bare-echo", "hvs.bogus", token=token)
+    with pytest.raises(PermissionDenied):
+        bare(h, R, "test/bare-echo", token, token="hvs.bogus")
+
+
 # ---- ACL ---------------------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -168,6 +169,34 @@ def test_usable_from_another_thread(db: SQLiteStorage) -> None:
     assert done == [b"v"]
 
 
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_database_and_its_wal_and_shm_files_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    storage = SQLiteStorage(str(path))
+    try:
+        storage.put("k", b"v")  # the write-ahead log and its shared memory exist now
+        files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+        assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
+    finally:
+        storage.close()
+
+
+def test_an_existing_database_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "existing.db"
+    path.touch()
+    path.chmod(0o640)  # the operator's choice (a backup group, say): neither loosened nor changed
+    storage = SQLiteStorage(str(path))
+    try:
+        storage.put("k", b"v")
+        assert mode(path) == 0o640
+        assert mode(Path(f"{path}-wal")) == mode(Path(f"{path}-shm")) == 0o640
+    finally:
+        storage.close()
+
+
 def test_closed_storage_raises_internal_error(tmp_path: Path) -> None:
     storage = SQLiteStorage(str(tmp_path / "kv.db"))
     storage.close()
@@ -182,6 +211,7 @@ def test_unopenable_path_raises_internal_error(tmp_path: Path) -> None:
         SQLiteStorage(str(tmp_path / "no" / "such" / "dir" / "kv.db"))
     assert caught.value.messages == ["storage unavailable"]
     assert isinstance(caught.value.__cause__, sqlite3.Error)
+    assert not (tmp_path / "no").exists(), "a missing directory is not made"
 
 
 def test_closed_storage_expiry_calls_raise_internal_error(tmp_path: Path) -> None:

@@ -61,11 +61,26 @@ def test_negative_durations_are_refused(value: object) -> None:
     "value",
     # Found by the OpenAPI fuzzer: a token created with such a TTL made every lookup of it 500
     # (its expiry did not fit a datetime).
-    [MAX_SECONDS + 1, "9223372037", "2562048h", 1e300, float("inf"), float("nan"), "99999999d"],
+    [
+        *(MAX_SECONDS + 1, "9223372037", "2562048h", 1e300, float("inf"), float("nan")),
+        "99999999d",
+        # Integer strings past a float's range, and past Python's 4300 digits for an int.
+        *("9" * 400, "+" + "9" * 5000, "0" * 5000 + "9" * 20),
+    ],
 )
 def test_durations_past_gos_range_are_refused(value: object) -> None:
     with pytest.raises(ValueError, match="at most 9223372036 seconds"):
         parse_duration(value)
+
+
+@pytest.mark.parametrize("value", ["-" + "9" * 400, "-" + "9" * 5000])
+def test_huge_negative_integer_strings_are_negative(value: str) -> None:
+    with pytest.raises(ValueError, match="cannot be negative"):
+        parse_duration(value)
+
+
+def test_leading_zeros_do_not_count() -> None:
+    assert parse_duration("0" * 5000 + "90") == 90
 
 
 def test_the_longest_duration() -> None:

@@ -6,8 +6,9 @@ Point an SDK at it with
     AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:8200/v1/aws/container-creds/ROLE
     AWS_CONTAINER_AUTHORIZATION_TOKEN=<a broker token that may read this path>
 
-The SDK sends a GET with the token as the bare `Authorization` header (no `Bearer`); the HTTP
-layer accepts that form for this path only (`http/app.py`). SDKs allow plain http only to
+The SDK sends a GET with the token as the bare `Authorization` header (no `Bearer`); the path
+declares that it accepts that form (`bare_authorization`), and the core takes it as the token
+for this path only (`Core.handle`). SDKs allow plain http only to
 loopback and a few link-local addresses; anywhere else, serve the broker over https.
 
 The answer is `{"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}` (`Token` is null for
@@ -47,6 +48,7 @@ def paths() -> list[Path[AWSBackend]]:
                 "role_session_name": Field(T.STRING, "assumed_role: the session name"),
             },
             summary="A role's credentials for the AWS SDKs' container-credentials provider",
+            bare_authorization=True,
         )
     ]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from croniter import CroniterError, croniter
+from croniter import CroniterBadDateError, CroniterError, croniter
 
 from awsbroker.sdk.errors import InvalidRequest
 
@@ -32,12 +32,18 @@ def parse_cron(text: str) -> None:
 
 
 def validate_root_fields(period: int, cron: str, window: int) -> None:
-    """The checks Vault's rotation manager adds to the SDK's (which `RootConfig` runs first)."""
+    """The checks Vault's rotation manager adds to the SDK's (which `RootConfig` runs first),
+    and ours: a schedule that never fires."""
     if cron:
         try:
             parse_cron(cron)
         except ValueError as exc:
             raise InvalidRequest(f"failed to parse provided rotation_schedule: {exc}") from None
+        if next_cron_time(cron, datetime.now(UTC).timestamp()) is None:
+            raise InvalidRequest(
+                f'rotation_schedule "{cron}" never fires: no date matches it; send another, '
+                'or "" to turn the schedule off'
+            )
     if period and period < MIN_ROOT_PERIOD:
         raise InvalidRequest(
             f"rotation_period must be at least {MIN_ROOT_PERIOD} seconds, got {period}"
@@ -51,9 +57,18 @@ def next_time(period: int, cron: str, after: float) -> float | None:
     if period:
         return after + period
     if cron:
-        start = datetime.fromtimestamp(after, UTC)
-        return float(croniter(cron, start).get_next(float))
+        return next_cron_time(cron, after)
     return None
+
+
+def next_cron_time(cron: str, after: float) -> float | None:
+    """The schedule's first time after `after`, or None when no date matches it (`0 0 31 2 *`).
+    config/root refuses such a schedule, but one stored before it did must not make every later
+    use of the schedule fail (a rotation, the job): it just never fires."""
+    try:
+        return float(croniter(cron, datetime.fromtimestamp(after, UTC)).get_next(float))
+    except CroniterBadDateError:
+        return None
 
 
 def rfc3339(when: float) -> str:

@@ -12,7 +12,7 @@ from tests.support.aws_proxy import AWSProxy
 from tests.support.aws_rotation import World, fresh_world
 from tests.support.moto_server import MotoServer
 
-from awsbroker.engines.aws import root_schedule, schedule
+from awsbroker.engines.aws import path_config_root, root_schedule, schedule
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.logical import JSONValue, Operation
 
@@ -83,6 +83,51 @@ def test_a_bad_cron_field_is_refused(world: World) -> None:
     with pytest.raises(InvalidRequest) as info:
         world.ok(U, "config/root", rotation_schedule="61 * * * *")
     assert info.value.messages[0].startswith("failed to parse provided rotation_schedule: ")
+
+
+NEVER = "0 0 31 2 *"  # the 31st of February
+NEVER_FIRES = (
+    f'rotation_schedule "{NEVER}" never fires: no date matches it; send another, '
+    'or "" to turn the schedule off'
+)
+
+
+def test_a_schedule_that_never_fires_is_refused(world: World) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        world.ok(U, "config/root", rotation_schedule=NEVER)
+    assert info.value.messages == [NEVER_FIRES]
+    assert world.ok(R, "config/root")["rotation_schedule"] == ""
+    assert world.system.jobs == {}
+
+
+def test_a_stored_schedule_that_never_fires_breaks_nothing(world: World) -> None:
+    """One stored before the write refused it: the job, a rotation and a read still work, and a
+    write says what to change instead of failing with a 500."""
+    world.ok(U, "config/root", rotation_schedule="0 0 * * *")
+    config = path_config_root.load(world.backend)
+    assert config is not None
+    config.rotation_schedule = NEVER
+    world.storage.put(path_config_root.STORAGE_KEY, config.to_record())
+
+    assert world.backend.run_job(JOB) is None  # the job: nothing due, ever
+    assert rotations(world) == 0
+    world.ok(U, "config/rotate-root")  # a manual rotation: done, and nothing scheduled after
+    assert rotations(world) == 1
+    assert world.system.jobs == {}
+    assert world.ok(R, "config/root")["next_vault_rotation"] is None
+    with pytest.raises(InvalidRequest) as info:
+        world.ok(U, "config/root", region="us-east-1")
+    assert info.value.messages == [NEVER_FIRES]
+    world.ok(U, "config/root", rotation_schedule="", region="us-east-1")  # the way out
+    world.ok(U, "config/root", region="us-west-2")
+    assert world.ok(R, "config/root")["region"] == "us-west-2"
+
+
+def test_next_time_of_a_schedule_that_never_fires_is_none() -> None:
+    assert schedule.next_time(0, NEVER, at("2024-01-01T00:00:00")) is None
+    assert schedule.next_time(0, "0 0 29 2 *", at("2024-03-01T00:00:00")) == at(
+        "2028-02-29T00:00:00"
+    )
 
 
 # --- periods -------------------------------------------------------------------------------
