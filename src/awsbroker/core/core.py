@@ -59,6 +59,7 @@ SEAL_EXEMPT = frozenset({"sys/init", "sys/seal-status", "sys/unseal", "sys/healt
 TOKEN_MOUNT = "auth/token/"  # noqa: S105 - a mount path, not a secret
 SYS_MOUNT = "sys/"
 METRICS_PATH = "sys/metrics"
+SEAL_PATH = "sys/seal"
 
 
 @dataclass(frozen=True)
@@ -412,6 +413,11 @@ class Core:
             last_use = self._authorize(request, inner, route, trail)
             if not internal:
                 inner.token_hash = ""
+        if last_use is not None and path == SEAL_PATH:
+            # Sealing closes the storage the revocation needs: spend the last use first, as
+            # Vault does.
+            self.tokens.revoke_tree(last_use)
+            last_use = None
         try:
             if trail is not None:
                 trail.log_request(inner, route.entry)  # before the backend, or not at all

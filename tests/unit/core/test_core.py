@@ -95,6 +95,21 @@ def test_sealed_core_refuses_logical_requests_and_keeps_state(h: Harness) -> Non
     assert h.ok(R, "test/items/a").data == {"value": "1"}
 
 
+def test_sealing_with_a_tokens_last_use_seals_and_revokes_the_token_and_its_children(
+    h: Harness,
+) -> None:
+    h.policy("sealer", rule("sys/seal", "update", "sudo") + rule("auth/token/create", "update"))
+    token = h.token({"policies": ["sealer"], "num_uses": 2})
+    child = h.token({"policies": ["sealer"]}, token)  # the first use
+    assert h.call(U, "sys/seal", token=token) is None  # the last: 204, not 503
+    assert h.core.sealed
+    h.core.submit_unseal_key(h.key)
+    with pytest.raises(PermissionDenied):
+        h.call(R, "auth/token/lookup-self", token=token)
+    with pytest.raises(PermissionDenied):
+        h.call(R, "auth/token/lookup-self", token=child)
+
+
 def test_seal_endpoint_needs_sudo(h: Harness) -> None:
     h.policy("sealer", rule("sys/seal", "update"))
     token = h.token({"policies": ["sealer"]})
