@@ -35,6 +35,14 @@ from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Res
 
 log = logging.getLogger("awsbroker.http")
 DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
+# Levels of arrays and objects a JSON body may nest, its own object included. Vault's bodies
+# are a few levels deep; deeper ones only cost stack (Python's decoder and every walk of the
+# data recurse) and are refused with a 400 that says so.
+MAX_JSON_DEPTH = 100
+DEPTH_MESSAGE = (
+    f"failed to parse JSON input: the body nests arrays and objects more than {MAX_JSON_DEPTH} "
+    "levels deep; send a flatter body"
+)
 # Requests the core serves at once; the rest wait their turn in the event loop.
 WORKER_THREADS = 64
 Handler = Callable[[Request], Response | None]
@@ -144,13 +152,32 @@ class API:
         text = body.decode("utf-8", "replace")
         try:
             value: JSONValue = json.loads(text)
-        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+        except RecursionError:  # nesting deep enough to exhaust the decoder's stack
+            raise InvalidRequest(DEPTH_MESSAGE) from None
+        except ValueError as exc:
             raise InvalidRequest(f"failed to parse JSON input: {exc}") from None
         if not isinstance(value, dict):
             raise InvalidRequest("failed to parse JSON input: the body must be a JSON object")
+        # Only a body with more openers than the limit can nest deeper (two scans in C).
+        if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _deeper_than(
+            value, MAX_JSON_DEPTH
+        ):
+            raise InvalidRequest(DEPTH_MESSAGE)
         if _ESCAPED_SURROGATE.search(text):
             value = cast(JSONObject, _replace_surrogates(value))
         return value
+
+
+def _deeper_than(value: JSONObject, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels in `value` (without recursion)."""
+    stack: list[tuple[list[JSONValue] | dict[str, JSONValue], int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, list | dict))
+    return False
 
 
 # `"\ud800"` is valid JSON but not Unicode: a lone surrogate cannot be encoded as UTF-8, so it
