@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import cast
 from urllib.parse import parse_qsl
 
+from starlette.requests import ClientDisconnect
 from starlette.requests import Request as HTTPRequest
 from starlette.responses import JSONResponse
 from starlette.responses import Response as HTTPResponse
@@ -77,6 +78,10 @@ class API:
             request = await self._decode(http, request_id)
             response = await self._workers.run(self._handle, request)
             answer = render(request, response)
+        except ClientDisconnect:
+            # Nobody is left to answer: one line, not an error (it is the client's doing).
+            log.info("the client went away before sending the whole request body")
+            answer = error_response(400, ["the request body was cut short"])
         except BrokerError as exc:
             if not isinstance(exc, InvalidRequest | NotFound):
                 log.info("request failed: %s", type(exc).__name__)
