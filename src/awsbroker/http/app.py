@@ -6,6 +6,7 @@ Every request under `/v1/` becomes one `Request` handed to `Core.handle` in a wo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -36,6 +37,9 @@ from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Res
 
 log = logging.getLogger("awsbroker.http")
 DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
+# Seconds a request's body may take to arrive once its headers have (Vault's
+# `http_read_timeout`); the listener passes the configured value.
+DEFAULT_READ_TIMEOUT = 30.0
 # Levels of arrays and objects a JSON body may nest, its own object included. Vault's bodies
 # are a few levels deep; deeper ones only cost stack (Python's decoder and every walk of the
 # data recurse) and are refused with a 400 that says so.
@@ -52,16 +56,23 @@ Handler = Callable[[Request], Response | None]
 Observer = Callable[[Request | None, int, float], None]
 
 
+class BodyTimeout(Exception):
+    """The request's body did not arrive within the read timeout."""
+
+
 class API:
     def __init__(
         self,
         handle: Handler,
         max_request_size: int = DEFAULT_MAX_REQUEST_SIZE,
         observe: Observer | None = None,
+        *,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> None:
         self._handle = handle
         self._max = max_request_size
         self._observe = observe
+        self._read_timeout = read_timeout
         # Our own hand-off (workers.py): half the CPU of `run_in_executor`, which is half
         # that of anyio's `to_thread`; the request's context variables go along.
         self._workers: WorkerThreads[Request, Response | None] = WorkerThreads(
@@ -78,6 +89,11 @@ class API:
             request = await self._decode(http, request_id)
             response = await self._workers.run(self._handle, request)
             answer = render(request, response)
+        except BodyTimeout:
+            log.info("request body not received within %gs: closing", self._read_timeout)
+            message = f"request body not received within {self._read_timeout:g}s"
+            answer = error_response(408, [message])
+            answer.headers["Connection"] = "close"
         except ClientDisconnect:
             # Nobody is left to answer: one line, not an error (it is the client's doing).
             log.info("the client went away before sending the whole request body")
@@ -139,14 +155,11 @@ class API:
         declared = http.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self._max:
             raise PayloadTooLarge(f"request body is larger than the limit of {self._max} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in http.stream():
-            size += len(chunk)
-            if size > self._max:
-                raise PayloadTooLarge(f"request body is larger than the limit of {self._max} bytes")
-            chunks.append(chunk)
-        body = b"".join(chunks).strip()
+        try:
+            async with asyncio.timeout(self._read_timeout):
+                body = await self._read(http)
+        except TimeoutError:
+            raise BodyTimeout() from None
         if not body:
             return {}
         form = http.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
@@ -171,6 +184,16 @@ class API:
         if _ESCAPED_SURROGATE.search(text):
             value = cast(JSONObject, _replace_surrogates(value))
         return value
+
+    async def _read(self, http: HTTPRequest) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in http.stream():
+            size += len(chunk)
+            if size > self._max:
+                raise PayloadTooLarge(f"request body is larger than the limit of {self._max} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks).strip()
 
 
 def _deeper_than(value: JSONObject, limit: int) -> bool:
@@ -316,10 +339,13 @@ def build_app(
     handle: Handler,
     max_request_size: int = DEFAULT_MAX_REQUEST_SIZE,
     observe: Observer | None = None,
+    *,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> ASGIApp:
     """The ASGI app: every HTTP request goes to `API.endpoint`, with no router or middleware in
-    between (they cost about a tenth of the server's CPU per request; there is one route)."""
-    api = API(handle, max_request_size, observe)
+    between (they cost about a tenth of the server's CPU per request; there is one route).
+    `read_timeout` bounds the wait for a request's body."""
+    api = API(handle, max_request_size, observe, read_timeout=read_timeout)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

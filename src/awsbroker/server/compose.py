@@ -87,7 +87,13 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
         ),
         system_backend=SystemBackend,
     )
-    app = build_app(core.handle, config.max_request_size, core.metrics.observe_request)
+    listener = config.listener
+    app = build_app(
+        core.handle,
+        config.max_request_size,
+        core.metrics.observe_request,
+        read_timeout=listener.http_read_timeout,
+    )
     server = Server(config, physical, core, app, calls)
     try:
         core.storage_format.check()  # before listening: this build may be too old for it

@@ -28,6 +28,12 @@ _TOP_LEVEL = {
 }  # fmt: skip
 _LISTENER_KEYS = {
     "address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size", "telemetry",
+    "http_read_header_timeout", "http_read_timeout", "http_idle_timeout",
+}  # fmt: skip
+# Vault's listener defaults, in seconds: the wait for a request's headers, for its body, and
+# for the next request on a kept-alive connection (server/listener.py says how they apply).
+HTTP_TIMEOUTS = {
+    "http_read_header_timeout": 10, "http_read_timeout": 30, "http_idle_timeout": 300,
 }  # fmt: skip
 _LISTENER_TELEMETRY_KEYS = {"unauthenticated_metrics_access"}
 # Vault's top-level telemetry settings we accept so its configuration files load unchanged.
@@ -55,6 +61,9 @@ class Listener:
     tls_key_file: str = ""
     # `telemetry { unauthenticated_metrics_access = true }` inside the listener block.
     unauthenticated_metrics_access: bool = False
+    http_read_header_timeout: int = HTTP_TIMEOUTS["http_read_header_timeout"]
+    http_read_timeout: int = HTTP_TIMEOUTS["http_read_timeout"]
+    http_idle_timeout: int = HTTP_TIMEOUTS["http_idle_timeout"]
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -207,12 +216,14 @@ def _listener(body: dict[str, str], open_metrics: bool, source: str) -> Listener
         tls_disable = parse_bool(body.get("tls_disable", "false"))
     except ValueError:
         raise ConfigError(f"{source}: listener tls_disable must be true or false") from None
+    timeouts = {key: _timeout(body, key, source) for key in HTTP_TIMEOUTS}
     listener = Listener(
         address=body.get("address", DEFAULT_ADDRESS),
         tls_disable=tls_disable,
         tls_cert_file=body.get("tls_cert_file", ""),
         tls_key_file=body.get("tls_key_file", ""),
         unauthenticated_metrics_access=open_metrics,
+        **timeouts,
     )
     listener.host_port  # noqa: B018 - validates the address now, not at bind time
     if not tls_disable and not (listener.tls_cert_file and listener.tls_key_file):
@@ -222,6 +233,20 @@ def _listener(body: dict[str, str], open_metrics: bool, source: str) -> Listener
     return listener
 
 
+def _timeout(body: Mapping[str, str], key: str, source: str) -> int:
+    if key not in body:
+        return HTTP_TIMEOUTS[key]
+    try:
+        seconds = parse_duration(body[key])
+    except ValueError as exc:
+        raise ConfigError(f"{source}: listener {key}: {exc}") from None
+    if seconds < 1:
+        # Vault reads 0 as "no limit" (or another setting's); unbounded waits are what let
+        # idle connections pile up, so there is always one.
+        raise ConfigError(f"{source}: listener {key} must be at least 1s")
+    return seconds
+
+
 def _sub_block(value: object, name: str, source: str) -> dict[str, object]:
     """The body of an unlabelled block such as `telemetry { ... }` (at most one)."""
     if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], dict):
@@ -229,15 +254,21 @@ def _sub_block(value: object, name: str, source: str) -> dict[str, object]:
     return {str(k): v for k, v in value[0].items()}
 
 
-def _listener_telemetry(tree: dict[str, object], source: str) -> bool:
-    """`listener "tcp" { telemetry { unauthenticated_metrics_access = true } }`."""
+def _listener_raw(tree: dict[str, object]) -> dict[str, object]:
+    """The listener block's settings as parsed (lists stay lists); `_block` checked its shape."""
     blocks = tree.get("listener")
     if not isinstance(blocks, list) or not blocks or not isinstance(blocks[0], dict):
-        return False
+        return {}
     bodies = [b for b in blocks[0].values() if isinstance(b, dict)]
-    if not bodies or "telemetry" not in bodies[0]:
+    return {str(k): v for k, v in bodies[0].items()} if bodies else {}
+
+
+def _listener_telemetry(tree: dict[str, object], source: str) -> bool:
+    """`listener "tcp" { telemetry { unauthenticated_metrics_access = true } }`."""
+    raw = _listener_raw(tree)
+    if "telemetry" not in raw:
         return False
-    body = _sub_block(bodies[0]["telemetry"], "listener telemetry", source)
+    body = _sub_block(raw["telemetry"], "listener telemetry", source)
     unknown = sorted(set(body) - _LISTENER_TELEMETRY_KEYS)
     if unknown:
         raise ConfigError(f"{source}: unknown listener telemetry setting(s) {', '.join(unknown)}")

@@ -70,3 +70,25 @@ def test_a_client_gone_mid_body_is_one_info_line(caplog: pytest.LogCaptureFixtur
     ]
     assert all(r.exc_info is None for r in caplog.records)
     assert observed == [400]
+
+
+def test_a_body_that_does_not_come_in_time_is_408_closing_the_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first: list[Message] = [{"type": "http.request", "body": b'{"pol', "more_body": True}]
+
+    async def receive() -> Message:
+        if first:
+            return first.pop()
+        await asyncio.sleep(3600)  # the rest never comes
+        raise AssertionError("unreachable")
+
+    app = build_app(handle, read_timeout=0.2)
+    with caplog.at_level(logging.INFO, logger="awsbroker.http"):
+        sent = run(app, receive)
+    start = sent[0]
+    assert start["status"] == 408
+    assert (b"connection", b"close") in start["headers"]
+    assert sent[1]["body"] == b'{"errors":["request body not received within 0.2s"]}'
+    assert "request body not received within 0.2s: closing" in caplog.text
+    assert all(r.levelno <= logging.INFO for r in caplog.records)

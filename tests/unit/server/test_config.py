@@ -352,3 +352,41 @@ def test_node_dead_after() -> None:
     assert error(INMEM + LISTENER + 'node_dead_after = "2s"\n') == (
         "test.hcl: node_dead_after must be at least 3s"
     )
+
+
+# ---- the listener's HTTP timeouts (Vault's names and defaults) -------------------------------
+
+
+def listener_with(*settings: str) -> str:
+    body = "".join(f"  {setting}\n" for setting in settings)
+    return f'listener "tcp" {{\n  address = "127.0.0.1:8200"\n  tls_disable = true\n{body}}}\n'
+
+
+def test_http_timeouts_default_to_vaults() -> None:
+    listener = config(INMEM + LISTENER).listener
+    assert listener.http_read_header_timeout == 10
+    assert listener.http_read_timeout == 30
+    assert listener.http_idle_timeout == 300
+
+
+def test_http_timeouts_are_durations() -> None:
+    listener = config(
+        INMEM
+        + listener_with(
+            'http_read_header_timeout = "5s"', 'http_read_timeout = "1m"', "http_idle_timeout = 90"
+        )
+    ).listener
+    assert (listener.http_read_header_timeout, listener.http_read_timeout) == (5, 60)
+    assert listener.http_idle_timeout == 90
+
+
+@pytest.mark.parametrize(
+    "key", ["http_read_header_timeout", "http_read_timeout", "http_idle_timeout"]
+)
+def test_http_timeouts_are_at_least_a_second(key: str) -> None:
+    for value in ('"0"', "0", '"500ms"'):
+        assert error(INMEM + listener_with(f"{key} = {value}")) == (
+            f"test.hcl: listener {key} must be at least 1s"
+        )
+    message = error(INMEM + listener_with(f'{key} = "soon"'))
+    assert message.startswith(f"test.hcl: listener {key}: "), message
