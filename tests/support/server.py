@@ -63,10 +63,11 @@ def config_text(
     listener: Mapping[str, str | list[str]] | None = None,
 ) -> str:
     """A Vault-style HCL server configuration; `listener` settings go in the listener block
-    (an `address` there replaces the loopback one)."""
+    (an `address` there replaces the loopback one, with `{port}` replaced by `port`)."""
     lines = [f"storage {hcl_string(storage_type)} {{"]
     lines += [f"  {key} = {hcl_string(value)}" for key, value in storage.items()]
-    block: dict[str, str | list[str]] = {"address": f"{HOST}:{port}", **(listener or {})}
+    block: dict[str, str | list[str]] = {"address": f"{HOST}:{{port}}", **(listener or {})}
+    block["address"] = str(block["address"]).replace("{port}", str(port))
     lines += ["}", "", 'listener "tcp" {']
     for key, value in block.items():
         text = (

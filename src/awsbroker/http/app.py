@@ -23,6 +23,7 @@ from starlette.responses import Response as HTTPResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from awsbroker.http.errors import HEADERS, error_response, from_error
+from awsbroker.http.sites import Refused, SitePolicy, cors_headers, preflight_headers
 from awsbroker.http.workers import WorkerThreads
 from awsbroker.sdk.errors import (
     BrokerError,
@@ -68,11 +69,13 @@ class API:
         observe: Observer | None = None,
         *,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
+        sites: SitePolicy | None = None,
     ) -> None:
         self._handle = handle
         self._max = max_request_size
         self._observe = observe
         self._read_timeout = read_timeout
+        self._sites = sites or SitePolicy()
         # Our own hand-off (workers.py): half the CPU of `run_in_executor`, which is half
         # that of anyio's `to_thread`; the request's context variables go along.
         self._workers: WorkerThreads[Request, Response | None] = WorkerThreads(
@@ -85,10 +88,18 @@ class API:
         # Every log line written for this request (worker thread included) carries its ID.
         context = REQUEST_ID.set(request_id)
         request: Request | None = None
+        cors: str | None = None
         try:
-            request = await self._decode(http, request_id)
-            response = await self._workers.run(self._handle, request)
-            answer = render(request, response)
+            cors = self._sites.check(http.scope, http.headers)
+            if cors is not None and _preflight(http):
+                answer = HTTPResponse(status_code=204, headers=preflight_headers(cors))
+            else:
+                request = await self._decode(http, request_id)
+                response = await self._workers.run(self._handle, request)
+                answer = render(request, response)
+        except Refused as exc:
+            log.info("request refused: %s", exc.message)
+            answer = error_response(exc.status, [exc.message])
         except BodyTimeout:
             log.info("request body not received within %gs: closing", self._read_timeout)
             message = f"request body not received within {self._read_timeout:g}s"
@@ -105,6 +116,8 @@ class API:
         except Exception:
             log.exception("internal error handling a %s request", http.method)
             answer = error_response(500, ["internal error"])
+        if cors is not None:
+            answer.headers.update(cors_headers(cors))
         try:
             self._answered(request, answer.status_code, time.monotonic() - started)
         finally:
@@ -194,6 +207,11 @@ class API:
                 raise PayloadTooLarge(f"request body is larger than the limit of {self._max} bytes")
             chunks.append(chunk)
         return b"".join(chunks).strip()
+
+
+def _preflight(http: HTTPRequest) -> bool:
+    """A browser's CORS preflight: OPTIONS naming the method it means to send."""
+    return http.method == "OPTIONS" and "access-control-request-method" in http.headers
 
 
 def _deeper_than(value: JSONObject, limit: int) -> bool:
@@ -341,11 +359,13 @@ def build_app(
     observe: Observer | None = None,
     *,
     read_timeout: float = DEFAULT_READ_TIMEOUT,
+    sites: SitePolicy | None = None,
 ) -> ASGIApp:
     """The ASGI app: every HTTP request goes to `API.endpoint`, with no router or middleware in
     between (they cost about a tenth of the server's CPU per request; there is one route).
-    `read_timeout` bounds the wait for a request's body."""
-    api = API(handle, max_request_size, observe, read_timeout=read_timeout)
+    `read_timeout` bounds the wait for a request's body; `sites`, the hosts and origins it
+    answers (default: any host, and browsers from the server's own origin only)."""
+    api = API(handle, max_request_size, observe, read_timeout=read_timeout, sites=sites)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
