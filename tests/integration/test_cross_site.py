@@ -42,8 +42,13 @@ def test_a_web_page_cannot_initialise_a_fresh_loopback_server(servers: ServerFac
     assert server.request("GET", "sys/seal-status", headers=own).status_code == 200
     for host in ("localhost", f"localhost:{server.port}", f"[::1]:{server.port}", HOST):
         assert server.request("GET", "sys/health", headers={"Host": host}).status_code == 501
-    server.init_and_unseal()  # hvac: no Origin
+    token = server.init_and_unseal().root_token  # hvac: no Origin
     assert initialized(server) is True
+    # Vault's sys/config/cors is not there: origins are the listener's allowed_origins.
+    assert server.request("GET", "sys/config/cors", token).status_code == 404
+    assert server.request("POST", "sys/config/cors", token, json={"enabled": True}).json() == {
+        "errors": ["unsupported path"]
+    }
 
 
 def test_configured_hosts_and_origins(servers: ServerFactory) -> None:

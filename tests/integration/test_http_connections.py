@@ -58,9 +58,11 @@ def connect(server: ServerProcess, first_bytes: bytes = b"") -> socket.socket:
     return sock
 
 
-def closed_after(socks: list[socket.socket], since: float, timeout: float) -> list[float]:
-    """Seconds from `since` until the server closed each socket (after any answer it sent);
-    fails if one is still open after `timeout`."""
+def closed_after(
+    socks: list[socket.socket], since: float, timeout: float, received: list[bytes] | None = None
+) -> list[float]:
+    """Seconds from `since` until the server closed each socket (after any answer it sent,
+    added to `received`); fails if one is still open after `timeout`."""
     selector = selectors.DefaultSelector()
     for sock in socks:
         sock.setblocking(False)
@@ -75,6 +77,8 @@ def closed_after(socks: list[socket.socket], since: float, timeout: float) -> li
                 data = sock.recv(65536)
             except ConnectionResetError:
                 data = b""
+            if data and received is not None:
+                received.append(data)
             if not data:
                 closed[sock] = time.monotonic() - since
                 selector.unregister(sock)
@@ -111,13 +115,42 @@ def test_idle_connections_are_closed_and_others_served_meanwhile(servers: Server
     idle = closed_after(silent + half_headers + kept_alive, opened, HEADER_TIMEOUT + 5)
     assert min(idle) > HEADER_TIMEOUT - 0.5, "closed before the configured limit"
     assert max(idle) < HEADER_TIMEOUT + 3
-    bodies = closed_after(half_bodies, opened, READ_TIMEOUT + 5)
+    answers: list[bytes] = []
+    bodies = closed_after(half_bodies, opened, READ_TIMEOUT + 5, answers)
     assert min(bodies) > READ_TIMEOUT - 0.5
     assert max(bodies) < READ_TIMEOUT + 3
+    assert len(answers) == len(half_bodies)
+    for answer in answers:
+        assert answer.startswith(b"HTTP/1.1 408 "), answer
+        assert b"connection: close\r\n" in answer.lower()
+        assert answer.endswith(b'{"errors":["request body not received within 3s"]}')
     for sock in silent + half_headers + half_bodies + kept_alive:
         sock.close()
     assert health_seconds(server) < 1.0
     assert "Traceback" not in server.log()
+
+
+def test_clients_reconnect_after_an_idle_connection_is_closed(servers: ServerFactory) -> None:
+    """A kept-alive connection idle for http_read_header_timeout is closed (Vault keeps it 5
+    minutes); requests' pool (hvac's) sees that and opens a new one."""
+    server = servers.sqlite(listener=SHORT_LIMITS)
+    with requests.Session() as session:
+        first = session.get(server.v1("sys/seal-status"), timeout=10)
+        time.sleep(HEADER_TIMEOUT + 1)
+        second = session.get(server.v1("sys/seal-status"), timeout=10)
+    assert (first.status_code, second.status_code) == (200, 200)
+    client = server.client()
+    assert client.sys.read_seal_status()["initialized"] is False
+    time.sleep(HEADER_TIMEOUT + 1)
+    assert client.sys.read_seal_status()["initialized"] is False
+
+
+def test_http2_is_not_spoken(dev_server: ServerProcess) -> None:
+    """A connection that opens with HTTP/2's preface (h2c with prior knowledge) is closed:
+    granian's HTTP/2, and its sniffing of the preface, had no timeout."""
+    with socket.create_connection((HOST, dev_server.port), timeout=10) as sock:
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        assert sock.recv(1000) == b""
 
 
 def open_files(server: ServerProcess) -> int:
