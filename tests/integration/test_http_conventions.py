@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -258,6 +259,47 @@ def test_lone_surrogates_become_replacement_characters(dev_server: ServerProcess
     read = dev_server.request("GET", "sys/policies/acl/surrogate-raw", token=ROOT_TOKEN)
     assert read.json()["data"]["policy"].startswith("# \ufffd\ufffd\ufffd\npath")
     assert "Traceback" not in dev_server.log()
+
+
+DEPTH_MESSAGE = (
+    "failed to parse JSON input: the body nests arrays and objects more than 100 levels deep; "
+    "send a flatter body"
+)
+
+
+def audit_failures(server: ServerProcess) -> float:
+    text = server.request("GET", "sys/metrics", token=ROOT_TOKEN, params={"format": "prometheus"})
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.text.splitlines()
+        if line.startswith("awsbroker_audit_log_failures_total")
+    )
+
+
+def test_deep_nesting_is_400_before_the_core_and_the_audit_see_it(
+    dev_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """600 to 950 levels around an escaped surrogate were a 500 with a RecursionError's
+    traceback, token or not; with an audit device on, any body 600 deep failed the audit."""
+    audit_log = tmp_path_factory.mktemp("deep-audit") / "audit.log"
+    root = dev_server.client(ROOT_TOKEN)
+    root.sys.enable_audit_device("file", path="deep", options={"file_path": str(audit_log)})
+    try:
+        for depth in (101, 600, 800, 950, 5_000):
+            body = '{"a":' * depth + '"\\ud800"' + "}" * depth
+            for token in (None, ROOT_TOKEN):
+                resp = dev_server.request("POST", "auth/token/create", token=token, data=body)
+                assert resp.status_code == 400, (depth, token, resp.text[:200])
+                assert resp.json() == {"errors": [DEPTH_MESSAGE]}
+        ok = {"policy": POLICY, "extra": json.loads('{"a":' * 98 + '"\\ud800"' + "}" * 98)}
+        written = dev_server.request("PUT", "sys/policies/acl/deep-ok", token=ROOT_TOKEN, json=ok)
+        assert written.status_code in (200, 204), written.text
+    finally:
+        root.sys.disable_audit_device("deep")
+    assert audit_failures(dev_server) == 0
+    assert "sys/policies/acl/deep-ok" in audit_log.read_text()
+    assert "Traceback" not in dev_server.log()
+    assert "RecursionError" not in dev_server.log()
 
 
 def test_json_is_sniffed_and_forms_are_accepted(dev_server: ServerProcess) -> None:

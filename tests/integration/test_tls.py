@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import socket
+import ssl
 from pathlib import Path
 
 import hvac
@@ -90,3 +92,16 @@ def test_tls_is_required_and_verified(tls_server: ServerProcess) -> None:
         else:
             assert resp.status_code >= 400
             assert "initialized" not in resp.text
+
+
+def test_tls_offers_http1_only(tls_server: ServerProcess) -> None:
+    """Vault negotiates HTTP/2 over TLS; granian's HTTP/2 has no idle timeout, so it is off."""
+    context = ssl.create_default_context(cafile=str(tls_server.ca_cert))
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    with (
+        socket.create_connection((HOST, tls_server.port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=HOST) as sock,
+    ):
+        assert sock.selected_alpn_protocol() == "http/1.1"
+        sock.sendall(f"GET /v1/sys/health HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+        assert sock.recv(100).startswith(b"HTTP/1.1 ")

@@ -11,6 +11,10 @@ the root token (and a few cases per operation with a generated one); each answer
 - so is a dropped connection or a timeout (the server crashed or hung), and an error status
   whose body is not `{"errors": [...]}`.
 
+Each operation also gets the hostile requests of `tests/support/fuzz_hostile.py` (bodies nested
+past the limit, odd `Content-Type`s, a foreign `Origin` or `Host`), judged the same way, and
+each must get its own status (400, 403, 421).
+
 After the run, `check_state` walks what the run may have left behind (mounts, policies, roles,
 static roles, leases, token accessors) and reads every item: none may answer 500, and the
 engine must still issue and revoke a credential.
@@ -47,6 +51,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisException
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
+from tests.support.fuzz_hostile import Target, send_hostile
 from tests.support.fuzz_state import check_state, log_exceptions
 from tests.support.moto_server import REGION, MotoServer, bootstrap_admin, moto_client
 from tests.support.server import ServerProcess, dev_server
@@ -95,6 +100,7 @@ class Report:
     skipped: int = 0  # cases not sent (they would disable aws/)
     not_generated: list[str] = field(default_factory=list)
     operations: int = 0
+    hostile: int = 0  # of `cases`: the hostile requests (tests/support/fuzz_hostile.py)
     seconds: float = 0.0
     by_operation: Counter[str] = field(default_factory=Counter)
 
@@ -109,7 +115,8 @@ class Report:
     def summary(self) -> str:
         lines = [
             f"operations fuzzed: {self.operations} (excluded: {len(EXCLUDED)})",
-            f"cases sent: {self.cases}, skipped: {self.skipped}, in {self.seconds:.1f}s",
+            f"cases sent: {self.cases} (hostile: {self.hostile}), skipped: {self.skipped}, "
+            f"in {self.seconds:.1f}s",
             "statuses: " + ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items())),
             f"allowed 502 (AWS unreachable): {len(self.allowed)}",
             f"failures: {len(self.failures)} ({len(self.distinct_failures())} distinct)",
@@ -235,7 +242,12 @@ def _errors_body(answer: requests.Response) -> bool:
 
 def judge(case: Any, status: int, text: str) -> str | None:
     """None when the answer is acceptable; else what is wrong with it."""
-    if status == 502 and ENGINE_PATH.match(case.operation.path) and UPSTREAM_502.search(text):
+    return judge_path(case.operation.path, status, text)
+
+
+def judge_path(path: str, status: int, text: str) -> str | None:
+    """`judge` for an operation's path template (`/aws/creds/{name}`)."""
+    if status == 502 and ENGINE_PATH.match(path) and UPSTREAM_502.search(text):
         return None
     if status >= 500:
         return "server error"
@@ -280,6 +292,25 @@ class Runner:
             self._fail(case, mode, "malformed error body", status, text)
         if case.operation.path == f"/{MOUNT}/config/root" and case.method.upper() == "POST":
             self.world.restore_config()
+
+    def run_hostile(self, operation: Any) -> None:
+        """The hostile requests (deep bodies, odd Content-Types, foreign Origin and Host)."""
+        target = Target(self.session, self.base_url, self.world.server.port, self.world.token)
+        send_hostile(target, operation, judge_path, self._record_hostile)
+        if operation.path == f"/{MOUNT}/config/root" and operation.method.upper() == "POST":
+            self.world.restore_config()
+
+    def _record_hostile(
+        self, label: str, kind: str, status: int, text: str, problem: str | None
+    ) -> None:
+        self.report.cases += 1
+        self.report.hostile += 1
+        self.report.statuses[status] += 1
+        self.report.by_operation[f"{label} {status}"] += 1
+        if problem is not None:
+            self.report.failures.append(Failure(label, f"hostile: {kind}", problem, status, text))
+        elif status >= 500:
+            self.report.allowed.append(Failure(label, f"hostile: {kind}", "upstream", status, text))
 
     def _fail(self, case: Any, mode: GenerationMode, kind: str, status: int, text: str) -> None:
         label = f"{case.operation.method.upper()} {case.operation.path}"
@@ -373,6 +404,7 @@ def fuzz(world: World, budget: Budget) -> Report:
     try:
         for operation in operations(world.load_schema()):
             runner.run_operation(operation, budget)
+            runner.run_hostile(operation)
     finally:
         runner.session.close()
         report.seconds = time.monotonic() - started

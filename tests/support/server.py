@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -59,11 +60,22 @@ def config_text(
     *,
     tls: TLSFiles | None = None,
     settings: Mapping[str, str | int] | None = None,
+    listener: Mapping[str, str | list[str]] | None = None,
 ) -> str:
-    """A Vault-style HCL server configuration."""
+    """A Vault-style HCL server configuration; `listener` settings go in the listener block
+    (an `address` there replaces the loopback one, with `{port}` replaced by `port`)."""
     lines = [f"storage {hcl_string(storage_type)} {{"]
     lines += [f"  {key} = {hcl_string(value)}" for key, value in storage.items()]
-    lines += ["}", "", 'listener "tcp" {', f"  address = {hcl_string(f'{HOST}:{port}')}"]
+    block: dict[str, str | list[str]] = {"address": f"{HOST}:{{port}}", **(listener or {})}
+    block["address"] = str(block["address"]).replace("{port}", str(port))
+    lines += ["}", "", 'listener "tcp" {']
+    for key, value in block.items():
+        text = (
+            hcl_string(value)
+            if isinstance(value, str)
+            else f"[{', '.join(map(hcl_string, value))}]"
+        )
+        lines.append(f"  {key} = {text}")
     if tls is None:
         lines.append("  tls_disable = true")
     else:
@@ -85,11 +97,20 @@ class InitResult:
 class ServerProcess:
     """One `awsbroker server` subprocess and what it needs: args, workdir, log, clients."""
 
-    def __init__(self, workdir: Path, args: list[str], port: int, *, ca_cert: Path | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        args: list[str],
+        port: int,
+        *,
+        ca_cert: Path | None = None,
+        open_files: int | None = None,
+    ):
         self.workdir = workdir
         self.args = args
         self.port = port
         self.ca_cert = ca_cert
+        self.open_files = open_files  # the process's limit on open files (soft and hard)
         self.log_path = workdir / "server.log"
         self.token_file = workdir / "root-token"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -131,8 +152,13 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
                 env=env,
+                preexec_fn=self._limit_open_files if self.open_files else None,  # noqa: PLW1509
             )
         self._wait_until_up()
+
+    def _limit_open_files(self) -> None:
+        assert self.open_files is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
 
     def _wait_until_up(self) -> None:
         assert self.proc is not None
@@ -263,13 +289,17 @@ def config_server(
     *,
     tls: TLSFiles | None = None,
     settings: Mapping[str, str | int] | None = None,
+    listener: Mapping[str, str | list[str]] | None = None,
+    open_files: int | None = None,
 ) -> ServerProcess:
     """A server started from an HCL file written into `workdir`."""
     port = free_port()
     config = workdir / "config.hcl"
-    config.write_text(config_text(storage_type, storage, port, tls=tls, settings=settings))
+    text = config_text(storage_type, storage, port, tls=tls, settings=settings, listener=listener)
+    config.write_text(text)
+    ca_cert = tls.cert if tls is not None else None
     return ServerProcess(
-        workdir, ["--config", str(config)], port, ca_cert=tls.cert if tls is not None else None
+        workdir, ["--config", str(config)], port, ca_cert=ca_cert, open_files=open_files
     )
 
 
@@ -300,12 +330,23 @@ class ServerFactory:
         *,
         tls: TLSFiles | None = None,
         settings: Mapping[str, str | int] | None = None,
+        listener: Mapping[str, str | list[str]] | None = None,
+        open_files: int | None = None,
         start: bool = True,
     ) -> ServerProcess:
-        """A server on a SQLite file `storage.db` inside its own working directory."""
+        """A server on a SQLite file `storage.db` inside its own working directory; `listener`
+        settings go in its listener block, `open_files` limits its open files."""
         workdir = self._workdir("sqlite")
         storage = {"path": str(workdir / "storage.db")}
-        server = config_server(workdir, "sqlite", storage, tls=tls, settings=settings)
+        server = config_server(
+            workdir,
+            "sqlite",
+            storage,
+            tls=tls,
+            settings=settings,
+            listener=listener,
+            open_files=open_files,
+        )
         return self._start(server, start)
 
     def sqlite_file(

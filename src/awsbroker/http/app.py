@@ -6,6 +6,7 @@ Every request under `/v1/` becomes one `Request` handed to `Core.handle` in a wo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -15,12 +16,14 @@ from collections.abc import Callable
 from typing import cast
 from urllib.parse import parse_qsl
 
+from starlette.requests import ClientDisconnect
 from starlette.requests import Request as HTTPRequest
 from starlette.responses import JSONResponse
 from starlette.responses import Response as HTTPResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from awsbroker.http.errors import HEADERS, error_response, from_error
+from awsbroker.http.sites import Refused, SitePolicy, cors_headers, preflight_headers
 from awsbroker.http.workers import WorkerThreads
 from awsbroker.sdk.errors import (
     BrokerError,
@@ -35,6 +38,17 @@ from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Res
 
 log = logging.getLogger("awsbroker.http")
 DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
+# Seconds a request's body may take to arrive once its headers have (Vault's
+# `http_read_timeout`); the listener passes the configured value.
+DEFAULT_READ_TIMEOUT = 30.0
+# Levels of arrays and objects a JSON body may nest, its own object included. Vault's bodies
+# are a few levels deep; deeper ones only cost stack (Python's decoder and every walk of the
+# data recurse) and are refused with a 400 that says so.
+MAX_JSON_DEPTH = 100
+DEPTH_MESSAGE = (
+    f"failed to parse JSON input: the body nests arrays and objects more than {MAX_JSON_DEPTH} "
+    "levels deep; send a flatter body"
+)
 # Requests the core serves at once; the rest wait their turn in the event loop.
 WORKER_THREADS = 64
 Handler = Callable[[Request], Response | None]
@@ -43,16 +57,25 @@ Handler = Callable[[Request], Response | None]
 Observer = Callable[[Request | None, int, float], None]
 
 
+class BodyTimeout(Exception):
+    """The request's body did not arrive within the read timeout."""
+
+
 class API:
     def __init__(
         self,
         handle: Handler,
         max_request_size: int = DEFAULT_MAX_REQUEST_SIZE,
         observe: Observer | None = None,
+        *,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        sites: SitePolicy | None = None,
     ) -> None:
         self._handle = handle
         self._max = max_request_size
         self._observe = observe
+        self._read_timeout = read_timeout
+        self._sites = sites or SitePolicy()
         # Our own hand-off (workers.py): half the CPU of `run_in_executor`, which is half
         # that of anyio's `to_thread`; the request's context variables go along.
         self._workers: WorkerThreads[Request, Response | None] = WorkerThreads(
@@ -65,10 +88,27 @@ class API:
         # Every log line written for this request (worker thread included) carries its ID.
         context = REQUEST_ID.set(request_id)
         request: Request | None = None
+        cors: str | None = None
         try:
-            request = await self._decode(http, request_id)
-            response = await self._workers.run(self._handle, request)
-            answer = render(request, response)
+            cors = self._sites.check(http.scope, http.headers)
+            if cors is not None and _preflight(http):
+                answer = HTTPResponse(status_code=204, headers=preflight_headers(cors))
+            else:
+                request = await self._decode(http, request_id)
+                response = await self._workers.run(self._handle, request)
+                answer = render(request, response)
+        except Refused as exc:
+            log.info("request refused: %s", exc.message)
+            answer = error_response(exc.status, [exc.message])
+        except BodyTimeout:
+            log.info("request body not received within %gs: closing", self._read_timeout)
+            message = f"request body not received within {self._read_timeout:g}s"
+            answer = error_response(408, [message])
+            answer.headers["Connection"] = "close"
+        except ClientDisconnect:
+            # Nobody is left to answer: one line, not an error (it is the client's doing).
+            log.info("the client went away before sending the whole request body")
+            answer = error_response(400, ["the request body was cut short"])
         except BrokerError as exc:
             if not isinstance(exc, InvalidRequest | NotFound):
                 log.info("request failed: %s", type(exc).__name__)
@@ -76,6 +116,8 @@ class API:
         except Exception:
             log.exception("internal error handling a %s request", http.method)
             answer = error_response(500, ["internal error"])
+        if cors is not None:
+            answer.headers.update(cors_headers(cors))
         try:
             self._answered(request, answer.status_code, time.monotonic() - started)
         finally:
@@ -127,14 +169,11 @@ class API:
         declared = http.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self._max:
             raise PayloadTooLarge(f"request body is larger than the limit of {self._max} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in http.stream():
-            size += len(chunk)
-            if size > self._max:
-                raise PayloadTooLarge(f"request body is larger than the limit of {self._max} bytes")
-            chunks.append(chunk)
-        body = b"".join(chunks).strip()
+        try:
+            async with asyncio.timeout(self._read_timeout):
+                body = await self._read(http)
+        except TimeoutError:
+            raise BodyTimeout() from None
         if not body:
             return {}
         form = http.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
@@ -145,13 +184,47 @@ class API:
         text = body.decode("utf-8", "replace")
         try:
             value: JSONValue = json.loads(text)
-        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+        except RecursionError:  # nesting deep enough to exhaust the decoder's stack
+            raise InvalidRequest(DEPTH_MESSAGE) from None
+        except ValueError as exc:
             raise InvalidRequest(f"failed to parse JSON input: {exc}") from None
         if not isinstance(value, dict):
             raise InvalidRequest("failed to parse JSON input: the body must be a JSON object")
+        # Only a body with more openers than the limit can nest deeper (two scans in C).
+        if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _deeper_than(
+            value, MAX_JSON_DEPTH
+        ):
+            raise InvalidRequest(DEPTH_MESSAGE)
         if _ESCAPED_SURROGATE.search(text):
             value = cast(JSONObject, _replace_surrogates(value))
         return value
+
+    async def _read(self, http: HTTPRequest) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in http.stream():
+            size += len(chunk)
+            if size > self._max:
+                raise PayloadTooLarge(f"request body is larger than the limit of {self._max} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks).strip()
+
+
+def _preflight(http: HTTPRequest) -> bool:
+    """A browser's CORS preflight: OPTIONS naming the method it means to send."""
+    return http.method == "OPTIONS" and "access-control-request-method" in http.headers
+
+
+def _deeper_than(value: JSONObject, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels in `value` (without recursion)."""
+    stack: list[tuple[list[JSONValue] | dict[str, JSONValue], int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, list | dict))
+    return False
 
 
 # `"\ud800"` is valid JSON but not Unicode: a lone surrogate cannot be encoded as UTF-8, so it
@@ -284,10 +357,15 @@ def build_app(
     handle: Handler,
     max_request_size: int = DEFAULT_MAX_REQUEST_SIZE,
     observe: Observer | None = None,
+    *,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
+    sites: SitePolicy | None = None,
 ) -> ASGIApp:
     """The ASGI app: every HTTP request goes to `API.endpoint`, with no router or middleware in
-    between (they cost about a tenth of the server's CPU per request; there is one route)."""
-    api = API(handle, max_request_size, observe)
+    between (they cost about a tenth of the server's CPU per request; there is one route).
+    `read_timeout` bounds the wait for a request's body; `sites`, the hosts and origins it
+    answers (default: any host, and browsers from the server's own origin only)."""
+    api = API(handle, max_request_size, observe, read_timeout=read_timeout, sites=sites)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -14,6 +14,7 @@ from awsbroker.core.sys_backend import SystemBackend
 from awsbroker.engines.aws.backend import factory as aws_factory
 from awsbroker.engines.aws.call_process import CallPool, default_processes
 from awsbroker.http.app import build_app
+from awsbroker.http.sites import SitePolicy
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.physical.postgresql import PostgreSQLStorage, without_secrets
 from awsbroker.physical.sqlite import SQLiteStorage
@@ -87,7 +88,14 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
         ),
         system_backend=SystemBackend,
     )
-    app = build_app(core.handle, config.max_request_size, core.metrics.observe_request)
+    listener = config.listener
+    app = build_app(
+        core.handle,
+        config.max_request_size,
+        core.metrics.observe_request,
+        read_timeout=listener.http_read_timeout,
+        sites=SitePolicy(listener.answers_to, listener.allowed_origins),
+    )
     server = Server(config, physical, core, app, calls)
     try:
         core.storage_format.check()  # before listening: this build may be too old for it

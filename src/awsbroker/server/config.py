@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,17 @@ _TOP_LEVEL = {
 }  # fmt: skip
 _LISTENER_KEYS = {
     "address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size", "telemetry",
+    "http_read_header_timeout", "http_read_timeout", "http_idle_timeout", "allowed_hosts",
+    "allowed_origins",
 }  # fmt: skip
+# Vault's listener defaults, in seconds: the wait for a request's headers, for its body, and
+# for the next request on a kept-alive connection (server/listener.py says how they apply).
+HTTP_TIMEOUTS = {
+    "http_read_header_timeout": 10, "http_read_timeout": 30, "http_idle_timeout": 300,
+}  # fmt: skip
+# The host names a loopback listener answers to unless `allowed_hosts` says otherwise: a web
+# page that rebinds its own name to 127.0.0.1 sends that name, not one of these.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 _LISTENER_TELEMETRY_KEYS = {"unauthenticated_metrics_access"}
 # Vault's top-level telemetry settings we accept so its configuration files load unchanged.
 # They change nothing: the Prometheus exposition is always on and kept in memory.
@@ -55,6 +66,15 @@ class Listener:
     tls_key_file: str = ""
     # `telemetry { unauthenticated_metrics_access = true }` inside the listener block.
     unauthenticated_metrics_access: bool = False
+    http_read_header_timeout: int = HTTP_TIMEOUTS["http_read_header_timeout"]
+    http_read_timeout: int = HTTP_TIMEOUTS["http_read_timeout"]
+    http_idle_timeout: int = HTTP_TIMEOUTS["http_idle_timeout"]
+    # Host names requests may be addressed to (`Host`), lower case, IPv6 without brackets;
+    # None: the default, `answers_to`.
+    allowed_hosts: tuple[str, ...] | None = None
+    # Origins (`scheme://host[:port]`, or "*") besides the server's own that browsers may
+    # send requests from.
+    allowed_origins: tuple[str, ...] = ()
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -63,6 +83,25 @@ class Listener:
             raise ConfigError(f"listener address {self.address!r} must be HOST:PORT")
         # As Vault (Go): an empty host, e.g. ":8200", listens on every interface.
         return host.strip("[]") or "0.0.0.0", int(port)
+
+    @property
+    def answers_to(self) -> tuple[str, ...] | None:
+        """The host names this listener answers to; None: any. A loopback listener answers to
+        loopback names only unless `allowed_hosts` is set (DNS rebinding: a web page can point
+        its own name at 127.0.0.1, but then sends its own name as `Host`)."""
+        if self.allowed_hosts is not None:
+            return None if "*" in self.allowed_hosts else self.allowed_hosts
+        host = self.host_port[0].lower()
+        if host == "localhost" or _is_loopback(host):
+            return tuple(dict.fromkeys((*LOOPBACK_HOSTS, host)))
+        return None
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -146,7 +185,9 @@ def parse(text: str, source: str = "configuration") -> ServerConfig:
     config = ServerConfig(
         storage_type=storage_type,
         storage=storage,
-        listener=_listener(listener, _listener_telemetry(tree, source), source),
+        listener=_listener(
+            listener, _listener_raw(tree), _listener_telemetry(tree, source), source
+        ),
         default_lease_ttl=_duration(tree, "default_lease_ttl", source, DEFAULT_TTL),
         max_lease_ttl=_duration(tree, "max_lease_ttl", source, DEFAULT_TTL),
         # Vault sets it in the listener block; the top-level spelling is kept as an alias.
@@ -202,17 +243,26 @@ def _check_storage(storage_type: str, storage: dict[str, str], source: str) -> N
         )
 
 
-def _listener(body: dict[str, str], open_metrics: bool, source: str) -> Listener:
+def _listener(
+    body: dict[str, str], raw: Mapping[str, object], open_metrics: bool, source: str
+) -> Listener:
     try:
         tls_disable = parse_bool(body.get("tls_disable", "false"))
     except ValueError:
         raise ConfigError(f"{source}: listener tls_disable must be true or false") from None
+    timeouts = {key: _timeout(body, key, source) for key in HTTP_TIMEOUTS}
+    hosts = _names(raw, "allowed_hosts", source)
     listener = Listener(
         address=body.get("address", DEFAULT_ADDRESS),
         tls_disable=tls_disable,
         tls_cert_file=body.get("tls_cert_file", ""),
         tls_key_file=body.get("tls_key_file", ""),
         unauthenticated_metrics_access=open_metrics,
+        allowed_hosts=None if hosts is None else tuple(_host(h, source) for h in hosts),
+        allowed_origins=tuple(
+            _origin(o, source) for o in _names(raw, "allowed_origins", source) or ()
+        ),
+        **timeouts,
     )
     listener.host_port  # noqa: B018 - validates the address now, not at bind time
     if not tls_disable and not (listener.tls_cert_file and listener.tls_key_file):
@@ -222,6 +272,75 @@ def _listener(body: dict[str, str], open_metrics: bool, source: str) -> Listener
     return listener
 
 
+def _timeout(body: Mapping[str, str], key: str, source: str) -> int:
+    if key not in body:
+        return HTTP_TIMEOUTS[key]
+    try:
+        seconds = parse_duration(body[key])
+    except ValueError as exc:
+        raise ConfigError(f"{source}: listener {key}: {exc}") from None
+    if seconds < 1:
+        # Vault reads 0 as "no limit" (or another setting's); unbounded waits are what let
+        # idle connections pile up, so there is always one.
+        raise ConfigError(f"{source}: listener {key} must be at least 1s")
+    return seconds
+
+
+def _names(raw: Mapping[str, object], key: str, source: str) -> list[str] | None:
+    """A list setting, as a list of strings or one comma-separated string; None if absent."""
+    if key not in raw:
+        return None
+    value = raw[key]
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: listener {key} must be a list of strings")
+    return [v.strip() for v in value if v.strip()]
+
+
+def _host(name: str, source: str) -> str:
+    """A host name as `Host` headers are compared with it: lower case, IPv6 unbracketed."""
+    host = name.lower().rstrip(".")
+    if host == "*":
+        return host
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return str(ipaddress.IPv6Address(bare))
+    except ValueError:
+        pass
+    if not host or any(c in host for c in ":/@ []"):
+        raise ConfigError(
+            f"{source}: listener allowed_hosts: {name!r} is not a host name (give names such "
+            'as "broker.example.com" or addresses, without scheme or port)'
+        )
+    return host
+
+
+def _origin(value: str, source: str) -> str:
+    """`scheme://host[:port]` in lower case, or "*"."""
+    if value == "*":
+        return value
+    parts = urlsplit(value.lower())
+    try:
+        numeric_port = parts.port is not None or ":" not in parts.netloc.rpartition("]")[2]
+    except ValueError:  # not a number, or out of range
+        numeric_port = False
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not numeric_port
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise ConfigError(
+            f"{source}: listener allowed_origins: {value!r} is not an origin such as "
+            '"https://console.example.com" or "http://localhost:3000"'
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _sub_block(value: object, name: str, source: str) -> dict[str, object]:
     """The body of an unlabelled block such as `telemetry { ... }` (at most one)."""
     if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], dict):
@@ -229,15 +348,21 @@ def _sub_block(value: object, name: str, source: str) -> dict[str, object]:
     return {str(k): v for k, v in value[0].items()}
 
 
-def _listener_telemetry(tree: dict[str, object], source: str) -> bool:
-    """`listener "tcp" { telemetry { unauthenticated_metrics_access = true } }`."""
+def _listener_raw(tree: dict[str, object]) -> dict[str, object]:
+    """The listener block's settings as parsed (lists stay lists); `_block` checked its shape."""
     blocks = tree.get("listener")
     if not isinstance(blocks, list) or not blocks or not isinstance(blocks[0], dict):
-        return False
+        return {}
     bodies = [b for b in blocks[0].values() if isinstance(b, dict)]
-    if not bodies or "telemetry" not in bodies[0]:
+    return {str(k): v for k, v in bodies[0].items()} if bodies else {}
+
+
+def _listener_telemetry(tree: dict[str, object], source: str) -> bool:
+    """`listener "tcp" { telemetry { unauthenticated_metrics_access = true } }`."""
+    raw = _listener_raw(tree)
+    if "telemetry" not in raw:
         return False
-    body = _sub_block(bodies[0]["telemetry"], "listener telemetry", source)
+    body = _sub_block(raw["telemetry"], "listener telemetry", source)
     unknown = sorted(set(body) - _LISTENER_TELEMETRY_KEYS)
     if unknown:
         raise ConfigError(f"{source}: unknown listener telemetry setting(s) {', '.join(unknown)}")

@@ -8,17 +8,33 @@ in-memory dev server and the SQLite store need, and the server keeps one event l
 SIGTERM and SIGINT stop it gracefully: the listening socket closes, requests in flight are
 answered, then `serve` returns so that the caller can close the storage. Vault accepts TLS 1.2
 and later by default; so do we (granian's own default is 1.3 only).
+
+Idle connections cannot pile up (docs/compatibility.md, "connections"):
+
+- HTTP/1.1 only. granian's HTTP/2, and its sniffing of the HTTP/2 preface on plain
+  connections, have no timeout: a connection that never sent a byte stayed open for good.
+- hyper's header read timeout (`http_read_header_timeout`) closes a connection that has not
+  sent a whole request head in time, counted from the connection's start and, on a kept-alive
+  connection, from the previous answer: so it also bounds the idle wait for the next request
+  (`http_idle_timeout` can only make that shorter). granian's TLS handshakes time out at 10 s.
+  The body's wait (`http_read_timeout`) is the app's (http/app.py).
+- At most `max_connections()` connections are served at once (granian's `backpressure`: a
+  connection takes a permit before it is accepted); more wait in the kernel's backlog, holding
+  no descriptor of ours, so idle connections cannot take the descriptors the server needs. The
+  soft limit on open files is raised to the hard one first, as Go (and so Vault) does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import signal
 import socket
 from pathlib import Path
 
 from granian.constants import HTTPModes, Interfaces, SSLProtocols
+from granian.http import HTTP1Settings
 from granian.server.embed import Server as Granian
 from starlette.types import ASGIApp
 
@@ -29,6 +45,10 @@ log = logging.getLogger("awsbroker.server")
 # (docs/dependencies.md says why we use it anyway); its errors still get through.
 GRANIAN_LOGGER = "_granian"
 BACKLOG = 1024
+# Descriptors kept for everything but client connections: storage, audit files, the AWS call
+# processes' sockets, the log, granian's and asyncio's own (a server uses about 40).
+RESERVED_FILES = 256
+MIN_CONNECTIONS = 16
 
 
 class ListenError(Exception):
@@ -45,9 +65,11 @@ def serve(app: ASGIApp, listener: Listener) -> None:
             address=host,
             port=port,
             interface=Interfaces.ASGINL,  # no lifespan: the core is built before we listen
-            http=HTTPModes.auto,
+            http=HTTPModes.http1,
+            http1_settings=http1_settings(listener),
             websockets=False,
             backlog=BACKLOG,
+            backpressure=max_connections(raise_open_files_limit()),
             log_enabled=False,  # our handlers (server/logs.py) format its records
             ssl_cert=Path(listener.tls_cert_file) if tls else None,
             ssl_key=Path(listener.tls_key_file) if tls else None,
@@ -58,6 +80,30 @@ def serve(app: ASGIApp, listener: Listener) -> None:
         raise ListenError(f"cannot load the TLS certificate and key ({files}): {exc}") from None
     logging.getLogger(GRANIAN_LOGGER).setLevel(logging.ERROR)
     asyncio.run(_run(granian, listener.address))
+
+
+def http1_settings(listener: Listener) -> HTTP1Settings:
+    """hyper's one timer covers the request head and the idle wait before it (see above)."""
+    wait = min(listener.http_read_header_timeout, listener.http_idle_timeout)
+    return HTTP1Settings(header_read_timeout=wait * 1000, keep_alive=True)
+
+
+def raise_open_files_limit() -> int:
+    """Raise the soft limit on open files to the hard one; returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard not in (soft, resource.RLIM_INFINITY):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass  # the soft limit stays
+    return soft if soft != resource.RLIM_INFINITY else 1 << 20
+
+
+def max_connections(open_files: int) -> int:
+    """Connections served at once: what the open-files limit leaves after `RESERVED_FILES`
+    (a quarter of a small limit)."""
+    return max(MIN_CONNECTIONS, open_files - min(RESERVED_FILES, open_files // 4))
 
 
 def check_free(listener: Listener) -> None:

@@ -8,6 +8,7 @@ import hmac
 import pytest
 
 from awsbroker.audit.hashing import PREFIX, Salt, hash_structure
+from awsbroker.sdk.logical import JSONValue
 
 
 def test_hash_is_hmac_sha256_keyed_by_the_salt() -> None:
@@ -69,3 +70,25 @@ def test_a_map_under_an_ignored_key_is_still_walked() -> None:
 def test_hash_prefix_is_vaults() -> None:
     assert PREFIX == "hmac-sha256:"
     assert Salt("k").hash("").startswith(PREFIX)
+
+
+def test_any_nesting_is_hashed_without_recursion() -> None:
+    """Far deeper than Python's recursion limit: a recursive walk raised RecursionError, which
+    failed the audit entry and so the request."""
+    depth = 20_000
+    value: JSONValue = "secret"
+    for level in range(depth):
+        value = {"k": [value]} if level % 2 else {"ignored": value, "n": level}
+    hashed = hash_structure(value, Salt("s").hash, ignored={"ignored"})
+    inner = hashed
+    for level in reversed(range(depth)):
+        assert isinstance(inner, dict)
+        if level % 2:
+            assert list(inner) == ["k"]
+            inner = inner["k"][0]  # type: ignore[index]
+        else:
+            assert list(inner) == ["ignored", "n"]
+            assert inner["n"] == level
+            inner = inner["ignored"]
+    assert inner == "secret"  # under an ignored key all the way down: kept
+    assert hash_structure([[["x"]]], Salt("s").hash) == [[[Salt("s").hash("x")]]]

@@ -14,7 +14,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
-from awsbroker.http.app import DEFAULT_MAX_REQUEST_SIZE, build_app
+from awsbroker.http.app import DEFAULT_MAX_REQUEST_SIZE, DEPTH_MESSAGE, MAX_JSON_DEPTH, build_app
 from awsbroker.http.errors import STATUS, status_for
 from awsbroker.sdk import errors
 from awsbroker.sdk.logical import Auth, Operation, Request, Response
@@ -284,6 +284,50 @@ def test_malformed_json_is_400(client: TestClient, handler: FakeHandler) -> None
     assert resp.status_code == 400
     assert resp.json()["errors"][0].startswith("failed to parse JSON input: ")
     assert_json_headers(resp.headers)
+
+
+def nested(depth: int, inner: str = "1", array_every: int = 0) -> bytes:
+    """A JSON object whose arrays and objects nest `depth` levels deep, `inner` at the bottom;
+    every `array_every`th level an array."""
+    text = inner
+    for level in range(depth - 1, 0, -1):
+        text = f"[{text}]" if array_every and level % array_every == 0 else f'{{"k": {text}}}'
+    return f'{{"top": {text}}}'.encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [nested(101), nested(101, array_every=3), nested(700, '"\\ud800"'), nested(950, '"\\udfff"'),
+     b'{"a":' * 100_000, b"[" * 100_000, nested(5_000, array_every=2)],
+    ids=["101", "101-arrays", "700-surrogate", "950-surrogate", "100k-objects", "100k-arrays",
+         "5000"],
+)  # fmt: skip
+def test_bodies_nested_too_deep_are_400_saying_so(
+    client: TestClient, handler: FakeHandler, body: bytes
+) -> None:
+    resp = client.post("/v1/auth/token/create", content=body)
+    assert resp.status_code == 400
+    assert resp.json() == {"errors": [DEPTH_MESSAGE]}
+    assert DEPTH_MESSAGE == (
+        "failed to parse JSON input: the body nests arrays and objects more than 100 levels "
+        "deep; send a flatter body"
+    )
+    assert handler.requests == []
+
+
+def test_bodies_up_to_the_depth_limit_are_accepted(
+    client: TestClient, handler: FakeHandler
+) -> None:
+    assert MAX_JSON_DEPTH == 100
+    for body in (nested(100), nested(100, '"\\ud800"', array_every=2)):
+        assert client.post("/v1/x", content=body).status_code == 200
+    bottom = handler.last.data["top"]
+    for _ in range(99):  # from level 2 to the value inside level 100
+        bottom = bottom[0] if isinstance(bottom, list) else bottom["k"]  # type: ignore[index,call-overload]
+    assert bottom == "\ufffd"
+    # Many brackets, shallow: inside strings, or side by side.
+    wide = b'{"a": "' + b"[{" * 500 + b'", "b": [' + b"[], " * 500 + b"[]]}"
+    assert client.post("/v1/x", content=wide).status_code == 200
 
 
 def test_body_is_ignored_for_reads(client: TestClient, handler: FakeHandler) -> None:

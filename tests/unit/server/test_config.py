@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -351,4 +352,135 @@ def test_node_dead_after() -> None:
         assert message.startswith("test.hcl: node_dead_after"), message
     assert error(INMEM + LISTENER + 'node_dead_after = "2s"\n') == (
         "test.hcl: node_dead_after must be at least 3s"
+    )
+
+
+# ---- the listener's HTTP timeouts (Vault's names and defaults) -------------------------------
+
+
+def listener_with(*settings: str) -> str:
+    body = "".join(f"  {setting}\n" for setting in settings)
+    return f'listener "tcp" {{\n  address = "127.0.0.1:8200"\n  tls_disable = true\n{body}}}\n'
+
+
+def test_http_timeouts_default_to_vaults() -> None:
+    listener = config(INMEM + LISTENER).listener
+    assert listener.http_read_header_timeout == 10
+    assert listener.http_read_timeout == 30
+    assert listener.http_idle_timeout == 300
+
+
+def test_http_timeouts_are_durations() -> None:
+    listener = config(
+        INMEM
+        + listener_with(
+            'http_read_header_timeout = "5s"', 'http_read_timeout = "1m"', "http_idle_timeout = 90"
+        )
+    ).listener
+    assert (listener.http_read_header_timeout, listener.http_read_timeout) == (5, 60)
+    assert listener.http_idle_timeout == 90
+
+
+@pytest.mark.parametrize(
+    "key", ["http_read_header_timeout", "http_read_timeout", "http_idle_timeout"]
+)
+def test_http_timeouts_are_at_least_a_second(key: str) -> None:
+    for value in ('"0"', "0", '"500ms"'):
+        assert error(INMEM + listener_with(f"{key} = {value}")) == (
+            f"test.hcl: listener {key} must be at least 1s"
+        )
+    message = error(INMEM + listener_with(f'{key} = "soon"'))
+    assert message.startswith(f"test.hcl: listener {key}: "), message
+
+
+# ---- the host names and origins a listener answers (allowed_hosts, allowed_origins) ----------
+
+
+@pytest.mark.parametrize(
+    ("address", "answers_to"),
+    [
+        ("127.0.0.1:8200", ("localhost", "127.0.0.1", "::1")),
+        ("127.0.0.2:8200", ("localhost", "127.0.0.1", "::1", "127.0.0.2")),
+        ("[::1]:8200", ("localhost", "127.0.0.1", "::1")),
+        ("localhost:8200", ("localhost", "127.0.0.1", "::1")),
+        ("0.0.0.0:8200", None),
+        (":8200", None),
+        ("[::]:8200", None),
+        ("10.1.2.3:8200", None),
+        ("broker.internal:8200", None),
+    ],
+)
+def test_loopback_listeners_answer_to_loopback_names_and_others_to_any(
+    address: str, answers_to: tuple[str, ...] | None
+) -> None:
+    assert Listener(address=address, tls_disable=True).answers_to == answers_to
+
+
+def test_allowed_hosts_replace_the_default() -> None:
+    listener = config(
+        INMEM + listener_with('allowed_hosts = ["Broker.Example.com.", "[::1]", "10.0.0.5"]')
+    ).listener
+    assert listener.allowed_hosts == ("broker.example.com", "::1", "10.0.0.5")
+    assert listener.answers_to == ("broker.example.com", "::1", "10.0.0.5")
+    assert config(
+        INMEM + listener_with('allowed_hosts = "a.example, b.example"')
+    ).listener.answers_to == (
+        "a.example",
+        "b.example",
+    )
+    assert config(INMEM + listener_with('allowed_hosts = ["*"]')).listener.answers_to is None
+    assert config(INMEM + LISTENER).listener.allowed_hosts is None
+
+
+@pytest.mark.parametrize("host", ["broker.example.com:8200", "https://broker.example.com", "a b"])
+def test_allowed_hosts_are_names_without_scheme_or_port(host: str) -> None:
+    assert error(INMEM + listener_with(f'allowed_hosts = ["{host}"]')) == (
+        f"test.hcl: listener allowed_hosts: {host!r} is not a host name (give names such as "
+        '"broker.example.com" or addresses, without scheme or port)'
+    )
+
+
+def test_allowed_origins() -> None:
+    listener = config(
+        INMEM
+        + listener_with('allowed_origins = ["https://Console.example.com/", "http://[::1]:3000"]')
+    ).listener
+    assert listener.allowed_origins == ("https://console.example.com", "http://[::1]:3000")
+    assert config(INMEM + LISTENER).listener.allowed_origins == ()
+    assert config(INMEM + listener_with('allowed_origins = "*"')).listener.allowed_origins == ("*",)
+
+
+@pytest.mark.parametrize(
+    "origin", ["console.example.com", "ftp://x", "https://x/path", "https://x:99999", "https://x:"]
+)
+def test_allowed_origins_must_be_origins(origin: str) -> None:
+    assert error(INMEM + listener_with(f'allowed_origins = ["{origin}"]')) == (
+        f"test.hcl: listener allowed_origins: {origin!r} is not an origin such as "
+        '"https://console.example.com" or "http://localhost:3000"'
+    )
+    assert error(INMEM + listener_with("allowed_origins = 5")) == (
+        "test.hcl: listener allowed_origins must be a list of strings"
+    )
+
+
+def readme_config() -> str:
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    section = readme.split("## Running for real", 1)[1]
+    return section.split("```hcl\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readmes_listener_settings_are_the_defaults_or_mean_what_they_say() -> None:
+    text = readme_config()
+    as_given = parse(text, source="README").listener
+    assert as_given.answers_to == ("localhost", "127.0.0.1", "::1")  # a loopback address
+    assert as_given.allowed_origins == ()
+    settings = ("allowed_hosts", "allowed_origins", "http_read_header_timeout", "http_read_timeout")
+    uncommented = re.sub(rf"(?m)^(\s*)# ({'|'.join(settings)})\b", r"\1\2", text)
+    listener = parse(uncommented, source="README").listener
+    assert listener.answers_to == ("broker.example.com",)
+    assert listener.allowed_origins == ("https://console.example.com",)
+    assert (listener.http_read_header_timeout, listener.http_read_timeout) == (10, 30)
+    assert (listener.http_read_header_timeout, listener.http_read_timeout) == (
+        as_given.http_read_header_timeout,
+        as_given.http_read_timeout,
     )
