@@ -244,6 +244,12 @@ def test_max_request_size_must_be_a_positive_integer(value: str) -> None:
     assert message == "test.hcl: max_request_size must be a positive number of bytes"
 
 
+def test_max_request_size_in_the_listener_wins_over_the_top_level_one() -> None:
+    listener = LISTENER.replace("}\n", "  max_request_size = 2048\n}\n")
+    assert config(INMEM + listener + "max_request_size = 1024\n").max_request_size == 2048
+    assert config(INMEM + LISTENER + "max_request_size = 1024\n").max_request_size == 1024
+
+
 def test_default_ttl_cannot_exceed_max() -> None:
     message = error(INMEM + LISTENER + 'default_lease_ttl = "2h"\nmax_lease_ttl = "1h"\n')
     assert message == "test.hcl: default_lease_ttl cannot be greater than max_lease_ttl"
