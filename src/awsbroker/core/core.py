@@ -31,7 +31,7 @@ from awsbroker.core.metrics import Metrics, StateCollector
 from awsbroker.core.mounts import Entries, MountEntry, MountTable, conflict
 from awsbroker.core.nodes import NodeRegistry
 from awsbroker.core.path_sys_policies import acl_path
-from awsbroker.core.path_token import TokenBackend
+from awsbroker.core.path_token import AUTHORIZED, TokenBackend
 from awsbroker.core.policy_store import PolicyStore
 from awsbroker.core.router import Route, Router
 from awsbroker.core.system_view import MountSystemView
@@ -409,8 +409,10 @@ class Core:
             lease_id="" if internal else f"{route.mount_path}{relative}/{random_id(24)}",
         )
         last_use: TokenEntry | None = None
+        caller: TokenEntry | None = None
         if not is_root_path(relative, route.backend.unauthenticated_paths):
-            last_use = self._authorize(request, inner, route, trail)
+            caller, last = self._authorize(request, inner, route, trail)
+            last_use = caller if last else None
             if not internal:
                 inner.token_hash = ""
         if last_use is not None and path == SEAL_PATH:
@@ -418,11 +420,13 @@ class Core:
             # Vault does.
             self.tokens.revoke_tree(last_use)
             last_use = None
+        authorized = AUTHORIZED.set(caller if internal else None)
         try:
             if trail is not None:
                 trail.log_request(inner, route.entry)  # before the backend, or not at all
             response = route.backend.handle_request(inner)
         finally:
+            AUTHORIZED.reset(authorized)
             if last_use is not None:
                 self.tokens.revoke_tree(last_use)
         if response is not None:
@@ -497,8 +501,9 @@ class Core:
 
     def _authorize(
         self, request: Request, inner: Request, route: Route, trail: AuditTrail | None
-    ) -> TokenEntry | None:
-        """Check the token and the ACL. Returns the token if this request used its last use."""
+    ) -> tuple[TokenEntry, bool]:
+        """Check the token and the ACL, and spend one of its uses. Returns the token as
+        authorized, and whether this was its last use."""
         entry = self._caller(request)
         if trail is not None:
             trail.authenticated(entry)
@@ -510,4 +515,4 @@ class Core:
         inner.sudo = sudo
         inner.token_hash = entry.hash
         inner.display_name = entry.display_name
-        return entry if self.tokens.use(entry) else None
+        return entry, self.tokens.use(entry)

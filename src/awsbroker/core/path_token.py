@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from awsbroker.core.tokens import TokenEntry, TokenStore, random_id
@@ -14,6 +15,11 @@ from awsbroker.sdk.framework import FrameworkBackend, Path
 from awsbroker.sdk.logical import Auth, JSONObject, Operation, Request, Response
 
 R, U, L = Operation.READ, Operation.UPDATE, Operation.LIST
+# The token the core authorized for the request being handled, with its use spent (the core
+# sets it around a call of its own backends). `lookup-self` answers from it: another request
+# spending the token's last use may have revoked it since, on any node, but this request was
+# admitted with a use of its own, and is served.
+AUTHORIZED: ContextVar[TokenEntry | None] = ContextVar("awsbroker_authorized_token", default=None)
 NON_ASSIGNABLE_POLICY = "response-wrapping"
 _CREATE_FIELDS = {
     "id": Field(T.STRING, "Custom token ID (root or sudo only)"),
@@ -258,7 +264,8 @@ def lookup(b: TokenBackend, req: Request, fd: FieldData) -> Response:
 
 
 def lookup_self(b: TokenBackend, req: Request, fd: FieldData) -> Response:
-    entry = b.caller(req)
+    authorized = AUTHORIZED.get()
+    entry = authorized if authorized is not None else b.caller(req)
     return Response(data=lookup_data(entry, req.client_token, b.store.clock.now()))
 
 

@@ -153,3 +153,38 @@ def test_a_device_this_node_cannot_set_up_fails_closed_here_and_is_tried_again(
     b.core.tick()
     b.call(R, "test/items/audited")
     assert "audited" in (tmp_path / "future.log").read_text()
+
+
+def test_a_use_spent_is_served_though_the_tokens_last_use_revokes_it_meanwhile(
+    a: Harness, b: Harness
+) -> None:
+    """Two requests of a `num_uses=2` token, on two nodes: the first is admitted (its use
+    spent), then the second spends the last use and revokes the token before the first's
+    handler runs. The first is still answered: every use spent is a request served."""
+    token = a.token({"policies": ["default"], "num_uses": 2})
+    answers: list[object] = []
+
+    class Meanwhile:
+        """An audit sink: the first request's entry (written between its admission and its
+        handler) sets the second request off, on the other node."""
+
+        def write(self, line: bytes) -> None:
+            if not answers and b"lookup-self" in line and b'"type":"request"' in line:
+                answers.append("started")
+                answers.append(b.call(R, "auth/token/lookup-self", token=token))
+
+        def reopen(self) -> None:
+            return None
+
+        def close(self) -> None:
+            return None
+
+    for node in (a, b):
+        node.core.audit.sinks["meanwhile"] = lambda options: Meanwhile()
+    a.call(U, "sys/audit/meanwhile", {"type": "meanwhile"})
+    first = a.call(R, "auth/token/lookup-self", token=token)
+    assert first is not None
+    assert first.data is not None
+    assert answers[1] is not None  # the second, the last use, was served too
+    with pytest.raises(PermissionDenied):
+        b.call(R, "auth/token/lookup-self", token=token)
