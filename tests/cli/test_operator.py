@@ -34,7 +34,7 @@ def test_init_unseal_seal_round_trip(fresh: ServerProcess, tmp_path: Path) -> No
     init = json.loads(
         cli.ok("operator", "init", "-key-shares=3", "-key-threshold=2", "-format=json")
     )
-    keys, root = init["keys"], init["root_token"]
+    keys, root = init["unseal_keys_b64"], init["root_token"]
     assert len(keys) == 3
     assert cli.ok("operator", "init", "-status").strip() == "Server is initialized"
 

@@ -4,7 +4,10 @@ where the README shows output. So the README never drifts from the product."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +27,32 @@ def test_the_readme_has_a_walkthrough() -> None:
     assert len(names) == len(set(names)) >= 8, names
     assert all(b.output for b in BLOCKS), "every block shows its output"
     assert set(names) >= EXACT
+
+
+def _distribution(requirement: str) -> str:
+    """A requirement's distribution name, normalised (PEP 503): "moto[server]>=5" -> "moto"."""
+    match = re.match(r"[A-Za-z0-9._-]+", requirement)
+    assert match, requirement
+    return re.sub(r"[-_.]+", "-", match[0]).lower()
+
+
+def test_scripts_dev_installs_what_the_walkthrough_imports() -> None:
+    """The suite's virtualenv has the dev tools too; a reader's has what `scripts/dev` installs
+    (`scripts/bootstrap emulator`): awsbroker's requirements and the `emulator` extra. Every
+    module a block imports (boto3, hvac for "any Vault client works") must come with those."""
+    root = walkthrough.README.parent
+    assert "scripts/bootstrap emulator" in (root / "scripts" / "dev").read_text()
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    requirements = [*project["dependencies"], *project["optional-dependencies"]["emulator"]]
+    installed = {_distribution(r) for r in requirements}
+    imported = {m for b in BLOCKS for m in re.findall(r"\bimport (\w+)", b.script)}
+    imported -= set(sys.stdlib_module_names)
+    assert {"boto3", "hvac"} <= imported
+    providers = importlib.metadata.packages_distributions()
+    for module in sorted(imported):
+        assert {_distribution(d) for d in providers[module]} & installed, (
+            f"a walkthrough block imports {module}, which scripts/dev does not install"
+        )
 
 
 @pytest.fixture(scope="module")

@@ -52,8 +52,7 @@ def commands() -> list[Command]:
 
 def lookup(ctx: Context) -> int:
     body = ctx.client().put("sys/leases/lookup", {"lease_id": ctx.args[0]}) or {}
-    data = body.get("data") or {}
-    ctx.output().mapping(data)
+    ctx.output().secret(body)  # as Vault: the whole secret in JSON, its data in the table
     return 0
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import getpass
 from typing import Any
 
-from awsbroker.cli.client import JSON
+from awsbroker.cli import vault_json
+from awsbroker.cli.client import JSON, Client
 from awsbroker.cli.command import Command, Context
-from awsbroker.cli.errors import LOCAL, REMOTE, CLIError, RemoteError
+from awsbroker.cli.errors import LOCAL, REMOTE, APIError, CLIError, RemoteError
 from awsbroker.cli.flags import Flag
 from awsbroker.cli.output import Row
 
 SEALED = 2  # `status`: Vault's exit code for a sealed server
-ZERO_TIME = "0001-01-01T00:00:00Z"  # `sys/leader`'s "never"
-LEADER_KEYS = ("is_self", "active_time", "leader_address", "leader_cluster_address")
+ZERO_TIME = vault_json.ZERO_TIME  # `sys/leader`'s "never"
 
 
 def commands() -> list[Command]:
@@ -65,17 +65,18 @@ def status_rows(body: JSON) -> list[Row]:
         rows += [("Unseal Progress", f"{body.get('progress')}/{body.get('t')}")]
         rows += [("Unseal Nonce", body.get("nonce") or "n/a")]
     rows += [("Version", body.get("version")), ("Storage Type", body.get("storage_type"))]
-    if not body.get("sealed"):
-        rows += [("Cluster Name", body.get("cluster_name")), ("Cluster ID", body.get("cluster_id"))]
-    if "ha_enabled" in body:
-        rows.append(("HA Enabled", body["ha_enabled"]))
-    if body.get("ha_enabled") and not body.get("sealed"):
+    if body.get("cluster_name") and body.get("cluster_id"):
+        rows += [("Cluster Name", body["cluster_name"]), ("Cluster ID", body["cluster_id"])]
+    rows.append(("HA Enabled", bool(body.get("ha_enabled"))))
+    if body.get("ha_enabled"):
         rows += _ha_rows(body)
     return rows
 
 
 def _ha_rows(body: JSON) -> list[Row]:
     """Vault's rows for a node of an HA cluster (every awsbroker node is an active one)."""
+    if body.get("sealed"):
+        return [("HA Mode", "sealed")]
     rows: list[Row] = [
         ("HA Cluster", body.get("leader_cluster_address") or "n/a"),
         ("HA Mode", "active" if body.get("is_self") else "standby"),
@@ -87,20 +88,31 @@ def _ha_rows(body: JSON) -> list[Row]:
     return rows
 
 
+def _with_leader(client: Client, seal_status: JSON) -> JSON:
+    """The seal status with `sys/leader`'s HA fields, as Vault's `status` shows them."""
+    try:
+        leader = client.get("sys/leader", allow_404=True) or {}
+    except APIError as exc:
+        if not any("sealed" in e for e in exc.errors):
+            raise
+        leader = {"ha_enabled": True}  # as Vault: a sealed node cannot say more
+    return vault_json.status(seal_status, leader)
+
+
+def print_status(ctx: Context, client: Client, seal_status: JSON) -> None:
+    body = _with_leader(client, seal_status)
+    ctx.output().mapping(body, status_rows(body))
+
+
 def status(ctx: Context) -> int:
     try:
         client = ctx.client()
-        body = client.get("sys/seal-status") or {}
-        if not body.get("sealed"):
-            leader = client.get("sys/leader", allow_404=True) or {}
-            body["ha_enabled"] = bool(leader.get("ha_enabled"))
-            if body["ha_enabled"]:  # as Vault's `status -format=json`
-                body.update({key: leader[key] for key in LEADER_KEYS if key in leader})
+        seal_status = client.get("sys/seal-status") or {}
+        print_status(ctx, client, seal_status)
     except RemoteError as exc:  # `status` says 1 for an error: 2 means sealed
         ctx.io.stderr.write(f"{exc}\n")
         return LOCAL
-    ctx.output().mapping(body, status_rows(body))
-    return SEALED if body.get("sealed") else 0
+    return SEALED if seal_status.get("sealed") else 0
 
 
 def _int(ctx: Context, name: str) -> int:
@@ -114,15 +126,19 @@ def init(ctx: Context) -> int:
     client = ctx.client()
     if ctx.opts.get_bool("status"):
         initialized = bool((client.get("sys/init") or {}).get("initialized"))
-        ctx.output().success(
-            "Server is initialized" if initialized else "Server is not initialized"
-        )
+        out = ctx.output()
+        if out.format != "table":
+            out.structured({"Initialized": initialized})  # as Vault's `operator init -status`
+        else:
+            out.success("Server is initialized" if initialized else "Server is not initialized")
         return 0 if initialized else REMOTE
     shares, threshold = _int(ctx, "key-shares"), _int(ctx, "key-threshold")
-    body = client.put("sys/init", {"secret_shares": shares, "secret_threshold": threshold}) or {}
+    request = {"secret_shares": shares, "secret_threshold": threshold}
+    body = client.put("sys/init", dict(request)) or {}
     out = ctx.output()
-    if out.format != "table" or out.field:
-        out.mapping(body)
+    if not out.table:
+        result = vault_json.init(request, body)
+        out.mapping(result, structured=result)
         return 0
     lines = [f"Unseal Key {i}: {key}" for i, key in enumerate(body.get("keys_base64", []), 1)]
     lines += ["", f"Initial Root Token: {body.get('root_token')}", ""]
@@ -152,8 +168,8 @@ def unseal(ctx: Context) -> int:
         if not key:
             raise CLIError("no unseal key given")
         payload = {"key": key}
-    body = ctx.client().put("sys/unseal", payload) or {}
-    ctx.output().mapping(body, status_rows(body))
+    client = ctx.client()
+    print_status(ctx, client, client.put("sys/unseal", payload) or {})
     return 0
 
 

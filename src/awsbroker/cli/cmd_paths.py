@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import getpass
 
-from awsbroker.cli import kv_args
+from awsbroker.cli import kv_args, vault_json
 from awsbroker.cli.client import Client
 from awsbroker.cli.command import Command, Context
 from awsbroker.cli.errors import REMOTE, CLIError
@@ -77,8 +77,9 @@ def write(ctx: Context) -> int:
     path = _path(ctx)
     data = kv_args.parse(ctx.args[1:], ctx.io.stdin)
     body = ctx.client().put(path, data)
-    if body is None:
-        ctx.output().success(f"Success! Data written to: {path}")
+    if body is None:  # as Vault: JSON and YAML print nothing, so stdout stays parseable
+        if ctx.output().table:
+            ctx.output().success(f"Success! Data written to: {path}")
         return 0
     ctx.output().secret(body)
     return 0
@@ -89,7 +90,11 @@ def list_path(ctx: Context) -> int:
     body = ctx.client().list_keys(path)
     keys = (body or {}).get("data", {}) or {}
     if body is None or not keys.get("keys"):
-        ctx.io.stderr.write(f"No value found at {path}/\n")
+        out = ctx.output()
+        if out.format != "table":
+            out.structured({})  # as Vault: an empty object, and the exit code of "nothing"
+        else:
+            ctx.io.stderr.write(f"No value found at {path}/\n")
         return REMOTE
     ctx.output().keys(keys["keys"])
     return 0
@@ -97,8 +102,11 @@ def list_path(ctx: Context) -> int:
 
 def delete(ctx: Context) -> int:
     path = _path(ctx)
-    ctx.client().delete(path)
-    ctx.output().success(f"Success! Data deleted (if it existed) at: {path}")
+    body = ctx.client().delete(path)
+    if body is not None:
+        ctx.output().secret(body)
+    elif ctx.output().table:
+        ctx.output().success(f"Success! Data deleted (if it existed) at: {path}")
     return 0
 
 
@@ -132,16 +140,7 @@ def login(ctx: Context) -> int:
             break
     out = ctx.output()
     data = body.get("data") or {}
-    if out.format == "table" and not out.field:
+    if out.table:
         out.success(f"Success! You are now authenticated. The token is saved in {path}.\n")
-    out.mapping(
-        data,
-        [
-            ("token", token),
-            ("token_accessor", data.get("accessor")),
-            ("token_duration", data.get("ttl") or "∞"),
-            ("token_renewable", data.get("renewable")),
-            ("token_policies", data.get("policies")),
-        ],
-    )
+    out.secret(vault_json.login(token, data))
     return 0

@@ -1,8 +1,8 @@
 """`awsbroker <command>`: find the command, parse its flags, run it, turn errors into exit codes.
 
 Exit codes are Vault's: 0 success, 1 a local error (flags, arguments, files), 2 a remote error
-(the server could not be reached or answered an error). Some commands say otherwise (`status`:
-2 when sealed).
+(the server could not be reached or answered an error). `status` says otherwise, as Vault's:
+0 unsealed, 2 sealed, 1 on any error (an unreachable server included).
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """How answers are printed: `-format=table` (the default), `json` or `yaml`, and `-field`.
 
 Tables look like Vault's: a `Key`/`Value` table for one secret, a `Keys` column for a
-listing, named columns for `secrets list` and friends. JSON and YAML print what the server
-said (the whole envelope for a secret). `-field=NAME` prints one value alone, for scripts.
-Warnings go to stderr, so stdout stays parseable in every format.
+listing, named columns for `secrets list` and friends. JSON and YAML print what Vault's CLI
+prints (`vault_json`: a secret as Vault's `api.Secret`, whatever else the server added left
+out). `-field=NAME` prints one value alone, for scripts: as is for a table, encoded in JSON or
+YAML with those formats, as Vault does. Warnings go to stderr, so stdout stays parseable in
+every format.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from awsbroker.cli import yaml_out
+from awsbroker.cli import vault_json, yaml_out
 from awsbroker.cli.errors import CLIError, UsageError
 from awsbroker.cli.flags import Flag
 
@@ -108,25 +110,36 @@ class Output:
 
     # ---- what commands call -----------------------------------------------------------------
 
-    def secret(self, body: JSON) -> None:
-        self._warnings(body.get("warnings"))
-        rows = secret_rows(body)
-        if self.field:
-            self._field(rows, body)
-        elif self.format == "table":
-            self._pairs(rows)
-        else:
-            self._structured(body)
+    @property
+    def table(self) -> bool:
+        """Whether this prints a table (not JSON, YAML or one field)."""
+        return self.format == "table" and not self.field
 
-    def mapping(self, data: JSON, rows: Sequence[Row] | None = None) -> None:
-        """A flat Key/Value answer (status, a lease lookup); `rows` orders the table."""
-        rows = list(rows) if rows is not None else sorted(data.items())
+    def secret(self, body: JSON) -> None:
+        """A response envelope, as Vault's OutputSecret (and PrintRawField for -field)."""
+        self._warnings(body.get("warnings"))
         if self.field:
-            self._field(rows, {"data": data})
+            self._field(vault_json.raw_field(body, self.field))
         elif self.format == "table":
-            self._pairs(rows)
+            self._pairs(secret_rows(body))
         else:
-            self._structured(data)
+            self._structured(vault_json.secret(body))
+
+    def mapping(
+        self, data: JSON, rows: Sequence[Row] | None = None, structured: object = None
+    ) -> None:
+        """A flat Key/Value answer (status, unseal); `rows` orders the table, `structured`
+        (default: `data`) is what JSON and YAML print, `-field` picks from `data`."""
+        if self.field:
+            self._field(data.get(self.field))
+        elif self.format == "table":
+            self._pairs(list(rows) if rows is not None else sorted(data.items()))
+        else:
+            self._structured(data if structured is None else structured)
+
+    def structured(self, value: object) -> None:
+        """JSON or YAML only (the caller prints its own table)."""
+        self._structured(value)
 
     def keys(self, keys: Sequence[object]) -> None:
         if self.field:
@@ -168,23 +181,15 @@ class Output:
     def _pairs(self, rows: Sequence[Row]) -> None:
         self.columns(["Key", "Value"], [[k, cell(v, k)] for k, v in rows])
 
-    def _field(self, rows: Sequence[Row], body: JSON) -> None:
-        data = body.get("data")
-        found = False
-        value: object = None
-        if isinstance(data, dict) and self.field in data:
-            found, value = True, data[self.field]
-        else:
-            for key, candidate in rows:
-                if key == self.field:
-                    found, value = True, candidate
-                    break
-        if not found:
+    def _field(self, value: object) -> None:
+        if value is None:
             raise CLIError(f'Field "{self.field}" not present in secret')
-        if self.format == "table" or isinstance(value, str):
+        if self.format == "table":
             text = value if isinstance(value, str) else cell(value)
+        elif self.format == "json":
+            text = json.dumps(value, indent=2, ensure_ascii=False)
         else:
-            text = json.dumps(value) if self.format == "json" else yaml_out.dumps(value).rstrip()
+            text = yaml_out.dumps(value)
         # As Vault: no newline when piped, so $(awsbroker read -field=x ...) is exact.
         self.stdout.write(text + ("\n" if self.stdout.isatty() else ""))
 
