@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from pathlib import Path
 
 import psycopg
@@ -156,6 +157,7 @@ def test_a_postgresql_that_refuses_says_why_without_the_password(
         "bad-url": f"postgresql//broker:{secret}@{HOST}",
     }
     port = free_port()
+    started = time.monotonic()
     lines = start_each(
         tmp_path,
         {
@@ -163,6 +165,7 @@ def test_a_postgresql_that_refuses_says_why_without_the_password(
             for name, url in urls.items()
         },
     )
+    assert time.monotonic() - started < 20  # no waiting for PostgreSQL (the pool's was 30 s)
     where = "cannot open the storage at PostgreSQL table awsbroker_kv: "
     assert lines["wrong-port"].startswith(where + "connection failed:")
     assert f'"{HOST}", port {closed} failed: Connection refused' in lines["wrong-port"]
