@@ -174,3 +174,9 @@ def test_a_postgresql_that_refuses_says_why_without_the_password(
     assert lines["bad-url"].startswith(where + "connection_url is not valid: ")
     for line in lines.values():
         assert secret not in line
+
+    bad_table = {"connection_url": pg_dsn, "table": "bad-name"}
+    lines = start_each(tmp_path, {"bad-table": config_text("postgresql", bad_table, port)})
+    assert lines["bad-table"].startswith(
+        "storage \"postgresql\": invalid table name 'bad-name': use letters, digits and '_'"
+    )

@@ -21,7 +21,7 @@ from awsbroker.physical.postgresql import PostgreSQLStorage, without_secrets
 from awsbroker.physical.sqlite import SQLiteStorage, open_problem
 from awsbroker.sdk.clock import Clock, SystemClock
 from awsbroker.sdk.framework import BackendFactory
-from awsbroker.server.config import ServerConfig, default_api_addr
+from awsbroker.server.config import ConfigError, ServerConfig, default_api_addr
 
 Physical = InmemStorage | SQLiteStorage | PostgreSQLStorage
 
@@ -47,7 +47,10 @@ def open_physical(config: ServerConfig) -> Physical:
         return SQLiteStorage(config.storage["path"])
     if config.storage_type == "postgresql":
         table = config.storage.get("table", "awsbroker_kv")
-        return PostgreSQLStorage(config.storage["connection_url"], table=table)
+        try:
+            return PostgreSQLStorage(config.storage["connection_url"], table=table)
+        except ValueError as exc:  # the table name, checked before connecting
+            raise ConfigError(f'storage "postgresql": {exc}') from None
     return InmemStorage()
 
 
