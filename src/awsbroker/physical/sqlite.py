@@ -117,16 +117,19 @@ def open_problem(path: str) -> str | None:
         if ancestor != directory:
             return f"the directory {directory} does not exist (create it first)"
         break
-    if target.is_dir():
-        return "it is a directory, not a database file"
     if not os.access(directory, os.W_OK | os.X_OK):
         return f"permission denied: this user cannot write in the directory {directory}"
-    if not target.exists():
-        return None
-    if not os.access(target, os.R_OK | os.W_OK):
-        return "permission denied: this user cannot read and write the file"
-    with open(target, "rb") as f:
-        header = f.read(len(SQLITE_HEADER))
+    try:
+        if target.is_dir():
+            return "it is a directory, not a database file"
+        if not target.exists():
+            return None
+        if not os.access(target, os.R_OK | os.W_OK):
+            return "permission denied: this user cannot read and write the file"
+        with open(target, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror or exc}"
     if header and header != SQLITE_HEADER:  # an empty file is a new database
         return "the file is not an SQLite database"
     return None
