@@ -44,3 +44,17 @@ def test_trust_comes_from_the_ca_flag_or_variables(tls: ServerProcess, tmp_path:
     missing = cli.run("status", "-ca-cert", str(tmp_path / "missing.pem"))
     assert missing.returncode == 1
     assert "cannot load the CA certificate" in missing.stderr
+
+
+def test_plain_http_to_the_tls_listener_says_to_use_https(
+    tls: ServerProcess, tmp_path: Path
+) -> None:
+    # The TLS listener answers plain HTTP with a TLS alert, not Vault's 400 (docs/
+    # compatibility.md): the CLI names the likely fix instead of "is the server running?".
+    plain = tls.url.replace("https://", "http://")
+    result = CLI(tmp_path / "home", {"AWSBROKER_ADDR": plain}).run("operator", "init", "-status")
+    assert result.returncode != 0
+    assert f"cannot reach the server at {plain}" in result.stderr
+    assert "use an https:// address" in result.stderr
+    assert "Is the server running?" not in result.stderr
+    assert "Traceback" not in result.stderr

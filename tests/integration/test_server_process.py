@@ -122,7 +122,7 @@ def test_start_up_errors_exit_with_a_message(tmp_path: Path) -> None:
         ),
         "unopenable-storage.hcl": (
             config_text("sqlite", {"path": str(tmp_path / "no-such-dir" / "x.db")}, port),
-            f"cannot open the storage at {tmp_path / 'no-such-dir' / 'x.db'}: unable to open",
+            f"cannot open the storage at {tmp_path / 'no-such-dir' / 'x.db'}: the directory",
         ),
     }  # fmt: skip
     for name, (text, _) in configs.items():

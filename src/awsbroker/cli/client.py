@@ -101,6 +101,12 @@ class Client:
                 "The server's TLS certificate was not trusted. Give its CA with -ca-cert=FILE "
                 "(or AWSBROKER_CACERT), or, for development only, -tls-skip-verify."
             )
+        elif isinstance(exc, httpx.RemoteProtocolError) and s.address.startswith("http://"):
+            hint = (
+                "The server did not answer in plain HTTP. If its listener has TLS on (no "
+                "`tls_disable = true`), use an https:// address, with -ca-cert=FILE for a "
+                "private CA."
+            )
         else:
             hint = (
                 f"Is the server running? The address came from {s.address_source}; "

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -23,6 +22,7 @@ from awsbroker.audit.broker import AuditBroker, AuditFailed
 from awsbroker.audit.device import builtin_sinks
 from awsbroker.barrier.aes_gcm import AESGCMBarrier
 from awsbroker.barrier.seal import SealStatus, ShamirSeal
+from awsbroker.core import cluster_info
 from awsbroker.core.audit_table import AuditTable
 from awsbroker.core.audit_trail import UNAUDITED, AuditTrail, withdraw
 from awsbroker.core.changes import ChangeCounter
@@ -95,7 +95,7 @@ class Core:
         self.engines = dict(engines)
         self.barrier = AESGCMBarrier(physical, self.config.clock)
         self.seal = ShamirSeal(self.barrier, physical, self.config.clock)
-        self.cluster_id = str(uuid.uuid5(uuid.NAMESPACE_URL, self.config.cluster_name))
+        self.cluster_id = ""  # read at unseal (cluster_info.py)
         self.router = Router()
         self.mounts = MountTable(self.barrier)
         self.tokens = TokenStore(View(self.barrier, "sys/token/"), self.config.clock)
@@ -192,6 +192,7 @@ class Core:
         self.seal.seal()
 
     def _post_unseal(self) -> None:
+        self.cluster_id = cluster_info.cluster_id(self.barrier)
         self.nodes.heartbeat(force=True)
         self.tokens.setup()
         self.policies.setup()

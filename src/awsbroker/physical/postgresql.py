@@ -74,9 +74,11 @@ class PostgreSQLStorage(PostgreSQLExpiry):
 
     The `C` collation makes the primary-key index order byte-wise, so `list` is an index
     range scan. Both tables are created if missing, in one transaction under an advisory
-    lock on the table name. The pool is opened and filled before the constructor returns;
-    `timeout` bounds that wait (the server may still be starting). After that, a statement
-    waits at most `wait` seconds for a connection. A lost or refused connection becomes
+    lock on the table name. A first connection is made on its own: if the server refuses
+    it the constructor fails at once, as Vault's does, and does not wait for PostgreSQL to come
+    up. The pool is then opened and filled before the constructor returns; `timeout` bounds
+    that wait. After that, a statement waits at most `wait` seconds for a connection. A lost
+    or refused connection becomes
     `StorageUnavailable("storage unavailable")`, any other driver error `InternalError` with
     the same message; the cause is chained and the DSN never echoed. `table` is letters,
     digits and `_`, at most `MAX_TABLE_NAME` characters.
@@ -128,6 +130,13 @@ class PostgreSQLStorage(PostgreSQLExpiry):
             timeout=timeout,
             open=False,
         )
+        try:
+            # One connection first: a server that refuses it, or a DSN libpq cannot use, is
+            # reported at once in the driver's words; the pool would retry for `timeout` and
+            # then say only that it timed out.
+            psycopg.connect(connection_url, **_connect_kwargs(connection_url)).close()
+        except psycopg.Error as exc:
+            raise _storage_error(exc) from exc
         try:
             self._pool.open(wait=True, timeout=timeout)
             with self._pool.connection() as conn, conn.transaction():

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from awsbroker.physical._expiry import due_entry
@@ -27,6 +29,8 @@ from awsbroker.sdk.storage import children
 # Seconds a statement waits for another process's write lock on the file (sqlite3's default),
 # as the PostgreSQL store waits at most 5 s for a connection.
 BUSY_TIMEOUT = 5.0
+# The first bytes of every SQLite 3 database file.
+SQLITE_HEADER = b"SQLite format 3\x00"
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS expiry ("
@@ -92,6 +96,43 @@ def _create_private(path: str) -> None:
     except OSError:
         return  # it exists, or cannot be made: `sqlite3.connect` opens it or says why
     os.close(fd)
+
+
+def open_problem(path: str) -> str | None:
+    """Why the database file at `path` cannot be opened for reading and writing, in words an
+    operator can act on, or None when nothing is visibly wrong (SQLite's own error then says
+    why). The directory must be writable too: SQLite makes its `-wal` and `-shm` files there."""
+    if path in ("", ":memory:"):
+        return None
+    target = Path(path)
+    directory = target.parent
+    for ancestor in (directory, *directory.parents):  # the nearest that exists
+        try:
+            if not stat.S_ISDIR(ancestor.stat().st_mode):
+                return f"{ancestor} is not a directory"
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return f"cannot reach {ancestor}: {exc.strerror or exc}"
+        if ancestor != directory:
+            return f"the directory {directory} does not exist (create it first)"
+        break
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return f"permission denied: this user cannot write in the directory {directory}"
+    try:
+        if target.is_dir():
+            return "it is a directory, not a database file"
+        if not target.exists():
+            return None
+        if not os.access(target, os.R_OK | os.W_OK):
+            return "permission denied: this user cannot read and write the file"
+        with open(target, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror or exc}"
+    if header and header != SQLITE_HEADER:  # an empty file is a new database
+        return "the file is not an SQLite database"
+    return None
 
 
 # `list` is a method name in the class below, so annotations there use this alias.

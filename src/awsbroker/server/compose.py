@@ -6,6 +6,7 @@ import functools
 import socket
 from dataclasses import dataclass, field
 
+import psycopg
 from starlette.types import ASGIApp
 
 from awsbroker.core.core import Core, CoreConfig
@@ -17,10 +18,10 @@ from awsbroker.http.app import build_app
 from awsbroker.http.sites import SitePolicy
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.physical.postgresql import PostgreSQLStorage, without_secrets
-from awsbroker.physical.sqlite import SQLiteStorage
+from awsbroker.physical.sqlite import SQLiteStorage, open_problem
 from awsbroker.sdk.clock import Clock, SystemClock
 from awsbroker.sdk.framework import BackendFactory
-from awsbroker.server.config import ServerConfig, default_api_addr
+from awsbroker.server.config import ConfigError, ServerConfig, default_api_addr
 
 Physical = InmemStorage | SQLiteStorage | PostgreSQLStorage
 
@@ -46,7 +47,10 @@ def open_physical(config: ServerConfig) -> Physical:
         return SQLiteStorage(config.storage["path"])
     if config.storage_type == "postgresql":
         table = config.storage.get("table", "awsbroker_kv")
-        return PostgreSQLStorage(config.storage["connection_url"], table=table)
+        try:
+            return PostgreSQLStorage(config.storage["connection_url"], table=table)
+        except ValueError as exc:  # the table name, checked before connecting
+            raise ConfigError(f'storage "postgresql": {exc}') from None
     return InmemStorage()
 
 
@@ -106,13 +110,18 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
 
 
 def storage_failure(config: ServerConfig, exc: Exception) -> str:
-    """One line saying why the storage could not be opened (its driver's first line, without
-    the connection URL's password)."""
+    """One line saying why the storage could not be opened: for SQLite, what is wrong with the
+    path if that can be seen; else the driver's first line, without the connection URL's
+    password."""
     cause = exc.__cause__ or exc
     reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    if config.storage_type == "sqlite":
+        reason = open_problem(config.storage["path"]) or reason
     url = config.storage.get("connection_url", "")
     if url:
         reason = without_secrets(reason, url)
+        if isinstance(cause, psycopg.ProgrammingError):  # libpq could not parse it
+            reason = f"connection_url is not valid: {reason}"
     return f"cannot open the storage at {storage_location(config)}: {reason}"
 
 

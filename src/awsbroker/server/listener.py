@@ -38,6 +38,7 @@ from granian.http import HTTP1Settings
 from granian.server.embed import Server as Granian
 from starlette.types import ASGIApp
 
+from awsbroker.server import tls_files
 from awsbroker.server.config import Listener
 
 log = logging.getLogger("awsbroker.server")
@@ -104,6 +105,15 @@ def max_connections(open_files: int) -> int:
     """Connections served at once: what the open-files limit leaves after `RESERVED_FILES`
     (a quarter of a small limit)."""
     return max(MIN_CONNECTIONS, open_files - min(RESERVED_FILES, open_files // 4))
+
+
+def check_tls(listener: Listener) -> None:
+    """Refuse a certificate or key that cannot serve TLS, naming the file and the fault."""
+    if listener.tls_disable:
+        return
+    fault = tls_files.problem(listener.tls_cert_file, listener.tls_key_file)
+    if fault is not None:
+        raise ListenError(fault)
 
 
 def check_free(listener: Listener) -> None:

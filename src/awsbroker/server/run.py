@@ -128,6 +128,7 @@ def main(argv: list[str]) -> int:
         if args.aws_call_processes is not None:
             config = dataclasses.replace(config, aws_call_processes=args.aws_call_processes)
         setup_logging(config.log_level, config.log_format)
+        listener.check_tls(config.listener)
         listener.check_free(config.listener)
         server = build(config)
     except (ConfigError, listener.ListenError) as exc:
