@@ -370,7 +370,8 @@ def test_the_guide_on_sqlite(tmp_path: Path, moto: MotoServer) -> None:
                 writer.stop.wait(0.01)
             before = list(writer.written)
             session.run(BLOCKS["backup-sqlite"])
-            session.run(BLOCKS["backup-sqlite-cli"])
+            if shutil.which("sqlite3"):  # the guide says "where it is installed"
+                session.run(BLOCKS["backup-sqlite-cli"])
         finally:
             writer.stop.set()
             writer.join(timeout=30)

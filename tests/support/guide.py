@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +86,7 @@ class Session:
     env: dict[str, str]
     substitutions: dict[str, str]
     printed: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # each block's last run
     # Rewrites of what a block printed before it is compared with the guide's output.
     aliases: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
 
@@ -121,6 +123,7 @@ class Session:
                 f"{self._state}.new && mv {self._state}.new {self._state}",
             ]
         )
+        started = time.monotonic()
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
             input=stdin if stdin is not None else "",
@@ -132,6 +135,7 @@ class Session:
             timeout=120,
             check=False,
         )
+        self.seconds[block.name] = time.monotonic() - started
         printed = self.to_guide(result.stdout)
         assert result.returncode == 0, f"block {block.name} failed:\n{printed}"
         self.printed[block.name] = printed
