@@ -35,7 +35,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from psycopg import sql
 from tests.support import guide, postgres
 from tests.support.cli import clean_environ
-from tests.support.moto_server import MotoServer
+from tests.support.moto_server import MotoServer, bootstrap_admin
 from tests.support.server import HOST, ServerProcess, TLSFiles, free_port
 
 from awsbroker.sdk.telemetry import CATALOGUE, Kind
@@ -49,12 +49,6 @@ RULES = DEPLOY / "prometheus-rules.yml"
 SETUP = ["status-sealed", "init", "unseal", "login", "aws-user", "config-root", "s3-read",
          "assumed-role", "federation-token", "iam-user", "session-token"]  # fmt: skip
 PRINTED: dict[str, str] = {}
-# Stands in for the administrator who sets the AWS account up (moto checks no keys here).
-ADMIN_ENV = {
-    "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
-    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
 ALLOW_ALL = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
@@ -247,7 +241,7 @@ def shell(
     (home / "work" / "awsbroker-policy.json").write_text(json.dumps(ALLOW_ALL))
     env = {
         **base,
-        **ADMIN_ENV,
+        **ADMINISTRATOR,
         "PATH": f"{Path(sys.executable).parent}:{base.get('PATH', '')}",
         "HOME": str(home),
         "AWS_ENDPOINT_URL": moto.endpoint,
@@ -302,6 +296,22 @@ def moto() -> Iterator[MotoServer]:
         server.stop()
 
 
+# The account's administrator, who sets it up with the AWS CLI (fresh_account makes the key).
+ADMINISTRATOR: dict[str, str] = {}
+
+
+def fresh_account(moto: MotoServer) -> None:
+    """An empty account with an administrator, and moto checking every call's signature
+    and IAM policies from now on, as AWS does."""
+    moto.disable_auth()
+    moto.reset()
+    key_id, secret = bootstrap_admin(moto.endpoint)
+    ADMINISTRATOR.update(
+        AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION="us-east-1"
+    )
+    moto.enable_auth()
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _record() -> Iterator[None]:
     yield
@@ -346,7 +356,7 @@ def _mode(path: Path) -> int:
 
 @pytest.mark.usefixtures("aws_cli")
 def test_the_guide_on_sqlite(tmp_path: Path, moto: MotoServer) -> None:
-    moto.reset()
+    fresh_account(moto)
     machine = new_machine(tmp_path / "root")
     config = machine.install_config(DEPLOY / "config-sqlite.hcl")
     session = shell(machine, tmp_path / "home", moto)
@@ -435,7 +445,7 @@ def test_the_guide_on_postgresql(
 ) -> None:
     if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
         pytest.skip("pg_dump and pg_restore are not installed")
-    moto.reset()
+    fresh_account(moto)
     first, second = databases
     parts = psycopg.conninfo.conninfo_to_dict(postgres.dsn())
     guide_url = "postgresql://awsbroker@db.example.com:5432/awsbroker?sslmode=verify-full"
