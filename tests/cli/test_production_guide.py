@@ -35,7 +35,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from psycopg import sql
 from tests.support import guide, postgres
 from tests.support.cli import clean_environ
-from tests.support.moto_server import MotoServer, bootstrap_admin
+from tests.support.moto_server import MotoServer, bootstrap_admin, moto_client
 from tests.support.server import HOST, ServerProcess, TLSFiles, free_port
 
 from awsbroker.sdk.telemetry import CATALOGUE, Kind
@@ -350,6 +350,25 @@ class Writer(threading.Thread):
             self.error = exc
 
 
+def assert_only_the_broker_knows_its_key(
+    server: ServerProcess, token: str, moto: MotoServer
+) -> None:
+    """After config/rotate-root, the broker's user has one key: the one the broker holds,
+    not the one the administrator handled."""
+    iam = moto_client(
+        moto.endpoint,
+        "iam",
+        ADMINISTRATOR["AWS_ACCESS_KEY_ID"],
+        ADMINISTRATOR["AWS_SECRET_ACCESS_KEY"],
+    )
+    try:
+        keys = iam.list_access_keys(UserName="awsbroker")["AccessKeyMetadata"]
+    finally:
+        iam.close()
+    held = server.client(token).read("aws/config/root")["data"]["access_key"]
+    assert [k["AccessKeyId"] for k in keys] == [held]
+
+
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -364,6 +383,7 @@ def test_the_guide_on_sqlite(tmp_path: Path, moto: MotoServer) -> None:
     try:
         server.start()
         shares = set_up(session)
+        assert_only_the_broker_knows_its_key(server, shares.root_token, moto)
         session.run(BLOCKS["consumer-token"])
         session.run(BLOCKS["metrics"])
         check_rules_against(server, shares.root_token)
