@@ -571,6 +571,12 @@ def check_rules_against(server: ServerProcess, token: str) -> None:
         assert labels <= allowed, f"{rule['alert']}: labels {labels - allowed} are not served"
 
 
+def test_the_guide_lists_every_alert() -> None:
+    listed = re.findall(r"^\| `(Awsbroker\w+)` \|", guide.GUIDE.read_text(), re.MULTILINE)
+    rules = yaml.safe_load(RULES.read_text())["groups"][0]["rules"]
+    assert listed == [rule["alert"] for rule in rules]
+
+
 def test_rule_names_reads_promql() -> None:
     expr = 'sum by (le, service) (rate(awsbroker_x_bucket{error_code!="", kind=~"r.*"}[5m])) > 5'
     assert rule_names(expr) == ({"awsbroker_x_bucket"}, {"le", "service", "error_code", "kind"})
