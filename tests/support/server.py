@@ -105,8 +105,10 @@ class ServerProcess:
         *,
         ca_cert: Path | None = None,
         open_files: int | None = None,
+        env: Mapping[str, str] | None = None,
     ):
         self.workdir = workdir
+        self.env = dict(env or {})  # added to the server's environment
         self.args = args
         self.port = port
         self.ca_cert = ca_cert
@@ -141,7 +143,12 @@ class ServerProcess:
         assert not self.running, "server already running"
         command = [sys.executable, "-m", "awsbroker.entry", "server", *self.args]
         # Dev mode saves its root token to the CLI's token file: keep it out of the real home.
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "AWSBROKER_TOKEN_FILE": str(self.token_file)}
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "AWSBROKER_TOKEN_FILE": str(self.token_file),
+            **self.env,
+        }
         with self.log_path.open("ab") as log:
             log.write(f"---- start: {' '.join(command)}\n".encode())
             log.flush()
