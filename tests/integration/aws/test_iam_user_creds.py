@@ -394,6 +394,7 @@ def test_a_skipped_clean_up_step_is_one_log_line_naming_the_call(
     name = issued_name(aws)
     aws.proxy.inject("ListSSHPublicKeys", 501, "NotImplemented", "<html>not here</html>")
     aws.proxy.inject("ListSigningCertificates", 403, "AccessDenied", "not allowed")
+    aws.proxy.inject("ListMFADevices", 500, "InternalFailure", "<html>oops</html>")
     before = len(broker.server.log())
 
     broker.vault.sys.revoke_lease(creds["lease_id"])
@@ -401,9 +402,14 @@ def test_a_skipped_clean_up_step_is_one_log_line_naming_the_call(
     assert aws.users() == []
     lines = broker.server.log()[before:].splitlines()
     assert not [line for line in lines if "Traceback" in line]
-    # Moto lacks ListServiceSpecificCredentials: a second WARNING, from its 500.
+    # Moto lacks ListServiceSpecificCredentials: one more WARNING, from its 500.
     warnings = [line for line in lines if "[WARNING]" in line]
-    assert len(warnings) == 2, warnings
+    assert len(warnings) == 3, warnings
+    (mfa,) = [line for line in lines if "ListMFADevices" in line]
+    assert (
+        "IAM ListMFADevices is not supported by the AWS endpoint (InternalFailure (HTTP 500))"
+        in mfa
+    )
     (ssh,) = [line for line in lines if "ListSSHPublicKeys" in line]
     assert (
         "[WARNING] awsbroker.engines.aws.iam_user: IAM ListSSHPublicKeys is not supported by the "

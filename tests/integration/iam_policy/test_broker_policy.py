@@ -125,3 +125,46 @@ def test_moto_enforces_the_assume_role_resource(
     errors = broker.errors("GET", "aws/creds/deploy", 400)
 
     assert "Error assuming role: AccessDenied" in errors[0], errors
+
+
+# --- moto's limits, shown (if moto starts checking these, these tests say so) ---------------
+
+
+def test_moto_matches_iam_resources_against_star(
+    broker: Broker, moto: MotoProcess, proxy: AWSProxy
+) -> None:
+    """Why the suite widens Resources for moto: the shipped `user/vault-*` does not match."""
+    world = build(broker, moto, proxy, policies.load("iam_user"), widen=False)
+    world.ok(
+        "POST", "aws/roles/app", json={"credential_type": "iam_user", "policy_document": READ_ONLY}
+    )
+
+    errors = broker.errors("GET", "aws/creds/app", 400)
+
+    assert "Error creating IAM user: AccessDenied" in errors[0], errors
+
+
+def test_moto_ignores_conditions_of_identity_policies(
+    broker: Broker, moto: MotoProcess, proxy: AWSProxy
+) -> None:
+    """CreateUser allowed only with a given permissions boundary, and a role without one: AWS
+    refuses, moto lets it through. So the boundary hardening of docs/iam-policy.md is not
+    tested here, and the shipped files have no Condition."""
+    policy = policies.without(policies.load("iam_user"), "iam:CreateUser")
+    boundary = "arn:aws:iam::111122223333:policy/boundary"
+    policy["Statement"].append(
+        {
+            "Effect": "Allow",
+            "Action": "iam:CreateUser",
+            "Resource": "arn:aws:iam::111122223333:user/vault-*",
+            "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}},
+        }
+    )
+    world = build(broker, moto, proxy, policy)
+    world.ok(
+        "POST", "aws/roles/app", json={"credential_type": "iam_user", "policy_document": READ_ONLY}
+    )
+
+    world.ok("GET", "aws/creds/app")
+    (create,) = proxy.calls("CreateUser")
+    assert create.param("PermissionsBoundary") is None

@@ -23,7 +23,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from tests.integration.aws.support import Broker, fresh_mount
-from tests.integration.iam_policy.policies import MOTO_ACCOUNT, Policy, for_moto
+from tests.integration.iam_policy.policies import (
+    MOTO_ACCOUNT,
+    Policy,
+    for_moto,
+    in_moto_account,
+)
 from tests.support.aws_proxy import AWSProxy
 from tests.support.moto_process import MotoProcess
 from tests.support.moto_server import bootstrap_admin, moto_client
@@ -94,8 +99,11 @@ class World:
             self.user_arns[user["UserName"]] = user["Arn"]
 
 
-def build(broker: Broker, moto: MotoProcess, proxy: AWSProxy, policy: Policy) -> World:
-    """A fresh `aws/` mount and moto; the broker's user holds `policy` (rewritten for moto)."""
+def build(
+    broker: Broker, moto: MotoProcess, proxy: AWSProxy, policy: Policy, *, widen: bool = True
+) -> World:
+    """A fresh `aws/` mount and moto; the broker's user holds `policy`, in moto's account, its
+    Resources widened for moto unless `widen` is false."""
     fresh_mount(broker.vault, "aws")  # first: revoking the last test's leases calls AWS
     with moto.setup():
         admin_key = bootstrap_admin(moto.endpoint)
@@ -103,7 +111,9 @@ def build(broker: Broker, moto: MotoProcess, proxy: AWSProxy, policy: Policy) ->
         world = World(broker, moto, proxy, admin)
         admin.create_user(UserName=BROKER_USER)
         admin.put_user_policy(
-            UserName=BROKER_USER, PolicyName="broker", PolicyDocument=json.dumps(for_moto(policy))
+            UserName=BROKER_USER,
+            PolicyName="broker",
+            PolicyDocument=json.dumps(for_moto(policy) if widen else in_moto_account(policy)),
         )
         key = admin.create_access_key(UserName=BROKER_USER)["AccessKey"]
         world.managed_arn = admin.create_policy(PolicyName="read-only", PolicyDocument=READ_ONLY)[
