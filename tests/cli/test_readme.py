@@ -64,8 +64,11 @@ def emulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess
     port = free_port()
     args = ["--dev", "--dev-aws-emulator", "--dev-listen-address", f"{HOST}:{port}"]
     args += ["--dev-root-token-id", ROOT_TOKEN]
-    with running(ServerProcess(tmp_path_factory.mktemp("readme"), args, port)) as server:
-        yield server
+    workdir = tmp_path_factory.mktemp("readme")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TMPDIR", str(workdir))  # the emulator's log dir, not in the real /tmp
+        with running(ServerProcess(workdir, args, port)) as server:
+            yield server
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.name for b in BLOCKS])

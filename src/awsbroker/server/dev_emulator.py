@@ -11,7 +11,9 @@ creates one example role of each credential type:
 | `federation-token` | `federation_token`: GetFederationToken, limited by the role's policy |
 | `session-token` | `session_token`: GetSessionToken of the broker's own IAM user |
 
-Everything is in memory and gone when the server stops.
+Everything is in memory and gone when the server stops. The emulator's own log (a line per
+AWS call, and a traceback for each call moto does not implement) goes to a file in a new
+temporary directory, named in the start-up banner, not to the terminal.
 
 The emulator runs with moto's default of not checking signatures or IAM policies: moto hands
 out fixed example keys for GetFederationToken and GetSessionToken, which its own checks would
@@ -23,7 +25,9 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from awsbroker.core.core import Core
@@ -57,6 +61,9 @@ TRUST_ANYONE = json.dumps(
     }
 )
 INSTALL_HINT = "the AWS emulator needs moto: pip install 'awsbroker[emulator]'"
+# The loggers of moto's HTTP server (werkzeug) and of moto itself (its Flask app is "moto").
+EMULATOR_LOGGERS = ("werkzeug", "moto")
+LOG_FORMAT = "%(asctime)s [%(levelname)s] %(name)s: %(message)s"
 
 
 class EmulatorUnavailable(Exception):
@@ -67,10 +74,33 @@ class EmulatorUnavailable(Exception):
 class Emulator:
     endpoint: str
     roles: list[str]
+    log_path: Path
     _server: Any
+    _log: logging.Handler
 
     def stop(self) -> None:
         self._server.stop()
+        _close_log(self._log)
+
+
+def _log_to_file() -> tuple[Path, logging.Handler]:
+    """Send the emulator's loggers to `awsbroker-dev-*/emulator.log` in the temp directory,
+    and not on to the server's handler (the terminal)."""
+    path = Path(tempfile.mkdtemp(prefix="awsbroker-dev-")) / "emulator.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    for name in EMULATOR_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return path, handler
+
+
+def _close_log(handler: logging.Handler) -> None:
+    for name in EMULATOR_LOGGERS:
+        logging.getLogger(name).removeHandler(handler)
+    handler.close()
 
 
 def start(core: Core, root_token: str, address: str) -> Emulator:
@@ -79,10 +109,14 @@ def start(core: Core, root_token: str, address: str) -> Emulator:
         from moto.server import ThreadedMotoServer
     except ImportError:
         raise EmulatorUnavailable(INSTALL_HINT) from None
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
+    log_path, handler = _log_to_file()
     host, _, port = address.rpartition(":")
     server = ThreadedMotoServer(ip_address=host or "127.0.0.1", port=int(port or 0), verbose=False)
-    server.start()
+    try:
+        server.start()
+    except BaseException:
+        _close_log(handler)
+        raise
     bound_host, bound_port = server.get_host_and_port()
     endpoint = f"http://{bound_host}:{bound_port}"
     try:
@@ -97,8 +131,9 @@ def start(core: Core, root_token: str, address: str) -> Emulator:
         )
     except Exception:
         server.stop()
+        _close_log(handler)
         raise
-    return Emulator(endpoint, roles, server)
+    return Emulator(endpoint, roles, log_path, server, handler)
 
 
 def _bootstrap(endpoint: str) -> tuple[str, str, str]:

@@ -46,6 +46,7 @@ def banner(
             "",
             f"AWS emulator (moto) on {emulator.endpoint}; aws/ is configured against it with",
             "one example role per credential type: " + ", ".join(emulator.roles) + ".",
+            f"The emulator's own log is in {emulator.log_path}.",
             "",
             "    awsbroker read aws/creds/iam-user",
             f"    AWS_ENDPOINT_URL={emulator.endpoint} awsbroker aws exec --region us-east-1 \\",

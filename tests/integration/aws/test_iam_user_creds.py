@@ -386,6 +386,44 @@ def test_revocation_works_with_vaults_minimum_iam_policy(aws: AWSWorld, vault: h
     assert aws.calls("DeleteUser")[-1].status == 200
 
 
+def test_a_skipped_clean_up_step_is_one_log_line_naming_the_call(
+    aws: AWSWorld, broker: Broker
+) -> None:
+    user_role(broker.vault)
+    creds = broker.vault.secrets.aws.generate_credentials("u")
+    name = issued_name(aws)
+    aws.proxy.inject("ListSSHPublicKeys", 501, "NotImplemented", "<html>not here</html>")
+    aws.proxy.inject("ListSigningCertificates", 403, "AccessDenied", "not allowed")
+    aws.proxy.inject("ListMFADevices", 500, "InternalFailure", "<html>oops</html>")
+    before = len(broker.server.log())
+
+    broker.vault.sys.revoke_lease(creds["lease_id"])
+
+    assert aws.users() == []
+    lines = broker.server.log()[before:].splitlines()
+    assert not [line for line in lines if "Traceback" in line]
+    # Moto lacks ListServiceSpecificCredentials: one more WARNING, from its 500.
+    warnings = [line for line in lines if "[WARNING]" in line]
+    assert len(warnings) == 3, warnings
+    (mfa,) = [line for line in lines if "ListMFADevices" in line]
+    assert (
+        "IAM ListMFADevices is not supported by the AWS endpoint (InternalFailure (HTTP 500))"
+        in mfa
+    )
+    (ssh,) = [line for line in lines if "ListSSHPublicKeys" in line]
+    assert (
+        "[WARNING] awsbroker.engines.aws.iam_user: IAM ListSSHPublicKeys is not supported by the "
+        "AWS endpoint (NotImplemented (HTTP 501)); skipped removing the SSH public keys of "
+        f"{name}"
+    ) in ssh
+    (certificates,) = [line for line in lines if "ListSigningCertificates" in line]
+    assert (
+        f"[INFO]  awsbroker.engines.aws.iam_user: skipped removing the signing certificates of "
+        f"{name}: IAM ListSigningCertificates failed: AccessDenied (HTTP 403)"
+    ) in certificates
+    assert "<html>" not in "\n".join(lines)
+
+
 # --- username template (rule 32) and key propagation (our extension) -------------------------
 
 

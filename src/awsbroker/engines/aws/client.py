@@ -67,6 +67,27 @@ def error_code(exc: Exception) -> str:
     return ""
 
 
+def unsupported(exc: Exception) -> bool:
+    """Whether AWS's answer says the endpoint does not implement the call: a NotImplemented
+    code, HTTP 501, or a 500 or a page that is not AWS's XML (what moto answers)."""
+    if isinstance(exc, botocore.parsers.ResponseParserError):
+        return True
+    status = 0
+    if isinstance(exc, botocore.exceptions.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return error_code(exc) == "NotImplemented" or status in (500, 501)
+
+
+def short_answer(exc: Exception) -> str:
+    """AWS's answer in a few words, never the body (an HTML page would fill the log)."""
+    if isinstance(exc, botocore.parsers.ResponseParserError):
+        return "a response that is not AWS's XML"
+    if isinstance(exc, botocore.exceptions.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return f"{error_code(exc) or 'an error'} (HTTP {status})"
+    return type(exc).__name__
+
+
 def aws_error(prefix: str, exc: Exception) -> BrokerError:
     """An AWS failure as the caller sees it: 502 when throttled, else 400 with AWS's code."""
     if isinstance(exc, BrokerError):

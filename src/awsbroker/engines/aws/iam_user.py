@@ -11,12 +11,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import boto3
 
 from awsbroker.engines.aws import path_config_lease, path_config_root, wal
-from awsbroker.engines.aws.client import AWS_ERRORS, aws_error, error_code, fallback_region
+from awsbroker.engines.aws.client import (
+    AWS_ERRORS,
+    aws_error,
+    error_code,
+    fallback_region,
+    short_answer,
+    unsupported,
+)
 from awsbroker.engines.aws.path_roles import RoleEntry
 from awsbroker.engines.aws.username_template import (
     TemplateError,
@@ -32,6 +39,7 @@ if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
 
 log = logging.getLogger("awsbroker.engines.aws.iam_user")
+_T = TypeVar("_T")
 GONE_GRACE = 5 * 60  # IAM is eventually consistent: "no such user" is not trusted before this.
 
 
@@ -212,44 +220,89 @@ def _delete_extras(iam: IAMClient, name: str) -> None:
     """What someone may have added outside the broker, and that would block DeleteUser.
 
     Best effort: Vault removes none of these, and its documented minimum IAM policy does not
-    allow listing or deleting them. A step that fails is skipped; if something it would have
-    removed does exist, DeleteUser fails with DeleteConflict and the revocation is retried.
+    allow listing or deleting them. A step that fails is skipped, in one log line naming the
+    call; if something it would have removed does exist, DeleteUser fails with DeleteConflict
+    and the revocation is retried. An endpoint that does not implement a call (an emulator
+    answering 500, or a page that is not AWS's XML) gets a WARNING: that step never works there.
     """
+    calls = _Calls()
     steps: list[tuple[str, Callable[[], object]]] = [
-        ("login profile", lambda: iam.delete_login_profile(UserName=name)),
-        ("MFA devices", lambda: _delete_mfa_devices(iam, name)),
-        ("signing certificates", lambda: _delete_signing_certificates(iam, name)),
-        ("SSH public keys", lambda: _delete_ssh_public_keys(iam, name)),
-        ("service-specific credentials", lambda: _delete_service_credentials(iam, name)),
+        ("login profile", lambda: calls.run("DeleteLoginProfile", iam.delete_login_profile, name)),
+        ("MFA devices", lambda: _delete_mfa_devices(iam, name, calls)),
+        ("signing certificates", lambda: _delete_signing_certificates(iam, name, calls)),
+        ("SSH public keys", lambda: _delete_ssh_public_keys(iam, name, calls)),
+        ("service-specific credentials", lambda: _delete_service_credentials(iam, name, calls)),
     ]
     for what, step in steps:
         try:
             step()
         except AWS_ERRORS as exc:
-            if error_code(exc) != "NoSuchEntity":
-                log.info("skipped removing the %s of %s: %s", what, name, error_code(exc) or exc)
+            code = error_code(exc)
+            if code == "NoSuchEntity":
+                continue
+            if unsupported(exc):
+                log.warning(
+                    "IAM %s is not supported by the AWS endpoint (%s); skipped removing the %s "
+                    "of %s",
+                    calls.last, short_answer(exc), what, name,
+                )  # fmt: skip
+            else:
+                log.info(
+                    "skipped removing the %s of %s: IAM %s failed: %s",
+                    what, name, calls.last, short_answer(exc),
+                )  # fmt: skip
 
 
-def _delete_mfa_devices(iam: IAMClient, name: str) -> None:
-    for device in iam.list_mfa_devices(UserName=name)["MFADevices"]:
-        iam.deactivate_mfa_device(UserName=name, SerialNumber=device["SerialNumber"])
-        if device["SerialNumber"].startswith("arn:"):
-            iam.delete_virtual_mfa_device(SerialNumber=device["SerialNumber"])
+class _Calls:
+    """Runs the clean-up steps' IAM calls and remembers the last one, to name it in the log
+    (an answer that is not AWS's XML raises an error that does not say which call it was)."""
+
+    def __init__(self) -> None:
+        self.last = ""
+
+    def run(self, operation: str, method: Callable[..., _T], user: str, **kwargs: str) -> _T:
+        self.last = operation
+        return method(UserName=user, **kwargs)
 
 
-def _delete_signing_certificates(iam: IAMClient, name: str) -> None:
-    for cert in iam.list_signing_certificates(UserName=name)["Certificates"]:
-        iam.delete_signing_certificate(UserName=name, CertificateId=cert["CertificateId"])
+def _delete_mfa_devices(iam: IAMClient, name: str, calls: _Calls) -> None:
+    for device in calls.run("ListMFADevices", iam.list_mfa_devices, name)["MFADevices"]:
+        serial = device["SerialNumber"]
+        calls.run("DeactivateMFADevice", iam.deactivate_mfa_device, name, SerialNumber=serial)
+        if serial.startswith("arn:"):
+            calls.last = "DeleteVirtualMFADevice"
+            iam.delete_virtual_mfa_device(SerialNumber=serial)
 
 
-def _delete_ssh_public_keys(iam: IAMClient, name: str) -> None:
-    for ssh in iam.list_ssh_public_keys(UserName=name)["SSHPublicKeys"]:
-        iam.delete_ssh_public_key(UserName=name, SSHPublicKeyId=ssh["SSHPublicKeyId"])
+def _delete_signing_certificates(iam: IAMClient, name: str, calls: _Calls) -> None:
+    certs = calls.run("ListSigningCertificates", iam.list_signing_certificates, name)
+    for cert in certs["Certificates"]:
+        calls.run(
+            "DeleteSigningCertificate",
+            iam.delete_signing_certificate,
+            name,
+            CertificateId=cert["CertificateId"],
+        )
 
 
-def _delete_service_credentials(iam: IAMClient, name: str) -> None:
-    creds = iam.list_service_specific_credentials(UserName=name)["ServiceSpecificCredentials"]
-    for cred in creds:
-        iam.delete_service_specific_credential(
-            UserName=name, ServiceSpecificCredentialId=cred["ServiceSpecificCredentialId"]
+def _delete_ssh_public_keys(iam: IAMClient, name: str, calls: _Calls) -> None:
+    for ssh in calls.run("ListSSHPublicKeys", iam.list_ssh_public_keys, name)["SSHPublicKeys"]:
+        calls.run(
+            "DeleteSSHPublicKey",
+            iam.delete_ssh_public_key,
+            name,
+            SSHPublicKeyId=ssh["SSHPublicKeyId"],
+        )
+
+
+def _delete_service_credentials(iam: IAMClient, name: str, calls: _Calls) -> None:
+    listing = calls.run(
+        "ListServiceSpecificCredentials", iam.list_service_specific_credentials, name
+    )
+    for cred in listing["ServiceSpecificCredentials"]:
+        calls.run(
+            "DeleteServiceSpecificCredential",
+            iam.delete_service_specific_credential,
+            name,
+            ServiceSpecificCredentialId=cred["ServiceSpecificCredentialId"],
         )
