@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from prometheus_client.parser import text_string_to_metric_families
 from psycopg import sql
+from tests.support import aws_cli as aws_cli_support
 from tests.support import guide, postgres
 from tests.support.cli import clean_environ
 from tests.support.moto_server import MotoServer, bootstrap_admin, moto_client
@@ -328,11 +329,7 @@ def _record() -> Iterator[None]:
 
 @pytest.fixture
 def aws_cli() -> None:
-    if shutil.which("aws") is None:
-        message = "the AWS CLI (aws, the dev extra's awscli) is not installed"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI is set, so the guide's AWS steps must run", pytrace=False)
-        pytest.skip(f"{message}: the guide's AWS steps use it")
+    aws_cli_support.require()
 
 
 # ---- the walkthrough on SQLite ----------------------------------------------------------------

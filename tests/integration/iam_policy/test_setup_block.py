@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 from tests.integration.iam_policy import policies
+from tests.support import aws_cli
 from tests.support.moto_process import MotoProcess
 from tests.support.moto_server import bootstrap_admin, moto_client
 
@@ -44,9 +44,7 @@ def _setup_block() -> str:
 def test_the_setup_block_makes_a_user_with_exactly_the_policies(
     moto: MotoProcess, tmp_path: Path
 ) -> None:
-    aws = shutil.which("aws")
-    if aws is None:
-        pytest.skip("the AWS CLI (aws) is not installed")
+    aws_cli.require()
     with moto.setup():
         admin_key = bootstrap_admin(moto.endpoint)
     (tmp_path / "docs").symlink_to(policies.POLICY_DIR.parent)
