@@ -31,6 +31,7 @@ from awsbroker.cli.credcache import (
 )
 from awsbroker.cli.errors import CLIError
 from awsbroker.cli.flags import Flag
+from awsbroker.cli.output import human_duration
 
 COMMAND_NOT_FOUND = 127
 # Taken out of the command's environment: the broker token, and AWS settings that would
@@ -118,9 +119,9 @@ def _fetch(ctx: Context, role: str, *, for_sdk: bool = False) -> tuple[dict[str,
     lifetime = _lifetime(body)
     if for_sdk and "ttl" not in params and 0 < lifetime <= SDK_REFRESH_WINDOW:
         ctx.io.stderr.write(
-            f"awsbroker: warning: the credential lives {lifetime}s, inside the AWS SDKs' "
-            "refresh windows (botocore fetches new credentials when under 15m are left): an "
-            "SDK will fetch a new one at nearly every call; ask for more with -ttl\n"
+            f"awsbroker: warning: a lifetime of {human_duration(lifetime)} is inside the AWS "
+            "SDKs' refresh windows (botocore fetches new credentials when under 15m are left): "
+            "an SDK will fetch a new credential at nearly every call; ask for more with -ttl\n"
         )
     return body, asked
 

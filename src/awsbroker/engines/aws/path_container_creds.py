@@ -97,7 +97,7 @@ def read_container_creds(b: AWSBackend, req: Request, fd: FieldData) -> Response
         if inside_refresh_window(lifetime):
             response.add_warning(window_warning(lifetime))
             log.warning(
-                "container-creds: %scontainer-creds/%s gave a credential of %ds, inside the "
+                "%scontainer-creds/%s gave a credential of %ds, inside the "
                 "AWS SDKs' 15-minute refresh window: SDKs will fetch one at nearly every call",
                 b.mount_path,
                 name,

@@ -30,5 +30,5 @@ def window_warning(lifetime: int) -> str:
         f"a lifetime of {format_duration(lifetime)} is inside the AWS SDKs' refresh windows "
         "(botocore fetches new credentials when under 15m are left): an SDK will fetch a new "
         "credential, and a new lease, at nearly every call; ask for a ttl over 15m "
-        f"(container-creds gives {format_duration(SDK_DEFAULT_TTL)} when asked for none)"
+        f"(container-creds gives {SDK_DEFAULT_TTL // 3600}h when asked for none)"
     )
