@@ -78,6 +78,7 @@ def world(moto: MotoServer, dev: ServerProcess, tmp_path_factory: pytest.TempPat
     )
     cli.ok("write", "aws/config/lease", "lease=5m", "lease_max=2h")
     cli.env["ROLE_ARN"] = arn
+    cli.env["SECRET_KEY"] = secret_key
     cli.ok("policy", "write", "sdk", "-", stdin=POLICY)
     cli.env["SDK_TOKEN"] = cli.ok("token", "create", "-policy=sdk", "-field=token").strip()
     return cli
@@ -177,6 +178,25 @@ def test_the_container_default_stays_within_the_roles_max(world: CLI, dev: Serve
     assert body.status_code == 200, body.text
     assert 1190 <= seconds_left(body.json()["Expiration"]) <= 1200
     assert WARNING_HEADER not in body.headers
+    # The mount's max caps it too; 10 minutes is inside the window, so it warns.
+    world.ok("secrets", "enable", "-path=aws-capped", "-max-lease-ttl=10m", "aws")
+    root = json.loads(world.ok("read", "-format=json", "aws/config/root"))["data"]
+    world.ok(
+        "write",
+        "aws-capped/config/root",
+        f"access_key={root['access_key']}",
+        f"secret_key={world.env['SECRET_KEY']}",
+        f"region={REGION}",
+        f"iam_endpoint={root['iam_endpoint']}",
+        f"sts_endpoint={root['sts_endpoint']}",
+    )
+    world.ok("write", "aws-capped/roles/r", "credential_type=iam_user", f"policy_document={CALLER}")
+    capped = httpx.get(
+        f"{dev.url}/v1/aws-capped/container-creds/r", headers={"Authorization": ROOT_TOKEN}
+    )
+    assert capped.status_code == 200, capped.text
+    assert 590 <= seconds_left(capped.json()["Expiration"]) <= 600
+    assert "inside the AWS SDKs' refresh windows" in capped.headers[WARNING_HEADER]
 
 
 def test_a_short_ttl_asked_of_the_container_endpoint_is_given_with_a_warning(
@@ -221,6 +241,8 @@ def test_iam_users_from_the_container_endpoint_get_an_hour_or_what_is_asked(
     short = httpx.get(url, params={"ttl": "10m"}, headers=headers)
     assert 590 <= seconds_left(short.json()["Expiration"]) <= 600
     assert re.search(r"^a lifetime of (10m0s|9m59s) ", short.headers[WARNING_HEADER])
+    long = httpx.get(url, params={"ttl": "3h"}, headers=headers)  # over lease_max (2h)
+    assert 7190 <= seconds_left(long.json()["Expiration"]) <= 7200
 
 
 # ---- creds/ and sts/ ------------------------------------------------------------------------
@@ -288,8 +310,16 @@ def test_boto3_through_credential_process_fetches_once_at_the_default_ttl(
     assert leases(dev, f"aws/creds/{role}/") == 1
 
 
-def aws_cli(config: Path, moto: MotoServer, world: CLI, tmp_path: Path, *args: str) -> str:
+def aws_cli(
+    config: Path,
+    moto: MotoServer,
+    world: CLI,
+    tmp_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+) -> str:
     env = {
+        **(env or {}),
         **clean_environ(),
         "HOME": str(tmp_path),
         "AWS_CONFIG_FILE": str(config),
@@ -334,3 +364,20 @@ def test_the_aws_cli_with_a_short_ttl_fetches_at_every_run(
     # At least one issuance per run: botocore loads it, finds it inside its window, and asks
     # again before the call (two per run with botocore 1.44).
     assert leases(dev, f"aws/creds/{role}/") >= 3
+
+
+def test_the_aws_cli_on_the_container_endpoint_fetches_once_per_run(
+    moto: MotoServer, dev: ServerProcess, world: CLI, tmp_path: Path
+) -> None:
+    """Each run is a new process, with nothing kept: one issuance per run, whatever the
+    lifetime (docs/sdk-credentials.md: use credential_process for such programs)."""
+    role = make_role(world, "container-aws-cli")
+    config = tmp_path / "aws-config"
+    config.write_text(f"[default]\nregion = {REGION}\n")
+    container = {
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{dev.url}/v1/aws/container-creds/{role}",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN": world.env["SDK_TOKEN"],
+    }
+    for _ in range(3):
+        aws_cli(config, moto, world, tmp_path, env=container)
+    assert leases(dev, f"aws/container-creds/{role}/") == 3
