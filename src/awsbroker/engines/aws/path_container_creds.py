@@ -60,7 +60,7 @@ def paths() -> list[Path[AWSBackend]]:
             {Operation.READ: read_container_creds},
             {
                 "name": Field(T.STRING, "Name of the role"),
-                "ttl": Field(T.DURATION, "STS types: lifetime of the credentials"),
+                "ttl": Field(T.DURATION, "Lifetime of the credentials (default: at least 1h)"),
                 "role_arn": Field(T.STRING, "assumed_role: which of the role's ARNs to assume"),
                 "role_session_name": Field(T.STRING, "assumed_role: the session name"),
             },
