@@ -290,6 +290,20 @@ def test_credential_process_asks_for_an_hour_and_warns_when_told_less(
     assert leases(dev, f"aws/creds/{role}/") == 1 + 2 + 1
 
 
+def test_credential_process_warns_of_a_short_iam_user_lease(world: CLI, tmp_path: Path) -> None:
+    """An IAM user's lifetime is its lease, from config/lease (5 minutes here), whatever
+    ttl is asked: the warning says where to change it."""
+    world.ok(
+        "write", "aws/roles/process-user", "credential_type=iam_user", f"policy_document={CALLER}"
+    )
+    env = {"AWSBROKER_CACHE_DIR": str(tmp_path / "cache")}
+    result = world.run("aws", "credential-process", "process-user", env=env)
+    assert result.returncode == 0, result.stderr
+    assert 290 <= seconds_left(json.loads(result.stdout)["Expiration"]) <= 300
+    assert result.stderr.startswith("awsbroker: warning: a lifetime of 5m0s is inside")
+    assert "iam_user leases come from config/lease" in result.stderr
+
+
 def write_profile(config: Path, role: str, *flags: str) -> None:
     args = " ".join([*flags, role])
     config.write_text(

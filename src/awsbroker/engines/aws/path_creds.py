@@ -18,7 +18,12 @@ from awsbroker.engines.aws.path_roles import (
     RoleEntry,
     load_role,
 )
-from awsbroker.engines.aws.sdk_windows import inside_refresh_window, window_warning
+from awsbroker.engines.aws.sdk_windows import (
+    ASK_LONGER,
+    LONGER_LEASE,
+    inside_refresh_window,
+    window_warning,
+)
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
@@ -81,7 +86,9 @@ def read_creds(b: AWSBackend, req: Request, fd: FieldData) -> Response:
 
         def warn() -> None:
             if inside_refresh_window(response.lease_duration):
-                response.add_warning(window_warning(response.lease_duration))
+                is_sts = response.secret is None or response.secret.internal_data.get("is_sts")
+                remedy = ASK_LONGER if is_sts else LONGER_LEASE
+                response.add_warning(window_warning(response.lease_duration, remedy))
 
         response.on_registered.append(warn)
     return response

@@ -25,10 +25,17 @@ def inside_refresh_window(lifetime: int) -> bool:
     return lifetime <= SDK_REFRESH_WINDOW
 
 
-def window_warning(lifetime: int) -> str:
+# What the warning advises: for STS types and container-creds, a longer `ttl`; for an IAM
+# user read from `creds/` (which takes its lease from `config/lease`, not from `ttl`), that.
+ASK_LONGER = (
+    f"ask for a ttl over 15m (container-creds gives {SDK_DEFAULT_TTL // 3600}h when asked for none)"
+)
+LONGER_LEASE = "iam_user leases come from config/lease: make its lease over 15m"
+
+
+def window_warning(lifetime: int, remedy: str = ASK_LONGER) -> str:
     return (
         f"a lifetime of {format_duration(lifetime)} is inside the AWS SDKs' refresh windows "
         "(botocore fetches new credentials when under 15m are left): an SDK will fetch a new "
-        "credential, and a new lease, at nearly every call; ask for a ttl over 15m "
-        f"(container-creds gives {SDK_DEFAULT_TTL // 3600}h when asked for none)"
+        f"credential, and a new lease, at nearly every call; {remedy}"
     )
