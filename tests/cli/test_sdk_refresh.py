@@ -290,6 +290,29 @@ def test_credential_process_asks_for_an_hour_and_warns_when_told_less(
     assert leases(dev, f"aws/creds/{role}/") == 1 + 2 + 1
 
 
+def test_a_policy_that_pins_the_ttl_is_never_exceeded(
+    world: CLI, dev: ServerProcess, tmp_path: Path
+) -> None:
+    """credential-process's hour is a parameter like any other: a policy that allows only 15m
+    refuses it, and the profile must ask for 15m, which it gets, with the warning."""
+    role = make_role(world, "process-pinned")
+    pinned = (
+        f'path "aws/creds/{role}" {{\n  capabilities = ["read"]\n'
+        '  allowed_parameters = { "ttl" = ["15m"] }\n}\n'
+    )
+    world.ok("policy", "write", "pinned", "-", stdin=pinned)
+    token = world.ok("token", "create", "-policy=pinned", "-field=token").strip()
+    env = {"AWSBROKER_TOKEN": token, "AWSBROKER_CACHE_DIR": str(tmp_path / "cache")}
+    refused = world.run("aws", "credential-process", role, env=env)
+    assert refused.returncode == 2
+    assert "permission denied" in refused.stderr
+    asked = world.run("aws", "credential-process", "-ttl=15m", role, env=env)
+    assert asked.returncode == 0, asked.stderr
+    assert 890 <= seconds_left(json.loads(asked.stdout)["Expiration"]) <= 900
+    assert "inside the AWS SDKs' refresh windows" in asked.stderr
+    assert leases(dev, f"aws/creds/{role}/") == 1
+
+
 def test_credential_process_warns_of_a_short_iam_user_lease(world: CLI, tmp_path: Path) -> None:
     """An IAM user's lifetime is its lease, from config/lease (5 minutes here), whatever
     ttl is asked: the warning says where to change it."""
