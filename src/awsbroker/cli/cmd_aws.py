@@ -4,6 +4,11 @@
 `~/.aws/config` (Version 1, with an ISO 8601 `Expiration`), from a cache while the credential
 is fresh enough (`credcache.py`). `exec` runs a command with fresh credentials in its
 environment, and without the broker token (the command gets AWS credentials, nothing more).
+
+Both print the server's warnings on stderr, one line each. `credential-process` asks for a
+`ttl` of 1h unless told otherwise (`-ttl=` asks for none: the role's default), so that an SDK
+refreshing it fits its refresh windows (docs/sdk-credentials.md); a credential of 15 minutes or
+less is handed over with a warning.
 """
 
 from __future__ import annotations
@@ -16,9 +21,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from awsbroker.cli.command import Command, Context
-from awsbroker.cli.credcache import CacheUnsafe, CredentialCache, cache_dir, fresh_enough
+from awsbroker.cli.credcache import (
+    SDK_REFRESH_WINDOW,
+    CacheUnsafe,
+    CredentialCache,
+    cache_dir,
+    fresh_enough,
+    worth_caching,
+)
 from awsbroker.cli.errors import CLIError
 from awsbroker.cli.flags import Flag
+from awsbroker.cli.output import human_duration
 
 COMMAND_NOT_FOUND = 127
 # Taken out of the command's environment: the broker token, and AWS settings that would
@@ -37,10 +50,14 @@ _SCRUBBED = (
 )
 
 
-def _role_flags() -> list[Flag]:
+# What `credential-process` asks for when not told: an hour fits every SDK's refresh window.
+PROCESS_TTL = "1h"
+
+
+def _role_flags(ttl: str = "") -> list[Flag]:
     return [
         Flag("mount", "Where the AWS secrets engine is mounted", "aws", "PATH"),
-        Flag("ttl", "Lifetime of STS credentials (e.g. 1h)", "", "DURATION"),
+        Flag("ttl", "Lifetime of STS credentials (e.g. 1h; empty: the role's)", ttl, "DURATION"),
         Flag("role-arn", "assumed_role with several ARNs: which one", "", "ARN"),
     ]
 
@@ -55,10 +72,12 @@ def commands() -> list[Command]:
             "    [profile broker]\n"
             "    credential_process = awsbroker aws credential-process ROLE\n\n"
             "A credential is cached (AWSBROKER_CACHE_DIR, default ~/.cache/awsbroker, 0600) "
-            "and reused, for the token that fetched it only, until a quarter of its "
-            "lifetime, at most 15 minutes, is left.",
+            "and reused, for the token that fetched it only, while more than 15 minutes of it "
+            "are left (AWS SDKs fetch again when under 15 minutes are left). STS credentials "
+            "are asked for with a ttl of 1h unless -ttl says otherwise; a credential of 15 "
+            "minutes or less is printed with a warning on stderr.",
             credential_process,
-            [*_role_flags(), Flag("no-cache", "Always fetch a new credential", False)],
+            [*_role_flags(PROCESS_TTL), Flag("no-cache", "Always fetch a new credential", False)],
             prints=False,
             min_args=1,
             max_args=1,
@@ -78,8 +97,11 @@ def commands() -> list[Command]:
     ]
 
 
-def _fetch(ctx: Context, role: str) -> tuple[dict[str, Any], float]:
-    """Ask the broker for credentials of `role`: (the envelope, when it was asked)."""
+def _fetch(ctx: Context, role: str, *, for_sdk: bool = False) -> tuple[dict[str, Any], float]:
+    """Ask the broker for credentials of `role`: (the envelope, when it was asked). The
+    server's warnings go to stderr; `for_sdk`, so does one of our own for a credential that
+    lives inside the SDKs' refresh window when no ttl was asked for (the server warns when one
+    was)."""
     params: dict[str, str] = {}
     if ctx.opts.get_str("ttl"):
         params["ttl"] = ctx.opts.get_str("ttl")
@@ -87,11 +109,21 @@ def _fetch(ctx: Context, role: str) -> tuple[dict[str, Any], float]:
         params["role_arn"] = ctx.opts.get_str("role-arn")
     mount = ctx.opts.get_str("mount").strip("/")
     asked = time.time()
-    body = ctx.client().request("GET", f"{mount}/creds/{role}", params=params or None)
-    data = (body or {}).get("data") or {}
+    body = ctx.client().request("GET", f"{mount}/creds/{role}", params=params or None) or {}
+    data = body.get("data") or {}
     if not data.get("access_key"):
         raise CLIError(f"{mount}/creds/{role} answered without credentials")
-    return body or {}, asked
+    warnings = body.get("warnings")
+    for warning in warnings if isinstance(warnings, list) else []:
+        ctx.io.stderr.write(f"awsbroker: warning: {warning}\n")
+    lifetime = _lifetime(body)
+    if for_sdk and "ttl" not in params and 0 < lifetime <= SDK_REFRESH_WINDOW:
+        ctx.io.stderr.write(
+            f"awsbroker: warning: a lifetime of {human_duration(lifetime)} is inside the AWS "
+            "SDKs' refresh windows (botocore fetches new credentials when under 15m are left): "
+            "an SDK will fetch a new credential at nearly every call; ask for more with -ttl\n"
+        )
+    return body, asked
 
 
 def _lifetime(body: dict[str, Any]) -> int:
@@ -140,7 +172,7 @@ def credential_process(ctx: Context) -> int:
     key += [ctx.opts.get_str("ttl"), ctx.opts.get_str("role-arn")]
     cache = CredentialCache(cache_dir(ctx.io.env), key, settings.token)
     if ctx.opts.get_bool("no-cache"):
-        record = _record(*_fetch(ctx, role))
+        record = _record(*_fetch(ctx, role, for_sdk=True))
     else:
         record = _cached(ctx, cache, role)
     ctx.io.stdout.write(json.dumps(process_output(record)) + "\n")
@@ -152,13 +184,13 @@ def _cached(ctx: Context, cache: CredentialCache, role: str) -> dict[str, Any]:
         cache.prepare()
     except (OSError, CacheUnsafe) as exc:
         ctx.io.stderr.write(f"awsbroker: not caching credentials: {exc}\n")
-        return _record(*_fetch(ctx, role))
+        return _record(*_fetch(ctx, role, for_sdk=True))
     with cache.locked():
         record = cache.load()
         if record is not None and fresh_enough(record, time.time()):
             return record
-        record = _record(*_fetch(ctx, role))
-        if record["expires_at"]:
+        record = _record(*_fetch(ctx, role, for_sdk=True))
+        if worth_caching(record):
             cache.store(record)
         return record
 

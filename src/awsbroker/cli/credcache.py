@@ -4,9 +4,11 @@ A credential is handed back only to the token that fetched it: another token, or
 has its own file, and asks the server (which checks it). The file's name holds a hash of the
 token, never the token, and the file holds only the credential.
 
-A credential is reused until it nears its expiry: the refresh margin is a quarter of its
-lifetime, at most 15 minutes. At 15 minutes, AWS SDKs (botocore's advisory window) ask again
-exactly when the cached credential stops being handed out, so they get a fresh one at once.
+A credential is handed out from the cache only while more than 15 minutes of it are left
+(`SDK_REFRESH_WINDOW`): botocore asks again once under 15 minutes are left (10 mandatory; the
+JS v3 and Go v2 SDKs at 5), so a credential handed out with less would be asked for again at
+once, by every call, and the cache would run the command for nothing (docs/sdk-credentials.md).
+A credential whose whole lifetime is 15 minutes or less is never stored.
 
 The cache lives in `AWSBROKER_CACHE_DIR`, else `$XDG_CACHE_HOME/awsbroker`, else
 `~/.cache/awsbroker`. The directory is made 0700 and each file 0600; a directory that another
@@ -28,18 +30,25 @@ from typing import Any
 
 from awsbroker.cli.settings import home
 
-MAX_MARGIN = 15 * 60
-
-
-def refresh_margin(lifetime: float) -> float:
-    return min(MAX_MARGIN, max(lifetime, 0) / 4)
+# botocore's advisory refresh window (`_DEFAULT_ADVISORY_REFRESH_TIMEOUT`), the widest of the
+# AWS SDKs'; the server's `engines/aws/sdk_windows.py` holds the same number.
+SDK_REFRESH_WINDOW = 15 * 60
 
 
 def fresh_enough(record: Mapping[str, Any], now: float) -> bool:
+    """Whether a cached credential may be handed out: more than the SDKs' window left."""
+    expires = record.get("expires_at")
+    if not isinstance(expires, int | float):
+        return False
+    return expires - now > SDK_REFRESH_WINDOW
+
+
+def worth_caching(record: Mapping[str, Any]) -> bool:
+    """Whether a new credential would ever be handed out from the cache."""
     issued, expires = record.get("issued_at"), record.get("expires_at")
     if not isinstance(issued, int | float) or not isinstance(expires, int | float):
         return False
-    return expires - now > refresh_margin(expires - issued)
+    return expires - issued > SDK_REFRESH_WINDOW
 
 
 def cache_dir(env: Mapping[str, str]) -> Path:

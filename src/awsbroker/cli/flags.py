@@ -67,7 +67,8 @@ def parse(argv: Sequence[str], flags: Sequence[Flag], *, stop_after: int | None 
     """Split `argv` into flag values and positional arguments.
 
     With `stop_after=N`, everything after the N-th positional argument is positional too (the
-    command line of `aws exec`).
+    command line of `aws exec`), unless flags come first and a `--` after them: then those are
+    flags too (`aws exec ROLE -ca-cert=FILE -- COMMAND`).
     """
     by_name = {f.name: f for f in flags}
     values: dict[str, str | bool | list[str]] = {
@@ -77,7 +78,11 @@ def parse(argv: Sequence[str], flags: Sequence[Flag], *, stop_after: int | None 
     rest = list(argv)
     while rest:
         item = rest.pop(0)
-        if stop_after is not None and len(args) >= stop_after:
+        if (
+            stop_after is not None
+            and len(args) >= stop_after
+            and not _flag_before_dashes(item, rest)
+        ):
             args.append(item)
             args.extend(rest)
             break
@@ -102,6 +107,10 @@ def parse(argv: Sequence[str], flags: Sequence[Flag], *, stop_after: int | None 
         current = values[name]
         values[name] = [*current, value] if isinstance(current, list) else value
     return Parsed(values, args)
+
+
+def _flag_before_dashes(item: str, rest: Sequence[str]) -> bool:
+    return item != "--" and _FLAG.fullmatch(item) is not None and "--" in rest
 
 
 def usage(synopsis: str, description: str, flags: Sequence[Flag]) -> str:

@@ -49,6 +49,8 @@ DEPTH_MESSAGE = (
     f"failed to parse JSON input: the body nests arrays and objects more than {MAX_JSON_DEPTH} "
     "levels deep; send a flatter body"
 )
+# Carries the warnings of a raw answer, whose body has no place for them (container-creds/).
+WARNING_HEADER = "X-Awsbroker-Warning"
 # Requests the core serves at once; the rest wait their turn in the event loop.
 WORKER_THREADS = 64
 Handler = Callable[[Request], Response | None]
@@ -297,7 +299,9 @@ def render(request: Request, response: Response | None) -> HTTPResponse:
         # HEAD, and statuses that forbid a body (sys/health?activecode=204), get headers only.
         if request.operation is Operation.HEAD or status in (204, 304):
             return HTTPResponse(status_code=status, headers=HEADERS, media_type="application/json")
-        return JSONResponse(response.raw, status_code=status, headers=HEADERS)
+        raw = JSONResponse(response.raw, status_code=status, headers=HEADERS)
+        _warning_headers(raw, response.warnings)
+        return raw
     if response is None or _empty(request, response):
         if request.operation in (Operation.READ, Operation.LIST):
             return error_response(404, [])
@@ -305,6 +309,14 @@ def render(request: Request, response: Response | None) -> HTTPResponse:
     return JSONResponse(
         envelope(request, response), status_code=response.status or 200, headers=HEADERS
     )
+
+
+def _warning_headers(http: HTTPResponse, warnings: list[str]) -> None:
+    """A raw body (the ECS format of container-creds/) has no `warnings`: each goes in an
+    `X-Awsbroker-Warning` header instead, printable ASCII only."""
+    for warning in warnings:
+        text = "".join(c if " " <= c <= "~" else "?" for c in warning)
+        http.headers.append(WARNING_HEADER, text)
 
 
 def _empty(request: Request, response: Response) -> bool:

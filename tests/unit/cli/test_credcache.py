@@ -11,22 +11,30 @@ from awsbroker.cli.credcache import (
     CredentialCache,
     cache_dir,
     fresh_enough,
-    refresh_margin,
+    worth_caching,
 )
 
 
-def test_margin_is_a_quarter_of_the_lifetime_at_most_15_minutes() -> None:
-    assert refresh_margin(3600) == 900
-    assert refresh_margin(86400) == 900
-    assert refresh_margin(900) == 225
-    assert refresh_margin(-5) == 0
-
-
-def test_fresh_enough() -> None:
-    record = {"issued_at": 0, "expires_at": 3600}
-    assert fresh_enough(record, 2600)
-    assert not fresh_enough(record, 2800)
+def test_handed_out_only_with_more_than_15_minutes_left() -> None:
+    """botocore refreshes under 15 minutes left: whatever the lifetime, a credential with
+    less is never handed out from the cache (a 15-minute one with 8 left made credential-process
+    run at every call)."""
+    hour = {"issued_at": 0, "expires_at": 3600}
+    assert fresh_enough(hour, 2699)
+    assert not fresh_enough(hour, 2700)
+    day = {"issued_at": 0, "expires_at": 86400}
+    assert fresh_enough(day, 86400 - 901)
+    assert not fresh_enough(day, 86400 - 900)
+    quarter = {"issued_at": 0, "expires_at": 900}
+    assert not fresh_enough(quarter, 0)
+    assert not fresh_enough(quarter, 7 * 60)
     assert not fresh_enough({"issued_at": 0}, 0)
+
+
+def test_credentials_of_15_minutes_or_less_are_not_stored() -> None:
+    assert worth_caching({"issued_at": 0, "expires_at": 901})
+    assert not worth_caching({"issued_at": 0, "expires_at": 900})
+    assert not worth_caching({"issued_at": 0, "expires_at": None})
 
 
 def test_where_the_cache_lives(tmp_path: Path) -> None:

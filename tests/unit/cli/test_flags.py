@@ -50,6 +50,16 @@ def test_double_dash_and_stop_after_end_the_flags() -> None:
     parsed = parse(["-force", "role", "cmd", "-format=x"], FLAGS, stop_after=1)
     assert parsed.args == ["role", "cmd", "-format=x"]
     assert parsed.get_str("format") == "table"
+    # Flags after the stop, before a `--`, are flags: `aws exec ROLE -ca-cert=F -- COMMAND`.
+    parsed = parse(["role", "-format", "json", "--", "cmd", "-force"], FLAGS, stop_after=1)
+    assert parsed.args == ["role", "--", "cmd", "-force"]  # `aws exec` drops the `--`
+    assert parsed.get_str("format") == "json"
+    assert parsed.get_bool("force") is False
+    # Without a `--` later, or once the command started, they are the command's.
+    assert parse(["role", "-force"], FLAGS, stop_after=1).args == ["role", "-force"]
+    parsed = parse(["role", "cmd", "-force", "--", "x"], FLAGS, stop_after=1)
+    assert parsed.args == ["role", "cmd", "-force", "--", "x"]
+    assert parse(["role", "--", "cmd"], FLAGS, stop_after=1).args == ["role", "--", "cmd"]
 
 
 def test_lone_dash_negative_numbers_and_k_v_are_positional() -> None:

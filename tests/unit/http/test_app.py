@@ -482,6 +482,18 @@ def test_raw_response(client: TestClient, handler: FakeHandler) -> None:
     assert_json_headers(resp.headers)
 
 
+def test_a_raw_responses_warnings_go_in_headers(client: TestClient, handler: FakeHandler) -> None:
+    """The ECS body of container-creds/ has no `warnings`: each goes in its own header, as
+    printable ASCII (no header can be split by what a warning quotes)."""
+    handler.returns(Response(raw={"AccessKeyId": "A"}, warnings=["short", "bad\r\nX-Evil: 1 é"]))
+    resp = client.get("/v1/aws/container-creds/r")
+    assert resp.json() == {"AccessKeyId": "A"}
+    assert resp.headers.get_list("X-Awsbroker-Warning") == ["short", "bad??X-Evil: 1 ?"]
+    assert "X-Evil" not in resp.headers
+    handler.returns(Response(raw={"sealed": True}))
+    assert "X-Awsbroker-Warning" not in client.get("/v1/sys/seal-status").headers
+
+
 def test_raw_response_with_its_own_status(client: TestClient, handler: FakeHandler) -> None:
     handler.returns(Response(raw={"sealed": True}, status=503))
     resp = client.get("/v1/sys/health")

@@ -1,4 +1,9 @@
-"""`creds/:name` and `sts/:name`: credentials of a role, by its credential type."""
+"""`creds/:name` and `sts/:name`: credentials of a role, by its credential type.
+
+A `ttl` the caller asks for is honoured as Vault does (capped by the role's `max_sts_ttl`, else
+the mount's max); when the credential it gives lives no longer than the AWS SDKs' refresh
+window, the answer warns (`sdk_windows.py`): an SDK would fetch a new one at nearly every call.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,12 @@ from awsbroker.engines.aws.path_roles import (
     SESSION_TOKEN,
     RoleEntry,
     load_role,
+)
+from awsbroker.engines.aws.sdk_windows import (
+    ASK_LONGER,
+    LONGER_LEASE,
+    inside_refresh_window,
+    window_warning,
 )
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
@@ -70,6 +81,21 @@ def _credential_type(role: RoleEntry, endpoint: str) -> str:
 
 
 def read_creds(b: AWSBackend, req: Request, fd: FieldData) -> Response:
+    response = issue_creds(b, req, fd)
+    if fd.is_set("ttl"):
+
+        def warn() -> None:
+            if inside_refresh_window(response.lease_duration):
+                is_sts = response.secret is None or response.secret.internal_data.get("is_sts")
+                remedy = ASK_LONGER if is_sts else LONGER_LEASE
+                response.add_warning(window_warning(response.lease_duration, remedy))
+
+        response.on_registered.append(warn)
+    return response
+
+
+def issue_creds(b: AWSBackend, req: Request, fd: FieldData) -> Response:
+    """Credentials of the role `fd` names, by its type; the lease is the core's to register."""
     name, endpoint = fd.get_str("name"), fd.get_str("endpoint")
     role = load_role(b, name)
     if role is None:
