@@ -1,7 +1,10 @@
 """docs/production.md, run: its command blocks against a real `awsbroker server` started from
 deploy/'s configuration files (on SQLite, and on PostgreSQL), over TLS from a private CA made
 here, with moto over HTTP standing in for the AWS account (`AWS_ENDPOINT_URL` in the server's
-environment and the shell's). Also: the files the guide shows are deploy/'s files, the
+environment and the shell's). The broker's user gets docs/iam/'s policies through
+docs/iam-policy.md's setup block (Resources widened to `*` for moto but AssumeRole's, as
+tests/integration/iam_policy does), and every call the broker made is checked against the
+shipped Resources. Also: the files the guide shows are deploy/'s files, the
 systemd unit passes `systemd-analyze verify`, the Dockerfile's steps run as a script, and the
 Prometheus rules name only metrics and labels a live server serves.
 
@@ -34,7 +37,8 @@ from cryptography.x509.oid import NameOID
 from prometheus_client.parser import text_string_to_metric_families
 from psycopg import sql
 from tests.support import aws_cli as aws_cli_support
-from tests.support import guide, postgres
+from tests.support import guide, iam_policies, postgres, walkthrough
+from tests.support.aws_proxy import AWSProxy
 from tests.support.cli import clean_environ
 from tests.support.moto_server import MotoServer, bootstrap_admin, moto_client
 from tests.support.server import HOST, ServerProcess, TLSFiles, free_port
@@ -50,10 +54,6 @@ RULES = DEPLOY / "prometheus-rules.yml"
 SETUP = ["status-sealed", "init", "unseal", "login", "aws-user", "config-root", "s3-read",
          "assumed-role", "federation-token", "iam-user", "session-token"]  # fmt: skip
 PRINTED: dict[str, str] = {}
-ALLOW_ALL = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-}
 
 
 # ---- the files the guide shows ----------------------------------------------------------------
@@ -231,13 +231,13 @@ def new_machine(root: Path, like: Machine | None = None) -> Machine:
     return Machine(root=root, port=free_port(), ca=ca)
 
 
-def server_on(machine: Machine, config: Path, moto: MotoServer, name: str) -> ServerProcess:
-    """The unit's ExecStart, on `config`, with the emulator for AWS."""
+def server_on(machine: Machine, config: Path, aws: AWSProxy, name: str) -> ServerProcess:
+    """The unit's ExecStart, on `config`, with the emulator (through the recorder) for AWS."""
     args = [a.replace("/etc/awsbroker/awsbroker.hcl", str(config)) for a in _exec_start()]
     workdir = machine.root / name
     workdir.mkdir()
     return ServerProcess(
-        workdir, args, machine.port, ca_cert=machine.ca, env={"AWS_ENDPOINT_URL": moto.endpoint}
+        workdir, args, machine.port, ca_cert=machine.ca, env={"AWS_ENDPOINT_URL": aws.endpoint}
     )
 
 
@@ -245,8 +245,12 @@ def shell(
     machine: Machine, home: Path, moto: MotoServer, extra: dict[str, str] | None = None
 ) -> guide.Session:
     base = clean_environ()
-    (home / "work").mkdir(parents=True)
-    (home / "work" / "awsbroker-policy.json").write_text(json.dumps(ALLOW_ALL))
+    # The repository's docs/iam/, as moto can check them (the shell stands at the root).
+    policy_dir = home / "work" / "docs" / "iam"
+    policy_dir.mkdir(parents=True)
+    for name in iam_policies.FILES:
+        policy = iam_policies.for_moto(iam_policies.load(name))
+        (policy_dir / f"{name}.json").write_text(json.dumps(policy))
     env = {
         **base,
         **ADMINISTRATOR,
@@ -275,7 +279,11 @@ def set_up(session: guide.Session) -> Shares:
     shares = Shares([], "")
     for name in SETUP:
         block = BLOCKS[name]
-        if name == "unseal":
+        if name == "aws-user":
+            session.run(policy_setup(), compare=False)
+            attached = session.run(block).split()  # the mask hides names this long
+            assert sorted(attached) == sorted(f"awsbroker-{f}" for f in iam_policies.FILES)
+        elif name == "unseal":
             unseal(session, shares)
         elif name == "login":
             session.run(block, stdin=shares.root_token)
@@ -286,6 +294,35 @@ def set_up(session: guide.Session) -> Shares:
                 (shares.root_token,) = re.findall(r"^Initial Root Token: (\S+)$", printed, re.M)
                 assert len(shares.keys) == 5
     return shares
+
+
+def policy_setup() -> walkthrough.Block:
+    """docs/iam-policy.md's setup block without its last command, as the guide says."""
+    script, command, rest = iam_policies.setup_block().rpartition("aws iam create-access-key")
+    assert command, "docs/iam-policy.md's setup block no longer ends with create-access-key"
+    assert all(line.startswith(" ") for line in rest.splitlines()[1:]), rest  # nothing after
+    return walkthrough.Block("iam-policy: setup", script, None, (0, 0))
+
+
+def assert_inside_the_shipped_resources(aws: AWSProxy, moto: MotoServer) -> None:
+    """Every call the broker made names a resource the shipped policies allow, as AWS would
+    match it (moto checks only AssumeRole's): the guide's roles, users and federated users
+    have names and paths inside docs/iam/'s Resources."""
+    calls = aws.calls()
+    made = {call.action for call in calls}
+    assert {"AssumeRole", "GetFederationToken", "CreateUser", "GetSessionToken"} <= made, made
+    iam = moto_client(
+        moto.endpoint,
+        "iam",
+        ADMINISTRATOR["AWS_ACCESS_KEY_ID"],
+        ADMINISTRATOR["AWS_SECRET_ACCESS_KEY"],
+    )
+    try:
+        users = {user["UserName"]: user["Arn"] for user in iam.list_users()["Users"]}
+    finally:
+        iam.close()
+    shipped = iam_policies.load_all()
+    assert iam_policies.resource_misses(shipped, calls, users, "awsbroker") == []
 
 
 def unseal(session: guide.Session, shares: Shares) -> None:
@@ -318,6 +355,13 @@ def fresh_account(moto: MotoServer) -> None:
         AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION="us-east-1"
     )
     moto.enable_auth()
+
+
+@pytest.fixture
+def aws(moto: MotoServer) -> Iterator[AWSProxy]:
+    """What the servers reach AWS through: moto, each call recorded."""
+    with AWSProxy(moto.endpoint) as proxy:
+        yield proxy
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -381,17 +425,18 @@ def _mode(path: Path) -> int:
 
 
 @pytest.mark.usefixtures("aws_cli")
-def test_the_guide_on_sqlite(tmp_path: Path, moto: MotoServer) -> None:
+def test_the_guide_on_sqlite(tmp_path: Path, moto: MotoServer, aws: AWSProxy) -> None:
     fresh_account(moto)
     machine = new_machine(tmp_path / "root")
     config = machine.install_config(DEPLOY / "config-sqlite.hcl")
     session = shell(machine, tmp_path / "home", moto)
-    server = server_on(machine, config, moto, "node")
+    server = server_on(machine, config, aws, "node")
     try:
         server.start()
         shares = set_up(session)
         assert_only_the_broker_knows_its_key(server, shares.root_token, moto)
         session.run(BLOCKS["consumer-token"])
+        assert_inside_the_shipped_resources(aws, moto)
         session.run(BLOCKS["metrics"])
         check_rules_against(server, shares.root_token)
         database = machine.state / "awsbroker.db"
@@ -426,7 +471,7 @@ def test_the_guide_on_sqlite(tmp_path: Path, moto: MotoServer) -> None:
         path.unlink()
     session.run(BLOCKS["restore-sqlite"])
     assert _mode(machine.state / "awsbroker.db") == 0o600
-    restored = server_on(machine, config, moto, "restored")
+    restored = server_on(machine, config, aws, "restored")
     try:
         restored.start()
         unseal(session, shares)
@@ -468,7 +513,7 @@ def _pg_url(database: str) -> str:
 @pytest.mark.postgres
 @pytest.mark.usefixtures("aws_cli")
 def test_the_guide_on_postgresql(
-    tmp_path: Path, moto: MotoServer, databases: tuple[str, str]
+    tmp_path: Path, moto: MotoServer, aws: AWSProxy, databases: tuple[str, str]
 ) -> None:
     if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
         pytest.skip("pg_dump and pg_restore are not installed")
@@ -489,10 +534,11 @@ def test_the_guide_on_postgresql(
     session.env["PGPORT"] = str(parts.get("port", 5432))
     # The guide shows a SQLite server's status; this one says postgresql there.
     session.aliases.append((re.compile(r"^(Storage Type\s+)postgresql$", re.M), r"\1sqlite"))
-    server = server_on(machine, config, moto, "node")
+    server = server_on(machine, config, aws, "node")
     try:
         server.start()
         shares = set_up(session)
+        assert_inside_the_shipped_resources(aws, moto)
         session.run(BLOCKS["backup-postgresql"])
     finally:
         server.close()
@@ -502,7 +548,7 @@ def test_the_guide_on_postgresql(
     other_config = other.install_config(
         DEPLOY / "config-postgresql.hcl", {guide_url: _pg_url(second)}
     )
-    restored = server_on(other, other_config, moto, "restored")
+    restored = server_on(other, other_config, aws, "restored")
     # The shell now talks to the restored server: the same name, on another machine.
     session.substitutions.update(other.substitutions())
     try:

@@ -2,17 +2,17 @@
 IAM checks on: the broker's user holds only the policy under test, and each credential type
 (issue, renew where it can, revoke) and each rotation runs end to end.
 
-What this proves, and what moto cannot (see policies.py and docs/iam-policy.md): every action
-the broker calls is in the file, and every action in the file is called, except the three of
-`IMPLIED_OR_UNREACHABLE`; taking any one action out makes moto refuse that call; AssumeRole's
-Resource is enforced by moto; the other Resources are checked against the calls the broker made.
+What this proves, and what moto cannot (see tests/support/iam_policies.py and
+docs/iam-policy.md): every action the broker calls is in the file, and every action in the file
+is called, except the three of `IMPLIED_OR_UNREACHABLE`; taking any one action out makes moto
+refuse that call; AssumeRole's Resource is enforced by moto; the other Resources are checked
+against the calls the broker made.
 """
 
 from __future__ import annotations
 
 import pytest
 from tests.integration.aws.support import Broker
-from tests.integration.iam_policy import policies
 from tests.integration.iam_policy.world import (
     BROKER_USER,
     FLOWS,
@@ -21,6 +21,7 @@ from tests.integration.iam_policy.world import (
     StepFailed,
     build,
 )
+from tests.support import iam_policies as policies
 from tests.support.aws_proxy import AWSProxy
 from tests.support.moto_process import MotoProcess
 

@@ -12,19 +12,11 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from tests.integration.iam_policy import policies
 from tests.support import aws_cli
+from tests.support import iam_policies as policies
 from tests.support.moto_process import MotoProcess
 from tests.support.moto_server import bootstrap_admin, moto_client
 
-DOC = policies.POLICY_DIR.parent / "iam-policy.md"
-FILES = (
-    "iam_user",
-    "federation_token",
-    "session_token",
-    "assumed_role",
-    "rotation_and_static_roles",
-)
 # Names in the doc that are not actions of a file: condition keys, and a call needing none.
 NOT_ACTIONS = {
     "iam:PermissionsBoundary",
@@ -32,13 +24,6 @@ NOT_ACTIONS = {
     "sts:ExternalId",
     "sts:GetCallerIdentity",
 }
-
-
-def _setup_block() -> str:
-    text = DOC.read_text()
-    match = re.search(r"<!-- iam-policy: setup -->\n```sh\n(.*?)```", text, re.S)
-    assert match, "docs/iam-policy.md has no setup block"
-    return match.group(1)
 
 
 def test_the_setup_block_makes_a_user_with_exactly_the_policies(
@@ -58,7 +43,7 @@ def test_the_setup_block_makes_a_user_with_exactly_the_policies(
     }
 
     result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", _setup_block()],
+        ["bash", "-euo", "pipefail", "-c", policies.setup_block()],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -87,14 +72,14 @@ def test_the_setup_block_makes_a_user_with_exactly_the_policies(
         f"awsbroker-{name}": json.loads(
             json.dumps(policies.load(name)).replace("111122223333", policies.MOTO_ACCOUNT)
         )
-        for name in FILES
+        for name in policies.FILES
     }
     assert documents == expected
 
 
-@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize("name", policies.FILES)
 def test_the_doc_names_each_action_of_each_file(name: str) -> None:
-    sections = re.split(r"^#{2,3} ", DOC.read_text(), flags=re.M)
+    sections = re.split(r"^#{2,3} ", policies.DOC.read_text(), flags=re.M)
     (section,) = [s for s in sections if s.startswith(f"`{name}.json`")]
     named = set(re.findall(r"\b(?:iam|sts):[A-Za-z]+", section)) - NOT_ACTIONS
     assert named == policies.actions(policies.load(name))

@@ -23,13 +23,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from tests.integration.aws.support import Broker, fresh_mount
-from tests.integration.iam_policy.policies import (
+from tests.support.aws_proxy import AWSProxy
+from tests.support.iam_policies import (
     MOTO_ACCOUNT,
     Policy,
     for_moto,
     in_moto_account,
 )
-from tests.support.aws_proxy import AWSProxy
 from tests.support.moto_process import MotoProcess
 from tests.support.moto_server import bootstrap_admin, moto_client
 

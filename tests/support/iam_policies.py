@@ -1,6 +1,7 @@
 """The shipped IAM policies of the broker's own user (docs/iam/*.json), and what the tests do
 with them: load, pick statements, drop an action, rewrite for moto, and check recorded calls
-against their Resources as AWS would match them.
+against their Resources as AWS would match them. Also docs/iam-policy.md's setup block, which
+docs/production.md has the operator run.
 
 Moto evaluates identity policies against the resource `*` for every IAM and STS action but
 AssumeRole (whose resource is the RoleArn), and an ARN pattern does not match `*`; so
@@ -19,7 +20,16 @@ from typing import Any
 
 from tests.support.aws_proxy import Call
 
-POLICY_DIR = Path(__file__).resolve().parents[3] / "docs" / "iam"
+POLICY_DIR = Path(__file__).resolve().parents[2] / "docs" / "iam"
+DOC = POLICY_DIR.parent / "iam-policy.md"
+# Every file, in the order docs/iam-policy.md's setup block attaches them.
+FILES = (
+    "iam_user",
+    "federation_token",
+    "session_token",
+    "assumed_role",
+    "rotation_and_static_roles",
+)
 PLACEHOLDER_ACCOUNTS = ("111122223333", "444455556666")
 MOTO_ACCOUNT = "123456789012"
 # Actions whose resource moto matches against the statement's Resource (the RoleArn).
@@ -41,6 +51,19 @@ def load(name: str, sids: tuple[str, ...] | None = None) -> Policy:
         policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] in sids]
         assert {s["Sid"] for s in policy["Statement"]} == set(sids), sids
     return policy
+
+
+def load_all() -> Policy:
+    """Every file's statements in one policy: what the setup block gives the broker's user."""
+    statements = [s for name in FILES for s in load(name)["Statement"]]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def setup_block() -> str:
+    """The commands of docs/iam-policy.md's setup block."""
+    match = re.search(r"<!-- iam-policy: setup -->\n```sh\n(.*?)```", DOC.read_text(), re.S)
+    assert match, "docs/iam-policy.md has no setup block"
+    return match.group(1)
 
 
 def actions(policy: Policy) -> set[str]:
