@@ -16,6 +16,7 @@ import json
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -30,7 +31,7 @@ log = logging.getLogger("awsbroker.auth.jwt")
 
 REFETCH_INTERVAL = 60.0
 MAX_AGE = 3600.0
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TIMEOUT = 10.0
 MAX_DOCUMENT_BYTES = 1 << 20
 
 
@@ -65,21 +66,28 @@ def ssl_context(ca_pem: str) -> ssl.SSLContext:
 
 
 class HttpFetcher:
-    """Fetches JSON with httpx: time-limited, size-limited, redirects followed."""
+    """Fetches JSON with httpx: at most `timeout` seconds for each network wait and for the
+    whole body, at most 1 MiB, redirects followed."""
+
+    def __init__(self, timeout: float = TIMEOUT) -> None:
+        self._timeout = timeout
 
     def get_json(self, url: str, ca_pem: str) -> object:
         try:
             with (
-                httpx.Client(verify=ssl_context(ca_pem), timeout=TIMEOUT) as client,
+                httpx.Client(verify=ssl_context(ca_pem), timeout=self._timeout) as client,
                 client.stream("GET", url, follow_redirects=True) as response,
             ):
                 if response.status_code != 200:
                     raise FetchError(f"GET {url} answered {response.status_code}")
                 body = b""
+                deadline = time.monotonic() + self._timeout
                 for chunk in response.iter_bytes():
                     body += chunk
                     if len(body) > MAX_DOCUMENT_BYTES:
                         raise FetchError(f"GET {url}: the document is over 1 MiB")
+                    if time.monotonic() > deadline:
+                        raise FetchError(f"GET {url}: no whole answer in {self._timeout:g}s")
         except httpx.HTTPError as exc:
             raise FetchError(f"GET {url} failed: {exc}") from None
         try:
