@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from jwt.api_jws import PyJWS
 from jwt.exceptions import InvalidKeyError, InvalidSignatureError, PyJWTError
 
@@ -20,6 +21,11 @@ from awsbroker.auth.jwt.algorithms import PublicKey
 from awsbroker.sdk.logical import JSONObject
 
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+_FROM_JWK = {
+    "RSA": RSAAlgorithm.from_jwk,
+    "EC": ECAlgorithm.from_jwk,
+    "OKP": OKPAlgorithm.from_jwk,
+}
 
 
 class TokenInvalid(Exception):
@@ -67,6 +73,18 @@ def verify_signature(token: str, alg: str, key: PublicKey) -> JSONObject | None:
         raise TokenInvalid(f"malformed token: {exc}") from None
     payload: bytes = decoded["payload"]
     return _json_object(payload, "claims")
+
+
+def public_key_from_jwk(jwk: dict[str, object]) -> object:
+    """The key of an RSA, EC or OKP JWK (a cryptography key object), or None when it is not
+    one or does not parse."""
+    parse = _FROM_JWK.get(str(jwk.get("kty")))
+    if parse is None:
+        return None
+    try:
+        return parse(jwk)
+    except (PyJWTError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _json_object(segment: str | bytes, what: str) -> JSONObject:

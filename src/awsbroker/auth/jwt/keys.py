@@ -14,10 +14,9 @@ from typing import Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
-from jwt.exceptions import PyJWTError
 
 from awsbroker.auth.jwt.algorithms import PublicKey
+from awsbroker.auth.jwt.jws import public_key_from_jwk
 from awsbroker.sdk.errors import InvalidRequest
 
 _KEY_TYPES = (
@@ -26,12 +25,6 @@ _KEY_TYPES = (
     ed25519.Ed25519PublicKey,
     ed448.Ed448PublicKey,
 )
-
-_FROM_JWK = {
-    "RSA": RSAAlgorithm.from_jwk,
-    "EC": ECAlgorithm.from_jwk,
-    "OKP": OKPAlgorithm.from_jwk,
-}
 
 
 @dataclass(frozen=True)
@@ -104,10 +97,7 @@ def _jwk(raw: object) -> VerificationKey | None:
     kid, alg = raw.get("kid"), raw.get("alg")
     # Only public members: a provider that published a private key must not make us hold one.
     public = {k: v for k, v in raw.items() if k not in ("d", "p", "q", "dp", "dq", "qi", "oth")}
-    try:
-        loaded: object = _FROM_JWK[raw["kty"]](public)
-    except (PyJWTError, ValueError, KeyError, TypeError):
-        return None
+    loaded = public_key_from_jwk(public)
     if not isinstance(loaded, _KEY_TYPES):
         return None
     return VerificationKey(

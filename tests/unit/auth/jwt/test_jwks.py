@@ -244,3 +244,9 @@ def test_an_answer_that_is_not_json_names_the_url(server: JsonServer) -> None:
     server.documents["/jwks"] = {"keys": []}
     with pytest.raises(UpstreamError, match="no usable signature-verification key"):
         KeySetCache(ManualClock()).remote(KeySetSource(server.url + "/jwks")).keys_for(None)
+
+
+def test_a_document_over_1_mib_is_refused(server: JsonServer) -> None:
+    server.documents["/big"] = {"keys": ["x" * (1 << 20)]}
+    with pytest.raises(FetchError, match="the document is over 1 MiB"):
+        HttpFetcher().get_json(server.url + "/big", "")
