@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -54,6 +55,20 @@ class KeySetSource:
     discovery: bool = False
 
 
+def shown_url(url: str) -> str:
+    """`url` as errors and logs show it: without user info, query or fragment, which may
+    carry credentials."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else "(not a URL)"
+
+
 def ssl_context(ca_pem: str) -> ssl.SSLContext:
     """TLS trusting the CAs of `ca_pem`, or the system's when it is empty; a 400 when the PEM
     holds no certificate."""
@@ -73,47 +88,50 @@ class HttpFetcher:
         self._timeout = timeout
 
     def get_json(self, url: str, ca_pem: str) -> object:
+        shown = shown_url(url)
         try:
             with (
                 httpx.Client(verify=ssl_context(ca_pem), timeout=self._timeout) as client,
                 client.stream("GET", url, follow_redirects=True) as response,
             ):
                 if response.status_code != 200:
-                    raise FetchError(f"GET {url} answered {response.status_code}")
+                    raise FetchError(f"GET {shown} answered {response.status_code}")
                 body = b""
                 deadline = time.monotonic() + self._timeout
                 for chunk in response.iter_bytes():
                     body += chunk
                     if len(body) > MAX_DOCUMENT_BYTES:
-                        raise FetchError(f"GET {url}: the document is over 1 MiB")
+                        raise FetchError(f"GET {shown}: the document is over 1 MiB")
                     if time.monotonic() > deadline:
-                        raise FetchError(f"GET {url}: no whole answer in {self._timeout:g}s")
+                        raise FetchError(f"GET {shown}: no whole answer in {self._timeout:g}s")
         except httpx.HTTPError as exc:
-            raise FetchError(f"GET {url} failed: {exc}") from None
+            raise FetchError(f"GET {shown} failed: {exc}") from None
         try:
             return json.loads(body)
         except ValueError:
-            raise FetchError(f"GET {url}: the answer is not JSON") from None
+            raise FetchError(f"GET {shown}: the answer is not JSON") from None
 
 
 def fetch_keys(source: KeySetSource, fetcher: Fetcher) -> tuple[VerificationKey, ...]:
     """The keys of `source`, through its discovery document when it is an issuer."""
     jwks_url = source.url
     if source.discovery:
-        discovery = source.url.rstrip("/") + "/.well-known/openid-configuration"
-        document = fetcher.get_json(discovery, source.ca_pem)
+        discovery_url = source.url.rstrip("/") + "/.well-known/openid-configuration"
+        discovery = shown_url(discovery_url)
+        document = fetcher.get_json(discovery_url, source.ca_pem)
         if not isinstance(document, dict):
             raise FetchError(f"{discovery} is not a discovery document (not a JSON object)")
         if document.get("issuer") != source.url:
             raise FetchError(
-                f"{discovery} names issuer {document.get('issuer')!r}, not {source.url!r}"
+                f"{discovery} names issuer {document.get('issuer')!r},"
+                f" not {shown_url(source.url)!r}"
             )
         jwks_uri = document.get("jwks_uri")
         if not isinstance(jwks_uri, str) or not jwks_uri:
             raise FetchError(f"{discovery} names no jwks_uri")
         jwks_url = jwks_uri
     try:
-        return parse_jwks(fetcher.get_json(jwks_url, source.ca_pem), jwks_url)
+        return parse_jwks(fetcher.get_json(jwks_url, source.ca_pem), shown_url(jwks_url))
     except ValueError as exc:
         raise FetchError(str(exc)) from None
 

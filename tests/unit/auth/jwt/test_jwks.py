@@ -250,3 +250,14 @@ def test_a_document_over_1_mib_is_refused(server: JsonServer) -> None:
     server.documents["/big"] = {"keys": ["x" * (1 << 20)]}
     with pytest.raises(FetchError, match="the document is over 1 MiB"):
         HttpFetcher().get_json(server.url + "/big", "")
+
+
+def test_errors_name_the_url_without_credentials(server: JsonServer) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    url = f"http://user:hunter2@127.0.0.1:{port}/missing?token=s3cret#frag"
+    with pytest.raises(UpstreamError) as caught:
+        KeySetCache(ManualClock()).remote(KeySetSource(url)).keys_for(None)
+    message = str(caught.value)
+    assert f"GET http://127.0.0.1:{port}/missing answered 404" in message
+    assert "hunter2" not in message
+    assert "s3cret" not in message
