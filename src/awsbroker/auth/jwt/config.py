@@ -1,17 +1,29 @@
 """A JWT mount's config (the validation part of Vault's `auth/jwt/config`): where the keys come
 from (exactly one of `oidc_discovery_url`, `jwks_url`, `jwt_validation_pubkeys`), which
 algorithms are accepted, and the issuer every token must name. `validate()` is the write-time
-check; `key_lookup()` gives a login the keys to verify with."""
+check; `key_lookup()` gives a login the keys to verify with; `check_source()` is Vault's
+fetch of a remote key set when a config is written."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from awsbroker.auth.jwt.algorithms import parse_supported
-from awsbroker.auth.jwt.jwks import KeySetCache, KeySetSource, ssl_context
+from awsbroker.auth.jwt.jwks import (
+    Fetcher,
+    FetchError,
+    KeySetCache,
+    KeySetSource,
+    fetch_keys,
+    ssl_context,
+)
 from awsbroker.auth.jwt.keys import KeyLookup, StaticKeys, parse_pem_keys
 from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.logical import JSONObject
+
+_LISTS = ("jwt_validation_pubkeys", "jwt_supported_algs")
 
 
 @dataclass(frozen=True)
@@ -67,3 +79,45 @@ class JwtConfig:
         if source is None:
             return StaticKeys(parse_pem_keys(self.jwt_validation_pubkeys))
         return cache.remote(source)
+
+    def check_source(self, fetcher: Fetcher) -> None:
+        """Fetch the remote key set once, as Vault does when a config is written: a 400 when
+        it cannot be had, naming where and why."""
+        source = self.key_source()
+        if source is None:
+            return
+        name = "oidc discovery URL" if source.discovery else "jwks URL"
+        try:
+            fetch_keys(source, fetcher)
+        except FetchError as exc:
+            raise InvalidRequest(f"error checking {name}: {exc}") from None
+
+    def to_response(self) -> JSONObject:
+        """The `config` read, in Vault's names."""
+        data: JSONObject = asdict(self)
+        for name in _LISTS:
+            data[name] = list(getattr(self, name))
+        return data
+
+    def to_record(self) -> bytes:
+        return json.dumps(self.to_response()).encode()
+
+    @classmethod
+    def from_record(cls, blob: bytes) -> JwtConfig:
+        raw = json.loads(blob)
+
+        def text(name: str) -> str:
+            return str(raw.get(name) or "")
+
+        def strings(name: str) -> tuple[str, ...]:
+            return tuple(str(v) for v in raw.get(name) or ())
+
+        return cls(
+            oidc_discovery_url=text("oidc_discovery_url"),
+            oidc_discovery_ca_pem=text("oidc_discovery_ca_pem"),
+            jwks_url=text("jwks_url"),
+            jwks_ca_pem=text("jwks_ca_pem"),
+            jwt_validation_pubkeys=strings("jwt_validation_pubkeys"),
+            jwt_supported_algs=strings("jwt_supported_algs"),
+            bound_issuer=text("bound_issuer"),
+        )

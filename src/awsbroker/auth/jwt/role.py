@@ -1,13 +1,15 @@
 """A JWT role's claim rules (Vault's `auth/jwt/role/:name` fields other than the `token_*`
-ones, which are common to every auth method). `validate()` is the write-time check."""
+ones, which are common to every auth method). `validate()` is the write-time check;
+`to_response()` the read, in Vault's names; `to_record()`/`from_record()` its stored form."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from awsbroker.sdk.errors import InvalidRequest
-from awsbroker.sdk.logical import JSONValue
+from awsbroker.sdk.logical import JSONObject, JSONValue
 
 # Metadata keys a login sets itself, which no claim mapping may overwrite.
 RESERVED_METADATA = ("role",)
@@ -80,6 +82,48 @@ class JwtRole:
             _leeway(self.clock_skew_leeway, DEFAULT_CLOCK_SKEW_LEEWAY),
             _leeway(self.expiration_leeway, DEFAULT_EXPIRATION_LEEWAY),
             _leeway(self.not_before_leeway, DEFAULT_NOT_BEFORE_LEEWAY),
+        )
+
+    def to_response(self) -> JSONObject:
+        """The role's read (besides the `token_*` fields); unset collections are null, as in
+        Vault."""
+        return {
+            "role_type": self.role_type,
+            "bound_audiences": list(self.bound_audiences) or None,
+            "bound_subject": self.bound_subject,
+            "bound_claims": dict(self.bound_claims) or None,
+            "bound_claims_type": self.bound_claims_type,
+            "user_claim": self.user_claim,
+            "user_claim_json_pointer": self.user_claim_json_pointer,
+            "claim_mappings": dict(self.claim_mappings) or None,
+            "groups_claim": self.groups_claim,
+            "clock_skew_leeway": self.clock_skew_leeway,
+            "expiration_leeway": self.expiration_leeway,
+            "not_before_leeway": self.not_before_leeway,
+            "allowed_redirect_uris": list(self.allowed_redirect_uris) or None,
+        }
+
+    def to_record(self) -> bytes:
+        return json.dumps({"name": self.name, **self.to_response()}).encode()
+
+    @classmethod
+    def from_record(cls, blob: bytes) -> JwtRole:
+        raw = json.loads(blob)
+        return cls(
+            name=str(raw["name"]),
+            user_claim=str(raw.get("user_claim") or ""),
+            role_type=str(raw.get("role_type") or "oidc"),
+            bound_audiences=tuple(raw.get("bound_audiences") or ()),
+            bound_subject=str(raw.get("bound_subject") or ""),
+            bound_claims=dict(raw.get("bound_claims") or {}),
+            bound_claims_type=str(raw.get("bound_claims_type") or "string"),
+            user_claim_json_pointer=bool(raw.get("user_claim_json_pointer")),
+            claim_mappings=dict(raw.get("claim_mappings") or {}),
+            groups_claim=str(raw.get("groups_claim") or ""),
+            clock_skew_leeway=int(raw.get("clock_skew_leeway", DEFAULT_CLOCK_SKEW_LEEWAY)),
+            expiration_leeway=int(raw.get("expiration_leeway", DEFAULT_EXPIRATION_LEEWAY)),
+            not_before_leeway=int(raw.get("not_before_leeway", DEFAULT_NOT_BEFORE_LEEWAY)),
+            allowed_redirect_uris=tuple(raw.get("allowed_redirect_uris") or ()),
         )
 
 
