@@ -3,6 +3,7 @@ must be refused (each a 400 naming the reason)."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Any
 
@@ -169,6 +170,32 @@ def test_a_tampered_payload_is_refused() -> None:
 )
 def test_malformed_tokens(token: str, message: str) -> None:
     refused(token, message)
+
+
+@pytest.mark.parametrize(
+    ("header", "payload", "message"),
+    [
+        ({"typ": "JWT"}, b"{}", "the token's header has no algorithm (alg)"),
+        ({"alg": "RS256", "kid": 7}, b"{}", "the token's key ID (kid) is not a string"),
+        ({"alg": "RS256"}, b"[1, 2]", "the token's claims is not a JSON object"),
+        ({"alg": "RS256"}, b'{"sub": "a", "sub": "b"}', "duplicate member 'sub'"),
+        ({"alg": "RS256"}, b"not json", "claims is not base64url-encoded JSON"),
+    ],
+)
+def test_headers_and_payloads_we_never_accept(
+    header: dict[str, Any], payload: bytes, message: str
+) -> None:
+    refused(tokens.rs256_raw(RSA, header, payload), message)
+
+
+def test_a_signature_that_is_not_base64url_is_malformed() -> None:
+    header, payload, _ = RSA.sign(claims()).split(".")
+    refused(f"{header}.{payload}.***", "malformed token")
+
+
+def test_an_issuer_that_is_not_a_string_is_refused() -> None:
+    payload = json.dumps(claims(iss=["a"])).encode()
+    refused(tokens.rs256_raw(RSA, {"alg": "RS256"}, payload), "invalid iss claim: not a string")
 
 
 def test_critical_header_extensions_are_refused() -> None:
