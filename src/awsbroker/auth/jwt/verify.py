@@ -48,7 +48,8 @@ def verify_login(
     except TokenInvalid as exc:
         raise InvalidRequest(f"error validating token: {exc}") from None
     try:
-        rules.check_audience(claims, role.bound_audiences)
+        if not role.bound_audiences:  # checked above when bound; else no audience may be named
+            rules.check_audience(claims, ())
         name = rules.user_name(claims, role.user_claim, role.user_claim_json_pointer)
         metadata = {**rules.mapped_metadata(claims, role.claim_mappings), "role": role.name}
         groups = rules.groups(claims, role.groups_claim) if role.groups_claim else []

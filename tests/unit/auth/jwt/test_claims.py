@@ -27,6 +27,7 @@ CLAIMS: JSONObject = {
         ("/a~1b/c~0d", "escaped"),
         ("/kubernetes.io/pods/1/name", None),
         ("/kubernetes.io/missing", None),
+        ("/teams/²", None),  # a digit to str.isdigit, not an index
         ("/sub/deeper", None),
         ("kubernetes.io/namespace", None),
     ],
