@@ -28,19 +28,20 @@ from tests.support.lifecycle import Service
 from tests.support.server import free_port
 
 SOURCE = Path(__file__).parent / "node_oidc"
-_FILES = ("package.json", "package-lock.json", "provider.mjs")
+_FILES = ("package.json", "package-lock.json")
+SCRIPT = SOURCE / "provider.mjs"
 STARTUP_DEADLINE = 20.0
 
 
 def install_dir() -> Path:
-    """Where the pinned packages live: in the virtualenv, named by the files' hash."""
+    """Where the pinned packages live: in the virtualenv, named by the lockfile's hash."""
     digest = hashlib.sha256(b"".join((SOURCE / f).read_bytes() for f in _FILES)).hexdigest()
     return Path(sys.prefix) / f"node-oidc-provider-{digest[:12]}"
 
 
 def require() -> Path:
-    """The directory holding `provider.mjs` and its `node_modules`; installed if needed.
-    Skips (fails under `CI`) when node or npm is missing or the install fails."""
+    """The directory holding the pinned `node_modules`; installed if needed. Skips (fails
+    under `CI`) when node or npm is missing or the install fails."""
     target = install_dir()
     if (target / "node_modules" / "oidc-provider").is_dir():
         return target
@@ -85,7 +86,8 @@ def _unavailable(reason: str) -> None:
 
 class OidcProvider(Service):
     """`oidc-provider` on a free loopback port, with `clients` allowed client_credentials
-    (each one's secret is `<id>-secret`). A token's `sub` is its client's ID."""
+    (each one's secret is `<id>-secret`). A token's `sub` is its client's ID, which may be
+    any string (`repo:acme/app:ref:refs/heads/main`, as GitHub's are)."""
 
     def __init__(self, clients: tuple[str, ...] = ("ci",)) -> None:
         self.clients = clients
@@ -107,12 +109,20 @@ class OidcProvider(Service):
 
     def start(self) -> None:
         directory = require()
+        # Beside its node_modules (node resolves imports from the script's directory), named
+        # by its content, so an edited script needs no new install.
+        source = SCRIPT.read_bytes()
+        script = directory / f"provider-{hashlib.sha256(source).hexdigest()[:12]}.mjs"
+        if not script.exists():
+            staged = script.with_suffix(f".{os.getpid()}.tmp")
+            staged.write_bytes(source)
+            staged.rename(script)
         self.port = free_port()
         log_fd, log_name = tempfile.mkstemp(prefix="oidc-provider-", suffix=".log")
         self._log = Path(log_name)
         with os.fdopen(log_fd, "wb") as log:
             self._process = subprocess.Popen(
-                ["node", "provider.mjs", str(self.port), json.dumps(list(self.clients))],
+                ["node", script.name, str(self.port), json.dumps(list(self.clients))],
                 cwd=directory,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -153,12 +163,16 @@ class OidcProvider(Service):
         `client` (the first one by default), carrying `claims` besides the provider's own
         (`iss`, `sub`, `aud`, `iat`, `exp`, `jti`, `client_id`, `scope`)."""
         client = client or self.clients[0]
-        form = {"grant_type": "client_credentials", "resource": audience, "scope": "broker"}
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": client,
+            "client_secret": f"{client}-secret",
+            "resource": audience,
+            "scope": "broker",
+        }
         if claims:
             form["test_claims"] = json.dumps(claims)
-        response = httpx.post(
-            self.issuer + "/token", data=form, auth=(client, f"{client}-secret"), timeout=10
-        )
+        response = httpx.post(self.issuer + "/token", data=form, timeout=10)
         if response.status_code != 200:
             raise AssertionError(f"the provider refused a token: {response.text}")
         token: str = response.json()["access_token"]

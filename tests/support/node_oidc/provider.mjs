@@ -1,7 +1,8 @@
 // A certified OpenID provider (the npm package oidc-provider) on loopback, for the tests of
 // the JWT auth method: `node provider.mjs PORT '["client-id", ...]'`. Each client may use the
-// client_credentials grant; with a `resource` (the audience) its access token is a JWT signed
-// RS256 by a key made at start, carrying the claims of the JSON object in `test_claims`.
+// client_credentials grant (secret `<id>-secret`, sent in the form); with a `resource` (the
+// audience) its access token is a JWT whose `sub` is the client ID, signed RS256 by a key
+// made at start, carrying the claims of the JSON object in `test_claims`.
 import { generateKeyPairSync } from 'node:crypto';
 import Provider from 'oidc-provider';
 
@@ -15,6 +16,8 @@ const provider = new Provider(issuer, {
   clients: JSON.parse(clientsJson).map((id) => ({
     client_id: id,
     client_secret: `${id}-secret`,
+    // In the form body: an ID with colons (GitHub-shaped subjects) cannot go in Basic auth.
+    token_endpoint_auth_method: 'client_secret_post',
     grant_types: ['client_credentials'],
     redirect_uris: [],
     response_types: [],

@@ -17,12 +17,13 @@ from awsbroker.sdk.clock import SystemClock
 from awsbroker.sdk.errors import InvalidRequest
 
 AUDIENCE = "https://broker.example"
+GITHUB_SUB = "repo:acme/app:ref:refs/heads/main"
 CLAIMS = {"repository": "acme/app", "ref": "refs/heads/main", "ctx": {"env": "prod"}}
 
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[OidcProvider]:
-    with OidcProvider(clients=("ci-deploy", "other")) as p:
+    with OidcProvider(clients=("ci-deploy", "other", GITHUB_SUB)) as p:
         yield p
 
 
@@ -89,3 +90,12 @@ def test_another_issuer_is_refused(provider: OidcProvider) -> None:
     token = provider.token(AUDIENCE, claims=CLAIMS)
     with pytest.raises(InvalidRequest, match="invalid issuer"):
         login(provider, config, token, role())
+
+
+def test_a_github_shaped_subject_matches_a_glob(provider: OidcProvider) -> None:
+    rl = role(bound_claims={"sub": "repo:acme/*:ref:refs/heads/main"})
+    token = provider.token(AUDIENCE, client=GITHUB_SUB, claims=CLAIMS)
+    assert login(provider, discovery_config(provider), token, rl).alias_name == GITHUB_SUB
+    other = provider.token(AUDIENCE, client="other", claims=CLAIMS)
+    with pytest.raises(InvalidRequest, match="claim 'sub' does not match"):
+        login(provider, discovery_config(provider), other, rl)
