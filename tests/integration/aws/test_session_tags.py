@@ -8,11 +8,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import hvac
-from tests.integration.aws.support import STS_NAME, AWSWorld, Broker
+from tests.integration.aws.support import ACCOUNT, STS_NAME, AWSWorld, Broker
 from tests.support.aws_proxy import Call
+from tests.support.cli import CLI
+from tests.support.server import ROOT_TOKEN
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "session-tags.md"
 
 ALLOW_S3 = json.dumps(
     {
@@ -31,6 +36,13 @@ TEMPLATES = {
     "source_identity_template": "{{ .Metadata.actor }}",
 }
 META = {"repository": "org/app", "ref": "refs/heads/main", "actor": "alice@example.com"}
+
+
+def doc_block(language: str) -> str:
+    """The first ```<language> block of docs/session-tags.md."""
+    match = re.search(rf"```{language}\n(.*?)```", DOC.read_text(), re.S)
+    assert match, language
+    return match[1]
 
 
 def tags(call: Call) -> dict[str | None, str | None]:
@@ -214,12 +226,9 @@ def test_a_template_can_trust_only_an_auth_methods_metadata(
 
 
 def test_a_policy_can_forbid_creating_tokens_with_metadata(broker: Broker) -> None:
-    """docs/session-tags.md: `denied_parameters` keeps a token holder from choosing `meta`."""
-    policy = (
-        'path "auth/token/create" {\n  capabilities = ["update"]\n'
-        '  denied_parameters = { "meta" = [] }\n}\n'
-    )
-    broker.vault.sys.create_or_update_acl_policy("no-meta", policy)
+    """docs/session-tags.md: its `denied_parameters` policy keeps a token holder from choosing
+    `meta`."""
+    broker.vault.sys.create_or_update_acl_policy("no-meta", doc_block("hcl"))
     holder = broker.ok("POST", "auth/token/create", json={"policies": ["no-meta"]})
     token = holder["auth"]["client_token"]
 
@@ -230,3 +239,41 @@ def test_a_policy_can_forbid_creating_tokens_with_metadata(broker: Broker) -> No
 
     assert with_meta.status_code == 403
     assert without.status_code == 200
+
+
+def test_the_documented_role_written_with_the_cli(
+    aws: AWSWorld, broker: Broker, tmp_path: Path
+) -> None:
+    """docs/session-tags.md's example, as written there: `awsbroker write ... -` of its JSON."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+            }
+        ],
+    }
+    aws.iam().create_role(
+        Path="/awsbroker/", RoleName="deploy", AssumeRolePolicyDocument=json.dumps(trust)
+    )
+    command = doc_block("shell")
+    argv, _, body = command.partition(" <<'EOF'\n")
+    cli = CLI(tmp_path / "home", {"AWSBROKER_ADDR": broker.server.url})
+    stdin = body.rstrip().removesuffix("EOF").replace("111122223333", ACCOUNT)
+    cli.ok(*argv.split()[1:], env={"AWSBROKER_TOKEN": ROOT_TOKEN}, stdin=stdin)
+
+    response = sts(broker, caller_token(broker, META))
+
+    assert response.status_code == 200, response.text
+    call = only_call(aws, "AssumeRole")
+    assert call.param("RoleArn") == f"arn:aws:iam::{ACCOUNT}:role/awsbroker/deploy"
+    assert tags(call) == {
+        "team": "platform",
+        "repository": "org/app",
+        "ref": "refs/heads/main",
+        "via": "token",
+    }
+    assert call.param("RoleSessionName") == "token-ci-deploy"
+    assert call.param("SourceIdentity") == "alice@example.com"
