@@ -569,12 +569,17 @@ _FUNCS: dict[str, tuple[tuple[str, ...] | None, Callable[..., Value]]] = {
 
 
 # ---- public API -----------------------------------------------------------------------------
+_TOO_DEEP = "template: template: nests too deeply (parentheses, pipelines or {{if}}s)"
+
 class Template:
     """A parsed template. Immutable; render it as often as needed."""
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self._nodes = _Parser(source).nodes(None)[0]
+        try:
+            self._nodes = _Parser(source).nodes(None)[0]
+        except RecursionError:
+            raise TemplateError(_TOO_DEEP) from None
 
     def fields(self) -> list[tuple[str, ...]]:
         """Every field the template reads (`.Metadata.repository` → ("Metadata", "repository")),
@@ -611,7 +616,10 @@ class Template:
         rand_bytes: Callable[[int], bytes] = secrets.token_bytes,
     ) -> str:
         out: list[str] = []
-        self._run(self._nodes, _Ctx(self.source, data, now, rand, rand_bytes), out)
+        try:
+            self._run(self._nodes, _Ctx(self.source, data, now, rand, rand_bytes), out)
+        except RecursionError:
+            raise TemplateError(_TOO_DEEP) from None
         return "".join(out)
 
     def _run(self, nodes: list[object], ctx: _Ctx, out: list[str]) -> None:

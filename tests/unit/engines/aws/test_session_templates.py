@@ -261,3 +261,11 @@ def test_the_caller_may_not_name_a_templated_session(b: AWSBackend) -> None:
     request = Request(Operation.UPDATE, "sts/r", {"role_session_name": "mine"}, caller=CALLER)
     with pytest.raises(InvalidRequest, match="names its sessions by its session_name_template"):
         b.handle_request(request)
+
+
+@pytest.mark.parametrize(("depth", "stage"), [(400, "cannot render"), (5000, "cannot parse")])
+def test_a_template_nested_too_deeply_is_refused_not_a_crash(depth: int, stage: str) -> None:
+    text = "{{" + "(" * depth + ".DisplayName" + ")" * depth + "}}"
+    assert st.template_problems("f", text) == [
+        f"f: {stage}: template: template: nests too deeply (parentheses, pipelines or {{{{if}}}}s)"
+    ]
