@@ -209,7 +209,7 @@ ROLE = {"credential_type": "assumed_role", "role_arns": "arn:aws:iam::1234567890
 
 
 def test_templates_are_stored_and_read_back(b: AWSBackend) -> None:
-    tags = {"repository": "{{.Metadata.repository}}"}
+    tags: dict[str, JSONValue] = {"repository": "{{.Metadata.repository}}"}
     write(b, **ROLE, session_tags_template=tags, session_name_template="{{.DisplayName}}")
     write(b, source_identity_template="{{.DisplayName}}")  # a later write keeps the others
     response = b.handle_request(Request(Operation.READ, "roles/r"))
