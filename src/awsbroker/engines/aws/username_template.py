@@ -571,6 +571,7 @@ _FUNCS: dict[str, tuple[tuple[str, ...] | None, Callable[..., Value]]] = {
 # ---- public API -----------------------------------------------------------------------------
 _TOO_DEEP = "template: template: nests too deeply (parentheses, pipelines or {{if}}s)"
 
+
 class Template:
     """A parsed template. Immutable; render it as often as needed."""
 
