@@ -35,10 +35,16 @@ MOTO_ACCOUNT = "123456789012"
 # Actions whose resource moto matches against the statement's Resource (the RoleArn).
 MOTO_CHECKS_RESOURCE = frozenset({"sts:AssumeRole"})
 # In the shipped files, never called by name, so moto cannot check them: AWS requires
-# iam:TagUser for CreateUser with Tags and sts:TagSession for AssumeRole with Tags;
+# iam:TagUser for CreateUser with Tags, sts:TagSession for AssumeRole with Tags and
+# sts:SetSourceIdentity for AssumeRole with a SourceIdentity (docs/session-tags.md);
 # DeleteServiceSpecificCredential follows a ListServiceSpecificCredentials moto lacks.
 IMPLIED_OR_UNREACHABLE = frozenset(
-    {"iam:TagUser", "sts:TagSession", "iam:DeleteServiceSpecificCredential"}
+    {
+        "iam:TagUser",
+        "sts:TagSession",
+        "sts:SetSourceIdentity",
+        "iam:DeleteServiceSpecificCredential",
+    }
 )
 
 Policy = dict[str, Any]
@@ -104,7 +110,7 @@ def for_moto(policy: Policy) -> Policy:
     for statement in result["Statement"]:
         listed = statement["Action"]
         listed = {listed} if isinstance(listed, str) else set(listed)
-        if not listed <= MOTO_CHECKS_RESOURCE | {"sts:TagSession"}:
+        if not listed <= MOTO_CHECKS_RESOURCE | {"sts:TagSession", "sts:SetSourceIdentity"}:
             statement["Resource"] = "*"
     return result
 

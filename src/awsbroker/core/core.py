@@ -25,6 +25,7 @@ from awsbroker.barrier.seal import SealStatus, ShamirSeal
 from awsbroker.core import cluster_info
 from awsbroker.core.audit_table import AuditTable
 from awsbroker.core.audit_trail import UNAUDITED, AuditTrail, withdraw
+from awsbroker.core.caller import caller_identity
 from awsbroker.core.changes import ChangeCounter
 from awsbroker.core.expiration import ExpirationManager, RevocationPolicy
 from awsbroker.core.metrics import Metrics, StateCollector
@@ -407,6 +408,7 @@ class Core:
             client_token=request.client_token if internal else "",
             token_hash="",
             sudo=False,
+            caller=None,  # only the core sets it, from the token it authorized
             lease_id="" if internal else f"{route.mount_path}{relative}/{random_id(24)}",
         )
         last_use: TokenEntry | None = None
@@ -516,4 +518,5 @@ class Core:
         inner.sudo = sudo
         inner.token_hash = entry.hash
         inner.display_name = entry.display_name
+        inner.caller = caller_identity(entry, self.router)
         return entry, self.tokens.use(entry)

@@ -25,6 +25,27 @@ JSONValue = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSO
 JSONObject = dict[str, JSONValue]
 
 
+@dataclass(frozen=True)
+class CallerIdentity:
+    """Who made a request, as the core authorized it: never the token itself.
+
+    Set by the core (`Core._authorize`) on every authenticated request, for every backend;
+    None on unauthenticated paths. The auth mount is the one whose path created the token
+    (`auth/token/` for the token store and the root token, `auth/<method>/` for a login), so a
+    backend can tell metadata an auth method set from metadata a token's creator chose.
+    """
+
+    display_name: str
+    # The token's metadata: set by an auth method at login, or chosen by whoever created the
+    # token through `auth/token/create` (`meta`). Typed read-only; the core gives a copy.
+    metadata: Mapping[str, str]
+    policies: tuple[str, ...]
+    auth_mount_path: str  # "auth/token/", "auth/approle/", ...; "" if the mount is gone
+    auth_mount_type: str  # "token", "approle", "jwt", ...
+    auth_mount_accessor: str
+    entity_id: str = ""  # no identity store yet
+
+
 @dataclass
 class Request:
     """One logical request. `path` is relative to the mount once it reaches a backend."""
@@ -46,6 +67,8 @@ class Request:
     # Filled by the core for its own backends (token store, sys); engines never see the token.
     token_hash: str = ""
     sudo: bool = False
+    # Who asked (set by the core after it authorized the token); None when unauthenticated.
+    caller: CallerIdentity | None = None
     # A bare `Authorization` header (no "Bearer"), as AWS SDKs' container-credentials provider
     # sends its token. Whether it is the token depends on the backend serving the path, which
     # only the core knows: it decides, then clears this (`Core.handle`).

@@ -128,6 +128,11 @@ def _issue(
     if kind == ASSUMED_ROLE:
         arn = _role_arn(role, name, fd.get_str("role_arn"))
         session = fd.get_str("role_session_name")
+        if session and role.session_name_template:
+            raise InvalidRequest(
+                f'role "{name}" names its sessions by its session_name_template; '
+                "do not send role_session_name"
+            )
         return sts.assumed_role(b, req, name, role, ttl=ttl, role_arn=arn, session_name=session)
     if kind == FEDERATION_TOKEN:
         return sts.federation_token(b, req, name, role, ttl)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from awsbroker.engines.aws import session_templates as st
 from awsbroker.sdk.errors import InternalError, InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
@@ -41,6 +42,9 @@ LEGACY_WARNING = (
 _NS = 1_000_000_000
 _COLLECTIONS = ("credential_types", "policy_arns", "role_arns", "iam_groups")
 _MAPS = ("iam_tags", "session_tags")
+# Our extension (session_templates.py): stored only when set, so a role without them keeps
+# Vault's record.
+_TEMPLATE_STRINGS = (st.NAME_FIELD, st.SOURCE_FIELD)
 _DURATIONS = ("default_sts_ttl", "max_sts_ttl", "key_propagation_timeout")
 _STRINGS = (
     "policy_document", "external_id", "user_path", "permissions_boundary_arn", "mfa_serial_number",
@@ -75,6 +79,22 @@ def paths() -> list[Path[AWSBackend]]:
                 "iam_groups": Field(T.STRING_LIST, "Names of IAM groups"),
                 "iam_tags": Field(T.MAP, "IAM tags for created users (map or k=v pairs)"),
                 "session_tags": Field(T.MAP, "Session tags for assumed_role credentials"),
+                st.TAGS_FIELD: Field(
+                    T.MAP,
+                    "awsbroker extension, assumed_role and federation_token: session tag key → "
+                    "template of its value, from the requesting token's identity "
+                    "(docs/session-tags.md)",
+                ),
+                st.NAME_FIELD: Field(
+                    T.STRING,
+                    "awsbroker extension: template of the AssumeRole RoleSessionName or the "
+                    "GetFederationToken Name, from the requesting token's identity",
+                ),
+                st.SOURCE_FIELD: Field(
+                    T.STRING,
+                    "awsbroker extension, assumed_role only: template of the AssumeRole "
+                    "SourceIdentity, from the requesting token's identity",
+                ),
                 "external_id": Field(T.STRING, "External ID to set when assuming the role"),
                 "default_sts_ttl": Field(T.DURATION, "Default TTL of STS credentials"),
                 "max_sts_ttl": Field(T.DURATION, "Max allowed TTL of STS credentials"),
@@ -184,6 +204,11 @@ def _merge(role: RoleEntry, fd: FieldData, legacy: str) -> None:
     for name in ("mfa_serial_number", "external_id"):
         if fd.is_set(name):
             setattr(role, name, fd.get_str(name))
+    if fd.is_set(st.TAGS_FIELD):
+        role.session_tags_template = fd.get_map(st.TAGS_FIELD)
+    for name in _TEMPLATE_STRINGS:
+        if fd.is_set(name):
+            setattr(role, name, fd.get_str(name))
 
 
 def _compact_document(raw: str) -> str:
@@ -211,6 +236,10 @@ class RoleEntry:
     permissions_boundary_arn: str = ""
     mfa_serial_number: str = ""
     key_propagation_timeout: int = 0  # seconds; awsbroker extension
+    # awsbroker extension: templates of who asked (session_templates.py).
+    session_tags_template: dict[str, str] = field(default_factory=dict)
+    session_name_template: str = ""
+    source_identity_template: str = ""
     prohibit_flexible_cred_path: bool = False
     version: int = 3
     invalid_data: str = ""
@@ -268,7 +297,28 @@ class RoleEntry:
             errs.append("key_propagation_timeout parameter only valid for iam_user credential type")
         if self.key_propagation_timeout > MAX_KEY_PROPAGATION_TIMEOUT:
             errs.append("key_propagation_timeout must be at most 300 seconds")
-        return errs
+        return errs + self._template_problems()
+
+    def _template_problems(self) -> list[str]:
+        """Our templates (session_templates.py): where they apply, and that they can."""
+        types, errs = self.credential_types, []
+        templated = (st.TAGS_FIELD, st.NAME_FIELD)
+        for name in templated:
+            if getattr(self, name) and not {ASSUMED_ROLE, FEDERATION_TOKEN} & set(types):
+                errs.append(
+                    f"cannot supply {name} when credential_type isn't assumed_role or "
+                    "federation_token"
+                )
+        if self.source_identity_template and ASSUMED_ROLE not in types:
+            errs.append(f"cannot supply {st.SOURCE_FIELD} when credential_type isn't assumed_role")
+        for key, text in self.session_tags_template.items():
+            errs += st.tag_key_problems(key)
+            errs += st.template_problems(f"{st.TAGS_FIELD}[{key!r}]", text)
+        for name in _TEMPLATE_STRINGS:
+            text = getattr(self, name)
+            if text:
+                errs += st.template_problems(name, text)
+        return errs + st.duplicate_tag_keys(self.session_tags, self.session_tags_template)
 
     def _nullable(self, name: str) -> JSONValue:
         value: list[str] | dict[str, str] = getattr(self, name)
@@ -292,6 +342,9 @@ class RoleEntry:
             "permissions_boundary_arn": self.permissions_boundary_arn,
             "mfa_serial_number": self.mfa_serial_number,
             "key_propagation_timeout": self.key_propagation_timeout,
+            st.TAGS_FIELD: dict(self.session_tags_template) or None,
+            st.NAME_FIELD: self.session_name_template,
+            st.SOURCE_FIELD: self.source_identity_template,
         }
         if self.invalid_data:
             data["invalid_data"] = self.invalid_data
@@ -311,6 +364,11 @@ class RoleEntry:
             record["invalid_data"] = self.invalid_data
         if self.prohibit_flexible_cred_path:
             record["prohibit_flexible_cred_path"] = True
+        if self.session_tags_template:
+            record[st.TAGS_FIELD] = dict(self.session_tags_template)
+        record.update(
+            {name: getattr(self, name) for name in _TEMPLATE_STRINGS if getattr(self, name)}
+        )
         return record
 
     @classmethod
@@ -326,6 +384,9 @@ class RoleEntry:
         for name in (*_STRINGS, "invalid_data"):
             setattr(role, name, str(raw.get(name) or ""))
         role.prohibit_flexible_cred_path = bool(raw.get("prohibit_flexible_cred_path"))
+        role.session_tags_template = dict(raw.get(st.TAGS_FIELD) or {})
+        for name in _TEMPLATE_STRINGS:
+            setattr(role, name, str(raw.get(name) or ""))
         return role
 
 

@@ -12,9 +12,10 @@ import urllib.parse
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from awsbroker.engines.aws import session_templates as st
 from awsbroker.engines.aws.client import AWS_ERRORS, aws_error
 from awsbroker.engines.aws.iam_user import username
-from awsbroker.engines.aws.path_roles import RoleEntry
+from awsbroker.engines.aws.path_roles import ASSUMED_ROLE, FEDERATION_TOKEN, RoleEntry
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.logical import JSONObject, Request, Response, Secret
 
@@ -99,19 +100,47 @@ def _response(
     )
 
 
+def _shaped(
+    backend: AWSBackend, req: Request, role_name: str, role: RoleEntry, kind: str
+) -> st.Shaped:
+    """The role's templates (session_templates.py) rendered for the token that asked."""
+    is_role = kind == ASSUMED_ROLE
+    return st.shape(
+        tags=role.session_tags_template,
+        session_name=role.session_name_template,
+        source_identity=role.source_identity_template if is_role else "",
+        data=st.identity_data(req.caller, role_name, kind),
+        name_limit=st.SESSION_NAME_MAX if is_role else st.FEDERATION_NAME_MAX,
+        now=backend.system.clock.now(),
+    )
+
+
+def _tags(static: dict[str, str], templated: dict[str, str]) -> dict[str, object]:
+    """STS `Tags`: the static ones, then the templated (a key is never in both: the role's
+    write refuses it)."""
+    tags = {**static, **templated}
+    return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]} if tags else {}
+
+
 def federation_token(
     backend: AWSBackend, req: Request, role_name: str, role: RoleEntry, ttl: int
 ) -> Response:
+    shaped = _shaped(backend, req, role_name, role, FEDERATION_TOKEN)  # 400s before AWS calls
     document, arns = _policies(backend, role)
     sts = backend.clients.sts()
-    name = username(backend, "STS", req.display_name, role_name)
+    name = shaped.session_name or username(backend, "STS", req.display_name, role_name)
     if not document and not arns:
         raise InvalidRequest(
             "must specify at least one of policy_arns or policy_document with federation_token "
             "credential_type"
         )
     try:
-        args = {"Name": name, "DurationSeconds": ttl, **_policy_args(document, arns)}
+        args = {
+            "Name": name,
+            "DurationSeconds": ttl,
+            **_policy_args(document, arns),
+            **_tags({}, shaped.tags),
+        }
         result = sts.get_federation_token(**args)  # type: ignore[arg-type]
     except AWS_ERRORS as exc:
         raise aws_error("Error generating STS keys", exc) from exc
@@ -146,9 +175,12 @@ def assumed_role(
     role_arn: str,
     session_name: str,
 ) -> Response:
+    shaped = _shaped(backend, req, role_name, role, ASSUMED_ROLE)  # 400s before AWS calls
     document, arns = _policies(backend, role)
     sts = backend.clients.sts()
-    if session_name:
+    if shaped.session_name:
+        session_name = shaped.session_name  # the caller may not choose one (path_creds.py)
+    elif session_name:
         session_name = normalize_name(session_name)[:SESSION_LIMIT]
     else:
         session_name = username(backend, "IAM", req.display_name, role_name)
@@ -157,9 +189,10 @@ def assumed_role(
         "RoleSessionName": session_name,
         "DurationSeconds": ttl,
         **_policy_args(document, arns),
+        **_tags(role.session_tags, shaped.tags),
     }
-    if role.session_tags:
-        args["Tags"] = [{"Key": k, "Value": v} for k, v in role.session_tags.items()]
+    if shaped.source_identity:
+        args["SourceIdentity"] = shaped.source_identity
     if role.external_id:
         args["ExternalId"] = role.external_id
     try:

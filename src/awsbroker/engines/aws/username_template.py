@@ -6,6 +6,11 @@ parentheses, `.Field` access, string/raw-string/int/bool literals, the Go builti
 `and or not eq ne lt le gt ge len print printf println` and the functions Vault/OpenBao register.
 Strings are handled as Go does, as bytes (`truncate`, `len` and the length limits count bytes).
 `timestamp` formats in UTC. `range`, `with`, variables and `{{.}}` are not supported.
+
+A field's value is a string, or a map of strings read by key (`.Metadata.repository`); a key the
+map lacks reads as "" (Go's `missingkey=zero`, where Go's default would print `<no value>`).
+`Template.fields` lists the fields a template reads, so a caller can refuse unknown ones before
+any rendering.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ USERNAME_LIMITS: Mapping[str, int] = {"IAM": 64, "STS": 32}
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 Value = str | int | bool
+# What a template may read: strings, and maps of strings read by key.
+Data = Mapping[str, "str | Mapping[str, str]"]
 
 
 class TemplateError(ValueError):
@@ -277,7 +284,7 @@ class _Parser:
 @dataclass(frozen=True)
 class _Ctx:
     src: str
-    data: Mapping[str, str]
+    data: Data
     now: Callable[[], float]
     rand: Callable[[int], str]
     rand_bytes: Callable[[int], bytes]
@@ -327,9 +334,14 @@ def _operand(op: Operand, ctx: _Ctx, cmd: _Cmd) -> Value:
         if first not in ctx.data:
             have = ", ".join(sorted(ctx.data))
             raise ctx.fail(cmd, f"can't evaluate field {first} (available fields: {have})")
+        value = ctx.data[first]
+        if not isinstance(value, str):
+            if len(more) != 1:
+                raise ctx.fail(cmd, f"field {first} is a map: read one key, as .{first}.<key>")
+            return value.get(more[0], "")
         if more:
             raise ctx.fail(cmd, f"can't evaluate field {more[0]} in type string")
-        return ctx.data[first]
+        return value
     return val  # type: ignore[return-value]
 
 
@@ -557,23 +569,58 @@ _FUNCS: dict[str, tuple[tuple[str, ...] | None, Callable[..., Value]]] = {
 
 
 # ---- public API -----------------------------------------------------------------------------
+_TOO_DEEP = "template: template: nests too deeply (parentheses, pipelines or {{if}}s)"
+
+
 class Template:
     """A parsed template. Immutable; render it as often as needed."""
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self._nodes = _Parser(source).nodes(None)[0]
+        try:
+            self._nodes = _Parser(source).nodes(None)[0]
+        except RecursionError:
+            raise TemplateError(_TOO_DEEP) from None
+
+    def fields(self) -> list[tuple[str, ...]]:
+        """Every field the template reads (`.Metadata.repository` → ("Metadata", "repository")),
+        in order, in every branch, whether or not a rendering would reach it."""
+        found: list[tuple[str, ...]] = []
+
+        def pipe(cmds: Pipe) -> None:
+            for cmd in cmds:
+                for kind, val in cmd.args:
+                    if kind == "field":
+                        found.append(cast(tuple[str, ...], val))
+                    elif kind == "pipe":
+                        pipe(cast(Pipe, val))
+
+        def walk(nodes: list[object]) -> None:
+            for node in nodes:
+                if isinstance(node, _If):
+                    for cond, body in node.branches:
+                        pipe(cond)
+                        walk(body)
+                    walk(node.otherwise)
+                elif not isinstance(node, str):
+                    pipe(cast(Pipe, node))
+
+        walk(self._nodes)
+        return found
 
     def render(
         self,
-        data: Mapping[str, str],
+        data: Data,
         *,
         now: Callable[[], float] = time.time,
         rand: Callable[[int], str] = random_base62,
         rand_bytes: Callable[[int], bytes] = secrets.token_bytes,
     ) -> str:
         out: list[str] = []
-        self._run(self._nodes, _Ctx(self.source, data, now, rand, rand_bytes), out)
+        try:
+            self._run(self._nodes, _Ctx(self.source, data, now, rand, rand_bytes), out)
+        except RecursionError:
+            raise TemplateError(_TOO_DEEP) from None
         return "".join(out)
 
     def _run(self, nodes: list[object], ctx: _Ctx, out: list[str]) -> None:

@@ -238,6 +238,9 @@ def test_valid_write_and_read(b: AWSBackend) -> None:  # rule 18
         "permissions_boundary_arn": "",
         "mfa_serial_number": "",
         "key_propagation_timeout": 0,
+        "session_tags_template": None,
+        "session_name_template": "",
+        "source_identity_template": "",
     }
 
 
