@@ -1,4 +1,4 @@
-"""`sys/mounts`, `sys/mounts/:path`, `sys/mounts/:path/tune` and `sys/auth`."""
+"""`sys/mounts`, `sys/mounts/:path` and `sys/mounts/:path/tune` (`sys/auth`: path_sys_auth.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 R, U, D = Operation.READ, Operation.UPDATE, Operation.DELETE
 _MOUNT_PATH = r"mounts/(?P<path>.+?)"
-_TUNE_FIELDS = {
+TUNE_FIELDS = {
     "default_lease_ttl": Field(T.STRING, "Default lease TTL: seconds, a duration, or 'system'"),
     "max_lease_ttl": Field(T.STRING, "Maximum lease TTL: seconds, a duration, or 'system'"),
     "description": Field(T.STRING, "Human-readable description"),
@@ -37,7 +37,7 @@ def paths() -> list[Path[SystemBackend]]:
         Path(
             _MOUNT_PATH + "/tune",
             {R: read_tune, U: write_tune},
-            {"path": Field(T.STRING), **_TUNE_FIELDS},
+            {"path": Field(T.STRING), **TUNE_FIELDS},
             summary="Tune a secrets engine",
         ),
         Path(
@@ -57,11 +57,10 @@ def paths() -> list[Path[SystemBackend]]:
             },
             summary="Enable, read or disable a secrets engine",
         ),
-        Path("auth/?", {R: list_auth}, summary="List auth methods"),
     ]
 
 
-def _ttl_setting(name: str, raw: JSONValue) -> int | None:
+def ttl_setting(name: str, raw: JSONValue) -> int | None:
     """A tunable TTL: None when not supplied or '' (unset); 0 for 'system'; else seconds."""
     if raw is None or raw == "":
         return None
@@ -73,7 +72,7 @@ def _ttl_setting(name: str, raw: JSONValue) -> int | None:
         raise InvalidRequest(f"invalid {name}: {exc}") from None
 
 
-def _apply_ttls(
+def apply_ttls(
     b: SystemBackend, entry: MountEntry, default: int | None, maximum: int | None
 ) -> None:
     """As Vault: the mount's own default and max are compared only when both are set (a mount
@@ -149,11 +148,11 @@ def enable_mount(b: SystemBackend, req: Request, fd: FieldData) -> None:
     entry.local, entry.seal_wrap = fd.get_bool("local"), fd.get_bool("seal_wrap")
     entry.external_entropy_access = fd.get_bool("external_entropy_access")
     config = fd.get_object("config")
-    _apply_ttls(
+    apply_ttls(
         b,
         entry,
-        _ttl_setting("default_lease_ttl", config.get("default_lease_ttl")),
-        _ttl_setting("max_lease_ttl", config.get("max_lease_ttl")),
+        ttl_setting("default_lease_ttl", config.get("default_lease_ttl")),
+        ttl_setting("max_lease_ttl", config.get("max_lease_ttl")),
     )
     for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys"):
         value = config.get(key)
@@ -187,8 +186,8 @@ def read_tune(b: SystemBackend, req: Request, fd: FieldData) -> Response:
 
 def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
     path = _entry(b, fd).path
-    default = _ttl_setting("default_lease_ttl", req.data.get("default_lease_ttl"))
-    maximum = _ttl_setting("max_lease_ttl", req.data.get("max_lease_ttl"))
+    default = ttl_setting("default_lease_ttl", req.data.get("default_lease_ttl"))
+    maximum = ttl_setting("max_lease_ttl", req.data.get("max_lease_ttl"))
     lists = {
         key: fd.get_list(key)
         for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys")
@@ -198,7 +197,7 @@ def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
     def edit(entry: MountEntry) -> None:
         # Applied to the entry as stored at the time of the write (perhaps tuned on another
         # node since this one's view was loaded), so concurrent tunes do not undo each other.
-        _apply_ttls(b, entry, default, maximum)
+        apply_ttls(b, entry, default, maximum)
         if fd.is_set("description"):
             entry.description = fd.get_str("description")
         if fd.is_set("options"):
@@ -207,17 +206,3 @@ def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
             setattr(entry.config, key, values)
 
     b.core.tune_mount(path, edit)
-
-
-def list_auth(b: SystemBackend, req: Request, fd: FieldData) -> Response:
-    token: JSONObject = {
-        "accessor": "auth_token_00000000",
-        "config": {"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": False},
-        "description": "token based credentials",
-        "local": False,
-        "options": None,
-        "seal_wrap": False,
-        "type": "token",
-        "uuid": "token",
-    }
-    return Response(data={"token/": token}, inject_top_level=True)

@@ -12,7 +12,7 @@ from awsbroker.sdk.errors import InvalidRequest, PermissionDenied
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import FrameworkBackend, Path
-from awsbroker.sdk.logical import Auth, JSONObject, Operation, Request, Response
+from awsbroker.sdk.logical import Auth, JSONObject, JSONValue, Operation, Request, Response
 
 R, U, L = Operation.READ, Operation.UPDATE, Operation.LIST
 # The token the core authorized for the request being handled, with its use spent (the core
@@ -249,6 +249,8 @@ def lookup_data(entry: TokenEntry, token: str, now: float) -> JSONObject:
     }
     if entry.period:
         data["period"] = entry.period
+    if entry.bound_cidrs:
+        data["bound_cidrs"] = list[JSONValue](entry.bound_cidrs)
     if entry.last_renewal:
         data["last_renewal"] = _rfc3339(entry.last_renewal)
         data["last_renewal_time"] = int(entry.last_renewal)
@@ -292,8 +294,9 @@ def _renew(b: TokenBackend, entry: TokenEntry, fd: FieldData, token: str) -> Res
     def extend(current: TokenEntry) -> None:
         ttl = current.period or fd.get_duration("increment") or current.creation_ttl
         limits = [current.creation_time + cap - now for cap in (current.explicit_max_ttl,) if cap]
-        if not current.period and max_ttl:
-            limits.append(current.creation_time + max_ttl - now)
+        cap = current.max_ttl or max_ttl  # a login's token: its mount's max at login
+        if not current.period and cap:
+            limits.append(current.creation_time + cap - now)
         ttl = int(max(0, min([ttl, *limits])))
         current.ttl, current.expire_time, current.last_renewal = ttl, now + ttl, now
 
