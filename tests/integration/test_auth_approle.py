@@ -157,6 +157,8 @@ def test_approle_end_to_end_with_hvac(
     with pytest.raises(InvalidRequest, match=INVALID):
         login(dev_server.client(), mount, "not-a-role-id", second["secret_id"])
 
+    spec = root_client.adapter.get("/v1/sys/internal/specs/openapi")
+    assert f"/auth/{mount}/login" in spec["paths"]
     tidy = root_client.adapter.post(f"/v1/auth/{mount}/tidy/secret-id")
     assert tidy.status_code == 202
     approle.delete_role("ci", mount_point=mount)

@@ -51,15 +51,16 @@ def login(b: AppRoleBackend, req: Request, fd: FieldData) -> Response:
     role = b.store.role_by_id(fd.get_str("role_id"))
     if role is None:
         raise InvalidRequest(INVALID)
-    secret: SecretID | None = None
-    if role.bind_secret_id:
-        if not fd.get_str("secret_id"):
-            raise InvalidRequest("missing secret_id")
-        secret = _spend(b, role, fd.get_str("secret_id"), req.remote_address)
     if role.secret_id_bound_cidrs and not address_in(
         req.remote_address, role.secret_id_bound_cidrs
     ):
         raise InvalidRequest(INVALID)
+    secret: SecretID | None = None
+    if role.bind_secret_id:
+        if not fd.get_str("secret_id"):
+            raise InvalidRequest("missing secret_id")
+        # Last: a login refused for any other reason must not spend a use.
+        secret = _spend(b, role, fd.get_str("secret_id"), req.remote_address)
     auth = Auth(internal_data={"role_name": role.name})
     role.token.apply(auth)
     metadata = {"role_name": role.name}
