@@ -76,6 +76,8 @@ def test_sys_auth_enable_list_tune_and_disable(root_client: hvac.Client) -> None
         tuned = sys.read_auth_method_tuning("approle")["data"]
         assert (tuned["default_lease_ttl"], tuned["max_lease_ttl"]) == (3600, 7200)
 
+        with pytest.raises(InvalidRequest, match="batch tokens are not supported"):
+            root_client.write("sys/auth/approle/tune", token_type="default-batch")
         with pytest.raises(InvalidRequest, match="already in use"):
             sys.enable_auth_method("approle")
     finally:
