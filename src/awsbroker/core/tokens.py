@@ -199,11 +199,6 @@ class TokenStore:
 
     def accessors(self) -> list[str]:
         found: list[str] = []
-        for mount in self._storage.list("mount/"):
-            for child in self._storage.list(f"mount/{mount}"):
-                if self._storage.get(f"id/{child}") is None:
-                    self._storage.delete(f"mount/{mount}{child}")
-                    removed += 1
         for key in self._storage.list("accessor/"):
             record = get_record(self._storage, f"accessor/{key}")
             if record is not None:

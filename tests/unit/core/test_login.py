@@ -75,3 +75,11 @@ def test_no_default_policy_and_root_refused(store: TokenStore) -> None:
     assert entry.policies == ["a"]
     with pytest.raises(InvalidRequest, match="cannot create root tokens"):
         token_from_login(store, mount, "auth/approle/login", Auth(policies=["root"]), LIMITS)
+
+
+def test_tidy_drops_mount_index_entries_of_tokens_gone(store: TokenStore) -> None:
+    mount = new_entry("auth/approle/", "approle")
+    entry, _, _ = token_from_login(store, mount, "auth/approle/login", Auth(), LIMITS)
+    store._storage.delete(f"id/{entry.hash}")  # as a crash between the two deletes leaves it
+    assert store.tidy() >= 1
+    assert store._storage.list(f"mount/{mount.uuid}/") == []
