@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from awsbroker.core.mount_tuning import TUNE_FIELDS, apply_ttls, mount_info, ttl_setting
 from awsbroker.core.mounts import AUTH_PREFIX, MountEntry, new_entry, normalize_path
-from awsbroker.core.path_sys_mounts import TUNE_FIELDS, apply_ttls, mount_info, ttl_setting
 from awsbroker.sdk.errors import InvalidRequest, NotFound
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
@@ -31,7 +31,7 @@ def paths() -> list[Path[SystemBackend]]:
         Path(
             _AUTH_PATH + "/tune",
             {R: read_tune, U: write_tune},
-            {"path": Field(T.STRING), **TUNE_FIELDS, "token_type": Field(T.STRING)},
+            {"path": Field(T.STRING), **TUNE_FIELDS},
             summary="Tune an auth method",
         ),
         Path(
@@ -119,15 +119,20 @@ def disable_auth(b: SystemBackend, req: Request, fd: FieldData) -> None:
     b.core.disable_auth(_full_path(fd))
 
 
-def _entry(b: SystemBackend, fd: FieldData) -> MountEntry:
-    entry = _entries(b).get(_full_path(fd))
+def _entry(b: SystemBackend, full_path: str) -> MountEntry:
+    entry = _entries(b).get(full_path)
     if entry is None:
-        raise InvalidRequest(f"no auth method at auth/{fd.get_str('path').strip('/')}/")
+        raise InvalidRequest(f"no auth method at {full_path}")
     return entry
 
 
 def read_tune(b: SystemBackend, req: Request, fd: FieldData) -> Response:
-    entry = _entry(b, fd)
+    return read_tune_at(b, _full_path(fd))
+
+
+def read_tune_at(b: SystemBackend, full_path: str) -> Response:
+    """The tuning of the auth mount at `full_path` (`auth/...`); also `sys/mounts/auth/...`."""
+    entry = _entry(b, full_path)
     limits = b.core.auth_limits(entry)
     data: JSONObject = {
         "default_lease_ttl": limits.default_ttl,
@@ -146,7 +151,11 @@ def read_tune(b: SystemBackend, req: Request, fd: FieldData) -> Response:
 
 
 def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
-    path = _entry(b, fd).path
+    write_tune_at(b, _full_path(fd), req, fd)
+
+
+def write_tune_at(b: SystemBackend, full_path: str, req: Request, fd: FieldData) -> None:
+    path = _entry(b, full_path).path
     default = ttl_setting("default_lease_ttl", req.data.get("default_lease_ttl"))
     maximum = ttl_setting("max_lease_ttl", req.data.get("max_lease_ttl"))
     if fd.get_str("token_type") not in ("", "default-service", "default", "service"):
