@@ -1,5 +1,6 @@
 """A workload that logs in with AppRole gets AWS credentials through its policy, and revoking
-its token revokes them: the real dev server, hvac, and moto behind the recording proxy."""
+its token, or disabling the auth mount, revokes them: the real dev server, hvac, and moto
+behind the recording proxy."""
 
 from __future__ import annotations
 
@@ -36,5 +37,12 @@ def test_an_approle_token_reads_credentials_and_its_revocation_revokes_them(
         vault.auth.token.revoke(workload.token)
         assert poll(lambda: aws.users() == []), "the login token's lease was not revoked"
         assert rejected(aws, creds["data"]) == "InvalidClientTokenId"
+
+        secret_id = vault.auth.approle.generate_secret_id("ci")["data"]["secret_id"]
+        workload.auth.approle.login(role_id, secret_id)
+        again = workload.secrets.aws.generate_credentials("u")
+        assert len(aws.users()) == 1
     finally:
         vault.sys.disable_auth_method("approle")
+    assert poll(lambda: aws.users() == []), "disabling the mount did not revoke the lease"
+    assert rejected(aws, again["data"]) == "InvalidClientTokenId"
