@@ -261,3 +261,21 @@ def test_login_is_audited_with_the_token_hashed(
     failed = [e for e in logins if e["type"] == "response" and e.get("error")]
     assert failed
     assert INVALID in failed[0]["error"]
+
+
+def test_renewal_asks_the_role(
+    root_client: hvac.Client, dev_server: ServerProcess, mount: str
+) -> None:
+    role_id, secret = role_and_secret(root_client, mount, token_policies=["a"])
+    token = login(dev_server.client(), mount, role_id, secret)["auth"]["client_token"]
+    assert dev_server.client(token).auth.token.renew_self()["auth"]["client_token"] == token
+
+    root_client.auth.approle.create_or_update_approle("r", token_policies=["b"], mount_point=mount)
+    with pytest.raises(InvalidRequest, match="policies have changed, not renewing"):
+        dev_server.client(token).auth.token.renew_self()
+    root_client.auth.approle.create_or_update_approle("r", token_policies=["a"], mount_point=mount)
+    assert dev_server.client(token).auth.token.renew_self()["auth"]["client_token"] == token
+
+    root_client.auth.approle.delete_role("r", mount_point=mount)
+    with pytest.raises(InvalidRequest, match="role no longer exists"):
+        root_client.auth.token.renew(token)

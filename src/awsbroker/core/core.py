@@ -57,7 +57,7 @@ from awsbroker.sdk.errors import (
 )
 from awsbroker.sdk.expiry import PhysicalStore
 from awsbroker.sdk.framework import Backend, BackendConfig, BackendFactory
-from awsbroker.sdk.logical import Operation, Request, Response
+from awsbroker.sdk.logical import Auth, Operation, Request, Response
 from awsbroker.sdk.storage import View, list_recursive
 from awsbroker.sdk.token_fields import address_in
 
@@ -121,7 +121,9 @@ class Core:
             changed=physical.count_change,
         )
         self.policies = PolicyStore(View(self.barrier, "sys/policy/"))
-        self.token_backend = TokenBackend(self.tokens, self._token_ttls, self.policies.exists)
+        self.token_backend = TokenBackend(
+            self.tokens, self._token_ttls, self.policies.exists, self._renew_check
+        )
         self.tokens.index = physical
         self.expiration = ExpirationManager(
             View(self.barrier, "sys/expire/"),
@@ -431,6 +433,33 @@ class Core:
                     except Exception:
                         log.exception("periodic job of %s failed", route.mount_path)
         return revoked
+
+    def _renew_check(self, token: TokenEntry) -> None:
+        """A login's token is renewed only if the auth method that made it agrees (AppRole: the
+        role still exists, with the same policies), as Vault asks the method at renewal."""
+        if not token.mount_uuid:
+            return
+        entry = next(
+            (e for e in self.auth_mounts.entries.values() if e.uuid == token.mount_uuid), None
+        )
+        route = self.router.get(entry.path) if entry is not None else None
+        if entry is None or route is None or route.entry.uuid != entry.uuid:
+            raise PermissionDenied("the auth method that issued this token is gone")
+        auth = Auth(
+            policies=list(token.policies),
+            token_policies=list(token.policies),
+            metadata=dict(token.meta) if token.meta else None,
+            display_name=token.display_name,
+            internal_data=dict(token.internal or {}),
+        )
+        request = Request(
+            Operation.UPDATE,
+            token.path.removeprefix(entry.path),
+            mount_point=entry.path,
+            mount_type=entry.type,
+            mount_accessor=entry.accessor,
+        )
+        route.backend.renew_auth(request, auth)
 
     def _token_ttls(self) -> tuple[int, int]:
         """`auth/token`'s default and max TTL: tuned (`sys/auth/token/tune`), else the server's."""

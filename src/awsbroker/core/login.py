@@ -76,6 +76,7 @@ def token_from_login(
         mount_uuid=mount.uuid,
         max_ttl=0 if auth.period else max_ttl,
         bound_cidrs=list(auth.bound_cidrs) or None,
+        internal=dict(auth.internal_data) or None,
     )
     store.create(entry)
     return entry, token, warnings

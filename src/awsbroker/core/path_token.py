@@ -72,6 +72,7 @@ class TokenBackend(FrameworkBackend["TokenBackend"]):
         store: TokenStore,
         ttls: Callable[[], tuple[int, int]],
         policy_exists: Callable[[str], bool],
+        renew_check: Callable[[TokenEntry], None] = lambda entry: None,
     ) -> None:
         super().__init__(
             self,
@@ -81,6 +82,8 @@ class TokenBackend(FrameworkBackend["TokenBackend"]):
         self.store = store
         self.ttls = ttls
         self.policy_exists = policy_exists
+        # Asks the auth method that made a login's token whether it may be renewed (raises).
+        self.renew_check = renew_check
 
     def caller(self, request: Request) -> TokenEntry:
         entry = self.store.get_by_hash(request.token_hash) if request.token_hash else None
@@ -286,6 +289,7 @@ def lookup_accessor(b: TokenBackend, req: Request, fd: FieldData) -> Response:
 def _renew(b: TokenBackend, entry: TokenEntry, fd: FieldData, token: str) -> Response:
     if not entry.renewable:
         raise InvalidRequest("lease is not renewable")
+    b.renew_check(entry)
     if not entry.expire_time:
         return Response(auth=auth_block(entry, token))
     now = b.store.clock.now()

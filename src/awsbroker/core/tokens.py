@@ -73,6 +73,8 @@ class TokenEntry:
     mount_uuid: str = ""
     max_ttl: int = 0
     bound_cidrs: list[str] | None = None
+    # What the login's method keeps for itself (`Auth.internal_data`), handed back at renewal.
+    internal: JSONObject | None = None
 
     @property
     def orphan(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from awsbroker.auth.approle import path_login, path_role, path_secret_id
+from awsbroker.auth.approle.path_login import renew
 from awsbroker.auth.approle.store import Store
 from awsbroker.sdk.framework import BackendConfig, FrameworkBackend
 
@@ -13,6 +14,7 @@ class AppRoleBackend(FrameworkBackend["AppRoleBackend"]):
             self,
             [*path_login.paths(), *path_secret_id.paths(), *path_role.paths()],
             unauthenticated_paths=["login"],
+            renew_auth=renew,
         )
         self.config = config
         self.store = Store(config.storage)

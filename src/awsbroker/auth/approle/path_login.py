@@ -72,6 +72,16 @@ def login(b: AppRoleBackend, req: Request, fd: FieldData) -> Response:
     return Response(auth=auth)
 
 
+def renew(b: AppRoleBackend, req: Request, auth: Auth) -> None:
+    """A login's token is renewed only while its role exists with the same policies (the
+    `default` policy aside), as Vault's AppRole renews."""
+    role = b.store.role(str(auth.internal_data.get("role_name", "")))
+    if role is None:
+        raise InvalidRequest("role no longer exists; the token cannot be renewed")
+    if set(role.token.policies) - {"default"} != set(auth.policies) - {"default"}:
+        raise InvalidRequest("policies have changed, not renewing")
+
+
 def _spend(b: AppRoleBackend, role: Role, value: str, address: str) -> SecretID:
     """Check the secret ID and spend one of its uses (the last one deletes it)."""
     secret_hmac = b.store.hmac(value)
