@@ -105,6 +105,27 @@ def test_a_mount_enabled_tuned_and_disabled_on_one_node_is_so_on_the_next_reques
         assert f"{mount}/" not in reader.ok("GET", "sys/mounts")["data"]
 
 
+def test_an_auth_mount_enabled_tuned_and_disabled_on_one_node_is_so_on_the_next_request_elsewhere(
+    cluster: Cluster,
+) -> None:
+    for n, writer, reader in cluster.pairs(ROUNDS):
+        mount = f"approle{n}"
+        writer.ok("POST", f"sys/auth/{mount}", json={"type": "approle"})
+        writer.ok("POST", f"auth/{mount}/role/r", json={"secret_id_num_uses": 1})
+        role_id = reader.ok("GET", f"auth/{mount}/role/r/role-id")["data"]["role_id"]
+        secret = writer.ok("POST", f"auth/{mount}/role/r/secret-id")["data"]["secret_id"]
+        login = {"role_id": role_id, "secret_id": secret}
+        token = reader.server.request("POST", f"auth/{mount}/login", json=login).json()
+        token = token["auth"]["client_token"]
+        assert reader.server.request("POST", f"auth/{mount}/login", json=login).status_code == 400
+        writer.ok("POST", f"sys/auth/{mount}/tune", json={"max_lease_ttl": f"{n + 1}h"})
+        tuned = reader.ok("GET", f"sys/auth/{mount}/tune")
+        assert tuned["data"]["max_lease_ttl"] == (n + 1) * 3600, f"round {n}"
+        writer.ok("DELETE", f"sys/auth/{mount}")
+        assert status(reader, "GET", "auth/token/lookup-self", token) == 403, f"round {n}"
+        assert f"{mount}/" not in reader.ok("GET", "sys/auth")["data"]
+
+
 def test_token_changes_on_one_node_hold_for_the_next_request_on_another(
     cluster: Cluster,
 ) -> None:

@@ -9,6 +9,7 @@ from awsbroker.cli import kv_args, vault_json
 from awsbroker.cli.client import Client
 from awsbroker.cli.command import Command, Context
 from awsbroker.cli.errors import REMOTE, CLIError
+from awsbroker.cli.flags import Flag
 from awsbroker.cli.settings import token_file, write_token_file
 
 
@@ -28,6 +29,12 @@ def commands() -> list[Command]:
             "Write data to a path. Values: key=value, key=@file, key=- (stdin); a lone "
             "@file.json or - reads a JSON object.",
             write,
+            flags=[
+                # Vault's CLI wants one of them to write no data; here none is needed, and both
+                # are accepted so that Vault's command lines run unchanged.
+                Flag("force", "Write even with no data (accepted; never needed here)", False),
+                Flag("f", "Short for -force", False),
+            ],
             min_args=1,
         ),
         Command(

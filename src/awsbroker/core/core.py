@@ -28,8 +28,15 @@ from awsbroker.core.audit_trail import UNAUDITED, AuditTrail, withdraw
 from awsbroker.core.caller import caller_identity
 from awsbroker.core.changes import ChangeCounter
 from awsbroker.core.expiration import ExpirationManager, RevocationPolicy
+from awsbroker.core.login import Limits, login_auth, token_from_login
 from awsbroker.core.metrics import Metrics, StateCollector
-from awsbroker.core.mounts import Entries, MountEntry, MountTable, conflict
+from awsbroker.core.mounts import (
+    AUTH_TABLE_KEY,
+    Entries,
+    MountEntry,
+    MountTable,
+    conflict,
+)
 from awsbroker.core.nodes import NodeRegistry
 from awsbroker.core.path_sys_policies import acl_path
 from awsbroker.core.path_token import AUTHORIZED, TokenBackend
@@ -51,8 +58,9 @@ from awsbroker.sdk.errors import (
 )
 from awsbroker.sdk.expiry import PhysicalStore
 from awsbroker.sdk.framework import Backend, BackendConfig, BackendFactory
-from awsbroker.sdk.logical import Operation, Request, Response
+from awsbroker.sdk.logical import Auth, Operation, Request, Response
 from awsbroker.sdk.storage import View, list_recursive
+from awsbroker.sdk.token_fields import address_in
 
 log = logging.getLogger("awsbroker.core")
 DEFAULT_TTL = 768 * 3600
@@ -90,15 +98,19 @@ class Core:
         engines: Mapping[str, BackendFactory],
         config: CoreConfig | None = None,
         system_backend: Callable[[Core], Backend] | None = None,
+        auth_methods: Mapping[str, BackendFactory] | None = None,
     ) -> None:
         self.config = config or CoreConfig()
         self.physical = physical
         self.engines = dict(engines)
+        # Auth method types (`approle`...), each a factory the composition root passes in.
+        self.auth_methods = dict(auth_methods or {})
         self.barrier = AESGCMBarrier(physical, self.config.clock)
         self.seal = ShamirSeal(self.barrier, physical, self.config.clock)
         self.cluster_id = ""  # read at unseal (cluster_info.py)
         self.router = Router()
         self.mounts = MountTable(self.barrier)
+        self.auth_mounts = MountTable(self.barrier, AUTH_TABLE_KEY)
         self.tokens = TokenStore(View(self.barrier, "sys/token/"), self.config.clock)
         self.nodes = NodeRegistry(View(self.barrier, "sys/nodes/"), self.config)
         self.storage_format = StorageFormat(
@@ -110,7 +122,9 @@ class Core:
             changed=physical.count_change,
         )
         self.policies = PolicyStore(View(self.barrier, "sys/policy/"))
-        self.token_backend = TokenBackend(self.tokens, self._token_ttls, self.policies.exists)
+        self.token_backend = TokenBackend(
+            self.tokens, self._token_ttls, self.policies.exists, self._renew_check
+        )
         self.tokens.index = physical
         self.expiration = ExpirationManager(
             View(self.barrier, "sys/expire/"),
@@ -134,6 +148,7 @@ class Core:
             policies=self.policies,
             audit=self.audit,
             mounts=self.mounts,
+            auth=self.auth_mounts,
             router=self.router,
             make_backend=self._make_backend,
         )
@@ -143,7 +158,7 @@ class Core:
         self._last_periodic = 0.0
         self._lock = threading.RLock()
         self._sys_entry = MountEntry(SYS_MOUNT, "system", "system_00000000", "sys")
-        self._token_entry = MountEntry(TOKEN_MOUNT, "token", "auth_token_00000000", "token")
+        self.token_entry = MountEntry(TOKEN_MOUNT, "token", "auth_token_00000000", "token")
         if system_backend is not None:
             self.router.mount(self._sys_entry, system_backend(self))
 
@@ -197,7 +212,7 @@ class Core:
         self.nodes.heartbeat(force=True)
         self.tokens.setup()
         self.policies.setup()
-        self.router.mount(self._token_entry, self.token_backend)
+        self.router.mount(self.token_entry, self.token_backend)
         self.sync()
 
     def sync(self) -> None:
@@ -221,7 +236,7 @@ class Core:
     # ---- mounts -----------------------------------------------------------------------------
 
     def _make_backend(self, entry: MountEntry) -> Backend:
-        factory = self.engines[entry.type]
+        factory = (self.auth_methods if entry.is_auth else self.engines)[entry.type]
         storage = View(self.barrier, entry.storage_prefix)
         return factory(
             BackendConfig(
@@ -236,6 +251,9 @@ class Core:
     def enable_mount(self, entry: MountEntry) -> None:
         if entry.type not in self.engines:
             raise InvalidRequest(f"plugin not found in the catalog: {entry.type}")
+        reserved = conflict({}, entry.path)
+        if reserved is not None:
+            raise InvalidRequest(f"path is already in use at {reserved}")
         # Built first, so that what the engine refuses is refused before anything is stored.
         backend = self._make_backend(entry)
 
@@ -262,6 +280,72 @@ class Core:
         with self._lock:
             self.mounts.change(apply)
             self.views.changed()
+
+    # ---- auth methods (the auth table, `auth/<path>/`) -----------------------------------------
+
+    def enable_auth(self, entry: MountEntry) -> None:
+        if entry.type == "token":
+            raise InvalidRequest("token credential backend cannot be enabled: it is built in")
+        if entry.type not in self.auth_methods:
+            raise InvalidRequest(f"unknown auth method type {entry.type!r}")
+        backend = self._make_backend(entry)
+
+        def add(entries: Entries) -> None:
+            taken = conflict(entries, entry.path, (TOKEN_MOUNT,))
+            if taken is not None:
+                raise InvalidRequest(f"path is already in use at {taken}")
+            entries[entry.path] = entry
+
+        with self._lock:
+            self.auth_mounts.change(add)
+            self.router.mount(entry, backend)
+            self.views.changed()
+
+    def tune_auth(self, path: str, edit: Callable[[MountEntry], None]) -> None:
+        """Apply `edit` to the stored entry of the auth mount at `path` (`auth/...`). The
+        built-in token method's entry is stored the first time it is tuned."""
+
+        def apply(entries: Entries) -> None:
+            entry = entries.get(path)
+            if entry is None and path == TOKEN_MOUNT:
+                entry = entries[path] = MountEntry.from_record(self.token_entry.to_record())
+            if entry is None:
+                raise InvalidRequest(f"no auth method at {path}")
+            edit(entry)
+
+        with self._lock:
+            self.auth_mounts.change(apply)
+            self.views.changed()
+
+    def disable_auth(self, path: str) -> None:
+        """Remove the auth mount and revoke every token created through it (and their leases).
+        Tokens are revoked before the entry goes (so a failure leaves the mount, to disable
+        again) and once more after: a login that was creating one meanwhile either sees the
+        mount gone (`_login`) or indexed its token before the second sweep."""
+        if path == TOKEN_MOUNT:
+            raise InvalidRequest("token credential backend cannot be disabled")
+        with self._lock:
+            entry = self.auth_mounts.stored().get(path)
+            if entry is None:
+                return
+            self.tokens.revoke_mount(entry.uuid)
+            self.expiration.revoke_prefix(entry.path)
+
+            def remove(entries: Entries) -> None:
+                if path in entries and entries[path].uuid == entry.uuid:
+                    del entries[path]
+
+            self.auth_mounts.change(remove)
+            self.views.changed()
+            self.tokens.revoke_mount(entry.uuid)
+            for key in list_recursive(self.barrier, entry.storage_prefix):
+                self.barrier.delete(key)
+
+    def auth_limits(self, entry: MountEntry) -> Limits:
+        return Limits(
+            entry.config.default_lease_ttl or self.config.default_lease_ttl,
+            entry.config.max_lease_ttl or self.config.max_lease_ttl,
+        )
 
     def disable_mount(self, path: str) -> None:
         with self._lock:
@@ -309,13 +393,19 @@ class Core:
         """Stop background work. The server calls it at shutdown."""
         self.expiration.close()
 
+    def mount_entry(self, mount_path: str) -> MountEntry | None:
+        """The entry of the mount (secrets engine or auth method) at `mount_path` in this
+        node's view."""
+        return self.mounts.entries.get(mount_path) or self.auth_mounts.entries.get(mount_path)
+
     def mount_accessor(self, mount_path: str) -> str:
-        entry = self.mounts.entries.get(mount_path)
+        entry = self.mount_entry(mount_path)
         return entry.accessor if entry is not None else mount_path
 
     def _mount_stored(self, mount_path: str) -> bool:
-        """Whether the stored mount table (perhaps newer than this process's) has the path."""
-        return mount_path in self.mounts.stored()
+        """Whether the stored tables (perhaps newer than this process's) have the path."""
+        table = self.auth_mounts if mount_path.startswith("auth/") else self.mounts
+        return mount_path in table.stored()
 
     def _backend_at(self, mount_path: str) -> Backend | None:
         route = self.router.match(mount_path)
@@ -345,8 +435,38 @@ class Core:
                         log.exception("periodic job of %s failed", route.mount_path)
         return revoked
 
+    def _renew_check(self, token: TokenEntry) -> None:
+        """A login's token is renewed only if the auth method that made it agrees (AppRole: the
+        role still exists, with the same policies), as Vault asks the method at renewal."""
+        if not token.mount_uuid:
+            return
+        entry = next(
+            (e for e in self.auth_mounts.entries.values() if e.uuid == token.mount_uuid), None
+        )
+        route = self.router.get(entry.path) if entry is not None else None
+        if entry is None or route is None or route.entry.uuid != entry.uuid:
+            raise PermissionDenied("the auth method that issued this token is gone")
+        auth = Auth(
+            policies=list(token.policies),
+            token_policies=list(token.policies),
+            metadata=dict(token.meta) if token.meta else None,
+            display_name=token.display_name,
+            internal_data=dict(token.internal or {}),
+        )
+        request = Request(
+            Operation.UPDATE,
+            token.path.removeprefix(entry.path),
+            mount_point=entry.path,
+            mount_type=entry.type,
+            mount_accessor=entry.accessor,
+        )
+        route.backend.renew_auth(request, auth)
+
     def _token_ttls(self) -> tuple[int, int]:
-        return self.config.default_lease_ttl, self.config.max_lease_ttl
+        """`auth/token`'s default and max TTL: tuned (`sys/auth/token/tune`), else the server's."""
+        tuned = self.auth_mounts.entries.get(TOKEN_MOUNT)
+        limits = self.auth_limits(tuned or self.token_entry)
+        return limits.default_ttl, limits.max_ttl
 
     # ---- the request pipeline ------------------------------------------------------------
 
@@ -434,10 +554,30 @@ class Core:
                 self.tokens.revoke_tree(last_use)
         if response is not None:
             response.mount_type = route.entry.type
+            if response.auth is not None and route.entry.is_auth and not internal:
+                self._login(request, route, relative, response)
             if response.secret is not None:
                 token_hash = self.tokens.hash(request.client_token) if request.client_token else ""
                 self._register_lease(inner, token_hash, response, route, last_use)
         return response
+
+    def _login(self, request: Request, route: Route, relative: str, response: Response) -> None:
+        """Create the token a login's `Auth` asks for (`login.py`). Only an unauthenticated
+        path (a login) may answer one. The mount is looked up once the token is stored: if it
+        was disabled meanwhile, on any node, the token is revoked and the login fails."""
+        auth = response.auth
+        assert auth is not None
+        if not is_root_path(relative, route.backend.unauthenticated_paths):
+            raise InternalError("an auth method answered a token outside its login paths")
+        entry, token, warnings = token_from_login(
+            self.tokens, route.entry, request.path, auth, self.auth_limits(route.entry)
+        )
+        stored = self.auth_mounts.stored().get(route.mount_path)
+        if stored is None or stored.uuid != route.entry.uuid:
+            self.tokens.revoke_tree(entry)
+            raise PermissionDenied("permission denied")
+        response.auth = login_auth(entry, token)
+        response.warnings.extend(warnings)
 
     def _register_lease(
         self,
@@ -485,6 +625,9 @@ class Core:
     def _caller(self, request: Request) -> TokenEntry:
         entry = self.tokens.lookup(request.client_token)
         if entry is None:
+            raise PermissionDenied("permission denied")
+        if entry.bound_cidrs and not address_in(request.remote_address, entry.bound_cidrs):
+            # Vault's answer to a token used from outside its `token_bound_cidrs`.
             raise PermissionDenied("permission denied")
         return entry
 

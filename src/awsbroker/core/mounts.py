@@ -21,6 +21,10 @@ from awsbroker.sdk.logical import JSONObject
 from awsbroker.sdk.storage import Storage
 
 MOUNT_TABLE_KEY = "core/mounts"
+# The auth methods' table, kept apart as Vault keeps `core/auth`: its entries' paths start with
+# `auth/`, and it holds the built-in token method's entry once that is tuned.
+AUTH_TABLE_KEY = "core/auth"
+AUTH_PREFIX = "auth/"
 # Paths no secrets engine may take: they belong to the core.
 RESERVED_PREFIXES = ("sys/", "auth/", "audit/", "cubbyhole/", "identity/")
 _PATH = re.compile(r"^[A-Za-z0-9_.@-]+(?:/[A-Za-z0-9_.@-]+)*/$")
@@ -52,8 +56,12 @@ class MountEntry:
     external_entropy_access: bool = False
 
     @property
+    def is_auth(self) -> bool:
+        return self.path.startswith(AUTH_PREFIX)
+
+    @property
     def storage_prefix(self) -> str:
-        return f"logical/{self.uuid}/"
+        return f"auth/{self.uuid}/" if self.is_auth else f"logical/{self.uuid}/"
 
     def to_record(self) -> JSONObject:
         return cast(JSONObject, asdict(self))
@@ -81,10 +89,13 @@ def normalize_path(path: str) -> str:
 
 
 def new_entry(path: str, mount_type: str) -> MountEntry:
+    """A new entry; an auth method's `path` starts with `auth/`, and its accessor is
+    `auth_<type>_<8 hex>` as in Vault."""
+    kind = "auth_" if path.startswith(AUTH_PREFIX) else ""
     return MountEntry(
         path=path,
         type=mount_type,
-        accessor=f"{mount_type}_{secrets.token_hex(4)}",
+        accessor=f"{kind}{mount_type}_{secrets.token_hex(4)}",
         uuid=str(uuid.uuid4()),
     )
 
@@ -95,8 +106,9 @@ Entries = dict[str, MountEntry]
 class MountTable:
     """The stored list of mounts, and this node's copy of it (`entries`)."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, key: str = MOUNT_TABLE_KEY) -> None:
         self._storage = storage
+        self._key = key
         self.entries: Entries = {}
 
     def load(self) -> None:
@@ -104,7 +116,7 @@ class MountTable:
 
     def stored(self) -> Entries:
         """The table as stored now."""
-        return _decode(get_record(self._storage, MOUNT_TABLE_KEY))
+        return _decode(get_record(self._storage, self._key))
 
     def change(self, edit: Callable[[Entries], None]) -> None:
         """Apply `edit` to the stored table and store the result, unless another writer changed
@@ -115,16 +127,18 @@ class MountTable:
             edit(entries)
             return _encode(entries)
 
-        change_record(self._storage, MOUNT_TABLE_KEY, apply)
+        change_record(self._storage, self._key, apply)
 
 
-def conflict(entries: Entries, path: str) -> str | None:
+def conflict(
+    entries: Entries, path: str, reserved_prefixes: tuple[str, ...] = RESERVED_PREFIXES
+) -> str | None:
     """The mount in `entries` that overlaps `path` (one is a prefix of the other), or the
     reserved prefix it falls under, if any."""
     for existing in entries:
         if existing.startswith(path) or path.startswith(existing):
             return existing
-    for reserved in RESERVED_PREFIXES:
+    for reserved in reserved_prefixes:
         if path.startswith(reserved) or reserved.startswith(path):
             return reserved
     return None

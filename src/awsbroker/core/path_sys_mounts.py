@@ -1,34 +1,23 @@
-"""`sys/mounts`, `sys/mounts/:path`, `sys/mounts/:path/tune` and `sys/auth`."""
+"""`sys/mounts`, `sys/mounts/:path` and `sys/mounts/:path/tune` (`sys/auth`: path_sys_auth.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from awsbroker.core.mounts import MountEntry, new_entry, normalize_path
-from awsbroker.sdk.duration import parse_duration
+from awsbroker.core import path_sys_auth
+from awsbroker.core.mount_tuning import TUNE_FIELDS, apply_ttls, mount_info, ttl_setting
+from awsbroker.core.mounts import AUTH_PREFIX, MountEntry, new_entry, normalize_path
 from awsbroker.sdk.errors import InvalidRequest, NotFound
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
-from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
+from awsbroker.sdk.logical import JSONObject, Operation, Request, Response
 
 if TYPE_CHECKING:
     from awsbroker.core.sys_backend import SystemBackend
 
 R, U, D = Operation.READ, Operation.UPDATE, Operation.DELETE
 _MOUNT_PATH = r"mounts/(?P<path>.+?)"
-_TUNE_FIELDS = {
-    "default_lease_ttl": Field(T.STRING, "Default lease TTL: seconds, a duration, or 'system'"),
-    "max_lease_ttl": Field(T.STRING, "Maximum lease TTL: seconds, a duration, or 'system'"),
-    "description": Field(T.STRING, "Human-readable description"),
-    "options": Field(T.MAP, "Engine options"),
-    "force_no_cache": Field(T.BOOL),
-    "audit_non_hmac_request_keys": Field(T.STRING_LIST, "Request keys not hashed in audit logs"),
-    "audit_non_hmac_response_keys": Field(T.STRING_LIST, "Response keys not hashed in audit logs"),
-    "listing_visibility": Field(T.STRING),
-    "passthrough_request_headers": Field(T.STRING_LIST),
-    "allowed_response_headers": Field(T.STRING_LIST),
-}
 
 
 def paths() -> list[Path[SystemBackend]]:
@@ -37,7 +26,7 @@ def paths() -> list[Path[SystemBackend]]:
         Path(
             _MOUNT_PATH + "/tune",
             {R: read_tune, U: write_tune},
-            {"path": Field(T.STRING), **_TUNE_FIELDS},
+            {"path": Field(T.STRING), **TUNE_FIELDS},
             summary="Tune a secrets engine",
         ),
         Path(
@@ -57,64 +46,7 @@ def paths() -> list[Path[SystemBackend]]:
             },
             summary="Enable, read or disable a secrets engine",
         ),
-        Path("auth/?", {R: list_auth}, summary="List auth methods"),
     ]
-
-
-def _ttl_setting(name: str, raw: JSONValue) -> int | None:
-    """A tunable TTL: None when not supplied or '' (unset); 0 for 'system'; else seconds."""
-    if raw is None or raw == "":
-        return None
-    if raw == "system":
-        return 0
-    try:
-        return parse_duration(raw)
-    except ValueError as exc:
-        raise InvalidRequest(f"invalid {name}: {exc}") from None
-
-
-def _apply_ttls(
-    b: SystemBackend, entry: MountEntry, default: int | None, maximum: int | None
-) -> None:
-    """As Vault: the mount's own default and max are compared only when both are set (a mount
-    default above the server's max is capped at lease time), and neither may exceed the
-    server's max lease TTL."""
-    new_default = entry.config.default_lease_ttl if default is None else default
-    new_max = entry.config.max_lease_ttl if maximum is None else maximum
-    system_max = b.core.config.max_lease_ttl
-    if new_default and new_max and new_default > new_max:
-        raise InvalidRequest(
-            f"backend max lease TTL of {new_max} would be less than backend default lease TTL "
-            f"of {new_default}"
-        )
-    for name, value in (("default", new_default), ("max", new_max)):
-        if value > system_max:
-            raise InvalidRequest(
-                f"backend {name} lease TTL of {value} would exceed the server's max lease TTL "
-                f"of {system_max}"
-            )
-    entry.config.default_lease_ttl, entry.config.max_lease_ttl = new_default, new_max
-
-
-def mount_info(entry: MountEntry) -> JSONObject:
-    return {
-        "accessor": entry.accessor,
-        "config": {
-            "default_lease_ttl": entry.config.default_lease_ttl,
-            "max_lease_ttl": entry.config.max_lease_ttl,
-            "force_no_cache": entry.config.force_no_cache,
-        },
-        "description": entry.description,
-        "external_entropy_access": entry.external_entropy_access,
-        "local": entry.local,
-        "options": dict(entry.options) or None,
-        "plugin_version": "",
-        "running_plugin_version": "",
-        "running_sha256": "",
-        "seal_wrap": entry.seal_wrap,
-        "type": entry.type,
-        "uuid": entry.uuid,
-    }
 
 
 def list_mounts(b: SystemBackend, req: Request, fd: FieldData) -> Response:
@@ -149,11 +81,11 @@ def enable_mount(b: SystemBackend, req: Request, fd: FieldData) -> None:
     entry.local, entry.seal_wrap = fd.get_bool("local"), fd.get_bool("seal_wrap")
     entry.external_entropy_access = fd.get_bool("external_entropy_access")
     config = fd.get_object("config")
-    _apply_ttls(
+    apply_ttls(
         b,
         entry,
-        _ttl_setting("default_lease_ttl", config.get("default_lease_ttl")),
-        _ttl_setting("max_lease_ttl", config.get("max_lease_ttl")),
+        ttl_setting("default_lease_ttl", config.get("default_lease_ttl")),
+        ttl_setting("max_lease_ttl", config.get("max_lease_ttl")),
     )
     for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys"):
         value = config.get(key)
@@ -167,6 +99,9 @@ def disable_mount(b: SystemBackend, req: Request, fd: FieldData) -> None:
 
 
 def read_tune(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    path = normalize_path(fd.get_str("path"))
+    if path.startswith(AUTH_PREFIX):  # the Vault CLI's `auth tune` comes this way
+        return path_sys_auth.read_tune_at(b, path)
     entry = _entry(b, fd)
     view_default = entry.config.default_lease_ttl or b.core.config.default_lease_ttl
     view_max = entry.config.max_lease_ttl or b.core.config.max_lease_ttl
@@ -186,9 +121,13 @@ def read_tune(b: SystemBackend, req: Request, fd: FieldData) -> Response:
 
 
 def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
+    path = normalize_path(fd.get_str("path"))
+    if path.startswith(AUTH_PREFIX):
+        path_sys_auth.write_tune_at(b, path, req, fd)
+        return
     path = _entry(b, fd).path
-    default = _ttl_setting("default_lease_ttl", req.data.get("default_lease_ttl"))
-    maximum = _ttl_setting("max_lease_ttl", req.data.get("max_lease_ttl"))
+    default = ttl_setting("default_lease_ttl", req.data.get("default_lease_ttl"))
+    maximum = ttl_setting("max_lease_ttl", req.data.get("max_lease_ttl"))
     lists = {
         key: fd.get_list(key)
         for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys")
@@ -198,7 +137,7 @@ def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
     def edit(entry: MountEntry) -> None:
         # Applied to the entry as stored at the time of the write (perhaps tuned on another
         # node since this one's view was loaded), so concurrent tunes do not undo each other.
-        _apply_ttls(b, entry, default, maximum)
+        apply_ttls(b, entry, default, maximum)
         if fd.is_set("description"):
             entry.description = fd.get_str("description")
         if fd.is_set("options"):
@@ -207,17 +146,3 @@ def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
             setattr(entry.config, key, values)
 
     b.core.tune_mount(path, edit)
-
-
-def list_auth(b: SystemBackend, req: Request, fd: FieldData) -> Response:
-    token: JSONObject = {
-        "accessor": "auth_token_00000000",
-        "config": {"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": False},
-        "description": "token based credentials",
-        "local": False,
-        "options": None,
-        "seal_wrap": False,
-        "type": "token",
-        "uuid": "token",
-    }
-    return Response(data={"token/": token}, inject_top_level=True)

@@ -12,7 +12,7 @@ from awsbroker.sdk.errors import InvalidRequest, PermissionDenied
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import FrameworkBackend, Path
-from awsbroker.sdk.logical import Auth, JSONObject, Operation, Request, Response
+from awsbroker.sdk.logical import Auth, JSONObject, JSONValue, Operation, Request, Response
 
 R, U, L = Operation.READ, Operation.UPDATE, Operation.LIST
 # The token the core authorized for the request being handled, with its use spent (the core
@@ -72,6 +72,7 @@ class TokenBackend(FrameworkBackend["TokenBackend"]):
         store: TokenStore,
         ttls: Callable[[], tuple[int, int]],
         policy_exists: Callable[[str], bool],
+        renew_check: Callable[[TokenEntry], None] = lambda entry: None,
     ) -> None:
         super().__init__(
             self,
@@ -81,6 +82,8 @@ class TokenBackend(FrameworkBackend["TokenBackend"]):
         self.store = store
         self.ttls = ttls
         self.policy_exists = policy_exists
+        # Asks the auth method that made a login's token whether it may be renewed (raises).
+        self.renew_check = renew_check
 
     def caller(self, request: Request) -> TokenEntry:
         entry = self.store.get_by_hash(request.token_hash) if request.token_hash else None
@@ -249,6 +252,8 @@ def lookup_data(entry: TokenEntry, token: str, now: float) -> JSONObject:
     }
     if entry.period:
         data["period"] = entry.period
+    if entry.bound_cidrs:
+        data["bound_cidrs"] = list[JSONValue](entry.bound_cidrs)
     if entry.last_renewal:
         data["last_renewal"] = _rfc3339(entry.last_renewal)
         data["last_renewal_time"] = int(entry.last_renewal)
@@ -284,6 +289,7 @@ def lookup_accessor(b: TokenBackend, req: Request, fd: FieldData) -> Response:
 def _renew(b: TokenBackend, entry: TokenEntry, fd: FieldData, token: str) -> Response:
     if not entry.renewable:
         raise InvalidRequest("lease is not renewable")
+    b.renew_check(entry)
     if not entry.expire_time:
         return Response(auth=auth_block(entry, token))
     now = b.store.clock.now()
@@ -292,8 +298,9 @@ def _renew(b: TokenBackend, entry: TokenEntry, fd: FieldData, token: str) -> Res
     def extend(current: TokenEntry) -> None:
         ttl = current.period or fd.get_duration("increment") or current.creation_ttl
         limits = [current.creation_time + cap - now for cap in (current.explicit_max_ttl,) if cap]
-        if not current.period and max_ttl:
-            limits.append(current.creation_time + max_ttl - now)
+        cap = current.max_ttl or max_ttl  # a login's token: its mount's max at login
+        if not current.period and cap:
+            limits.append(current.creation_time + cap - now)
         ttl = int(max(0, min([ttl, *limits])))
         current.ttl, current.expire_time, current.last_renewal = ttl, now + ttl, now
 

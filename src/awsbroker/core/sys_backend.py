@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from awsbroker.core import (
     path_sys_audit,
+    path_sys_auth,
     path_sys_ha,
     path_sys_keys,
     path_sys_leases,
@@ -37,6 +38,7 @@ class SystemBackend(FrameworkBackend["SystemBackend"]):
                 *path_sys_seal.paths(),
                 *path_sys_ha.paths(),
                 *path_sys_mounts.paths(),
+                *path_sys_auth.paths(),
                 *path_sys_policies.paths(),
                 *path_sys_keys.paths(),
                 *path_sys_leases.paths(),

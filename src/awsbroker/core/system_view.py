@@ -23,7 +23,7 @@ class MountSystemView:
     def entry(self) -> MountEntry:
         """The mount's entry in the node's current table (tuned since the backend was built,
         perhaps on another node), or the one it was built from once it is gone."""
-        current = self._core.mounts.entries.get(self._entry.path)
+        current = self._core.mount_entry(self._entry.path)
         return current if current is not None and current.uuid == self._entry.uuid else self._entry
 
     def default_lease_ttl(self) -> int:

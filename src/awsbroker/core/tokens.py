@@ -67,6 +67,14 @@ class TokenEntry:
     last_renewal: float = 0.0
     expire_time: float = 0.0
     type: str = "service"
+    # Of a token from an auth method's login: the uuid of the auth mount (indexed, so that
+    # disabling the mount revokes it), the most its renewals may reach (seconds from creation;
+    # 0: the server's max) and the client addresses it may be used from.
+    mount_uuid: str = ""
+    max_ttl: int = 0
+    bound_cidrs: list[str] | None = None
+    # What the login's method keeps for itself (`Auth.internal_data`), handed back at renewal.
+    internal: JSONObject | None = None
 
     @property
     def orphan(self) -> bool:
@@ -131,8 +139,11 @@ class TokenStore:
         if self._storage.get(key) is not None:
             raise ValueError("token already exists")
         # The expiry entry goes first: one without a token is dropped when due, while a token
-        # without one would be revoked only when next looked up.
+        # without one would be revoked only when next looked up. So does the mount's index
+        # entry: disabling the mount must find every token it created.
         self._schedule(entry)
+        if entry.mount_uuid:
+            self._storage.put(f"mount/{entry.mount_uuid}/{entry.hash}", b"")
         if not self._storage.compare_and_set(key, None, dump(entry.to_record())):
             raise ValueError("token already exists")
         put_record(
@@ -260,8 +271,22 @@ class TokenStore:
         if entry.parent:
             self._storage.delete(f"parent/{entry.parent}/{entry.hash}")
         self._storage.delete(f"id/{entry.hash}")
+        if entry.mount_uuid:
+            self._storage.delete(f"mount/{entry.mount_uuid}/{entry.hash}")
         if self.index is not None:
             self.index.unschedule(entry.hash)
+
+    def revoke_mount(self, mount_uuid: str) -> int:
+        """Revoke every token created through the auth mount `mount_uuid` (with its subtree and
+        leases), as Vault revokes by the login path's prefix. Returns how many."""
+        revoked = 0
+        for token_hash in self._storage.list(f"mount/{mount_uuid}/"):
+            record = get_record(self._storage, f"id/{token_hash}")
+            if record is not None:
+                self.revoke_tree(TokenEntry.from_record(record))
+                revoked += 1
+            self._storage.delete(f"mount/{mount_uuid}/{token_hash}")
+        return revoked
 
     def tidy(self) -> int:
         """Drop index entries that point at tokens which no longer exist. Returns how many."""
@@ -270,6 +295,11 @@ class TokenStore:
             for child in self._storage.list(f"parent/{parent}"):
                 if self._storage.get(f"id/{child}") is None:
                     self._storage.delete(f"parent/{parent}{child}")
+                    removed += 1
+        for mount in self._storage.list("mount/"):
+            for child in self._storage.list(f"mount/{mount}"):
+                if self._storage.get(f"id/{child}") is None:
+                    self._storage.delete(f"mount/{mount}{child}")
                     removed += 1
         for key in self._storage.list("accessor/"):
             record = get_record(self._storage, f"accessor/{key}")

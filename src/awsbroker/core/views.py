@@ -1,6 +1,7 @@
 """This node's in-memory views of stored state, and how they stay current on every node.
 
-The views are the mount table and the backend built for each mount (in the router), the audit
+The views are the mount table and the auth table (auth methods), the backend built for each
+mount (in the router), the audit
 devices, parsed policies and compiled ACLs, and the barrier's keyring. `sync` runs before every
 request and background tick: when the change count (`changes.py`) moved since the views were
 loaded, it loads them all again. Loading keeps what did not change: a mount whose uuid is the
@@ -35,6 +36,7 @@ class Views:
         policies: PolicyStore,
         audit: AuditTable,
         mounts: MountTable,
+        auth: MountTable,
         router: Router,
         make_backend: Callable[[MountEntry], Backend],
     ) -> None:
@@ -43,6 +45,7 @@ class Views:
         self._policies = policies
         self._audit = audit
         self._mounts = mounts
+        self._auth = auth
         self._router = router
         self._make_backend = make_backend
         self._synced = -1  # the change count the views were loaded at (-1: not loaded)
@@ -76,6 +79,7 @@ class Views:
         with self._lock:
             clear()
             self._mounts.entries = {}
+            self._auth.entries = {}
             self._synced = -1
 
     def _load(self) -> None:
@@ -83,10 +87,12 @@ class Views:
         self._policies.forget()
         self._audit.load()
         self._mounts.load()
+        self._auth.load()
         self._route_mounts()
 
     def _route_mounts(self) -> None:
-        entries = self._mounts.entries
+        # The built-in token method's entry (in the auth table once tuned) is never routed here.
+        entries = {**self._mounts.entries, **self._auth.entries}
         for route in self._router.routes():
             if route.entry.type in BUILT_IN:
                 continue
@@ -94,6 +100,8 @@ class Views:
             if entry is None or entry.uuid != route.entry.uuid:
                 self._router.unmount(route.mount_path)
         for entry in entries.values():
+            if entry.type in BUILT_IN:
+                continue
             current = self._router.get(entry.path)
             if current is not None and current.entry.uuid == entry.uuid:
                 if current.entry != entry:

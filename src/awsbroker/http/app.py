@@ -190,6 +190,9 @@ class API:
             raise InvalidRequest(DEPTH_MESSAGE) from None
         except ValueError as exc:
             raise InvalidRequest(f"failed to parse JSON input: {exc}") from None
+        if value is None:
+            # What the Vault CLI sends for `write -f` (Go's nil map); Vault reads it as empty.
+            return {}
         if not isinstance(value, dict):
             raise InvalidRequest("failed to parse JSON input: the body must be a JSON object")
         # Only a body with more openers than the limit can nest deeper (two scans in C).

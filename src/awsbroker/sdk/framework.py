@@ -16,7 +16,7 @@ from typing import Generic, Protocol, TypeVar
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.errors import InvalidRequest, NotFound, UnsupportedOperation
 from awsbroker.sdk.fields import Field, FieldData
-from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, Secret
+from awsbroker.sdk.logical import Auth, JSONObject, Operation, Request, Response, Secret
 from awsbroker.sdk.storage import Storage
 from awsbroker.sdk.telemetry import NullTelemetry, Telemetry
 
@@ -54,6 +54,7 @@ class SecretType(Generic[B]):
     renew: SecretHook[B] | None = None
 
 
+AuthRenewHook = Callable[[B, Request, Auth], None]
 JobHook = Callable[[B, str], float | None]
 
 
@@ -120,6 +121,11 @@ class Backend(Protocol):
 
     def renew_secret(self, request: Request, secret: Secret) -> Response | None: ...
 
+    def renew_auth(self, request: Request, auth: Auth) -> None:
+        """An auth method's say on renewing a token its login made (`auth`: the token's
+        policies, metadata and the login's `internal_data`); raise to refuse."""
+        ...
+
     def revoke_secret(self, request: Request, secret: Secret) -> Response | None: ...
 
     @property
@@ -162,8 +168,10 @@ class FrameworkBackend(Generic[B]):
         unauthenticated_paths: Sequence[str] = (),
         periodic: Callable[[B], None] | None = None,
         jobs: Sequence[JobType[B]] = (),
+        renew_auth: AuthRenewHook[B] | None = None,
     ) -> None:
         self._owner = owner
+        self._renew_auth = renew_auth
         self._periodic = periodic
         self._jobs = list(jobs)
         self.paths = list(paths)
@@ -224,6 +232,10 @@ class FrameworkBackend(Generic[B]):
         if hook is None:
             raise InvalidRequest("lease is not renewable")
         return hook(self._owner, request, secret)
+
+    def renew_auth(self, request: Request, auth: Auth) -> None:
+        if self._renew_auth is not None:
+            self._renew_auth(self._owner, request, auth)
 
     def revoke_secret(self, request: Request, secret: Secret) -> Response | None:
         return self._secret_type(secret).revoke(self._owner, request, secret)

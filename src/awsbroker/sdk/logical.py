@@ -90,19 +90,34 @@ class Secret:
 
 @dataclass
 class Auth:
-    """The `auth` block of a response: a token that was created or renewed."""
+    """The `auth` block of a response: a token that was created or renewed.
 
-    client_token: str
-    accessor: str
-    policies: list[str]
-    token_policies: list[str]
-    metadata: dict[str, str] | None
-    lease_duration: int
-    renewable: bool
-    orphan: bool
-    num_uses: int
+    An auth method's login answers one without a token (`client_token` empty): it says who
+    logged in and what the token may do (policies, metadata, TTLs, uses, CIDRs), and the core
+    creates the token from it (Vault's `logical.Auth`). The fields after `entity_id` are that
+    request; they are never rendered.
+    """
+
+    client_token: str = ""
+    accessor: str = ""
+    policies: list[str] = field(default_factory=list)
+    token_policies: list[str] = field(default_factory=list)
+    metadata: dict[str, str] | None = None
+    lease_duration: int = 0
+    renewable: bool = True
+    orphan: bool = True
+    num_uses: int = 0
     token_type: str = "service"  # noqa: S105 - a token kind, not a secret
     entity_id: str = ""
+    # What a login asks of the token the core creates (seconds; 0: the mount's default).
+    display_name: str = ""
+    ttl: int = 0
+    max_ttl: int = 0
+    period: int = 0
+    explicit_max_ttl: int = 0
+    bound_cidrs: list[str] = field(default_factory=list)
+    no_default_policy: bool = False
+    internal_data: JSONObject = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import psycopg
 from starlette.types import ASGIApp
 
+from awsbroker.auth.approle.backend import factory as approle_factory
 from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.expiration import RevocationPolicy
 from awsbroker.core.sys_backend import SystemBackend
@@ -58,6 +59,11 @@ def engines(calls: CallPool | None) -> dict[str, BackendFactory]:
     return {"aws": functools.partial(aws_factory, calls=calls)}
 
 
+def auth_methods() -> dict[str, BackendFactory]:
+    """The auth method types `sys/auth` can enable (`token` is built into the core)."""
+    return {"approle": approle_factory}
+
+
 def call_pool(config: ServerConfig) -> CallPool | None:
     """The AWS engine's helper processes (started on the first AWS call), or None for none."""
     processes = config.aws_call_processes
@@ -91,6 +97,7 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
             ),
         ),
         system_backend=SystemBackend,
+        auth_methods=auth_methods(),
     )
     listener = config.listener
     app = build_app(

@@ -1,0 +1,1 @@
+"""AppRole (`auth/approle`): machines log in with a role ID and a secret ID, as in Vault."""

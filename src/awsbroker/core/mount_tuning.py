@@ -1,0 +1,86 @@
+"""What `sys/mounts/:path/tune` and `sys/auth/:path/tune` share: the tunable fields, TTL
+settings and their checks, and a mount's description as `sys/mounts` and `sys/auth` list it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from awsbroker.core.mounts import MountEntry
+from awsbroker.sdk.duration import parse_duration
+from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.fields import Field
+from awsbroker.sdk.fields import FieldType as T
+from awsbroker.sdk.logical import JSONObject, JSONValue
+
+if TYPE_CHECKING:
+    from awsbroker.core.sys_backend import SystemBackend
+
+TUNE_FIELDS = {
+    "default_lease_ttl": Field(T.STRING, "Default lease TTL: seconds, a duration, or 'system'"),
+    "max_lease_ttl": Field(T.STRING, "Maximum lease TTL: seconds, a duration, or 'system'"),
+    "description": Field(T.STRING, "Human-readable description"),
+    "options": Field(T.MAP, "Engine options"),
+    "force_no_cache": Field(T.BOOL),
+    "audit_non_hmac_request_keys": Field(T.STRING_LIST, "Request keys not hashed in audit logs"),
+    "audit_non_hmac_response_keys": Field(T.STRING_LIST, "Response keys not hashed in audit logs"),
+    "listing_visibility": Field(T.STRING),
+    "passthrough_request_headers": Field(T.STRING_LIST),
+    "allowed_response_headers": Field(T.STRING_LIST),
+    "token_type": Field(T.STRING, "Of an auth method: only 'default-service'"),
+}
+
+
+def ttl_setting(name: str, raw: JSONValue) -> int | None:
+    """A tunable TTL: None when not supplied or '' (unset); 0 for 'system'; else seconds."""
+    if raw is None or raw == "":
+        return None
+    if raw == "system":
+        return 0
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        raise InvalidRequest(f"invalid {name}: {exc}") from None
+
+
+def apply_ttls(
+    b: SystemBackend, entry: MountEntry, default: int | None, maximum: int | None
+) -> None:
+    """As Vault: the mount's own default and max are compared only when both are set (a mount
+    default above the server's max is capped at lease time), and neither may exceed the
+    server's max lease TTL."""
+    new_default = entry.config.default_lease_ttl if default is None else default
+    new_max = entry.config.max_lease_ttl if maximum is None else maximum
+    system_max = b.core.config.max_lease_ttl
+    if new_default and new_max and new_default > new_max:
+        raise InvalidRequest(
+            f"backend max lease TTL of {new_max} would be less than backend default lease TTL "
+            f"of {new_default}"
+        )
+    for name, value in (("default", new_default), ("max", new_max)):
+        if value > system_max:
+            raise InvalidRequest(
+                f"backend {name} lease TTL of {value} would exceed the server's max lease TTL "
+                f"of {system_max}"
+            )
+    entry.config.default_lease_ttl, entry.config.max_lease_ttl = new_default, new_max
+
+
+def mount_info(entry: MountEntry) -> JSONObject:
+    return {
+        "accessor": entry.accessor,
+        "config": {
+            "default_lease_ttl": entry.config.default_lease_ttl,
+            "max_lease_ttl": entry.config.max_lease_ttl,
+            "force_no_cache": entry.config.force_no_cache,
+        },
+        "description": entry.description,
+        "external_entropy_access": entry.external_entropy_access,
+        "local": entry.local,
+        "options": dict(entry.options) or None,
+        "plugin_version": "",
+        "running_plugin_version": "",
+        "running_sha256": "",
+        "seal_wrap": entry.seal_wrap,
+        "type": entry.type,
+        "uuid": entry.uuid,
+    }
