@@ -277,3 +277,40 @@ def test_the_documented_role_written_with_the_cli(
     }
     assert call.param("RoleSessionName") == "token-ci-deploy"
     assert call.param("SourceIdentity") == "alice@example.com"
+
+
+def test_a_login_token_names_its_auth_method_and_metadata(
+    aws: AWSWorld, vault: hvac.Client, broker: Broker
+) -> None:
+    """A token from an AppRole login (not `auth/token/create`): the templates see the login's
+    method, mount and the metadata the method recorded (the secret ID's)."""
+    assumed_role(
+        aws,
+        vault,
+        session_tags_template={"via": "{{ .AuthMethod }}:{{ .AuthMountPath }}"},
+        session_name_template="{{ .DisplayName }}",
+        source_identity_template="{{ .Metadata.actor }}",
+    )
+    vault.sys.create_or_update_acl_policy("creds", CREDS_POLICY)
+    vault.sys.enable_auth_method("approle", path="ci")
+    try:
+        vault.auth.approle.create_or_update_approle(
+            "deployer", token_policies=["creds"], mount_point="ci"
+        )
+        role_id = vault.auth.approle.read_role_id("deployer", mount_point="ci")["data"]["role_id"]
+        secret_id = vault.auth.approle.generate_secret_id(
+            "deployer", metadata={"actor": "pipeline-7"}, mount_point="ci"
+        )["data"]["secret_id"]
+        workload = broker.server.client()
+        workload.auth.approle.login(role_id, secret_id, mount_point="ci")
+
+        assert sts(broker, workload.token).status_code == 200
+
+        call = only_call(aws, "AssumeRole")
+        assert tags(call) == {"via": "approle:auth/ci/"}
+        assert (
+            call.param("RoleSessionName") == "ci"
+        )  # as Vault: an AppRole login is named for its mount
+        assert call.param("SourceIdentity") == "pipeline-7"
+    finally:
+        vault.sys.disable_auth_method("ci")
