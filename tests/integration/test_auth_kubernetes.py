@@ -340,3 +340,23 @@ def test_renewal_stops_when_the_role_is_gone(
     root.auth.kubernetes.delete_role("web", mount_point=mount)
     with pytest.raises(InvalidRequest, match="role no longer exists"):
         workload.auth.token.renew_self()
+
+
+def test_a_login_before_the_config_says_what_to_write(
+    server: ServerProcess, root: hvac.Client, mount: str, cluster: TokenReviewStandIn
+) -> None:
+    role(root, mount)
+    with pytest.raises(InvalidRequest, match=f"write auth/{mount}/config first"):
+        login(server, mount, cluster.issue("prod", "app-web"))
+
+
+def test_with_issuer_validation_enabled_another_issuer_is_refused(
+    server: ServerProcess, root: hvac.Client, mount: str, cluster: TokenReviewStandIn
+) -> None:
+    root.write(f"auth/{mount}/config", kubernetes_host=cluster.url,
+               kubernetes_ca_cert=cluster.ca_pem, token_reviewer_jwt=cluster.reviewer,
+               issuer="https://elsewhere.example", disable_iss_validation=False)  # fmt: skip
+    role(root, mount)
+    with pytest.raises(Forbidden, match="invalid issuer"):
+        login(server, mount, cluster.issue("prod", "app-web"))
+    assert cluster.requests == []

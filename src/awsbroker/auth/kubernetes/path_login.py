@@ -65,7 +65,7 @@ def login(b: KubernetesBackend, req: Request, fd: FieldData) -> Response:
     config = b.store.config()
     if config is None:
         raise InvalidRequest(
-            f"could not load backend configuration: write auth/{b.config.mount_path}config first"
+            f"could not load backend configuration: write {b.config.mount_path}config first"
         )
     claims = unverified_claims(jwt)
     if claims is None:
