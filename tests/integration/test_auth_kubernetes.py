@@ -17,6 +17,7 @@ from typing import Any
 import hvac
 import pytest
 from hvac.exceptions import BadGateway, Forbidden, InvalidRequest
+from openapi_spec_validator import validate
 from tests.support.server import ROOT_TOKEN, ServerProcess, running
 from tests.support.server import dev_server as make_dev_server
 from tests.support.tokenreview import REVIEW_PATH, TokenReviewStandIn
@@ -164,6 +165,10 @@ def test_roles_are_created_read_listed_and_deleted(root: hvac.Client, mount: str
     assert sorted(kube.list_roles(mount_point=mount)["keys"]) == ["other", "web"]
     kube.delete_role("other", mount_point=mount)
     assert kube.list_roles(mount_point=mount)["keys"] == ["web"]
+    spec = root.adapter.get("/v1/sys/internal/specs/openapi")
+    validate(spec)
+    for path in ("login", "config", "role/{name}"):
+        assert f"/auth/{mount}/{path}" in spec["paths"], sorted(spec["paths"])
 
 
 @pytest.mark.parametrize(

@@ -145,3 +145,9 @@ def test_the_pods_files_are_read_each_time_and_absent_ones_are_empty(tmp_path: P
     (tmp_path / "token").write_text("two")
     assert pod.token() == "two"
     assert pod.ca_cert() == ""
+
+
+def test_a_ca_that_is_not_a_certificate_is_a_review_failure_naming_the_host() -> None:
+    with pytest.raises(ReviewUnavailable, match="holds no valid certificate") as caught:
+        review("https://127.0.0.1:1", "-----BEGIN CERTIFICATE-----\nx\n", "r", "t", [])
+    assert "https://127.0.0.1:1" in str(caught.value)

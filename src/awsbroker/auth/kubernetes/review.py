@@ -102,7 +102,11 @@ def review(
     body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec}
     where = base_url(host)
     try:
-        with httpx.Client(verify=ssl_context(ca_pem), timeout=timeout) as client:
+        tls = ssl_context(ca_pem)
+    except InvalidRequest:  # the pod's own ca.crt, or a config written before this check
+        raise ReviewUnavailable(f"{where}: the CA PEM holds no valid certificate") from None
+    try:
+        with httpx.Client(verify=tls, timeout=timeout) as client:
             answer = client.post(
                 url,
                 json=body,
