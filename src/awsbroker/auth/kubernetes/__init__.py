@@ -1,0 +1,1 @@
+"""The Kubernetes auth method: service-account tokens verified by the TokenReview API."""
