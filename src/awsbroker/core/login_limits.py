@@ -8,6 +8,8 @@ credential check that answered "no such credential" (a backend sets
 that logs in successfully a thousand times a minute is never throttled; one that fails keeps
 its bucket draining.
 
+An IPv6 client is keyed by its /64 network, the block one host is usually given.
+
 The bucket holds `burst` attempts and refills at `failures_per_minute`. While it holds less
 than one, every guess from that address on that mount is refused with 429 and a `Retry-After`
 of the seconds until it holds one again — a correct credential too: answering it would tell a
@@ -20,6 +22,7 @@ guesser spreading across N nodes gets N times the rate (docs/architecture.md).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import threading
@@ -41,11 +44,25 @@ class LoginRateLimit:
     disable: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class _Bucket:
     tokens: float
     updated: float
     warned: bool = False
+
+
+def source(address: str) -> str:
+    """What a bucket is kept for: the address, or for IPv6 its /64 network, which one host
+    commonly holds whole (a bucket per IPv6 address would be a bucket per guess)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return address
 
 
 class LoginThrottle:
@@ -61,6 +78,7 @@ class LoginThrottle:
         wait. Logs one WARNING per throttled address each time it becomes throttled."""
         if self.limit.disable:
             return 0
+        address = source(address)
         with self._lock:
             bucket = self._refilled((accessor, address))
             if bucket is None or bucket.tokens >= 1.0:
@@ -80,7 +98,7 @@ class LoginThrottle:
         """Spend one attempt of the address's bucket on the mount."""
         if self.limit.disable:
             return
-        key = (accessor, address)
+        key = (accessor, source(address))
         with self._lock:
             bucket = self._refilled(key)
             if bucket is None:

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from awsbroker.core.core import Core, CoreConfig
-from awsbroker.core.login_limits import LoginRateLimit, LoginThrottle
+from awsbroker.core.login_limits import LoginRateLimit, LoginThrottle, source
 from awsbroker.core.mounts import new_entry
 from awsbroker.core.sys_backend import SystemBackend
 from awsbroker.physical.inmem import InmemStorage
@@ -140,3 +140,13 @@ def test_only_the_callers_failures_count(core: Core) -> None:
         attempt(core, "ok")
     assert refused.value.retry_after == 10
     assert attempt(core, "ok", address="10.0.0.2") is not None
+
+
+def test_an_ipv6_host_is_its_64_network() -> None:
+    assert source("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
+    assert source("::ffff:10.0.0.1") == "10.0.0.1"
+    assert source("10.0.0.1") == "10.0.0.1"
+    t = throttle(ManualClock(), burst=1)
+    t.failed("m", "2001:db8:1:2::1")
+    assert t.retry_after("m", "2001:db8:1:2::ffff", "auth/m/") > 0  # same /64
+    assert t.retry_after("m", "2001:db8:1:3::1", "auth/m/") == 0
