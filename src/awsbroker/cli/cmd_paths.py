@@ -58,8 +58,10 @@ def commands() -> list[Command]:
             "login [flags] [TOKEN | -]",
             "Check a token and save it to the token file (AWSBROKER_TOKEN_FILE, default "
             "~/.awsbroker-token), where later commands find it. With no argument, asks for it; "
-            "with -, reads it from stdin.",
+            "with -, reads it from stdin. -method=token is the only method, as in Vault's CLI for "
+            "AppRole: log in with `awsbroker write auth/approle/login role_id=... secret_id=...`.",
             login,
+            [Flag("method", "How to log in: token (the only one)", "token", "METHOD")],
             max_args=1,
         ),
     ]
@@ -126,6 +128,19 @@ def _token_argument(ctx: Context) -> str:
 
 
 def login(ctx: Context) -> int:
+    method = ctx.opts.get_str("method") or "token"
+    if method != "token":
+        hint = ""
+        if method == "approle":
+            hint = (
+                "\nAppRole logs in with: awsbroker write auth/approle/login role_id=ROLE_ID "
+                "secret_id=SECRET_ID"
+            )
+        raise CLIError(
+            f'Unknown auth method: {method}. Use "awsbroker auth list" to see the complete list '
+            "of auth methods. Additionally, some auth methods are only available via the HTTP "
+            f"API.{hint}"
+        )
     token = _token_argument(ctx)
     if not token:
         raise CLIError("no token given: `awsbroker login TOKEN`, or pipe it to `awsbroker login -`")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from awsbroker.cli import (
     cmd_audit,
+    cmd_auth,
     cmd_aws,
     cmd_lease,
     cmd_operator,
@@ -35,6 +36,7 @@ def commands() -> dict[str, Command]:
         cmd_token,
         cmd_policy,
         cmd_secrets,
+        cmd_auth,
         cmd_audit,
         cmd_aws,
     ):

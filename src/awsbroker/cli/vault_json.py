@@ -76,6 +76,38 @@ STATUS = (
     Field("raft_committed_index", 0, omitempty=True),
     Field("raft_applied_index", 0, omitempty=True),
 )
+# api.AuthConfigOutput
+AUTH_CONFIG = (
+    Field("default_lease_ttl", 0),
+    Field("max_lease_ttl", 0),
+    Field("force_no_cache", False),
+    Field("plugin_name", "", omitempty=True),
+    Field("audit_non_hmac_request_keys", None, omitempty=True),
+    Field("audit_non_hmac_response_keys", None, omitempty=True),
+    Field("listing_visibility", "", omitempty=True),
+    Field("passthrough_request_headers", None, omitempty=True),
+    Field("allowed_response_headers", None, omitempty=True),
+    Field("token_type", "", omitempty=True),
+    Field("user_lockout_config", None, omitempty=True),
+)
+
+# api.AuthMount (`config` is AUTH_CONFIG)
+AUTH_MOUNT = (
+    Field("uuid", ""),
+    Field("type", ""),
+    Field("description", ""),
+    Field("accessor", ""),
+    Field("config"),
+    Field("options"),
+    Field("local", False),
+    Field("seal_wrap", False),
+    Field("external_entropy_access", False),
+    Field("plugin_version", ""),
+    Field("running_plugin_version", ""),
+    Field("running_sha256", ""),
+    Field("deprecation_status", ""),
+)
+
 # `sys/leader`'s fields that `status` copies into its output (Vault's OutputSealStatus).
 LEADER_FIELDS = tuple(f.name for f in STATUS[[f.name for f in STATUS].index("ha_enabled") :])
 
@@ -169,6 +201,17 @@ def login(token: str, lookup: Mapping[str, Any]) -> JSON:
         "renewable": bool(lookup.get("renewable")),
     }
     return secret({"auth": auth})
+
+
+def auth_mounts(mounts: Mapping[str, Any]) -> JSON:
+    """`auth list -format=json`: map[string]*api.AuthMount, keys sorted as Go sorts a map."""
+    out: JSON = {}
+    for path in sorted(mounts):
+        entry = mounts[path] if isinstance(mounts[path], Mapping) else {}
+        shaped = struct(entry, AUTH_MOUNT)
+        shaped["config"] = struct(entry.get("config"), AUTH_CONFIG)
+        out[path] = shaped
+    return out
 
 
 def raw_field(body: Mapping[str, Any], name: str) -> object:

@@ -29,6 +29,7 @@ from awsbroker.core.caller import caller_identity
 from awsbroker.core.changes import ChangeCounter
 from awsbroker.core.expiration import ExpirationManager, RevocationPolicy
 from awsbroker.core.login import Limits, login_auth, token_from_login
+from awsbroker.core.login_limits import LoginRateLimit, LoginThrottle
 from awsbroker.core.metrics import Metrics, StateCollector
 from awsbroker.core.mounts import (
     AUTH_TABLE_KEY,
@@ -53,6 +54,7 @@ from awsbroker.sdk.errors import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
+    RateLimited,
     Sealed,
     StorageUnavailable,
 )
@@ -60,6 +62,7 @@ from awsbroker.sdk.expiry import PhysicalStore
 from awsbroker.sdk.framework import Backend, BackendConfig, BackendFactory
 from awsbroker.sdk.logical import Auth, Operation, Request, Response
 from awsbroker.sdk.storage import View, list_recursive
+from awsbroker.sdk.telemetry import LOGIN_FAILURES, LOGIN_THROTTLED
 from awsbroker.sdk.token_fields import address_in
 
 log = logging.getLogger("awsbroker.core")
@@ -89,6 +92,8 @@ class CoreConfig:
     node_dead_after: float | None = None
     # The storage format's upgrade steps (upgrade.py); tests bring their own.
     upgrade_steps: Steps = field(default_factory=lambda: STEPS)
+    # How fast failed logins from one address may go on, per auth mount (login_limits.py).
+    login_rate_limit: LoginRateLimit = field(default_factory=LoginRateLimit)
 
 
 class Core:
@@ -137,6 +142,7 @@ class Core:
         )
         self.tokens.revoke_hooks.append(self.expiration.expire_token_leases)
         self.metrics = Metrics(self.config.clock)
+        self.login_throttle = LoginThrottle(self.config.login_rate_limit, self.config.clock)
         self.metrics.registry.register(StateCollector(lambda: self.sealed, physical, self.metrics))
         self.expiration.telemetry = self.metrics
         self.audit = AuditTable(
@@ -543,11 +549,20 @@ class Core:
             # Vault does.
             self.tokens.revoke_tree(last_use)
             last_use = None
+        guarded = route.entry.is_auth and not internal and self._guarded(route, relative)
+        if guarded:
+            self._check_throttle(request, route)
         authorized = AUTHORIZED.set(caller if internal else None)
         try:
             if trail is not None:
                 trail.log_request(inner, route.entry)  # before the backend, or not at all
             response = route.backend.handle_request(inner)
+            if guarded and inner.refused_credential:
+                self._login_failed(request, route)
+        except (InvalidRequest, PermissionDenied):
+            if guarded:
+                self._login_failed(request, route)
+            raise
         finally:
             AUTHORIZED.reset(authorized)
             if last_use is not None:
@@ -560,6 +575,28 @@ class Core:
                 token_hash = self.tokens.hash(request.client_token) if request.client_token else ""
                 self._register_lease(inner, token_hash, response, route, last_use)
         return response
+
+    @staticmethod
+    def _guarded(route: Route, relative: str) -> bool:
+        """A login (an auth mount's unauthenticated path) or another credential check."""
+        backend = route.backend
+        return is_root_path(relative, backend.unauthenticated_paths) or backend.checks_credential(
+            relative
+        )
+
+    def _check_throttle(self, request: Request, route: Route) -> None:
+        """Refuse a guess from an address whose failures emptied its bucket on this mount
+        (login_limits.py), before the method runs: a right answer would be an answer too."""
+        wait = self.login_throttle.retry_after(
+            route.entry.accessor, request.remote_address, route.mount_path
+        )
+        if wait:
+            self.metrics.count(LOGIN_THROTTLED, {"mount": route.mount_path})
+            raise RateLimited(f"too many failed login attempts; retry in {wait}s", retry_after=wait)
+
+    def _login_failed(self, request: Request, route: Route) -> None:
+        self.metrics.count(LOGIN_FAILURES, {"mount": route.mount_path})
+        self.login_throttle.failed(route.entry.accessor, request.remote_address)
 
     def _login(self, request: Request, route: Route, relative: str, response: Response) -> None:
         """Create the token a login's `Auth` asks for (`login.py`). Only an unauthenticated

@@ -66,13 +66,25 @@ def apply_ttls(
 
 
 def mount_info(entry: MountEntry) -> JSONObject:
+    config: JSONObject = {
+        "default_lease_ttl": entry.config.default_lease_ttl,
+        "max_lease_ttl": entry.config.max_lease_ttl,
+        "force_no_cache": entry.config.force_no_cache,
+    }
+    # As Vault's mountInfo: the tuned lists and visibility only when set.
+    for key in (
+        "audit_non_hmac_request_keys",
+        "audit_non_hmac_response_keys",
+        "listing_visibility",
+        "passthrough_request_headers",
+        "allowed_response_headers",
+    ):
+        value = getattr(entry.config, key)
+        if value:
+            config[key] = list(value) if isinstance(value, list) else value
     return {
         "accessor": entry.accessor,
-        "config": {
-            "default_lease_ttl": entry.config.default_lease_ttl,
-            "max_lease_ttl": entry.config.max_lease_ttl,
-            "force_no_cache": entry.config.force_no_cache,
-        },
+        "config": config,
         "description": entry.description,
         "external_entropy_access": entry.external_entropy_access,
         "local": entry.local,

@@ -38,4 +38,7 @@ def error_response(status: int, messages: list[str]) -> JSONResponse:
 def from_error(error: errors.BrokerError) -> JSONResponse:
     # Errors of the tree carry messages written for the caller (Vault answers handler errors
     # with their text, 500 included); an unexpected exception never reaches here.
-    return error_response(status_for(error), error.messages)
+    answer = error_response(status_for(error), error.messages)
+    if isinstance(error, errors.RateLimited) and error.retry_after > 0:
+        answer.headers["Retry-After"] = str(error.retry_after)
+    return answer

@@ -57,7 +57,13 @@ class PayloadTooLarge(BrokerError):
 
 
 class RateLimited(BrokerError):
+    """`retry_after`: whole seconds the caller should wait (the HTTP `Retry-After`), 0 unknown."""
+
     default_message = "rate limit exceeded"
+
+    def __init__(self, *messages: str, retry_after: int = 0) -> None:
+        super().__init__(*messages)
+        self.retry_after = retry_after
 
 
 class UpstreamError(BrokerError):

@@ -37,6 +37,9 @@ class Path(Generic[B]):
     # A read of this path may carry its token as a bare `Authorization` header (AWS SDKs'
     # container-credentials provider sends it so); everywhere else that header is no token.
     bare_authorization: bool = False
+    # The caller presents a credential here to be checked (a secret ID lookup): an oracle as
+    # good as a login, so the core throttles its failures as it throttles logins'.
+    checks_credential: bool = False
 
     def compiled(self) -> re.Pattern[str]:
         return re.compile(self.pattern)
@@ -141,6 +144,11 @@ class Backend(Protocol):
         `Authorization` header."""
         ...
 
+    def checks_credential(self, path: str) -> bool:
+        """Whether `path` (relative to the mount) checks a credential the caller presents, as a
+        login does: its failures are throttled (core/login_limits.py)."""
+        ...
+
     def periodic(self) -> None:
         """Called every few seconds by the core on every process: rollbacks, recoveries."""
         ...
@@ -191,6 +199,10 @@ class FrameworkBackend(Generic[B]):
     def accepts_bare_authorization(self, path: str) -> bool:
         found = self.match(path)
         return found is not None and found[0].bare_authorization
+
+    def checks_credential(self, path: str) -> bool:
+        found = self.match(path)
+        return found is not None and found[0].checks_credential
 
     def periodic(self) -> None:
         if self._periodic is not None:

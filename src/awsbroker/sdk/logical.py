@@ -73,6 +73,10 @@ class Request:
     # sends its token. Whether it is the token depends on the backend serving the path, which
     # only the core knows: it decides, then clears this (`Core.handle`).
     bare_authorization: str = field(default="", repr=False)
+    # Set by a handler of a credential-checking path (`Path.checks_credential`) that answers
+    # "no such credential" without an error: the core counts it as a failed login attempt
+    # (core/login_limits.py).
+    refused_credential: bool = False
 
 
 @dataclass

@@ -46,6 +46,8 @@ REQUEST_SECONDS = "awsbroker_request_duration_seconds"
 LEASE_REVOCATIONS = "awsbroker_lease_revocations"
 LEASE_REVOCATION_FAILURES = "awsbroker_lease_revocation_failures"
 AUDIT_FAILURES = "awsbroker_audit_log_failures"
+LOGIN_FAILURES = "awsbroker_login_failures"
+LOGIN_THROTTLED = "awsbroker_login_throttled"
 
 CATALOGUE: tuple[MetricSpec, ...] = (
     MetricSpec(
@@ -96,6 +98,18 @@ CATALOGUE: tuple[MetricSpec, ...] = (
         Kind.COUNTER,
         "Audit entries a device failed to record, by device path and entry type",
         ("device", "type"),
+    ),
+    MetricSpec(
+        LOGIN_FAILURES,
+        Kind.COUNTER,
+        "Failed logins and credential checks (refused as the caller's fault), by auth mount",
+        ("mount",),
+    ),
+    MetricSpec(
+        LOGIN_THROTTLED,
+        Kind.COUNTER,
+        "Logins and credential checks refused with 429 after repeated failures, by auth mount",
+        ("mount",),
     ),
     MetricSpec(
         ROTATION_LAST_SUCCESS,

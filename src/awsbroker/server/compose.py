@@ -89,6 +89,7 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
             api_addr=config.api_addr or default_api_addr(config.listener, socket.gethostname()),
             cluster_addr=config.cluster_addr,
             node_dead_after=config.node_dead_after,
+            login_rate_limit=config.login_rate_limit,
             revocation=RevocationPolicy(
                 max_attempts=config.revocation.max_attempts,
                 base_delay=config.revocation.initial_backoff,

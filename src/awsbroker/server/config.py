@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 import hcl2
 from hcl2.utils import SerializationOptions
 
+from awsbroker.core.login_limits import LoginRateLimit
 from awsbroker.sdk.duration import parse_duration
 from awsbroker.sdk.fields import parse_bool
 
@@ -25,7 +27,7 @@ LOG_LEVELS = {
 _TOP_LEVEL = {
     "storage", "listener", "default_lease_ttl", "max_lease_ttl", "max_request_size",
     "cluster_name", "ui", "disable_mlock", "api_addr", "cluster_addr", "log_level", "log_format",
-    "revocation", "telemetry", "aws_call_processes", "node_dead_after",
+    "revocation", "telemetry", "aws_call_processes", "node_dead_after", "login_rate_limit",
 }  # fmt: skip
 _LISTENER_KEYS = {
     "address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size", "telemetry",
@@ -46,6 +48,7 @@ _LISTENER_TELEMETRY_KEYS = {"unauthenticated_metrics_access"}
 _TELEMETRY_KEYS = {"prometheus_retention_time", "disable_hostname", "usage_gauge_period"}
 LOG_FORMATS = ("standard", "json")
 _REVOCATION_KEYS = {"max_attempts", "initial_backoff", "max_backoff", "workers", "batch"}
+_LOGIN_LIMIT_KEYS = {"failures_per_minute", "burst", "max_addresses", "disable"}
 DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
 DEFAULT_NODE_DEAD_AFTER = 30
 # A node beats about once a second at best (the ticker's period): below this, one slow tick
@@ -136,6 +139,7 @@ class ServerConfig:
     cluster_addr: str = ""
     # Seconds after its last heartbeat that a node counts as dead (core/nodes.py).
     node_dead_after: int = DEFAULT_NODE_DEAD_AFTER
+    login_rate_limit: LoginRateLimit = field(default_factory=LoginRateLimit)
 
 
 def default_api_addr(listener: Listener, hostname: str) -> str:
@@ -200,6 +204,7 @@ def parse(text: str, source: str = "configuration") -> ServerConfig:
         api_addr=_url(tree, "api_addr", source, "https://broker-1.example.com:8200"),
         cluster_addr=_url(tree, "cluster_addr", source, "https://broker-1.example.com:8201"),
         node_dead_after=_node_dead_after(tree, source),
+        login_rate_limit=_login_rate_limit(tree, source),
     )
     _check_telemetry(tree, source)
     if config.default_lease_ttl > config.max_lease_ttl:
@@ -429,6 +434,34 @@ def _revocation(tree: dict[str, object], source: str) -> RevocationSettings:
         max_backoff=_duration(body, "max_backoff", f"{source}: revocation", 3600) or 3600,
         workers=_int(body, "workers", f"{source}: revocation", defaults.workers),
         batch=_int(body, "batch", f"{source}: revocation", defaults.batch),
+    )
+
+
+def _login_rate_limit(tree: dict[str, object], source: str) -> LoginRateLimit:
+    """`login_rate_limit { failures_per_minute = 10  burst = 20  max_addresses = 100000 }`."""
+    if "login_rate_limit" not in tree:
+        return LoginRateLimit()
+    body = _sub_block(tree["login_rate_limit"], "login_rate_limit", source)
+    unknown = sorted(set(body) - _LOGIN_LIMIT_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown login_rate_limit setting(s) {', '.join(unknown)}")
+    where = f"{source}: login_rate_limit"
+    defaults = LoginRateLimit()
+    rate = body.get("failures_per_minute", defaults.failures_per_minute)
+    if isinstance(rate, str):
+        with contextlib.suppress(ValueError):
+            rate = float(rate)
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 60_000:
+        raise ConfigError(f"{where}: failures_per_minute must be a number above 0, e.g. 10")
+    try:
+        disable = parse_bool(body.get("disable", False))
+    except ValueError:
+        raise ConfigError(f"{where}: disable must be true or false") from None
+    return LoginRateLimit(
+        failures_per_minute=float(rate),
+        burst=_int(body, "burst", where, defaults.burst),
+        max_addresses=_int(body, "max_addresses", where, defaults.max_addresses),
+        disable=disable,
     )
 
 

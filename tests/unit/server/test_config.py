@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from awsbroker.core.login_limits import LoginRateLimit
 from awsbroker.server.config import (
     DEFAULT_ADDRESS,
     DEFAULT_TTL,
@@ -490,3 +491,42 @@ def test_the_readmes_listener_settings_are_the_defaults_or_mean_what_they_say() 
         as_given.http_read_header_timeout,
         as_given.http_read_timeout,
     )
+
+
+def test_login_rate_limit_block() -> None:
+    defaults = parse(INMEM + LISTENER).login_rate_limit
+    assert (defaults.failures_per_minute, defaults.burst, defaults.disable) == (10, 20, False)
+    block = "login_rate_limit {\n  failures_per_minute = 2.5\n  burst = 5\n  max_addresses = 9\n}\n"
+    limit = parse(INMEM + LISTENER + block).login_rate_limit
+    assert (limit.failures_per_minute, limit.burst, limit.max_addresses) == (2.5, 5, 9)
+    assert parse(
+        INMEM + LISTENER + "login_rate_limit {\n  disable = true\n}\n"
+    ).login_rate_limit.disable
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("failures_per_minute = 0", "failures_per_minute must be a number above 0, e.g. 10"),
+        ('failures_per_minute = "often"', "failures_per_minute must be a number above 0, e.g. 10"),
+        ("burst = 0", "burst must be a positive whole number"),
+        ("max_addresses = -5", "max_addresses must be a positive whole number"),
+        ('disable = "maybe"', "disable must be true or false"),
+    ],
+)
+def test_login_rate_limit_errors_name_the_setting(setting: str, message: str) -> None:
+    text = INMEM + LISTENER + f"login_rate_limit {{\n  {setting}\n}}\n"
+    assert error(text) == f"test.hcl: login_rate_limit: {message}"
+
+
+def test_login_rate_limit_unknown_setting() -> None:
+    text = INMEM + LISTENER + "login_rate_limit {\n  per_minute = 3\n}\n"
+    assert error(text) == "test.hcl: unknown login_rate_limit setting(s) per_minute"
+
+
+def test_the_readmes_login_rate_limit_is_the_default() -> None:
+    text = readme_config()
+    block = re.search(r"(?m)^# login_rate_limit \{\n(?:#.*\n)*?# \}\n", text)
+    assert block is not None
+    uncommented = re.sub(r"(?m)^# ?", "", block.group(0))
+    assert parse(INMEM + LISTENER + uncommented).login_rate_limit == LoginRateLimit()

@@ -51,7 +51,14 @@ def paths() -> list[Path[AppRoleBackend]]:
             {**_GENERATE, "secret_id": Field(T.STRING, "The secret ID to use")},
             summary="Register a secret ID of your choosing",
         ),
-        Path(f"{base}/secret-id/lookup", {U: lookup}, _SECRET, summary="Look up a secret ID"),
+        # An oracle (data for a real secret ID, 204 for any other): throttled as logins are.
+        Path(
+            f"{base}/secret-id/lookup",
+            {U: lookup},
+            _SECRET,
+            summary="Look up a secret ID",
+            checks_credential=True,
+        ),
         Path(f"{base}/secret-id/destroy", {U: destroy, D: destroy}, _SECRET, summary="Destroy one"),
         Path(f"{base}/secret-id-accessor/lookup", {U: lookup_accessor}, _ACCESSOR),
         Path(
@@ -183,7 +190,10 @@ def _by_accessor(b: AppRoleBackend, fd: FieldData) -> SecretID:
 
 def lookup(b: AppRoleBackend, req: Request, fd: FieldData) -> Response | None:
     _, found = _by_value(b, fd)
-    return None if found is None else Response(data=_info(found))
+    if found is None:
+        req.refused_credential = True
+        return None
+    return Response(data=_info(found))
 
 
 def destroy(b: AppRoleBackend, req: Request, fd: FieldData) -> None:
