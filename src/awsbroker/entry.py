@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 
@@ -13,6 +14,10 @@ def main(argv: list[str] | None = None) -> int:
         return server_main(args[1:])
     from awsbroker.cli.main import main as cli_main
 
+    if argv is None and hasattr(signal, "SIGPIPE"):
+        # The command as a program: a reader that stops early (`awsbroker read ... | head`)
+        # ends it quietly, as it does `vault` and coreutils, not with a BrokenPipeError.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     return cli_main(args)
 
 

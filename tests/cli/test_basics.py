@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 from pathlib import Path
 
 import yaml
-from tests.support.cli import CLI
+from tests.support.cli import AWSBROKER, CLI
 from tests.support.server import ROOT_TOKEN, ServerProcess, free_port
 
 
@@ -148,3 +149,18 @@ def test_write_list_delete_and_data_sources(cli: CLI, tmp_path: Path) -> None:
     cli.ok("delete", "aws/roles/b")
     assert cli.run("list", "aws/roles").returncode == 2
     assert cli.run("write", "aws/roles/c", "novalue").returncode == 1
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(cli: CLI) -> None:
+    """`awsbroker ... | head -1`: the pipe closes before the output is written (`true` reads
+    nothing and exits at once); the command ends as `vault` does (by SIGPIPE), with no
+    BrokenPipeError traceback on stderr."""
+    result = subprocess.run(
+        ["bash", "-c", f"{AWSBROKER} status | true; {AWSBROKER} read sys/mounts | true"],
+        capture_output=True,
+        text=True,
+        env=cli.env,
+        timeout=60,
+        check=False,
+    )
+    assert result.stderr == ""
