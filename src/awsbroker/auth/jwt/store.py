@@ -1,0 +1,81 @@
+"""A JWT mount's records in its storage.
+
+    config          the mount's config (`JwtConfig`'s fields and `default_role`)
+    role/<name>     a role (`JwtRole`'s fields and its `token` fields)
+
+Nothing about either is kept in memory between requests: every login reads both, so a config
+or role written on one node is what the next login on any node uses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import cast
+
+from awsbroker.auth.jwt.config import JwtConfig
+from awsbroker.auth.jwt.role import JwtRole
+from awsbroker.sdk.errors import InternalError
+from awsbroker.sdk.logical import JSONObject
+from awsbroker.sdk.storage import Storage
+from awsbroker.sdk.token_fields import TokenParams
+
+CONFIG_KEY = "config"
+ROLE_PREFIX = "role/"
+
+
+@dataclass(frozen=True)
+class StoredConfig:
+    """The config as stored, with the bytes it was read from (the key-set cache's key)."""
+
+    config: JwtConfig
+    default_role: str
+    blob: bytes
+
+
+@dataclass
+class StoredRole:
+    role: JwtRole
+    token: TokenParams = field(default_factory=TokenParams)
+
+
+def _load(blob: bytes) -> JSONObject:
+    value = json.loads(blob)
+    if not isinstance(value, dict):
+        raise InternalError("corrupt JWT auth record in storage")
+    return cast(JSONObject, value)
+
+
+class Store:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def config(self) -> StoredConfig | None:
+        blob = self.storage.get(CONFIG_KEY)
+        if blob is None:
+            return None
+        raw = _load(blob)
+        return StoredConfig(JwtConfig.from_record(blob), str(raw.get("default_role") or ""), blob)
+
+    def put_config(self, config: JwtConfig, default_role: str) -> None:
+        record = {**config.to_response(), "default_role": default_role}
+        self.storage.put(CONFIG_KEY, json.dumps(record, sort_keys=True).encode())
+
+    def role(self, name: str) -> StoredRole | None:
+        blob = self.storage.get(ROLE_PREFIX + name)
+        if blob is None:
+            return None
+        raw = _load(blob)
+        return StoredRole(
+            JwtRole.from_record(blob),
+            TokenParams.from_record(cast(JSONObject | None, raw.get("token"))),
+        )
+
+    def put_role(self, stored: StoredRole) -> None:
+        record = {**json.loads(stored.role.to_record()), "token": stored.token.to_record()}
+        self.storage.put(ROLE_PREFIX + stored.role.name, json.dumps(record).encode())
+
+    def delete_role(self, name: str) -> None:
+        self.storage.delete(ROLE_PREFIX + name)
+
+    def role_names(self) -> list[str]:
+        return sorted(self.storage.list(ROLE_PREFIX))
