@@ -296,3 +296,22 @@ def test_a_kubernetes_pod_logs_in_with_its_service_account_token(
         **{e["name"]: operator.to_test(e["value"]) for e in container["env"]},
     }
     assert run(script, env, tmp_path, posix_sh=True).strip() == "payments"
+
+
+def test_every_block_of_the_guide_is_run() -> None:
+    """Each fence is a walkthrough block (its commands and output) or a file the tests above
+    run or compare: nothing in the guide is only read."""
+    text = DOC.read_text()
+    opening = sum(1 for i, line in enumerate(text.splitlines()) if line.startswith("```")) // 2
+    run_blocks = [b for b in BLOCKS.values() if b.output is not None]
+    assert sorted(BLOCKS) == ["github-operator", "gitlab-operator", "kubernetes-operator"]
+    assert len(run_blocks) == len(BLOCKS)
+    markers = ["github-workflow", "github-workflow-output", "gitlab-job", "kubernetes-pod"]
+    for marker in markers:
+        fenced(marker)
+    assert opening == 2 * len(BLOCKS) + len(markers)
+
+
+def test_the_readme_and_the_production_guide_link_it() -> None:
+    assert "(docs/auth-jwt.md)" in (ROOT / "README.md").read_text()
+    assert "(auth-jwt.md)" in (ROOT / "docs" / "production.md").read_text()
