@@ -18,6 +18,7 @@ import hvac
 import pytest
 from hvac.exceptions import Forbidden, InvalidRequest
 from tests.support import jwt_tokens
+from tests.support.json_server import JsonServer
 from tests.support.oidc_provider import OidcProvider
 from tests.support.server import ServerProcess
 
@@ -315,3 +316,27 @@ def test_failed_logins_are_audited_without_the_token(
     ]
     assert len(failed) == 1
     assert "token is expired" in failed[0]["error"]
+
+
+def test_the_key_set_is_fetched_once_and_again_after_a_config_change(
+    root_client: hvac.Client, dev_server: ServerProcess, mount: str
+) -> None:
+    """Logins share the mount's cached key set; writing the config, even unchanged, makes the
+    next login fetch it afresh, and a rotated key set is picked up then."""
+    rotated = jwt_tokens.rsa_key(kid="rsa-2")
+    with JsonServer() as jwks:
+        jwks.documents["/keys"] = jwt_tokens.jwks(KEY)
+        url = jwks.url + "/keys"
+        root_client.auth.jwt.configure(jwks_url=url, path=mount)
+        assert jwks.hits["/keys"] == 1  # the write's check
+        github_role(root_client, mount)
+        for _ in range(3):
+            assert login(dev_server, mount, hand_signed())["auth"]["client_token"]
+        assert jwks.hits["/keys"] == 2  # one fetch for all three logins
+
+        jwks.documents["/keys"] = jwt_tokens.jwks(rotated)
+        root_client.auth.jwt.configure(jwks_url=url, path=mount)  # the same config again
+        now = int(time.time())
+        claims = {"sub": MAIN, "aud": AUDIENCE, "exp": now + 60}
+        assert login(dev_server, mount, rotated.sign(claims))["auth"]["client_token"]
+        assert jwks.hits["/keys"] == 4  # the write's check, then the new config's first login

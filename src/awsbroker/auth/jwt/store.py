@@ -1,6 +1,6 @@
 """A JWT mount's records in its storage.
 
-    config          the mount's config (`JwtConfig`'s fields and `default_role`)
+    config          the mount's config (`JwtConfig`'s fields, `default_role`, and `written`)
     role/<name>     a role (`JwtRole`'s fields and its `token` fields)
 
 Nothing about either is kept in memory between requests: every login reads both, so a config
@@ -9,6 +9,7 @@ or role written on one node is what the next login on any node uses."""
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -57,7 +58,14 @@ class Store:
         return StoredConfig(JwtConfig.from_record(blob), str(raw.get("default_role") or ""), blob)
 
     def put_config(self, config: JwtConfig, default_role: str) -> None:
-        record = {**config.to_response(), "default_role": default_role}
+        """Store `config`. Each write's record is new bytes (a random `written` ID), so every
+        node drops its cached key set at its next login, even when the config is the same:
+        writing it again is how an operator makes every node fetch the keys afresh."""
+        record = {
+            **config.to_response(),
+            "default_role": default_role,
+            "written": secrets.token_hex(8),
+        }
         self.storage.put(CONFIG_KEY, json.dumps(record, sort_keys=True).encode())
 
     def role(self, name: str) -> StoredRole | None:
