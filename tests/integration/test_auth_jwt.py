@@ -138,7 +138,11 @@ def test_a_bad_role_is_a_400_naming_what_to_fix(
         ({"jwks_url": "file:///etc/passwd"}, "jwks_url must be an http(s) URL"),
         ({"oidc_discovery_url": "http://127.0.0.1:9"}, "error checking oidc discovery URL"),
         ({"jwt_supported_algs": ["HS256"]}, "invalid jwt_supported_algs: HS256"),
-        ({"oidc_client_id": "web"}, "the OIDC browser flow (role_type=oidc) is not supported"),
+        ({"oidc_client_id": "web"}, "both 'oidc_client_id' and 'oidc_client_secret' must be set"),
+        (
+            {"oidc_client_id": "web", "oidc_client_secret": "s"},
+            "'oidc_discovery_url' must be set for OIDC",
+        ),
     ],
 )
 def test_a_bad_config_is_a_400_naming_what_to_fix(

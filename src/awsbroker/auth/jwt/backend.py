@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import threading
 
-from awsbroker.auth.jwt import path_config, path_login, path_role
+from awsbroker.auth.jwt import path_config, path_login, path_oidc, path_role
 from awsbroker.auth.jwt.jwks import Fetcher, HttpFetcher, KeySetCache
+from awsbroker.auth.jwt.oidc_client import Endpoints, endpoints
 from awsbroker.auth.jwt.path_login import renew
-from awsbroker.auth.jwt.store import Store
+from awsbroker.auth.jwt.store import Store, StoredConfig
 from awsbroker.sdk.framework import BackendConfig, FrameworkBackend
 
 
@@ -20,8 +21,13 @@ class JwtBackend(FrameworkBackend["JwtBackend"]):
     def __init__(self, config: BackendConfig, fetcher: Fetcher | None = None) -> None:
         super().__init__(
             self,
-            [*path_login.paths(), *path_config.paths(), *path_role.paths()],
-            unauthenticated_paths=["login"],
+            [
+                *path_login.paths(),
+                *path_oidc.paths(),
+                *path_config.paths(),
+                *path_role.paths(),
+            ],
+            unauthenticated_paths=["login", "oidc/auth_url", "oidc/callback"],
             renew_auth=renew,
         )
         self.config = config
@@ -29,6 +35,7 @@ class JwtBackend(FrameworkBackend["JwtBackend"]):
         self.fetcher = fetcher or HttpFetcher()
         self._lock = threading.Lock()
         self._cache: tuple[bytes, KeySetCache] | None = None
+        self._endpoints: tuple[bytes, Endpoints] | None = None
 
     def now(self) -> float:
         return self.config.system.clock.now()
@@ -40,6 +47,19 @@ class JwtBackend(FrameworkBackend["JwtBackend"]):
             if self._cache is None or self._cache[0] != config_blob:
                 self._cache = (config_blob, KeySetCache(self.config.system.clock, self.fetcher))
             return self._cache[1]
+
+    def oidc_endpoints(self, stored: StoredConfig) -> Endpoints:
+        """The provider's OIDC endpoints, fetched once per stored config (as the key set is),
+        so a caller of the unauthenticated `oidc/auth_url` cannot make us fetch at will."""
+        with self._lock:
+            cached = self._endpoints
+        if cached is not None and cached[0] == stored.blob:
+            return cached[1]
+        config = stored.config
+        found = endpoints(config.oidc_discovery_url, config.oidc_discovery_ca_pem, self.fetcher)
+        with self._lock:
+            self._endpoints = (stored.blob, found)
+        return found
 
 
 def factory(config: BackendConfig) -> JwtBackend:

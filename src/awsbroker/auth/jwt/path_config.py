@@ -16,10 +16,6 @@ from awsbroker.sdk.logical import Operation, Request, Response
 if TYPE_CHECKING:
     from awsbroker.auth.jwt.backend import JwtBackend
 
-# The OIDC browser flow's client settings: refused until that flow exists, rather than
-# stored and silently unused.
-_BROWSER_FLOW = ("oidc_client_id", "oidc_client_secret")
-
 CONFIG_FIELDS: dict[str, Field] = {
     "oidc_discovery_url": Field(T.STRING, "OIDC issuer URL; keys from its discovery document"),
     "oidc_discovery_ca_pem": Field(T.STRING, "CA certificates (PEM) for the discovery URL"),
@@ -29,7 +25,10 @@ CONFIG_FIELDS: dict[str, Field] = {
     "jwt_supported_algs": Field(T.STRING_LIST, "Accepted signing algorithms (default RS256)"),
     "bound_issuer": Field(T.STRING, "The issuer (iss) every token must name"),
     "default_role": Field(T.STRING, "The role of a login that names none"),
-    **{name: Field(T.STRING, "Not supported: the OIDC browser flow") for name in _BROWSER_FLOW},
+    "oidc_client_id": Field(T.STRING, "The OIDC browser flow's client ID"),
+    "oidc_client_secret": Field(
+        T.STRING, "The OIDC browser flow's client secret (never read back)"
+    ),
 }
 
 
@@ -48,16 +47,18 @@ def read_config(b: JwtBackend, req: Request, fd: FieldData) -> Response | None:
     stored = b.store.config()
     if stored is None:
         return None
-    return Response(data={**stored.config.to_response(), "default_role": stored.default_role})
+    data = {
+        **stored.config.to_response(),
+        "default_role": stored.default_role,
+        "oidc_client_id": stored.oidc_client_id,
+    }
+    return Response(data=data)
 
 
 def write_config(b: JwtBackend, req: Request, fd: FieldData) -> None:
-    for name in _BROWSER_FLOW:
-        if fd.get_str(name):
-            raise InvalidRequest(
-                f"{name}: the OIDC browser flow (role_type=oidc) is not supported;"
-                " configure a key source for JWT logins (docs/compatibility.md)"
-            )
+    client_id, client_secret = fd.get_str("oidc_client_id"), fd.get_str("oidc_client_secret")
+    if bool(client_id) != bool(client_secret):
+        raise InvalidRequest("both 'oidc_client_id' and 'oidc_client_secret' must be set for OIDC")
     config = JwtConfig(
         oidc_discovery_url=fd.get_str("oidc_discovery_url"),
         oidc_discovery_ca_pem=fd.get_str("oidc_discovery_ca_pem"),
@@ -68,5 +69,7 @@ def write_config(b: JwtBackend, req: Request, fd: FieldData) -> None:
         bound_issuer=fd.get_str("bound_issuer"),
     )
     config.validate()
+    if client_id and not config.oidc_discovery_url:
+        raise InvalidRequest("'oidc_discovery_url' must be set for OIDC")
     config.check_source(b.fetcher)
-    b.store.put_config(config, fd.get_str("default_role"))
+    b.store.put_config(config, fd.get_str("default_role"), client_id, client_secret)

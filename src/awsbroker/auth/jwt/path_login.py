@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from awsbroker.auth.jwt.path_role import GROUPS_METADATA
-from awsbroker.auth.jwt.verify import verify_login
+from awsbroker.auth.jwt.store import StoredRole
+from awsbroker.auth.jwt.verify import LoginIdentity, verify_login
 from awsbroker.sdk.errors import InvalidRequest, PermissionDenied
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
@@ -56,14 +57,20 @@ def login(b: JwtBackend, req: Request, fd: FieldData) -> Response:
         raise PermissionDenied()
     keys = stored.config.key_lookup(b.key_sets(stored.blob))
     identity = verify_login(fd.get_str("jwt"), stored.config, role, keys, b.now())
+    return Response(auth=auth_for(found, identity))
+
+
+def auth_for(found: StoredRole, identity: LoginIdentity) -> Auth:
+    """The `Auth` of a verified login: the role's token fields, the alias name as display
+    name, the mapped claims, `role` and `groups` as metadata."""
     metadata = dict(identity.metadata)
-    if role.groups_claim:
+    if found.role.groups_claim:
         metadata[GROUPS_METADATA] = ",".join(identity.groups)
-    auth = Auth(internal_data={"role": role.name})
-    token.apply(auth)
+    auth = Auth(internal_data={"role": found.role.name})
+    found.token.apply(auth)
     auth.display_name = identity.alias_name
     auth.metadata = metadata
-    return Response(auth=auth)
+    return auth
 
 
 def renew(b: JwtBackend, req: Request, auth: Auth) -> None:

@@ -27,7 +27,7 @@ GROUPS_METADATA = "groups"
 _LEEWAYS = ("clock_skew_leeway", "expiration_leeway", "not_before_leeway")
 ROLE_FIELDS: dict[str, Field] = {
     "name": Field(T.STRING, "Name of the role", required=True),
-    "role_type": Field(T.STRING, "'jwt' (the OIDC browser flow's 'oidc' is not supported)"),
+    "role_type": Field(T.STRING, "'jwt' (a token in a login) or 'oidc' (the browser flow)"),
     "bound_audiences": Field(T.STRING_LIST, "Audiences (aud) a token must name one of"),
     "bound_subject": Field(T.STRING, "The subject (sub) a token must name"),
     "bound_claims": Field(T.OBJECT, "Claims a token must carry, each a value or a list"),
@@ -37,6 +37,7 @@ ROLE_FIELDS: dict[str, Field] = {
     "claim_mappings": Field(T.MAP, "Claims copied into the token's metadata: claim=key"),
     "groups_claim": Field(T.STRING, "The claim listing the user's groups"),
     "allowed_redirect_uris": Field(T.STRING_LIST, "Redirect URIs of the OIDC browser flow"),
+    "oidc_scopes": Field(T.STRING_LIST, "Scopes the OIDC browser flow asks for besides openid"),
     **{name: Field(T.STRING, "Seconds (or a duration); -1 for none") for name in _LEEWAYS},
     **TOKEN_FIELDS,
 }
@@ -96,7 +97,7 @@ def _changes(fd: FieldData) -> dict[str, Any]:
     for name in ("role_type", "bound_subject", "bound_claims_type", "user_claim", "groups_claim"):
         if fd.is_set(name):
             changes[name] = fd.get_str(name)
-    for name in ("bound_audiences", "allowed_redirect_uris"):
+    for name in ("bound_audiences", "allowed_redirect_uris", "oidc_scopes"):
         if fd.is_set(name):
             changes[name] = tuple(fd.get_list(name))
     if fd.is_set("user_claim_json_pointer"):

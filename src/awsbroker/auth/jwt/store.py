@@ -2,6 +2,8 @@
 
     config          the mount's config (`JwtConfig`'s fields, `default_role`, and `written`)
     role/<name>     a role (`JwtRole`'s fields and its `token` fields)
+    oidc_state/<state>   an OIDC authorization request in flight (role, redirect URI, nonce,
+                    PKCE verifier, expiry), deleted by its callback
 
 Nothing about either is kept in memory between requests: every login reads both, so a config
 or role written on one node is what the next login on any node uses."""
@@ -22,6 +24,7 @@ from awsbroker.sdk.token_fields import TokenParams
 
 CONFIG_KEY = "config"
 ROLE_PREFIX = "role/"
+STATE_PREFIX = "oidc_state/"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,9 @@ class StoredConfig:
     config: JwtConfig
     default_role: str
     blob: bytes
+    # The OIDC browser flow's client (empty when the mount serves JWT logins only).
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
 
 
 @dataclass
@@ -55,18 +61,41 @@ class Store:
         if blob is None:
             return None
         raw = _load(blob)
-        return StoredConfig(JwtConfig.from_record(blob), str(raw.get("default_role") or ""), blob)
+        return StoredConfig(
+            JwtConfig.from_record(blob),
+            str(raw.get("default_role") or ""),
+            blob,
+            str(raw.get("oidc_client_id") or ""),
+            str(raw.get("oidc_client_secret") or ""),
+        )
 
-    def put_config(self, config: JwtConfig, default_role: str) -> None:
+    def put_config(
+        self, config: JwtConfig, default_role: str, client_id: str = "", client_secret: str = ""
+    ) -> None:
         """Store `config`. Each write's record is new bytes (a random `written` ID), so every
         node drops its cached key set at its next login, even when the config is the same:
         writing it again is how an operator makes every node fetch the keys afresh."""
         record = {
             **config.to_response(),
             "default_role": default_role,
+            "oidc_client_id": client_id,
+            "oidc_client_secret": client_secret,
             "written": secrets.token_hex(8),
         }
         self.storage.put(CONFIG_KEY, json.dumps(record, sort_keys=True).encode())
+
+    def put_state(self, state: str, record: JSONObject) -> None:
+        self.storage.put(STATE_PREFIX + state, json.dumps(record).encode())
+
+    def take_state(self, state: str) -> JSONObject | None:
+        """The OIDC flow's state record, deleted as it is read: a state is used once, on
+        whichever node its callback reaches (compare-and-set: two callbacks racing with one
+        state get it once between them)."""
+        key = STATE_PREFIX + state
+        blob = self.storage.get(key)
+        if blob is None or not self.storage.compare_and_set(key, blob, None):
+            return None
+        return _load(blob)
 
     def role(self, name: str) -> StoredRole | None:
         blob = self.storage.get(ROLE_PREFIX + name)
