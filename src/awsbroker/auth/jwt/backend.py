@@ -29,6 +29,7 @@ class JwtBackend(FrameworkBackend["JwtBackend"]):
             ],
             unauthenticated_paths=["login", "oidc/auth_url", "oidc/callback"],
             renew_auth=renew,
+            periodic=JwtBackend.sweep,
         )
         self.config = config
         self.store = Store(config.storage)
@@ -39,6 +40,10 @@ class JwtBackend(FrameworkBackend["JwtBackend"]):
 
     def now(self) -> float:
         return self.config.system.clock.now()
+
+    def sweep(self) -> None:
+        """The periodic job: forget OIDC requests that were never called back."""
+        self.store.sweep_states(self.now())
 
     def key_sets(self, config_blob: bytes) -> KeySetCache:
         """The key-set cache of the config stored as `config_blob`; a new one (nothing

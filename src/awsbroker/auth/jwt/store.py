@@ -97,6 +97,19 @@ class Store:
             return None
         return _load(blob)
 
+    def sweep_states(self, now: float) -> int:
+        """Delete the OIDC requests whose ten minutes are over (never called back); how many."""
+        swept = 0
+        for name in self.storage.list(STATE_PREFIX):
+            key = STATE_PREFIX + name
+            blob = self.storage.get(key)
+            if blob is None:
+                continue
+            expires = _load(blob).get("expires")
+            if isinstance(expires, int | float) and expires < now:
+                swept += self.storage.compare_and_set(key, blob, None)
+        return swept
+
     def role(self, name: str) -> StoredRole | None:
         blob = self.storage.get(ROLE_PREFIX + name)
         if blob is None:
