@@ -1,7 +1,7 @@
 """The JWT auth method on two nodes of one cluster (two server processes on one PostgreSQL
 table): a config and role written on node A are what node B checks at its very next login,
 and a changed config or role on A takes effect on B at once, though B had cached the
-provider's key set."""
+provider's key set; an OIDC browser flow started on A finishes on B."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 from hvac.exceptions import InvalidRequest
+from tests.integration.test_auth_oidc_flow import REDIRECT, browse
+from tests.integration.test_auth_oidc_flow import WEB as FLOW_WEB
 from tests.support import jwt_tokens
 from tests.support.cluster import Cluster, start_cluster
 from tests.support.oidc_provider import OidcProvider
@@ -19,11 +21,12 @@ pytestmark = pytest.mark.postgres
 
 AUDIENCE = "https://broker.example"
 SUBJECT = "repo:acme/app:ref:refs/heads/main"
+WEB = {**FLOW_WEB, "redirect_uris": [REDIRECT]}
 
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[OidcProvider]:
-    with OidcProvider(clients=(SUBJECT,)) as p:
+    with OidcProvider(clients=(SUBJECT,), web=WEB) as p:
         yield p
 
 
@@ -65,3 +68,24 @@ def test_config_and_role_from_node_a_log_in_on_node_b(
     with pytest.raises(InvalidRequest, match="error verifying token signature"):
         node_b.client().auth.jwt.jwt_login("deploy", jwt, use_token=False)
     assert "Traceback" not in cluster.logs()
+
+
+def test_an_oidc_flow_started_on_one_node_finishes_on_the_other(
+    cluster: Cluster, provider: OidcProvider
+) -> None:
+    node_a, node_b = (node.server for node in cluster.nodes)
+    a = node_a.client(cluster.token)
+    a.sys.enable_auth_method("oidc")
+    a.auth.oidc.configure(
+        oidc_discovery_url=provider.issuer,
+        oidc_client_id=WEB["client_id"],
+        oidc_client_secret=WEB["client_secret"],
+    )
+    a.auth.oidc.create_role("people", user_claim="sub", allowed_redirect_uris=[REDIRECT])
+
+    url = node_a.client().auth.oidc.oidc_authorization_url_request("people", REDIRECT)
+    back = browse(url["data"]["auth_url"])
+    auth = node_b.client().auth.oidc.oidc_callback(back["state"], "", back["code"])["auth"]
+    assert auth["metadata"] == {"role": "people"}
+    with pytest.raises(InvalidRequest, match="Expired or missing OAuth state"):
+        node_a.client().auth.oidc.oidc_callback(back["state"], "", back["code"])
