@@ -89,8 +89,14 @@ class OidcProvider(Service):
     (each one's secret is `<id>-secret`). A token's `sub` is its client's ID, which may be
     any string (`repo:acme/app:ref:refs/heads/main`, as GitHub's are)."""
 
-    def __init__(self, clients: tuple[str, ...] = ("ci",)) -> None:
+    def __init__(
+        self, clients: tuple[str, ...] = ("ci",), web: dict[str, Any] | None = None
+    ) -> None:
+        """`web`, when given, is a web client for the authorization code flow (`client_id`,
+        `client_secret`, `redirect_uris`), every login of which is `account` at once, with
+        `claims` in its ID token (see provider.mjs)."""
         self.clients = clients
+        self.web = web
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._log: Path | None = None
@@ -122,7 +128,13 @@ class OidcProvider(Service):
         self._log = Path(log_name)
         with os.fdopen(log_fd, "wb") as log:
             self._process = subprocess.Popen(
-                ["node", script.name, str(self.port), json.dumps(list(self.clients))],
+                [
+                    "node",
+                    script.name,
+                    str(self.port),
+                    json.dumps(list(self.clients)),
+                    *([json.dumps(self.web)] if self.web else []),
+                ],
                 cwd=directory,
                 stdout=log,
                 stderr=subprocess.STDOUT,

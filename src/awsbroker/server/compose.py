@@ -10,6 +10,7 @@ import psycopg
 from starlette.types import ASGIApp
 
 from awsbroker.auth.approle.backend import factory as approle_factory
+from awsbroker.auth.jwt.backend import factory as jwt_factory
 from awsbroker.auth.kubernetes.backend import factory as kubernetes_factory
 from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.expiration import RevocationPolicy
@@ -62,7 +63,12 @@ def engines(calls: CallPool | None) -> dict[str, BackendFactory]:
 
 def auth_methods() -> dict[str, BackendFactory]:
     """The auth method types `sys/auth` can enable (`token` is built into the core)."""
-    return {"approle": approle_factory, "kubernetes": kubernetes_factory}
+    return {
+        "approle": approle_factory,
+        "kubernetes": kubernetes_factory,
+        "jwt": jwt_factory,
+        "oidc": jwt_factory,
+    }
 
 
 def call_pool(config: ServerConfig) -> CallPool | None:

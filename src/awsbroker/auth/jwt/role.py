@@ -36,6 +36,7 @@ class JwtRole:
     expiration_leeway: int = DEFAULT_EXPIRATION_LEEWAY
     not_before_leeway: int = DEFAULT_NOT_BEFORE_LEEWAY
     allowed_redirect_uris: tuple[str, ...] = ()
+    oidc_scopes: tuple[str, ...] = ()
 
     def validate(self, token_bound_cidrs: Sequence[str] = ()) -> None:
         """A 400 naming what to fix, or nothing. `token_bound_cidrs` (a common token field)
@@ -101,6 +102,7 @@ class JwtRole:
             "expiration_leeway": self.expiration_leeway,
             "not_before_leeway": self.not_before_leeway,
             "allowed_redirect_uris": list(self.allowed_redirect_uris) or None,
+            "oidc_scopes": list(self.oidc_scopes) or None,
         }
 
     def to_record(self) -> bytes:
@@ -124,6 +126,7 @@ class JwtRole:
             expiration_leeway=int(raw.get("expiration_leeway", DEFAULT_EXPIRATION_LEEWAY)),
             not_before_leeway=int(raw.get("not_before_leeway", DEFAULT_NOT_BEFORE_LEEWAY)),
             allowed_redirect_uris=tuple(raw.get("allowed_redirect_uris") or ()),
+            oidc_scopes=tuple(raw.get("oidc_scopes") or ()),
         )
 
 

@@ -40,11 +40,27 @@ def verify_login(
     """The identity in `token`, or `InvalidRequest` (400) saying what is wrong with it."""
     if role.role_type != "jwt":
         raise InvalidRequest("role with oidc role_type is not allowed")
+    return verify_identity(token, config, role, keys, now)
+
+
+def verify_identity(
+    token: str,
+    config: JwtConfig,
+    role: JwtRole,
+    keys: KeyLookup,
+    now: float,
+    *,
+    nonce: str | None = None,
+) -> LoginIdentity:
+    """`verify_login` for a role of either type: the OIDC flow's callback checks an ID token
+    so, with the `nonce` its authorization request sent."""
     if not token:
         raise InvalidRequest("missing token")
     try:
         claims = _verified_claims(token, config.supported_algs(), keys)
         _check_registered(claims, config, role, now)
+        if nonce is not None and claims.get("nonce") != nonce:
+            raise TokenInvalid("invalid ID token nonce")
     except TokenInvalid as exc:
         raise InvalidRequest(f"error validating token: {exc}") from None
     try:

@@ -60,6 +60,7 @@ def test_role_read_and_record() -> None:
         "expiration_leeway": 0,
         "not_before_leeway": 150,
         "allowed_redirect_uris": None,
+        "oidc_scopes": None,
     }
     assert JwtRole.from_record(role.to_record()) == role
 

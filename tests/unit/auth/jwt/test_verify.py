@@ -15,7 +15,7 @@ from awsbroker.auth.jwt.config import JwtConfig
 from awsbroker.auth.jwt.jwks import KeySetCache
 from awsbroker.auth.jwt.keys import KeyLookup
 from awsbroker.auth.jwt.role import JwtRole
-from awsbroker.auth.jwt.verify import LoginIdentity, verify_login
+from awsbroker.auth.jwt.verify import LoginIdentity, verify_identity, verify_login
 from awsbroker.sdk.clock import ManualClock
 from awsbroker.sdk.errors import InvalidRequest
 
@@ -333,3 +333,16 @@ def test_user_claim_must_be_a_string() -> None:
         "claim 'uid' could not be converted to string",
         rl=role(user_claim="uid"),
     )
+
+
+def test_an_id_token_must_carry_the_nonce_its_request_sent() -> None:
+    """The OIDC flow's callback: the same checks, for a role of type oidc, plus the nonce."""
+    rl = role(role_type="oidc", allowed_redirect_uris=("http://localhost/cb",))
+    cfg = config()
+    token = RSA.sign(claims(nonce="n-1"))
+    assert verify_identity(token, cfg, rl, keys_of(cfg), NOW, nonce="n-1").alias_name
+    for other in ("n-2", ""):
+        with pytest.raises(InvalidRequest, match="invalid ID token nonce"):
+            verify_identity(token, cfg, rl, keys_of(cfg), NOW, nonce=other)
+    with pytest.raises(InvalidRequest, match="invalid ID token nonce"):
+        verify_identity(RSA.sign(claims()), cfg, rl, keys_of(cfg), NOW, nonce="n-1")

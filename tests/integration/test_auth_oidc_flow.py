@@ -1,0 +1,165 @@
+"""The OIDC browser flow end to end: a real dev server over HTTP driven by hvac's
+`client.auth.oidc` calls, and a real OpenID provider on loopback (npm `oidc-provider`) serving
+the authorization code flow to a web client, whose login and consent pages answer at once for
+one account (no browser). The test plays the browser: it follows the provider's redirects from
+`auth_url` to the redirect URI, then hands the code and state to `oidc/callback`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import hvac
+import pytest
+from hvac.exceptions import InvalidRequest
+from tests.support import jwt_tokens
+from tests.support.oidc_provider import OidcProvider
+from tests.support.server import ServerProcess
+
+REDIRECT = "http://127.0.0.1:8250/oidc/callback"
+WEB = {
+    "client_id": "broker-web",
+    "client_secret": "broker-web-secret",
+    "redirect_uris": [REDIRECT, "http://127.0.0.1:9999/oidc/callback"],
+    "account": "alice",
+    "claims": {"email": "alice@example.com", "groups": ["admins", "ops"]},
+}
+MOUNT = "oidc"
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[OidcProvider]:
+    with OidcProvider(web=WEB) as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def oidc(root_client: hvac.Client, provider: OidcProvider) -> Iterator[hvac.Client]:
+    root_client.sys.enable_auth_method("oidc", path=MOUNT)
+    try:
+        root_client.auth.oidc.configure(
+            oidc_discovery_url=provider.issuer,
+            oidc_client_id=WEB["client_id"],
+            oidc_client_secret=WEB["client_secret"],
+            default_role="people",
+            path=MOUNT,
+        )
+        root_client.auth.oidc.create_role(
+            "people",
+            user_claim="email",
+            allowed_redirect_uris=[REDIRECT],
+            oidc_scopes=["profile"],
+            groups_claim="groups",
+            claim_mappings={"email": "email"},
+            token_policies=["readers"],
+            role_type="oidc",
+            path=MOUNT,
+        )
+        yield root_client
+    finally:
+        root_client.sys.disable_auth_method(MOUNT)
+
+
+def browse(auth_url: str, redirect: str = REDIRECT) -> dict[str, str]:
+    """What a browser would do: follow the provider's redirects to `redirect`; its query."""
+    url = httpx.URL(auth_url)
+    with httpx.Client(timeout=10) as browser:
+        for _ in range(10):
+            answer = browser.get(url)
+            assert answer.status_code in (302, 303), answer.text[:500]
+            url = url.join(answer.headers["location"])
+            if str(url).startswith(redirect):
+                return {k: v[0] for k, v in parse_qs(urlsplit(str(url)).query).items()}
+    raise AssertionError("the provider never redirected back")
+
+
+def start(server: ServerProcess, redirect: str = REDIRECT, **body: Any) -> str:
+    response = server.request(
+        "POST", f"auth/{MOUNT}/oidc/auth_url", json={"redirect_uri": redirect, **body}
+    )
+    assert response.status_code == 200, response.text
+    url: str = response.json()["data"]["auth_url"]
+    return url
+
+
+def test_a_person_logs_in_through_the_provider(
+    oidc: hvac.Client, dev_server: ServerProcess, provider: OidcProvider
+) -> None:
+    url = oidc.auth.oidc.oidc_authorization_url_request("people", REDIRECT, path=MOUNT)["data"][
+        "auth_url"
+    ]
+    query = parse_qs(urlsplit(url).query)
+    assert url.startswith(provider.discovery()["authorization_endpoint"])
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["scope"] == ["openid profile"]
+    assert query["client_id"] == [WEB["client_id"]]
+    assert query["state"]
+    assert query["nonce"]
+
+    back = browse(url)
+    client = dev_server.client()
+    auth = client.auth.oidc.oidc_callback(back["state"], "", back["code"], path=MOUNT)["auth"]
+
+    assert auth["metadata"] == {
+        "email": "alice@example.com",
+        "groups": "admins,ops",
+        "role": "people",
+    }
+    assert auth["policies"] == ["default", "readers"]
+    looked_up = dev_server.client(auth["client_token"]).auth.token.lookup_self()["data"]
+    assert looked_up["display_name"] == f"{MOUNT}-alice@example.com"
+    assert looked_up["path"] == f"auth/{MOUNT}/oidc/callback"
+
+    with pytest.raises(InvalidRequest, match="Expired or missing OAuth state"):  # used once
+        client.auth.oidc.oidc_callback(back["state"], "", back["code"], path=MOUNT)
+
+
+def test_the_config_read_never_shows_the_client_secret(oidc: hvac.Client) -> None:
+    config = oidc.auth.oidc.read_config(path=MOUNT)["data"]
+    assert config["oidc_client_id"] == WEB["client_id"]
+    assert WEB["client_secret"] not in str(config)
+    assert oidc.auth.oidc.read_role("people", path=MOUNT)["data"]["oidc_scopes"] == ["profile"]
+
+
+def test_a_loopback_redirect_may_use_any_port_and_others_are_refused(
+    oidc: hvac.Client, dev_server: ServerProcess
+) -> None:
+    other_port = "http://127.0.0.1:9999/oidc/callback"
+    back = browse(start(dev_server, other_port), other_port)
+    response = dev_server.request("GET", f"auth/{MOUNT}/oidc/callback", params=back)
+    assert response.status_code == 200, response.text
+    for bad in ("https://evil.example/oidc/callback", "http://127.0.0.1:8250/elsewhere"):
+        response = dev_server.request(
+            "POST", f"auth/{MOUNT}/oidc/auth_url", json={"redirect_uri": bad}
+        )
+        assert response.status_code == 400
+        assert f"unauthorized redirect_uri: {bad}" in response.text
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"state": "made-up"}, "Expired or missing OAuth state."),
+        ({"code": "made-up"}, "error exchanging the OIDC code: the provider answered 400"),
+        ({"code": ""}, "OAuth code parameter not provided"),
+        ({"client_nonce": "other"}, "invalid client_nonce"),
+    ],
+)
+def test_a_bad_callback_is_a_400(
+    oidc: hvac.Client, dev_server: ServerProcess, change: dict[str, str], message: str
+) -> None:
+    back = browse(start(dev_server, client_nonce="cli-nonce"))
+    params = {"state": back["state"], "code": back["code"], "client_nonce": "cli-nonce", **change}
+    response = dev_server.request("GET", f"auth/{MOUNT}/oidc/callback", params=params)
+    assert response.status_code == 400
+    assert message in response.text
+
+
+def test_an_oidc_role_cannot_log_in_with_a_bare_jwt(
+    oidc: hvac.Client, dev_server: ServerProcess
+) -> None:
+    token = jwt_tokens.rsa_key().sign({"sub": "x", "exp": 2_000_000_000})
+    with pytest.raises(InvalidRequest, match="role with oidc role_type is not allowed"):
+        dev_server.client().auth.jwt.jwt_login("people", token, path=MOUNT)
