@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from awsbroker.core.records import change_existing, dump, get_record, put_record
+from awsbroker.core.token_roles import TokenRoles
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.errors import InternalError, PermissionDenied
 from awsbroker.sdk.expiry import KIND_TOKEN, ExpiryIndex
@@ -75,6 +76,8 @@ class TokenEntry:
     bound_cidrs: list[str] | None = None
     # What the login's method keeps for itself (`Auth.internal_data`), handed back at renewal.
     internal: JSONObject | None = None
+    # The token role it was created against (`auth/token/create/<role>`), if any.
+    role: str = ""
 
     @property
     def orphan(self) -> bool:
@@ -111,6 +114,8 @@ class TokenStore:
         self.clock = clock
         self._salt = b""
         self._lock = threading.RLock()
+        # Token roles live beside the tokens, in the same storage (`role/<name>`).
+        self.roles = TokenRoles(storage)
         self.revoke_hooks: list[RevokeHook] = []
         # Expiring tokens are scheduled here so the expiry worker revokes them on time.
         self.index: ExpiryIndex | None = None
