@@ -7,7 +7,7 @@ import pytest
 from tests.support.core_harness import Harness, another_node, make_harness, rule
 
 from awsbroker.core.token_roles import TokenRole, glob_any, role_policies
-from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.errors import InvalidRequest, PermissionDenied
 from awsbroker.sdk.logical import Auth, JSONObject, Operation
 
 R, U, D, L = Operation.READ, Operation.UPDATE, Operation.DELETE, Operation.LIST
@@ -319,3 +319,31 @@ def test_a_role_written_on_one_node_is_used_on_another_at_once(h: Harness) -> No
     assert create(h, "r").policies == ["b", "default"]
     other.call(D, "auth/token/roles/r")
     assert "unknown role 'r'" in refused(h, "r", {})
+
+
+def alive(h: Harness, token: str) -> bool:
+    try:
+        lookup(h, token)
+    except PermissionDenied:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("sync", [True, False])
+def test_revoke_prefix_revokes_a_roles_tokens_by_path(h: Harness, sync: bool) -> None:
+    write(h, "r", path_suffix="team/a")
+    write(h, "r2")
+    in_role = [create(h, "r").client_token, create(h, "r").client_token]
+    child = h.token(parent=in_role[0])
+    others = [create(h, "r2").client_token, h.token()]
+    h.call(U, "sys/leases/revoke-prefix/auth/token/create/r", {"sync": sync})
+    assert [alive(h, t) for t in [*in_role, child]] == [False, False, False]
+    assert [alive(h, t) for t in others] == [True, True]  # `r` is no prefix of `r2`
+    narrower = create(h, "r").client_token
+    h.call(U, "sys/leases/revoke-prefix/auth/token/create/r/team/b", {"sync": sync})
+    assert alive(h, narrower)
+    h.call(U, "sys/leases/revoke-prefix/auth/token/create/r/team/a", {"sync": sync})
+    assert not alive(h, narrower)
+    h.call(U, "sys/leases/revoke-force/auth/token/create/r2")
+    assert not alive(h, others[0])
+    assert h.ok(U, "auth/token/tidy").warnings == ["Tidy removed 0 dangling token index entries."]

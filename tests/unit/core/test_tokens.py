@@ -14,6 +14,7 @@ from awsbroker.core.tokens import (
     USES_EXHAUSTED,
     TokenEntry,
     TokenStore,
+    path_key,
     random_id,
 )
 from awsbroker.physical.inmem import InmemStorage
@@ -381,7 +382,9 @@ def test_tidy_drops_dangling_index_entries(f: Fixture) -> None:
     live, live_entry = f.make()
     f.storage.delete(f"id/{child_entry.hash}")
     f.storage.put("accessor/dangling", b'{"hash":"gone","accessor":"x"}')
-    assert f.store.tidy() == 3
+    # The child's parent, accessor and path index entries, and the dangling accessor.
+    assert f.store.tidy() == 4
+    assert list_recursive(f.storage, "path/") == [path_key(e) for e in (parent_entry, live_entry)]
     assert f.storage.list(f"parent/{parent_entry.hash}/") == []
     assert f.store.accessors() == sorted([parent_entry.accessor, live_entry.accessor])
     assert f.store.tidy() == 0
