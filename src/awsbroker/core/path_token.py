@@ -37,7 +37,7 @@ _CREATE_FIELDS = {
     "display_name": Field(T.STRING, "Name shown in lookups and audit logs"),
     "num_uses": Field(T.INT, "Number of uses; 0 is unlimited"),
     "period": Field(T.DURATION, "Renewal period of a periodic token (root or sudo only)"),
-    "entity_alias": Field(T.STRING, "Not supported; accepted for compatibility"),
+    "entity_alias": Field(T.STRING, "Not supported (no identity store): a 400 when set"),
     "role_name": Field(T.STRING, "Token role"),
 }
 _TOKEN = {"token": Field(T.STRING, "The token")}
@@ -135,6 +135,8 @@ def _create(
         )
     if fd.get_int("num_uses") < 0:
         raise InvalidRequest("number of uses cannot be negative")
+    if fd.get_str("entity_alias"):
+        raise InvalidRequest("entity_alias is not supported: there is no identity store")
     token = _custom_id(req, fd) or b.store.new_token()
     policies, warnings = _policies(b, req, fd, parent, role)
     path = req.mount_point + req.path

@@ -117,7 +117,7 @@ def _path_suffix(value: str) -> str:
     return suffix
 
 
-def write_role(b: TokenBackend, req: Request, fd: FieldData) -> None:
+def write_role(b: TokenBackend, req: Request, fd: FieldData) -> Response | None:
     name = fd.get_str("role_name").lower()
     role = b.store.roles.get(name) or TokenRole(name=name)
     for key in _LISTS:
@@ -133,6 +133,8 @@ def write_role(b: TokenBackend, req: Request, fd: FieldData) -> None:
         role.token_type = _token_type(fd.get_str("token_type"))
     role.token.update(FieldData(TOKEN_FIELDS, _token_params_data(req)))
     b.store.roles.put(role)
+    # Fields a token role does not take (an auth role's `token_ttl`...) come back as a warning.
+    return Response() if fd.unknown else None
 
 
 def read_role(b: TokenBackend, req: Request, fd: FieldData) -> Response | None:

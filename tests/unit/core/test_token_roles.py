@@ -107,6 +107,8 @@ def test_write_read_list_delete(h: Harness) -> None:
 
 
 def test_defaults_and_deprecated_names(h: Harness) -> None:
+    write(h, "d", token_type="default")
+    assert read(h, "d")["token_type"] == "default-service"
     write(h, "r", period="30m", explicit_max_ttl="2h", bound_cidrs="127.0.0.1/32")
     data = read(h, "r")
     assert (data["token_period"], data["token_explicit_max_ttl"]) == (1800, 7200)
@@ -117,6 +119,14 @@ def test_defaults_and_deprecated_names(h: Harness) -> None:
         "default-service",
     )
     assert data["allowed_policies"] == []
+
+
+def test_fields_of_auth_roles_that_token_roles_lack_are_a_warning(h: Harness) -> None:
+    resp = h.ok(U, "auth/token/roles/r", {"token_ttl": "1h", "token_policies": ["a"]})
+    assert resp.warnings == [
+        "Endpoint ignored these unrecognized parameters: [token_policies token_ttl]"
+    ]
+    assert create(h, "r", {"ttl": "5m"}).lease_duration == 300
 
 
 @pytest.mark.parametrize(
@@ -217,6 +227,14 @@ def test_root_cannot_come_from_a_role_for_a_non_root_caller(h: Harness) -> None:
     write(h, "r", allowed_policies=["root"])
     caller = user(h, "auth/token/create/r")
     assert "root tokens may not be created by non-root tokens" in refused(h, "r", {}, caller)
+
+
+def test_entity_alias_is_refused_with_or_without_a_role(h: Harness) -> None:
+    write(h, "r", allowed_entity_aliases=["ci"])
+    assert read(h, "r")["allowed_entity_aliases"] == ["ci"]
+    assert "entity_alias is not supported" in refused(h, "r", {"entity_alias": "ci"})
+    with pytest.raises(InvalidRequest, match="entity_alias is not supported"):
+        h.call(U, "auth/token/create", {"entity_alias": "ci"})
 
 
 def test_glob_is_vaults_star_only() -> None:
@@ -331,12 +349,19 @@ def alive(h: Harness, token: str) -> bool:
 
 @pytest.mark.parametrize("sync", [True, False])
 def test_revoke_prefix_revokes_a_roles_tokens_by_path(h: Harness, sync: bool) -> None:
-    write(h, "r", path_suffix="team/a")
+    h.policy("creds", rule("test/creds/*", "read") + rule("auth/token/create", "update"))
+    write(h, "r", path_suffix="team/a", allowed_policies=["creds"])
     write(h, "r2")
     in_role = [create(h, "r").client_token, create(h, "r").client_token]
+    h.creds("a", token=in_role[1])  # a lease the token holds goes with it
     child = h.token(parent=in_role[0])
     others = [create(h, "r2").client_token, h.token()]
     h.call(U, "sys/leases/revoke-prefix/auth/token/create/r", {"sync": sync})
+    # The expiry worker revokes what the tokens held (with sync=false, the tokens themselves).
+    assert h.engine.revoked_serials() == []
+    while h.core.tick():
+        pass
+    assert h.engine.revoked_serials() == [1]
     assert [alive(h, t) for t in [*in_role, child]] == [False, False, False]
     assert [alive(h, t) for t in others] == [True, True]  # `r` is no prefix of `r2`
     narrower = create(h, "r").client_token
