@@ -184,7 +184,10 @@ def test_explicit_max_ttl_and_not_renewable(root_client: hvac.Client) -> None:
 def test_bound_cidrs_refuse_another_address(
     root_client: hvac.Client, dev_server: ServerProcess
 ) -> None:
-    root_client.write_data("auth/token/roles/local", data={"token_bound_cidrs": ["127.0.0.1/32"]})
+    root_client.write_data(
+        "auth/token/roles/local",
+        data={"allowed_policies": ["default"], "token_bound_cidrs": ["127.0.0.1/32"]},
+    )
     token = root_client.auth.token.create(role_name="local")["auth"]["client_token"]
     status, body = request_from(dev_server, "127.0.0.1", "GET", "auth/token/lookup-self", token)
     assert status == 200

@@ -117,9 +117,10 @@ def create_token(b: TokenBackend, req: Request, fd: FieldData) -> Response:
         role = b.store.roles.get(fd.get_str("role_name"))
         if role is None:
             raise InvalidRequest(f"unknown role {fd.get_str('role_name')!r}")
-    # A role with orphan=true makes orphans for whoever the ACL lets use it, without sudo.
-    if role is not None and role.orphan:
-        return _create(b, req, fd, orphan=True, role=role)
+    # With a role, the role alone says whether the token is an orphan (`no_parent` is not
+    # read, as in Vault): orphan=true makes orphans for whoever the ACL lets use it, no sudo.
+    if role is not None:
+        return _create(b, req, fd, orphan=role.orphan, role=role)
     if fd.get_bool("no_parent") and not req.sudo:
         raise InvalidRequest("root or sudo privileges required to create orphan token")
     return _create(b, req, fd, orphan=fd.get_bool("no_parent"), role=role)
@@ -153,10 +154,10 @@ def _create(
         parent="" if orphan else parent.hash,
         meta=fd.get_map("meta") or None,
         renewable=fd.get_bool("renewable") and (role is None or role.renewable),
-        bound_cidrs=list(role.token.bound_cidrs) or None if role is not None else None,
+        bound_cidrs=_bound_cidrs(role, parent, orphan=orphan),
         role=role.name if role is not None else "",
     )
-    _set_ttl(b, req, fd, parent, entry, role=role)
+    warnings += _set_ttl(b, req, fd, parent, entry, role=role)
     try:
         b.store.create(entry)
     except ValueError:
@@ -165,6 +166,17 @@ def _create(
     for warning in warnings:
         resp.add_warning(warning)
     return resp
+
+
+def _bound_cidrs(role: TokenRole | None, parent: TokenEntry, *, orphan: bool) -> list[str] | None:
+    """Vault's rule: a role's token takes the role's CIDR blocks (a role may widen them: the
+    ACL on the role decides); any other child keeps its parent's, so a CIDR-bound token cannot
+    shed its binding by making a child. An orphan without a role has none."""
+    if role is not None:
+        return list(role.token.bound_cidrs) or None
+    if orphan or not parent.bound_cidrs:
+        return None
+    return list(parent.bound_cidrs)
 
 
 def _custom_id(req: Request, fd: FieldData) -> str:
@@ -190,12 +202,16 @@ def _policies(
     requested = normalize_policies(fd.get_list("policies"))
     if NON_ASSIGNABLE_POLICY in requested:
         raise InvalidRequest(f'cannot assign policy "{NON_ASSIGNABLE_POLICY}"')
-    no_default = fd.get_bool("no_default_policy") or (
-        role is not None and role.token.no_default_policy
-    )
+    no_default = fd.get_bool("no_default_policy")
     if role is not None and role.restricts_policies:
-        # The role's lists, not the parent's policies, bound what the token may have.
-        policies = normalize_policies(role_policies(role, requested, no_default, parent.policies))
+        # The role's lists, not the parent's policies, bound what the token may have. Its
+        # token_no_default_policy only stops `default` being added (as in Vault, which reads
+        # it nowhere else).
+        policies = normalize_policies(
+            role_policies(
+                role, requested, no_default or role.token.no_default_policy, parent.policies
+            )
+        )
         if no_default:
             policies = [p for p in policies if p != "default"]
         if "root" in policies and not parent.is_root:
@@ -236,23 +252,41 @@ def _set_ttl(
     entry: TokenEntry,
     *,
     role: TokenRole | None,
-) -> None:
+) -> list[str]:
+    """Set the token's TTL, period and explicit max TTL; returns warnings."""
     default_ttl, max_ttl = b.ttls()
     ttl = fd.get_duration("ttl") or fd.get_duration("lease")
     period = fd.get_duration("period")
     explicit = fd.get_duration("explicit_max_ttl")
     if period and not req.sudo:
         raise InvalidRequest("root or sudo privileges required to create periodic token")
+    warnings: list[str] = []
     if role is not None:
-        # The role's period needs no sudo; its explicit max TTL caps the request's.
-        period = role.token.period or period
-        cap = role.token.explicit_max_ttl
-        explicit = min(explicit, cap) if explicit and cap else explicit or cap
+        # The role's period needs no sudo; given both, the lesser of each wins (Vault's rule).
+        if role.token.explicit_max_ttl:
+            if explicit:
+                explicit = min(explicit, role.token.explicit_max_ttl)
+                warnings.append(
+                    "Explicit max TTL specified both during creation call and in role; "
+                    f"using the lesser value of {explicit} seconds"
+                )
+            else:
+                explicit = role.token.explicit_max_ttl
+        if role.token.period:
+            if period:
+                period = min(period, role.token.period)
+                warnings.append(
+                    "Period specified both during creation call and in role; "
+                    f"using the lesser value of {period} seconds"
+                )
+            else:
+                period = role.token.period
     if entry.is_root and not ttl and not period and not explicit:
         if parent.expire_time:
             raise InvalidRequest("expiring root tokens cannot create non-expiring root tokens")
         entry.renewable = False
-        return
+        entry.bound_cidrs = None  # as Vault: a token that never expires is not CIDR-bound
+        return warnings
     if period:
         ttl = period
     elif not ttl:
@@ -264,6 +298,7 @@ def _set_ttl(
     entry.period, entry.explicit_max_ttl = period, explicit
     entry.ttl = entry.creation_ttl = ttl
     entry.expire_time = entry.creation_time + ttl if ttl else 0.0
+    return warnings
 
 
 def auth_block(entry: TokenEntry, token: str) -> Auth:
@@ -350,12 +385,14 @@ def _renew(b: TokenBackend, entry: TokenEntry, fd: FieldData, token: str) -> Res
         return Response(auth=auth_block(entry, token))
     now = b.store.clock.now()
     _, max_ttl = b.ttls()
+    by_role = _role_renewal(b, entry)
 
     def extend(current: TokenEntry) -> None:
-        ttl = current.period or fd.get_duration("increment") or current.creation_ttl
-        limits = [current.creation_time + cap - now for cap in (current.explicit_max_ttl,) if cap]
+        period, explicit = by_role or (current.period, current.explicit_max_ttl)
+        ttl = period or fd.get_duration("increment") or current.creation_ttl
+        limits = [current.creation_time + cap - now for cap in (explicit,) if cap]
         cap = current.max_ttl or max_ttl  # a login's token: its mount's max at login
-        if not current.period and cap:
+        if not period and cap:
             limits.append(current.creation_time + cap - now)
         ttl = int(max(0, min([ttl, *limits])))
         current.ttl, current.expire_time, current.last_renewal = ttl, now + ttl, now
@@ -365,6 +402,17 @@ def _renew(b: TokenBackend, entry: TokenEntry, fd: FieldData, token: str) -> Res
     if renewed is None:
         raise PermissionDenied("bad token")
     return Response(auth=auth_block(renewed, token))
+
+
+def _role_renewal(b: TokenBackend, entry: TokenEntry) -> tuple[int, int] | None:
+    """A role's token renews by the role as it is now (period, explicit max TTL), as in Vault;
+    a token whose role is gone is not renewed."""
+    if not entry.role:
+        return None
+    role = b.store.roles.get(entry.role)
+    if role is None:
+        raise InvalidRequest(f'original token role "{entry.role}" could not be found, not renewing')
+    return role.token.period, role.token.explicit_max_ttl
 
 
 def renew(b: TokenBackend, req: Request, fd: FieldData) -> Response:

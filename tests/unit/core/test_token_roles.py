@@ -8,7 +8,7 @@ from tests.support.core_harness import Harness, another_node, make_harness, rule
 
 from awsbroker.core.token_roles import TokenRole, glob_any, role_policies
 from awsbroker.sdk.errors import InvalidRequest, PermissionDenied
-from awsbroker.sdk.logical import Auth, JSONObject, Operation
+from awsbroker.sdk.logical import Auth, JSONObject, Operation, Request
 
 R, U, D, L = Operation.READ, Operation.UPDATE, Operation.DELETE, Operation.LIST
 DAY = 24 * 3600
@@ -259,8 +259,8 @@ def test_orphan_role_needs_no_sudo(h: Harness) -> None:
     assert orphan.orphan is True
     kid = create(h, "kids", token=caller)
     assert kid.orphan is False
-    with pytest.raises(InvalidRequest, match="root or sudo privileges required"):
-        h.call(U, "auth/token/create/kids", {"no_parent": True}, caller)
+    # With a role, the role alone decides (Vault reads no `no_parent` then).
+    assert create(h, "kids", {"no_parent": True}, caller).orphan is False
     h.call(U, "auth/token/revoke", {"token": caller})
     assert lookup(h, orphan.client_token)["orphan"] is True
     with pytest.raises(Exception, match="bad token"):
@@ -298,7 +298,13 @@ def test_explicit_max_ttl_caps_ttl_and_renewals(h: Harness) -> None:
     auth = create(h, "x", {"ttl": "1h"})
     assert auth.lease_duration == 600
     assert lookup(h, auth.client_token)["explicit_max_ttl"] == 600
-    assert create(h, "x", {"explicit_max_ttl": "5m"}).lease_duration == 300
+    lesser = h.ok(U, "auth/token/create/x", {"explicit_max_ttl": "5m"})
+    assert lesser.auth is not None
+    assert lesser.auth.lease_duration == 300
+    assert lesser.warnings == [
+        "Explicit max TTL specified both during creation call and in role; "
+        "using the lesser value of 300 seconds"
+    ]
     h.clock.advance(300)
     renewed = h.ok(U, "auth/token/renew", {"token": auth.client_token, "increment": 3600}).auth
     assert renewed is not None
@@ -308,7 +314,14 @@ def test_explicit_max_ttl_caps_ttl_and_renewals(h: Harness) -> None:
 
 
 def test_renewable_uses_and_cidrs_come_from_the_role(h: Harness) -> None:
-    write(h, "r", renewable=False, token_num_uses=2, token_bound_cidrs=["10.1.0.0/16"])
+    write(
+        h,
+        "r",
+        allowed_policies=["a"],
+        renewable=False,
+        token_num_uses=2,
+        token_bound_cidrs=["10.1.0.0/16"],
+    )
     auth = create(h, "r")
     assert (auth.renewable, auth.num_uses) == (False, 2)
     assert create(h, "r", {"num_uses": 5}).num_uses == 2
@@ -372,3 +385,62 @@ def test_revoke_prefix_revokes_a_roles_tokens_by_path(h: Harness, sync: bool) ->
     h.call(U, "sys/leases/revoke-force/auth/token/create/r2")
     assert not alive(h, others[0])
     assert h.ok(U, "auth/token/tidy").warnings == ["Tidy removed 0 dangling token index entries."]
+
+
+def test_period_given_both_ways_takes_the_lesser(h: Harness) -> None:
+    write(h, "p", token_period="1h")
+    resp = h.ok(U, "auth/token/create/p", {"period": "30m"})
+    assert resp.auth is not None
+    assert resp.auth.lease_duration == 1800
+    assert resp.warnings == [
+        "Period specified both during creation call and in role; "
+        "using the lesser value of 1800 seconds"
+    ]
+    assert h.ok(U, "auth/token/create/p", {"period": "2h"}).auth.lease_duration == 3600  # type: ignore[union-attr]
+
+
+def test_renewal_follows_the_role_as_it_is_now(h: Harness) -> None:
+    write(h, "p", allowed_policies=["a"], token_period="1h")
+    token = create(h, "p").client_token
+    write(h, "p", token_period="10m")
+    renewed = h.ok(U, "auth/token/renew", {"token": token}).auth
+    assert renewed is not None
+    assert renewed.lease_duration == 600
+    h.call(D, "auth/token/roles/p")
+    with pytest.raises(InvalidRequest, match='original token role "p" could not be found'):
+        h.call(U, "auth/token/renew", {"token": token})
+    assert alive(h, token)  # not renewed, not revoked
+
+
+def test_no_default_policy_of_a_role_without_lists_is_not_read(h: Harness) -> None:
+    """Vault reads a token role's token_no_default_policy only when the role lists policies."""
+    write(h, "plain", token_no_default_policy=True)
+    parent = h.token({"policies": ["a"]})
+    h.policy("a", rule("auth/token/create/plain", "update"))
+    assert create(h, "plain", token=parent).policies == ["a", "default"]
+    assert create(h, "plain", {"no_default_policy": True}, parent).policies == ["a"]
+
+
+def test_a_child_keeps_its_parents_bound_cidrs_unless_a_role_says(h: Harness) -> None:
+    write(h, "wide", allowed_policies=["a"])
+    write(h, "narrow", allowed_policies=["a"], token_bound_cidrs=["10.9.0.0/16"])
+    h.policy("a", rule("auth/token/create", "update") + rule("auth/token/create/*", "update"))
+    bound = create(h, "narrow").client_token
+
+    def from_inside(path: str) -> str:
+        request = Request(U, path, {}, client_token=bound, remote_address="10.9.0.1")
+        response = h.core.handle(request)
+        assert response is not None
+        assert response.auth is not None
+        return response.auth.client_token
+
+    assert lookup(h, from_inside("auth/token/create"))["bound_cidrs"] == ["10.9.0.0/16"]
+    assert "bound_cidrs" not in lookup(h, from_inside("auth/token/create/wide"))
+
+
+def test_a_non_expiring_root_token_is_never_cidr_bound(h: Harness) -> None:
+    """Vault's rule: bound CIDRs need a TTL; a role without lists gives root its own policy."""
+    write(h, "r", token_bound_cidrs=["10.0.0.0/8"])
+    auth = create(h, "r")
+    assert (auth.policies, auth.lease_duration) == (["root"], 0)
+    assert "bound_cidrs" not in lookup(h, auth.client_token)
