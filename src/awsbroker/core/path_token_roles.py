@@ -118,7 +118,7 @@ def _path_suffix(value: str) -> str:
 
 
 def write_role(b: TokenBackend, req: Request, fd: FieldData) -> Response | None:
-    name = fd.get_str("role_name").lower()
+    name = fd.get_str("role_name")
     role = b.store.roles.get(name) or TokenRole(name=name)
     for key in _LISTS:
         if fd.is_set(key):
@@ -153,9 +153,10 @@ def read_role(b: TokenBackend, req: Request, fd: FieldData) -> Response | None:
         "period": token.period,
         "token_explicit_max_ttl": token.explicit_max_ttl,
         "explicit_max_ttl": token.explicit_max_ttl,
-        "token_num_uses": token.num_uses,
         "token_no_default_policy": token.no_default_policy,
     }
+    if token.num_uses:
+        data["token_num_uses"] = token.num_uses
     if token.bound_cidrs:
         data["token_bound_cidrs"] = list[JSONValue](token.bound_cidrs)
         data["bound_cidrs"] = list[JSONValue](token.bound_cidrs)

@@ -3,7 +3,8 @@ that decides a role token's policies, as Vault's token store decides them.
 
 A role lives at `role/<name>` in the token store's storage (behind the barrier) and is read
 from storage on every use, so a role written or deleted on one node holds for the next request
-on every node.
+on every node. Names are case-sensitive, as in Vault: the ACL on `auth/token/create/<role>`
+names exactly the role it lets a caller use.
 """
 
 from __future__ import annotations
@@ -105,14 +106,14 @@ class TokenRoles:
         self._storage = storage
 
     def get(self, name: str) -> TokenRole | None:
-        record = get_record(self._storage, ROLE_PREFIX + name.lower())
+        record = get_record(self._storage, ROLE_PREFIX + name)
         return None if record is None else TokenRole.from_record(record)
 
     def put(self, role: TokenRole) -> None:
         put_record(self._storage, ROLE_PREFIX + role.name, role.to_record())
 
     def delete(self, name: str) -> None:
-        self._storage.delete(ROLE_PREFIX + name.lower())
+        self._storage.delete(ROLE_PREFIX + name)
 
     def names(self) -> list[str]:
         return [k for k in self._storage.list(ROLE_PREFIX) if not k.endswith("/")]

@@ -59,7 +59,7 @@ def user(h: Harness, *paths: str) -> str:
 def test_write_read_list_delete(h: Harness) -> None:
     write(
         h,
-        "Ops",
+        "ops",
         allowed_policies="Dev, ops",
         disallowed_policies=["admin"],
         allowed_policies_glob=["team-*"],
@@ -104,6 +104,16 @@ def test_write_read_list_delete(h: Harness) -> None:
     h.call(D, "auth/token/roles/ops")
     assert h.call(R, "auth/token/roles/ops") is None  # a 404 over HTTP
     assert h.ok(L, "auth/token/roles").data == {"keys": ["b"]}
+
+
+def test_names_are_case_sensitive(h: Harness) -> None:
+    """As in Vault: `create/Deploy` is not the role `deploy` an ACL may have been written for."""
+    write(h, "deploy", allowed_policies=["a"])
+    assert h.call(R, "auth/token/roles/Deploy") is None
+    assert "unknown role 'Deploy'" in refused(h, "Deploy", {})
+    write(h, "Deploy", allowed_policies=["b"])
+    assert h.ok(L, "auth/token/roles").data == {"keys": ["Deploy", "deploy"]}
+    assert create(h, "Deploy").policies == ["b", "default"]
 
 
 def test_defaults_and_deprecated_names(h: Harness) -> None:
