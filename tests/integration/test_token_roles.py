@@ -198,8 +198,8 @@ def test_bound_cidrs_refuse_another_address(
 
 
 def test_path_suffix_and_revoke_prefix(root_client: hvac.Client) -> None:
-    root_client.auth.token.create_or_update_role("ci", path_suffix="repo-a")
-    root_client.auth.token.create_or_update_role("ci2")
+    root_client.auth.token.create_or_update_role("ci", allowed_policies="a", path_suffix="repo-a")
+    root_client.auth.token.create_or_update_role("ci2", allowed_policies="a")
     tokens: list[Any] = [root_client.auth.token.create(role_name="ci")["auth"] for _ in range(2)]
     kept = root_client.auth.token.create(role_name="ci2")["auth"]["client_token"]
     path = root_client.auth.token.lookup(tokens[0]["client_token"])["data"]["path"]

@@ -37,8 +37,9 @@ SALT_KEY = "salt"
 ROOT_PATH = "auth/token/root"
 # `num_uses` of a token whose last use is being served; it is revoked when that request ends.
 USES_EXHAUSTED = -1
-# Tokens indexed by the path that created them (`path/<token path>/<hash>`), for revocation by
-# prefix (`sys/leases/revoke-prefix/auth/token/create/<role>`), as Vault's token leases allow.
+# Expiring tokens indexed by the path that created them (`path/<token path>/<hash>`), for
+# revocation by prefix (`sys/leases/revoke-prefix/auth/token/create/<role>`), as Vault's token
+# leases allow.
 PATH_INDEX = "path/"
 
 
@@ -156,7 +157,10 @@ class TokenStore:
         self._schedule(entry)
         if entry.mount_uuid:
             self._storage.put(f"mount/{entry.mount_uuid}/{entry.hash}", b"")
-        self._storage.put(path_key(entry), b"")
+        if entry.expire_time:
+            # As Vault, where only a token with a TTL has a lease: a non-expiring (root) token
+            # is not revoked by prefix.
+            self._storage.put(path_key(entry), b"")
         if not self._storage.compare_and_set(key, None, dump(entry.to_record())):
             raise ValueError("token already exists")
         put_record(

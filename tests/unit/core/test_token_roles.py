@@ -374,7 +374,7 @@ def alive(h: Harness, token: str) -> bool:
 def test_revoke_prefix_revokes_a_roles_tokens_by_path(h: Harness, sync: bool) -> None:
     h.policy("creds", rule("test/creds/*", "read") + rule("auth/token/create", "update"))
     write(h, "r", path_suffix="team/a", allowed_policies=["creds"])
-    write(h, "r2")
+    write(h, "r2", allowed_policies=["a"])
     in_role = [create(h, "r").client_token, create(h, "r").client_token]
     h.creds("a", token=in_role[1])  # a lease the token holds goes with it
     child = h.token(parent=in_role[0])
@@ -454,3 +454,15 @@ def test_a_non_expiring_root_token_is_never_cidr_bound(h: Harness) -> None:
     auth = create(h, "r")
     assert (auth.policies, auth.lease_duration) == (["root"], 0)
     assert "bound_cidrs" not in lookup(h, auth.client_token)
+
+
+def test_revoke_prefix_leaves_non_expiring_tokens_as_vault_does(h: Harness) -> None:
+    """In Vault only a token with a TTL has a lease under its path; a root token has none."""
+    write(h, "forever")  # no lists: a root caller's token is root, with no TTL
+    forever = create(h, "forever")
+    assert forever.lease_duration == 0
+    expiring = h.token({"policies": ["a"]})
+    h.call(U, "sys/leases/revoke-prefix/auth/token", {"sync": True})
+    assert alive(h, forever.client_token)
+    assert alive(h, h.root)
+    assert not alive(h, expiring)

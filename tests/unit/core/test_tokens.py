@@ -377,9 +377,9 @@ def test_revoke_hooks_run_before_the_record_goes(f: Fixture) -> None:
 
 
 def test_tidy_drops_dangling_index_entries(f: Fixture) -> None:
-    parent, parent_entry = f.make()
-    _, child_entry = f.make(parent=parent)
-    live, live_entry = f.make()
+    parent, parent_entry = f.make(ttl=600)
+    _, child_entry = f.make(parent=parent, ttl=600)
+    live, live_entry = f.make(ttl=600)
     f.storage.delete(f"id/{child_entry.hash}")
     f.storage.put("accessor/dangling", b'{"hash":"gone","accessor":"x"}')
     # The child's parent, accessor and path index entries, and the dangling accessor.
