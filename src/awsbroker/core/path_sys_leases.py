@@ -107,12 +107,19 @@ def revoke(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
 
 def revoke_prefix(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
     prefix = fd.get_str("prefix")
-    expiration = b.core.expiration
-    return _revoke(
-        fd,
-        queue=lambda: expiration.expire_prefix_now(prefix),
-        now=lambda: expiration.revoke_prefix(prefix),
-    )
+    expiration, tokens = b.core.expiration, b.core.tokens
+
+    # Tokens are revoked by the path that created them too (`auth/token/create/<role>`), as
+    # Vault's tokens, which have leases there, are.
+    def queue() -> None:
+        expiration.expire_prefix_now(prefix)
+        tokens.expire_prefix_now(prefix)
+
+    def now() -> None:
+        expiration.revoke_prefix(prefix)
+        tokens.revoke_prefix(prefix)
+
+    return _revoke(fd, queue=queue, now=now)
 
 
 def _revoke(
@@ -134,6 +141,7 @@ def _revoke(
 
 def revoke_force(b: SystemBackend, req: Request, fd: FieldData) -> None:
     b.core.expiration.revoke_prefix(fd.get_str("prefix"), force=True)
+    b.core.tokens.revoke_prefix(fd.get_str("prefix"))
 
 
 def _require_irrevocable(fd: FieldData) -> None:

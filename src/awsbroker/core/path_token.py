@@ -7,6 +7,8 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from awsbroker.core import path_token_roles
+from awsbroker.core.token_roles import TokenRole, role_policies
 from awsbroker.core.tokens import TokenEntry, TokenStore, random_id
 from awsbroker.sdk.errors import InvalidRequest, PermissionDenied
 from awsbroker.sdk.fields import Field, FieldData
@@ -35,7 +37,7 @@ _CREATE_FIELDS = {
     "display_name": Field(T.STRING, "Name shown in lookups and audit logs"),
     "num_uses": Field(T.INT, "Number of uses; 0 is unlimited"),
     "period": Field(T.DURATION, "Renewal period of a periodic token (root or sudo only)"),
-    "entity_alias": Field(T.STRING, "Not supported; accepted for compatibility"),
+    "entity_alias": Field(T.STRING, "Not supported (no identity store): a 400 when set"),
     "role_name": Field(T.STRING, "Token role"),
 }
 _TOKEN = {"token": Field(T.STRING, "The token")}
@@ -61,7 +63,7 @@ def paths() -> list[Path[TokenBackend]]:
         Path("revoke-accessor", {U: revoke_accessor}, _ACCESSOR),
         Path("revoke-orphan", {U: revoke_orphan}, _TOKEN, summary="Revoke, orphaning children"),
         Path("accessors/?", {L: list_accessors}, summary="List token accessors (sudo)"),
-        Path("roles/?", {L: list_roles}, summary="List token roles"),
+        *path_token_roles.paths(),
         Path("tidy", {U: tidy}, summary="Remove dangling token index entries"),
     ]
 
@@ -105,20 +107,28 @@ def _display_name(raw: str) -> str:
 
 
 def create_orphan(b: TokenBackend, req: Request, fd: FieldData) -> Response:
-    return _create(b, req, fd, orphan=True)
+    # As Vault's: `role_name` in the body of create-orphan is not a role token.
+    return _create(b, req, fd, orphan=True, role=None)
 
 
 def create_token(b: TokenBackend, req: Request, fd: FieldData) -> Response:
+    role: TokenRole | None = None
     if fd.get_str("role_name"):
-        raise InvalidRequest(
-            f"unknown role {fd.get_str('role_name')!r}: token roles are not supported"
-        )
+        role = b.store.roles.get(fd.get_str("role_name"))
+        if role is None:
+            raise InvalidRequest(f"unknown role {fd.get_str('role_name')!r}")
+    # With a role, the role alone says whether the token is an orphan (`no_parent` is not
+    # read, as in Vault): orphan=true makes orphans for whoever the ACL lets use it, no sudo.
+    if role is not None:
+        return _create(b, req, fd, orphan=role.orphan, role=role)
     if fd.get_bool("no_parent") and not req.sudo:
         raise InvalidRequest("root or sudo privileges required to create orphan token")
-    return _create(b, req, fd, orphan=fd.get_bool("no_parent"))
+    return _create(b, req, fd, orphan=fd.get_bool("no_parent"), role=role)
 
 
-def _create(b: TokenBackend, req: Request, fd: FieldData, *, orphan: bool) -> Response:
+def _create(
+    b: TokenBackend, req: Request, fd: FieldData, *, orphan: bool, role: TokenRole | None
+) -> Response:
     parent = b.caller(req)
     if fd.get_str("type") not in ("", "service"):
         raise InvalidRequest(
@@ -126,21 +136,28 @@ def _create(b: TokenBackend, req: Request, fd: FieldData, *, orphan: bool) -> Re
         )
     if fd.get_int("num_uses") < 0:
         raise InvalidRequest("number of uses cannot be negative")
+    if fd.get_str("entity_alias"):
+        raise InvalidRequest("entity_alias is not supported: there is no identity store")
     token = _custom_id(req, fd) or b.store.new_token()
-    policies, warnings = _policies(b, req, fd, parent)
+    policies, warnings = _policies(b, req, fd, parent, role)
+    path = req.mount_point + req.path
+    if role is not None and role.path_suffix:
+        path = f"{path.rstrip('/')}/{role.path_suffix}"
     entry = TokenEntry(
         hash=b.store.hash(token),
         accessor=random_id(24),
         policies=policies,
-        path=req.mount_point + req.path,
+        path=path,
         display_name=_display_name(fd.get_str("display_name")),
         creation_time=b.store.clock.now(),
-        num_uses=fd.get_int("num_uses"),
+        num_uses=_num_uses(fd.get_int("num_uses"), role),
         parent="" if orphan else parent.hash,
         meta=fd.get_map("meta") or None,
-        renewable=fd.get_bool("renewable"),
+        renewable=fd.get_bool("renewable") and (role is None or role.renewable),
+        bound_cidrs=_bound_cidrs(role, parent, orphan=orphan),
+        role=role.name if role is not None else "",
     )
-    _set_ttl(b, req, fd, parent, entry)
+    warnings += _set_ttl(b, req, fd, parent, entry, role=role)
     try:
         b.store.create(entry)
     except ValueError:
@@ -149,6 +166,17 @@ def _create(b: TokenBackend, req: Request, fd: FieldData, *, orphan: bool) -> Re
     for warning in warnings:
         resp.add_warning(warning)
     return resp
+
+
+def _bound_cidrs(role: TokenRole | None, parent: TokenEntry, *, orphan: bool) -> list[str] | None:
+    """Vault's rule: a role's token takes the role's CIDR blocks (a role may widen them: the
+    ACL on the role decides); any other child keeps its parent's, so a CIDR-bound token cannot
+    shed its binding by making a child. An orphan without a role has none."""
+    if role is not None:
+        return list(role.token.bound_cidrs) or None
+    if orphan or not parent.bound_cidrs:
+        return None
+    return list(parent.bound_cidrs)
 
 
 def _custom_id(req: Request, fd: FieldData) -> str:
@@ -162,43 +190,103 @@ def _custom_id(req: Request, fd: FieldData) -> str:
     return token
 
 
+def _num_uses(requested: int, role: TokenRole | None) -> int:
+    """The fewer of the request's and the role's uses (0 is unlimited), as Vault's."""
+    limit = role.token.num_uses if role is not None else 0
+    return limit if limit and (not requested or limit < requested) else requested
+
+
 def _policies(
-    b: TokenBackend, req: Request, fd: FieldData, parent: TokenEntry
+    b: TokenBackend, req: Request, fd: FieldData, parent: TokenEntry, role: TokenRole | None
 ) -> tuple[list[str], list[str]]:
     requested = normalize_policies(fd.get_list("policies"))
     if NON_ASSIGNABLE_POLICY in requested:
         raise InvalidRequest(f'cannot assign policy "{NON_ASSIGNABLE_POLICY}"')
-    # An empty list is "not given", as in Vault: the child inherits the parent's policies.
-    policies = requested or list(parent.policies)
-    if fd.get_bool("no_default_policy"):
-        policies = [p for p in policies if p != "default"]
-    if "root" in policies and not parent.is_root:
-        raise InvalidRequest("root tokens may not be created by non-root tokens")
-    if not req.sudo and not set(policies) <= set(parent.policies):
-        raise InvalidRequest("child policies must be subset of parent")
-    add_default = req.sudo or "default" in parent.policies
-    if policies != ["root"] and not fd.get_bool("no_default_policy") and add_default:
-        policies = sorted({*policies, "default"})
+    no_default = fd.get_bool("no_default_policy")
+    if role is not None and role.restricts_policies:
+        # The role's lists, not the parent's policies, bound what the token may have. Its
+        # token_no_default_policy only stops `default` being added (as in Vault, which reads
+        # it nowhere else).
+        policies = normalize_policies(
+            role_policies(
+                role, requested, no_default or role.token.no_default_policy, parent.policies
+            )
+        )
+        if no_default:
+            policies = [p for p in policies if p != "default"]
+        if "root" in policies and not parent.is_root:
+            raise InvalidRequest("root tokens may not be created by non-root tokens")
+        if NON_ASSIGNABLE_POLICY in policies:
+            raise InvalidRequest(f'cannot assign policy "{NON_ASSIGNABLE_POLICY}"')
+    else:
+        policies = _parent_bound_policies(req, requested, no_default, parent)
     warnings = [
         f'Policy "{p}" does not exist' for p in policies if p != "root" and not b.policy_exists(p)
     ]
     return policies, warnings
 
 
+def _parent_bound_policies(
+    req: Request, requested: list[str], no_default: bool, parent: TokenEntry
+) -> list[str]:
+    """Without a role that lists policies: the parent's, or a subset of them (unless sudo)."""
+    # An empty list is "not given", as in Vault: the child inherits the parent's policies.
+    policies = requested or list(parent.policies)
+    if no_default:
+        policies = [p for p in policies if p != "default"]
+    if "root" in policies and not parent.is_root:
+        raise InvalidRequest("root tokens may not be created by non-root tokens")
+    if not req.sudo and not set(policies) <= set(parent.policies):
+        raise InvalidRequest("child policies must be subset of parent")
+    add_default = req.sudo or "default" in parent.policies
+    if policies != ["root"] and not no_default and add_default:
+        policies = sorted({*policies, "default"})
+    return policies
+
+
 def _set_ttl(
-    b: TokenBackend, req: Request, fd: FieldData, parent: TokenEntry, entry: TokenEntry
-) -> None:
+    b: TokenBackend,
+    req: Request,
+    fd: FieldData,
+    parent: TokenEntry,
+    entry: TokenEntry,
+    *,
+    role: TokenRole | None,
+) -> list[str]:
+    """Set the token's TTL, period and explicit max TTL; returns warnings."""
     default_ttl, max_ttl = b.ttls()
     ttl = fd.get_duration("ttl") or fd.get_duration("lease")
     period = fd.get_duration("period")
     explicit = fd.get_duration("explicit_max_ttl")
     if period and not req.sudo:
         raise InvalidRequest("root or sudo privileges required to create periodic token")
+    warnings: list[str] = []
+    if role is not None:
+        # The role's period needs no sudo; given both, the lesser of each wins (Vault's rule).
+        if role.token.explicit_max_ttl:
+            if explicit:
+                explicit = min(explicit, role.token.explicit_max_ttl)
+                warnings.append(
+                    "Explicit max TTL specified both during creation call and in role; "
+                    f"using the lesser value of {explicit} seconds"
+                )
+            else:
+                explicit = role.token.explicit_max_ttl
+        if role.token.period:
+            if period:
+                period = min(period, role.token.period)
+                warnings.append(
+                    "Period specified both during creation call and in role; "
+                    f"using the lesser value of {period} seconds"
+                )
+            else:
+                period = role.token.period
     if entry.is_root and not ttl and not period and not explicit:
         if parent.expire_time:
             raise InvalidRequest("expiring root tokens cannot create non-expiring root tokens")
         entry.renewable = False
-        return
+        entry.bound_cidrs = None  # as Vault: a token that never expires is not CIDR-bound
+        return warnings
     if period:
         ttl = period
     elif not ttl:
@@ -210,6 +298,7 @@ def _set_ttl(
     entry.period, entry.explicit_max_ttl = period, explicit
     entry.ttl = entry.creation_ttl = ttl
     entry.expire_time = entry.creation_time + ttl if ttl else 0.0
+    return warnings
 
 
 def auth_block(entry: TokenEntry, token: str) -> Auth:
@@ -252,6 +341,8 @@ def lookup_data(entry: TokenEntry, token: str, now: float) -> JSONObject:
     }
     if entry.period:
         data["period"] = entry.period
+    if entry.role:
+        data["role"] = entry.role
     if entry.bound_cidrs:
         data["bound_cidrs"] = list[JSONValue](entry.bound_cidrs)
     if entry.last_renewal:
@@ -294,12 +385,14 @@ def _renew(b: TokenBackend, entry: TokenEntry, fd: FieldData, token: str) -> Res
         return Response(auth=auth_block(entry, token))
     now = b.store.clock.now()
     _, max_ttl = b.ttls()
+    by_role = _role_renewal(b, entry)
 
     def extend(current: TokenEntry) -> None:
-        ttl = current.period or fd.get_duration("increment") or current.creation_ttl
-        limits = [current.creation_time + cap - now for cap in (current.explicit_max_ttl,) if cap]
+        period, explicit = by_role or (current.period, current.explicit_max_ttl)
+        ttl = period or fd.get_duration("increment") or current.creation_ttl
+        limits = [current.creation_time + cap - now for cap in (explicit,) if cap]
         cap = current.max_ttl or max_ttl  # a login's token: its mount's max at login
-        if not current.period and cap:
+        if not period and cap:
             limits.append(current.creation_time + cap - now)
         ttl = int(max(0, min([ttl, *limits])))
         current.ttl, current.expire_time, current.last_renewal = ttl, now + ttl, now
@@ -309,6 +402,17 @@ def _renew(b: TokenBackend, entry: TokenEntry, fd: FieldData, token: str) -> Res
     if renewed is None:
         raise PermissionDenied("bad token")
     return Response(auth=auth_block(renewed, token))
+
+
+def _role_renewal(b: TokenBackend, entry: TokenEntry) -> tuple[int, int] | None:
+    """A role's token renews by the role as it is now (period, explicit max TTL), as in Vault;
+    a token whose role is gone is not renewed."""
+    if not entry.role:
+        return None
+    role = b.store.roles.get(entry.role)
+    if role is None:
+        raise InvalidRequest(f'original token role "{entry.role}" could not be found, not renewing')
+    return role.token.period, role.token.explicit_max_ttl
 
 
 def renew(b: TokenBackend, req: Request, fd: FieldData) -> Response:
@@ -351,10 +455,6 @@ def revoke_orphan(b: TokenBackend, req: Request, fd: FieldData) -> None:
 
 def list_accessors(b: TokenBackend, req: Request, fd: FieldData) -> Response:
     return Response(data={"keys": list(b.store.accessors())})
-
-
-def list_roles(b: TokenBackend, req: Request, fd: FieldData) -> Response:
-    return Response(data={"keys": []})
 
 
 def tidy(b: TokenBackend, req: Request, fd: FieldData) -> Response:

@@ -25,17 +25,22 @@ from dataclasses import dataclass
 from typing import cast
 
 from awsbroker.core.records import change_existing, dump, get_record, put_record
+from awsbroker.core.token_roles import TokenRoles
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.errors import InternalError, PermissionDenied
 from awsbroker.sdk.expiry import KIND_TOKEN, ExpiryIndex
 from awsbroker.sdk.logical import JSONObject
-from awsbroker.sdk.storage import Storage
+from awsbroker.sdk.storage import Storage, list_recursive
 
 _ALPHABET = string.ascii_letters + string.digits
 SALT_KEY = "salt"
 ROOT_PATH = "auth/token/root"
 # `num_uses` of a token whose last use is being served; it is revoked when that request ends.
 USES_EXHAUSTED = -1
+# Expiring tokens indexed by the path that created them (`path/<token path>/<hash>`), for
+# revocation by prefix (`sys/leases/revoke-prefix/auth/token/create/<role>`), as Vault's token
+# leases allow.
+PATH_INDEX = "path/"
 
 
 def random_id(length: int = 24) -> str:
@@ -75,6 +80,8 @@ class TokenEntry:
     bound_cidrs: list[str] | None = None
     # What the login's method keeps for itself (`Auth.internal_data`), handed back at renewal.
     internal: JSONObject | None = None
+    # The token role it was created against (`auth/token/create/<role>`), if any.
+    role: str = ""
 
     @property
     def orphan(self) -> bool:
@@ -99,6 +106,10 @@ class TokenEntry:
 RevokeHook = Callable[[TokenEntry], None]
 
 
+def path_key(entry: TokenEntry) -> str:
+    return f"{PATH_INDEX}{entry.path.strip('/')}/{entry.hash}"
+
+
 def _orphan(entry: TokenEntry) -> None:
     entry.parent = ""
 
@@ -111,6 +122,8 @@ class TokenStore:
         self.clock = clock
         self._salt = b""
         self._lock = threading.RLock()
+        # Token roles live beside the tokens, in the same storage (`role/<name>`).
+        self.roles = TokenRoles(storage)
         self.revoke_hooks: list[RevokeHook] = []
         # Expiring tokens are scheduled here so the expiry worker revokes them on time.
         self.index: ExpiryIndex | None = None
@@ -144,6 +157,10 @@ class TokenStore:
         self._schedule(entry)
         if entry.mount_uuid:
             self._storage.put(f"mount/{entry.mount_uuid}/{entry.hash}", b"")
+        if entry.expire_time:
+            # As Vault, where only a token with a TTL has a lease: a non-expiring (root) token
+            # is not revoked by prefix.
+            self._storage.put(path_key(entry), b"")
         if not self._storage.compare_and_set(key, None, dump(entry.to_record())):
             raise ValueError("token already exists")
         put_record(
@@ -273,6 +290,7 @@ class TokenStore:
         self._storage.delete(f"id/{entry.hash}")
         if entry.mount_uuid:
             self._storage.delete(f"mount/{entry.mount_uuid}/{entry.hash}")
+        self._storage.delete(path_key(entry))
         if self.index is not None:
             self.index.unschedule(entry.hash)
 
@@ -288,6 +306,36 @@ class TokenStore:
             self._storage.delete(f"mount/{mount_uuid}/{token_hash}")
         return revoked
 
+    def _under(self, prefix: str) -> list[str]:
+        """Index keys of the tokens created at `prefix` or below it (whole path segments: a
+        role `r` is not a prefix of a role `r2`, as in Vault)."""
+        base = prefix.strip("/")
+        return list_recursive(self._storage, f"{PATH_INDEX}{base}/") if base else []
+
+    def revoke_prefix(self, prefix: str) -> int:
+        """Revoke (with subtrees and leases) every token created at a path under `prefix`.
+        Returns how many."""
+        revoked = 0
+        for key in self._under(prefix):
+            record = get_record(self._storage, f"id/{key.rsplit('/', 1)[1]}")
+            if record is not None:
+                self.revoke_tree(TokenEntry.from_record(record))
+                revoked += 1
+            self._storage.delete(key)
+        return revoked
+
+    def expire_prefix_now(self, prefix: str) -> None:
+        """End every token created under `prefix` now: each reads as gone from this moment on
+        every node, and the expiry worker revokes it and what it holds (`sync=false`)."""
+        now = self.clock.now()
+
+        def end(current: TokenEntry) -> None:
+            if not current.expire_time or current.expire_time > now:
+                current.expire_time = now
+
+        for key in self._under(prefix):
+            self.update(key.rsplit("/", 1)[1], end)
+
     def tidy(self) -> int:
         """Drop index entries that point at tokens which no longer exist. Returns how many."""
         removed = 0
@@ -301,6 +349,10 @@ class TokenStore:
                 if self._storage.get(f"id/{child}") is None:
                     self._storage.delete(f"mount/{mount}{child}")
                     removed += 1
+        for key in list_recursive(self._storage, PATH_INDEX):
+            if self._storage.get(f"id/{key.rsplit('/', 1)[1]}") is None:
+                self._storage.delete(key)
+                removed += 1
         for key in self._storage.list("accessor/"):
             record = get_record(self._storage, f"accessor/{key}")
             if record is None or self._storage.get(f"id/{record['hash']}") is None:

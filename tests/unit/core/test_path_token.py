@@ -177,11 +177,11 @@ def test_token_shape(h: Harness) -> None:
     assert auth.num_uses == 0
 
 
-def test_only_service_tokens_and_no_roles(h: Harness) -> None:
+def test_only_service_tokens_and_unknown_roles_refused(h: Harness) -> None:
     assert "only service tokens" in invalid(h, {"type": "batch"})
     assert h.create_token({"type": "service"}).token_type == "service"
-    assert "token roles are not supported" in invalid(h, {}, path="create/ops")
-    assert "token roles are not supported" in invalid(h, {"role_name": "ops"})
+    assert "unknown role 'ops'" in invalid(h, {}, path="create/ops")
+    assert "unknown role 'ops'" in invalid(h, {"role_name": "ops"})
 
 
 # ---- TTL ---------------------------------------------------------------------------------------
@@ -589,10 +589,10 @@ def test_accessors_list_is_sudo_and_complete(h: Harness) -> None:
     assert len(keys) == 2
 
 
-def test_roles_list_is_empty(h: Harness) -> None:
-    assert h.ok(L, "auth/token/roles/").data == {"keys": []}
+def test_no_roles_list_and_read_as_not_found(h: Harness) -> None:
     with pytest.raises(NotFound):
-        h.call(R, "auth/token/roles/ops")
+        h.call(L, "auth/token/roles/")
+    assert h.call(R, "auth/token/roles/ops") is None  # a 404 over HTTP
 
 
 def test_tidy_answers_202_with_a_count(h: Harness) -> None:

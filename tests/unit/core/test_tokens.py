@@ -14,6 +14,7 @@ from awsbroker.core.tokens import (
     USES_EXHAUSTED,
     TokenEntry,
     TokenStore,
+    path_key,
     random_id,
 )
 from awsbroker.physical.inmem import InmemStorage
@@ -376,12 +377,15 @@ def test_revoke_hooks_run_before_the_record_goes(f: Fixture) -> None:
 
 
 def test_tidy_drops_dangling_index_entries(f: Fixture) -> None:
-    parent, parent_entry = f.make()
-    _, child_entry = f.make(parent=parent)
-    live, live_entry = f.make()
+    parent, parent_entry = f.make(ttl=600)
+    _, child_entry = f.make(parent=parent, ttl=600)
+    live, live_entry = f.make(ttl=600)
     f.storage.delete(f"id/{child_entry.hash}")
     f.storage.put("accessor/dangling", b'{"hash":"gone","accessor":"x"}')
-    assert f.store.tidy() == 3
+    # The child's parent, accessor and path index entries, and the dangling accessor.
+    assert f.store.tidy() == 4
+    kept = sorted(path_key(e) for e in (parent_entry, live_entry))
+    assert list_recursive(f.storage, "path/") == kept
     assert f.storage.list(f"parent/{parent_entry.hash}/") == []
     assert f.store.accessors() == sorted([parent_entry.accessor, live_entry.accessor])
     assert f.store.tidy() == 0
