@@ -7,6 +7,8 @@ redirects, which end at the command's own listener on loopback."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import subprocess
 import sys
 import time
@@ -16,8 +18,11 @@ from pathlib import Path
 import hvac
 import pytest
 from tests.support.cli import CLI
+from tests.support.guide import ROOT
 from tests.support.oidc_provider import OidcProvider
 from tests.support.server import ROOT_TOKEN, ServerProcess, free_port
+
+from awsbroker.cli import oidc_login
 
 MOUNT = "oidc"
 PORT = free_port()  # the command's listener in these tests (never Vault's 8250)
@@ -44,7 +49,10 @@ def provider() -> Iterator[OidcProvider]:
 
 
 @pytest.fixture(scope="module")
-def oidc(dev: ServerProcess, provider: OidcProvider) -> Iterator[hvac.Client]:
+def oidc(
+    dev: ServerProcess, provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[hvac.Client]:
+    home = tmp_path_factory.mktemp("admin")
     root = dev.client(ROOT_TOKEN)
     root.sys.enable_auth_method("oidc", path=MOUNT)
     try:
@@ -55,20 +63,16 @@ def oidc(dev: ServerProcess, provider: OidcProvider) -> Iterator[hvac.Client]:
             default_role="people",
             path=MOUNT,
         )
-        root.auth.oidc.create_role(
-            "people",
-            user_claim="email",
-            # Vault's CLI default; a loopback redirect may use any port.
-            allowed_redirect_uris=[
-                "http://localhost:8250/oidc/callback",
-                "http://127.0.0.1:8250/oidc/callback",
-            ],
-            oidc_scopes=["profile"],
-            groups_claim="groups",
-            claim_mappings={"email": "email"},
-            token_policies=["readers"],
-            role_type="oidc",
-            path=MOUNT,
+        # The guide's role, written with the command as the guide shows it.
+        script = _fenced("oidc-cli-role").replace("\\\n", " ")
+        admin = CLI(home, {"AWSBROKER_ADDR": dev.url, "AWSBROKER_TOKEN": ROOT_TOKEN})
+        admin.ok(*shlex.split(script)[1:])
+        # 127.0.0.1 too, for a test below (a loopback redirect may use any port).
+        admin.ok(
+            "write",
+            f"auth/{MOUNT}/role/people",
+            "allowed_redirect_uris=http://localhost:8250/oidc/callback,"
+            "http://127.0.0.1:8250/oidc/callback",
         )
         yield root
     finally:
@@ -88,9 +92,8 @@ def person(dev: ServerProcess, tmp_path: Path) -> CLI:
 def test_a_person_logs_in_through_the_browser(
     oidc: hvac.Client, person: CLI, tmp_path: Path
 ) -> None:
-    result = person.run(
-        "login", "-method=oidc", f"port={PORT}", "timeout=30s", "-format=json", timeout=60
-    )
+    guide = shlex.split(_fenced("oidc-cli-login"))  # awsbroker login -method=oidc role=people
+    result = person.run(*guide[1:], f"port={PORT}", "timeout=30s", "-format=json", timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Launching browser to:" in result.stderr
     assert "Waiting for OIDC authentication to complete..." in result.stderr
@@ -98,11 +101,7 @@ def test_a_person_logs_in_through_the_browser(
     token = Path(person.env["AWSBROKER_TOKEN_FILE"]).read_text().strip()
     assert printed["client_token"] == token
     assert printed["policies"] == ["default", "readers"]
-    assert printed["metadata"] == {
-        "email": "alice@example.com",
-        "groups": "admins,ops",
-        "role": "people",
-    }
+    assert printed["metadata"] == {"groups": "admins,ops", "role": "people"}
     page = (tmp_path / "browser.page").read_text()
     assert page.startswith("200 ")
     assert "You may close this window" in page
@@ -120,7 +119,7 @@ def test_the_table_output_is_the_token_logins(oidc: hvac.Client, person: CLI) ->
     assert result.returncode == 0, result.stderr
     assert "Success! You are now authenticated." in result.stdout
     assert "token_policies" in result.stdout
-    assert "token_meta_email" in result.stdout
+    assert "token_meta_groups" in result.stdout
 
 
 def test_a_wrong_role_is_a_clear_error(oidc: hvac.Client, person: CLI) -> None:
@@ -185,6 +184,14 @@ def test_a_bad_argument_is_a_one_line_error(person: CLI, argument: str, message:
     assert message in result.stderr
 
 
+def _fenced(marker: str) -> str:
+    """The guide's fenced block right after `<!-- marker -->`."""
+    guide = (ROOT / "docs" / "auth-jwt.md").read_text()
+    match = re.search(rf"<!-- {marker} -->\n```\w*\n(.*?)```\n", guide, re.S)
+    assert match, marker
+    return match[1]
+
+
 def _wait_listening(port: int, process: subprocess.Popen[str]) -> list[str]:
     """The addresses with a TCP socket listening on `port` (Linux's /proc/net/tcp{,6})."""
     deadline = time.monotonic() + 15
@@ -213,3 +220,13 @@ def _address(hex_address: str) -> str:
     if len(hex_address) == 8:
         return ".".join(str(b) for b in reversed(bytes.fromhex(hex_address)))
     return f"ipv6:{hex_address}"
+
+
+def test_the_guide_lists_every_argument() -> None:
+    """docs/auth-jwt.md's table of `key=value` arguments is the command's."""
+    guide = (ROOT / "docs" / "auth-jwt.md").read_text()
+    section = guide.split("### Logging in from a terminal", 1)[1].split("\n## ", 1)[0]
+    documented = re.findall(r"^\| `(\w+)` \|", section, re.M)
+    assert documented == list(oidc_login.KEYS)
+    readme = (ROOT / "README.md").read_text()
+    assert "#logging-in-from-a-terminal-awsbroker-login--methodoidc" in readme

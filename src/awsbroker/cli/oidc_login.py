@@ -32,9 +32,9 @@ DEFAULT_TIMEOUT = 120.0
 KEYS = (
     "role",
     "port",
-    "callbackport",
     "listenaddress",
     "callbackhost",
+    "callbackport",
     "callbackmethod",
     "skip_browser",
     "timeout",
