@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import hvac
 import pytest
 from tests.support.cli import CLI
@@ -133,20 +135,8 @@ def test_a_wrong_role_is_a_clear_error(oidc: hvac.Client, person: CLI) -> None:
 def test_a_person_who_never_returns_times_out_on_one_line(oidc: hvac.Client, person: CLI) -> None:
     """Also: while it waits, its listener is bound to 127.0.0.1 only (for `localhost`)."""
     port = free_port()
-    command = [
-        "login",
-        "-method=oidc",
-        f"port={port}",
-        "callbackhost=127.0.0.1",
-        "skip_browser=true",
-        "timeout=3s",
-    ]
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "awsbroker"), *command],
-        env=person.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process = _start(
+        person, f"port={port}", "callbackhost=127.0.0.1", "skip_browser=true", "timeout=3s"
     )
     listening = _wait_listening(port, process)
     stdout, stderr = process.communicate(timeout=30)
@@ -230,3 +220,45 @@ def test_the_guide_lists_every_argument() -> None:
     assert documented == list(oidc_login.KEYS)
     readme = (ROOT / "README.md").read_text()
     assert "#logging-in-from-a-terminal-awsbroker-login--methodoidc" in readme
+
+
+def test_a_refusal_from_the_provider_ends_the_login(oidc: hvac.Client, person: CLI) -> None:
+    """The provider redirects back with `error` (the person said no): the page says so, and
+    the command exits 2 with the provider's words, saving nothing."""
+    port = free_port()
+    process = _start(person, f"port={port}", "skip_browser=true", "timeout=20s")
+    _wait_listening(port, process)
+    page = httpx.get(
+        f"http://127.0.0.1:{port}/oidc/callback",
+        params={"error": "access_denied", "error_description": "<b>no</b>"},
+        timeout=10,
+    )
+    stdout, stderr = process.communicate(timeout=30)
+    assert page.status_code == 400
+    assert "&lt;b&gt;no&lt;/b&gt;" in page.text
+    assert process.returncode == 2
+    last = stderr.strip().splitlines()[-1]
+    assert last == "the OIDC provider refused the login: access_denied: <b>no</b>"
+    assert stdout == ""
+    assert not Path(person.env["AWSBROKER_TOKEN_FILE"]).exists()
+
+
+def test_a_port_in_use_is_a_one_line_error(person: CLI) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = person.run("login", "-method=oidc", f"port={port}", "listenaddress=127.0.0.1")
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port} for the OIDC callback" in result.stderr
+    assert "choose another with port=PORT" in result.stderr
+
+
+def _start(person: CLI, *arguments: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "awsbroker"), "login", "-method=oidc", *arguments],
+        env=person.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

@@ -14,6 +14,7 @@ import ipaddress
 import queue
 import secrets
 import socket
+import socketserver
 import threading
 import webbrowser
 from collections.abc import Mapping
@@ -133,6 +134,11 @@ class _Listener(HTTPServer):
                 f"cannot listen on {address}:{port} for the OIDC callback: {exc.strerror}; "
                 "choose another with port=PORT"
             ) from None
+
+    def server_bind(self) -> None:
+        # HTTPServer's would look the address's name up (getfqdn): a DNS query for nothing.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = "localhost", self.server_address[1]
 
 
 class _Handler(BaseHTTPRequestHandler):
