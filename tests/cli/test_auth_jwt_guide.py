@@ -307,6 +307,7 @@ def test_every_block_of_the_guide_is_run() -> None:
     assert sorted(BLOCKS) == ["github-operator", "gitlab-operator", "kubernetes-operator"]
     assert len(run_blocks) == len(BLOCKS)
     markers = ["github-workflow", "github-workflow-output", "gitlab-job", "kubernetes-pod"]
+    markers += ["oidc-cli-role", "oidc-cli-login"]  # run by tests/cli/test_login_oidc.py
     for marker in markers:
         fenced(marker)
     assert opening == 2 * len(BLOCKS) + len(markers)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import getpass
 
-from awsbroker.cli import kv_args, vault_json
+from awsbroker.cli import kv_args, oidc_login, vault_json
 from awsbroker.cli.client import Client
 from awsbroker.cli.command import Command, Context
-from awsbroker.cli.errors import REMOTE, CLIError
+from awsbroker.cli.errors import REMOTE, CLIError, UsageError
 from awsbroker.cli.flags import Flag
 from awsbroker.cli.settings import token_file, write_token_file
 
@@ -55,14 +55,20 @@ def commands() -> list[Command]:
         ),
         Command(
             "login",
-            "login [flags] [TOKEN | -]",
+            "login [flags] [TOKEN | - | key=value...]",
             "Check a token and save it to the token file (AWSBROKER_TOKEN_FILE, default "
             "~/.awsbroker-token), where later commands find it. With no argument, asks for it; "
-            "with -, reads it from stdin. -method=token is the only method, as in Vault's CLI for "
-            "AppRole: log in with `awsbroker write auth/approle/login role_id=... secret_id=...`.",
+            "with -, reads it from stdin.\n\n"
+            "-method=oidc signs in through the OIDC provider of an oidc (or jwt) mount in a "
+            "browser, and saves the token it gives: key=value arguments role=NAME, port=8250, "
+            "listenaddress=localhost, callbackhost=localhost, callbackport=PORT, "
+            "callbackmethod=http, skip_browser=false, timeout=2m. As in Vault's CLI, AppRole "
+            "has no method here: `awsbroker write auth/approle/login role_id=... secret_id=...`.",
             login,
-            [Flag("method", "How to log in: token (the only one)", "token", "METHOD")],
-            max_args=1,
+            [
+                Flag("method", "How to log in: token or oidc", "token", "METHOD"),
+                Flag("path", "The auth mount of -method=oidc (default: oidc)", "", "PATH"),
+            ],
         ),
     ]
 
@@ -129,6 +135,12 @@ def _token_argument(ctx: Context) -> str:
 
 def login(ctx: Context) -> int:
     method = ctx.opts.get_str("method") or "token"
+    if method == "oidc":
+        return _login_oidc(ctx)
+    if ctx.opts.get_str("path"):
+        raise UsageError("-path is for -method=oidc; a token login has no mount")
+    if len(ctx.args) > 1:
+        raise UsageError("login takes one token argument (or -)")
     if method != "token":
         hint = ""
         if method == "approle":
@@ -144,6 +156,27 @@ def login(ctx: Context) -> int:
     token = _token_argument(ctx)
     if not token:
         raise CLIError("no token given: `awsbroker login TOKEN`, or pipe it to `awsbroker login -`")
+    _save_and_print(ctx, token)
+    return 0
+
+
+def _login_oidc(ctx: Context) -> int:
+    pairs: dict[str, str] = {}
+    for arg in ctx.args:
+        key, sep, value = arg.partition("=")
+        if not sep or not key:
+            raise UsageError(f"-method=oidc takes key=value arguments, not {arg!r}")
+        pairs[key] = value
+    opts = oidc_login.options(pairs)
+    mount = (ctx.opts.get_str("path") or "oidc").strip("/")
+    with Client(ctx.settings) as client:
+        auth = oidc_login.login(client, mount, opts, ctx.io.stderr)
+    _save_and_print(ctx, str(auth["client_token"]))
+    return 0
+
+
+def _save_and_print(ctx: Context, token: str) -> None:
+    """Look the token up (it works, and its fields are printed), save it, print as Vault."""
     source = "the login argument"
     settings = dataclasses.replace(ctx.settings, token=token, token_source=source)
     with Client(settings) as client:
@@ -165,4 +198,3 @@ def login(ctx: Context) -> int:
     if out.table:
         out.success(f"Success! You are now authenticated. The token is saved in {path}.\n")
     out.secret(vault_json.login(token, data))
-    return 0
