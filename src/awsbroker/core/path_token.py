@@ -49,7 +49,7 @@ def paths() -> list[Path[TokenBackend]]:
     return [
         Path("create-orphan", {U: create_orphan}, _CREATE_FIELDS, summary="Create an orphan token"),
         Path("create", {U: create_token}, _CREATE_FIELDS, summary="Create a token"),
-        Path(r"create/(?P<role_name>\w(?:[\w.-]*\w)?)", {U: create_token}, _CREATE_FIELDS),
+        Path(r"create/(?P<role_name>\w(?:[\w.-]*\w)?)", {U: create_with_role}, _CREATE_FIELDS),
         Path("lookup", {U: lookup, R: lookup}, _TOKEN, summary="Look up a token"),
         Path(r"lookup/(?P<token>.+)", {R: lookup}, _TOKEN),
         Path("lookup-self", {R: lookup_self, U: lookup_self}, summary="Look up the calling token"),
@@ -112,24 +112,31 @@ def create_orphan(b: TokenBackend, req: Request, fd: FieldData) -> Response:
 
 
 def create_token(b: TokenBackend, req: Request, fd: FieldData) -> Response:
-    role: TokenRole | None = None
-    if fd.get_str("role_name"):
-        role = b.store.roles.get(fd.get_str("role_name"))
-        if role is None:
-            raise InvalidRequest(f"unknown role {fd.get_str('role_name')!r}")
-    # With a role, the role alone says whether the token is an orphan (`no_parent` is not
-    # read, as in Vault): orphan=true makes orphans for whoever the ACL lets use it, no sudo.
-    if role is not None:
-        return _create(b, req, fd, orphan=role.orphan, role=role)
+    # As Vault's `handleCreate`: a role is named only by the path (`create/<role>`, which the
+    # ACL guards); `role_name` in the body of `create` is ignored, or any caller allowed
+    # `create` could take a role's policies past the ACL on `create/<role>`.
     if fd.get_bool("no_parent") and not req.sudo:
         raise InvalidRequest("root or sudo privileges required to create orphan token")
-    return _create(b, req, fd, orphan=fd.get_bool("no_parent"), role=role)
+    return _create(b, req, fd, orphan=fd.get_bool("no_parent"), role=None)
+
+
+def create_with_role(b: TokenBackend, req: Request, fd: FieldData) -> Response:
+    name = fd.get_str("role_name")  # from the path: a path's captures win over the body
+    role = b.store.roles.get(name)
+    if role is None:
+        raise InvalidRequest(f"unknown role {name!r}")
+    # The role alone says whether the token is an orphan (`no_parent` is not read, as in
+    # Vault): orphan=true makes orphans for whoever the ACL lets use the role, no sudo.
+    return _create(b, req, fd, orphan=role.orphan, role=role)
 
 
 def _create(
     b: TokenBackend, req: Request, fd: FieldData, *, orphan: bool, role: TokenRole | None
 ) -> Response:
     parent = b.caller(req)
+    if parent.num_uses != 0:  # uses left, or -1 while its last use is spent (Vault: > 0)
+        # A child would outlive the count: the uses would no longer limit anything.
+        raise InvalidRequest("restricted use token cannot generate child tokens")
     if fd.get_str("type") not in ("", "service"):
         raise InvalidRequest(
             "only service tokens are supported; omit 'type' or set it to 'service'"

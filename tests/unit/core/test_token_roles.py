@@ -466,3 +466,29 @@ def test_revoke_prefix_leaves_non_expiring_tokens_as_vault_does(h: Harness) -> N
     assert alive(h, forever.client_token)
     assert alive(h, h.root)
     assert not alive(h, expiring)
+
+
+def test_role_name_in_the_body_of_create_is_not_a_role(h: Harness) -> None:
+    """A caller allowed `create` but not `create/<role>` cannot reach the role through the
+    body: only the path names a role, and the ACL guards the path."""
+    h.policy("admin", rule("*", "create", "read", "update", "delete", "list", "sudo"))
+    h.call(U, "auth/token/roles/admin-role", {"allowed_policies": ["admin"]})
+    h.policy("user", rule("auth/token/create", "update"))
+    user = h.token({"policies": ["user"]})
+    with pytest.raises(PermissionDenied):
+        h.call(U, "auth/token/create/admin-role", {}, user)
+    auth = h.ok(U, "auth/token/create", {"role_name": "admin-role"}, user).auth
+    assert auth is not None
+    assert auth.policies == ["default", "user"]
+
+
+def test_a_limited_use_token_makes_no_children(h: Harness) -> None:
+    """As Vault: a child would outlive its parent's use count (an orphan role's child even
+    its last use), so a token with uses left, or spending its last, creates none."""
+    h.policy("user", rule("auth/token/create", "update") + rule("auth/token/create/*", "update"))
+    h.call(U, "auth/token/roles/o", {"orphan": True})
+    for uses in (1, 2):
+        for path in ("auth/token/create", "auth/token/create/o"):
+            limited = h.token({"policies": ["user"], "num_uses": uses})
+            with pytest.raises(InvalidRequest, match="restricted use token cannot generate"):
+                h.call(U, path, {"policies": ["user"]}, limited)
