@@ -138,6 +138,8 @@ def address_in(address: str, cidrs: list[str]) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # a dual-stack listener's IPv4 client, `::ffff:a.b.c.d`
     for cidr in cidrs:
         try:
             if ip in ipaddress.ip_network(cidr, strict=False):

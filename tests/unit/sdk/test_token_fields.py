@@ -84,6 +84,8 @@ def test_apply_puts_the_fields_onto_an_auth() -> None:
         ("127.0.0.2", ["127.0.0.1/32"], False),
         ("10.1.2.3", ["192.168.0.0/16", "10.0.0.0/8"], True),
         ("::1", ["::1/128"], True),
+        ("::ffff:10.1.2.3", ["10.0.0.0/8"], True),  # an IPv4 client of a dual-stack listener
+        ("::ffff:10.1.2.3", ["192.168.0.0/16"], False),
         ("", ["0.0.0.0/0"], False),
     ],
 )
