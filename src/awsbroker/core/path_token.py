@@ -409,7 +409,7 @@ def _renew(b: TokenBackend, entry: TokenEntry, fd: FieldData, token: str) -> Res
             current.period = period = terms.period
             current.max_ttl = cap = 0 if terms.period else terms.max_ttl
             ttl = period or fd.get_duration("increment") or terms.ttl
-        limits = [current.creation_time + cap - now for cap in (explicit,) if cap]
+        limits = [current.creation_time + explicit - now] if explicit else []
         if not period and cap:
             limits.append(current.creation_time + cap - now)
         ttl = int(max(0, min([ttl, *limits])))
