@@ -279,3 +279,38 @@ def test_renewal_asks_the_role(
     root_client.auth.approle.delete_role("r", mount_point=mount)
     with pytest.raises(InvalidRequest, match="role no longer exists"):
         root_client.auth.token.renew(token)
+
+
+def test_renewal_takes_the_roles_ttls_as_they_are_now(
+    root_client: hvac.Client, dev_server: ServerProcess, mount: str
+) -> None:
+    """As Vault's AppRole renews: the role's period and max TTL now, not those at login, capped
+    by the mount's max as tuned now."""
+    role_id, secret = role_and_secret(root_client, mount, token_policies=["a"], token_period="1h")
+    token = login(dev_server.client(), mount, role_id, secret)["auth"]["client_token"]
+    workload = dev_server.client(token)
+    assert workload.auth.token.renew_self(increment="3h")["auth"]["lease_duration"] == 3600
+
+    root_client.auth.approle.create_or_update_approle(
+        "r", token_period=0, token_max_ttl="30m", mount_point=mount
+    )
+    renewed = workload.auth.token.renew_self(increment="3h")["auth"]
+    assert 1790 <= renewed["lease_duration"] <= 1800  # no longer periodic: the role's new max
+    assert "period" not in workload.auth.token.lookup_self()["data"]
+
+    root_client.sys.tune_auth_method(mount, max_lease_ttl="10m")
+    assert 590 <= workload.auth.token.renew_self()["auth"]["lease_duration"] <= 600
+
+
+def test_renewal_keeps_the_tokens_explicit_max_ttl(
+    root_client: hvac.Client, dev_server: ServerProcess, mount: str
+) -> None:
+    role_id, secret = role_and_secret(
+        root_client, mount, token_period="1h", token_explicit_max_ttl="20m"
+    )
+    token = login(dev_server.client(), mount, role_id, secret)["auth"]["client_token"]
+    root_client.auth.approle.create_or_update_approle(
+        "r", token_explicit_max_ttl=0, mount_point=mount
+    )
+    renewed = dev_server.client(token).auth.token.renew_self()["auth"]
+    assert 1190 <= renewed["lease_duration"] <= 1200  # the token's own cap, set at login

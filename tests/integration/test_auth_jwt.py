@@ -344,3 +344,20 @@ def test_the_key_set_is_fetched_once_and_again_after_a_config_change(
         claims = {"sub": MAIN, "aud": AUDIENCE, "exp": now + 60}
         assert login(dev_server, mount, rotated.sign(claims))["auth"]["client_token"]
         assert jwks.hits["/keys"] == 4  # the write's check, then the new config's first login
+
+
+def test_renewal_takes_the_roles_ttls_as_they_are_now(
+    root_client: hvac.Client, dev_server: ServerProcess, mount: str
+) -> None:
+    root_client.auth.jwt.configure(jwt_validation_pubkeys=[KEY.public_pem()], path=mount)
+    github_role(root_client, mount, token_period="1h")
+    token = login(dev_server, mount, hand_signed())["auth"]["client_token"]
+    workload = dev_server.client(token)
+    assert workload.auth.token.renew_self(increment="3h")["auth"]["lease_duration"] == 3600
+
+    github_role(root_client, mount, token_period=0, token_max_ttl="30m")
+    renewed = workload.auth.token.renew_self(increment="3h")["auth"]
+    assert 1790 <= renewed["lease_duration"] <= 1800  # no longer periodic: the role's new max
+
+    root_client.sys.tune_auth_method(mount, max_lease_ttl="10m")
+    assert 590 <= workload.auth.token.renew_self()["auth"]["lease_duration"] <= 600

@@ -365,3 +365,20 @@ def test_with_issuer_validation_enabled_another_issuer_is_refused(
     with pytest.raises(Forbidden, match="invalid issuer"):
         login(server, mount, cluster.issue("prod", "app-web"))
     assert cluster.requests == []
+
+
+def test_renewal_takes_the_roles_ttls_as_they_are_now(
+    server: ServerProcess, root: hvac.Client, mount: str, cluster: TokenReviewStandIn
+) -> None:
+    configure(root, mount, cluster)
+    role(root, mount, period="1h")
+    token = login(server, mount, cluster.issue("prod", "app-web"))["auth"]["client_token"]
+    workload = server.client(token)
+    assert workload.auth.token.renew_self(increment="3h")["auth"]["lease_duration"] == 3600
+
+    role(root, mount, period=0, max_ttl="30m")
+    renewed = workload.auth.token.renew_self(increment="3h")["auth"]
+    assert 1790 <= renewed["lease_duration"] <= 1800  # no longer periodic: the role's new max
+
+    root.sys.tune_auth_method(mount, max_lease_ttl="10m")
+    assert 590 <= workload.auth.token.renew_self()["auth"]["lease_duration"] <= 600

@@ -40,7 +40,7 @@ from awsbroker.core.mounts import (
 )
 from awsbroker.core.nodes import NodeRegistry
 from awsbroker.core.path_sys_policies import acl_path
-from awsbroker.core.path_token import AUTHORIZED, TokenBackend
+from awsbroker.core.path_token import AUTHORIZED, LoginTerms, TokenBackend
 from awsbroker.core.policy_store import PolicyStore
 from awsbroker.core.router import Route, Router
 from awsbroker.core.system_view import MountSystemView
@@ -441,11 +441,13 @@ class Core:
                         log.exception("periodic job of %s failed", route.mount_path)
         return revoked
 
-    def _renew_check(self, token: TokenEntry) -> None:
+    def _renew_check(self, token: TokenEntry) -> LoginTerms | None:
         """A login's token is renewed only if the auth method that made it agrees (AppRole: the
-        role still exists, with the same policies), as Vault asks the method at renewal."""
+        role still exists, with the same policies), as Vault asks the method at renewal; the
+        method may answer its role's TTLs as they are now, which the renewal then applies,
+        capped by the mount's max TTL as tuned now (Vault's `framework.CalculateTTL`)."""
         if not token.mount_uuid:
-            return
+            return None
         entry = next(
             (e for e in self.auth_mounts.entries.values() if e.uuid == token.mount_uuid), None
         )
@@ -466,7 +468,14 @@ class Core:
             mount_type=entry.type,
             mount_accessor=entry.accessor,
         )
-        route.backend.renew_auth(request, auth)
+        terms = route.backend.renew_auth(request, auth)
+        if terms is None:
+            return None
+        limits = self.auth_limits(entry)  # the mount's table entry: tuned as it is now
+        max_ttl = limits.max_ttl
+        if terms.max_ttl and (not max_ttl or terms.max_ttl < max_ttl):
+            max_ttl = terms.max_ttl
+        return LoginTerms(terms.ttl or limits.default_ttl, max_ttl, terms.period)
 
     def _token_ttls(self) -> tuple[int, int]:
         """`auth/token`'s default and max TTL: tuned (`sys/auth/token/tune`), else the server's."""

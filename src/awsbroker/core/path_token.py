@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from awsbroker.core import path_token_roles
@@ -74,7 +75,7 @@ class TokenBackend(FrameworkBackend["TokenBackend"]):
         store: TokenStore,
         ttls: Callable[[], tuple[int, int]],
         policy_exists: Callable[[str], bool],
-        renew_check: Callable[[TokenEntry], None] = lambda entry: None,
+        renew_check: Callable[[TokenEntry], LoginTerms | None] = lambda entry: None,
     ) -> None:
         super().__init__(
             self,
@@ -84,7 +85,8 @@ class TokenBackend(FrameworkBackend["TokenBackend"]):
         self.store = store
         self.ttls = ttls
         self.policy_exists = policy_exists
-        # Asks the auth method that made a login's token whether it may be renewed (raises).
+        # Asks the auth method that made a login's token whether it may be renewed (raises),
+        # and on what terms now (its role's TTLs, capped by its mount's max as tuned now).
         self.renew_check = renew_check
 
     def caller(self, request: Request) -> TokenEntry:
@@ -384,10 +386,20 @@ def lookup_accessor(b: TokenBackend, req: Request, fd: FieldData) -> Response:
     return Response(data=lookup_data(_by_accessor(b, fd), "", b.store.clock.now()))
 
 
+@dataclass(frozen=True)
+class LoginTerms:
+    """A login's token's terms at renewal: its auth method's role as it is now (TTL, max TTL,
+    period), the max TTL already capped by the auth mount's max as tuned now."""
+
+    ttl: int
+    max_ttl: int
+    period: int
+
+
 def _renew(b: TokenBackend, entry: TokenEntry, fd: FieldData, token: str) -> Response:
     if not entry.renewable:
         raise InvalidRequest("lease is not renewable")
-    b.renew_check(entry)
+    terms = b.renew_check(entry)
     if not entry.expire_time:
         return Response(auth=auth_block(entry, token))
     now = b.store.clock.now()
@@ -397,14 +409,20 @@ def _renew(b: TokenBackend, entry: TokenEntry, fd: FieldData, token: str) -> Res
     def extend(current: TokenEntry) -> None:
         period, explicit = by_role or (current.period, current.explicit_max_ttl)
         ttl = period or fd.get_duration("increment") or current.creation_ttl
-        limits = [current.creation_time + cap - now for cap in (explicit,) if cap]
         cap = current.max_ttl or max_ttl  # a login's token: its mount's max at login
+        if terms is not None:
+            # As Vault's methods renew: the role's TTLs now, not those stored at login; the
+            # token's own explicit max TTL still binds.
+            current.period = period = terms.period
+            current.max_ttl = cap = 0 if terms.period else terms.max_ttl
+            ttl = period or fd.get_duration("increment") or terms.ttl
+        limits = [current.creation_time + explicit - now] if explicit else []
         if not period and cap:
             limits.append(current.creation_time + cap - now)
         ttl = int(max(0, min([ttl, *limits])))
         current.ttl, current.expire_time, current.last_renewal = ttl, now + ttl, now
 
-    # On the stored record: a token revoked meanwhile (on any node) stays revoked.
+    # On the stored record (compare-and-set): a token revoked meanwhile stays revoked.
     renewed = b.store.update(entry.hash, extend)
     if renewed is None:
         raise PermissionDenied("bad token")

@@ -57,7 +57,7 @@ class SecretType(Generic[B]):
     renew: SecretHook[B] | None = None
 
 
-AuthRenewHook = Callable[[B, Request, Auth], None]
+AuthRenewHook = Callable[[B, Request, Auth], Auth | None]
 JobHook = Callable[[B, str], float | None]
 
 
@@ -124,9 +124,11 @@ class Backend(Protocol):
 
     def renew_secret(self, request: Request, secret: Secret) -> Response | None: ...
 
-    def renew_auth(self, request: Request, auth: Auth) -> None:
+    def renew_auth(self, request: Request, auth: Auth) -> Auth | None:
         """An auth method's say on renewing a token its login made (`auth`: the token's
-        policies, metadata and the login's `internal_data`); raise to refuse."""
+        policies, metadata and the login's `internal_data`); raise to refuse. Return `auth`
+        with `ttl`, `max_ttl` and `period` set from the role as it is now to have the renewal
+        use them (as Vault's methods do); None keeps the token's own."""
         ...
 
     def revoke_secret(self, request: Request, secret: Secret) -> Response | None: ...
@@ -245,9 +247,10 @@ class FrameworkBackend(Generic[B]):
             raise InvalidRequest("lease is not renewable")
         return hook(self._owner, request, secret)
 
-    def renew_auth(self, request: Request, auth: Auth) -> None:
-        if self._renew_auth is not None:
-            self._renew_auth(self._owner, request, auth)
+    def renew_auth(self, request: Request, auth: Auth) -> Auth | None:
+        if self._renew_auth is None:
+            return None
+        return self._renew_auth(self._owner, request, auth)
 
     def revoke_secret(self, request: Request, secret: Secret) -> Response | None:
         return self._secret_type(secret).revoke(self._owner, request, secret)

@@ -72,7 +72,7 @@ def login(b: AppRoleBackend, req: Request, fd: FieldData) -> Response:
     return Response(auth=auth)
 
 
-def renew(b: AppRoleBackend, req: Request, auth: Auth) -> None:
+def renew(b: AppRoleBackend, req: Request, auth: Auth) -> Auth:
     """A login's token is renewed only while its role exists with the same policies (the
     `default` policy aside), as Vault's AppRole renews."""
     role = b.store.role(str(auth.internal_data.get("role_name", "")))
@@ -80,6 +80,10 @@ def renew(b: AppRoleBackend, req: Request, auth: Auth) -> None:
         raise InvalidRequest("role no longer exists; the token cannot be renewed")
     if set(role.token.policies) - {"default"} != set(auth.policies) - {"default"}:
         raise InvalidRequest("policies have changed, not renewing")
+    # Vault's pathLoginRenew: the renewal takes the role's TTLs as they are now.
+    auth.ttl, auth.max_ttl = role.token.ttl, role.token.max_ttl
+    auth.period = role.token.period
+    return auth
 
 
 def _spend(b: AppRoleBackend, role: Role, value: str, address: str) -> SecretID:

@@ -73,7 +73,7 @@ def auth_for(found: StoredRole, identity: LoginIdentity) -> Auth:
     return auth
 
 
-def renew(b: JwtBackend, req: Request, auth: Auth) -> None:
+def renew(b: JwtBackend, req: Request, auth: Auth) -> Auth:
     """A login's token is renewed only while its role exists with the same policies (the
     `default` policy aside), as Vault's `jwt` plugin renews."""
     name = str(auth.internal_data.get("role", ""))
@@ -82,3 +82,7 @@ def renew(b: JwtBackend, req: Request, auth: Auth) -> None:
         raise InvalidRequest(f"role {name!r} no longer exists")
     if set(found.token.policies) - {"default"} != set(auth.policies) - {"default"}:
         raise InvalidRequest("policies have changed, not renewing")
+    # Vault's pathLoginRenew: the renewal takes the role's TTLs as they are now.
+    auth.ttl, auth.max_ttl = found.token.ttl, found.token.max_ttl
+    auth.period = found.token.period
+    return auth

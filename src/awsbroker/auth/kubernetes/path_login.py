@@ -86,13 +86,17 @@ def login(b: KubernetesBackend, req: Request, fd: FieldData) -> Response:
     return Response(auth=auth)
 
 
-def renew(b: KubernetesBackend, req: Request, auth: Auth) -> None:
+def renew(b: KubernetesBackend, req: Request, auth: Auth) -> Auth:
     """A login's token renews only while its role exists with the same policies, as Vault's."""
     role = b.store.role(str(auth.internal_data.get("role", "")))
     if role is None:
         raise InvalidRequest("role no longer exists; the token cannot be renewed")
     if set(role.token.policies) - {"default"} != set(auth.policies) - {"default"}:
         raise InvalidRequest("policies have changed, not renewing")
+    # Vault's pathLoginRenew: the renewal takes the role's TTLs as they are now.
+    auth.ttl, auth.max_ttl = role.token.ttl, role.token.max_ttl
+    auth.period = role.token.period
+    return auth
 
 
 def _refuse(b: KubernetesBackend, reason: str, message: str = "permission denied") -> NoReturn:
