@@ -15,6 +15,7 @@ import hvac
 import pytest
 from hvac.exceptions import InvalidRequest
 from tests.support import jwt_tokens
+from tests.support.json_server import JsonServer
 from tests.support.oidc_provider import OidcProvider
 from tests.support.server import ServerProcess
 
@@ -35,28 +36,33 @@ def provider() -> Iterator[OidcProvider]:
         yield p
 
 
+def enable(client: hvac.Client, path: str, issuer: str) -> None:
+    """An `oidc` mount at `path` for `issuer`, with the role `people`."""
+    client.sys.enable_auth_method("oidc", path=path)
+    client.auth.oidc.configure(
+        oidc_discovery_url=issuer,
+        oidc_client_id=WEB["client_id"],
+        oidc_client_secret=WEB["client_secret"],
+        default_role="people",
+        path=path,
+    )
+    client.auth.oidc.create_role(
+        "people",
+        user_claim="email",
+        allowed_redirect_uris=[REDIRECT],
+        oidc_scopes=["profile"],
+        groups_claim="groups",
+        claim_mappings={"email": "email"},
+        token_policies=["readers"],
+        role_type="oidc",
+        path=path,
+    )
+
+
 @pytest.fixture(scope="module")
 def oidc(root_client: hvac.Client, provider: OidcProvider) -> Iterator[hvac.Client]:
-    root_client.sys.enable_auth_method("oidc", path=MOUNT)
+    enable(root_client, MOUNT, provider.issuer)
     try:
-        root_client.auth.oidc.configure(
-            oidc_discovery_url=provider.issuer,
-            oidc_client_id=WEB["client_id"],
-            oidc_client_secret=WEB["client_secret"],
-            default_role="people",
-            path=MOUNT,
-        )
-        root_client.auth.oidc.create_role(
-            "people",
-            user_claim="email",
-            allowed_redirect_uris=[REDIRECT],
-            oidc_scopes=["profile"],
-            groups_claim="groups",
-            claim_mappings={"email": "email"},
-            token_policies=["readers"],
-            role_type="oidc",
-            path=MOUNT,
-        )
         yield root_client
     finally:
         root_client.sys.disable_auth_method(MOUNT)
@@ -75,9 +81,9 @@ def browse(auth_url: str, redirect: str = REDIRECT) -> dict[str, str]:
     raise AssertionError("the provider never redirected back")
 
 
-def start(server: ServerProcess, redirect: str = REDIRECT, **body: Any) -> str:
+def start(server: ServerProcess, redirect: str = REDIRECT, mount: str = MOUNT, **body: Any) -> str:
     response = server.request(
-        "POST", f"auth/{MOUNT}/oidc/auth_url", json={"redirect_uri": redirect, **body}
+        "POST", f"auth/{mount}/oidc/auth_url", json={"redirect_uri": redirect, **body}
     )
     assert response.status_code == 200, response.text
     url: str = response.json()["data"]["auth_url"]
@@ -163,3 +169,72 @@ def test_an_oidc_role_cannot_log_in_with_a_bare_jwt(
     token = jwt_tokens.rsa_key().sign({"sub": "x", "exp": 2_000_000_000})
     with pytest.raises(InvalidRequest, match="role with oidc role_type is not allowed"):
         dev_server.client().auth.jwt.jwt_login("people", token, path=MOUNT)
+
+
+def test_what_auth_url_stores_is_capped_in_size(
+    root_client: hvac.Client, dev_server: ServerProcess, provider: OidcProvider
+) -> None:
+    """`auth_url` needs no token and keeps a state record for ten minutes: the caller's values
+    in it are capped (a 256-byte client_nonce, a 2048-byte redirect URI)."""
+    enable(root_client, "oidc-capped", provider.issuer)
+    try:
+        start(dev_server, mount="oidc-capped", client_nonce="n" * 256)
+        long_uri = REDIRECT.replace("127.0.0.1", "u" * 2048 + "@127.0.0.1")
+        for body, message in [
+            ({"client_nonce": "n" * 257}, "client_nonce is longer than 256 bytes"),
+            ({"redirect_uri": long_uri}, "redirect_uri is longer than 2048 bytes"),
+        ]:
+            response = dev_server.request(
+                "POST", "auth/oidc-capped/oidc/auth_url", json={"redirect_uri": REDIRECT, **body}
+            )
+            assert response.status_code == 400, response.text
+            assert response.json() == {"errors": [message]}
+    finally:
+        root_client.sys.disable_auth_method("oidc-capped")
+
+
+def test_every_auth_url_call_spends_a_login_throttle_attempt(
+    root_client: hvac.Client, dev_server: ServerProcess, provider: OidcProvider
+) -> None:
+    """Each state stored costs the caller's address one attempt of the mount's login throttle
+    (20 at once, then 10 a minute): an unauthenticated caller cannot fill the storage."""
+    enable(root_client, "oidc-flood", provider.issuer)
+    try:
+        for _ in range(20):
+            start(dev_server, mount="oidc-flood")
+        response = dev_server.request(
+            "POST", "auth/oidc-flood/oidc/auth_url", json={"redirect_uri": REDIRECT}
+        )
+        assert response.status_code == 429, response.text
+        assert int(response.headers["Retry-After"]) > 0
+    finally:
+        root_client.sys.disable_auth_method("oidc-flood")
+
+
+def test_a_provider_that_is_down_is_asked_once_a_minute(
+    root_client: hvac.Client, dev_server: ServerProcess
+) -> None:
+    """While discovery fails, `auth_url` answers 502 naming the URL at once from the failure
+    remembered, rather than fetching (up to 10 s) again for every unauthenticated caller."""
+    discovery = "/.well-known/openid-configuration"
+    with JsonServer() as issuer:
+        issuer.documents[discovery] = {
+            "issuer": issuer.url,
+            "authorization_endpoint": issuer.url + "/auth",
+            "token_endpoint": issuer.url + "/token",
+            "jwks_uri": issuer.url + "/jwks",
+        }
+        issuer.documents["/jwks"] = jwt_tokens.jwks(jwt_tokens.rsa_key())
+        enable(root_client, "oidc-down", issuer.url)
+        try:
+            issuer.statuses[discovery] = 503
+            fetched = issuer.hits[discovery]
+            for _ in range(10):
+                response = dev_server.request(
+                    "POST", "auth/oidc-down/oidc/auth_url", json={"redirect_uri": REDIRECT}
+                )
+                assert response.status_code == 502
+                assert f"GET {issuer.url}{discovery} answered 503" in response.text
+            assert issuer.hits[discovery] == fetched + 1
+        finally:
+            root_client.sys.disable_auth_method("oidc-down")

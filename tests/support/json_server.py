@@ -15,12 +15,15 @@ from tests.support.lifecycle import Service
 
 class JsonServer(Service):
     """`documents[path]` answered as JSON to GET (404 for other paths, or the status set in
-    `statuses[path]`). `hits[path]` counts the GETs. With `tls`, HTTPS with that context."""
+    `statuses[path]`). `hits[path]` counts the GETs. While `holds[path]` is set, a GET of
+    that path waits until the event is set before it answers (a slow provider). With `tls`,
+    HTTPS with that context."""
 
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.documents: dict[str, Any] = {}
         self.statuses: dict[str, int] = {}
         self.hits: Counter[str] = Counter()
+        self.holds: dict[str, threading.Event] = {}
         self._tls = tls
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -56,6 +59,10 @@ class JsonServer(Service):
     def answer(self, path: str) -> tuple[int, bytes]:
         with self._lock:
             self.hits[path] += 1
+            hold = self.holds.get(path)
+        if hold is not None:
+            hold.wait(10)
+        with self._lock:
             status = self.statuses.get(path, 200 if path in self.documents else 404)
             body = json.dumps(self.documents.get(path, {})).encode()
         return status, body

@@ -31,9 +31,13 @@ class Endpoints:
     token_endpoint: str
 
 
+def discovery_url(issuer_url: str) -> str:
+    return issuer_url.rstrip("/") + "/.well-known/openid-configuration"
+
+
 def endpoints(issuer_url: str, ca_pem: str, fetcher: Fetcher) -> Endpoints:
     """The provider's endpoints, from its discovery document (which must name `issuer_url`)."""
-    url = issuer_url.rstrip("/") + "/.well-known/openid-configuration"
+    url = discovery_url(issuer_url)
     try:
         document = fetcher.get_json(url, ca_pem)
     except FetchError as exc:

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from awsbroker.auth.jwt.backend import JwtBackend
 
 STATE_TTL = 600.0
+# Caller-supplied values kept in a state record: a CLI's nonce is a few dozen characters, a
+# redirect URI a short URL; anything longer is refused before it is stored.
+MAX_CLIENT_NONCE = 256
+MAX_REDIRECT_URI = 2048
 EXPIRED = "Expired or missing OAuth state."
 
 
@@ -89,6 +93,9 @@ def auth_url(b: JwtBackend, req: Request, fd: FieldData) -> Response:
     redirect_uri = fd.get_str("redirect_uri")
     if not redirect_uri:
         raise InvalidRequest("missing redirect_uri")
+    client_nonce = fd.get_str("client_nonce")
+    _at_most("redirect_uri", redirect_uri, MAX_REDIRECT_URI)
+    _at_most("client_nonce", client_nonce, MAX_CLIENT_NONCE)
     if not allowed_redirect(redirect_uri, found.role.allowed_redirect_uris):
         raise InvalidRequest(f"unauthorized redirect_uri: {redirect_uri}")
     endpoints = b.oidc_endpoints(stored)
@@ -99,10 +106,14 @@ def auth_url(b: JwtBackend, req: Request, fd: FieldData) -> Response:
         "redirect_uri": redirect_uri,
         "nonce": nonce,
         "code_verifier": verifier,
-        "client_nonce": fd.get_str("client_nonce"),
+        "client_nonce": client_nonce,
         "expires": b.now() + STATE_TTL,
     }
     b.store.put_state(state, record)
+    # Every state stored spends one attempt of the caller's login throttle bucket, as a failed
+    # login does (core/login_limits.py): what an unauthenticated caller can make us store is
+    # bounded by that rate, per address and node, times the ten minutes a state is kept.
+    req.refused_credential = True
     scopes = " ".join(dict.fromkeys(["openid", *found.role.oidc_scopes]))
     query = urlencode(
         {
@@ -118,6 +129,11 @@ def auth_url(b: JwtBackend, req: Request, fd: FieldData) -> Response:
     )
     endpoint = endpoints.authorization_endpoint
     return Response(data={"auth_url": endpoint + ("&" if "?" in endpoint else "?") + query})
+
+
+def _at_most(name: str, value: str, limit: int) -> None:
+    if len(value.encode()) > limit:
+        raise InvalidRequest(f"{name} is longer than {limit} bytes")
 
 
 def callback(b: JwtBackend, req: Request, fd: FieldData) -> Response:
