@@ -207,6 +207,10 @@ def test_every_auth_url_call_spends_a_login_throttle_attempt(
         )
         assert response.status_code == 429, response.text
         assert int(response.headers["Retry-After"]) > 0
+        # Spent, but not failures: an alert on failed logins stays quiet for people logging in.
+        text = root_client.adapter.get("/v1/sys/metrics", params={"format": "prometheus"}).text
+        assert 'awsbroker_login_throttled_total{mount="auth/oidc-flood/"} 1' in text
+        assert 'awsbroker_login_failures_total{mount="auth/oidc-flood/"}' not in text
     finally:
         root_client.sys.disable_auth_method("oidc-flood")
 

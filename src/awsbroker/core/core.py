@@ -568,6 +568,8 @@ class Core:
             response = route.backend.handle_request(inner)
             if guarded and inner.refused_credential:
                 self._login_failed(request, route)
+            elif guarded and inner.spent_attempt:
+                self.login_throttle.failed(route.entry.accessor, request.remote_address)
         except (InvalidRequest, PermissionDenied):
             if guarded:
                 self._login_failed(request, route)

@@ -77,6 +77,10 @@ class Request:
     # "no such credential" without an error: the core counts it as a failed login attempt
     # (core/login_limits.py).
     refused_credential: bool = False
+    # Set by a handler of such a path that stored something for its unauthenticated caller
+    # (the OIDC flow's state): the core spends one attempt of the caller's bucket, so what a
+    # caller can make us store is bounded, without counting a failure.
+    spent_attempt: bool = False
 
 
 @dataclass

@@ -111,9 +111,10 @@ def auth_url(b: JwtBackend, req: Request, fd: FieldData) -> Response:
     }
     b.store.put_state(state, record)
     # Every state stored spends one attempt of the caller's login throttle bucket, as a failed
-    # login does (core/login_limits.py): what an unauthenticated caller can make us store is
-    # bounded by that rate, per address and node, times the ten minutes a state is kept.
-    req.refused_credential = True
+    # login does (core/login_limits.py; not counted as a failure): what an unauthenticated
+    # caller can make us store is bounded by that rate, per address and node, times the ten
+    # minutes a state is kept.
+    req.spent_attempt = True
     scopes = " ".join(dict.fromkeys(["openid", *found.role.oidc_scopes]))
     query = urlencode(
         {
