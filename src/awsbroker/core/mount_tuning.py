@@ -1,14 +1,14 @@
-"""What `sys/mounts/:path/tune` and `sys/auth/:path/tune` share: the tunable fields, TTL
-settings and their checks, and a mount's description as `sys/mounts` and `sys/auth` list it."""
+"""What `sys/mounts` and `sys/auth` share: the entry an enable request describes, the tunable
+fields, TTL settings and their checks, and a mount's description as they list it."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from awsbroker.core.mounts import MountEntry
+from awsbroker.core.mounts import MountEntry, new_entry
 from awsbroker.sdk.duration import parse_duration
 from awsbroker.sdk.errors import InvalidRequest
-from awsbroker.sdk.fields import Field
+from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.logical import JSONObject, JSONValue
 
@@ -28,6 +28,31 @@ TUNE_FIELDS = {
     "allowed_response_headers": Field(T.STRING_LIST),
     "token_type": Field(T.STRING, "Of an auth method: only 'default-service'"),
 }
+
+
+def entry_to_enable(b: SystemBackend, fd: FieldData, path: str, example_type: str) -> MountEntry:
+    """The new table entry an enable request (`sys/mounts/:path`, `sys/auth/:path`) asks for,
+    checked: its type (or plugin name), description, options, flags, TTLs and audit keys."""
+    mount_type = fd.get_str("type") or fd.get_str("plugin_name")
+    if not mount_type:
+        raise InvalidRequest(f'\'type\' is required, e.g. {{"type": "{example_type}"}}')
+    entry = new_entry(path, mount_type)
+    entry.description = fd.get_str("description")
+    entry.options = fd.get_map("options")
+    entry.local, entry.seal_wrap = fd.get_bool("local"), fd.get_bool("seal_wrap")
+    entry.external_entropy_access = fd.get_bool("external_entropy_access")
+    config = fd.get_object("config")
+    apply_ttls(
+        b,
+        entry,
+        ttl_setting("default_lease_ttl", config.get("default_lease_ttl")),
+        ttl_setting("max_lease_ttl", config.get("max_lease_ttl")),
+    )
+    for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys"):
+        value = config.get(key)
+        if isinstance(value, list):
+            setattr(entry.config, key, [str(v) for v in value])
+    return entry
 
 
 def ttl_setting(name: str, raw: JSONValue) -> int | None:

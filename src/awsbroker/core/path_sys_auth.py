@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from awsbroker.core.mount_tuning import TUNE_FIELDS, apply_ttls, mount_info, ttl_setting
-from awsbroker.core.mounts import AUTH_PREFIX, MountEntry, new_entry, normalize_path
+from awsbroker.core.mount_tuning import (
+    TUNE_FIELDS,
+    apply_ttls,
+    entry_to_enable,
+    mount_info,
+    ttl_setting,
+)
+from awsbroker.core.mounts import AUTH_PREFIX, MountEntry, normalize_path
 from awsbroker.sdk.errors import InvalidRequest, NotFound
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
@@ -92,27 +98,7 @@ def read_auth(b: SystemBackend, req: Request, fd: FieldData) -> Response:
 
 
 def enable_auth(b: SystemBackend, req: Request, fd: FieldData) -> None:
-    path = _full_path(fd)
-    method = fd.get_str("type") or fd.get_str("plugin_name")
-    if not method:
-        raise InvalidRequest('\'type\' is required, e.g. {"type": "approle"}')
-    entry = new_entry(path, method)
-    entry.description = fd.get_str("description")
-    entry.options = fd.get_map("options")
-    entry.local, entry.seal_wrap = fd.get_bool("local"), fd.get_bool("seal_wrap")
-    entry.external_entropy_access = fd.get_bool("external_entropy_access")
-    config = fd.get_object("config")
-    apply_ttls(
-        b,
-        entry,
-        ttl_setting("default_lease_ttl", config.get("default_lease_ttl")),
-        ttl_setting("max_lease_ttl", config.get("max_lease_ttl")),
-    )
-    for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys"):
-        value = config.get(key)
-        if isinstance(value, list):
-            setattr(entry.config, key, [str(v) for v in value])
-    b.core.enable_auth(entry)
+    b.core.enable_auth(entry_to_enable(b, fd, _full_path(fd), "approle"))
 
 
 def disable_auth(b: SystemBackend, req: Request, fd: FieldData) -> None:
