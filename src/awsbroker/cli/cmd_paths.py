@@ -54,6 +54,15 @@ def commands() -> list[Command]:
             max_args=1,
         ),
         Command(
+            "path-help",
+            "path-help [flags] PATH",
+            "Print the help of a path: what it does and the parameters it takes (the server's "
+            "answer to `GET PATH?help=1`, which never runs the path itself).",
+            path_help,
+            min_args=1,
+            max_args=1,
+        ),
+        Command(
             "login",
             "login [flags] [TOKEN | - | key=value...]",
             "Check a token and save it to the token file (AWSBROKER_TOKEN_FILE, default "
@@ -122,6 +131,12 @@ def delete(ctx: Context) -> int:
         ctx.output().secret(body)
     elif ctx.output().table:
         ctx.output().success(f"Success! Data deleted (if it existed) at: {path}")
+    return 0
+
+
+def path_help(ctx: Context) -> int:
+    body = ctx.client().request("GET", _path(ctx), params={"help": "1"}) or {}
+    ctx.io.stdout.write(str(body.get("help", "")))
     return 0
 
 

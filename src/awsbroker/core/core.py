@@ -527,7 +527,9 @@ class Core:
         if route is None:
             # As Vault: the ACL answers first, so a caller that may not reach a path learns
             # nothing about which mounts exist.
-            self._check_acl(self._caller(request), request)
+            entry = self._caller(request)
+            if request.operation is not Operation.HELP:
+                self._check_acl(entry, request)
             raise NotFound(f'no handler for route "{path}". route entry not found.')
         internal = route.entry.type in ("system", "token")
         request.mount_point, request.mount_type = route.mount_path, route.entry.type
@@ -703,9 +705,14 @@ class Core:
             trail.authenticated(entry)
         if inner.operation is Operation.UPDATE and route.backend.exists(inner) is False:
             inner.operation = Operation.CREATE
-        sudo = self._check_acl(entry, request, inner.operation)
-        if not sudo and is_root_path(inner.path, route.backend.root_paths):
-            raise PermissionDenied("permission denied")
+        if inner.operation is Operation.HELP:
+            # As Vault's ACL: help is always allowed to a valid token, sudo paths included (it
+            # describes the path; the handler never runs).
+            sudo = False
+        else:
+            sudo = self._check_acl(entry, request, inner.operation)
+            if not sudo and is_root_path(inner.path, route.backend.root_paths):
+                raise PermissionDenied("permission denied")
         inner.sudo = sudo
         inner.token_hash = entry.hash
         inner.display_name = entry.display_name

@@ -147,13 +147,16 @@ class API:
             logical = logical.replace("//", "/")
         raw_query: bytes = http.scope.get("query_string", b"")
         query = dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True))
-        operation = _operation(http.method, query)
+        # Vault answers any method with a non-empty `help` with the path's help (http/help.go).
+        operation = Operation.HELP if query.get("help") else _operation(http.method, query)
         if operation is Operation.LIST and not logical.endswith("/"):
             logical += "/"
         if http.headers.get("x-vault-wrap-ttl"):
             raise InvalidRequest("response wrapping is not supported; drop X-Vault-Wrap-TTL")
-        if operation in (Operation.UPDATE,):
+        if operation is Operation.UPDATE:
             data = await self._body(http)
+        elif operation is Operation.HELP:
+            data = {}
         else:
             query.pop("list", None)
             data = cast(JSONObject, query)

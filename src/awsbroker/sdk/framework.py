@@ -224,6 +224,8 @@ class FrameworkBackend(Generic[B]):
         return None
 
     def handle_request(self, request: Request) -> Response | None:
+        if request.operation is Operation.HELP:
+            return self._help(request)
         spec, captures, handler = self._route(request)
         fields = self._field_data(spec, request, captures)
         response = handler(self._owner, request, fields)
@@ -231,6 +233,18 @@ class FrameworkBackend(Generic[B]):
             names = " ".join(fields.unknown)
             response.add_warning(f"Endpoint ignored these unrecognized parameters: [{names}]")
         return response
+
+    def _help(self, request: Request) -> Response:
+        """The path's help (`path_help.py`), from its spec: the handler never runs."""
+        # Imported here: path_help builds on openapi, which builds on this module.
+        from awsbroker.sdk import path_help
+
+        if request.path == "":
+            return path_help.root_response(self.paths, request.mount_type)
+        found = self.match(request.path)
+        if found is None:
+            raise NotFound("unsupported path")
+        return path_help.response(found[0], request.path, request.mount_type)
 
     def exists(self, request: Request) -> bool | None:
         found = self.match(request.path)

@@ -19,6 +19,9 @@ class Operation(enum.StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     HEAD = "head"
+    # `?help=1` on any path (Vault's `logical.HelpOperation`): the path's documentation, never
+    # its handler. Any valid token may ask, whatever its policies, as in Vault.
+    HELP = "help"
 
 
 JSONValue = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
