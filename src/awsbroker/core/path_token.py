@@ -445,7 +445,8 @@ def renew(b: TokenBackend, req: Request, fd: FieldData) -> Response:
     fd.require("token")
     entry = b.store.lookup(fd.get_str("token"))
     if entry is None:
-        raise PermissionDenied("bad token")
+        # Vault's 400, not a 403: a client (Vault Agent) reading 403 blames its own token.
+        raise InvalidRequest("token not found")
     return _renew(b, entry, fd, fd.get_str("token"))
 
 
