@@ -13,7 +13,7 @@ from awsbroker.core.mount_tuning import (
     ttl_setting,
 )
 from awsbroker.core.mounts import AUTH_PREFIX, MountEntry, normalize_path
-from awsbroker.sdk.errors import InvalidRequest, NotFound
+from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
@@ -57,22 +57,35 @@ def paths() -> list[Path[SystemBackend]]:
 
 def list_mounts(b: SystemBackend, req: Request, fd: FieldData) -> Response:
     data: JSONObject = {path: mount_info(e) for path, e in sorted(b.core.mounts.entries.items())}
-    sys_entry = MountEntry("sys/", "system", "system_00000000", "sys", "system endpoints")
-    data["sys/"] = mount_info(sys_entry)
+    data["sys/"] = mount_info(_SYS_ENTRY)
     return Response(data=data, inject_top_level=True)
 
 
-def _entry(b: SystemBackend, fd: FieldData) -> MountEntry:
-    entry = b.core.mounts.entries.get(normalize_path(fd.get_str("path")))
+# The system backend's own mount, which Vault lists, reads and reports the tuning of.
+_SYS_ENTRY = MountEntry(
+    "sys/",
+    "system",
+    "system_00000000",
+    "sys",
+    "system endpoints used for control, policy and debugging",
+)
+
+
+def _entry(b: SystemBackend, fd: FieldData, *, with_sys: bool = False) -> MountEntry:
+    path = normalize_path(fd.get_str("path"))
+    entry = b.core.mounts.entries.get(path)
+    if entry is None and with_sys and path == _SYS_ENTRY.path:
+        return _SYS_ENTRY
     if entry is None:
         raise InvalidRequest(f"no mount at {fd.get_str('path').strip('/')}/")
     return entry
 
 
 def read_mount(b: SystemBackend, req: Request, fd: FieldData) -> Response:
-    entry = b.core.mounts.entries.get(normalize_path(fd.get_str("path")))
+    path = normalize_path(fd.get_str("path"))
+    entry = _SYS_ENTRY if path == _SYS_ENTRY.path else b.core.mounts.entries.get(path)
     if entry is None:
-        raise NotFound()
+        raise InvalidRequest(f"No secret engine mount at {path}")  # Vault's words, a 400
     return Response(data=mount_info(entry), inject_top_level=True)
 
 
@@ -89,7 +102,7 @@ def read_tune(b: SystemBackend, req: Request, fd: FieldData) -> Response:
     path = normalize_path(fd.get_str("path"))
     if path.startswith(AUTH_PREFIX):  # the Vault CLI's `auth tune` comes this way
         return path_sys_auth.read_tune_at(b, path)
-    entry = _entry(b, fd)
+    entry = _entry(b, fd, with_sys=True)
     view_default = entry.config.default_lease_ttl or b.core.config.default_lease_ttl
     view_max = entry.config.max_lease_ttl or b.core.config.max_lease_ttl
     data: JSONObject = {

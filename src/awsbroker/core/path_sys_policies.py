@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING
 
 from awsbroker.core.tokens import TokenEntry
@@ -54,7 +55,9 @@ def paths() -> list[Path[SystemBackend]]:
             _POLICY_FIELDS,
             summary="Read, write or delete an ACL policy",
         ),
-        Path("policy/?", {R: list_policies_legacy, L: list_policies}, summary="List policies"),
+        Path(
+            "policy/?", {R: list_policies_legacy, L: list_policies_legacy}, summary="List policies"
+        ),
         Path(
             "policy/" + _NAME,
             {R: read_policy_legacy, U: write_policy, D: delete_policy},
@@ -103,7 +106,7 @@ def read_policy_legacy(b: SystemBackend, req: Request, fd: FieldData) -> Respons
 
 
 def write_policy(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
-    text = fd.get_str("policy") or fd.get_str("rules")
+    text = _decoded(fd.get_str("policy") or fd.get_str("rules"))
     if not text.strip():
         raise InvalidRequest("'policy' parameter not supplied or empty")
     raw_name = fd.get_str("name")
@@ -113,6 +116,17 @@ def write_policy(b: SystemBackend, req: Request, fd: FieldData) -> Response | No
         resp.add_warning(f"policy name was converted to lowercase: {normalize_name(raw_name)}")
         return resp
     return None
+
+
+def _decoded(text: str) -> str:
+    """The policy text, base64-decoded when it is valid standard base64, as Vault does (Go's
+    `StdEncoding`, which skips line breaks). HCL or JSON policy text never is: it has spaces,
+    quotes or braces."""
+    try:
+        raw = base64.b64decode(text.replace("\r", "").replace("\n", ""), validate=True)
+        return raw.decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
+        return text
 
 
 def delete_policy(b: SystemBackend, req: Request, fd: FieldData) -> None:

@@ -26,7 +26,8 @@ AUTHORIZED: ContextVar[TokenEntry | None] = ContextVar("awsbroker_authorized_tok
 NON_ASSIGNABLE_POLICY = "response-wrapping"
 _CREATE_FIELDS = {
     "id": Field(T.STRING, "Custom token ID (root or sudo only)"),
-    "policies": Field(T.STRING_LIST, "Policies of the token; the parent's when omitted"),
+    # Vault decodes `policies` as a []string: "a,b" is the one policy "a,b", never two.
+    "policies": Field(T.STRING_SLICE, "Policies of the token; the parent's when omitted"),
     "meta": Field(T.MAP, "Arbitrary key/value metadata"),
     "no_parent": Field(T.BOOL, "Create an orphan (root or sudo only)"),
     "no_default_policy": Field(T.BOOL, "Do not attach the default policy"),
@@ -444,7 +445,8 @@ def renew(b: TokenBackend, req: Request, fd: FieldData) -> Response:
     fd.require("token")
     entry = b.store.lookup(fd.get_str("token"))
     if entry is None:
-        raise PermissionDenied("bad token")
+        # Vault's 400, not a 403: a client (Vault Agent) reading 403 blames its own token.
+        raise InvalidRequest("token not found")
     return _renew(b, entry, fd, fd.get_str("token"))
 
 

@@ -42,7 +42,9 @@ class FieldType(enum.Enum):
     INT = "int"
     BOOL = "bool"
     DURATION = "duration"
-    STRING_LIST = "comma-separated string list"
+    STRING_LIST = "comma-separated string list"  # Vault's TypeCommaStringSlice
+    # Vault's TypeStringSlice: a list, and a lone string is ONE item, commas and all.
+    STRING_SLICE = "string list"
     MAP = "map of strings"
     OBJECT = "object"
 
@@ -71,6 +73,8 @@ def _decode(ftype: FieldType, raw: JSONValue) -> Value:
         return parse_duration(raw)
     if ftype is FieldType.STRING_LIST:
         return _decode_list(raw)
+    if ftype is FieldType.STRING_SLICE:
+        return _decode_list([raw] if isinstance(raw, str) else raw)
     if ftype is FieldType.MAP:
         return _decode_map(raw)
     obj: JSONValue = raw

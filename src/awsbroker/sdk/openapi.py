@@ -180,7 +180,7 @@ def _type_schema(ftype: FieldType, in_query: bool) -> JSONObject:
         return {"oneOf": [{"type": "integer"}, text]}
     if in_query:
         return text  # a query string has no structure: lists are comma-separated, maps k=v
-    if ftype is FieldType.STRING_LIST:
+    if ftype in (FieldType.STRING_LIST, FieldType.STRING_SLICE):
         return {"oneOf": [{"type": "array", "items": text}, text]}
     if ftype is FieldType.MAP:
         return {"oneOf": [{"type": "object", "additionalProperties": text}, text]}

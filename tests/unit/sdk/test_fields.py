@@ -26,6 +26,7 @@ def typed_get(fd: FieldData, name: str, ftype: FieldType) -> JSONValue:
         T.BOOL: fd.get_bool,
         T.DURATION: fd.get_duration,
         T.STRING_LIST: fd.get_list,
+        T.STRING_SLICE: fd.get_list,
         T.MAP: fd.get_map,
         T.OBJECT: fd.get_object,
     }
@@ -67,6 +68,9 @@ def test_parse_bool_refuses_everything_else(value: object) -> None:
         (T.STRING_LIST, "a, b,,c ", ["a", "b", "c"]),
         (T.STRING_LIST, ["a", " b ", "", 3], ["a", "b", "3"]),
         (T.STRING_LIST, "", []),
+        # Vault's TypeStringSlice: a lone string is one item, its commas kept.
+        (T.STRING_SLICE, "a,b", ["a,b"]),
+        (T.STRING_SLICE, ["a", " b "], ["a", "b"]),
         (T.MAP, {"a": "1", "b": 2, "c": True}, {"a": "1", "b": "2", "c": "true"}),
         (T.MAP, "k1=v1, k2=v=2", {"k1": "v1", "k2": "v=2"}),
         (T.MAP, ["a=1", "b=2"], {"a": "1", "b": "2"}),
