@@ -105,10 +105,9 @@ def test_usual_endpoints_pass(b: AWSBackend, endpoint: str) -> None:
     ],
 )
 def test_a_bare_host_is_built_as_https(stored: str, url: str) -> None:
-    config = load_from(iam_endpoint=stored, sts_endpoint=stored)
+    config = RootConfig(
+        access_key="AKIAEXAMPLE", secret_key="s", region="us-east-1", iam_endpoint=stored
+    )
+    config.sts_endpoint = stored
     assert client.iam_spec(config).endpoint == url
     assert [s.endpoint for s in client.sts_specs(config)] == [url]
-
-
-def load_from(**fields: str) -> RootConfig:
-    return RootConfig(access_key="AKIAEXAMPLE", secret_key="secret", region="us-east-1", **fields)
