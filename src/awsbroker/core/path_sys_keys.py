@@ -1,10 +1,12 @@
-"""`sys/rotate` and `sys/key-status`: the barrier's encryption key terms."""
+"""`sys/rotate` (OpenBao also `sys/rotate/keyring`, which `bao operator rotate` calls),
+`sys/key-status`: the barrier's encryption key terms; and `sys/host-info`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from awsbroker.core.host_info import host_info
 from awsbroker.sdk.fields import FieldData
 from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import Operation, Request, Response
@@ -16,6 +18,12 @@ if TYPE_CHECKING:
 def paths() -> list[Path[SystemBackend]]:
     return [
         Path("rotate", {Operation.UPDATE: rotate}, summary="Rotate the encryption key (sudo)"),
+        Path(
+            "rotate/keyring",
+            {Operation.UPDATE: rotate},
+            summary="Rotate the encryption key (sudo; OpenBao's name)",
+        ),
+        Path("host-info", {Operation.READ: read_host_info}, summary="The host (sudo)"),
         Path("key-status", {Operation.READ: key_status}, summary="The active key term"),
     ]
 
@@ -35,3 +43,7 @@ def key_status(b: SystemBackend, req: Request, fd: FieldData) -> Response:
         },
         inject_top_level=True,
     )
+
+
+def read_host_info(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    return Response(data=host_info())

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 ROOT_PATHS = [
     "audit", "audit/*", "auth/*", "leases/lookup/*", "leases/revoke-prefix/*",
     "leases/revoke-force/*", "leases", "leases/", "remount", "raw", "raw/*", "rotate", "seal",
+    "rotate/keyring", "host-info",
     "step-down", "config/auditing/*", "revoke-prefix/*", "revoke-force/*",
 ]  # fmt: skip
 UNAUTHENTICATED_PATHS = ["init", "seal-status", "unseal", "health", "leader"]

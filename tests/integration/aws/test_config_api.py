@@ -103,6 +103,23 @@ def test_a_rotation_schedule_that_never_fires_is_a_400_and_stores_nothing(
     assert broker.vault.read("aws/config/root")["data"]["next_vault_rotation"] is None
 
 
+def test_a_bare_host_endpoint_is_stored_as_written(bare_aws: AWSWorld, broker: Broker) -> None:
+    # hvac's own test writes iam_endpoint="localhost": the SDK for Go reads it as
+    # https://localhost, and Vault stores and reads back the string as given.
+    broker.vault.secrets.aws.configure_root_iam_credentials(
+        access_key="AKIAEXAMPLE", secret_key="s3cr3t", iam_endpoint="localhost"
+    )
+    broker.vault.write("aws/config/root", sts_endpoint="localhost:4566")
+    data = broker.vault.read("aws/config/root")["data"]
+    assert (data["iam_endpoint"], data["sts_endpoint"]) == ("localhost", "localhost:4566")
+    for bad in ["ftp://localhost", "https://localhost/x?y=1", "local host", "https://"]:
+        errors = broker.errors("POST", "aws/config/root", 400, json={"iam_endpoint": bad})
+        assert errors == [
+            f"invalid endpoint {bad!r}: use host, host:port or a URL such as https://host"
+        ]
+    assert broker.vault.read("aws/config/root")["data"]["iam_endpoint"] == "localhost"
+
+
 def test_workload_identity_is_refused(bare_aws: AWSWorld, broker: Broker) -> None:
     fields = {"identity_token_audience": "aud", "role_arn": "arn:aws:iam::1:role/x"}
     errors = broker.errors("POST", "aws/config/root", 400, json=fields)

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.config
@@ -214,7 +215,7 @@ def _spec(config: RootConfig, service: str, region: str, endpoint: str | None) -
     return ClientSpec(
         service,
         region,
-        endpoint or None,
+        sdk_endpoint(endpoint) if endpoint else None,
         config.access_key,
         config.secret_key,
         config.max_retries,
@@ -233,16 +234,32 @@ def check_config(config: RootConfig) -> None:
             raise InvalidRequest(f"invalid region {region!r}: not a valid host label") from None
     for endpoint in [config.iam_endpoint, *(e for _, e in candidates)]:
         if endpoint and not _valid_endpoint(endpoint):
-            raise InvalidRequest(f"invalid endpoint {endpoint!r}: use a URL such as https://host")
+            raise InvalidRequest(
+                f"invalid endpoint {endpoint!r}: use host, host:port or a URL such as https://host"
+            )
 
 
-def _valid_endpoint(url: str) -> bool:
+def sdk_endpoint(endpoint: str) -> str:
+    """The URL a client is built with: as the AWS SDK for Go does (`endpoints.AddScheme`), a
+    bare host or host:port means `https://host`. The stored config keeps the string as given."""
+    return endpoint if "://" in endpoint else f"https://{endpoint}"
+
+
+def _valid_endpoint(endpoint: str) -> bool:
+    """Whether an SDK can use the endpoint: no whitespace, http or https, a host, no query."""
+    if any(c.isspace() for c in endpoint):
+        return False
+    url = sdk_endpoint(endpoint)
     try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        if parts.scheme.lower() not in ("http", "https") or parts.query or not parts.hostname:
+            return False
         return bool(
             botocore.utils.is_valid_endpoint_url(url)
             or botocore.utils.is_valid_ipv6_endpoint_url(url)
         )
-    except ValueError:  # urlsplit refuses it ("Invalid IPv6 URL")
+    except ValueError:  # urlsplit refuses it ("Invalid IPv6 URL", a bad port)
         return False
 
 

@@ -11,7 +11,7 @@ from tests.support.system_view import FakeSystemView
 
 from awsbroker.engines.aws import client
 from awsbroker.engines.aws.backend import AWSBackend
-from awsbroker.engines.aws.path_config_root import load
+from awsbroker.engines.aws.path_config_root import RootConfig, load
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.framework import BackendConfig
@@ -45,6 +45,11 @@ def write(b: AWSBackend, **data: JSONValue) -> None:
         ("iam_endpoint", "not a url", "invalid endpoint 'not a url'"),
         ("sts_endpoint", "http://[", "invalid endpoint 'http://['"),
         ("iam_endpoint", "http://exa mple.com", "invalid endpoint"),
+        ("iam_endpoint", "ftp://example.com", "invalid endpoint 'ftp://example.com'"),
+        ("iam_endpoint", "https://example.com/p?x=1", "invalid endpoint"),
+        ("sts_endpoint", "https://", "invalid endpoint 'https://'"),
+        ("iam_endpoint", "localhost:port", "invalid endpoint 'localhost:port'"),
+        ("iam_endpoint", " localhost", "invalid endpoint"),
     ],
 )
 def test_a_region_or_endpoint_boto3_refuses_is_a_400(
@@ -66,14 +71,22 @@ def test_fallback_regions_and_endpoints_are_checked_too(b: AWSBackend) -> None:
             sts_fallback_endpoints=["https://sts.us-west-2.amazonaws.com"],
             sts_fallback_regions=["x y"],
         )
-    with pytest.raises(InvalidRequest, match="invalid endpoint 'nope'"):
-        write(b, **GOOD, sts_fallback_endpoints=["nope"], sts_fallback_regions=["us-west-2"])
+    with pytest.raises(InvalidRequest, match="invalid endpoint 'no pe'"):
+        write(b, **GOOD, sts_fallback_endpoints=["no pe"], sts_fallback_regions=["us-west-2"])
     assert load(b) is None
 
 
 @pytest.mark.parametrize(
     "endpoint",
-    ["https://iam.amazonaws.com", "http://127.0.0.1:5000", "http://[::1]:5000", "http://moto"],
+    [
+        "https://iam.amazonaws.com",
+        "http://127.0.0.1:5000",
+        "http://[::1]:5000",
+        "http://moto",
+        "localhost",  # hvac's own test writes this; the SDK for Go reads it as https://localhost
+        "localhost:4566",
+        "HTTPS://iam.amazonaws.com/",
+    ],
 )
 def test_usual_endpoints_pass(b: AWSBackend, endpoint: str) -> None:
     write(b, **{**GOOD, "iam_endpoint": endpoint, "sts_endpoint": endpoint})
@@ -81,3 +94,20 @@ def test_usual_endpoints_pass(b: AWSBackend, endpoint: str) -> None:
     assert stored is not None
     assert stored.iam_endpoint == endpoint
     client.check_config(stored)
+
+
+@pytest.mark.parametrize(
+    ("stored", "url"),
+    [
+        ("localhost", "https://localhost"),
+        ("localhost:4566", "https://localhost:4566"),
+        ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
+    ],
+)
+def test_a_bare_host_is_built_as_https(stored: str, url: str) -> None:
+    config = RootConfig(
+        access_key="AKIAEXAMPLE", secret_key="s", region="us-east-1", iam_endpoint=stored
+    )
+    config.sts_endpoint = stored
+    assert client.iam_spec(config).endpoint == url
+    assert [s.endpoint for s in client.sts_specs(config)] == [url]
