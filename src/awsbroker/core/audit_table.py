@@ -26,10 +26,10 @@ from awsbroker.audit.device import Device, SinkFactory, UnavailableSink
 from awsbroker.audit.entry import FormatOptions, Formatter
 from awsbroker.audit.hashing import Salt
 from awsbroker.core.mounts import normalize_path
-from awsbroker.core.records import change_record, get_record
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.logical import JSONObject
+from awsbroker.sdk.records import change_record, get_record
 from awsbroker.sdk.storage import Storage
 
 log = logging.getLogger("awsbroker.core.audit")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from awsbroker.core.records import dump, load
+from awsbroker.sdk.records import dump, load
 from awsbroker.sdk.storage import Storage, update
 
 CLUSTER_INFO_KEY = "core/cluster/local/info"

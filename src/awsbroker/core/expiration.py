@@ -29,13 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import cast
 
-from awsbroker.core.records import change_existing, get_record, put_record
 from awsbroker.core.tokens import TokenEntry, TokenStore, random_id
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.errors import BrokerError, InvalidRequest
 from awsbroker.sdk.expiry import KIND_JOB, KIND_LEASE, KIND_TOKEN, DueEntry, ExpiryIndex, job_key
 from awsbroker.sdk.framework import Backend
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, Secret
+from awsbroker.sdk.records import change_existing, get_record, put_record
 from awsbroker.sdk.storage import Storage
 from awsbroker.sdk.telemetry import (
     LEASE_REVOCATION_FAILURES,

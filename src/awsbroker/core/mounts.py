@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import cast
 
-from awsbroker.core.records import change_record, get_record
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.logical import JSONObject
+from awsbroker.sdk.records import change_record, get_record
 from awsbroker.sdk.storage import Storage
 
 MOUNT_TABLE_KEY = "core/mounts"

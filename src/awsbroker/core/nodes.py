@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from awsbroker import __version__
-from awsbroker.core import records
+from awsbroker.sdk import records
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.logical import JSONObject, JSONValue
 from awsbroker.sdk.storage import Storage

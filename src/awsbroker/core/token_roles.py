@@ -13,9 +13,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import cast
 
-from awsbroker.core.records import get_record, put_record
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.logical import JSONObject
+from awsbroker.sdk.records import get_record, put_record
 from awsbroker.sdk.storage import Storage
 from awsbroker.sdk.token_fields import TokenParams
 

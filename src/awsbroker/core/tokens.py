@@ -24,12 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from awsbroker.core.records import change_existing, dump, get_record, put_record
 from awsbroker.core.token_roles import TokenRoles
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.errors import InternalError, PermissionDenied
 from awsbroker.sdk.expiry import KIND_TOKEN, ExpiryIndex
 from awsbroker.sdk.logical import JSONObject
+from awsbroker.sdk.records import change_existing, dump, get_record, put_record
 from awsbroker.sdk.storage import Storage, list_recursive
 
 _ALPHABET = string.ascii_letters + string.digits

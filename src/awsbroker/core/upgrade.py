@@ -31,8 +31,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from awsbroker.barrier.aes_gcm import AESGCMBarrier
-from awsbroker.core import records
 from awsbroker.core.nodes import FIRST_FORMAT, NodeRecord, NodeRegistry
+from awsbroker.sdk import records
 from awsbroker.sdk.errors import InternalError, StorageTooNew
 from awsbroker.sdk.logical import JSONObject, JSONValue
 from awsbroker.sdk.storage import Storage

@@ -11,10 +11,10 @@ import pytest
 from tests.support.core_harness import ENGINE_MOUNT, Harness, make_harness, rule
 
 from awsbroker.core.expiration import IRREVOCABLE_RETRY
-from awsbroker.core.records import put_record
 from awsbroker.sdk.errors import InvalidRequest, NotFound, PermissionDenied, UpstreamError
 from awsbroker.sdk.expiry import KIND_LEASE
 from awsbroker.sdk.logical import JSONObject, Operation, Response
+from awsbroker.sdk.records import put_record
 
 R, U, D, L = Operation.READ, Operation.UPDATE, Operation.DELETE, Operation.LIST
 DEFAULT_TTL, MAX_TTL = 3600, 7200

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from awsbroker.core.records import dump, get_record, load, put_record
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.sdk.errors import InternalError
+from awsbroker.sdk.records import dump, get_record, load, put_record
 
 
 def test_dump_is_compact_and_sorted() -> None:

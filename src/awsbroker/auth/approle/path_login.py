@@ -12,12 +12,13 @@ from __future__ import annotations
 import hmac
 from typing import TYPE_CHECKING
 
-from awsbroker.auth.approle.store import Role, SecretID, dump, load
+from awsbroker.auth.approle.store import Role, SecretID
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import Auth, Operation, Request, Response
+from awsbroker.sdk.records import dump, load
 from awsbroker.sdk.storage import update
 from awsbroker.sdk.token_fields import address_in
 

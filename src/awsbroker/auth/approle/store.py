@@ -14,28 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import cast
 
 from awsbroker.sdk.errors import InternalError
 from awsbroker.sdk.logical import JSONObject
+from awsbroker.sdk.records import dump, load
 from awsbroker.sdk.storage import Storage
 from awsbroker.sdk.token_fields import TokenParams
 
 SALT_KEY = "salt"
-
-
-def dump(record: JSONObject) -> bytes:
-    return json.dumps(record, separators=(",", ":"), sort_keys=True).encode()
-
-
-def load(blob: bytes) -> JSONObject:
-    value = json.loads(blob)
-    if not isinstance(value, dict):
-        raise InternalError("corrupt AppRole record in storage")
-    return cast(JSONObject, value)
 
 
 @dataclass

@@ -6,27 +6,15 @@ role/<name>     a `Role`
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import cast
 
-from awsbroker.sdk.errors import InternalError
 from awsbroker.sdk.logical import JSONObject
+from awsbroker.sdk.records import dump, load
 from awsbroker.sdk.storage import Storage
 from awsbroker.sdk.token_fields import TokenParams
 
 ALIAS_SOURCES = ("serviceaccount_uid", "serviceaccount_name")
-
-
-def dump(record: JSONObject) -> bytes:
-    return json.dumps(record, separators=(",", ":"), sort_keys=True).encode()
-
-
-def load(blob: bytes) -> JSONObject:
-    value = json.loads(blob)
-    if not isinstance(value, dict):
-        raise InternalError("corrupt Kubernetes auth record in storage")
-    return cast(JSONObject, value)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""JSON encoding of the core's storage records. One place, so every record reads the same way."""
+"""JSON encoding of storage records, for the core and every backend. One place, so every
+record reads the same way."""
 
 from __future__ import annotations
 
