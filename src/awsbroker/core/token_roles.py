@@ -9,11 +9,11 @@ names exactly the role it lets a caller use.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import cast
 
 from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.glob import glob_match
 from awsbroker.sdk.logical import JSONObject
 from awsbroker.sdk.records import get_record, put_record
 from awsbroker.sdk.storage import Storage
@@ -66,10 +66,7 @@ class TokenRole:
 
 
 def glob_any(patterns: list[str], value: str) -> bool:
-    """Vault's glob (`*` matches any run of characters, nothing else is special)."""
-    return any(
-        re.fullmatch(".*".join(re.escape(part) for part in p.split("*")), value) for p in patterns
-    )
+    return any(glob_match(p, value) for p in patterns)
 
 
 def role_policies(

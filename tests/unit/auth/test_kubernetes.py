@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from awsbroker.auth.kubernetes.claims import allowed, glob_match, unverified_claims
+from awsbroker.auth.kubernetes.claims import allowed, unverified_claims
 from awsbroker.auth.kubernetes.local import LocalServiceAccount
 from awsbroker.auth.kubernetes.review import (
     Reviewed,
@@ -20,6 +20,7 @@ from awsbroker.auth.kubernetes.review import (
     review,
 )
 from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.glob import glob_match
 
 
 def jwt(payload: object) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from awsbroker.auth.jwt.jws import TokenInvalid
+from awsbroker.sdk.glob import glob_match
 from awsbroker.sdk.logical import JSONObject, JSONValue
 
 # A scalar as bound claims compare it: the kind keeps True from equalling 1.
@@ -37,23 +38,6 @@ def get_claim(claims: JSONObject, name: str) -> JSONValue:
         else:
             return None
     return value
-
-
-def glob_match(pattern: str, value: str) -> bool:
-    """`*` matches any run of characters, including none; nothing else is special."""
-    parts = pattern.split("*")
-    if len(parts) == 1:
-        return pattern == value
-    first, *middle, last = parts
-    if not value.startswith(first):
-        return False
-    position = len(first)
-    for part in middle:
-        found = value.find(part, position)
-        if found < 0:
-            return False
-        position = found + len(part)
-    return len(value) - position >= len(last) and value.endswith(last)
 
 
 def check_bound_claims(claims: JSONObject, bound: Mapping[str, JSONValue], glob: bool) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from awsbroker.sdk.glob import glob_match
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,6 @@ def unverified_claims(jwt: str) -> Claims | None:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def glob_match(pattern: str, value: str) -> bool:
-    """Vault's glob: `*` matches any run of characters (anywhere, any number of times);
-    everything else is literal."""
-    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
-    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
 
 
 def allowed(patterns: list[str], value: str) -> bool:

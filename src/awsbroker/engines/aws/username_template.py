@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, cast
 
+from awsbroker.sdk.glob import glob_match
+
 DEFAULT_TEMPLATE = (
     '{{ if (eq .Type "STS") }}{{ printf "vault-%s-%s"  (unix_time) (random 20) | truncate 32 }}'
     '{{ else }}{{ printf "vault-%s-%s-%s" (printf "%s-%s" (.DisplayName) (.PolicyName) | '
@@ -392,22 +394,6 @@ def _uuid(ctx: _Ctx) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _glob(pattern: str, value: str) -> bool:
-    """ryanuber/go-glob: `*` matches any run of characters; nothing else is special."""
-    if "*" not in pattern:
-        return value == pattern
-    parts = pattern.split("*")
-    if not value.startswith(parts[0]) or not value.endswith(parts[-1]):
-        return False
-    value = value[len(parts[0]) :]
-    for part in parts[1:-1]:
-        idx = value.find(part)
-        if idx < 0:
-            return False
-        value = value[idx + len(part) :]
-    return len(value) >= len(parts[-1])
-
-
 _VERB = re.compile(r"%([-+# 0]*)(\d*)(?:\.(\d*))?(.?)", re.DOTALL)
 
 
@@ -551,7 +537,7 @@ _FUNCS: dict[str, tuple[tuple[str, ...] | None, Callable[..., Value]]] = {
     "unix_time_millis": ((), lambda ctx: str(math.floor(ctx.now() * 1000))),
     "timestamp": (_S, _timestamp),
     "uuid": ((), _uuid),
-    "glob": (_S * 2, _pure(_glob)),
+    "glob": (_S * 2, _pure(glob_match)),
     "and": (None, _variadic("and", 1, lambda *a: next((v for v in a if not _truthy(v)), a[-1]))),
     "or": (None, _variadic("or", 1, lambda *a: next((v for v in a if _truthy(v)), a[-1]))),
     "not": (("any",), _pure(lambda v: not _truthy(v))),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from awsbroker.auth.jwt.claims import check_bound_claims, get_claim, glob_match
+from awsbroker.auth.jwt.claims import check_bound_claims, get_claim
 from awsbroker.auth.jwt.jws import TokenInvalid
+from awsbroker.sdk.glob import glob_match
 from awsbroker.sdk.logical import JSONObject, JSONValue
 
 CLAIMS: JSONObject = {
