@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from awsbroker.core.token_roles import ROLE_TOKEN_TYPES, TokenRole
-from awsbroker.sdk.errors import InvalidRequest, NotFound
+from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
-from awsbroker.sdk.framework import Path
+from awsbroker.sdk.framework import Path, list_response
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
 from awsbroker.sdk.token_fields import BATCH_REFUSED, TOKEN_FIELDS
 
@@ -73,9 +73,7 @@ def role_exists(b: TokenBackend, req: Request, fd: FieldData) -> bool:
 
 def list_roles(b: TokenBackend, req: Request, fd: FieldData) -> Response:
     names = b.store.roles.names()
-    if not names:
-        raise NotFound()
-    return Response(data={"keys": list[JSONValue](names)})
+    return list_response(names)
 
 
 def _sanitize(names: list[str]) -> list[str]:

@@ -45,6 +45,13 @@ class Path(Generic[B]):
         return re.compile(self.pattern)
 
 
+def list_response(keys: Sequence[str]) -> Response:
+    """A LIST's answer: the keys, or 404 when there are none, as Vault answers an empty list."""
+    if not keys:
+        raise NotFound()
+    return Response(data={"keys": list(keys)})
+
+
 SecretHook = Callable[[B, Request, Secret], Response | None]
 
 

@@ -6,10 +6,10 @@ import uuid
 from typing import TYPE_CHECKING
 
 from awsbroker.auth.approle.store import Role
-from awsbroker.sdk.errors import InvalidRequest, NotFound
+from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
-from awsbroker.sdk.framework import Path
+from awsbroker.sdk.framework import Path, list_response
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
 from awsbroker.sdk.token_fields import TOKEN_FIELDS, parse_cidrs
 
@@ -64,9 +64,7 @@ def role_exists(b: AppRoleBackend, req: Request, fd: FieldData) -> bool:
 
 def list_roles(b: AppRoleBackend, req: Request, fd: FieldData) -> Response:
     names = b.store.role_names()
-    if not names:
-        raise NotFound()
-    return Response(data={"keys": list[JSONValue](names)})
+    return list_response(names)
 
 
 def write_role(b: AppRoleBackend, req: Request, fd: FieldData) -> None:

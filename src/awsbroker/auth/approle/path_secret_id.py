@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from awsbroker.auth.approle.path_role import ROLE_NAME, role_named
 from awsbroker.auth.approle.store import Role, SecretID
-from awsbroker.sdk.errors import InvalidRequest, NotFound
+from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
-from awsbroker.sdk.framework import Path
+from awsbroker.sdk.framework import Path, list_response
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
 from awsbroker.sdk.token_fields import parse_cidrs
 
@@ -147,9 +147,7 @@ def list_accessors(b: AppRoleBackend, req: Request, fd: FieldData) -> Response:
     role = role_named(b, fd)
     now = b.now()
     keys = sorted(s.accessor for s in b.store.secrets_of(role.name) if not s.expired(now))
-    if not keys:
-        raise NotFound()
-    return Response(data={"keys": list[JSONValue](keys)})
+    return list_response(keys)
 
 
 def _rfc3339(ts: float) -> str:

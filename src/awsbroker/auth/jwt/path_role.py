@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 from awsbroker.auth.jwt.role import JwtRole
 from awsbroker.auth.jwt.store import StoredRole
 from awsbroker.sdk.duration import parse_duration
-from awsbroker.sdk.errors import InvalidRequest, NotFound
+from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
-from awsbroker.sdk.framework import Path
-from awsbroker.sdk.logical import JSONValue, Operation, Request, Response
+from awsbroker.sdk.framework import Path, list_response
+from awsbroker.sdk.logical import Operation, Request, Response
 from awsbroker.sdk.token_fields import TOKEN_FIELDS
 
 if TYPE_CHECKING:
@@ -62,9 +62,7 @@ def role_exists(b: JwtBackend, req: Request, fd: FieldData) -> bool:
 
 def list_roles(b: JwtBackend, req: Request, fd: FieldData) -> Response:
     names = b.store.role_names()
-    if not names:
-        raise NotFound()
-    return Response(data={"keys": list[JSONValue](names)})
+    return list_response(names)
 
 
 def read_role(b: JwtBackend, req: Request, fd: FieldData) -> Response | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from awsbroker.auth.kubernetes.store import ALIAS_SOURCES, Role
-from awsbroker.sdk.errors import InvalidRequest, NotFound
+from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
-from awsbroker.sdk.framework import Path
+from awsbroker.sdk.framework import Path, list_response
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
 from awsbroker.sdk.token_fields import TOKEN_FIELDS, parse_cidrs
 
@@ -56,9 +56,7 @@ def role_exists(b: KubernetesBackend, req: Request, fd: FieldData) -> bool:
 
 def list_roles(b: KubernetesBackend, req: Request, fd: FieldData) -> Response:
     names = b.store.role_names()
-    if not names:
-        raise NotFound()
-    return Response(data={"keys": list[JSONValue](names)})
+    return list_response(names)
 
 
 def _bound(fd: FieldData, key: str) -> list[str]:
