@@ -31,12 +31,12 @@ from typing import cast
 
 from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.mounts import new_entry
-from awsbroker.core.records import dump
 from awsbroker.core.sys_backend import SystemBackend
 from awsbroker.engines.aws.backend import AWSBackend
 from awsbroker.engines.aws.path_roles import load_role
 from awsbroker.sdk.expiry import KIND_LEASE, DueEntry
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, Secret
+from awsbroker.sdk.records import dump
 from awsbroker.server.compose import engines
 from bench._stores import ExpiryRow, KVRow, Physical, Target
 
