@@ -16,6 +16,10 @@ ROLE = POST("auth/diff-ar/role/r", {"token_policies": "default", "token_ttl": "1
 ROLE_ID = GET("auth/diff-ar/role/r/role-id", save={"rid": "data.role_id"})
 SECRET_ID = POST("auth/diff-ar/role/r/secret-id", {}, save={"sid": "data.secret_id"})
 TOKEN = ("token/",)
+K8S = POST("sys/auth/diff-k8s", {"type": "kubernetes"})
+K8S_CLEAN = (DELETE("sys/auth/diff-k8s"),)
+K8S_HOST = "https://192.168.99.100:8443"
+BAD_PEM = "-----BEGIN CERTIFICATE-----\n.....\n-----END CERTIFICATE-----"  # hvac's own
 
 DEPRECATION = (
     "`deprecation_status` (`supported`, ...) is the plugin catalog's lifecycle of a builtin; "
@@ -24,6 +28,11 @@ DEPRECATION = (
 NULL_OPTIONS = (
     "A mount made without options reads back `options: null` here (Vault does so for the "
     "methods that take none); OpenBao answers `{}`. Clients read either as no options."
+)
+BAD_CA = (
+    "A `kubernetes_ca_cert` that holds no certificate is refused at the write (400 "
+    "`kubernetes_ca_cert holds no valid PEM certificate`); Vault and OpenBao store it, and "
+    "every login then fails (docs/compatibility.md, Kubernetes auth)."
 )
 LEGACY_ROLE_FIELDS = (
     "The deprecated names `policies` and `period` are read back beside `token_policies` and "
@@ -87,6 +96,18 @@ CASES = [
         cleanup=CLEAN,
     ),
     Case("approle missing role", GET("auth/diff-ar/role/none"), setup=(ENABLE,), cleanup=CLEAN),
+    Case(
+        "kubernetes config without a CA and without the pod's",
+        POST("auth/diff-k8s/config", {"kubernetes_host": K8S_HOST, "disable_local_ca_jwt": True}),
+        setup=(K8S,),
+        cleanup=K8S_CLEAN,
+    ),
+    Case(
+        "kubernetes config with a CA that is no certificate",
+        POST("auth/diff-k8s/config", {"kubernetes_host": K8S_HOST, "kubernetes_ca_cert": BAD_PEM}),
+        setup=(K8S,),
+        cleanup=K8S_CLEAN,
+    ),
 ]
 
 UNKNOWN_TYPE = (
@@ -94,6 +115,10 @@ UNKNOWN_TYPE = (
     "awsbroker [\"unknown auth method type 'no-such-method'\"]"
 )
 EXPECTED: dict[str, dict[str, str]] = {
+    "kubernetes config with a CA that is no certificate": {
+        "status: openbao 204, awsbroker 400": BAD_CA,
+        "body: openbao NoneType, awsbroker dict": BAD_CA,
+    },
     "read an auth mount": {
         "envelope: key 'deprecation_status' only in openbao": DEPRECATION,
         "data: key 'deprecation_status' only in openbao": DEPRECATION,

@@ -81,6 +81,22 @@ CASES = [
         cleanup=CLEAN,
     ),
     Case("tune a missing mount", POST("sys/mounts/diff-none/tune", {"default_lease_ttl": "1h"})),
+    Case(
+        "enable with a default over the server's max",
+        POST("sys/mounts/diff-long", {"type": "$engine", "config": {"default_lease_ttl": "800h"}}),
+        cleanup=(DELETE("sys/mounts/diff-long"),),
+    ),
+    Case(
+        "enable with a max over the server's max",
+        POST("sys/mounts/diff-long2", {"type": "$engine", "config": {"max_lease_ttl": "8760h"}}),
+        cleanup=(DELETE("sys/mounts/diff-long2"),),
+    ),
+    Case(
+        "tune a max over the server's max",
+        POST("sys/mounts/diff-aws/tune", {"max_lease_ttl": "12345678s"}),
+        setup=(ENABLE,),
+        cleanup=CLEAN,
+    ),
     Case("disable", DELETE("sys/mounts/diff-aws"), setup=(ENABLE,)),
     Case("disable a missing mount", DELETE("sys/mounts/diff-none")),
     Case("disable sys/", DELETE("sys/mounts/sys")),

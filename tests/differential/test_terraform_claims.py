@@ -28,6 +28,15 @@ def test_every_test_file_named_exists() -> None:
         assert name in tests or name in basenames, name
 
 
+def test_every_hvac_file_named_runs_in_the_hvac_suite() -> None:
+    from tests.hvac_suite.test_hvac_suite import PASSED
+
+    hvac_named = set(re.findall(r"hvac's(?: own)? `(test_\w+\.py)`", _section()))
+    assert hvac_named
+    running = {Path(name).name for name, passed in PASSED.items() if passed}
+    assert hvac_named <= running, hvac_named - running
+
+
 def test_every_row_names_a_test() -> None:
     rows = [
         line
