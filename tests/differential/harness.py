@@ -12,7 +12,8 @@ such as a token, as a variable each server keeps for itself), and the aspects to
 - `data`, `auth`, `wrap_info`: the shape of each (keys and value types, recursively; a list by its
   first item), or only the parts `fields` names when the keys themselves vary (mount paths);
 - `errors`: the texts of `errors`, exactly;
-- `warnings`: the texts of `warnings`, exactly.
+- `warnings`: the texts of `warnings`, exactly;
+- and the values at the dotted paths a case names in `values` (`auth.policies`), exactly.
 
 Each difference is one line (`status: openbao 400, awsbroker 403`). An area's file lists, for
 each case, the differences we keep on purpose with the reason; `check` fails on a difference not
@@ -61,6 +62,8 @@ class Case:
     compare: tuple[str, ...] = ASPECTS
     # `data` paths (tuples of keys) to compare instead of the whole of `data`
     fields: tuple[tuple[str, ...], ...] | None = None
+    # dotted paths (`auth.policies`) whose values, not only shapes, must be equal
+    values: tuple[str, ...] = ()
     item: str = ""  # the issue-17 item(s) the case checks, for the reader
 
 
@@ -211,7 +214,18 @@ def compare(case: Case, theirs: Answer, ours: Answer) -> list[str]:
     for aspect in ("errors", "warnings"):
         if aspect in case.compare and a.get(aspect) != b.get(aspect):
             found.append(f"{aspect}: openbao {a.get(aspect)!r}, awsbroker {b.get(aspect)!r}")
+    for dotted in case.values:
+        mine, yours = _value(a, dotted), _value(b, dotted)
+        if mine != yours:
+            found.append(f"value {dotted}: openbao {mine!r}, awsbroker {yours!r}")
     return found
+
+
+def _value(body: Any, dotted: str) -> Any:
+    try:
+        return dig(body, dotted)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return "<absent>"
 
 
 def run_case(case: Case, targets: tuple[Target, Target]) -> list[str]:

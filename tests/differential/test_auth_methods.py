@@ -95,6 +95,15 @@ CASES = [
         setup=(ENABLE, ROLE, ROLE_ID),
         cleanup=CLEAN,
     ),
+    Case(
+        "approle token_policies as one comma string split",
+        GET("auth/diff-ar/role/r2"),
+        setup=(ENABLE, POST("auth/diff-ar/role/r2", {"token_policies": "a,b"})),
+        cleanup=CLEAN,
+        compare=("status",),
+        values=("data.token_policies",),
+        item="3",
+    ),
     Case("approle missing role", GET("auth/diff-ar/role/none"), setup=(ENABLE,), cleanup=CLEAN),
     Case(
         "kubernetes config without a CA and without the pod's",

@@ -54,6 +54,7 @@ CASES = [
                 "renewable": False,
             },
         ),
+        values=("auth.renewable", "auth.lease_duration", "auth.policies"),
     ),
     # vault_mount, vault_aws_secret_backend (its mount)
     Case("vault_mount: create", POST("sys/mounts/diff-tf", MOUNT_INPUT), cleanup=CLEAN),
@@ -69,6 +70,7 @@ CASES = [
         GET("sys/mounts/diff-tf/tune"),
         setup=(ENABLED, POST("sys/mounts/diff-tf/tune", TUNE_INPUT)),
         cleanup=CLEAN,
+        values=("data.default_lease_ttl", "data.max_lease_ttl", "data.description"),
     ),
     Case("vault_mount: gone (read)", GET("sys/mounts/diff-tf-none")),
     Case("vault_mount: destroy", DELETE("sys/mounts/diff-tf"), setup=(ENABLED,)),

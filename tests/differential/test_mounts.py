@@ -68,6 +68,7 @@ CASES = [
     Case(
         "a tune reads back",
         GET("sys/mounts/diff-aws/tune"),
+        values=("data.default_lease_ttl", "data.max_lease_ttl"),
         setup=(
             ENABLE,
             POST("sys/mounts/diff-aws/tune", {"default_lease_ttl": "1h", "max_lease_ttl": "2h"}),

@@ -17,7 +17,11 @@ MAKE = POST(
 )
 
 CASES = [
-    Case("create", POST("auth/token/create", {"policies": ["default"], "ttl": "1h"})),
+    Case(
+        "create",
+        POST("auth/token/create", {"policies": ["default"], "ttl": "1h"}),
+        values=("auth.policies", "auth.renewable", "auth.lease_duration", "auth.orphan"),
+    ),
     Case(
         "create with metadata and no default policy",
         POST(
@@ -32,6 +36,7 @@ CASES = [
             "auth/token/create", {"policies": "a,b", "ttl": "1h"}, save={"t": "auth.client_token"}
         ),
         item="3",
+        values=("auth.policies", "auth.token_policies"),
     ),
     Case(
         "policies as one comma string: the token's policies",
@@ -44,6 +49,7 @@ CASES = [
             ),
         ),
         item="3",
+        values=("data.policies",),
     ),
     Case("lookup-self", GET("auth/token/lookup-self")),
     Case("lookup of a child", POST("auth/token/lookup", {"token": "$t"}), setup=(MAKE,)),
@@ -73,7 +79,11 @@ CASES = [
         ),
         setup=(MAKE,),
     ),
-    Case("capabilities-self", POST("sys/capabilities-self", {"paths": ["sys/mounts"]})),
+    Case(
+        "capabilities-self",
+        POST("sys/capabilities-self", {"paths": ["sys/mounts"]}),
+        values=("data.capabilities", "data.sys/mounts"),
+    ),
     Case(
         "capabilities-accessor",
         POST("sys/capabilities-accessor", {"accessor": "$a", "path": "sys/policy"}),
