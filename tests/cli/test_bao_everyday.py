@@ -13,6 +13,7 @@ audit enable/list/disable; operator rotate and key-status; path-help.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,7 +115,9 @@ class Pair:
         differences), else the same text. Returns our output, parsed when JSON."""
         theirs, ours = self.run(*args)
         assert ours.returncode == theirs.returncode, (args, theirs.stderr, ours.stderr)
-        if theirs.returncode:
+        if theirs.returncode:  # the same HTTP status behind the error, when there was one
+            codes = [re.findall(r"Code: (\d+)", done.stderr) for done in (theirs, ours)]
+            assert codes[1] == codes[0], (args, theirs.stderr, ours.stderr)
             return ours.stderr
         try:
             expected, got = json.loads(theirs.stdout), json.loads(ours.stdout)
