@@ -44,7 +44,9 @@ def targets(
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    compared = differing = differences = pending = 0
+    """The tally: cases compared, how many answered alike, how many differ only by the
+    everywhere rules (everywhere.py), how many with differences listed case by case."""
+    compared = alike = everywhere_only = listed_cases = differences = pending = 0
     for outcome, reports in terminalreporter.stats.items():
         for report in reports:
             if getattr(report, "when", None) != "call":
@@ -56,11 +58,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 if name != "differential":
                     continue
                 compared += 1
-                differing += bool(value["differences"])
                 differences += value["differences"]
+                if not value["differences"]:
+                    alike += 1
+                elif value.get("listed"):
+                    listed_cases += 1
+                else:
+                    everywhere_only += 1
     if compared or pending:
         terminalreporter.write_line(
-            f"differential: {compared} cases compared with OpenBao, {differing} differ "
-            f"({differences} differences, each kept with its reason); "
-            f"{pending} cases pending (xfail) for features being built"
+            f"differential: {compared} cases compared with OpenBao, {compared - alike} differ "
+            f"({alike} alike, {everywhere_only} only by the everywhere rules, {listed_cases} with "
+            f"differences listed case by case; {differences} differences, each kept with its "
+            f"reason); {pending} cases pending (xfail) for features being built"
         )

@@ -267,7 +267,8 @@ def check(
     reason) nor explained by an `everywhere` rule, and on a listed one that did not appear."""
     found = run_case(case, targets)
     kept = expected.get(case.id, {})
-    record("differential", {"case": case.id, "differences": len(found)})
+    listed = sum(line in kept for line in found)
+    record("differential", {"case": case.id, "differences": len(found), "listed": listed})
     unexplained = [
         line
         for line in found
