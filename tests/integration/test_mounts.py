@@ -236,13 +236,25 @@ def test_concurrent_enables_of_one_path_yield_one_mount(dev_server: ServerProces
 
 
 def test_tune_max_alone_and_the_server_cap(root_client: hvac.Client) -> None:
-    """As Vault: a mount max may sit below the server default when the mount has no default of
-    its own, but no mount TTL may exceed the server's max."""
+    """As Vault (and OpenBao, tests/differential/test_mounts.py): a mount max may sit below the
+    server default when the mount has no default of its own, and above the server's max (then
+    it is the mount's limit: Terraform's `max_lease_ttl_seconds` often sets one); enabling, a
+    default over the server's max without a mount max is refused."""
     root_client.sys.enable_secrets_engine("aws", path="max-only")
     resp = root_client.sys.tune_mount_configuration("max-only", max_lease_ttl="2h")
     assert resp.status_code == 204
     assert root_client.sys.read_mount_configuration("max-only")["data"]["max_lease_ttl"] == 7200
 
-    with pytest.raises(hvac.exceptions.InvalidRequest, match="would exceed the server's max"):
-        root_client.sys.tune_mount_configuration("max-only", max_lease_ttl=SYSTEM_TTL + 1)
-    assert root_client.sys.read_mount_configuration("max-only")["data"]["max_lease_ttl"] == 7200
+    resp = root_client.sys.tune_mount_configuration("max-only", max_lease_ttl=SYSTEM_TTL + 1)
+    assert resp.status_code == 204
+    tuned = root_client.sys.read_mount_configuration("max-only")["data"]
+    assert tuned["max_lease_ttl"] == SYSTEM_TTL + 1
+
+    with pytest.raises(
+        hvac.exceptions.InvalidRequest,
+        match=f"given default lease TTL greater than system max lease TTL of {SYSTEM_TTL}",
+    ):
+        root_client.sys.enable_secrets_engine(
+            "aws", path="too-long", config={"default_lease_ttl": SYSTEM_TTL + 1}
+        )
+    assert "too-long/" not in root_client.sys.list_mounted_secrets_engines()["data"]

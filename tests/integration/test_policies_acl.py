@@ -348,9 +348,9 @@ def test_builtin_policies_are_protected(root_client: hvac.Client) -> None:
         root_client.sys.delete_acl_policy("default")
     with pytest.raises(hvac.exceptions.InvalidRequest, match="cannot delete default policy"):
         root_client.sys.delete_policy("default")
-    with pytest.raises(hvac.exceptions.InvalidRequest, match="cannot update root policy"):
+    with pytest.raises(hvac.exceptions.InvalidRequest, match='cannot update "root" policy'):
         root_client.sys.create_or_update_acl_policy("root", HCL_TEXT)
-    with pytest.raises(hvac.exceptions.InvalidRequest, match="cannot update root policy"):
+    with pytest.raises(hvac.exceptions.InvalidRequest, match='cannot update "root" policy'):
         root_client.sys.create_or_update_policy("Root", HCL_TEXT)
     with pytest.raises(hvac.exceptions.InvalidRequest, match="root"):
         root_client.sys.delete_acl_policy("root")

@@ -47,6 +47,7 @@ def entry_to_enable(b: SystemBackend, fd: FieldData, path: str, example_type: st
         entry,
         ttl_setting("default_lease_ttl", config.get("default_lease_ttl")),
         ttl_setting("max_lease_ttl", config.get("max_lease_ttl")),
+        enabling=True,
     )
     for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys"):
         value = config.get(key)
@@ -68,11 +69,18 @@ def ttl_setting(name: str, raw: JSONValue) -> int | None:
 
 
 def apply_ttls(
-    b: SystemBackend, entry: MountEntry, default: int | None, maximum: int | None
+    b: SystemBackend,
+    entry: MountEntry,
+    default: int | None,
+    maximum: int | None,
+    *,
+    enabling: bool = False,
 ) -> None:
-    """As Vault: the mount's own default and max are compared only when both are set (a mount
-    default above the server's max is capped at lease time), and neither may exceed the
-    server's max lease TTL."""
+    """As Vault (`tuneMountTTLs`, `handleMount`): the mount's own default and max are compared
+    only when both are set; a mount's max may exceed the server's (the mount's max is then the
+    limit of its leases, as Vault's system view has it), and a default above the server's max
+    is capped at lease time. Enabling, a default above the server's max is refused when the
+    mount sets no max of its own."""
     new_default = entry.config.default_lease_ttl if default is None else default
     new_max = entry.config.max_lease_ttl if maximum is None else maximum
     system_max = b.core.config.max_lease_ttl
@@ -81,12 +89,10 @@ def apply_ttls(
             f"backend max lease TTL of {new_max} would be less than backend default lease TTL "
             f"of {new_default}"
         )
-    for name, value in (("default", new_default), ("max", new_max)):
-        if value > system_max:
-            raise InvalidRequest(
-                f"backend {name} lease TTL of {value} would exceed the server's max lease TTL "
-                f"of {system_max}"
-            )
+    if enabling and not new_max and new_default > system_max:
+        raise InvalidRequest(
+            f"given default lease TTL greater than system max lease TTL of {system_max}"
+        )
     entry.config.default_lease_ttl, entry.config.max_lease_ttl = new_default, new_max
 
 

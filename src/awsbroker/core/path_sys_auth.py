@@ -17,7 +17,7 @@ from awsbroker.core.mount_tuning import (
     ttl_setting,
 )
 from awsbroker.core.mounts import AUTH_PREFIX, MountEntry, normalize_path
-from awsbroker.sdk.errors import InvalidRequest, NotFound
+from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
@@ -93,7 +93,8 @@ def list_auth(b: SystemBackend, req: Request, fd: FieldData) -> Response:
 def read_auth(b: SystemBackend, req: Request, fd: FieldData) -> Response:
     entry = _entries(b).get(_full_path(fd))
     if entry is None:
-        raise NotFound()
+        path = normalize_path(fd.get_str("path"))
+        raise InvalidRequest(f"No auth engine at {path}")  # Vault's words, a 400
     return Response(data=_info(entry), inject_top_level=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from awsbroker.core import path_sys_auth
@@ -94,8 +95,15 @@ def enable_mount(b: SystemBackend, req: Request, fd: FieldData) -> None:
     b.core.enable_mount(entry_to_enable(b, fd, path, "aws"))
 
 
+# Vault's protectedMounts: never unmounted through sys/mounts (a 400, not a silent 204).
+_PROTECTED = ("audit/", "auth/", "sys/", "cubbyhole/", "identity/")
+
+
 def disable_mount(b: SystemBackend, req: Request, fd: FieldData) -> None:
-    b.core.disable_mount(normalize_path(fd.get_str("path")))
+    path = normalize_path(fd.get_str("path"))
+    if path.startswith(_PROTECTED):
+        raise InvalidRequest(f"cannot unmount {json.dumps(path)}")  # Vault's %q
+    b.core.disable_mount(path)
 
 
 def read_tune(b: SystemBackend, req: Request, fd: FieldData) -> Response:

@@ -127,7 +127,7 @@ def create_with_role(b: TokenBackend, req: Request, fd: FieldData) -> Response:
     name = fd.get_str("role_name")  # from the path: a path's captures win over the body
     role = b.store.roles.get(name)
     if role is None:
-        raise InvalidRequest(f"unknown role {name!r}")
+        raise InvalidRequest(f"unknown role {name}")  # Vault's words
     # The role alone says whether the token is an orphan (`no_parent` is not read, as in
     # Vault): orphan=true makes orphans for whoever the ACL lets use the role, no sudo.
     return _create(b, req, fd, orphan=role.orphan, role=role)

@@ -67,7 +67,7 @@ class PolicyStore:
         if not name:
             raise InvalidRequest("a policy name is required")
         if name == ROOT_POLICY:
-            raise InvalidRequest("cannot update root policy")
+            raise InvalidRequest('cannot update "root" policy')  # Vault's words
         policy = parse_policy(name, text)
         self._storage.put(name, text.encode())
         self.forget()
@@ -76,7 +76,7 @@ class PolicyStore:
     def delete(self, name: str) -> None:
         name = normalize_name(name)
         if name == ROOT_POLICY:
-            raise InvalidRequest("cannot delete root policy")
+            raise InvalidRequest('cannot delete "root" policy')  # Vault's words
         if name == DEFAULT_POLICY_NAME:
             raise InvalidRequest("cannot delete default policy")
         self._storage.delete(name)

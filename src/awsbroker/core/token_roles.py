@@ -9,6 +9,8 @@ names exactly the role it lets a caller use.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import cast
 
@@ -86,9 +88,11 @@ def role_policies(
         if not final:
             final = sorted({*role.allowed_policies, *extra})
         elif any(not role.allows(p) and p not in extra for p in final):
-            raise InvalidRequest(
-                f"token policies {final} must be subset of the role's allowed policies "
-                f"{role.allowed_policies} or glob policies {role.allowed_policies_glob}"
+            allowed = sorted({*role.allowed_policies, *extra})
+            raise InvalidRequest(  # Vault's words, its lists as Go's %q prints them
+                f"token policies ({_go_quoted(final)}) must be subset of the role's allowed "
+                f"policies ({_go_quoted(allowed)}) or glob policies "
+                f"({_go_quoted(role.allowed_policies_glob)})"
             )
     elif not final:
         final = sorted({*parent_policies, *extra})
@@ -114,3 +118,8 @@ class TokenRoles:
 
     def names(self) -> list[str]:
         return [k for k in self._storage.list(ROLE_PREFIX) if not k.endswith("/")]
+
+
+def _go_quoted(items: Iterable[str]) -> str:
+    """A list of strings as Go's `%q` prints a `[]string`: `["a" "b"]`."""
+    return "[" + " ".join(json.dumps(item) for item in items) + "]"

@@ -20,6 +20,7 @@ _TYPE_NAMES = {
     FieldType.BOOL: "bool",
     FieldType.DURATION: "duration (sec)",
     FieldType.STRING_LIST: "slice",
+    FieldType.STRING_SLICE: "slice",
     FieldType.MAP: "map",
     FieldType.OBJECT: "map",
 }

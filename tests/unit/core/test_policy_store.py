@@ -64,11 +64,11 @@ def test_get_and_exists_for_missing(store: PolicyStore) -> None:
 
 
 def test_root_is_protected(store: PolicyStore) -> None:
-    with pytest.raises(InvalidRequest, match="cannot update root policy"):
+    with pytest.raises(InvalidRequest, match='cannot update "root" policy'):
         store.put("root", TEXT)
-    with pytest.raises(InvalidRequest, match="cannot update root policy"):
+    with pytest.raises(InvalidRequest, match='cannot update "root" policy'):
         store.put("ROOT", TEXT)
-    with pytest.raises(InvalidRequest, match="cannot delete root policy"):
+    with pytest.raises(InvalidRequest, match='cannot delete "root" policy'):
         store.delete("root")
 
 

@@ -110,7 +110,7 @@ def test_names_are_case_sensitive(h: Harness) -> None:
     """As in Vault: `create/Deploy` is not the role `deploy` an ACL may have been written for."""
     write(h, "deploy", allowed_policies=["a"])
     assert h.call(R, "auth/token/roles/Deploy") is None
-    assert "unknown role 'Deploy'" in refused(h, "Deploy", {})
+    assert "unknown role Deploy" in refused(h, "Deploy", {})
     write(h, "Deploy", allowed_policies=["b"])
     assert h.ok(L, "auth/token/roles").data == {"keys": ["Deploy", "deploy"]}
     assert create(h, "Deploy").policies == ["b", "default"]
@@ -349,7 +349,7 @@ def test_deleted_role_refuses_and_the_acl_decides_who_may_use_a_role(h: Harness)
     with pytest.raises(Exception, match="permission denied"):
         h.call(U, "auth/token/create/b", {}, caller)
     h.call(D, "auth/token/roles/a")
-    assert "unknown role 'a'" in refused(h, "a", {}, caller)
+    assert "unknown role a" in refused(h, "a", {}, caller)
 
 
 def test_a_role_written_on_one_node_is_used_on_another_at_once(h: Harness) -> None:
@@ -359,7 +359,7 @@ def test_a_role_written_on_one_node_is_used_on_another_at_once(h: Harness) -> No
     write(other, "r", allowed_policies=["b"])
     assert create(h, "r").policies == ["b", "default"]
     other.call(D, "auth/token/roles/r")
-    assert "unknown role 'r'" in refused(h, "r", {})
+    assert "unknown role r" in refused(h, "r", {})
 
 
 def alive(h: Harness, token: str) -> bool:

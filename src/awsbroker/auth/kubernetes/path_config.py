@@ -62,6 +62,8 @@ def write_config(b: KubernetesBackend, req: Request, fd: FieldData) -> None:
     ca = fd.get_str("kubernetes_ca_cert")
     if ca.strip():
         ssl_context(ca)
+    elif fd.get_bool("disable_local_ca_jwt"):  # no pod CA to fall back on: Vault's refusal
+        raise InvalidRequest("kubernetes_ca_cert must be given when disable_local_ca_jwt is true")
     b.store.put_config(
         Config(
             kubernetes_host=host,
