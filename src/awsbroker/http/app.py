@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.responses import Response as HTTPResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from awsbroker.http import ui
 from awsbroker.http.errors import HEADERS, error_response, from_error
 from awsbroker.http.sites import Refused, SitePolicy, cors_headers, preflight_headers
 from awsbroker.http.workers import WorkerThreads
@@ -391,7 +392,10 @@ def build_app(
             return
         if scope["type"] != "http":  # a websocket: refused by returning without accepting
             return
-        answer = await api.endpoint(HTTPRequest(scope, receive))
+        if ui.is_ui(scope["path"]):  # the web console's files
+            answer = ui.serve(scope["method"], scope["path"])
+        else:
+            answer = await api.endpoint(HTTPRequest(scope, receive))
         await answer(scope, receive, send)
 
     return app

@@ -1,0 +1,611 @@
+// The awsbroker web console: plain ES module, no build step, no third-party code.
+// Talks to the server's own /v1/ API with the token in the X-Vault-Token header. The token
+// lives in sessionStorage (this tab only; gone when the tab closes), never in a cookie or URL.
+
+const TOKEN_KEY = "awsbroker.token";
+const OIDC_KEY = "awsbroker.oidc";
+const IDLE_KEY = "awsbroker.idle-seconds"; // an override of the idle sign-out, for tests
+const DEFAULT_IDLE_SECONDS = 15 * 60;
+const CALLBACK_PATH = "/ui/oidc/callback";
+
+const state = {
+  token: null, // the signed-in token, or null
+  self: null, // auth/token/lookup-self's data
+  expiresAt: 0, // ms since epoch; 0 for a token that never expires
+  lastActivity: Date.now(),
+  renewing: false,
+  timer: null,
+  view: "credentials",
+  operator: false, // whether the token has sudo on sys/leases
+  countdowns: [], // {node, expiresAt, onExpired}
+};
+
+// ---- small helpers ------------------------------------------------------------------------
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const main = () => document.getElementById("main");
+
+function announce(message) {
+  const status = document.getElementById("status");
+  status.textContent = "";
+  setTimeout(() => { status.textContent = message; }, 30);
+  setTimeout(() => { if (status.textContent === message) status.textContent = ""; }, 4000);
+}
+
+function duration(seconds) {
+  seconds = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const pad = (n) => String(n).padStart(2, "0");
+  if (h >= 48) return `${Math.floor(h / 24)}d ${h % 24}h ${pad(m)}m`;
+  return h > 0 ? `${h}h ${pad(m)}m ${pad(s)}s` : `${m}m ${pad(s)}s`;
+}
+
+class APIError extends Error {
+  constructor(status, errors) {
+    super(errors.join("; ") || `the server answered ${status}`);
+    this.status = status;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  if (state.token) headers["X-Vault-Token"] = state.token;
+  const init = { method, headers, credentials: "omit", cache: "no-store" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(`/v1/${path}`, init);
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new APIError(response.status, (data && data.errors) || []);
+  return data;
+}
+
+function errorBox(error) {
+  return el("p", { class: "error", role: "alert" }, error.message || String(error));
+}
+
+function copyButton(label, textOf) {
+  return el("button", {
+    type: "button", class: "secondary",
+    onclick: async () => {
+      try {
+        await navigator.clipboard.writeText(textOf());
+        announce(`${label} copied to the clipboard`);
+      } catch (error) {
+        announce(`Could not copy: ${error.message}`);
+      }
+    },
+  }, `Copy ${label}`);
+}
+
+// ---- session ------------------------------------------------------------------------------
+
+function idleSeconds() {
+  const override = Number(sessionStorage.getItem(IDLE_KEY));
+  return override > 0 ? override : DEFAULT_IDLE_SECONDS;
+}
+
+async function signIn(token) {
+  state.token = token;
+  const self = (await api("GET", "auth/token/lookup-self")).data;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  adopt(self);
+  try {
+    const caps = await capabilities(["sys/leases/lookup/"]);
+    state.operator = caps["sys/leases/lookup/"].some((c) => c === "root" || c === "sudo");
+  } catch {
+    state.operator = false;
+  }
+  state.lastActivity = Date.now();
+  startTicking();
+  render();
+}
+
+function adopt(self) {
+  state.self = self;
+  state.expiresAt = self.ttl > 0 ? Date.now() + self.ttl * 1000 : 0;
+}
+
+function signOut(reason) {
+  // Every secret on display goes with the page's content; nothing is revoked unless asked.
+  state.token = null;
+  state.self = null;
+  state.operator = false;
+  state.countdowns = [];
+  sessionStorage.removeItem(TOKEN_KEY);
+  if (state.timer) clearInterval(state.timer);
+  state.timer = null;
+  main().replaceChildren();
+  render();
+  if (reason) {
+    main().prepend(el("p", { class: "error", role: "alert" }, reason));
+  }
+}
+
+async function revokeAndSignOut() {
+  try {
+    await api("POST", "auth/token/revoke-self");
+  } catch (error) {
+    announce(`Revoking the token failed: ${error.message}`);
+  }
+  signOut("Signed out; the token was revoked.");
+}
+
+function startTicking() {
+  if (state.timer) clearInterval(state.timer);
+  state.timer = setInterval(tick, 1000);
+}
+
+function tick() {
+  if (!state.token) return;
+  const now = Date.now();
+  if (now - state.lastActivity > idleSeconds() * 1000) {
+    signOut("You were signed out after a time without activity.");
+    return;
+  }
+  if (state.expiresAt && now >= state.expiresAt) {
+    signOut("Your token expired: sign in again.");
+    return;
+  }
+  maybeRenew(now);
+  const left = document.getElementById("token-left");
+  if (left) left.textContent = state.expiresAt ? duration((state.expiresAt - now) / 1000) : "never";
+  for (const c of state.countdowns) {
+    const seconds = (c.expiresAt - now) / 1000;
+    c.node.textContent = duration(seconds);
+    if (seconds <= 0 && c.onExpired) { const f = c.onExpired; c.onExpired = null; f(); }
+  }
+  state.countdowns = state.countdowns.filter((c) => c.node.isConnected);
+}
+
+function maybeRenew(now) {
+  const self = state.self;
+  if (!self || !self.renewable || !state.expiresAt || state.renewing) return;
+  const full = self.creation_ttl || self.ttl;
+  const left = (state.expiresAt - now) / 1000;
+  // Renew when half the lifetime is spent, if the person is still here.
+  if (left > full / 2 || now - state.lastActivity > idleSeconds() * 1000) return;
+  state.renewing = true;
+  api("POST", "auth/token/renew-self", {})
+    .then(() => api("GET", "auth/token/lookup-self"))
+    .then((answer) => { adopt(answer.data); })
+    .catch((error) => { announce(`Renewing the token failed: ${error.message}`); })
+    .finally(() => { state.renewing = false; });
+}
+
+for (const event of ["pointerdown", "keydown", "mousemove", "touchstart", "scroll"]) {
+  addEventListener(event, () => { state.lastActivity = Date.now(); }, { passive: true });
+}
+
+// ---- the frame ----------------------------------------------------------------------------
+
+const VIEWS = [
+  ["credentials", "My credentials"],
+  ["leases", "Leases"],
+  ["operator", "Operator"],
+];
+
+function render() {
+  const nav = document.getElementById("nav");
+  const session = document.getElementById("session");
+  if (!state.token) {
+    nav.hidden = true;
+    session.hidden = true;
+    nav.replaceChildren();
+    session.replaceChildren();
+    renderSignIn();
+    return;
+  }
+  nav.hidden = false;
+  const views = VIEWS.filter(([id]) => id !== "operator" || state.operator);
+  if (!views.some(([id]) => id === state.view)) state.view = "credentials";
+  nav.replaceChildren(...views.map(([id, label]) => el("button", {
+    type: "button", "aria-current": state.view === id ? "page" : null,
+    onclick: () => { state.view = id; render(); main().focus(); },
+  }, label)));
+  session.hidden = false;
+  const who = state.self.display_name || "token";
+  session.replaceChildren(
+    el("span", {}, "Signed in as ", el("strong", {}, who), " · token expires in ",
+      el("span", { id: "token-left", class: "countdown" },
+        state.expiresAt ? duration((state.expiresAt - Date.now()) / 1000) : "never")),
+    el("button", { type: "button", onclick: () => signOut("Signed out.") }, "Sign out"),
+    el("button", { type: "button", class: "danger", onclick: revokeAndSignOut },
+      "Sign out and revoke token"),
+  );
+  state.countdowns = [];
+  if (state.view === "leases") renderLeases();
+  else if (state.view === "operator") renderOperator();
+  else renderCredentials();
+}
+
+// ---- sign in ------------------------------------------------------------------------------
+
+function renderSignIn() {
+  const tokenInput = el("input", {
+    id: "token", name: "token", type: "password", autocomplete: "off", required: true,
+    spellcheck: "false",
+  });
+  const problem = el("div");
+  const form = el("form", {
+    onsubmit: async (event) => {
+      event.preventDefault();
+      problem.replaceChildren();
+      try {
+        await signIn(tokenInput.value.trim());
+      } catch (error) {
+        state.token = null;
+        problem.replaceChildren(errorBox(error.status === 403
+          ? new Error("That token is not valid (it may have expired or been revoked).") : error));
+      }
+    },
+  },
+  el("label", { for: "token" }, "Token"),
+  tokenInput,
+  el("div", { class: "row" }, el("button", { type: "submit" }, "Sign in with a token")),
+  problem);
+  const oidc = el("section", { "aria-labelledby": "oidc-heading", hidden: true },
+    el("h2", { id: "oidc-heading" }, "Or sign in with your organisation"));
+  main().replaceChildren(el("h1", {}, "Sign in"), form, oidc);
+  loadOidcMounts(oidc);
+}
+
+async function loadOidcMounts(section) {
+  let mounts;
+  try {
+    mounts = (await api("GET", "sys/internal/ui/mounts")).data.auth || {};
+  } catch {
+    return;
+  }
+  const oidc = Object.entries(mounts).filter(([, m]) => m.type === "oidc");
+  if (!oidc.length) return;
+  section.hidden = false;
+  for (const [path, mount] of oidc) {
+    const mountPath = path.replace(/\/$/, "");
+    const role = el("input", { id: `oidc-role-${mountPath}`, autocomplete: "off" });
+    const problem = el("div");
+    section.append(el("form", {
+      class: "card",
+      onsubmit: (event) => {
+        event.preventDefault();
+        startOidc(mountPath, role.value.trim()).catch((e) => problem.replaceChildren(errorBox(e)));
+      },
+    },
+    el("h3", {}, mount.description || `OIDC (${mountPath})`),
+    el("label", { for: `oidc-role-${mountPath}` }, "Role (optional)"), role,
+    el("div", { class: "row" }, el("button", { type: "submit" }, `Sign in with ${mountPath}`)),
+    problem));
+  }
+}
+
+function randomHex(bytes) {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function startOidc(mount, role) {
+  const nonce = randomHex(16);
+  const answer = await api("POST", `auth/${mount}/oidc/auth_url`, {
+    role, redirect_uri: location.origin + CALLBACK_PATH, client_nonce: nonce,
+  });
+  const url = answer.data.auth_url;
+  if (!url) throw new Error("The server gave no sign-in address: is the role's redirect URI allowed?");
+  sessionStorage.setItem(OIDC_KEY, JSON.stringify({ mount, nonce }));
+  location.assign(url);
+}
+
+async function finishOidc() {
+  const query = new URLSearchParams(location.search);
+  // The code and state leave the address bar at once (no token ever goes there).
+  history.replaceState(null, "", "/ui/");
+  const pending = JSON.parse(sessionStorage.getItem(OIDC_KEY) || "null");
+  sessionStorage.removeItem(OIDC_KEY);
+  if (!pending) throw new Error("No sign-in was started from this tab.");
+  if (query.get("error")) throw new Error(`The provider refused: ${query.get("error_description") || query.get("error")}`);
+  const params = new URLSearchParams({
+    state: query.get("state") || "", code: query.get("code") || "", client_nonce: pending.nonce,
+  });
+  const answer = await api("GET", `auth/${pending.mount}/oidc/callback?${params}`);
+  await signIn(answer.auth.client_token);
+}
+
+// ---- my credentials -----------------------------------------------------------------------
+
+async function capabilities(paths) {
+  const answer = await api("POST", "sys/capabilities-self", { paths });
+  return answer.data;
+}
+
+const usable = (caps) => (caps || []).some((c) => ["read", "update", "root"].includes(c));
+
+async function rolesOf(mount, acl) {
+  // Everything the token could list, else the role names its policies spell out.
+  try {
+    return (await api("LIST", `${mount}roles`)).data.keys;
+  } catch {
+    const names = new Set();
+    const re = new RegExp(`^${mount.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?:creds|sts|roles)/([\\w.@-]+)$`);
+    for (const path of Object.keys(acl.exact_paths || {})) {
+      const match = path.match(re);
+      if (match) names.add(match[1]);
+    }
+    return [...names].sort();
+  }
+}
+
+async function renderCredentials() {
+  const root = el("div");
+  main().replaceChildren(el("h1", {}, "My credentials"), root);
+  root.append(el("p", { class: "muted" }, "Loading the roles you may use…"));
+  try {
+    const acl = (await api("GET", "sys/internal/ui/resultant-acl")).data;
+    const mounts = (await api("GET", "sys/internal/ui/mounts")).data.secret || {};
+    const awsMounts = Object.keys(mounts).filter((p) => mounts[p].type === "aws").sort();
+    const sections = [];
+    for (const mount of awsMounts) {
+      const names = await rolesOf(mount, acl);
+      if (!names.length) continue;
+      const paths = names.flatMap((n) => [`${mount}creds/${n}`, `${mount}sts/${n}`, `${mount}roles/${n}`]);
+      const caps = await capabilities(paths);
+      const cards = [];
+      for (const name of names) {
+        if (!usable(caps[`${mount}creds/${name}`]) && !usable(caps[`${mount}sts/${name}`])) continue;
+        let role = null;
+        if (usable(caps[`${mount}roles/${name}`])) {
+          try { role = (await api("GET", `${mount}roles/${name}`)).data; } catch { role = null; }
+        }
+        cards.push(roleCard(mount, name, role, usable(caps[`${mount}sts/${name}`])));
+      }
+      if (cards.length) {
+        sections.push(el("section", { "aria-labelledby": `mount-${mount}` },
+          el("h2", { id: `mount-${mount}` }, `Mount ${mount}`), el("div", { class: "cards" }, cards)));
+      }
+    }
+    root.replaceChildren(...(sections.length ? sections
+      : [el("p", {}, "Your token may not get credentials from any role.")]));
+  } catch (error) {
+    root.replaceChildren(errorBox(error));
+  }
+}
+
+function roleCard(mount, name, role, stsAllowed) {
+  const id = `${mount}${name}`.replace(/[^\w-]/g, "-");
+  const types = role ? String(role.credential_type || "").split(",").filter(Boolean) : [];
+  const sts = types.some((t) => t !== "iam_user");
+  const details = role ? el("dl", {},
+    el("dt", {}, "Type"), el("dd", {}, types.join(", ") || "unknown"),
+    sts ? [el("dt", {}, "Default TTL"), el("dd", {}, role.default_sts_ttl ? duration(role.default_sts_ttl) : "1h (engine default)"),
+      el("dt", {}, "Longest TTL"), el("dd", {}, role.max_sts_ttl ? duration(role.max_sts_ttl) : "the mount's maximum")] : null,
+    (role.role_arns || []).length ? [el("dt", {}, "Roles"), el("dd", {}, role.role_arns.join(", "))] : null,
+  ) : el("p", { class: "muted" }, "You may get credentials; the role's settings are not shown to you.");
+  const fields = [];
+  const ttl = el("input", { id: `${id}-ttl`, placeholder: "e.g. 15m, 1h", autocomplete: "off" });
+  if (!role || sts) fields.push(el("div", {}, el("label", { for: `${id}-ttl` }, "TTL (STS types)"), ttl));
+  let roleArn = null;
+  if (role && (role.role_arns || []).length > 1) {
+    roleArn = el("select", { id: `${id}-arn` }, role.role_arns.map((arn) => el("option", { value: arn }, arn)));
+    fields.push(el("div", {}, el("label", { for: `${id}-arn` }, "AWS role"), roleArn));
+  }
+  let mfa = null;
+  if (role && role.mfa_serial_number) {
+    mfa = el("input", { id: `${id}-mfa`, inputmode: "numeric", autocomplete: "one-time-code" });
+    fields.push(el("div", {}, el("label", { for: `${id}-mfa` }, "MFA code"), mfa));
+  }
+  const output = el("div", { class: "issued" });
+  const button = el("button", { type: "submit" }, "Get credentials");
+  const form = el("form", {
+    onsubmit: async (event) => {
+      event.preventDefault();
+      const body = {};
+      if (ttl.value.trim() && (!role || sts)) body.ttl = ttl.value.trim();
+      if (roleArn) body.role_arn = roleArn.value;
+      if (mfa && mfa.value.trim()) body.mfa_code = mfa.value.trim();
+      button.disabled = true;
+      output.replaceChildren(el("p", { class: "muted" }, "Asking AWS…"));
+      try {
+        // STS types on sts/ when the token may use it (Vault's two paths), else creds/.
+        const endpoint = (role ? sts : true) && stsAllowed ? "sts" : "creds";
+        const answer = await api("POST", `${mount}${endpoint}/${name}`, body);
+        output.replaceChildren(issued(name, answer));
+        output.querySelector("button")?.focus();
+        announce(`Credentials for ${name} issued`);
+      } catch (error) {
+        output.replaceChildren(errorBox(error));
+      } finally {
+        button.disabled = false;
+      }
+    },
+  }, el("div", { class: "row" }, fields), el("div", { class: "row" }, button));
+  return el("article", { class: "card", "aria-labelledby": `${id}-title` },
+    el("h3", { id: `${id}-title` }, name), details, form, output);
+}
+
+function issued(name, answer) {
+  const data = answer.data;
+  const expiresAt = Date.now() + (answer.lease_duration || 0) * 1000;
+  const expiration = new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const token = data.security_token || data.session_token || "";
+  const profile = name.replace(/[^\w.@-]/g, "-");
+  const exportText = [
+    `export AWS_ACCESS_KEY_ID=${data.access_key}`,
+    `export AWS_SECRET_ACCESS_KEY=${data.secret_key}`,
+    token ? `export AWS_SESSION_TOKEN=${token}` : "unset AWS_SESSION_TOKEN",
+  ].join("\n");
+  const profileText = [
+    `[${profile}]`,
+    `aws_access_key_id = ${data.access_key}`,
+    `aws_secret_access_key = ${data.secret_key}`,
+    token ? `aws_session_token = ${token}` : null,
+  ].filter(Boolean).join("\n");
+  const processObject = { Version: 1, AccessKeyId: data.access_key, SecretAccessKey: data.secret_key };
+  if (token) processObject.SessionToken = token;
+  if (answer.lease_duration) processObject.Expiration = expiration;
+  const processText = JSON.stringify(processObject, null, 2);
+  const countdown = el("span", { class: "countdown" }, duration(answer.lease_duration));
+  const block = el("section", { class: "credentials", "aria-label": `Credentials for ${name}` });
+  if (answer.lease_duration) {
+    state.countdowns.push({
+      node: countdown, expiresAt,
+      onExpired: () => block.replaceChildren(el("p", { class: "error" }, "These credentials have expired.")),
+    });
+  }
+  // The AWS console sign-in link belongs to console sign-in (issue 19): not offered yet.
+  block.append(
+    el("p", {}, answer.lease_duration ? ["Expires in ", countdown, ` (at ${expiration})`] : "Valid until revoked."),
+    answer.lease_id ? el("p", { class: "muted" }, "Lease ", el("code", {}, answer.lease_id)) : null,
+    el("h4", {}, "Shell"), el("pre", { "data-format": "export" }, exportText),
+    copyButton("export lines", () => exportText),
+    el("h4", {}, "~/.aws/credentials"), el("pre", { "data-format": "profile" }, profileText),
+    copyButton("profile", () => profileText),
+    el("h4", {}, "credential_process"), el("pre", { "data-format": "process" }, processText),
+    copyButton("JSON", () => processText),
+  );
+  return block;
+}
+
+// ---- leases -------------------------------------------------------------------------------
+
+function leaseActions(leaseId, revokePath, after) {
+  return el("span", { class: "row" },
+    el("button", {
+      type: "button", class: "secondary", "aria-label": `Renew ${leaseId}`,
+      onclick: async () => {
+        try {
+          const answer = await api("POST", "sys/leases/renew", { lease_id: leaseId });
+          announce(`Renewed: ${duration(answer.lease_duration)} left`);
+          after();
+        } catch (error) { announce(`Renew failed: ${error.message}`); }
+      },
+    }, "Renew"),
+    el("button", {
+      type: "button", class: "danger", "aria-label": `Revoke ${leaseId}`,
+      onclick: async () => {
+        try {
+          await api("POST", revokePath, { lease_id: leaseId });
+          announce("Lease revoked");
+          after();
+        } catch (error) { announce(`Revoke failed: ${error.message}`); }
+      },
+    }, "Revoke"));
+}
+
+async function renderLeases() {
+  const mine = el("div");
+  main().replaceChildren(el("h1", {}, "Leases"),
+    el("section", { "aria-labelledby": "mine-heading" },
+      el("h2", { id: "mine-heading" }, "Leases of this token"), mine));
+  const load = async () => {
+    try {
+      const leases = (await api("GET", "sys/leases/self")).data.leases;
+      if (!leases.length) {
+        mine.replaceChildren(el("p", {}, "This token holds no leases."));
+        return;
+      }
+      const rows = leases.map((lease) => {
+        const left = el("span", { class: "countdown" }, duration(lease.ttl));
+        state.countdowns.push({ node: left, expiresAt: Date.now() + lease.ttl * 1000 });
+        return el("tr", {},
+          el("td", {}, el("code", {}, lease.lease_id)),
+          el("td", {}, left),
+          el("td", {}, leaseActions(lease.lease_id, "sys/leases/self/revoke", load)));
+      });
+      mine.replaceChildren(el("div", { class: "table-wrap" }, el("table", {},
+        el("caption", { class: "muted" }, `${leases.length} lease(s)`),
+        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Lease"),
+          el("th", { scope: "col" }, "Expires in"), el("th", { scope: "col" }, "Actions"))),
+        el("tbody", {}, rows))));
+    } catch (error) {
+      mine.replaceChildren(errorBox(error));
+    }
+  };
+  await load();
+}
+
+// ---- operator -----------------------------------------------------------------------------
+
+async function renderOperator() {
+  const browse = el("div");
+  const irrevocable = el("div");
+  main().replaceChildren(el("h1", {}, "Operator"),
+    el("p", { class: "muted" }, "What your token may see of every lease (sudo on sys/leases)."),
+    el("section", { "aria-labelledby": "all-heading" }, el("h2", { id: "all-heading" }, "All leases"), browse),
+    el("section", { "aria-labelledby": "irr-heading" }, el("h2", { id: "irr-heading" }, "Irrevocable leases"), irrevocable));
+  const prefix = el("input", { id: "lease-prefix", placeholder: "aws/creds/", autocomplete: "off" });
+  const listing = el("div");
+  const list = async () => {
+    let p = prefix.value.trim().replace(/^\/+/, "");
+    try {
+      const keys = (await api("LIST", `sys/leases/lookup/${p}`)).data.keys;
+      if (p && !p.endsWith("/")) p += "/";
+      listing.replaceChildren(el("div", { class: "table-wrap" }, el("table", {},
+        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, `Under ${p || "/"}`), el("th", { scope: "col" }, "Actions"))),
+        el("tbody", {}, keys.map((key) => el("tr", {},
+          el("td", {}, key.endsWith("/")
+            ? el("button", { type: "button", class: "secondary", onclick: () => { prefix.value = p + key; list(); } }, key)
+            : el("code", {}, p + key)),
+          el("td", {}, key.endsWith("/") ? "" : leaseActions(p + key, "sys/leases/revoke", list))))))));
+    } catch (error) {
+      listing.replaceChildren(error.status === 404 ? el("p", {}, "No leases under that prefix.") : errorBox(error));
+    }
+  };
+  browse.append(el("form", { onsubmit: (e) => { e.preventDefault(); list(); } },
+    el("label", { for: "lease-prefix" }, "Prefix (mount, then role: aws/creds/dev/)"), prefix,
+    el("div", { class: "row" }, el("button", { type: "submit" }, "List"))), listing);
+  await list();
+  try {
+    const answer = (await api("GET", "sys/leases?type=irrevocable&limit=100")).data;
+    irrevocable.replaceChildren(answer.leases.length
+      ? el("div", { class: "table-wrap" }, el("table", {},
+        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Lease"), el("th", { scope: "col" }, "Last error"))),
+        el("tbody", {}, answer.leases.map((l) => el("tr", {}, el("td", {}, el("code", {}, l.lease_id)), el("td", {}, l.error))))))
+      : el("p", {}, "No irrevocable leases."));
+  } catch (error) {
+    irrevocable.replaceChildren(errorBox(error));
+  }
+}
+
+// ---- start --------------------------------------------------------------------------------
+
+async function start() {
+  if (location.pathname === CALLBACK_PATH) {
+    try {
+      await finishOidc();
+      return;
+    } catch (error) {
+      render();
+      main().prepend(errorBox(error));
+      return;
+    }
+  }
+  const saved = sessionStorage.getItem(TOKEN_KEY);
+  if (saved) {
+    try {
+      await signIn(saved);
+      return;
+    } catch {
+      sessionStorage.removeItem(TOKEN_KEY);
+      state.token = null;
+    }
+  }
+  render();
+}
+
+start();
