@@ -37,6 +37,7 @@ from playwright.sync_api import (  # noqa: E402 - only once the package is known
     expect,
     sync_playwright,
 )
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -248,6 +249,9 @@ def test_the_page_is_served_with_a_strict_csp(page: Page, dev_server: ServerProc
     moved = page.request.get("/ui", max_redirects=0)
     assert (moved.status, moved.headers["location"]) == (308, "/ui/")
     assert page.request.post("/ui/").status == 405
+    with pytest.raises(PlaywrightError, match="Content Security Policy"):
+        page.add_script_tag(content="window.injected = true")
+    assert page.evaluate("window.injected") is None
 
 
 def test_a_bad_token_is_refused_in_words(page: Page) -> None:
@@ -409,6 +413,14 @@ def test_the_page_renews_a_token_in_use(page: Page, root_client: hvac.Client) ->
     page.wait_for_timeout(4000)  # past the first TTL: still signed in
     page.mouse.move(5, 5)
     expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
+
+
+def test_an_expired_token_signs_the_page_out(page: Page, root_client: hvac.Client) -> None:
+    token = token_for(root_client, "default", ttl="3s", renewable=False)
+    sign_in(page, token)
+    expect(page.locator("#token-left")).to_have_text(re.compile(r"^0m 0[0-3]s$"))
+    expect(page.get_by_role("alert")).to_contain_text("Your token expired", timeout=8_000)
+    expect(page.get_by_label("Token")).to_be_visible()
 
 
 def test_sign_out_and_revoke_revokes_the_token(page: Page, root_client: hvac.Client) -> None:
