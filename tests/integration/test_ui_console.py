@@ -465,3 +465,52 @@ def test_a_person_signs_in_with_oidc(
         assert page.evaluate("document.cookie") == ""
     finally:
         root_client.sys.disable_auth_method("sso")
+
+
+# ---- operator pages ------------------------------------------------------------------------------
+
+
+def test_an_operator_reads_and_edits_a_policy(page: Page, root_client: hvac.Client) -> None:
+    root_client.sys.create_or_update_policy(
+        "ui-demo", 'path "aws/creds/a" {\n  capabilities = ["read"]\n}\n'
+    )
+    sign_in(page, token_for(root_client, "root"))
+    page.get_by_role("button", name="Operator").click()
+    page.get_by_role("button", name="ui-demo", exact=True).click()
+    expect(page.get_by_label("HCL of ui-demo")).to_contain_text('path "aws/creds/a"')
+    editor = page.get_by_label("Edit ui-demo")
+    editor.fill('path "aws/creds/a" {')
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.get_by_role("alert")).to_contain_text("failed to parse policy")
+    editor.fill('path "aws/creds/b" {\n  capabilities = ["read"]\n}\n')
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.get_by_label("HCL of ui-demo")).to_contain_text('path "aws/creds/b"')
+    assert "aws/creds/b" in root_client.sys.read_acl_policy("ui-demo")["data"]["policy"]
+    shoot(page, "operator-policy")
+    check_accessibility(page)
+
+
+def test_an_operator_seals_and_unseals_from_the_page(
+    page: Page, root_client: hvac.Client, dev_server: ServerProcess
+) -> None:
+    """Last in the module: it leaves the server unsealed, as it found it."""
+    key = re.search(r"Unseal Key: (\S+)", dev_server.log())
+    assert key is not None
+    sign_in(page, token_for(root_client, "root"))
+    page.get_by_role("button", name="Operator").click()
+    expect(page.get_by_role("button", name="Seal now")).to_be_hidden()
+    page.get_by_role("button", name="Seal the server…").click()
+    page.get_by_role("button", name="Seal now").click()
+    expect(page.get_by_role("heading", name="Sealed")).to_be_visible()
+    assert root_client.sys.read_seal_status()["sealed"] is True
+    shoot(page, "sealed")
+    check_accessibility(page)
+    page.get_by_label("Unseal key share").fill("00" * 32)
+    page.get_by_role("button", name="Unseal").click()
+    expect(page.get_by_role("alert").last).to_contain_text("invalid unseal key")
+    assert root_client.sys.read_seal_status()["sealed"] is True
+    page.get_by_label("Unseal key share").fill(key.group(1))
+    page.get_by_role("button", name="Unseal").click()
+    expect(page.get_by_role("heading", name="Sealed")).to_have_count(0)
+    assert root_client.sys.read_seal_status()["sealed"] is False
+    sign_in(page, token_for(root_client, "root"))

@@ -109,8 +109,9 @@ async function signIn(token) {
   sessionStorage.setItem(TOKEN_KEY, token);
   adopt(self);
   try {
-    const caps = await capabilities(["sys/leases/lookup/"]);
-    state.operator = caps["sys/leases/lookup/"].some((c) => c === "root" || c === "sudo");
+    const caps = await capabilities(["sys/leases/lookup/", "sys/policies/acl"]);
+    state.operator = caps["sys/leases/lookup/"].some((c) => c === "root" || c === "sudo")
+      || caps["sys/policies/acl"].includes("list");
   } catch {
     state.operator = false;
   }
@@ -264,8 +265,53 @@ function renderSignIn() {
   problem);
   const oidc = el("section", { "aria-labelledby": "oidc-heading", hidden: true },
     el("h2", { id: "oidc-heading" }, "Or sign in with your organisation"));
-  main().replaceChildren(el("h1", {}, "Sign in"), form, oidc);
+  const seal = el("section", { "aria-labelledby": "seal-heading", hidden: true });
+  main().replaceChildren(el("h1", {}, "Sign in"), seal, form, oidc);
+  loadSealStatus(seal);
   loadOidcMounts(oidc);
+}
+
+async function loadSealStatus(section) {
+  let status;
+  try {
+    status = await api("GET", "sys/seal-status");
+  } catch {
+    return;
+  }
+  if (!status.initialized) {
+    section.hidden = false;
+    section.replaceChildren(el("h2", { id: "seal-heading" }, "Not initialized"),
+      el("p", {}, "Initialize the server first: awsbroker operator init."));
+    return;
+  }
+  if (!status.sealed) return;
+  section.hidden = false;
+  const key = el("input", { id: "unseal-key", type: "password", autocomplete: "off", required: true });
+  const problem = el("div");
+  const progress = el("p", { id: "unseal-progress" },
+    `The server is sealed: ${status.progress} of ${status.t} key shares entered.`);
+  section.replaceChildren(el("h2", { id: "seal-heading" }, "Sealed"), progress,
+    el("form", {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        problem.replaceChildren();
+        try {
+          const after = await api("PUT", "sys/unseal", { key: key.value.trim() });
+          key.value = "";
+          if (after.sealed) {
+            progress.textContent = `The server is sealed: ${after.progress} of ${after.t} key shares entered.`;
+          } else {
+            announce("The server is unsealed");
+            render();
+          }
+        } catch (error) {
+          key.value = "";
+          problem.replaceChildren(errorBox(error));
+        }
+      },
+    },
+    el("label", { for: "unseal-key" }, "Unseal key share"), key,
+    el("div", { class: "row" }, el("button", { type: "submit" }, "Unseal")), problem));
 }
 
 async function loadOidcMounts(section) {
@@ -544,8 +590,11 @@ async function renderLeases() {
 async function renderOperator() {
   const browse = el("div");
   const irrevocable = el("div");
+  const seal = el("div");
+  const policies = el("div");
   main().replaceChildren(el("h1", {}, "Operator"),
-    el("p", { class: "muted" }, "What your token may see of every lease (sudo on sys/leases)."),
+    el("section", { "aria-labelledby": "seal-status-heading" }, el("h2", { id: "seal-status-heading" }, "Seal status"), seal),
+    el("section", { "aria-labelledby": "policies-heading" }, el("h2", { id: "policies-heading" }, "Policies"), policies),
     el("section", { "aria-labelledby": "all-heading" }, el("h2", { id: "all-heading" }, "All leases"), browse),
     el("section", { "aria-labelledby": "irr-heading" }, el("h2", { id: "irr-heading" }, "Irrevocable leases"), irrevocable));
   const prefix = el("input", { id: "lease-prefix", placeholder: "aws/creds/", autocomplete: "off" });
@@ -569,6 +618,8 @@ async function renderOperator() {
   browse.append(el("form", { onsubmit: (e) => { e.preventDefault(); list(); } },
     el("label", { for: "lease-prefix" }, "Prefix (mount, then role: aws/creds/dev/)"), prefix,
     el("div", { class: "row" }, el("button", { type: "submit" }, "List"))), listing);
+  renderSeal(seal);
+  renderPolicies(policies);
   await list();
   try {
     const answer = (await api("GET", "sys/leases?type=irrevocable&limit=100")).data;
@@ -580,6 +631,75 @@ async function renderOperator() {
   } catch (error) {
     irrevocable.replaceChildren(errorBox(error));
   }
+}
+
+async function renderSeal(box) {
+  try {
+    const status = await api("GET", "sys/seal-status");
+    const confirm = el("button", {
+      type: "button", class: "danger", hidden: true,
+      onclick: async () => {
+        try {
+          await api("PUT", "sys/seal");
+          signOut("The server is sealed: unseal it to sign in again.");
+        } catch (error) { box.append(errorBox(error)); }
+      },
+    }, "Seal now");
+    box.replaceChildren(el("dl", {},
+      el("dt", {}, "Sealed"), el("dd", {}, status.sealed ? "yes" : "no"),
+      el("dt", {}, "Key shares"), el("dd", {}, `${status.t} of ${status.n} needed`),
+      el("dt", {}, "Storage"), el("dd", {}, status.storage_type || ""),
+      el("dt", {}, "Cluster"), el("dd", {}, status.cluster_name || ""),
+      el("dt", {}, "Version"), el("dd", {}, status.version || "")),
+    el("div", { class: "row" },
+      el("button", {
+        type: "button", class: "secondary", "aria-expanded": "false",
+        onclick: (event) => {
+          confirm.hidden = !confirm.hidden;
+          event.currentTarget.setAttribute("aria-expanded", String(!confirm.hidden));
+          if (!confirm.hidden) confirm.focus();
+        },
+      }, "Seal the server…"), confirm));
+  } catch (error) {
+    box.replaceChildren(errorBox(error));
+  }
+}
+
+async function renderPolicies(box) {
+  const detail = el("div");
+  let names;
+  try {
+    names = (await api("LIST", "sys/policies/acl")).data.keys;
+  } catch (error) {
+    box.replaceChildren(errorBox(error));
+    return;
+  }
+  const show = async (name) => {
+    try {
+      const policy = (await api("GET", `sys/policies/acl/${encodeURIComponent(name)}`)).data;
+      const text = el("textarea", { id: "policy-text", rows: 14, spellcheck: "false" });
+      text.value = policy.policy;
+      const problem = el("div");
+      detail.replaceChildren(el("h3", {}, `Policy ${name}`),
+        el("pre", { "data-format": "hcl", "aria-label": `HCL of ${name}` }, policy.policy),
+        name === "root" ? null : el("form", {
+          onsubmit: async (event) => {
+            event.preventDefault();
+            problem.replaceChildren();
+            try {
+              await api("PUT", `sys/policies/acl/${encodeURIComponent(name)}`, { policy: text.value });
+              announce(`Policy ${name} saved`);
+              show(name);
+            } catch (error) { problem.replaceChildren(errorBox(error)); }
+          },
+        }, el("label", { for: "policy-text" }, `Edit ${name}`), text,
+        el("div", { class: "row" }, el("button", { type: "submit" }, "Save policy")), problem));
+    } catch (error) {
+      detail.replaceChildren(errorBox(error));
+    }
+  };
+  box.replaceChildren(el("ul", { class: "plain" }, names.map((name) => el("li", {},
+    el("button", { type: "button", class: "secondary", onclick: () => show(name) }, name)))), detail);
 }
 
 // ---- start --------------------------------------------------------------------------------
