@@ -323,6 +323,33 @@ def test_a_limited_token_sees_only_its_roles(
     assert keys["AWS_SESSION_TOKEN"]
 
 
+def test_the_page_works_from_the_keyboard_alone(
+    page: Page, aws: AWSWorld, root_client: hvac.Client
+) -> None:
+    page.goto("/ui/")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    tab_to(page, page.get_by_label("Token"))
+    page.keyboard.type(token_for(root_client, "aws-user"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="My credentials")).to_be_visible()
+    box = card(page, "fed")
+    tab_to(page, box.get_by_role("button", name="Get credentials"))
+    page.keyboard.press("Enter")
+    expect(box.locator("pre[data-format=export]")).to_be_visible()
+    # Focus moves to the first copy button, and the result is announced.
+    expect(box.get_by_role("button", name="Copy export lines")).to_be_focused()
+    expect(page.get_by_role("status")).to_contain_text("Credentials for fed issued")
+
+
+def tab_to(page: Page, target: Any, limit: int = 60) -> None:
+    for _ in range(limit):
+        if target.evaluate("node => node === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    pytest.fail(f"{target} is not reachable with Tab")
+
+
 # ---- leases -----------------------------------------------------------------------------------
 
 
