@@ -517,6 +517,47 @@ def test_an_operator_reads_and_edits_a_policy(page: Page, root_client: hvac.Clie
     check_accessibility(page)
 
 
+def test_an_operator_sees_nodes_mounts_and_audit_and_edits_a_role(
+    page: Page, aws: AWSWorld, root_client: hvac.Client, dev_server: ServerProcess
+) -> None:
+    sign_in(page, token_for(root_client, "root"))
+    page.get_by_role("button", name="Operator").click()
+    nodes = page.get_by_role("region", name="Nodes")
+    expect(nodes.get_by_role("row").filter(has_text=dev_server.url)).to_contain_text("active")
+    mounts = page.get_by_role("region", name="Mounts")
+    expect(mounts.get_by_role("row").filter(has_text="auth/token/")).to_contain_text("token")
+    expect(mounts.get_by_role("row").filter(has_text="aws/")).to_contain_text("aws")
+    expect(page.get_by_role("region", name="Audit devices")).to_contain_text("No audit device")
+
+    roles = page.get_by_role("region", name="AWS roles")
+    roles.get_by_role("button", name="New role").click()
+    roles.get_by_label("Name").fill("ui-made")
+    roles.get_by_label("Credential type").select_option("federation_token")
+    roles.get_by_label("Inline policy document (JSON)").fill("{not json")
+    roles.get_by_role("button", name="Save role").click()
+    # The API's own words for the same request.
+    same = dev_server.request(
+        "POST",
+        "aws/roles/ui-made",
+        "root",
+        json={"credential_type": "federation_token", "policy_document": "{not json"},
+    ).json()["errors"][0]
+    expect(roles.get_by_role("alert")).to_have_text(same)
+    roles.get_by_label("Inline policy document (JSON)").fill(S3_READ)
+    roles.get_by_role("button", name="Save role").click()
+    expect(roles.get_by_role("button", name="Edit role ui-made")).to_be_visible()
+    stored = root_client.read("aws/roles/ui-made")["data"]
+    assert stored["credential_type"] == "federation_token"
+    assert json.loads(stored["policy_document"]) == json.loads(S3_READ)
+    roles.get_by_label("Longest STS TTL (e.g. 12h)").fill("2h")
+    roles.get_by_role("button", name="Save role").click()
+    expect(roles.get_by_label("Longest STS TTL (e.g. 12h)")).to_have_value("7200")
+    assert root_client.read("aws/roles/ui-made")["data"]["max_sts_ttl"] == 7200
+    shoot(page, "operator-roles")
+    check_accessibility(page)
+    root_client.delete("aws/roles/ui-made")
+
+
 def test_an_operator_seals_and_unseals_from_the_page(
     page: Page, root_client: hvac.Client, dev_server: ServerProcess
 ) -> None:

@@ -592,9 +592,18 @@ async function renderOperator() {
   const irrevocable = el("div");
   const seal = el("div");
   const policies = el("div");
+  const nodes = el("div");
+  const mounts = el("div");
+  const roles = el("div");
+  const audit = el("div");
+  const section = (id, title, box) => el("section", { "aria-labelledby": id }, el("h2", { id }, title), box);
   main().replaceChildren(el("h1", {}, "Operator"),
-    el("section", { "aria-labelledby": "seal-status-heading" }, el("h2", { id: "seal-status-heading" }, "Seal status"), seal),
-    el("section", { "aria-labelledby": "policies-heading" }, el("h2", { id: "policies-heading" }, "Policies"), policies),
+    section("seal-status-heading", "Seal status", seal),
+    section("nodes-heading", "Nodes", nodes),
+    section("mounts-heading", "Mounts", mounts),
+    section("roles-heading", "AWS roles", roles),
+    section("policies-heading", "Policies", policies),
+    section("audit-heading", "Audit devices", audit),
     el("section", { "aria-labelledby": "all-heading" }, el("h2", { id: "all-heading" }, "All leases"), browse),
     el("section", { "aria-labelledby": "irr-heading" }, el("h2", { id: "irr-heading" }, "Irrevocable leases"), irrevocable));
   const prefix = el("input", { id: "lease-prefix", placeholder: "aws/creds/", autocomplete: "off" });
@@ -619,7 +628,10 @@ async function renderOperator() {
     el("label", { for: "lease-prefix" }, "Prefix (mount, then role: aws/creds/dev/)"), prefix,
     el("div", { class: "row" }, el("button", { type: "submit" }, "List"))), listing);
   renderSeal(seal);
+  renderNodes(nodes);
+  renderMounts(mounts, roles);
   renderPolicies(policies);
+  renderAudit(audit);
   await list();
   try {
     const answer = (await api("GET", "sys/leases?type=irrevocable&limit=100")).data;
@@ -663,6 +675,145 @@ async function renderSeal(box) {
   } catch (error) {
     box.replaceChildren(errorBox(error));
   }
+}
+
+function table(headers, rows) {
+  return el("div", { class: "table-wrap" }, el("table", {},
+    el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c) => el("td", {}, c)))))));
+}
+
+async function renderNodes(box) {
+  try {
+    const nodes = (await api("GET", "sys/ha-status")).data.nodes || [];
+    const now = Date.now();
+    box.replaceChildren(table(["Node", "Address", "Role", "Last seen", "Version"], nodes.map((n) => [
+      n.hostname, n.api_address, n.active_node ? "active" : "standby",
+      n.last_echo ? `${Math.max(0, Math.round((now - Date.parse(n.last_echo)) / 1000))}s ago` : "",
+      n.version || ""])));
+  } catch (error) {
+    box.replaceChildren(errorBox(error));
+  }
+}
+
+async function renderAudit(box) {
+  try {
+    const devices = (await api("GET", "sys/audit")).data || {};
+    const rows = Object.entries(devices).map(([path, d]) => [path, d.type, d.description || "",
+      Object.entries(d.options || {}).map(([k, v]) => `${k}=${v}`).join(", ")]);
+    box.replaceChildren(rows.length ? table(["Path", "Type", "Description", "Options"], rows)
+      : el("p", {}, "No audit device is enabled: requests are not audited."));
+  } catch (error) {
+    box.replaceChildren(errorBox(error));
+  }
+}
+
+const ttlText = (seconds) => (seconds ? duration(seconds) : "system default");
+
+async function renderMounts(box, rolesBox) {
+  try {
+    const secret = (await api("GET", "sys/mounts")).data;
+    const auth = (await api("GET", "sys/auth")).data;
+    const rows = [];
+    for (const [kind, mounts] of [["secrets", secret], ["auth", auth]]) {
+      for (const [path, m] of Object.entries(mounts).sort()) {
+        rows.push([kind === "auth" ? `auth/${path}` : path, m.type, m.description || "",
+          ttlText(m.config.default_lease_ttl), ttlText(m.config.max_lease_ttl),
+          m.config.listing_visibility || ""]);
+      }
+    }
+    box.replaceChildren(table(["Path", "Type", "Description", "Default TTL", "Max TTL", "Listed"], rows));
+    const awsMounts = Object.keys(secret).filter((p) => secret[p].type === "aws").sort();
+    rolesBox.replaceChildren(...awsMounts.map((mount) => roleEditor(mount)));
+  } catch (error) {
+    box.replaceChildren(errorBox(error));
+    rolesBox.replaceChildren();
+  }
+}
+
+const ROLE_FIELDS = [
+  ["credential_type", "Credential type", "select", ["iam_user", "assumed_role", "federation_token", "session_token"]],
+  ["role_arns", "AWS role ARNs (assumed_role; comma-separated)", "list"],
+  ["policy_arns", "Managed policy ARNs (comma-separated)", "list"],
+  ["iam_groups", "IAM groups (comma-separated)", "list"],
+  ["policy_document", "Inline policy document (JSON)", "textarea"],
+  ["default_sts_ttl", "Default STS TTL (e.g. 1h)", "text"],
+  ["max_sts_ttl", "Longest STS TTL (e.g. 12h)", "text"],
+  ["user_path", "IAM user path (iam_user)", "text"],
+];
+
+function roleEditor(mount) {
+  const id = `roles-${mount}`.replace(/[^\w-]/g, "-");
+  const list = el("div");
+  const editor = el("div");
+  const load = async () => {
+    let names = [];
+    try {
+      names = (await api("LIST", `${mount}roles`)).data.keys;
+    } catch (error) {
+      if (error.status !== 404) { list.replaceChildren(errorBox(error)); return; }
+    }
+    list.replaceChildren(el("ul", { class: "plain" },
+      names.map((name) => el("li", {}, el("button", { type: "button", class: "secondary",
+        "aria-label": `Edit role ${name}`, onclick: () => edit(name) }, name))),
+      el("li", {}, el("button", { type: "button", onclick: () => edit(null) }, "New role"))));
+  };
+  const edit = async (name) => {
+    let role = {};
+    if (name) {
+      try { role = (await api("GET", `${mount}roles/${name}`)).data; } catch (error) {
+        editor.replaceChildren(errorBox(error)); return;
+      }
+    }
+    const inputs = {};
+    const fields = ROLE_FIELDS.map(([key, label, kind, options]) => {
+      const fid = `${id}-${key}`;
+      let input;
+      const value = role[key];
+      if (kind === "select") {
+        input = el("select", { id: fid }, options.map((o) => el("option", { value: o }, o)));
+        input.value = String(value || "iam_user").split(",")[0];
+      } else if (kind === "textarea") {
+        input = el("textarea", { id: fid, rows: 6, spellcheck: "false" });
+        input.value = value || "";
+      } else {
+        input = el("input", { id: fid, autocomplete: "off" });
+        input.value = Array.isArray(value) ? value.join(",") : (value ? String(value) : "");
+      }
+      inputs[key] = [input, kind];
+      return el("div", {}, el("label", { for: fid }, label), input);
+    });
+    const nameInput = el("input", { id: `${id}-name`, autocomplete: "off", required: true, value: name || "" });
+    if (name) nameInput.readOnly = true;
+    const problem = el("div");
+    editor.replaceChildren(el("form", {
+      class: "card",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        problem.replaceChildren();
+        const body = {};
+        for (const [key, [input, kind]] of Object.entries(inputs)) {
+          const text = input.value.trim();
+          const had = role[key] && String(role[key]) !== "0" && String(role[key]) !== "";
+          // Only what is filled in, or cleared where the role had a value (Vault keeps the rest).
+          if (!text && !had) continue;
+          if (kind === "list") body[key] = text ? text.split(",").map((v) => v.trim()).filter(Boolean) : [];
+          else if (key.endsWith("_ttl")) body[key] = text || "0";
+          else body[key] = text;
+        }
+        try {
+          await api("POST", `${mount}roles/${nameInput.value.trim()}`, body);
+          announce(`Role ${nameInput.value.trim()} saved`);
+          await load();
+          edit(nameInput.value.trim());
+        } catch (error) { problem.replaceChildren(errorBox(error)); }
+      },
+    }, el("h3", {}, name ? `Role ${name}` : "New role"),
+    el("label", { for: `${id}-name` }, "Name"), nameInput, fields,
+    el("div", { class: "row" }, el("button", { type: "submit" }, "Save role")), problem));
+  };
+  load();
+  return el("div", {}, el("h3", {}, `Mount ${mount}`), list, editor);
 }
 
 async function renderPolicies(box) {
