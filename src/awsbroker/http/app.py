@@ -384,6 +384,7 @@ def build_app(
     between (they cost about a tenth of the server's CPU per request; there is one route).
     `read_timeout` bounds the wait for a request's body; `sites`, the hosts and origins it
     answers (default: any host, and browsers from the server's own origin only)."""
+    sites = sites or SitePolicy()
     api = API(handle, max_request_size, observe, read_timeout=read_timeout, sites=sites)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -393,7 +394,7 @@ def build_app(
         if scope["type"] != "http":  # a websocket: refused by returning without accepting
             return
         if ui.is_ui(scope["path"]):  # the web console's files
-            answer = ui.serve(scope["method"], scope["path"])
+            answer = ui.answer(scope, sites)
         else:
             answer = await api.endpoint(HTTPRequest(scope, receive))
         await answer(scope, receive, send)

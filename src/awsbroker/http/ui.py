@@ -11,7 +11,12 @@ from __future__ import annotations
 import mimetypes
 from importlib import resources
 
+from starlette.datastructures import Headers
 from starlette.responses import Response as HTTPResponse
+from starlette.types import Scope
+
+from awsbroker.http.errors import error_response
+from awsbroker.http.sites import Refused, SitePolicy
 
 PREFIX = "/ui"
 CSP = (
@@ -51,6 +56,18 @@ _FILES = _files()
 
 def is_ui(path: str) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def answer(scope: Scope, sites: SitePolicy) -> HTTPResponse:
+    """The console's answer to an HTTP request under /ui/, for the hosts the listener answers
+    to only (as the API: the listener's `allowed_hosts`, docs/production.md)."""
+    try:
+        sites.check(scope, Headers(scope=scope))
+    except Refused as exc:
+        refused = error_response(exc.status, [exc.message])
+        refused.headers.update(SECURITY_HEADERS)
+        return refused
+    return serve(scope["method"], scope["path"])
 
 
 def serve(method: str, path: str) -> HTTPResponse:

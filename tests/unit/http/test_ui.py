@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from awsbroker.http import ui
+from awsbroker.http.sites import SitePolicy
 
 SHIPPED = ("index.html", "app.js", "style.css", "favicon.svg")
 
@@ -66,3 +67,16 @@ def test_the_files_ship_in_the_package() -> None:
     assert "http/ui/*" in pyproject["tool"]["setuptools"]["package-data"]["awsbroker"]
     folder = Path(ui.__file__).parent / "ui"
     assert sorted(p.name for p in folder.iterdir()) == sorted(SHIPPED)
+
+
+def test_the_console_answers_only_the_hosts_the_listener_answers_to() -> None:
+    sites = SitePolicy(hosts=["broker.example"])
+
+    def scope(host: str) -> dict[str, object]:
+        headers = [(b"host", host.encode())]
+        return {"type": "http", "method": "GET", "path": "/ui/", "headers": headers}
+
+    assert ui.answer(scope("broker.example:8200"), sites).status_code == 200
+    refused = ui.answer(scope("rebound.example"), sites)
+    assert refused.status_code == 421
+    assert refused.headers["content-security-policy"] == ui.CSP
