@@ -8,7 +8,10 @@ from collections.abc import Iterator
 
 import hvac
 import pytest
-from tests.support.server import ROOT_TOKEN, ServerProcess
+from tests.support import postgres
+from tests.support.cluster import Cluster, start_cluster
+from tests.support.reliability import MOUNT, ROLE, AWSWorld
+from tests.support.server import ROOT_TOKEN, ServerFactory, ServerProcess
 
 LIMITED = """
 path "aws/creds/dev" { capabilities = ["read", "update"] }
@@ -134,3 +137,46 @@ def test_a_token_lists_and_revokes_only_its_own_leases(
         {"errors": ["lease_id must be specified"]},
     )
     assert dev_server.request("GET", "sys/leases/self").status_code == 403
+
+
+@pytest.fixture
+def two_nodes(pg_dsn: str, servers: ServerFactory) -> Iterator[tuple[Cluster, AWSWorld]]:
+    table = postgres.fresh_table_name()
+    world = AWSWorld()
+    world.start()
+    try:
+        cluster = start_cluster(servers, ("postgresql", pg_dsn, table), 2)
+        cluster.nodes[0].configure_aws(world, max_retries=0)
+        yield cluster, world
+    finally:
+        servers.close()
+        world.stop()
+        postgres.drop_table(pg_dsn, table)
+
+
+@pytest.mark.postgres
+def test_what_the_console_reads_is_the_same_on_every_node(
+    two_nodes: tuple[Cluster, AWSWorld],
+) -> None:
+    """A lease issued through one node is the token's own on the other, and revoked there; a
+    mount tuned on one is listed before sign-in by the other."""
+    cluster, _ = two_nodes
+    first, second = cluster.nodes
+    policy = f'path "{MOUNT}/creds/{ROLE}" {{ capabilities = ["read"] }}'
+    first.ok("PUT", "sys/policies/acl/creds", json={"policy": policy})
+    token = first.ok("POST", "auth/token/create", json={"policies": ["creds"]})["auth"][
+        "client_token"
+    ]
+    lease_id = first.server.request("GET", f"{MOUNT}/creds/{ROLE}", token=token).json()["lease_id"]
+    listed = second.server.request("GET", "sys/leases/self", token=token).json()["data"]
+    assert [lease["lease_id"] for lease in listed["leases"]] == [lease_id]
+    revoked = second.server.request(
+        "POST", "sys/leases/self/revoke", token=token, json={"lease_id": lease_id}
+    )
+    assert revoked.status_code == 204, revoked.text
+    after = first.server.request("GET", "sys/leases/self", token=token).json()["data"]
+    assert after["leases"] == []
+
+    first.ok("POST", f"sys/mounts/{MOUNT}/tune", json={"listing_visibility": "unauth"})
+    shown = second.server.request("GET", "sys/internal/ui/mounts").json()["data"]
+    assert set(shown["secret"]) == {f"{MOUNT}/"}
