@@ -409,14 +409,14 @@ def test_idle_sign_out_clears_every_secret(
     page: Page, aws: AWSWorld, root_client: hvac.Client
 ) -> None:
     page.goto("/ui/")
-    page.evaluate("sessionStorage.setItem('awsbroker.idle-seconds', '4')")
+    page.evaluate("sessionStorage.setItem('awsbroker.idle-seconds', '6')")
     token = token_for(root_client, "aws-user")
     sign_in(page, token)
     keys = issue(page, "fed", ttl="15m")
     assert page.evaluate("sessionStorage.getItem('awsbroker.token')") == token
     assert page.evaluate("document.cookie") == ""
     assert token not in page.url
-    expect(page.get_by_role("alert")).to_contain_text("without activity", timeout=10_000)
+    expect(page.get_by_role("alert")).to_contain_text("without activity", timeout=15_000)
     content = page.content()
     assert keys["AWS_SECRET_ACCESS_KEY"] not in content
     assert keys["AWS_SESSION_TOKEN"] not in content
@@ -443,10 +443,10 @@ def test_the_page_renews_a_token_in_use(page: Page, root_client: hvac.Client) ->
 
 
 def test_an_expired_token_signs_the_page_out(page: Page, root_client: hvac.Client) -> None:
-    token = token_for(root_client, "default", ttl="3s", renewable=False)
+    token = token_for(root_client, "default", ttl="5s", renewable=False)
     sign_in(page, token)
-    expect(page.locator("#token-left")).to_have_text(re.compile(r"^0m 0[0-3]s$"))
-    expect(page.get_by_role("alert")).to_contain_text("Your token expired", timeout=8_000)
+    expect(page.locator("#token-left")).to_have_text(re.compile(r"^0m 0[0-5]s$"))
+    expect(page.get_by_role("alert")).to_contain_text("Your token expired", timeout=10_000)
     expect(page.get_by_label("Token")).to_be_visible()
 
 

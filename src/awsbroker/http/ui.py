@@ -83,5 +83,8 @@ def serve(method: str, path: str) -> HTTPResponse:
         name = "index.html"
     suffix = name[name.rfind(".") :]
     media_type = _TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    body = _FILES[name] if method == "GET" else b""
+    body = _FILES[name]
+    if method == "HEAD":  # the headers a GET would have, without the body
+        headers = {**SECURITY_HEADERS, "Content-Length": str(len(body))}
+        return HTTPResponse(b"", headers=headers, media_type=media_type)
     return HTTPResponse(body, headers=SECURITY_HEADERS, media_type=media_type)

@@ -36,7 +36,9 @@ def test_other_paths_get_the_page_and_other_methods_a_405() -> None:
     page = ui.serve("GET", "/ui/")
     assert ui.serve("GET", "/ui/oidc/callback").body == page.body
     assert ui.serve("GET", "/ui/../v1/sys/health").body == page.body
-    assert ui.serve("HEAD", "/ui/app.js").body == b""
+    head = ui.serve("HEAD", "/ui/app.js")
+    assert head.body == b""
+    assert head.headers["content-length"] == str(len(ui.serve("GET", "/ui/app.js").body))
     refused = ui.serve("POST", "/ui/")
     assert refused.status_code == 405
     assert refused.headers["content-security-policy"] == ui.CSP
