@@ -30,7 +30,7 @@ def policy_names(server: ServerProcess, token: str = ROOT_TOKEN) -> list[str]:
 # ---- the /v1/ prefix and the error body ------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/v1", "/v2/sys/health", "/sys/health", "/ui/", "/v1x/sys"])
+@pytest.mark.parametrize("path", ["/", "/v1", "/v2/sys/health", "/sys/health", "/uix/", "/v1x/sys"])
 def test_paths_outside_v1_are_404_with_empty_errors(dev_server: ServerProcess, path: str) -> None:
     for method in ("GET", "POST"):
         resp = dev_server.request(method, path, token=ROOT_TOKEN)

@@ -32,7 +32,7 @@ def _config_flags() -> list[Flag]:
         Flag("default-lease-ttl", "Default TTL of its tokens (e.g. 1h)", "", "DURATION"),
         Flag("max-lease-ttl", "Longest TTL of its tokens (e.g. 24h)", "", "DURATION"),
         Flag("token-type", "Type of its tokens: default-service or service", "", "TYPE"),
-        Flag("listing-visibility", "'unauth' or 'hidden' (stored, not used)", "", "VALUE"),
+        Flag("listing-visibility", "'unauth': shown by the console before sign-in", "", "VALUE"),
         Flag(
             "audit-non-hmac-request-keys",
             "A request key audit devices log in clear (repeatable)",

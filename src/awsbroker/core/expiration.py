@@ -351,6 +351,13 @@ class ExpirationManager:
                     self._storage.delete(f"token/{token_dir}{key}")
         return queued
 
+    def token_leases(self, token_hash: str) -> list[Lease]:
+        """The leases the token with this hash created (`sys/leases/self`)."""
+        keys = self._storage.list(f"token/{token_hash}/")
+        blobs = (self._storage.get(f"token/{token_hash}/{key}") for key in keys)
+        leases = (self.get(blob.decode()) for blob in blobs if blob)
+        return [lease for lease in leases if lease is not None]
+
     def expire_token_leases(self, token: TokenEntry) -> None:
         for key in self._storage.list(f"token/{token.hash}/"):
             blob = self._storage.get(f"token/{token.hash}/{key}")

@@ -53,7 +53,26 @@ def entry_to_enable(b: SystemBackend, fd: FieldData, path: str, example_type: st
         value = config.get(key)
         if isinstance(value, list):
             setattr(entry.config, key, [str(v) for v in value])
+    if config.get("listing_visibility") is not None:
+        entry.config.listing_visibility = checked_visibility(config["listing_visibility"])
     return entry
+
+
+def checked_visibility(raw: JSONValue) -> str:
+    """A `listing_visibility`: "" (the default), "hidden" or "unauth" (shown before sign-in
+    by `sys/internal/ui/mounts`). Vault's words for anything else."""
+    if raw not in ("", "hidden", "unauth"):
+        raise InvalidRequest(f"invalid listing_visibility {raw}")
+    return str(raw)
+
+
+def tuned_visibility(fd: FieldData) -> str | None:
+    """The `listing_visibility` a tune request sets, checked; None when it sets none."""
+    return (
+        checked_visibility(fd.get_str("listing_visibility"))
+        if fd.is_set("listing_visibility")
+        else None
+    )
 
 
 def ttl_setting(name: str, raw: JSONValue) -> int | None:

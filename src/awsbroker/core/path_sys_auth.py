@@ -15,6 +15,7 @@ from awsbroker.core.mount_tuning import (
     entry_to_enable,
     mount_info,
     ttl_setting,
+    tuned_visibility,
 )
 from awsbroker.core.mounts import AUTH_PREFIX, MountEntry, normalize_path
 from awsbroker.sdk.errors import InvalidRequest
@@ -134,6 +135,8 @@ def read_tune_at(b: SystemBackend, full_path: str) -> Response:
         values = getattr(entry.config, key)
         if values:
             data[key] = list(values)
+    if entry.config.listing_visibility:
+        data["listing_visibility"] = entry.config.listing_visibility
     return Response(data=data, inject_top_level=True)
 
 
@@ -152,6 +155,7 @@ def write_tune_at(b: SystemBackend, full_path: str, req: Request, fd: FieldData)
         for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys")
         if fd.is_set(key)
     }
+    visibility = tuned_visibility(fd)
 
     def edit(entry: MountEntry) -> None:
         apply_ttls(b, entry, default, maximum)
@@ -161,5 +165,7 @@ def write_tune_at(b: SystemBackend, full_path: str, req: Request, fd: FieldData)
             entry.options.update(fd.get_map("options"))
         for key, values in lists.items():
             setattr(entry.config, key, values)
+        if visibility is not None:
+            entry.config.listing_visibility = visibility
 
     b.core.tune_auth(path, edit)

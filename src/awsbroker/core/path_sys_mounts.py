@@ -12,6 +12,7 @@ from awsbroker.core.mount_tuning import (
     entry_to_enable,
     mount_info,
     ttl_setting,
+    tuned_visibility,
 )
 from awsbroker.core.mounts import AUTH_PREFIX, MountEntry, normalize_path
 from awsbroker.sdk.errors import InvalidRequest
@@ -125,6 +126,8 @@ def read_tune(b: SystemBackend, req: Request, fd: FieldData) -> Response:
         values = getattr(entry.config, key)
         if values:
             data[key] = list(values)
+    if entry.config.listing_visibility:
+        data["listing_visibility"] = entry.config.listing_visibility
     return Response(data=data, inject_top_level=True)
 
 
@@ -141,6 +144,7 @@ def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
         for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys")
         if fd.is_set(key)
     }
+    visibility = tuned_visibility(fd)
 
     def edit(entry: MountEntry) -> None:
         # Applied to the entry as stored at the time of the write (perhaps tuned on another
@@ -152,5 +156,7 @@ def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
             entry.options.update(fd.get_map("options"))
         for key, values in lists.items():
             setattr(entry.config, key, values)
+        if visibility is not None:
+            entry.config.listing_visibility = visibility
 
     b.core.tune_mount(path, edit)

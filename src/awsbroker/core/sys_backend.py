@@ -8,6 +8,7 @@ from awsbroker.core import (
     path_sys_audit,
     path_sys_auth,
     path_sys_ha,
+    path_sys_internal_ui,
     path_sys_keys,
     path_sys_leases,
     path_sys_metrics,
@@ -43,6 +44,7 @@ class SystemBackend(FrameworkBackend["SystemBackend"]):
                 *path_sys_policies.paths(),
                 *path_sys_keys.paths(),
                 *path_sys_leases.paths(),
+                *path_sys_internal_ui.paths(),
                 *path_sys_audit.paths(),
                 *path_sys_metrics.paths(),
                 *path_sys_openapi.paths(),
@@ -50,6 +52,7 @@ class SystemBackend(FrameworkBackend["SystemBackend"]):
             root_paths=ROOT_PATHS,
             unauthenticated_paths=[
                 *UNAUTHENTICATED_PATHS,
+                *path_sys_internal_ui.UNAUTHENTICATED_PATHS,
                 *(["metrics"] if core.config.unauthenticated_metrics_access else []),
             ],
         )

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.responses import Response as HTTPResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from awsbroker.http import ui
 from awsbroker.http.errors import HEADERS, error_response, from_error
 from awsbroker.http.sites import Refused, SitePolicy, cors_headers, preflight_headers
 from awsbroker.http.workers import WorkerThreads
@@ -383,6 +384,7 @@ def build_app(
     between (they cost about a tenth of the server's CPU per request; there is one route).
     `read_timeout` bounds the wait for a request's body; `sites`, the hosts and origins it
     answers (default: any host, and browsers from the server's own origin only)."""
+    sites = sites or SitePolicy()
     api = API(handle, max_request_size, observe, read_timeout=read_timeout, sites=sites)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -391,7 +393,10 @@ def build_app(
             return
         if scope["type"] != "http":  # a websocket: refused by returning without accepting
             return
-        answer = await api.endpoint(HTTPRequest(scope, receive))
+        if ui.is_ui(scope["path"]):  # the web console's files
+            answer = ui.answer(scope, sites)
+        else:
+            answer = await api.endpoint(HTTPRequest(scope, receive))
         await answer(scope, receive, send)
 
     return app

@@ -52,6 +52,15 @@ path "sys/leases/renew" {
     capabilities = ["update"]
 }
 
+# Allow a token to list the leases it created, and revoke one of them (awsbroker's own
+# paths, for the web console; docs/compatibility.md)
+path "sys/leases/self" {
+    capabilities = ["read"]
+}
+path "sys/leases/self/revoke" {
+    capabilities = ["update"]
+}
+
 # Allow looking up lease properties. This requires knowing the lease ID ahead
 # of time and does not divulge any sensitive information.
 path "sys/leases/lookup" {

@@ -64,7 +64,7 @@ def assert_json_headers(headers: object) -> None:
 # ---- paths -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["/", "/v2/sys/mounts", "/v1", "/ui/", "/sys/mounts"])
+@pytest.mark.parametrize("url", ["/", "/v2/sys/mounts", "/v1", "/uix/", "/sys/mounts"])
 def test_outside_v1_is_a_bare_404(client: TestClient, handler: FakeHandler, url: str) -> None:
     resp = client.get(url)
     assert resp.status_code == 404

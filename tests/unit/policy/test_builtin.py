@@ -27,7 +27,7 @@ def test_default_policy_parses_and_keeps_its_comments() -> None:
     policy = parse_policy(DEFAULT_POLICY_NAME, DEFAULT_POLICY)
     assert policy.raw == DEFAULT_POLICY
     assert "# Allow tokens to look up their own properties" in policy.raw
-    assert len(policy.rules) == 15
+    assert len(policy.rules) == 17
 
 
 @pytest.mark.parametrize(
@@ -42,6 +42,8 @@ def test_default_policy_parses_and_keeps_its_comments() -> None:
         ("sys/renew", Operation.UPDATE),
         ("sys/leases/renew", Operation.UPDATE),
         ("sys/leases/lookup", Operation.UPDATE),
+        ("sys/leases/self", Operation.READ),
+        ("sys/leases/self/revoke", Operation.UPDATE),
         ("cubbyhole/x", Operation.CREATE),
         ("cubbyhole/x", Operation.READ),
         ("cubbyhole/x", Operation.DELETE),

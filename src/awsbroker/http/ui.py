@@ -1,0 +1,90 @@
+"""The web console's files, served at `/ui/` from the package (`awsbroker/http/ui/`).
+
+Plain files, no build step: any path under `/ui/` that is not one of them gets `index.html`
+(the page routes itself, the OIDC callback included). Every answer carries a strict
+Content-Security-Policy: the page's own scripts and styles only, requests to its own origin
+only, no frames, no inline code, no plugins.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from importlib import resources
+
+from starlette.datastructures import Headers
+from starlette.responses import Response as HTTPResponse
+from starlette.types import Scope
+
+from awsbroker.http.errors import error_response
+from awsbroker.http.sites import Refused, SitePolicy
+
+PREFIX = "/ui"
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cache-Control": "no-store",
+}
+_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".svg": "image/svg+xml",
+}
+
+
+def _files() -> dict[str, bytes]:
+    root = resources.files("awsbroker.http") / "ui"
+    found: dict[str, bytes] = {}
+    for item in root.iterdir():
+        if item.is_file() and not item.name.startswith("."):
+            found[item.name] = item.read_bytes()
+    return found
+
+
+_FILES = _files()
+
+
+def is_ui(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def answer(scope: Scope, sites: SitePolicy) -> HTTPResponse:
+    """The console's answer to an HTTP request under /ui/, for the hosts the listener answers
+    to only (as the API: the listener's `allowed_hosts`, docs/production.md)."""
+    try:
+        sites.check(scope, Headers(scope=scope))
+    except Refused as exc:
+        refused = error_response(exc.status, [exc.message])
+        refused.headers.update(SECURITY_HEADERS)
+        return refused
+    return serve(scope["method"], scope["path"])
+
+
+def serve(method: str, path: str) -> HTTPResponse:
+    """The file named by `path` (one level under /ui/), else the page itself."""
+    if method not in ("GET", "HEAD"):
+        return HTTPResponse(
+            "method not allowed", status_code=405, headers={**SECURITY_HEADERS, "Allow": "GET"}
+        )
+    if path == PREFIX:
+        return HTTPResponse(status_code=308, headers={**SECURITY_HEADERS, "Location": "/ui/"})
+    name = path[len(PREFIX) + 1 :]
+    if name not in _FILES or "/" in name:
+        name = "index.html"
+    suffix = name[name.rfind(".") :]
+    media_type = _TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    body = _FILES[name]
+    if method == "HEAD":  # the headers a GET would have, without the body
+        headers = {**SECURITY_HEADERS, "Content-Length": str(len(body))}
+        return HTTPResponse(b"", headers=headers, media_type=media_type)
+    return HTTPResponse(body, headers=SECURITY_HEADERS, media_type=media_type)

@@ -1,0 +1,584 @@
+"""The web console at `/ui/` in a real browser: Debian's Chromium driven by Playwright.
+
+One dev server, one moto (behind the recording proxy), one OpenID provider and one browser for
+the whole module; each test opens its own browser context (a fresh tab with empty storage).
+Every request the browser makes is watched: one to anywhere but 127.0.0.1 is aborted and
+fails the module. Screenshots of each page at desktop and phone width go to
+`build/ui-screenshots/` (or `$AWSBROKER_UI_SCREENSHOTS`), and axe-core checks each page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import hvac
+import pytest
+from tests.integration.aws.support import AWSWorld, configure, fresh_mount
+from tests.support import browser as support
+from tests.support.aws_proxy import AWSProxy
+from tests.support.moto_server import MotoServer, bootstrap_admin
+from tests.support.oidc_provider import OidcProvider
+from tests.support.server import ServerProcess
+
+support.require_playwright()
+from playwright.sync_api import (  # noqa: E402 - only once the package is known to be there
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Route,
+    expect,
+    sync_playwright,
+)
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+SHOTS = Path(os.environ.get("AWSBROKER_UI_SCREENSHOTS", "build/ui-screenshots"))
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+)
+S3_READ = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    }
+)
+# Each credential type, by role name.
+ROLES = {
+    "dev-user": "iam_user",
+    "deploy": "assumed_role",
+    "fed": "federation_token",
+    "session": "session_token",
+}
+STS_ACTIONS = {"federation_token": "GetFederationToken", "session_token": "GetSessionToken"}
+USER_POLICY = """
+path "aws/roles" { capabilities = ["list"] }
+path "aws/roles/*" { capabilities = ["read"] }
+path "aws/creds/*" { capabilities = ["read", "update"] }
+path "aws/sts/*" { capabilities = ["read", "update"] }
+"""
+FED_ONLY = """
+path "aws/sts/fed" { capabilities = ["update"] }
+"""
+OIDC_WEB = {
+    "client_id": "console",
+    "client_secret": "console-secret",
+    "account": "alice",
+    "claims": {"email": "alice@example.com"},
+}
+
+
+# ---- the world -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def aws(moto: MotoServer, proxy: AWSProxy, root_client: hvac.Client) -> Iterator[AWSWorld]:
+    """`aws/` configured against moto (auth on), with one role of each credential type."""
+    fresh_mount(root_client, "aws")
+    moto.disable_auth()
+    moto.reset()
+    access_key, secret_key = bootstrap_admin(moto.endpoint)
+    moto.enable_auth()
+    world = AWSWorld(moto, proxy, access_key, secret_key)
+    configure(root_client, world)
+    arn = world.create_role("deployer")
+    root_client.write("aws/roles/dev-user", credential_type="iam_user", policy_document=S3_READ)
+    root_client.write("aws/roles/deploy", credential_type="assumed_role", role_arns=[arn])
+    root_client.write("aws/roles/fed", credential_type="federation_token", policy_document=S3_READ)
+    root_client.write("aws/roles/session", credential_type="session_token")
+    root_client.sys.create_or_update_policy("aws-user", USER_POLICY)
+    root_client.sys.create_or_update_policy("fed-only", FED_ONLY)
+    try:
+        yield world
+    finally:
+        world.close()
+
+
+@pytest.fixture(scope="module")
+def provider(dev_server: ServerProcess) -> Iterator[OidcProvider]:
+    web = {**OIDC_WEB, "redirect_uris": [f"{dev_server.url}/ui/oidc/callback"]}
+    with OidcProvider(web=web) as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    support.require_chromium()
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def outside() -> list[str]:
+    """Requests the browser tried to make to anywhere but loopback (aborted)."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright: Playwright, outside: list[str]) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(
+        executable_path=str(support.CHROMIUM), args=support.CHROMIUM_ARGS
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
+    assert outside == [], f"the console made requests off loopback: {outside}"
+
+
+@pytest.fixture
+def context(
+    chromium: Browser, dev_server: ServerProcess, outside: list[str]
+) -> Iterator[BrowserContext]:
+    context = chromium.new_context(
+        base_url=dev_server.url,
+        viewport=DESKTOP,  # type: ignore[arg-type]
+        permissions=["clipboard-read", "clipboard-write"],
+    )
+
+    def guard(route: Route) -> None:
+        host = urlsplit(route.request.url).hostname
+        if route.request.url.startswith(("data:", "blob:")) or host == "127.0.0.1":
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+def token_for(root: hvac.Client, *policies: str, **options: Any) -> str:
+    created = root.auth.token.create(policies=list(policies), **options)
+    token: str = created["auth"]["client_token"]
+    return token
+
+
+def sign_in(page: Page, token: str) -> None:
+    page.goto("/ui/")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in with a token").click()
+    expect(page.get_by_role("heading", name="My credentials")).to_be_visible()
+
+
+def card(page: Page, role: str) -> Any:
+    return page.get_by_role("article", name=role, exact=True)
+
+
+def issue(page: Page, role: str, ttl: str = "") -> dict[str, str]:
+    """Press "Get credentials" on `role`'s card; the `export` lines, parsed."""
+    box = card(page, role)
+    if ttl:
+        box.get_by_label("TTL (STS types)").fill(ttl)
+    box.get_by_role("button", name="Get credentials").click()
+    block = box.locator("pre[data-format=export]")
+    expect(block).to_be_visible()
+    values: dict[str, str] = {}
+    for line in block.inner_text().splitlines():
+        if line.startswith("export "):
+            key, _, value = line.removeprefix("export ").partition("=")
+            values[key] = value
+    return values
+
+
+def shoot(page: Page, name: str) -> None:
+    """Screenshots at desktop and phone width; at phone width nothing scrolls sideways."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)  # type: ignore[arg-type]
+        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+        if label == "phone":
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{name} scrolls sideways at phone width by {overflow}px"
+    page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+
+
+def check_accessibility(page: Page) -> None:
+    """axe-core, injected by the test (the console never loads it): no serious violations."""
+    # Evaluated through the DevTools protocol: the page's own CSP (rightly) refuses inline
+    # scripts, which a <script> tag of it would be.
+    page.evaluate(support.axe_script() + "\n;undefined")
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = [
+        (v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+
+
+# ---- the page itself ----------------------------------------------------------------------
+
+
+def test_the_page_is_served_with_a_strict_csp(page: Page, dev_server: ServerProcess) -> None:
+    answer = page.goto("/ui/")
+    assert answer is not None
+    assert answer.status == 200
+    headers = answer.headers
+    assert headers["content-security-policy"] == CSP
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    script = page.request.get("/ui/app.js")
+    assert script.headers["content-security-policy"] == CSP
+    assert script.headers["content-type"].startswith("text/javascript")
+    # A deep link (the OIDC callback) is the page too; /ui without the slash redirects.
+    assert page.request.get("/ui/some/where").text() == page.request.get("/ui/").text()
+    moved = page.request.get("/ui", max_redirects=0)
+    assert (moved.status, moved.headers["location"]) == (308, "/ui/")
+    assert page.request.post("/ui/").status == 405
+    with pytest.raises(PlaywrightError, match="Content Security Policy"):
+        page.add_script_tag(content="window.injected = true")
+    assert page.evaluate("window.injected") is None
+
+
+def test_a_bad_token_is_refused_in_words(page: Page) -> None:
+    page.goto("/ui/")
+    page.get_by_label("Token").fill("not-a-token")
+    page.get_by_role("button", name="Sign in with a token").click()
+    expect(page.get_by_role("alert")).to_contain_text("That token is not valid")
+    shoot(page, "sign-in")
+    check_accessibility(page)
+
+
+# ---- credentials -------------------------------------------------------------------------
+
+
+def test_each_credential_type_works_against_aws(
+    page: Page, aws: AWSWorld, root_client: hvac.Client
+) -> None:
+    sign_in(page, token_for(root_client, "aws-user"))
+    for role, kind in ROLES.items():
+        expect(card(page, role)).to_contain_text(kind)
+        keys = issue(page, role, ttl="" if kind == "iam_user" else "15m")
+        session = keys.get("AWS_SESSION_TOKEN")
+        if kind == "iam_user":
+            assert session is None
+            assert keys["AWS_ACCESS_KEY_ID"].startswith("AKIA")
+        else:
+            assert session
+        if kind in ("iam_user", "assumed_role"):
+            identity = aws.sts(keys["AWS_ACCESS_KEY_ID"], keys["AWS_SECRET_ACCESS_KEY"], session)
+            assert identity.get_caller_identity()["Account"] == "123456789012", role
+        else:  # moto does not authenticate these: the broker's call to STS is the proof
+            assert aws.calls(STS_ACTIONS[kind])[-1].status == 200
+        box = card(page, role)
+        process = json.loads(box.locator("pre[data-format=process]").inner_text())
+        assert process["Version"] == 1
+        assert process["AccessKeyId"] == keys["AWS_ACCESS_KEY_ID"]
+        profile = box.locator("pre[data-format=profile]").inner_text().splitlines()
+        assert profile[0] == f"[{role}]"
+        assert f"aws_secret_access_key = {keys['AWS_SECRET_ACCESS_KEY']}" in profile
+        expect(box).to_contain_text("Expires in")
+        if kind != "iam_user":
+            expect(box.locator(".issued .countdown")).to_have_text(re.compile(r"^1[45]m \d\ds$"))
+    shoot(page, "credentials")
+    check_accessibility(page)
+
+
+def test_the_export_block_copies_to_the_clipboard(
+    page: Page, aws: AWSWorld, root_client: hvac.Client
+) -> None:
+    sign_in(page, token_for(root_client, "aws-user"))
+    issue(page, "fed", ttl="15m")
+    box = card(page, "fed")
+    box.get_by_role("button", name="Copy export lines").click()
+    expect(page.get_by_role("status")).to_contain_text("copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == box.locator("pre[data-format=export]").inner_text()
+    assert copied.startswith("export AWS_ACCESS_KEY_ID=")
+    assert "\nexport AWS_SESSION_TOKEN=" in copied
+
+
+def test_a_limited_token_sees_only_its_roles(
+    page: Page, aws: AWSWorld, root_client: hvac.Client
+) -> None:
+    sign_in(page, token_for(root_client, "fed-only"))
+    expect(card(page, "fed")).to_contain_text("settings are not shown")
+    expect(page.get_by_role("article")).to_have_count(1)
+    expect(page.get_by_role("button", name="Operator")).to_have_count(0)
+    keys = issue(page, "fed", ttl="15m")
+    assert keys["AWS_SESSION_TOKEN"]
+
+
+def test_the_page_works_from_the_keyboard_alone(
+    page: Page, aws: AWSWorld, root_client: hvac.Client
+) -> None:
+    page.goto("/ui/")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    tab_to(page, page.get_by_label("Token"))
+    page.keyboard.type(token_for(root_client, "aws-user"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="My credentials")).to_be_visible()
+    box = card(page, "fed")
+    tab_to(page, box.get_by_role("button", name="Get credentials"))
+    page.keyboard.press("Enter")
+    expect(box.locator("pre[data-format=export]")).to_be_visible()
+    # Focus moves to the first copy button, and the result is announced.
+    expect(box.get_by_role("button", name="Copy export lines")).to_be_focused()
+    expect(page.get_by_role("status")).to_contain_text("Credentials for fed issued")
+
+
+def tab_to(page: Page, target: Any, limit: int = 60) -> None:
+    for _ in range(limit):
+        if target.evaluate("node => node === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    pytest.fail(f"{target} is not reachable with Tab")
+
+
+# ---- leases -----------------------------------------------------------------------------------
+
+
+def test_a_lease_is_renewed_and_revoked_from_the_page(
+    page: Page, aws: AWSWorld, root_client: hvac.Client, dev_server: ServerProcess
+) -> None:
+    token = token_for(root_client, "aws-user")
+    lease_id = dev_server.client(token).read("aws/creds/dev-user")["lease_id"]
+    sign_in(page, token)
+    page.get_by_role("button", name="Leases").click()
+    row = page.get_by_role("row").filter(has_text=lease_id)
+    expect(row).to_be_visible()
+    shoot(page, "leases")
+    check_accessibility(page)
+
+    other = token_for(root_client, "aws-user")  # another token sees and revokes none of it
+    assert dev_server.client(other).read("sys/leases/self")["data"]["leases"] == []
+    refused = dev_server.request(
+        "POST", "sys/leases/self/revoke", other, json={"lease_id": lease_id}
+    )
+    assert refused.status_code == 400
+
+    before = root_client.sys.read_lease(lease_id)["data"]["last_renewal"]
+    row.get_by_role("button", name=f"Renew {lease_id}").click()
+    expect(page.get_by_role("status")).to_contain_text("Renewed")
+    assert root_client.sys.read_lease(lease_id)["data"]["last_renewal"] != before
+
+    row.get_by_role("button", name=f"Revoke {lease_id}").click()
+    expect(page.get_by_text("This token holds no leases.")).to_be_visible()
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        root_client.sys.read_lease(lease_id)
+
+
+def test_an_operator_browses_every_lease(
+    page: Page, aws: AWSWorld, root_client: hvac.Client, dev_server: ServerProcess
+) -> None:
+    other = token_for(root_client, "aws-user")
+    lease_id = dev_server.client(other).read("aws/creds/dev-user")["lease_id"]
+    sign_in(page, token_for(root_client, "root"))
+    page.get_by_role("button", name="Operator").click()
+    page.get_by_label("Prefix").fill("aws/creds/")
+    page.get_by_role("button", name="List", exact=True).click()
+    page.get_by_role("button", name="dev-user/").click()
+    row = page.get_by_role("row").filter(has_text=lease_id)
+    expect(row).to_be_visible()
+    expect(page.get_by_text("No irrevocable leases.")).to_be_visible()
+    shoot(page, "operator")
+    check_accessibility(page)
+    row.get_by_role("button", name=f"Revoke {lease_id}").click()
+    expect(page.get_by_role("row").filter(has_text=lease_id)).to_have_count(0)
+
+
+# ---- the session -------------------------------------------------------------------------------
+
+
+def test_idle_sign_out_clears_every_secret(
+    page: Page, aws: AWSWorld, root_client: hvac.Client
+) -> None:
+    page.goto("/ui/")
+    page.evaluate("sessionStorage.setItem('awsbroker.idle-seconds', '6')")
+    token = token_for(root_client, "aws-user")
+    sign_in(page, token)
+    keys = issue(page, "fed", ttl="15m")
+    assert page.evaluate("sessionStorage.getItem('awsbroker.token')") == token
+    assert page.evaluate("document.cookie") == ""
+    assert token not in page.url
+    expect(page.get_by_role("alert")).to_contain_text("without activity", timeout=15_000)
+    content = page.content()
+    assert keys["AWS_SECRET_ACCESS_KEY"] not in content
+    assert keys["AWS_SESSION_TOKEN"] not in content
+    assert page.evaluate("sessionStorage.getItem('awsbroker.token')") is None
+    # Signing out revoked nothing.
+    assert root_client.auth.token.lookup(token)["data"]["id"] == token
+
+
+def test_the_page_renews_a_token_in_use(page: Page, root_client: hvac.Client) -> None:
+    token = token_for(root_client, "default", ttl="6s", explicit_max_ttl="1h")
+    sign_in(page, token)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        page.mouse.move(10 + int(time.monotonic() * 10) % 50, 10)
+        looked_up = root_client.auth.token.lookup(token)["data"]
+        if looked_up.get("last_renewal_time"):
+            break
+        page.wait_for_timeout(500)
+    else:
+        pytest.fail("the page never renewed its token")
+    page.wait_for_timeout(4000)  # past the first TTL: still signed in
+    page.mouse.move(5, 5)
+    expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
+
+
+def test_an_expired_token_signs_the_page_out(page: Page, root_client: hvac.Client) -> None:
+    token = token_for(root_client, "default", ttl="5s", renewable=False)
+    sign_in(page, token)
+    expect(page.locator("#token-left")).to_have_text(re.compile(r"^0m 0[0-5]s$"))
+    expect(page.get_by_role("alert")).to_contain_text("Your token expired", timeout=10_000)
+    expect(page.get_by_label("Token")).to_be_visible()
+
+
+def test_sign_out_and_revoke_revokes_the_token(page: Page, root_client: hvac.Client) -> None:
+    token = token_for(root_client, "default")
+    sign_in(page, token)
+    page.get_by_role("button", name="Sign out and revoke token").click()
+    expect(page.get_by_role("alert")).to_contain_text("revoked")
+    with pytest.raises(hvac.exceptions.Forbidden):
+        root_client.auth.token.lookup(token)
+
+
+def test_a_person_signs_in_with_oidc(
+    page: Page, root_client: hvac.Client, provider: OidcProvider, dev_server: ServerProcess
+) -> None:
+    root_client.sys.enable_auth_method("oidc", path="sso", description="Example SSO")
+    try:
+        root_client.sys.tune_auth_method("sso", listing_visibility="unauth")
+        root_client.auth.oidc.configure(
+            oidc_discovery_url=provider.issuer,
+            oidc_client_id=OIDC_WEB["client_id"],
+            oidc_client_secret=OIDC_WEB["client_secret"],
+            default_role="people",
+            path="sso",
+        )
+        root_client.auth.oidc.create_role(
+            "people",
+            user_claim="email",
+            allowed_redirect_uris=[f"{dev_server.url}/ui/oidc/callback"],
+            oidc_scopes=["profile"],
+            token_policies=["aws-user"],
+            role_type="oidc",
+            path="sso",
+        )
+        page.goto("/ui/")
+        page.get_by_role("button", name="Sign in with sso").click()
+        expect(page.get_by_role("heading", name="My credentials")).to_be_visible()
+        expect(page.locator("#session")).to_contain_text("sso-alice@example.com")
+        assert urlsplit(page.url).path == "/ui/"
+        assert urlsplit(page.url).query == ""
+        token = page.evaluate("sessionStorage.getItem('awsbroker.token')")
+        assert root_client.auth.token.lookup(token)["data"]["policies"] == ["aws-user", "default"]
+        assert page.evaluate("document.cookie") == ""
+    finally:
+        root_client.sys.disable_auth_method("sso")
+
+
+# ---- operator pages ------------------------------------------------------------------------------
+
+
+def test_an_operator_reads_and_edits_a_policy(page: Page, root_client: hvac.Client) -> None:
+    root_client.sys.create_or_update_policy(
+        "ui-demo", 'path "aws/creds/a" {\n  capabilities = ["read"]\n}\n'
+    )
+    sign_in(page, token_for(root_client, "root"))
+    page.get_by_role("button", name="Operator").click()
+    page.get_by_role("button", name="ui-demo", exact=True).click()
+    expect(page.get_by_label("HCL of ui-demo")).to_contain_text('path "aws/creds/a"')
+    editor = page.get_by_label("Edit ui-demo")
+    editor.fill('path "aws/creds/a" {')
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.get_by_role("alert")).to_contain_text("failed to parse policy")
+    editor.fill('path "aws/creds/b" {\n  capabilities = ["read"]\n}\n')
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.get_by_label("HCL of ui-demo")).to_contain_text('path "aws/creds/b"')
+    assert "aws/creds/b" in root_client.sys.read_acl_policy("ui-demo")["data"]["policy"]
+    shoot(page, "operator-policy")
+    check_accessibility(page)
+
+
+def test_an_operator_sees_nodes_mounts_and_audit_and_edits_a_role(
+    page: Page, aws: AWSWorld, root_client: hvac.Client, dev_server: ServerProcess
+) -> None:
+    sign_in(page, token_for(root_client, "root"))
+    page.get_by_role("button", name="Operator").click()
+    nodes = page.get_by_role("region", name="Nodes")
+    expect(nodes.get_by_role("row").filter(has_text=dev_server.url)).to_contain_text("active")
+    mounts = page.get_by_role("region", name="Mounts")
+    expect(mounts.get_by_role("row").filter(has_text="auth/token/")).to_contain_text("token")
+    expect(mounts.get_by_role("row").filter(has_text="aws/")).to_contain_text("aws")
+    expect(page.get_by_role("region", name="Audit devices")).to_contain_text("No audit device")
+
+    roles = page.get_by_role("region", name="AWS roles")
+    roles.get_by_role("button", name="New role").click()
+    roles.get_by_label("Name").fill("ui-made")
+    roles.get_by_label("Credential type").select_option("federation_token")
+    roles.get_by_label("Inline policy document (JSON)").fill("{not json")
+    roles.get_by_role("button", name="Save role").click()
+    # The API's own words for the same request.
+    same = dev_server.request(
+        "POST",
+        "aws/roles/ui-made",
+        "root",
+        json={"credential_type": "federation_token", "policy_document": "{not json"},
+    ).json()["errors"][0]
+    expect(roles.get_by_role("alert")).to_have_text(same)
+    roles.get_by_label("Inline policy document (JSON)").fill(S3_READ)
+    roles.get_by_role("button", name="Save role").click()
+    expect(roles.get_by_role("button", name="Edit role ui-made")).to_be_visible()
+    stored = root_client.read("aws/roles/ui-made")["data"]
+    assert stored["credential_type"] == "federation_token"
+    assert json.loads(stored["policy_document"]) == json.loads(S3_READ)
+    roles.get_by_label("Longest STS TTL (e.g. 12h)").fill("2h")
+    roles.get_by_role("button", name="Save role").click()
+    expect(roles.get_by_label("Longest STS TTL (e.g. 12h)")).to_have_value("7200")
+    assert root_client.read("aws/roles/ui-made")["data"]["max_sts_ttl"] == 7200
+    shoot(page, "operator-roles")
+    check_accessibility(page)
+    root_client.delete("aws/roles/ui-made")
+
+
+def test_an_operator_seals_and_unseals_from_the_page(
+    page: Page, root_client: hvac.Client, dev_server: ServerProcess
+) -> None:
+    """Last in the module: it leaves the server unsealed, as it found it."""
+    key = re.search(r"Unseal Key: (\S+)", dev_server.log())
+    assert key is not None
+    sign_in(page, token_for(root_client, "root"))
+    page.get_by_role("button", name="Operator").click()
+    expect(page.get_by_role("button", name="Seal now")).to_be_hidden()
+    page.get_by_role("button", name="Seal the server…").click()
+    page.get_by_role("button", name="Seal now").click()
+    expect(page.get_by_role("heading", name="Sealed")).to_be_visible()
+    assert root_client.sys.read_seal_status()["sealed"] is True
+    shoot(page, "sealed")
+    check_accessibility(page)
+    page.get_by_label("Unseal key share").fill("00" * 32)
+    page.get_by_role("button", name="Unseal").click()
+    expect(page.get_by_role("alert").last).to_contain_text("invalid unseal key")
+    assert root_client.sys.read_seal_status()["sealed"] is True
+    page.get_by_label("Unseal key share").fill(key.group(1))
+    page.get_by_role("button", name="Unseal").click()
+    expect(page.get_by_role("heading", name="Sealed")).to_have_count(0)
+    assert root_client.sys.read_seal_status()["sealed"] is False
+    sign_in(page, token_for(root_client, "root"))
