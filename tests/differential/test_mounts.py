@@ -22,16 +22,6 @@ NULL_OPTIONS = (
     "An `aws` mount has no options (`null`); OpenBao's `kv` mount answers `{}` (a kv mount has a "
     "`version` option). Clients read either as no options."
 )
-UI_MOUNTS = (
-    "`sys/internal/ui/mounts` is the web UI's (and `vault kv`'s) mount lookup; there is no UI "
-    "and no kv engine here, so it is not served (404)."
-)
-_ENVELOPE = ("request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info")
-UI_MOUNTS_LINES = (
-    "status: openbao 200, awsbroker 404",
-    *(f"envelope: key {key!r} only in openbao" for key in (*_ENVELOPE, "warnings", "auth")),
-    "envelope: key 'errors' only in awsbroker",
-)
 SAYS_WHAT_TO_FIX = "Same status; our words say what to fix rather than how the server failed."
 
 CASES = [
@@ -142,7 +132,6 @@ EXPECTED: dict[str, dict[str, str]] = {
         "errors: openbao ['tune of path \"diff-none/\" failed: no mount entry found'], "
         "awsbroker ['no mount at diff-none/']": SAYS_WHAT_TO_FIX,
     },
-    "internal ui mounts": dict.fromkeys(UI_MOUNTS_LINES, UI_MOUNTS),
 }
 
 
