@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from awsbroker.barrier.seal import decode_key_share
-from awsbroker.core.share_attempts import Rekey, RekeyDone
+from awsbroker.core.share_attempts import OPENBAO_NAMES, VAULT_NAMES, Rekey, RekeyDone
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
@@ -73,8 +73,8 @@ def _bind(
     return lambda b, req, fd: handler(b, fd, legacy)
 
 
-def _rekey(b: SystemBackend) -> Rekey:
-    return Rekey(b.core.barrier, b.core.seal)
+def _rekey(b: SystemBackend, legacy: bool = True) -> Rekey:
+    return Rekey(b.core.barrier, b.core.seal, VAULT_NAMES if legacy else OPENBAO_NAMES)
 
 
 def _answer(body: JSONObject, legacy: bool) -> Response:
@@ -116,7 +116,7 @@ def start(b: SystemBackend, fd: FieldData, legacy: bool) -> Response:
         raise InvalidRequest(NO_BACKUP)
     if fd.get_list("pgp_keys"):
         raise InvalidRequest(NO_PGP)
-    _rekey(b).start(
+    _rekey(b, legacy).start(
         fd.get_int("secret_shares"),
         fd.get_int("secret_threshold"),
         fd.get_bool("require_verification"),
@@ -142,7 +142,7 @@ def _key_and_nonce(fd: FieldData, legacy: bool) -> tuple[bytes, str]:
 
 def update(b: SystemBackend, fd: FieldData, legacy: bool) -> Response:
     key, nonce = _key_and_nonce(fd, legacy)
-    result = _rekey(b).update(key, nonce)
+    result = _rekey(b, legacy).update(key, nonce)
     if not isinstance(result, RekeyDone):
         return _answer(_status(b, legacy), legacy)
     body: JSONObject = {

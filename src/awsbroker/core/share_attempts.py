@@ -147,7 +147,7 @@ def new_nonce() -> str:
 
 def check_nonce(given: str, expected: str, what: str) -> None:
     if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise InvalidRequest(f"incorrect nonce supplied; nonce for this {what} is {expected!r}")
+        raise InvalidRequest(f'incorrect nonce supplied; nonce for {what} is "{expected}"')
 
 
 # ---- rekey ---------------------------------------------------------------------------------
@@ -160,11 +160,27 @@ class RekeyDone:
     verification_nonce: str  # "" unless the new keys must be verified before they count
 
 
+@dataclass(frozen=True)
+class Names:
+    """How errors name the operation: Vault's `sys/rekey/*` says rekey, OpenBao's
+    `sys/rotate/root/*` says rotation."""
+
+    already: str
+    nonce: str
+
+
+VAULT_NAMES = Names("rekey already in progress", "this rekey operation")
+OPENBAO_NAMES = Names("rotation already in progress", "rotation")
+
+
 class Rekey(Attempt):
     """`sys/rekey/*` and `sys/rotate/root/*`: new shares for the same root key."""
 
-    def __init__(self, barrier: AESGCMBarrier, seal: ShamirSeal) -> None:
+    def __init__(
+        self, barrier: AESGCMBarrier, seal: ShamirSeal, names: Names = VAULT_NAMES
+    ) -> None:
         super().__init__(barrier, seal, REKEY_PATH)
+        self.names = names
 
     def start(self, shares: int, threshold: int, require_verification: bool) -> None:
         validate_config(shares, threshold)
@@ -176,7 +192,7 @@ class Rekey(Attempt):
             "require_verification": require_verification,
             "progress": [],
         }
-        self.create(record, "rekey already in progress")
+        self.create(record, self.names.already)
 
     def update(self, key: bytes, nonce: str) -> int | RekeyDone:
         required = self.config().secret_threshold
@@ -188,9 +204,9 @@ class Rekey(Attempt):
             if isinstance(verification, dict):
                 raise InvalidRequest(
                     "rekey operation already finished; verification must be performed; nonce "
-                    f"for the verification operation is {verification.get('nonce')!r}"
+                    f'for the verification operation is "{verification.get("nonce")}"'
                 )
-            check_nonce(nonce, str(record["nonce"]), "rekey operation")
+            check_nonce(nonce, str(record["nonce"]), self.names.nonce)
             return record, required
 
         claimed = self.add_share(
@@ -227,7 +243,7 @@ class Rekey(Attempt):
             verification = record.get("verification")
             if not isinstance(verification, dict):
                 raise InvalidRequest("no rekey verification in progress")
-            check_nonce(nonce, str(verification["nonce"]), "verify operation")
+            check_nonce(nonce, str(verification["nonce"]), "this verify operation")
             return verification, int(record["secret_threshold"])  # type: ignore[arg-type]
 
         claimed = self.add_share(
@@ -299,7 +315,7 @@ class GenerateRoot(Attempt):
         def locate(record: JSONObject) -> tuple[JSONObject, int]:
             if not record:
                 raise InvalidRequest("no root generation in progress")
-            check_nonce(nonce, str(record["nonce"]), "root generation operation")
+            check_nonce(nonce, str(record["nonce"]), "this root generation operation")
             return record, required
 
         claimed = self.add_share(
@@ -333,7 +349,10 @@ def decode_token(encoded: str, otp: str) -> str:
     except ValueError:
         raise InvalidRequest("error decoding base64'd token") from None
     if len(mixed) != len(otp.encode()):
-        raise InvalidRequest("error xoring token: length of byte slices is not equivalent")
+        raise InvalidRequest(
+            "error xoring token: length of byte slices is not equivalent: "
+            f"{len(mixed)} != {len(otp.encode())}"
+        )
     try:
         return bytes(a ^ b for a, b in zip(mixed, otp.encode(), strict=True)).decode()
     except UnicodeDecodeError:
