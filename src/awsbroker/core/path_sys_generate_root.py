@@ -64,8 +64,11 @@ def _bind(handler: Callable[[SystemBackend, FieldData, bool], Response], legacy:
     return lambda b, req, fd: handler(b, fd, legacy)
 
 
-def _generation(b: SystemBackend) -> GenerateRoot:
-    return GenerateRoot(b.core.barrier, b.core.seal, b.core.create_root_token)
+def _generation(b: SystemBackend, legacy: bool = True) -> GenerateRoot:
+    already = "root generation already in progress"
+    if not legacy:
+        already += " for this namespace"  # OpenBao's words on its path
+    return GenerateRoot(b.core.barrier, b.core.seal, b.core.create_root_token, already)
 
 
 def _answer(body: JSONObject, legacy: bool) -> Response:
@@ -100,8 +103,8 @@ def start(b: SystemBackend, fd: FieldData, legacy: bool) -> Response:
     if fd.get_str("pgp_key"):
         raise InvalidRequest(NO_PGP)
     otp = fd.get_str("otp")
-    made = "" if otp else "hvs." + random_id(OTP_LENGTH - 4)
-    _generation(b).start(otp or made)
+    made = "" if otp else random_id(OTP_LENGTH)  # base62, as Vault's
+    _generation(b, legacy).start(otp or made)
     return _answer(_status(b, legacy, made), legacy)
 
 

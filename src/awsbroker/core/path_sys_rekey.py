@@ -183,7 +183,7 @@ def read_verify(b: SystemBackend, fd: FieldData, legacy: bool) -> Response:
 
 def verify(b: SystemBackend, fd: FieldData, legacy: bool) -> Response:
     key, nonce = _key_and_nonce(fd, legacy)
-    result = _rekey(b).verify(key, nonce)
+    result = _rekey(b, legacy).verify(key, nonce)
     if isinstance(result, int):
         return _answer(_verify_status(b, legacy), legacy)
     return _answer({"nonce": result, "complete": True}, legacy)

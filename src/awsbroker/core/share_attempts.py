@@ -167,10 +167,11 @@ class Names:
 
     already: str
     nonce: str
+    operation: str
 
 
-VAULT_NAMES = Names("rekey already in progress", "this rekey operation")
-OPENBAO_NAMES = Names("rotation already in progress", "rotation")
+VAULT_NAMES = Names("rekey already in progress", "this rekey operation", "rekey")
+OPENBAO_NAMES = Names("rotation already in progress", "rotation", "rotation")
 
 
 class Rekey(Attempt):
@@ -183,7 +184,10 @@ class Rekey(Attempt):
         self.names = names
 
     def start(self, shares: int, threshold: int, require_verification: bool) -> None:
-        validate_config(shares, threshold)
+        try:
+            validate_config(shares, threshold)
+        except InvalidRequest as exc:  # Vault's words (it answers 500; a caller's mistake: 400)
+            raise InvalidRequest(str(exc).replace("invalid ", "invalid rekey ", 1)) from None
         self.config()
         record: JSONObject = {
             "nonce": new_nonce(),
@@ -203,7 +207,8 @@ class Rekey(Attempt):
             verification = record.get("verification")
             if isinstance(verification, dict):
                 raise InvalidRequest(
-                    "rekey operation already finished; verification must be performed; nonce "
+                    f"{self.names.operation.replace('rekey', 'rekey operation')} already "
+                    "finished; verification must be performed; nonce "
                     f'for the verification operation is "{verification.get("nonce")}"'
                 )
             check_nonce(nonce, str(record["nonce"]), self.names.nonce)
@@ -256,7 +261,10 @@ class Rekey(Attempt):
         assert isinstance(verification, dict)
         expected = base64.b64decode(str(verification["key"]))
         if not hmac.compare_digest(combine(claimed.shares), expected):
-            raise InvalidRequest("rekey verification failed; incorrect key shares supplied")
+            self.restart_verification()  # as Vault: a failed verification starts over
+            raise InvalidRequest(
+                f"{self.names.operation} verification failed; incorrect key shares supplied"
+            )
         self.replace(claimed, None, "the rekey was cancelled while it was verified")
         shares, threshold = int(record["secret_shares"]), int(record["secret_threshold"])  # type: ignore[arg-type]
         self.seal.rekey(expected, shares, threshold, str(verification["root_key"]))
@@ -297,17 +305,22 @@ class GenerateRoot(Attempt):
     XORed with the operator's one-time password."""
 
     def __init__(
-        self, barrier: AESGCMBarrier, seal: ShamirSeal, create_root_token: Callable[[], str]
+        self,
+        barrier: AESGCMBarrier,
+        seal: ShamirSeal,
+        create_root_token: Callable[[], str],
+        already: str = "root generation already in progress",
     ) -> None:
         super().__init__(barrier, seal, GENERATE_ROOT_PATH)
         self._create_root_token = create_root_token
+        self._already = already
 
     def start(self, otp: str) -> None:
         if len(otp) != OTP_LENGTH:
             raise InvalidRequest("OTP string has incorrect length")
         self.config()
         record: JSONObject = {"nonce": new_nonce(), "otp": otp, "progress": []}
-        self.create(record, "root generation already in progress")
+        self.create(record, self._already)
 
     def update(self, key: bytes, nonce: str) -> GenerateRootProgress:
         required = self.config().secret_threshold
