@@ -13,6 +13,7 @@ from awsbroker.cli import (
     cmd_audit,
     cmd_auth,
     cmd_aws,
+    cmd_generate_root,
     cmd_lease,
     cmd_operator,
     cmd_paths,
@@ -32,6 +33,7 @@ def commands() -> dict[str, Command]:
     for module in (
         cmd_paths,
         cmd_operator,
+        cmd_generate_root,
         cmd_lease,
         cmd_token,
         cmd_policy,
