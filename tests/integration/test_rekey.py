@@ -175,6 +175,14 @@ def test_rotate_root_with_verification_needs_a_token(servers: ServerFactory) -> 
     code, answer = call(server, "GET", "sys/rotate/root/backup", token=token)
     assert (code, answer) == (400, {"errors": ["no backed-up keys found"]})
     assert call(server, "GET", "sys/rekey/backup", token=token)[0] == 400
+    assert call(server, "GET", "sys/rekey/backup")[0] == 403  # sudo, as Vault
+    assert call(server, "DELETE", "sys/rotate/root/backup", token=token)[0] == 204
+    code, answer = call(
+        server, "PUT", "sys/rotate/root/init",
+        {"secret_shares": 1, "secret_threshold": 1, "backup": True}, token,
+    )  # fmt: skip
+    assert code == 400
+    assert "without providing PGP keys" in answer["errors"][0]
     assert server.request("PUT", "sys/seal", token).status_code == 204
     assert not unseals_with(server, init.keys[:2])
     assert unseals_with(server, new_keys)
@@ -215,3 +223,18 @@ def test_shares_given_to_two_nodes_make_one_rekey(
     assert unseals_with(b, done["keys"])
     assert b.client(init.root_token).is_authenticated()
     assert "Traceback" not in a.log() + b.log()
+
+
+def test_an_attempt_outlives_a_restart_of_the_node_given_a_share(servers: ServerFactory) -> None:
+    server = servers.sqlite()
+    init = server.init_and_unseal(3, 2)
+    started = call(server, "PUT", "sys/rekey/init", {"secret_shares": 1, "secret_threshold": 1})
+    nonce = started[1]["nonce"]
+    call(server, "PUT", "sys/rekey/update", {"key": init.keys[0], "nonce": nonce})
+    server.restart()
+    server.unseal(init.keys[:2])
+    status = call(server, "GET", "sys/rekey/init")[1]
+    assert (status["started"], status["nonce"], status["progress"]) == (True, nonce, 1)
+    done = call(server, "PUT", "sys/rekey/update", {"key": init.keys[2], "nonce": nonce})[1]
+    assert done["complete"] is True
+    assert len(done["keys"]) == 1
