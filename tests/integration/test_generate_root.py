@@ -6,6 +6,7 @@ bodies), OpenBao's authenticated `sys/generate-root-token/*` (data envelope) and
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -168,3 +169,34 @@ def test_shares_given_to_two_nodes_make_a_root_token_for_both(
         assert server.client(token).is_authenticated()
         assert call(server, "GET", "sys/generate-root/attempt")[1]["started"] is False
     assert "Traceback" not in a.log() + b.log()
+
+
+def test_shares_otps_keys_and_tokens_are_audited_only_as_hmacs(
+    servers: ServerFactory, tmp_path: Path
+) -> None:
+    server = servers.sqlite()
+    init = server.init_and_unseal(3, 2)
+    audit_log = tmp_path / "audit.log"
+    server.client(init.root_token).sys.enable_audit_device(
+        "file", options={"file_path": str(audit_log)}
+    )
+    nonce = call(server, "PUT", "sys/generate-root/attempt", {"otp": OTP})[1]["nonce"]
+    for key in init.keys[:2]:
+        done = call(server, "PUT", "sys/generate-root/update", {"key": key, "nonce": nonce})[1]
+    encoded = done["encoded_token"]
+    token = call(server, "PUT", "sys/decode-token", {"encoded_token": encoded, "otp": OTP})[1]
+    new_token = token["data"]["token"]
+    root = init.root_token
+    body = {"secret_shares": 1, "secret_threshold": 1}
+    nonce = call(server, "PUT", "sys/rotate/root/init", body, root)[1]["data"]["nonce"]
+    call(server, "PUT", "sys/rotate/root/update", {"key": init.keys[1], "nonce": nonce}, root)
+    answer = call(
+        server, "PUT", "sys/rotate/root/update", {"key": init.keys[2], "nonce": nonce}, root
+    )
+    new_key = answer[1]["data"]["keys"][0]
+    written = audit_log.read_text() + server.log()
+    assert "sys/generate-root/update" in written
+    assert "sys/rotate/root/update" in written
+    secrets = [OTP, encoded, new_token, new_key, *init.keys, *init.keys_base64]
+    for secret in secrets:
+        assert secret not in written

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from tests.support.server import ServerFactory, ServerProcess
+from tests.support.threads import run_together
 
 
 def call(
@@ -238,3 +239,29 @@ def test_an_attempt_outlives_a_restart_of_the_node_given_a_share(servers: Server
     done = call(server, "PUT", "sys/rekey/update", {"key": init.keys[2], "nonce": nonce})[1]
     assert done["complete"] is True
     assert len(done["keys"]) == 1
+
+
+@pytest.mark.postgres
+def test_shares_given_at_once_to_two_nodes_complete_once(
+    pg_dsn: str, pg_table: str, servers: ServerFactory
+) -> None:
+    a = servers.postgresql(pg_dsn, pg_table)
+    b = servers.postgresql(pg_dsn, pg_table)
+    init = a.init_and_unseal(5, 3)
+    b.unseal(init.keys[:3])
+    body = {"secret_shares": 3, "secret_threshold": 2}
+    nonce = call(a, "PUT", "sys/rekey/init", body)[1]["nonce"]
+    answers: list[tuple[int, Any]] = []
+
+    def give(n: int) -> None:
+        node = (a, b)[n % 2]
+        answers.append(call(node, "PUT", "sys/rekey/update", {"key": init.keys[n], "nonce": nonce}))
+
+    run_together(3, give)
+    assert sorted(code for code, _ in answers) == [200, 200, 200], answers
+    done = [body for _, body in answers if body.get("complete")]
+    assert len(done) == 1
+    assert sorted(body["progress"] for _, body in answers if not body.get("complete")) == [1, 2]
+    for server in (a, b):
+        assert server.request("PUT", "sys/seal", init.root_token).status_code == 204
+        assert unseals_with(server, done[0]["keys"][:2])

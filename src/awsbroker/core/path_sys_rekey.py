@@ -13,7 +13,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from awsbroker.barrier.seal import decode_key_share
-from awsbroker.core.share_attempts import OPENBAO_NAMES, VAULT_NAMES, Rekey, RekeyDone
+from awsbroker.core.share_attempts import (
+    OPENBAO_NAMES,
+    VAULT_NAMES,
+    Progress,
+    Rekey,
+    RekeyDone,
+)
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
@@ -81,10 +87,11 @@ def _answer(body: JSONObject, legacy: bool) -> Response:
     return Response(raw=body) if legacy else Response(data=body)
 
 
-def _status(b: SystemBackend, legacy: bool) -> JSONObject:
+def _status(b: SystemBackend, legacy: bool, given: Progress | None = None) -> JSONObject:
+    """The attempt's status: as stored, or as the share just given left it (`given`)."""
     rekey = _rekey(b)
     required = rekey.config().secret_threshold
-    record = rekey.record()
+    record = given.record if given is not None else rekey.record()
     body: JSONObject = {"started": False, "t": 0, "n": 0, "required": required}
     if legacy:
         body.update(nonce="", progress=0, pgp_fingerprints=None, backup=False)
@@ -144,7 +151,7 @@ def update(b: SystemBackend, fd: FieldData, legacy: bool) -> Response:
     key, nonce = _key_and_nonce(fd, legacy)
     result = _rekey(b, legacy).update(key, nonce)
     if not isinstance(result, RekeyDone):
-        return _answer(_status(b, legacy), legacy)
+        return _answer(_status(b, legacy, result), legacy)
     body: JSONObject = {
         "nonce": result.nonce,
         "complete": True,
@@ -159,8 +166,8 @@ def update(b: SystemBackend, fd: FieldData, legacy: bool) -> Response:
     return _answer(body, legacy)
 
 
-def _verify_status(b: SystemBackend, legacy: bool) -> JSONObject:
-    record = _rekey(b).record()
+def _verify_status(b: SystemBackend, legacy: bool, given: Progress | None = None) -> JSONObject:
+    record = given.record if given is not None else _rekey(b).record()
     if record is None:
         raise InvalidRequest(
             "no rekey configuration found" if legacy else "no rotation configuration found"
@@ -184,8 +191,8 @@ def read_verify(b: SystemBackend, fd: FieldData, legacy: bool) -> Response:
 def verify(b: SystemBackend, fd: FieldData, legacy: bool) -> Response:
     key, nonce = _key_and_nonce(fd, legacy)
     result = _rekey(b, legacy).verify(key, nonce)
-    if isinstance(result, int):
-        return _answer(_verify_status(b, legacy), legacy)
+    if isinstance(result, Progress):
+        return _answer(_verify_status(b, legacy, result), legacy)
     return _answer({"nonce": result, "complete": True}, legacy)
 
 

@@ -48,6 +48,16 @@ OTP_LENGTH = 28  # a root token's length, "hvs." and 24 characters (tokens.py)
 
 
 @dataclass(frozen=True)
+class Progress:
+    """A share was added: the record as this share left it, and the shares it holds. (What a
+    status shows after a share: reading the record again could show another node's later
+    change.)"""
+
+    record: JSONObject
+    count: int
+
+
+@dataclass(frozen=True)
 class Claimed:
     """The threshold was reached: the shares (taken out of the record) and the record as it is
     stored now, for the next compare-and-set."""
@@ -93,7 +103,7 @@ class Attempt:
         key: bytes,
         locate: Callable[[JSONObject], tuple[JSONObject, int]],
         duplicate: str,
-    ) -> int | Claimed:
+    ) -> Progress | Claimed:
         """Add `key` to the progress list that `locate` finds in the record (it checks the
         nonce and raises if the attempt is not there; it returns the dict holding `progress`
         and the threshold). Returns the progress, or the claimed shares at the threshold."""
@@ -111,7 +121,7 @@ class Attempt:
             holder["progress"] = kept
             new = dump(record)
             if self.barrier.compare_and_set(self.path, blob, new):
-                return Claimed(shares, record, new) if done else len(shares)
+                return Claimed(shares, record, new) if done else Progress(record, len(shares))
         raise StorageUnavailable("too many key shares given at once; give this one again")
 
 
@@ -198,7 +208,7 @@ class Rekey(Attempt):
         }
         self.create(record, self.names.already)
 
-    def update(self, key: bytes, nonce: str) -> int | RekeyDone:
+    def update(self, key: bytes, nonce: str) -> Progress | RekeyDone:
         required = self.config().secret_threshold
 
         def locate(record: JSONObject) -> tuple[JSONObject, int]:
@@ -217,7 +227,7 @@ class Rekey(Attempt):
         claimed = self.add_share(
             key, locate, "given key has already been provided during this generation operation"
         )
-        if isinstance(claimed, int):
+        if isinstance(claimed, Progress):
             return claimed
         digest = self.barrier.root_key_digest(combine(claimed.shares))
         record = claimed.record
@@ -238,7 +248,7 @@ class Rekey(Attempt):
         self.seal.rekey(new_kek, shares, threshold, digest)
         return RekeyDone(str(record["nonce"]), keys, "")
 
-    def verify(self, key: bytes, nonce: str) -> int | str:
+    def verify(self, key: bytes, nonce: str) -> Progress | str:
         """A new share towards verification; the progress, or the nonce once the new keys are
         in effect."""
 
@@ -254,7 +264,7 @@ class Rekey(Attempt):
         claimed = self.add_share(
             key, locate, "given key has already been provided during this verify operation"
         )
-        if isinstance(claimed, int):
+        if isinstance(claimed, Progress):
             return claimed
         record = claimed.record
         verification = record["verification"]
@@ -334,8 +344,8 @@ class GenerateRoot(Attempt):
         claimed = self.add_share(
             key, locate, "given key has already been provided during this generation operation"
         )
-        if isinstance(claimed, int):
-            return GenerateRootProgress(claimed, required, "")
+        if isinstance(claimed, Progress):
+            return GenerateRootProgress(claimed.count, required, "")
         try:
             self.barrier.root_key_digest(combine(claimed.shares))
         except InvalidRequest as exc:

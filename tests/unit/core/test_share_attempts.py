@@ -16,6 +16,7 @@ from awsbroker.core.share_attempts import (
     GENERATE_ROOT_PATH,
     REKEY_PATH,
     GenerateRoot,
+    Progress,
     Rekey,
     RekeyDone,
     decode_token,
@@ -67,13 +68,13 @@ def test_shares_given_at_once_to_three_nodes_complete_one_rekey(
 ) -> None:
     Rekey(nodes[0].barrier, nodes[0].seal).start(2, 2, False)
     nonce = str((Rekey(nodes[1].barrier, nodes[1].seal).record() or {})["nonce"])
-    results: list[int | RekeyDone] = []
+    results: list[Progress | RekeyDone] = []
     run_together(
         3,
         lambda n: results.append(Rekey(nodes[n].barrier, nodes[n].seal).update(keys[n + 1], nonce)),
     )
     done = [r for r in results if isinstance(r, RekeyDone)]
-    assert sorted(r for r in results if isinstance(r, int)) == [1, 2]
+    assert sorted(r.count for r in results if isinstance(r, Progress)) == [1, 2]
     assert len(done) == 1
     assert physical.get(REKEY_PATH) is None
     assert not unseals(physical, keys[:3])
