@@ -99,18 +99,21 @@ def _provide(ctx: Context, client: Client) -> None:
         if not status.get("started"):
             raise CLIError("no root token generation is in progress: start one with -init")
         nonce = str(status.get("nonce"))
-    key = _key(ctx)
-    if not key:
-        raise CLIError("no unseal key given")
+    key = read_key(ctx)
     _print(ctx, client.put("sys/generate-root/update", {"key": key, "nonce": nonce}) or {})
 
 
-def _key(ctx: Context) -> str:
+def read_key(ctx: Context) -> str:
+    """A key share: the argument, stdin for `-` (or when not a terminal), else asked, hidden."""
     if ctx.args and ctx.args[0] != "-":
-        return ctx.args[0].strip()
-    if ctx.args or not ctx.io.stdin.isatty():
-        return ctx.io.stdin.read().strip()
-    return getpass.getpass("Unseal Key (will be hidden): ").strip()
+        key = ctx.args[0].strip()
+    elif ctx.args or not ctx.io.stdin.isatty():
+        key = ctx.io.stdin.read().strip()
+    else:
+        key = getpass.getpass("Unseal Key (will be hidden): ").strip()
+    if not key:
+        raise CLIError("no unseal key given")
+    return key
 
 
 def _decode(ctx: Context, encoded: str, otp: str) -> int:

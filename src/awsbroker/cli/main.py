@@ -18,6 +18,7 @@ from awsbroker.cli import (
     cmd_operator,
     cmd_paths,
     cmd_policy,
+    cmd_rekey,
     cmd_secrets,
     cmd_token,
 )
@@ -34,6 +35,7 @@ def commands() -> dict[str, Command]:
         cmd_paths,
         cmd_operator,
         cmd_generate_root,
+        cmd_rekey,
         cmd_lease,
         cmd_token,
         cmd_policy,
