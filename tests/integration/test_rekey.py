@@ -5,6 +5,8 @@ PostgreSQL; shares given to two nodes count towards one attempt."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -265,3 +267,28 @@ def test_shares_given_at_once_to_two_nodes_complete_once(
     for server in (a, b):
         assert server.request("PUT", "sys/seal", init.root_token).status_code == 204
         assert unseals_with(server, done[0]["keys"][:2])
+
+
+def test_a_backup_from_before_a_rekey_unseals_with_the_old_shares(
+    servers: ServerFactory, tmp_path: Path
+) -> None:
+    server = servers.sqlite()
+    init = server.init_and_unseal(3, 2)
+    assert server.stop() == 0
+    backup = tmp_path / "backup.db"
+    for suffix in ("", "-wal"):
+        copied = Path(f"{server.workdir / 'storage.db'}{suffix}")
+        if copied.exists():
+            shutil.copyfile(copied, f"{backup}{suffix}")
+    server.start()
+    server.unseal(init.keys[:2])
+    nonce = call(server, "PUT", "sys/rekey/init", {"secret_shares": 1, "secret_threshold": 1})
+    call(server, "PUT", "sys/rekey/update", {"key": init.keys[0], "nonce": nonce[1]["nonce"]})
+    done = call(
+        server, "PUT", "sys/rekey/update", {"key": init.keys[1], "nonce": nonce[1]["nonce"]}
+    )
+    new_key = done[1]["keys"][0]
+
+    restored = servers.sqlite_file(str(backup))
+    assert not unseals_with(restored, [new_key])
+    assert unseals_with(restored, init.keys[1:])
