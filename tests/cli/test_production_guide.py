@@ -331,6 +331,20 @@ def unseal(session: guide.Session, shares: Shares) -> None:
         session.run(BLOCKS["unseal"], stdin=key, compare=i == 2)
 
 
+def new_root_token(session: guide.Session, shares: Shares, server: ServerProcess) -> None:
+    """ "A new root token": three holders' shares make one, which the OTP decodes."""
+    session.run(BLOCKS["generate-root-init"])
+    for i, key in enumerate(shares.keys[2:]):
+        printed = session.run(BLOCKS["generate-root-share"], stdin=key, compare=i == 2)
+    (encoded,) = re.findall(r"^Encoded Token\s+(\S+)$", printed, re.MULTILINE)
+    exported = f"export ENCODED_TOKEN={shlex.quote(encoded)}\n"
+    session.run(walkthrough.Block("the encoded token", exported, None, (0, 0)), compare=False)
+    token = session.run(BLOCKS["generate-root-decode"]).strip()
+    assert token != shares.root_token
+    looked_up = server.client(token).auth.token.lookup_self()["data"]
+    assert looked_up["policies"] == ["root"]
+
+
 @pytest.fixture(scope="module")
 def moto() -> Iterator[MotoServer]:
     server = MotoServer()
@@ -435,6 +449,7 @@ def test_the_guide_on_sqlite(tmp_path: Path, moto: MotoServer, aws: AWSProxy) ->
         server.start()
         shares = set_up(session)
         assert_only_the_broker_knows_its_key(server, shares.root_token, moto)
+        new_root_token(session, shares, server)
         session.run(BLOCKS["consumer-token"])
         assert_inside_the_shipped_resources(aws, moto)
         session.run(BLOCKS["metrics"])

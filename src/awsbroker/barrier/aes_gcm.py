@@ -23,6 +23,7 @@ Sealing drops every reference to key material. CPython cannot promise the bytes 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import struct
@@ -181,6 +182,52 @@ class AESGCMBarrier:
                     self._state = _Unsealed(keyring)
                     return keyring.active_term
 
+    # rekey (new key shares): the root key stays, sealed by a new KEK
+
+    def root_key_digest(self, kek: bytes) -> str:
+        """Check that `kek` opens the stored root key and that it is this process's root key;
+        returns a digest of that stored envelope, for `replace_root_key` to check against.
+        Raises InvalidRequest if the key does not open it (wrong or too few shares)."""
+        with self._lock:
+            state = self._require()
+            if len(kek) != KEY_SIZE:
+                raise InvalidRequest("invalid key: the combined key must be 32 bytes")
+            blob = self._physical.get(ROOT_KEY_PATH)
+            if blob is None:
+                raise InternalError(f"{ROOT_KEY_PATH!r} is missing from storage")
+            try:
+                root_key = open_envelope({OUTSIDE_TERM: AESGCM(kek)}, ROOT_KEY_PATH, blob)
+            except _EnvelopeError:
+                raise InvalidRequest(
+                    "root key verification failed: the key shares do not open the root key"
+                ) from None
+            if not hmac.compare_digest(root_key, state.keyring.root_key):
+                raise InternalError("the stored root key is not the one this node holds")
+            return envelope_digest(blob)
+
+    def wrap_root_key(self, kek: bytes) -> bytes:
+        """The root key sealed by `kek`, as `core/root-key` would hold it (not written)."""
+        if len(kek) != KEY_SIZE:
+            raise ValueError("the key-encryption key must be 32 bytes")
+        state = self._require()
+        return seal_envelope(AESGCM(kek), OUTSIDE_TERM, ROOT_KEY_PATH, state.keyring.root_key)
+
+    def stored_root_key_digest(self) -> str:
+        """The digest of the stored root key envelope ("" if there is none)."""
+        blob = self._physical.get(ROOT_KEY_PATH)
+        return "" if blob is None else envelope_digest(blob)
+
+    def replace_root_key(self, expected_digest: str, new_blob: bytes) -> bool:
+        """Write `new_blob` (from `wrap_root_key`) as the stored root key, only if the stored
+        one is still the envelope `expected_digest` names. One compare-and-set: a crash leaves
+        either the old envelope or the new one."""
+        with self._lock:
+            self._require()
+            blob = self._physical.get(ROOT_KEY_PATH)
+            if blob is None or not hmac.compare_digest(envelope_digest(blob), expected_digest):
+                return False
+            return self._physical.compare_and_set(ROOT_KEY_PATH, blob, new_blob)
+
     def reload_keyring(self) -> bool:
         """Take the stored keyring (another process may have rotated it). True if it differed
         from this process's copy."""
@@ -282,6 +329,11 @@ class AESGCMBarrier:
             if wrong_key_is_caller and exc.auth_failed:
                 raise InvalidRequest("invalid unseal key: could not decrypt the root key") from None
             raise InternalError(f"could not decrypt {path!r}: {exc}") from None
+
+
+def envelope_digest(blob: bytes) -> str:
+    """A SHA-256 of a stored envelope (ciphertext: no secret in it), to name one version."""
+    return hashlib.sha256(blob).hexdigest()
 
 
 def _seal_keyring(root_cipher: AESGCM, keyring: Keyring) -> bytes:

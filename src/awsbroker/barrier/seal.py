@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 
 from awsbroker.barrier import shamir
-from awsbroker.barrier.aes_gcm import AESGCMBarrier
+from awsbroker.barrier.aes_gcm import AESGCMBarrier, envelope_digest
 from awsbroker.barrier.keyring import KEY_SIZE
 from awsbroker.sdk.clock import Clock, SystemClock
 from awsbroker.sdk.errors import InternalError, InvalidRequest, NotInitialized
@@ -120,8 +120,13 @@ class ShamirSeal:
             return None
         try:
             doc = json.loads(raw)
+            pending = doc.get("next")
+            if pending is not None and hmac.compare_digest(
+                self._barrier.stored_root_key_digest(), str(pending["root_key"])
+            ):
+                doc = pending  # a rekey stored its root key and stopped before this record
             return SealConfig(int(doc["secret_shares"]), int(doc["secret_threshold"]))
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             raise InternalError("the stored seal configuration is malformed") from None
 
     def initialized(self) -> bool:
@@ -136,12 +141,35 @@ class ShamirSeal:
             if self._barrier.initialized():
                 raise InvalidRequest("Vault is already initialized")
             self._claim_initialization()
-            doc = {"type": "shamir", "secret_shares": shares, "secret_threshold": threshold}
-            self._physical.put(SEAL_CONFIG_PATH, json.dumps(doc, sort_keys=True).encode())
+            self._physical.put(SEAL_CONFIG_PATH, _dump(_config_doc(shares, threshold)))
             kek = secrets.token_bytes(KEY_SIZE)
             self._barrier.initialize(kek)
             self._reset_progress()
             return shamir.split(kek, shares, threshold)
+
+    def rekey(self, new_kek: bytes, shares: int, threshold: int, root_key_digest: str) -> None:
+        """Seal the root key by `new_kek`, whose shares are `shares` with `threshold`, if the
+        stored root key is still the envelope `root_key_digest` names (the one the old shares
+        opened). Two records change, the root key envelope and this configuration, and a crash
+        between them must leave a server that unseals: the configuration is written first with
+        the new one as `next`, naming the new envelope; `config` takes `next` exactly when that
+        envelope is the stored one. Then the envelope (one compare-and-set), then the final
+        configuration."""
+        validate_config(shares, threshold)
+        with self._lock:
+            current = self._require_config()
+            new_blob = self._barrier.wrap_root_key(new_kek)
+            old = _config_doc(current.secret_shares, current.secret_threshold)
+            final = _config_doc(shares, threshold)
+            pending = {**old, "next": {**final, "root_key": envelope_digest(new_blob)}}
+            self._physical.put(SEAL_CONFIG_PATH, _dump(pending))
+            if not self._barrier.replace_root_key(root_key_digest, new_blob):
+                self._physical.put(SEAL_CONFIG_PATH, _dump(old))
+                raise InvalidRequest(
+                    "the root key changed while this rekey ran (another rekey finished first); "
+                    "start a new rekey"
+                )
+            self._physical.put(SEAL_CONFIG_PATH, _dump(final))
 
     def submit(self, key: bytes) -> SealStatus:
         """Add one share; unseal when the threshold is reached. Returns the new status."""
@@ -234,6 +262,14 @@ class ShamirSeal:
             except ValueError as exc:
                 raise InvalidRequest(f"failed to compute combined key: {exc}") from None
         self._barrier.unseal(kek)
+
+
+def _config_doc(shares: int, threshold: int) -> dict[str, object]:
+    return {"type": "shamir", "secret_shares": shares, "secret_threshold": threshold}
+
+
+def _dump(doc: dict[str, object]) -> bytes:
+    return json.dumps(doc, sort_keys=True).encode()
 
 
 def _claimed_at(blob: bytes) -> float:

@@ -13,10 +13,12 @@ from awsbroker.cli import (
     cmd_audit,
     cmd_auth,
     cmd_aws,
+    cmd_generate_root,
     cmd_lease,
     cmd_operator,
     cmd_paths,
     cmd_policy,
+    cmd_rekey,
     cmd_secrets,
     cmd_token,
 )
@@ -32,6 +34,8 @@ def commands() -> dict[str, Command]:
     for module in (
         cmd_paths,
         cmd_operator,
+        cmd_generate_root,
+        cmd_rekey,
         cmd_lease,
         cmd_token,
         cmd_policy,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from awsbroker.core import (
     path_sys_audit,
     path_sys_auth,
+    path_sys_generate_root,
     path_sys_ha,
     path_sys_internal_ui,
     path_sys_keys,
@@ -15,6 +16,7 @@ from awsbroker.core import (
     path_sys_mounts,
     path_sys_openapi,
     path_sys_policies,
+    path_sys_rekey,
     path_sys_seal,
 )
 from awsbroker.sdk.framework import FrameworkBackend
@@ -26,10 +28,14 @@ if TYPE_CHECKING:
 ROOT_PATHS = [
     "audit", "audit/*", "auth/*", "leases/lookup/*", "leases/revoke-prefix/*",
     "leases/revoke-force/*", "leases", "leases/", "remount", "raw", "raw/*", "rotate", "seal",
-    "rotate/keyring", "host-info",
+    "rotate/keyring", "host-info", "rekey/backup", "rotate/root/backup",
     "step-down", "config/auditing/*", "revoke-prefix/*", "revoke-force/*",
 ]  # fmt: skip
-UNAUTHENTICATED_PATHS = ["init", "seal-status", "unseal", "health", "leader"]
+UNAUTHENTICATED_PATHS = ["init", "seal-status", "unseal", "health", "leader", "decode-token"]
+# Vault's rekey and root generation answer without a token (the key shares are the
+# credential); OpenBao's authenticated `rotate/root/*` and `generate-root-token/*` do not.
+UNAUTHENTICATED_PATHS += ["rekey/init", "rekey/update", "rekey/verify"]
+UNAUTHENTICATED_PATHS += ["generate-root/attempt", "generate-root/update"]
 
 
 class SystemBackend(FrameworkBackend["SystemBackend"]):
@@ -43,6 +49,8 @@ class SystemBackend(FrameworkBackend["SystemBackend"]):
                 *path_sys_auth.paths(),
                 *path_sys_policies.paths(),
                 *path_sys_keys.paths(),
+                *path_sys_rekey.paths(),
+                *path_sys_generate_root.paths(),
                 *path_sys_leases.paths(),
                 *path_sys_internal_ui.paths(),
                 *path_sys_audit.paths(),
