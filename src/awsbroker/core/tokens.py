@@ -15,6 +15,7 @@ token revoked meanwhile.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -335,6 +336,44 @@ class TokenStore:
 
         for key in self._under(prefix):
             self.update(key.rsplit("/", 1)[1], end)
+
+    def expire_now(self, entry: TokenEntry) -> None:
+        """End one token now (a revocation with `sync=false`): it reads as gone from this
+        moment on every node, and the expiry worker revokes it and what it holds."""
+        now = self.clock.now()
+
+        def end(current: TokenEntry) -> None:
+            if not current.expire_time or current.expire_time > now:
+                current.expire_time = now
+
+        self.update(entry.hash, end)
+
+    def list_path(self, prefix: str) -> list[str]:
+        """What the path index holds right under `prefix` (a path ending in '/', or ''):
+        deeper paths (ending in '/') and token hashes. Only expiring tokens are indexed."""
+        return self._storage.list(f"{PATH_INDEX}{prefix}")
+
+    def move_mount(self, mount_uuid: str, source: str, target: str) -> int:
+        """The tokens of the auth mount `mount_uuid`, moved from the path `source` to `target`
+        (`sys/remount`): each token's creation path (`auth/<source>login` becomes
+        `auth/<target>login`), and its place in the path index. Safe to repeat after an
+        interruption: each token is changed by compare-and-set, and the index follows it."""
+
+        def move(current: TokenEntry) -> None:
+            if current.path.startswith(source):
+                current.path = target + current.path[len(source) :]
+
+        moved = 0
+        for token_hash in self._storage.list(f"mount/{mount_uuid}/"):
+            entry = self.update(token_hash, move)
+            if entry is None or not entry.path.startswith(target):
+                continue
+            old = dataclasses.replace(entry, path=source + entry.path[len(target) :])
+            if entry.expire_time:
+                self._storage.put(path_key(entry), b"")
+            self._storage.delete(path_key(old))
+            moved += 1
+        return moved
 
     def tidy(self) -> int:
         """Drop index entries that point at tokens which no longer exist. Returns how many."""

@@ -1,0 +1,188 @@
+"""Moving a mount to another path (`sys/remount`), with its leases, jobs and tokens.
+
+A mount's storage is keyed by its uuid (`logical/<uuid>/`, `auth/<uuid>/`), so its roles,
+configuration, static roles and the AWS engine's rotation state do not move. What carries the
+path is moved, in this order, each step safe to repeat:
+
+1. the intent, stored first (`core/remount/<migration id>`, status `in-progress`, with the
+   mount's uuid and the node's boot ID);
+2. the table entry: one compare-and-set of the mount (or auth) table takes it from the old
+   path to the new one, and the change is counted, so every node routes the new path (and
+   404s the old one) at its next request (views.py);
+3. the move is remembered by the lease manager, so a lease ID under the old path (a client's,
+   or an in-flight engine's write-ahead entry's) is looked up under the new one;
+4. the leases are renamed to the new path (expiration.py `rename_prefix`), and the mount's
+   jobs in the expiry index follow it (`move_jobs`);
+5. for an auth method, its tokens' creation paths (and so their lease IDs) follow it;
+6. the leases are renamed once more, for a request that was in flight on another node and
+   stored one under the old path meanwhile; the status becomes `success`.
+
+A node that dies in the middle leaves the intent `in-progress`: once its heartbeat is stale
+(nodes.py), any node's background tick (or its unseal) carries the move on from the start,
+which is how a crash ends in the finished move. If step 2 cannot be made any more (the mount
+was disabled, or its new path taken, meanwhile) nothing else was done, and the status is
+`failure`.
+
+Vault revokes a mount's leases when it moves it; we move them (docs/compatibility.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+from awsbroker.core.mounts import AUTH_PREFIX, RESERVED_PREFIXES, Entries, conflict
+from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.logical import JSONObject
+from awsbroker.sdk.records import get_record, put_record
+from awsbroker.sdk.storage import Storage
+
+if TYPE_CHECKING:
+    from awsbroker.core.core import Core
+
+log = logging.getLogger("awsbroker.core.remount")
+PREFIX = "core/remount/"
+IN_PROGRESS, SUCCESS, FAILURE = "in-progress", "success", "failure"
+TOKEN_MOUNT = "auth/token/"  # noqa: S105 - a mount path, not a secret
+# Mounts that never move, and paths no mount may move to, in Vault's words.
+FIXED = ("sys/", "cubbyhole/", "identity/", TOKEN_MOUNT)
+QUEUED = (
+    "Mount move has been queued. Progress will be reported in the server log, "
+    "tagged with the returned migration_id"
+)
+
+
+@dataclass
+class Migration:
+    migration_id: str
+    source: str
+    target: str
+    uuid: str
+    auth: bool
+    boot: str
+    started: float
+    status: str = IN_PROGRESS
+    error: str = ""
+
+    def to_record(self) -> JSONObject:
+        return cast(JSONObject, dict(vars(self)))
+
+    @classmethod
+    def from_record(cls, record: JSONObject) -> Migration:
+        return cls(**record)  # type: ignore[arg-type]
+
+
+class Migrations:
+    """The stored migrations, by ID (`core/remount/<id>`)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def get(self, migration_id: str) -> Migration | None:
+        if not migration_id or "/" in migration_id:
+            return None
+        record = get_record(self._storage, PREFIX + migration_id)
+        return None if record is None else Migration.from_record(record)
+
+    def put(self, migration: Migration) -> None:
+        put_record(self._storage, PREFIX + migration.migration_id, migration.to_record())
+
+    def in_progress(self) -> list[Migration]:
+        found = (self.get(key) for key in self._storage.list(PREFIX))
+        return [m for m in found if m is not None and m.status == IN_PROGRESS]
+
+
+def check(source: str, target: str, entries: Entries, auth: bool) -> None:
+    """Refuse a move as Vault does, in its order and words (source and target normalized)."""
+    if source in FIXED or source == AUTH_PREFIX:
+        raise InvalidRequest(f'cannot remount "{source}"')
+    if auth and not target.startswith(AUTH_PREFIX):
+        raise InvalidRequest(f'cannot remount auth mount to non-auth mount "{target}"')
+    if auth and (target.startswith(TOKEN_MOUNT) or target == AUTH_PREFIX):
+        raise InvalidRequest(f'cannot remount to destination "{target}"')
+    if not auth and conflict({}, target) is not None:
+        raise InvalidRequest(f"cannot remount to destination {target}")
+    if source not in entries:
+        raise InvalidRequest(f'no matching mount at "{source}"')
+    taken = conflict(entries, target, (TOKEN_MOUNT,) if auth else RESERVED_PREFIXES)
+    if taken is not None:
+        raise InvalidRequest(f'path already in use at "{taken}"')
+
+
+def start(core: Core, source: str, target: str) -> Migration:
+    """Check, record and run a move (synchronously: its status is final when this returns,
+    unless the node dies meanwhile). Raises InvalidRequest for a move Vault refuses."""
+    auth = source.startswith(AUTH_PREFIX)
+    table = core.auth_mounts if auth else core.mounts
+    entries = table.stored()
+    check(source, target, entries, auth)
+    migration = Migration(
+        migration_id=str(uuid.uuid4()),
+        source=source,
+        target=target,
+        uuid=entries[source].uuid,
+        auth=auth,
+        boot=core.nodes.boot_id,
+        started=core.config.clock.now(),
+    )
+    core.migrations.put(migration)
+    run(core, migration)
+    if migration.status == FAILURE:
+        raise InvalidRequest(migration.error)
+    return migration
+
+
+def run(core: Core, migration: Migration) -> None:
+    """Carry `migration` out from the start (every step is idempotent); store its outcome."""
+    m = migration
+    log.info("moving mount %s to %s (migration_id=%s)", m.source, m.target, m.migration_id)
+    table = core.auth_mounts if m.auth else core.mounts
+
+    def move(entries: Entries) -> None:
+        current = entries.get(m.target)
+        if current is not None and current.uuid == m.uuid:
+            return  # moved already (this is a resumption)
+        entry = entries.get(m.source)
+        if entry is None or entry.uuid != m.uuid:
+            raise InvalidRequest(f'no matching mount at "{m.source}"')
+        check(m.source, m.target, entries, m.auth)
+        del entries[m.source]
+        entry.path = m.target
+        entries[m.target] = entry
+
+    try:
+        table.change(move)
+    except InvalidRequest as exc:
+        m.status, m.error = FAILURE, "; ".join(exc.messages)
+        core.migrations.put(m)
+        log.warning("mount move %s failed: %s", m.migration_id, m.error)
+        return
+    core.views.changed()
+    expiration = core.expiration
+    expiration.remember_move(m.source, m.target)
+    leases = expiration.rename_prefix(m.source, m.target)
+    jobs = expiration.move_jobs(m.source, m.target)
+    tokens = core.tokens.move_mount(m.uuid, m.source, m.target) if m.auth else 0
+    leases += expiration.rename_prefix(m.source, m.target)
+    m.status = SUCCESS
+    core.migrations.put(m)
+    log.info(
+        "moved mount %s to %s with %d leases, %d jobs, %d tokens (migration_id=%s)",
+        m.source, m.target, leases, jobs, tokens, m.migration_id,
+    )  # fmt: skip
+
+
+def resume(core: Core) -> None:
+    """Carry on every move whose node died in the middle of it (its heartbeat is stale)."""
+    for migration in core.migrations.in_progress():
+        if migration.boot == core.nodes.boot_id or core.nodes.alive(migration.boot):
+            continue
+        log.warning("resuming mount move %s left by a stopped node", migration.migration_id)
+        migration.boot = core.nodes.boot_id
+        core.migrations.put(migration)
+        try:
+            run(core, migration)
+        except Exception:
+            log.exception("resuming mount move %s failed; retrying", migration.migration_id)
