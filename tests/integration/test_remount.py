@@ -1,0 +1,195 @@
+"""`sys/remount` over HTTP, on two nodes of one PostgreSQL table, with AWS played by moto.
+
+A mount moved on one node answers at its new path on the other at once (and 404s at the old),
+with its configuration, roles and static roles (stored by the mount's uuid); its leases move
+with it (Vault revokes them, docs/compatibility.md), and a client holding a lease ID from
+before the move still renews it and revokes it, which deletes the IAM user. An auth method
+moves with its tokens. Refusals answer as OpenBao 2.x does (checked side by side with
+`bao server -dev`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tests.integration.aws.support import ALLOW_ALL, AWSWorld, configure
+from tests.support.aws_proxy import AWSProxy
+from tests.support.cluster import Cluster, start_cluster
+from tests.support.moto_server import MotoServer, bootstrap_admin
+from tests.support.reliability import Broker
+from tests.support.server import ServerFactory
+
+pytestmark = pytest.mark.postgres
+NOT_AUTH = "cannot remount auth mount to non-auth mount"
+
+
+@pytest.fixture
+def cluster(pg_dsn: str, pg_table: str, servers: ServerFactory) -> Cluster:
+    return start_cluster(servers, ("postgresql", pg_dsn, pg_table), 2)
+
+
+@pytest.fixture
+def world(moto: MotoServer, proxy: AWSProxy) -> Iterator[AWSWorld]:
+    moto.disable_auth()
+    moto.reset()
+    access_key, secret_key = bootstrap_admin(moto.endpoint)
+    moto.enable_auth()
+    proxy.clear_faults()
+    aws = AWSWorld(moto, proxy, access_key, secret_key)
+    try:
+        yield aws
+    finally:
+        aws.close()
+
+
+def remount(node: Broker, source: str, target: str) -> str:
+    body = node.ok("POST", "sys/remount", json={"from": source, "to": target})
+    assert body["migration_id"] == body["data"]["migration_id"]  # Vault copies it up
+    assert body["warnings"][0].startswith("Mount move has been queued.")
+    return str(body["migration_id"])
+
+
+def users(world: AWSWorld) -> set[str]:
+    return {u["UserName"] for u in world.iam().list_users()["Users"]}
+
+
+def errors(node: Broker, method: str, path: str, status: int, **kwargs: Any) -> list[str]:
+    response = node.call(method, path, **kwargs)
+    assert response.status_code == status, response.text
+    found: list[str] = response.json()["errors"]
+    return found
+
+
+def test_an_aws_mount_moves_with_its_leases_and_static_roles_on_every_node(
+    cluster: Cluster, world: AWSWorld
+) -> None:
+    a, b = cluster.nodes
+    a.ok("POST", "sys/mounts/team", json={"type": "aws"})
+    configure(a.server.client(cluster.token), world, "team")
+    a.ok("POST", "team/roles/ci", json={"credential_type": "iam_user",
+                                         "policy_document": json.dumps(ALLOW_ALL)})  # fmt: skip
+    world.iam().create_user(UserName="app")
+    a.ok("POST", "team/static-roles/app", json={"username": "app", "rotation_period": "1h"})
+    before = users(world)
+    old_id = b.ok("GET", "team/creds/ci")["lease_id"]
+    [user] = users(world) - before
+    assert old_id.startswith("team/creds/ci/")
+
+    migration = remount(a, "team", "platform/team")
+    status = b.ok("GET", f"sys/remount/status/{migration}")["data"]
+    assert status == {
+        "migration_id": migration,
+        "migration_info": {
+            "source_mount": "team/",
+            "target_mount": "platform/team/",
+            "status": "success",
+        },
+    }
+    # The other node routes the new path at its next request, with the mount's stored state.
+    assert b.call("GET", "team/roles/ci").status_code == 404
+    assert b.ok("GET", "platform/team/roles/ci")["data"]["credential_type"] == "iam_user"
+    assert b.ok("GET", "platform/team/static-creds/app")["data"]["access_key"]
+    mounts = b.ok("GET", "sys/mounts")["data"]
+    assert "platform/team/" in mounts
+    assert "team/" not in mounts
+
+    new_id = "platform/team/" + old_id.removeprefix("team/")
+    listed = b.ok("LIST", "sys/leases/lookup/platform/team/creds/ci/")["data"]["keys"]
+    assert listed == [new_id.rsplit("/", 1)[1]]
+    assert b.call("LIST", "sys/leases/lookup/team/").status_code == 404
+    # A client holding the old ID: it finds the lease, renews it and revokes it.
+    assert b.ok("PUT", "sys/leases/lookup", json={"lease_id": old_id})["data"]["id"] == new_id
+    renewed = a.ok("PUT", "sys/leases/renew", json={"lease_id": old_id, "increment": 120})
+    assert (renewed["lease_id"], renewed["lease_duration"]) == (new_id, 120)
+    assert user in users(world)
+    b.ok("PUT", "sys/leases/revoke", json={"lease_id": old_id})
+    assert user not in users(world)
+    assert "Traceback" not in cluster.logs()
+
+    # Credentials from the new path are leased there.
+    again = a.ok("GET", "platform/team/creds/ci")
+    assert again["lease_id"].startswith("platform/team/creds/ci/")
+    b.ok("PUT", "sys/leases/revoke-prefix/platform/team")
+
+
+def test_an_auth_method_moves_with_its_tokens(cluster: Cluster) -> None:
+    a, b = cluster.nodes
+    a.ok("POST", "sys/auth/approle", json={"type": "approle"})
+    a.ok("POST", "auth/approle/role/r", json={"token_policies": ["default"], "token_ttl": "1h"})
+    role_id = a.ok("GET", "auth/approle/role/r/role-id")["data"]["role_id"]
+    secret_id = a.ok("POST", "auth/approle/role/r/secret-id")["data"]["secret_id"]
+    login = b.server.request("POST", "auth/approle/login",
+                             json={"role_id": role_id, "secret_id": secret_id})  # fmt: skip
+    token = login.json()["auth"]["client_token"]
+    [old_key] = a.ok("LIST", "sys/leases/lookup/auth/approle/login/")["data"]["keys"]
+
+    remount(b, "auth/approle", "auth/machines")
+    assert "machines/" in a.ok("GET", "sys/auth")["data"]
+    assert a.server.request("GET", "auth/token/lookup-self", token=token).status_code == 200
+    assert a.ok("LIST", "sys/leases/lookup/auth/machines/login/")["data"]["keys"] == [old_key]
+    looked = a.ok("PUT", "sys/leases/lookup",
+                  json={"lease_id": f"auth/approle/login/{old_key}"})["data"]  # fmt: skip
+    assert (looked["id"], looked["path"]) == (
+        f"auth/machines/login/{old_key}",
+        "auth/machines/login",
+    )
+    # The token renews through its (moved) method, and logins go to the new path.
+    renew = a.server.request("POST", "auth/token/renew-self", token=token)
+    assert renew.status_code == 200, renew.text
+    secret_id = a.ok("POST", "auth/machines/role/r/secret-id")["data"]["secret_id"]
+    relogin = b.server.request("POST", "auth/machines/login",
+                               json={"role_id": role_id, "secret_id": secret_id})  # fmt: skip
+    assert relogin.status_code == 200, relogin.text
+    b.ok("PUT", "sys/leases/revoke-prefix/auth/machines/login")
+    assert a.server.request("GET", "auth/token/lookup-self", token=token).status_code == 403
+
+
+# Each checked against `bao server -dev` (OpenBao 2.x): the body sent, the one error answered.
+REFUSALS: list[tuple[dict[str, str], str]] = [
+    ({"from": "nope", "to": "sys/x"}, "cannot remount to destination sys/x/"),
+    ({"from": "team", "to": "cubbyhole/x"}, "cannot remount to destination cubbyhole/x/"),
+    ({"from": "team", "to": "identity"}, "cannot remount to destination identity/"),
+    ({"from": "team", "to": "auth/x"}, "cannot remount to destination auth/x/"),
+    ({"from": "nope", "to": "other"}, 'no matching mount at "nope/"'),
+    ({"from": "sys", "to": "other"}, 'cannot remount "sys/"'),
+    ({"from": "cubbyhole", "to": "other"}, 'cannot remount "cubbyhole/"'),
+    ({"from": "auth/token", "to": "auth/t2"}, 'cannot remount "auth/token/"'),
+    (
+        {"from": "auth/nope", "to": "other"},
+        'cannot remount auth mount to non-auth mount "other/"',
+    ),
+    ({"from": "auth/nope", "to": "auth/x"}, 'no matching mount at "auth/nope/"'),
+    ({"from": "team", "to": "team"}, 'path already in use at "team/"'),
+    ({"from": "team", "to": "team/sub"}, 'path already in use at "team/"'),
+    ({"from": "team", "to": "held"}, 'path already in use at "held/"'),
+    ({"from": "team"}, "both 'from' and 'to' path must be specified as a string"),
+    ({"from": "team", "to": ""}, "both 'from' and 'to' path must be specified as a string"),
+    ({}, "both 'from' and 'to' path must be specified as a string"),
+]
+
+
+def test_refusals_answer_as_openbao_and_change_nothing(cluster: Cluster) -> None:
+    a, b = cluster.nodes
+    for path in ("team", "held"):
+        a.ok("POST", f"sys/mounts/{path}", json={"type": "aws"})
+    before = a.ok("GET", "sys/mounts")["data"]
+    for body, error in REFUSALS:
+        assert errors(b, "POST", "sys/remount", 400, json=body) == [error], body
+    assert a.ok("GET", "sys/mounts")["data"] == before
+    assert b.call("LIST", "sys/leases/lookup/").status_code == 404  # no lease moved or made
+
+
+def test_status_of_an_unknown_migration_is_a_bare_404_and_remount_needs_sudo(
+    cluster: Cluster,
+) -> None:
+    a, _ = cluster.nodes
+    assert errors(a, "GET", "sys/remount/status/no-such-id", 404) == []
+    a.ok("PUT", "sys/policies/acl/movers", json={"policy": 'path "sys/remount" {\n'
+                                                '  capabilities = ["update"]\n}\n'})  # fmt: skip
+    token = a.ok("POST", "auth/token/create", json={"policies": ["movers"]})["auth"]
+    response = a.server.request("POST", "sys/remount", token=token["client_token"],
+                                json={"from": "x", "to": "y"})  # fmt: skip
+    assert response.status_code == 403
