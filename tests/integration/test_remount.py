@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import hvac
 import pytest
 from tests.integration.aws.support import ALLOW_ALL, AWSWorld, configure
 from tests.support.aws_proxy import AWSProxy
@@ -193,3 +194,17 @@ def test_status_of_an_unknown_migration_is_a_bare_404_and_remount_needs_sudo(
     response = a.server.request("POST", "sys/remount", token=token["client_token"],
                                 json={"from": "x", "to": "y"})  # fmt: skip
     assert response.status_code == 403
+
+
+def test_hvacs_move_backend_as_its_own_mount_test_does(root_client: hvac.Client) -> None:
+    """hvac's `test_secret_backend_manipulation` (tests/hvac_suite deselects it: its setUp
+    mounts kv), with an `aws` engine."""
+    sys = root_client.sys
+    sys.enable_secrets_engine(backend_type="aws", path="test")
+    sys.tune_mount_configuration(path="test", default_lease_ttl="3600s", max_lease_ttl="8600s")
+    sys.move_backend(from_path="test", to_path="foobar")
+    mounts = sys.list_mounted_secrets_engines()["data"]
+    assert "test/" not in mounts
+    assert mounts["foobar/"]["config"]["max_lease_ttl"] == 8600  # tuning moves with it
+    sys.disable_secrets_engine(path="foobar")
+    assert "foobar/" not in sys.list_mounted_secrets_engines()["data"]

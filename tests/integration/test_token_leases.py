@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+import hvac
+import hvac.exceptions
 import pytest
 from tests.support.cluster import Cluster, start_cluster
 from tests.support.server import ServerFactory
@@ -111,3 +113,22 @@ def test_logins_have_leases_under_their_login_path(cluster: Cluster) -> None:
         assert response.status_code == 400, wrong
     b.ok("PUT", "sys/leases/revoke", json={"lease_id": lease_id})
     assert a.server.request("GET", "auth/token/lookup-self", token=token).status_code == 403
+
+
+def test_hvacs_lease_methods_on_token_leases(root_client: hvac.Client) -> None:
+    """hvac's lease tests (tests/hvac_suite deselects them: their setUp mounts pki), on the
+    leases of tokens."""
+    sys = root_client.sys
+    create = root_client.auth.token.create
+    for _ in range(4):
+        create(policies=["default"], ttl="1h")
+    [first, second, third, fourth] = sys.list_leases(prefix="auth/token/create")["data"]["keys"]
+    lease_id = f"auth/token/create/{first}"
+    assert sys.read_lease(lease_id=lease_id)["data"]["id"] == lease_id
+    assert sys.revoke_lease(lease_id=lease_id).status_code == 204
+    assert sys.revoke_prefix(prefix=f"auth/token/create/{second}").status_code == 204
+    assert sys.revoke_force(f"auth/token/create/{third}").status_code == 204
+    assert sys.list_leases(prefix="auth/token/create")["data"]["keys"] == [fourth]
+    sys.revoke_prefix(prefix="auth/token/create")
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        sys.list_leases(prefix="auth/token/create")

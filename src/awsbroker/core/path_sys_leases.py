@@ -134,16 +134,21 @@ def revoke(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
 def revoke_prefix(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
     prefix = fd.get_str("prefix")
     expiration, tokens = b.core.expiration, b.core.tokens
+    token = token_leases.find(b.core, prefix)  # a prefix may be one whole lease ID
 
     # Tokens are revoked by the path that created them too (`auth/token/create/<role>`), as
     # Vault's tokens, which have leases there, are.
     def queue() -> None:
         expiration.expire_prefix_now(prefix)
         tokens.expire_prefix_now(prefix)
+        if token is not None:
+            tokens.expire_now(token)
 
     def now() -> None:
         expiration.revoke_prefix(prefix)
         tokens.revoke_prefix(prefix)
+        if token is not None:
+            tokens.revoke_tree(token)
 
     return _revoke(fd, queue=queue, now=now)
 
@@ -166,8 +171,12 @@ def _revoke(
 
 
 def revoke_force(b: SystemBackend, req: Request, fd: FieldData) -> None:
-    b.core.expiration.revoke_prefix(fd.get_str("prefix"), force=True)
-    b.core.tokens.revoke_prefix(fd.get_str("prefix"))
+    prefix = fd.get_str("prefix")
+    token = token_leases.find(b.core, prefix)
+    b.core.expiration.revoke_prefix(prefix, force=True)
+    b.core.tokens.revoke_prefix(prefix)
+    if token is not None:
+        b.core.tokens.revoke_tree(token)
 
 
 def _require_irrevocable(fd: FieldData) -> None:
