@@ -20,7 +20,7 @@ from tests.integration.aws.support import ALLOW_ALL, AWSWorld, configure
 from tests.support.aws_proxy import AWSProxy
 from tests.support.cluster import Cluster, start_cluster
 from tests.support.moto_server import MotoServer, bootstrap_admin
-from tests.support.reliability import Broker
+from tests.support.reliability import Broker, wait_for
 from tests.support.server import ServerFactory
 
 pytestmark = pytest.mark.postgres
@@ -114,6 +114,27 @@ def test_an_aws_mount_moves_with_its_leases_and_static_roles_on_every_node(
     again = a.ok("GET", "platform/team/creds/ci")
     assert again["lease_id"].startswith("platform/team/creds/ci/")
     b.ok("PUT", "sys/leases/revoke-prefix/platform/team")
+
+
+def test_a_static_roles_rotation_job_runs_at_the_new_path(
+    cluster: Cluster, world: AWSWorld
+) -> None:
+    a, b = cluster.nodes
+    a.ok("POST", "sys/mounts/rot", json={"type": "aws"})
+    configure(a.server.client(cluster.token), world, "rot")
+    world.iam().create_user(UserName="svc")
+    a.ok("POST", "rot/static-roles/svc", json={"username": "svc", "rotation_period": "61s"})
+    first = a.ok("GET", "rot/static-creds/svc")["data"]["access_key"]
+    remount(b, "rot", "moved")
+    # The rotation scheduled under `rot/` (61 s, the shortest period allowed) runs for
+    # `moved/`, on whichever node claims it.
+    wait_for(
+        lambda: b.ok("GET", "moved/static-creds/svc")["data"]["access_key"] != first,
+        timeout=90,
+        interval=1,
+        what="the static role's rotation after the move",
+    )
+    assert "Traceback" not in cluster.logs()
 
 
 def test_an_auth_method_moves_with_its_tokens(cluster: Cluster) -> None:

@@ -12,6 +12,7 @@ from tests.support.core_harness import Harness, another_node, make_harness
 
 from awsbroker.core.nodes import DEAD_AFTER
 from awsbroker.core.remount import FAILURE, IN_PROGRESS, SUCCESS
+from awsbroker.core.system_view import MountSystemView
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.expiry import KIND_JOB, job_key
 from awsbroker.sdk.logical import JSONObject, Operation
@@ -47,6 +48,9 @@ def test_leases_move_and_old_ids_still_renew_and_revoke(h: Harness) -> None:
     new_first = "moved/here/" + first.removeprefix("test/")
     # A client holding the old ID: looked up, renewed and revoked under the new one.
     assert data(h, U, "sys/leases/lookup", {"lease_id": first})["id"] == new_first
+    # What an engine's write-ahead entry naming the old ID asks: the lease still exists.
+    entry = h.core.mounts.entries["moved/here/"]
+    assert MountSystemView(h.core, entry).lease_exists(first)
     renewed = h.ok(U, "sys/leases/renew", {"lease_id": first, "increment": 60})
     assert renewed.lease_id == new_first
     assert h.engine.renewed[-1].internal_data["name"] == "a"
