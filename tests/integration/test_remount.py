@@ -50,7 +50,15 @@ def remount(node: Broker, source: str, target: str) -> str:
     body = node.ok("POST", "sys/remount", json={"from": source, "to": target})
     assert body["migration_id"] == body["data"]["migration_id"]  # Vault copies it up
     assert body["warnings"][0].startswith("Mount move has been queued.")
-    return str(body["migration_id"])
+    migration = str(body["migration_id"])
+
+    def done() -> bool:
+        status = node.ok("GET", f"sys/remount/status/{migration}")["data"]["migration_info"]
+        assert status["status"] in ("in-progress", "success"), status
+        return bool(status["status"] == "success")
+
+    wait_for(done, timeout=30, interval=0.1, what="the mount move to finish")
+    return migration
 
 
 def users(world: AWSWorld) -> set[str]:

@@ -17,6 +17,11 @@ path is moved, in this order, each step safe to repeat:
 6. the leases are renamed once more, for a request that was in flight on another node and
    stored one under the old path meanwhile; the status becomes `success`.
 
+Steps 1 to 3 are done before `sys/remount` answers; 4 to 6 in a background thread (as Vault
+queues the move), since a mount with thousands of leases takes seconds to move. Meanwhile a
+lease still under the old path is found, renewed and revoked through its old ID, and the worker
+revokes it with the mount's backend at the new path (expiration.py).
+
 A node that dies in the middle leaves the intent `in-progress`: once its heartbeat is stale
 (nodes.py), any node's background tick (or its unseal) carries the move on from the start,
 which is how a crash ends in the finished move. If step 2 cannot be made any more (the mount
@@ -29,7 +34,9 @@ Vault revokes a mount's leases when it moves it; we move them (docs/compatibilit
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -75,10 +82,16 @@ class Migration:
 
 
 class Migrations:
-    """The stored migrations, by ID (`core/remount/<id>`)."""
+    """The stored migrations, by ID (`core/remount/<id>`), and those this process is running.
+
+    `background` runs the long part of a move (renaming leases and tokens) off the request's
+    thread, as Vault queues it: a mount with thousands of leases takes seconds to move, and the
+    client polls `sys/remount/status/<id>`. Tests replace it to run the move inline."""
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
+        self.running: set[str] = set()
+        self.background: Callable[[Callable[[], None]], None] = _in_thread
 
     def get(self, migration_id: str) -> Migration | None:
         if not migration_id or "/" in migration_id:
@@ -92,6 +105,10 @@ class Migrations:
     def in_progress(self) -> list[Migration]:
         found = (self.get(key) for key in self._storage.list(PREFIX))
         return [m for m in found if m is not None and m.status == IN_PROGRESS]
+
+
+def _in_thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="awsbroker-remount", daemon=True).start()
 
 
 def check(source: str, target: str, entries: Entries, auth: bool) -> None:
@@ -112,8 +129,9 @@ def check(source: str, target: str, entries: Entries, auth: bool) -> None:
 
 
 def start(core: Core, source: str, target: str) -> Migration:
-    """Check, record and run a move (synchronously: its status is final when this returns,
-    unless the node dies meanwhile). Raises InvalidRequest for a move Vault refuses."""
+    """Check and record a move, and make it in the mount table (every node routes the new
+    path when this returns); the leases and tokens follow in the background (`finish`).
+    Raises InvalidRequest for a move Vault refuses."""
     auth = source.startswith(AUTH_PREFIX)
     table = core.auth_mounts if auth else core.mounts
     entries = table.stored()
@@ -128,14 +146,38 @@ def start(core: Core, source: str, target: str) -> Migration:
         started=core.config.clock.now(),
     )
     core.migrations.put(migration)
-    run(core, migration)
-    if migration.status == FAILURE:
+    core.migrations.running.add(migration.migration_id)
+    try:
+        moved = move_entry(core, migration)
+    except BaseException:
+        core.migrations.running.discard(migration.migration_id)
+        raise
+    if not moved:
+        core.migrations.running.discard(migration.migration_id)
         raise InvalidRequest(migration.error)
+    core.migrations.background(lambda: _finish_logged(core, migration))
     return migration
 
 
 def run(core: Core, migration: Migration) -> None:
     """Carry `migration` out from the start (every step is idempotent); store its outcome."""
+    if move_entry(core, migration):
+        finish(core, migration)
+
+
+def _finish_logged(core: Core, migration: Migration) -> None:
+    try:
+        finish(core, migration)
+    except Exception:
+        # Left `in-progress`: this node's background tick (or another's) carries it on.
+        log.exception("mount move %s stopped; it will be resumed", migration.migration_id)
+    finally:
+        core.migrations.running.discard(migration.migration_id)
+
+
+def move_entry(core: Core, migration: Migration) -> bool:
+    """Steps 2 and 3: the table entry, and the move remembered. False (the migration stored
+    as failed) if the table no longer allows it."""
     m = migration
     log.info("moving mount %s to %s (migration_id=%s)", m.source, m.target, m.migration_id)
     table = core.auth_mounts if m.auth else core.mounts
@@ -158,10 +200,15 @@ def run(core: Core, migration: Migration) -> None:
         m.status, m.error = FAILURE, "; ".join(exc.messages)
         core.migrations.put(m)
         log.warning("mount move %s failed: %s", m.migration_id, m.error)
-        return
+        return False
     core.views.changed()
-    expiration = core.expiration
-    expiration.remember_move(m.source, m.target)
+    core.expiration.remember_move(m.source, m.target)
+    return True
+
+
+def finish(core: Core, migration: Migration) -> None:
+    """Steps 4 to 6: leases, jobs and tokens follow the mount; the status becomes success."""
+    m, expiration = migration, core.expiration
     leases = expiration.rename_prefix(m.source, m.target)
     jobs = expiration.move_jobs(m.source, m.target)
     tokens = core.tokens.move_mount(m.uuid, m.source, m.target) if m.auth else 0
@@ -175,14 +222,22 @@ def run(core: Core, migration: Migration) -> None:
 
 
 def resume(core: Core) -> None:
-    """Carry on every move whose node died in the middle of it (its heartbeat is stale)."""
-    for migration in core.migrations.in_progress():
-        if migration.boot == core.nodes.boot_id or core.nodes.alive(migration.boot):
+    """Carry on every move left unfinished: by a node that died in the middle of it (its
+    heartbeat is stale), or by this one (its background work stopped: sealed, storage lost)."""
+    migrations = core.migrations
+    for migration in migrations.in_progress():
+        mine = migration.boot == core.nodes.boot_id
+        if migration.migration_id in migrations.running:
             continue
-        log.warning("resuming mount move %s left by a stopped node", migration.migration_id)
+        if not mine and core.nodes.alive(migration.boot):
+            continue
+        log.warning("resuming mount move %s", migration.migration_id)
         migration.boot = core.nodes.boot_id
-        core.migrations.put(migration)
+        migrations.put(migration)
+        migrations.running.add(migration.migration_id)
         try:
             run(core, migration)
         except Exception:
             log.exception("resuming mount move %s failed; retrying", migration.migration_id)
+        finally:
+            migrations.running.discard(migration.migration_id)
