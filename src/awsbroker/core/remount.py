@@ -33,6 +33,7 @@ Vault revokes a mount's leases when it moves it; we move them (docs/compatibilit
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import uuid
@@ -222,22 +223,26 @@ def finish(core: Core, migration: Migration) -> None:
 
 
 def resume(core: Core) -> None:
-    """Carry on every move left unfinished: by a node that died in the middle of it (its
-    heartbeat is stale), or by this one (its background work stopped: sealed, storage lost)."""
+    """Carry on (in the background) every move left unfinished: by a node that died in the
+    middle of it (its heartbeat is stale), or by this one (its background work stopped: sealed,
+    storage lost)."""
     migrations = core.migrations
     for migration in migrations.in_progress():
-        mine = migration.boot == core.nodes.boot_id
         if migration.migration_id in migrations.running:
             continue
-        if not mine and core.nodes.alive(migration.boot):
+        if migration.boot != core.nodes.boot_id and core.nodes.alive(migration.boot):
             continue
         log.warning("resuming mount move %s", migration.migration_id)
         migration.boot = core.nodes.boot_id
         migrations.put(migration)
         migrations.running.add(migration.migration_id)
-        try:
-            run(core, migration)
-        except Exception:
-            log.exception("resuming mount move %s failed; retrying", migration.migration_id)
-        finally:
-            migrations.running.discard(migration.migration_id)
+        migrations.background(functools.partial(_resume_logged, core, migration))
+
+
+def _resume_logged(core: Core, migration: Migration) -> None:
+    try:
+        run(core, migration)
+    except Exception:
+        log.exception("resuming mount move %s failed; retrying", migration.migration_id)
+    finally:
+        core.migrations.running.discard(migration.migration_id)
