@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("awsbroker.core.remount")
 PREFIX = "core/remount/"
+# One empty key per move not finished yet, so the background tick lists only those.
+PENDING = PREFIX + "pending/"
 IN_PROGRESS, SUCCESS, FAILURE = "in-progress", "success", "failure"
 TOKEN_MOUNT = "auth/token/"  # noqa: S105 - a mount path, not a secret
 # Mounts that never move, and paths no mount may move to, in Vault's words.
@@ -101,10 +103,17 @@ class Migrations:
         return None if record is None else Migration.from_record(record)
 
     def put(self, migration: Migration) -> None:
+        """Store the migration; the pending marker is made before an `in-progress` record
+        and dropped after a final one, so no unfinished move goes unlisted."""
+        marker = PENDING + migration.migration_id
+        if migration.status == IN_PROGRESS:
+            self._storage.put(marker, b"")
         put_record(self._storage, PREFIX + migration.migration_id, migration.to_record())
+        if migration.status != IN_PROGRESS:
+            self._storage.delete(marker)
 
     def in_progress(self) -> list[Migration]:
-        found = (self.get(key) for key in self._storage.list(PREFIX))
+        found = (self.get(key) for key in self._storage.list(PENDING))
         return [m for m in found if m is not None and m.status == IN_PROGRESS]
 
 
@@ -137,6 +146,13 @@ def start(core: Core, source: str, target: str) -> Migration:
     table = core.auth_mounts if auth else core.mounts
     entries = table.stored()
     check(source, target, entries, auth)
+    for other in core.migrations.in_progress():
+        if source in (other.source, other.target):
+            # Its leases are still being renamed: a second move would leave some behind.
+            raise InvalidRequest(
+                f'a move of "{source}" is in progress (migration_id {other.migration_id}); '
+                "retry when its status is success"
+            )
     migration = Migration(
         migration_id=str(uuid.uuid4()),
         source=source,

@@ -112,6 +112,7 @@ def test_a_move_interrupted_by_a_crash_is_finished_by_the_next_node(h: Harness) 
     # The table moved before the crash: every node routes the new path, and the lease is still
     # under its old ID, where it keeps answering.
     restarted = another_node(h)
+    restarted.core.migrations.background = lambda work: work()
     assert data(restarted, U, "sys/leases/lookup", {"lease_id": lease_id})["id"] == lease_id
     restarted.core.tick()  # the dead node's heartbeat is still fresh: not yet
     waiting = restarted.core.migrations.get(migration.migration_id)
@@ -127,6 +128,25 @@ def test_a_move_interrupted_by_a_crash_is_finished_by_the_next_node(h: Harness) 
     restarted.call(U, "sys/leases/revoke", {"lease_id": lease_id})
     assert len(restarted.engine.revoked) == 1
     restarted.close()
+
+
+def test_a_mount_being_moved_cannot_be_moved_again_until_done(h: Harness) -> None:
+    rename = h.core.expiration.rename_prefix
+
+    def storage_lost(source: str, target: str) -> int:
+        raise RuntimeError("storage went away")
+
+    h.core.expiration.rename_prefix = storage_lost  # type: ignore[method-assign]
+    moved = data(h, U, "sys/remount", {"from": "test", "to": "other"})  # its tail fails
+    with pytest.raises(InvalidRequest, match=r'a move of "other/" is in progress \(migration_id'):
+        h.ok(U, "sys/remount", {"from": "other", "to": "third"})
+    h.core.expiration.rename_prefix = rename  # type: ignore[method-assign]
+    h.clock.advance(20)
+    h.core.tick()  # its own node resumes a move whose work is not running here
+    status = data(h, R, f"sys/remount/status/{moved['migration_id']}")["migration_info"]
+    assert status["status"] == SUCCESS
+    assert h.core.migrations.in_progress() == []
+    h.ok(U, "sys/remount", {"from": "other", "to": "third"})
 
 
 def test_a_move_whose_mount_went_meanwhile_fails_and_moves_nothing(h: Harness) -> None:
