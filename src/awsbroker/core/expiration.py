@@ -59,6 +59,7 @@ JOB_RETRY_MAX = 600.0
 # unsealed) waits this long; one whose mount is gone from the mount table is dropped.
 JOB_MOUNT_WAIT = 60.0
 MOVED_KEY = "moved"
+MOVE_WORKERS = 8
 # How many moves a lease ID is followed through (a mount moved A -> B -> C ...).
 MAX_MOVES = 16
 
@@ -298,11 +299,14 @@ class ExpirationManager:
         before the old one goes, the old one only if unchanged since it was copied (a renewal
         on another node meanwhile is copied again), and an existing new record is kept as the
         old one's newer copy. Returns how many leases moved."""
-        moved = 0
-        for old_id in self._walk(source):
-            if self._rename(old_id, target + old_id[len(source) :], source, target):
-                moved += 1
-        return moved
+
+        def rename(old_id: str) -> bool:
+            return self._rename(old_id, target + old_id[len(source) :], source, target)
+
+        # Each rename is a few storage round trips: several at once (PostgreSQL serves them
+        # in parallel; SQLite one after the other, as ever).
+        with ThreadPoolExecutor(MOVE_WORKERS, thread_name_prefix="awsbroker-move") as pool:
+            return sum(pool.map(rename, self._walk(source)))
 
     def _rename(self, old_id: str, new_id: str, source: str, target: str) -> bool:
         old_key = f"id/{old_id}"
@@ -319,6 +323,9 @@ class ExpirationManager:
                 self._storage.put(f"token/{lease.token_hash}/{_short(new_id)}", new_id.encode())
             if self._storage.compare_and_set(old_key, blob, None):
                 break
+            # Changed meanwhile (renewed: copy it again), or gone (revoked on another node
+            # between the copy and now: the copy is left, to expire and be revoked again,
+            # which finds the secret gone; never is a lease lost).
         if lease.token_hash:
             self._storage.delete(f"token/{lease.token_hash}/{_short(old_id)}")
         self.index.unschedule(old_id)

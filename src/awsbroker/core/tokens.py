@@ -22,6 +22,7 @@ import secrets
 import string
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import cast
 
@@ -363,17 +364,19 @@ class TokenStore:
             if current.path.startswith(source):
                 current.path = target + current.path[len(source) :]
 
-        moved = 0
-        for token_hash in self._storage.list(f"mount/{mount_uuid}/"):
+        def move_one(token_hash: str) -> bool:
             entry = self.update(token_hash, move)
             if entry is None or not entry.path.startswith(target):
-                continue
+                return False
             old = dataclasses.replace(entry, path=source + entry.path[len(target) :])
             if entry.expire_time:
                 self._storage.put(path_key(entry), b"")
             self._storage.delete(path_key(old))
-            moved += 1
-        return moved
+            return True
+
+        # A few storage round trips a token: several at once (as the lease manager's renames).
+        with ThreadPoolExecutor(8, thread_name_prefix="awsbroker-move") as pool:
+            return sum(pool.map(move_one, self._storage.list(f"mount/{mount_uuid}/")))
 
     def tidy(self) -> int:
         """Drop index entries that point at tokens which no longer exist. Returns how many."""
