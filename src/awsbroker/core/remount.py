@@ -15,7 +15,9 @@ path is moved, in this order, each step safe to repeat:
    jobs in the expiry index follow it (`move_jobs`);
 5. for an auth method, its tokens' creation paths (and so their lease IDs) follow it;
 6. the leases are renamed once more, for a request that was in flight on another node and
-   stored one under the old path meanwhile; the status becomes `success`.
+   stored one under the old path meanwhile; the status becomes `success`. For
+   `STRAGGLER_GRACE` afterwards the background tick renames again what such a request stored
+   late (an IAM user takes seconds to make), unless a mount has taken the old path since.
 
 Steps 1 to 3 are done before `sys/remount` answers; 4 to 6 in a background thread (as Vault
 queues the move), since a mount with thousands of leases takes seconds to move. Meanwhile a
@@ -52,8 +54,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("awsbroker.core.remount")
 PREFIX = "core/remount/"
-# One empty key per move not finished yet, so the background tick lists only those.
+# One empty key per move not finished yet (or finished less than STRAGGLER_GRACE ago), so
+# the background tick lists only those.
 PENDING = PREFIX + "pending/"
+# How long after a move a lease may still be stored under the old path: a request that was
+# routed there before the move and was still running (an IAM user takes seconds to make).
+STRAGGLER_GRACE = 600.0
 IN_PROGRESS, SUCCESS, FAILURE = "in-progress", "success", "failure"
 TOKEN_MOUNT = "auth/token/"  # noqa: S105 - a mount path, not a secret
 # Mounts that never move, and paths no mount may move to, in Vault's words.
@@ -75,6 +81,7 @@ class Migration:
     started: float
     status: str = IN_PROGRESS
     error: str = ""
+    finished: float = 0.0
 
     def to_record(self) -> JSONObject:
         return cast(JSONObject, dict(vars(self)))
@@ -104,17 +111,24 @@ class Migrations:
 
     def put(self, migration: Migration) -> None:
         """Store the migration; the pending marker is made before an `in-progress` record
-        and dropped after a final one, so no unfinished move goes unlisted."""
+        and dropped after a failed one, so no unfinished move goes unlisted. A successful
+        move keeps it for `STRAGGLER_GRACE` (`sweep`)."""
         marker = PENDING + migration.migration_id
         if migration.status == IN_PROGRESS:
             self._storage.put(marker, b"")
         put_record(self._storage, PREFIX + migration.migration_id, migration.to_record())
-        if migration.status != IN_PROGRESS:
+        if migration.status == FAILURE:
             self._storage.delete(marker)
 
-    def in_progress(self) -> list[Migration]:
+    def pending(self) -> list[Migration]:
         found = (self.get(key) for key in self._storage.list(PENDING))
-        return [m for m in found if m is not None and m.status == IN_PROGRESS]
+        return [m for m in found if m is not None]
+
+    def in_progress(self) -> list[Migration]:
+        return [m for m in self.pending() if m.status == IN_PROGRESS]
+
+    def forget_pending(self, migration: Migration) -> None:
+        self._storage.delete(PENDING + migration.migration_id)
 
 
 def _in_thread(work: Callable[[], None]) -> None:
@@ -230,7 +244,7 @@ def finish(core: Core, migration: Migration) -> None:
     jobs = expiration.move_jobs(m.source, m.target)
     tokens = core.tokens.move_mount(m.uuid, m.source, m.target) if m.auth else 0
     leases += expiration.rename_prefix(m.source, m.target)
-    m.status = SUCCESS
+    m.status, m.finished = SUCCESS, core.config.clock.now()
     core.migrations.put(m)
     log.info(
         "moved mount %s to %s with %d leases, %d jobs, %d tokens (migration_id=%s)",
@@ -241,9 +255,13 @@ def finish(core: Core, migration: Migration) -> None:
 def resume(core: Core) -> None:
     """Carry on (in the background) every move left unfinished: by a node that died in the
     middle of it (its heartbeat is stale), or by this one (its background work stopped: sealed,
-    storage lost)."""
+    storage lost). For `STRAGGLER_GRACE` after a move, rename again what requests that were in
+    flight meanwhile stored under the old path (unless a mount took the old path since)."""
     migrations = core.migrations
-    for migration in migrations.in_progress():
+    for migration in migrations.pending():
+        if migration.status == SUCCESS:
+            _sweep(core, migration)
+            continue
         if migration.migration_id in migrations.running:
             continue
         if migration.boot != core.nodes.boot_id and core.nodes.alive(migration.boot):
@@ -253,6 +271,21 @@ def resume(core: Core) -> None:
         migrations.put(migration)
         migrations.running.add(migration.migration_id)
         migrations.background(functools.partial(_resume_logged, core, migration))
+
+
+def _sweep(core: Core, migration: Migration) -> None:
+    if core.config.clock.now() - migration.finished > STRAGGLER_GRACE:
+        core.migrations.forget_pending(migration)
+        return
+    mounted = {**core.mounts.entries, **core.auth_mounts.entries}
+    if conflict(mounted, migration.source, ()) is not None:
+        return  # a mount took (or overlaps) the old path since: its leases are its own
+    moved = core.expiration.rename_prefix(migration.source, migration.target)
+    if moved:
+        log.info(
+            "moved %d leases stored under %s after its move (migration_id=%s)",
+            moved, migration.source, migration.migration_id,
+        )  # fmt: skip
 
 
 def _resume_logged(core: Core, migration: Migration) -> None:

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from tests.support.core_harness import Harness, another_node, make_harness
 
+from awsbroker.core.mounts import new_entry
 from awsbroker.core.nodes import DEAD_AFTER
-from awsbroker.core.remount import FAILURE, IN_PROGRESS, SUCCESS
+from awsbroker.core.remount import FAILURE, IN_PROGRESS, STRAGGLER_GRACE, SUCCESS
 from awsbroker.core.system_view import MountSystemView
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.expiry import KIND_JOB, job_key
@@ -85,6 +86,42 @@ def test_a_lease_stored_under_the_old_path_after_the_move_is_still_revoked(h: Ha
     h.clock.advance(61)
     h.core.tick()
     assert len(h.engine.revoked) == 2  # both copies revoked by the mount's backend
+
+
+def straggle(h: Harness, lease_id: str, target: str) -> str:
+    """Store a copy of the lease `lease_id` (moved to `target`) under its old ID, as a request
+    that was in flight on a node that had not seen the move stores it."""
+    moved = target + lease_id.split("/", 1)[1]
+    blob = h.core.barrier.get(f"sys/expire/id/{moved}")
+    assert blob is not None
+    straggler = lease_id[:-4] + "late"
+    old_mount = lease_id.split("/", 1)[0] + "/"
+    blob = blob.replace(b'"' + target.encode(), b'"' + old_mount.encode())
+    h.core.barrier.put(f"sys/expire/id/{straggler}", blob.replace(moved[-4:].encode(), b"late"))
+    h.core.physical.schedule(straggler, "lease", h.clock.now() + 3600, mount=old_mount)
+    return straggler
+
+
+def test_leases_stored_under_the_old_path_after_the_move_are_renamed_by_the_tick(
+    h: Harness,
+) -> None:
+    lease_id = h.creds("a", {"ttl": 3600}).lease_id
+    h.ok(U, "sys/remount", {"from": "test", "to": "other"})
+    straggler = straggle(h, lease_id, "other/")
+    h.clock.advance(20)
+    h.core.tick()
+    keys = data(h, L, "sys/leases/lookup/other/creds/a/")["keys"]
+    assert sorted(keys) == sorted([lease_id.rsplit("/", 1)[1], straggler.rsplit("/", 1)[1]])
+    assert data(h, L, "sys/leases/lookup/test/")["keys"] == []
+    # Past the grace, or once another mount has the old path, the old path is left alone.
+    h.core.enable_mount(new_entry("test/", "test"))
+    late = straggle(h, lease_id, "other/")
+    h.clock.advance(20)
+    h.core.tick()
+    assert data(h, L, "sys/leases/lookup/test/creds/a/")["keys"] == [late.rsplit("/", 1)[1]]
+    h.clock.advance(STRAGGLER_GRACE)
+    h.core.tick()
+    assert h.core.barrier.list("core/remount/pending/") == []
 
 
 def test_token_leases_of_a_moved_auth_mount_follow_it(h: Harness) -> None:
