@@ -11,6 +11,7 @@ moves with its tokens. Refusals answer as OpenBao 2.x does (checked side by side
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -142,6 +143,60 @@ def test_a_static_roles_rotation_job_runs_at_the_new_path(
         interval=1,
         what="the static role's rotation after the move",
     )
+    assert "Traceback" not in cluster.logs()
+
+
+def test_credentials_issued_while_the_mount_moves_are_all_found_and_revoked(
+    cluster: Cluster, world: AWSWorld
+) -> None:
+    """Four threads on two nodes issue credentials while the mount moves: requests routed
+    before the move may store their lease under the old path after its sweeps; every lease
+    a client received is then found by its ID, listed under the new path once the tick has
+    swept, and revoke-prefix of the new path deletes every IAM user."""
+    a, b = cluster.nodes
+    a.ok("POST", "sys/mounts/busy", json={"type": "aws"})
+    configure(a.server.client(cluster.token), world, "busy")
+    a.ok("POST", "busy/roles/ci", json={"credential_type": "iam_user",
+                                         "policy_document": json.dumps(ALLOW_ALL)})  # fmt: skip
+    baseline = users(world)
+    received: list[str] = []
+    stop = threading.Event()
+
+    def issue(node: Broker) -> None:
+        while not stop.is_set():
+            for mount in ("busy", "elsewhere"):
+                response = node.call("GET", f"{mount}/creds/ci")
+                if response.status_code == 200:
+                    received.append(response.json()["lease_id"])
+                    break
+                assert response.status_code == 404, response.text
+
+    threads = [threading.Thread(target=issue, args=(n,)) for n in (a, b, a, b)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_for(lambda: len(received) >= 4, timeout=30, interval=0.05, what="credentials")
+        remount(a, "busy", "elsewhere")
+        wait_for(lambda: any(i.startswith("elsewhere/") for i in received), timeout=30,
+                 interval=0.05, what="credentials from the new path")  # fmt: skip
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    wait_for(
+        lambda: b.call("LIST", "sys/leases/lookup/busy/").status_code == 404,
+        timeout=45,
+        interval=0.5,
+        what="no lease left under the old path (the tick sweeps stragglers)",
+    )
+    listed = set(b.ok("LIST", "sys/leases/lookup/elsewhere/creds/ci/")["data"]["keys"])
+    assert {i.rsplit("/", 1)[1] for i in received} == listed
+    for lease_id in received:
+        looked = a.ok("PUT", "sys/leases/lookup", json={"lease_id": lease_id})["data"]
+        assert looked["id"] == "elsewhere/" + lease_id.split("/", 1)[1]
+    assert len(users(world) - baseline) == len(received)
+    b.ok("PUT", "sys/leases/revoke-prefix/elsewhere")
+    assert users(world) == baseline
     assert "Traceback" not in cluster.logs()
 
 
