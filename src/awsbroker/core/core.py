@@ -42,7 +42,7 @@ from awsbroker.core.nodes import NodeRegistry
 from awsbroker.core.path_sys_policies import acl_path
 from awsbroker.core.path_token import AUTHORIZED, LoginTerms, TokenBackend
 from awsbroker.core.policy_store import PolicyStore
-from awsbroker.core.remount import Migration, Migrations
+from awsbroker.core.remount import Migration, Migrations, refuse_while_moving
 from awsbroker.core.remount import resume as resume_migrations
 from awsbroker.core.remount import start as start_migration
 from awsbroker.core.router import Route, Router
@@ -265,6 +265,7 @@ class Core:
         reserved = conflict({}, entry.path)
         if reserved is not None:
             raise InvalidRequest(f"path is already in use at {reserved}")
+        refuse_while_moving(self, entry.path)
         # Built first, so that what the engine refuses is refused before anything is stored.
         backend = self._make_backend(entry)
 
@@ -299,6 +300,7 @@ class Core:
             raise InvalidRequest("token credential backend cannot be enabled: it is built in")
         if entry.type not in self.auth_methods:
             raise InvalidRequest(f"unknown auth method type {entry.type!r}")
+        refuse_while_moving(self, entry.path)
         backend = self._make_backend(entry)
 
         def add(entries: Entries) -> None:
@@ -339,6 +341,7 @@ class Core:
             entry = self.auth_mounts.stored().get(path)
             if entry is None:
                 return
+            refuse_while_moving(self, path)
             self.tokens.revoke_mount(entry.uuid)
             self.expiration.revoke_prefix(entry.path)
 
@@ -363,6 +366,7 @@ class Core:
             entry = self.mounts.stored().get(path)
             if entry is None:
                 return
+            refuse_while_moving(self, path)
             for hook in self.unmount_hooks:
                 hook(entry)
 

@@ -131,6 +131,20 @@ class Migrations:
         self._storage.delete(PENDING + migration.migration_id)
 
 
+def refuse_while_moving(core: Core, *paths: str) -> None:
+    """Refuse a change to a path that overlaps a move still renaming leases (its old path or
+    its new one): a mount enabled at the old path, or a second move, would have its leases
+    renamed with the moved mount's, and a mount disabled meanwhile would miss some."""
+    for other in core.migrations.in_progress():
+        moving = {other.source: None, other.target: None}
+        for path in paths:
+            if conflict(moving, path, ()) is not None:  # type: ignore[arg-type]
+                raise InvalidRequest(
+                    f'a move of "{other.source}" to "{other.target}" is in progress '
+                    f"(migration_id {other.migration_id}); retry when its status is success"
+                )
+
+
 def _in_thread(work: Callable[[], None]) -> None:
     threading.Thread(target=work, name="awsbroker-remount", daemon=True).start()
 
@@ -160,13 +174,7 @@ def start(core: Core, source: str, target: str) -> Migration:
     table = core.auth_mounts if auth else core.mounts
     entries = table.stored()
     check(source, target, entries, auth)
-    for other in core.migrations.in_progress():
-        if source in (other.source, other.target):
-            # Its leases are still being renamed: a second move would leave some behind.
-            raise InvalidRequest(
-                f'a move of "{source}" is in progress (migration_id {other.migration_id}); '
-                "retry when its status is success"
-            )
+    refuse_while_moving(core, source, target)
     migration = Migration(
         migration_id=str(uuid.uuid4()),
         source=source,

@@ -175,8 +175,13 @@ def test_a_mount_being_moved_cannot_be_moved_again_until_done(h: Harness) -> Non
 
     h.core.expiration.rename_prefix = storage_lost  # type: ignore[method-assign]
     moved = data(h, U, "sys/remount", {"from": "test", "to": "other"})  # its tail fails
-    with pytest.raises(InvalidRequest, match=r'a move of "other/" is in progress \(migration_id'):
+    busy = r'a move of "test/" to "other/" is in progress \(migration_id'
+    with pytest.raises(InvalidRequest, match=busy):
         h.ok(U, "sys/remount", {"from": "other", "to": "third"})
+    with pytest.raises(InvalidRequest, match=busy):
+        h.core.enable_mount(new_entry("test/sub/", "test"))  # its leases would be renamed too
+    with pytest.raises(InvalidRequest, match=busy):
+        h.call(D, "sys/mounts/other")  # the renames would outlive the revocations
     h.core.expiration.rename_prefix = rename  # type: ignore[method-assign]
     h.clock.advance(20)
     h.core.tick()  # its own node resumes a move whose work is not running here
@@ -191,7 +196,7 @@ def test_a_move_whose_mount_went_meanwhile_fails_and_moves_nothing(h: Harness) -
 
     def disable_first(edit: object) -> None:
         h.core.mounts.change = table  # type: ignore[method-assign]
-        h.core.disable_mount("test/")
+        table(lambda entries: entries.pop("test/"))  # disabled on another node meanwhile
         table(edit)  # type: ignore[arg-type]
 
     h.core.mounts.change = disable_first  # type: ignore[method-assign]
