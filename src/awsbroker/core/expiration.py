@@ -441,9 +441,10 @@ class ExpirationManager:
         def expire(lease: Lease) -> None:
             lease.expire_time = min(lease.expire_time, now)
 
-        lease = self.get(lease_id)
-        if lease is not None:
-            self._change(lease.lease_id, expire)
+        if self._change(lease_id, expire) is None:
+            moved = self.get(lease_id)  # an ID from before its mount moved (`moved_ids`)
+            if moved is not None:
+                self._change(moved.lease_id, expire)
 
     def expire_prefix_now(self, prefix: str) -> None:
         for lease_id in self._walk(prefix):
