@@ -166,8 +166,8 @@ def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
 
 
 def remount(b: SystemBackend, req: Request, fd: FieldData) -> Response:
-    source, target = req.data.get("from"), req.data.get("to")
-    if not isinstance(source, str) or not isinstance(target, str) or not source or not target:
+    source, target = fd.get_str("from"), fd.get_str("to")
+    if not source or not target:
         raise InvalidRequest("both 'from' and 'to' path must be specified as a string")
     migration = b.core.remount(normalize_path(source), normalize_path(target))
     data: JSONObject = {"migration_id": migration.migration_id}
