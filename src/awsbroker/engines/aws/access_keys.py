@@ -13,8 +13,7 @@ from awsbroker.engines.aws.transport.propagation import wait_until_accepted
 from awsbroker.sdk.errors import InternalError
 
 if TYPE_CHECKING:
-    from awsbroker.engines.aws.records.root_config import RootConfig
-    from awsbroker.engines.aws.transport.api import IAM
+    from awsbroker.engines.aws.transport.api import IAM, STS
 
 KEY_LIMIT = 2
 
@@ -40,21 +39,17 @@ def delete_key(iam: IAM, user: str, key_id: str) -> None:
 
 
 def verify_key(
-    config: RootConfig,
-    access_key: str,
-    secret_key: str,
+    sts: STS,
     user: str,
     *,
     timeout: float,
     now: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> None:
-    """Prove the key works: STS GetCallerIdentity with it answers as `user`. IAM takes a few
-    seconds to accept a new key everywhere, so failures are retried until `timeout`
-    (propagation.py)."""
-    accepted = wait_until_accepted(
-        config, access_key, secret_key, timeout=timeout, now=now, sleep=sleep
-    )
+    """Prove the key works: STS GetCallerIdentity signed with it (`sts`) answers as `user`.
+    IAM takes a few seconds to accept a new key everywhere, so failures are retried until
+    `timeout` (propagation.py)."""
+    accepted = wait_until_accepted(sts, timeout=timeout, now=now, sleep=sleep)
     if accepted.error is not None:
         raise InternalError(
             f"the new access key was not accepted by AWS within {timeout:g}s: {accepted.error}"

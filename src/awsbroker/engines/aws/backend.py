@@ -32,8 +32,7 @@ from awsbroker.engines.aws import (
 )
 from awsbroker.engines.aws.records import root_config
 from awsbroker.engines.aws.records.lease_config import SECRET_ACCESS_KEYS
-from awsbroker.engines.aws.transport.clients import MountClients
-from awsbroker.engines.aws.transport.pool import CallPool
+from awsbroker.engines.aws.transport.clients import ClientMaker, MountClients
 from awsbroker.sdk.framework import BackendConfig, FrameworkBackend, JobType, SecretType
 
 # How long a new root key may take to be accepted by AWS (IAM is eventually consistent).
@@ -42,7 +41,12 @@ log = logging.getLogger("awsbroker.engines.aws")
 
 
 class AWSBackend(FrameworkBackend["AWSBackend"]):
-    def __init__(self, config: BackendConfig, calls: CallPool | None = None) -> None:
+    def __init__(
+        self,
+        config: BackendConfig,
+        calls: ClientMaker | None = None,
+        local: ClientMaker | None = None,
+    ) -> None:
         super().__init__(
             self,
             paths=[
@@ -72,8 +76,10 @@ class AWSBackend(FrameworkBackend["AWSBackend"]):
         # Nothing here is a copy of stored state, which other processes sharing the storage
         # may change at any time: the clients follow config/root as stored at each use
         # (transport/clients.py), and the rest belongs to this process (a lock, the hooks below).
-        # The mount's AWS calls run in `calls`' helper processes, or here when it is None.
-        self.clients = MountClients(lambda: root_config.load(self), config.telemetry, calls)
+        # The mount's clients come from `calls` (the helper processes' pool, or a test's
+        # in-process fake), or are boto3's in this process when it is None; `local` makes the
+        # clients signed with a one-off key (boto3's when None).
+        self.clients = MountClients(lambda: root_config.load(self), config.telemetry, calls, local)
         # One rotation (of any key of this mount) at a time in this process.
         self.rotation_lock = threading.RLock()
         self.verify_timeout = VERIFY_TIMEOUT
@@ -95,5 +101,5 @@ def periodic(backend: AWSBackend) -> None:
         backend.rotation_lock.release()
 
 
-def factory(config: BackendConfig, calls: CallPool | None = None) -> AWSBackend:
+def factory(config: BackendConfig, calls: ClientMaker | None = None) -> AWSBackend:
     return AWSBackend(config, calls)

@@ -120,14 +120,17 @@ def _response(
 def _wait_until_usable(backend: AWSBackend, response: Response, timeout: int) -> None:
     """Poll STS with the new key until AWS accepts it, or `timeout` seconds pass."""
     assert response.data is not None
-    accepted = wait_until_accepted(
+    sts = backend.clients.signed_sts(
         root_config.load(backend) or root_config.RootConfig(),
         str(response.data["access_key"]),
         str(response.data["secret_key"]),
-        timeout=timeout,
-        now=backend.system.clock.now,
-        sleep=backend.sleep,
     )
+    try:
+        accepted = wait_until_accepted(
+            sts, timeout=timeout, now=backend.system.clock.now, sleep=backend.sleep
+        )
+    finally:
+        sts.close()
     response.data["key_propagation_seconds"] = round(accepted.waited, 3)
     if accepted.error is not None:
         response.add_warning(

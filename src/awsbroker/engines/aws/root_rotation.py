@@ -35,7 +35,6 @@ from awsbroker.engines.aws.records import root_config
 from awsbroker.engines.aws.root_schedule import RootSchedule
 from awsbroker.engines.aws.rotation_intent import Intent
 from awsbroker.engines.aws.schedule import rfc3339
-from awsbroker.engines.aws.transport.clients import signed_iam
 from awsbroker.engines.aws.transport.errors import AWS_ERRORS, THROTTLING_CODES, error_code
 from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest, UpstreamError
 from awsbroker.sdk.storage import update
@@ -72,15 +71,17 @@ def rotate(backend: AWSBackend) -> str:
     try:
         new_key = _create(backend, intent, old_iam)
         backend.after_step("created")
-        verify_key(
-            config,
-            new_key[0],
-            new_key[1],
-            intent.user,
-            timeout=backend.verify_timeout,
-            now=backend.system.clock.now,
-            sleep=backend.sleep,
-        )
+        sts = backend.clients.signed_sts(config, *new_key)
+        try:
+            verify_key(
+                sts,
+                intent.user,
+                timeout=backend.verify_timeout,
+                now=backend.system.clock.now,
+                sleep=backend.sleep,
+            )
+        finally:
+            sts.close()
         _store(backend, intent, new_key)
     except Exception:
         _undo_quietly(backend, intent)
@@ -180,7 +181,7 @@ def _delete_new_key(backend: AWSBackend, intent: Intent, config: root_config.Roo
         delete_key(backend.clients.iam(), intent.user, intent.new_access_key)
     except (*AWS_ERRORS, BrokerError):
         # config/root no longer signs for that user (changed meanwhile): the key deletes itself.
-        own = signed_iam(config, intent.new_access_key, intent.new_secret_key)
+        own = backend.clients.signed_iam(config, intent.new_access_key, intent.new_secret_key)
         try:
             delete_key(own, intent.user, intent.new_access_key)
         finally:

@@ -35,7 +35,6 @@ from awsbroker.engines.aws.records.static_creds import StaticCreds
 from awsbroker.engines.aws.records.static_role import StaticRole
 from awsbroker.engines.aws.rotation_intent import Intent
 from awsbroker.engines.aws.sts import normalize_name
-from awsbroker.engines.aws.transport.clients import assumed_iam
 from awsbroker.engines.aws.transport.errors import AWS_ERRORS, aws_error
 from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest
 
@@ -70,7 +69,7 @@ def role_iam(backend: AWSBackend, role: StaticRole) -> Iterator[IAM]:
         args["ExternalId"] = role.external_id
     config = root_config.load(backend) or root_config.RootConfig()
     try:
-        client = assumed_iam(backend.clients.sts(), config, args)
+        client = backend.clients.assumed_iam(config, args)
     except AWS_ERRORS as exc:
         raise aws_error(f"failed to get IAM client for role {go_quote(role.name)}", exc) from exc
     try:

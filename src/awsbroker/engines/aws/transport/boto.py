@@ -55,6 +55,16 @@ def build_iam(spec: ClientSpec, telemetry: Telemetry) -> IAMClient:
     return client
 
 
+class BotoClients:
+    """The `ClientMaker` (clients.py) of boto3's clients, in this process."""
+
+    def iam(self, spec: ClientSpec, telemetry: Telemetry) -> IAMClient:
+        return build_iam(spec, telemetry)
+
+    def sts(self, spec: ClientSpec, telemetry: Telemetry) -> STSClient:
+        return build_sts(spec, telemetry)
+
+
 def build_sts(spec: ClientSpec, telemetry: Telemetry) -> STSClient:
     client = _session(spec).client(
         "sts",

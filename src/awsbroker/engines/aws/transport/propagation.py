@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from awsbroker.engines.aws.records.root_config import RootConfig
-from awsbroker.engines.aws.transport.clients import signed_sts
 from awsbroker.engines.aws.transport.errors import AWS_ERRORS
+
+if TYPE_CHECKING:
+    from awsbroker.engines.aws.transport.api import STS
 
 FIRST_DELAY = 0.5
 MAX_DELAY = 2.0
@@ -27,27 +29,18 @@ class Acceptance:
 
 
 def wait_until_accepted(
-    config: RootConfig,
-    access_key: str,
-    secret_key: str,
-    *,
-    timeout: float,
-    now: Callable[[], float],
-    sleep: Callable[[float], None],
+    sts: STS, *, timeout: float, now: Callable[[], float], sleep: Callable[[float], None]
 ) -> Acceptance:
-    sts = signed_sts(config, access_key, secret_key)
+    """`sts` is a client signed with the new key (`MountClients.signed_sts`)."""
     started = now()
     delay = FIRST_DELAY
-    try:
-        while True:
-            try:
-                arn = sts.get_caller_identity()["Arn"]
-                return Acceptance(arn, now() - started, None)
-            except AWS_ERRORS as exc:
-                waited = now() - started
-                if waited >= timeout:
-                    return Acceptance("", waited, exc)
-                sleep(min(delay, timeout - waited))
-                delay = min(delay * 2, MAX_DELAY)
-    finally:
-        sts.close()
+    while True:
+        try:
+            arn = sts.get_caller_identity()["Arn"]
+            return Acceptance(arn, now() - started, None)
+        except AWS_ERRORS as exc:
+            waited = now() - started
+            if waited >= timeout:
+                return Acceptance("", waited, exc)
+            sleep(min(delay, timeout - waited))
+            delay = min(delay * 2, MAX_DELAY)
