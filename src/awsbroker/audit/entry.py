@@ -194,6 +194,7 @@ class Formatter:
                 "path": self._path(log),
                 "data": self._hash_data(req.data, log.non_hmac_request_keys),
                 "remote_address": req.remote_address,
+                "wrap_ttl": req.wrap_ttl,
             }
         )
 
@@ -201,6 +202,26 @@ class Formatter:
         resp = log.response
         if resp is None:
             return {}
+        wrap = resp.wrap_info
+        if wrap is not None and wrap.token:
+            # Wrapped: what the caller got, the wrapping token hashed as every token (Vault).
+            return _compact(
+                {
+                    "mount_type": resp.mount_type or log.request.mount_type,
+                    "mount_accessor": log.request.mount_accessor,
+                    "wrap_info": _compact(
+                        {
+                            "ttl": wrap.ttl,
+                            "token": self._hash(wrap.token),
+                            "accessor": self._hash_accessor(wrap.accessor),
+                            "creation_time": wrap.creation_time,
+                            "creation_path": wrap.creation_path,
+                            "wrapped_accessor": self._hash_accessor(wrap.wrapped_accessor),
+                        }
+                    ),
+                    "warnings": list(resp.warnings),
+                }
+            )
         data = resp.data
         if (
             self.options.elide_list_responses

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from awsbroker.core import path_sys_auth
+from awsbroker.core.cubbyhole import CUBBYHOLE_ENTRY
 from awsbroker.core.mount_tuning import (
     TUNE_FIELDS,
     apply_ttls,
@@ -58,6 +59,7 @@ def paths() -> list[Path[SystemBackend]]:
 def list_mounts(b: SystemBackend, req: Request, fd: FieldData) -> Response:
     data: JSONObject = {path: mount_info(e) for path, e in sorted(b.core.mounts.entries.items())}
     data["sys/"] = mount_info(_SYS_ENTRY)
+    data[CUBBYHOLE_ENTRY.path] = mount_info(CUBBYHOLE_ENTRY)
     return Response(data=data, inject_top_level=True)
 
 
@@ -83,7 +85,8 @@ def _entry(b: SystemBackend, fd: FieldData, *, with_sys: bool = False) -> MountE
 
 def read_mount(b: SystemBackend, req: Request, fd: FieldData) -> Response:
     path = normalize_path(fd.get_str("path"))
-    entry = _SYS_ENTRY if path == _SYS_ENTRY.path else b.core.mounts.entries.get(path)
+    built_in = {_SYS_ENTRY.path: _SYS_ENTRY, CUBBYHOLE_ENTRY.path: CUBBYHOLE_ENTRY}
+    entry = built_in.get(path) or b.core.mounts.entries.get(path)
     if entry is None:
         raise InvalidRequest(f"No secret engine mount at {path}")  # Vault's words, a 400
     return Response(data=mount_info(entry), inject_top_level=True)

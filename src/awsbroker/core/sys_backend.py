@@ -15,6 +15,7 @@ from awsbroker.core import (
     path_sys_openapi,
     path_sys_policies,
     path_sys_seal,
+    path_sys_wrapping,
 )
 from awsbroker.sdk.framework import FrameworkBackend
 
@@ -28,7 +29,7 @@ ROOT_PATHS = [
     "rotate/keyring", "host-info",
     "step-down", "config/auditing/*", "revoke-prefix/*", "revoke-force/*",
 ]  # fmt: skip
-UNAUTHENTICATED_PATHS = ["init", "seal-status", "unseal", "health", "leader"]
+UNAUTHENTICATED_PATHS = ["init", "seal-status", "unseal", "health", "leader", "wrapping/lookup"]
 
 
 class SystemBackend(FrameworkBackend["SystemBackend"]):
@@ -46,6 +47,7 @@ class SystemBackend(FrameworkBackend["SystemBackend"]):
                 *path_sys_audit.paths(),
                 *path_sys_metrics.paths(),
                 *path_sys_openapi.paths(),
+                *path_sys_wrapping.paths(),
             ],
             root_paths=ROOT_PATHS,
             unauthenticated_paths=[
