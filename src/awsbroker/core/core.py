@@ -722,7 +722,7 @@ class Core:
         name in the path is checked as the store will use it (`acl_path`)."""
         acl = self.policies.acl(entry.policies)
         path = acl_path(request.path)
-        decision = acl.allowed(path, operation or request.operation, request.data)
+        decision = acl.allowed(path, operation or request.operation, request.data, request.wrap_ttl)
         if not decision.allowed:
             raise PermissionDenied("permission denied")
         return decision.is_root or decision.sudo
