@@ -54,9 +54,7 @@ def paths() -> list[Path[CubbyholeBackend]]:
             "(?P<path>.*)",
             {R: read_secret, U: write_secret, C: write_secret, D: delete_secret, L: list_secrets},
             {"path": Field(T.STRING, "Specifies the path of the secret.")},
-            existence_check=lambda b, req, fd: (
-                b.get(req.token_hash, fd.get_str("path")) is not None
-            ),
+            existence_check=_exists,
             summary="Per-token private secret storage",
             takes_any_data=True,
         )
@@ -95,6 +93,12 @@ def _key(token_hash: str, path: str) -> str:
     if path.startswith("/") or path.endswith("/") or ".." in path.split("/"):
         raise InvalidRequest(f"invalid cubbyhole path {path!r}: a secret's path is a/b/c")
     return f"{token_hash}/{path}"
+
+
+def _exists(b: CubbyholeBackend, req: Request, fd: FieldData) -> bool:
+    # Asked before the core hands over the token's hash: the request's token is the owner.
+    owner = req.token_hash or (b.tokens.hash(req.client_token) if req.client_token else "")
+    return b.get(owner, fd.get_str("path")) is not None
 
 
 def read_secret(b: CubbyholeBackend, req: Request, fd: FieldData) -> Response | None:
