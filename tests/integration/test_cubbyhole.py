@@ -79,6 +79,8 @@ def test_the_mount_is_listed_as_vaults(dev_server: ServerProcess) -> None:
     assert entry["accessor"].startswith("cubbyhole_")
     read = dev_server.request("GET", "sys/mounts/cubbyhole", ROOT_TOKEN)
     assert (read.status_code, read.json()["data"]["type"]) == (200, "cubbyhole")
+    tune = dev_server.request("GET", "sys/mounts/cubbyhole/tune", ROOT_TOKEN)
+    assert tune.json()["data"]["description"] == "per-token private secret storage"
     taken = dev_server.request("POST", "sys/mounts/cubbyhole", ROOT_TOKEN, json={"type": "aws"})
     assert taken.status_code == 400
 

@@ -76,8 +76,8 @@ _SYS_ENTRY = MountEntry(
 def _entry(b: SystemBackend, fd: FieldData, *, with_sys: bool = False) -> MountEntry:
     path = normalize_path(fd.get_str("path"))
     entry = b.core.mounts.entries.get(path)
-    if entry is None and with_sys and path == _SYS_ENTRY.path:
-        return _SYS_ENTRY
+    if entry is None and with_sys and path in (_SYS_ENTRY.path, CUBBYHOLE_ENTRY.path):
+        return _SYS_ENTRY if path == _SYS_ENTRY.path else CUBBYHOLE_ENTRY
     if entry is None:
         raise InvalidRequest(f"no mount at {fd.get_str('path').strip('/')}/")
     return entry
