@@ -76,7 +76,7 @@ def test_the_mount_is_listed_as_vaults(dev_server: ServerProcess) -> None:
     assert mounts["cubbyhole/"] == entry  # copied to the top level, as every mount
     assert (entry["type"], entry["local"], entry["seal_wrap"]) == ("cubbyhole", True, False)
     assert entry["description"] == "per-token private secret storage"
-    assert entry["accessor"].startswith("cubbyhole_")
+    assert entry["accessor"] == "cubbyhole_00000000"
     read = dev_server.request("GET", "sys/mounts/cubbyhole", ROOT_TOKEN)
     assert (read.status_code, read.json()["data"]["type"]) == (200, "cubbyhole")
     tune = dev_server.request("GET", "sys/mounts/cubbyhole/tune", ROOT_TOKEN)
