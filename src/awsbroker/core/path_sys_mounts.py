@@ -60,7 +60,7 @@ def list_mounts(b: SystemBackend, req: Request, fd: FieldData) -> Response:
     data: JSONObject = {path: mount_info(e) for path, e in sorted(b.core.mounts.entries.items())}
     data["sys/"] = mount_info(_SYS_ENTRY)
     data[CUBBYHOLE_ENTRY.path] = mount_info(CUBBYHOLE_ENTRY)
-    return Response(data=data, inject_top_level=True)
+    return Response(data=dict(sorted(data.items())), inject_top_level=True)  # Vault's order
 
 
 # The system backend's own mount, which Vault lists, reads and reports the tuning of.
