@@ -59,6 +59,15 @@ def test_bad_requests_are_400s(dev_server: ServerProcess) -> None:
     assert (empty.status_code, empty.json()) == (400, {"errors": ["missing data fields"]})
     root = dev_server.request("GET", "cubbyhole/", ROOT_TOKEN)
     assert (root.status_code, root.json()) == (400, {"errors": ["missing path"]})
+    folder = dev_server.request("POST", "cubbyhole/dir/", ROOT_TOKEN, json={"a": "b"})
+    assert (folder.status_code, folder.json()) == (
+        400,
+        {"errors": ["cannot write to a path ending in '/'"]},
+    )
+    assert dev_server.request("GET", "cubbyhole/dir/", ROOT_TOKEN).status_code == 404
+    assert dev_server.request("DELETE", "cubbyhole/dir/", ROOT_TOKEN).status_code == 204
+    dotted = dev_server.request("POST", "cubbyhole/a/%2E%2E/b", ROOT_TOKEN, json={"a": "b"})
+    assert dotted.status_code in (400, 404)
 
 
 def test_no_cubbyhole_without_a_policy_for_it(

@@ -98,10 +98,15 @@ def _key(token_hash: str, path: str) -> str:
 def _exists(b: CubbyholeBackend, req: Request, fd: FieldData) -> bool:
     # Asked before the core hands over the token's hash: the request's token is the owner.
     owner = req.token_hash or (b.tokens.hash(req.client_token) if req.client_token else "")
-    return b.get(owner, fd.get_str("path")) is not None
+    try:
+        return b.get(owner, fd.get_str("path")) is not None
+    except InvalidRequest:
+        return False  # no such path: the handler says why
 
 
 def read_secret(b: CubbyholeBackend, req: Request, fd: FieldData) -> Response | None:
+    if fd.get_str("path").endswith("/"):
+        return None  # a folder holds no value: 404, as Vault
     data = b.get(req.token_hash, fd.get_str("path"))
     if data is None:
         return None
@@ -116,6 +121,8 @@ def write_secret(b: CubbyholeBackend, req: Request, fd: FieldData) -> None:
     if not req.data:
         raise InvalidRequest("missing data fields")
     path = fd.get_str("path")
+    if path.endswith("/"):
+        raise InvalidRequest("cannot write to a path ending in '/'")
     b.put(req.token_hash, path, dict(req.data))
     if b.tokens.get_by_hash(req.token_hash) is None:
         # Revoked (or expired) on some node while this ran, perhaps after its cubbyhole was
@@ -125,7 +132,8 @@ def write_secret(b: CubbyholeBackend, req: Request, fd: FieldData) -> None:
 
 
 def delete_secret(b: CubbyholeBackend, req: Request, fd: FieldData) -> None:
-    b.storage.delete(_key(req.token_hash, fd.get_str("path")))
+    if not fd.get_str("path").endswith("/"):  # a folder holds no value: nothing to delete
+        b.storage.delete(_key(req.token_hash, fd.get_str("path")))
 
 
 def list_secrets(b: CubbyholeBackend, req: Request, fd: FieldData) -> Response:
