@@ -153,7 +153,7 @@ class API:
         operation = Operation.HELP if query.get("help") else _operation(http.method, query)
         if operation is Operation.LIST and not logical.endswith("/"):
             logical += "/"
-        wrap_ttl, wrap_format = _wrapping(http)
+        wrap_ttl = _wrap_ttl(http)
         if operation is Operation.UPDATE:
             data = await self._body(http)
         elif operation is Operation.HELP:
@@ -170,7 +170,6 @@ class API:
             id=request_id,
             remote_address=http.client.host if http.client else "",
             wrap_ttl=wrap_ttl,
-            wrap_format=wrap_format,
         )
 
     async def _body(self, http: HTTPRequest) -> JSONObject:
@@ -221,12 +220,12 @@ class API:
         return b"".join(chunks).strip()
 
 
-def _wrapping(http: HTTPRequest) -> tuple[int, str]:
-    """`X-Vault-Wrap-TTL` (seconds or a duration; 0 or absent: no wrapping) and
-    `X-Vault-Wrap-Format`, as Vault reads them; a JWT wrapping token is not made here."""
+def _wrap_ttl(http: HTTPRequest) -> int:
+    """`X-Vault-Wrap-TTL` (seconds or a duration; 0 or absent: no wrapping), as Vault reads it.
+    `X-Vault-Wrap-Format` may only ask for Vault's default, a token: a JWT is not made here."""
     header = http.headers.get("x-vault-wrap-ttl", "")
     if not header:
-        return 0, ""
+        return 0
     if header.strip().startswith("-"):
         raise InvalidRequest(
             "error parsing X-Vault-Wrap-TTL header: requested wrap ttl cannot be negative"
@@ -235,12 +234,11 @@ def _wrapping(http: HTTPRequest) -> tuple[int, str]:
         ttl = parse_duration(int(header) if _INTEGER.fullmatch(header) else header)
     except ValueError as exc:
         raise InvalidRequest(f"error parsing X-Vault-Wrap-TTL header: {exc}") from None
-    wrap_format = http.headers.get("x-vault-wrap-format", "")
-    if wrap_format == "jwt" and ttl:
+    if http.headers.get("x-vault-wrap-format", "") == "jwt" and ttl:
         raise InvalidRequest(
             "X-Vault-Wrap-Format jwt is not supported: drop the header to get a wrapping token"
         )
-    return ttl, ""
+    return ttl
 
 
 _INTEGER = re.compile(r"-?\d+")
