@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 
 from awsbroker.core.cubbyhole import RESPONSE_PATH, WRAPINFO_PATH, CubbyholeBackend
 from awsbroker.core.tokens import USES_EXHAUSTED, TokenEntry, TokenStore, random_id
@@ -35,7 +34,6 @@ from awsbroker.sdk.logical import (
     WrapInfo,
 )
 
-log = logging.getLogger("awsbroker.core.wrapping")
 RESPONSE_WRAPPING_POLICY = "response-wrapping"
 INVALID = "wrapping token is not valid or does not exist"
 REWRAP_PATH = "sys/wrapping/rewrap"
