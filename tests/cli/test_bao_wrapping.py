@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from tests.support import bao
+from tests.support.cli import CLI
 from tests.support.server import ROOT_TOKEN, ServerProcess
 
 
@@ -64,3 +65,60 @@ def test_bao_uses_its_cubbyhole(dev: ServerProcess, tmp_path: Path) -> None:
     assert mine.run("read", "cubbyhole/app/key").returncode == 2
     listed = json.loads(ok(cli, "secrets", "list", "-format=json"))
     assert listed["cubbyhole/"]["type"] == "cubbyhole"
+
+
+def table_keys(text: str) -> list[str]:
+    """The keys of a `Key  Value` table, in order."""
+    return [line.split()[0] for line in text.splitlines()[2:] if line.strip()]
+
+
+def test_awsbroker_wraps_and_unwraps_as_bao_does(
+    dev: ServerProcess, cli: CLI, tmp_path: Path
+) -> None:
+    reference = bao.Bao(bao.require(), tmp_path / "bao", dev.url, ROOT_TOKEN)
+    args = ("token", "create", "-wrap-ttl=90s", "-policy=default")
+    ours, theirs = cli.run(*args), reference.run(*args)
+    assert (ours.returncode, theirs.returncode) == (0, 0), ours.stderr
+    assert (
+        table_keys(ours.stdout)
+        == table_keys(theirs.stdout)
+        == [
+            "wrapping_token:",
+            "wrapping_accessor:",
+            "wrapping_token_ttl:",
+            "wrapping_token_creation_time:",
+            "wrapping_token_creation_path:",
+            "wrapped_accessor:",
+        ]
+    )
+    ttl_line = next(
+        line for line in ours.stdout.splitlines() if line.startswith("wrapping_token_ttl")
+    )
+    assert ttl_line.split()[-1] == "1m30s"
+    time_line = next(line for line in ours.stdout.splitlines() if "creation_time" in line)
+    assert time_line.endswith(" +0000 UTC")
+
+    # Unwrap what each wrapped, with the other command: the same secret either way.
+    wrapped = json.loads(
+        ok(reference, "write", "-format=json", "-wrap-ttl=60s", "sys/wrapping/wrap", "a=b")
+    )
+    done = cli.run("unwrap", "-format=json", wrapped["wrap_info"]["token"])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["data"] == {"a": "b"}
+    mine = cli.run("write", "-format=json", "-wrap-ttl=60s", "sys/wrapping/wrap", "c=d")
+    token = json.loads(mine.stdout)["wrap_info"]["token"]
+    assert json.loads(ok(reference, "unwrap", "-format=json", token))["data"] == {"c": "d"}
+    # As the CLI's own token, in a table; then spent.
+    own = cli.run(
+        "unwrap",
+        env={
+            "AWSBROKER_TOKEN": json.loads(
+                cli.run("write", "-format=json", "-wrap-ttl=60s", "sys/wrapping/wrap", "e=f").stdout
+            )["wrap_info"]["token"]
+        },
+    )
+    assert own.returncode == 0, own.stderr
+    assert table_keys(own.stdout) == ["e"]
+    spent = cli.run("unwrap", token)
+    assert spent.returncode == 2
+    assert "wrapping token is not valid or does not exist" in spent.stderr
