@@ -3,6 +3,7 @@ real OpenBao 2.7 (`bao server -dev`) answers them, side by side."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
@@ -245,6 +246,11 @@ def test_a_wrapped_approle_secret_id_names_its_accessor(
     assert dev_server.request("GET", "auth/token/lookup-self", token).status_code == 200
 
 
+def audit_hash(root_client: hvac.Client, value: str) -> str:
+    hashed: str = root_client.sys.calculate_hash("wrap-audit", value)["data"]["hash"]  # type: ignore[index]
+    return hashed
+
+
 def test_wrapping_is_audited_with_secrets_hashed(
     dev_server: ServerProcess, root_client: hvac.Client, tmp_path: Path
 ) -> None:
@@ -255,6 +261,16 @@ def test_wrapping_is_audited_with_secrets_hashed(
         token = body["wrap_info"]["token"]
         inner = unwrap(dev_server, token).json()
         unwrap(dev_server, token)  # invalid now: audited with its error
+        signed = dev_server.request(
+            "POST",
+            "sys/wrapping/wrap",
+            ROOT_TOKEN,
+            headers={"X-Vault-Wrap-TTL": "60", "X-Vault-Wrap-Format": "jwt"},
+            json={"a": "b"},
+        ).json()["wrap_info"]["token"]
+        claims = signed.split(".")[1]
+        jti = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["jti"]
+        jti_hash = audit_hash(root_client, jti)
     finally:
         root_client.sys.disable_audit_device("wrap-audit")
     entries = [json.loads(line) for line in log.read_text().splitlines()]
@@ -277,9 +293,42 @@ def test_wrapping_is_audited_with_secrets_hashed(
     )
     assert "auth" not in response
     assert "data" not in response
+
     unwrapped = [e for e in entries if e["request"]["path"] == "sys/wrapping/unwrap"]
     answered = [e for e in unwrapped if e["type"] == "response" and "error" not in e]
     assert answered[0]["response"]["auth"]["client_token"].startswith("hmac-sha256:")
+    # A JWT wrapping token is audited as the token it carries, hashed (as Vault).
+    wraps = [
+        e
+        for e in entries
+        if e["type"] == "response" and e["request"]["path"] == "sys/wrapping/wrap"
+    ]
+    assert wraps[-1]["response"]["wrap_info"]["token"] == jti_hash
+    assert signed not in text
     refused = [e for e in unwrapped if e.get("error") == INVALID]
     assert refused
     assert refused[0]["type"] == "request"
+
+
+def test_a_jwt_wrapping_token_unwraps_once(dev_server: ServerProcess) -> None:
+    headers = {"X-Vault-Wrap-TTL": "60", "X-Vault-Wrap-Format": "jwt"}
+    made = dev_server.request(
+        "POST", "auth/token/create", ROOT_TOKEN, headers=headers, json={"policies": ["default"]}
+    )
+    info = made.json()["wrap_info"]
+    signed = info["token"]
+    header, claims, _ = signed.split(".")
+    decoded = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    assert json.loads(base64.urlsafe_b64decode(header + "==="))["alg"] == "ES512"
+    assert (decoded["type"], decoded["accessor"]) == ("wrapping", info["wrapped_accessor"])
+    assert decoded["exp"] - decoded["iat"] == 60
+    looked = dev_server.request("POST", "sys/wrapping/lookup", json={"token": signed})
+    assert looked.json()["data"]["creation_path"] == "auth/token/create"
+    forged = signed[:-4] + ("AAAA" if not signed.endswith("AAAA") else "BBBB")
+    refused = dev_server.request("POST", "sys/wrapping/unwrap", ROOT_TOKEN, json={"token": forged})
+    assert refused.status_code == 403
+    assert "wrapping token signature could not be validated" in refused.json()["errors"][0]
+    inner = unwrap(dev_server, signed).json()  # the JWT as the request's token
+    assert inner["auth"]["accessor"] == info["wrapped_accessor"]
+    again = dev_server.request("POST", "sys/wrapping/unwrap", ROOT_TOKEN, json={"token": signed})
+    assert (again.status_code, again.json()) == (400, {"errors": [INVALID]})

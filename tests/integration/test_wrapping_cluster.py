@@ -98,6 +98,12 @@ def test_wrapped_on_one_node_unwrapped_and_looked_up_on_the_other(
     assert b.request("POST", "sys/wrapping/unwrap", token).json()["data"] == {"k": "v"}
     again = a.request("POST", "sys/wrapping/unwrap", token)
     assert (again.status_code, again.json()) == (400, {"errors": [INVALID]})
+    # A JWT signed on one node verifies on the other: one key, made once, shared.
+    headers = {"X-Vault-Wrap-TTL": "60", "X-Vault-Wrap-Format": "jwt"}
+    signed = b.request("POST", "sys/wrapping/wrap", root(b), headers=headers, json={"j": 1})
+    jwt_token = signed.json()["wrap_info"]["token"]
+    assert jwt_token.count(".") == 2
+    assert a.request("POST", "sys/wrapping/unwrap", jwt_token).json()["data"] == {"j": 1}
 
 
 def test_a_cubbyhole_revoked_on_one_node_is_gone_on_both(

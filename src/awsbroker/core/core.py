@@ -49,6 +49,7 @@ from awsbroker.core.tokens import ROOT_PATH, TokenEntry, TokenStore, random_id
 from awsbroker.core.upgrade import STEPS, Steps, StorageFormat
 from awsbroker.core.views import BUILT_IN, Views
 from awsbroker.core.wrapping import VALIDATED_PATHS, Wrapping
+from awsbroker.core.wrapping_jwt import WrappingKey
 from awsbroker.policy.builtin import is_root_path
 from awsbroker.sdk.clock import Clock, SystemClock
 from awsbroker.sdk.errors import (
@@ -146,7 +147,13 @@ class Core:
         # Per-token storage, gone with its token; wrapped responses live there.
         self.cubbyhole = CubbyholeBackend(View(self.barrier, STORAGE_PREFIX), self.tokens)
         self.tokens.revoke_hooks.append(self.cubbyhole.destroy)
-        self.wrapping = Wrapping(self.tokens, self.cubbyhole, self.config.clock)
+        self.wrapping = Wrapping(
+            self.tokens,
+            self.cubbyhole,
+            self.config.clock,
+            WrappingKey(self.barrier),
+            self.config.api_addr,
+        )
         self.metrics = Metrics(self.config.clock)
         self.login_throttle = LoginThrottle(self.config.login_rate_limit, self.config.clock)
         self.metrics.registry.register(StateCollector(lambda: self.sealed, physical, self.metrics))

@@ -22,6 +22,7 @@ import json
 
 from awsbroker.core.cubbyhole import RESPONSE_PATH, WRAPINFO_PATH, CubbyholeBackend
 from awsbroker.core.tokens import USES_EXHAUSTED, TokenEntry, TokenStore, random_id
+from awsbroker.core.wrapping_jwt import WrappingKey, looks_like_jwt
 from awsbroker.sdk.clock import Clock, rfc3339
 from awsbroker.sdk.envelope import envelope
 from awsbroker.sdk.errors import InvalidRequest, PermissionDenied
@@ -49,10 +50,19 @@ def is_wrapping_token(entry: TokenEntry) -> bool:
 
 
 class Wrapping:
-    def __init__(self, tokens: TokenStore, cubbyhole: CubbyholeBackend, clock: Clock) -> None:
+    def __init__(
+        self,
+        tokens: TokenStore,
+        cubbyhole: CubbyholeBackend,
+        clock: Clock,
+        key: WrappingKey,
+        api_addr: str = "",
+    ) -> None:
         self.tokens = tokens
         self.cubbyhole = cubbyhole
         self.clock = clock
+        self.key = key  # signs wrapping tokens asked for as JWTs
+        self.api_addr = api_addr
 
     # ---- wrapping a response ---------------------------------------------------------------
 
@@ -106,6 +116,9 @@ class Wrapping:
         except Exception:
             self.cubbyhole.destroy(entry)
             raise
+        if request.wrap_format == "jwt":
+            inner = response.auth.accessor if response.auth is not None else ""
+            token = self.key.sign(token, now, ttl, inner, self.api_addr)
         response.wrap_info = WrapInfo(
             token=token,
             accessor=entry.accessor,
@@ -119,8 +132,9 @@ class Wrapping:
 
     def validate(self, request: Request) -> TokenEntry:
         """The wrapping token a `sys/wrapping/*` request names: `token` in its data, else the
-        request's token. Vault's answers: 403 when none is given, 400 when it is not a live
-        wrapping token with its use unspent."""
+        request's token; a JWT this server signed stands for the token inside, which replaces it
+        in the request. Vault's answers: 403 when none is given (or a JWT does not verify), 400
+        when it is not a live wrapping token with its use unspent."""
         raw = request.data.get("token")
         if raw is not None:
             if not isinstance(raw, str):
@@ -131,8 +145,12 @@ class Wrapping:
                 raise PermissionDenied(
                     "error validating wrapping token: empty token in request body"
                 )
+            if looks_like_jwt(raw):
+                request.data["token"] = raw = self.key.token_of(raw)  # as Vault: the token inside
             token = raw
         else:
+            if looks_like_jwt(request.client_token):
+                request.client_token = self.key.token_of(request.client_token)
             token = request.client_token
         if not token:
             raise PermissionDenied("error validating wrapping token: token is empty")

@@ -170,6 +170,7 @@ class API:
             id=request_id,
             remote_address=http.client.host if http.client else "",
             wrap_ttl=wrap_ttl,
+            wrap_format="jwt" if http.headers.get("x-vault-wrap-format") == "jwt" else "",
         )
 
     async def _body(self, http: HTTPRequest) -> JSONObject:
@@ -221,8 +222,7 @@ class API:
 
 
 def _wrap_ttl(http: HTTPRequest) -> int:
-    """`X-Vault-Wrap-TTL` (seconds or a duration; 0 or absent: no wrapping), as Vault reads it.
-    `X-Vault-Wrap-Format` may only ask for Vault's default, a token: a JWT is not made here."""
+    """`X-Vault-Wrap-TTL` (seconds or a duration; 0 or absent: no wrapping), as Vault reads it."""
     header = http.headers.get("x-vault-wrap-ttl", "")
     if not header:
         return 0
@@ -234,10 +234,6 @@ def _wrap_ttl(http: HTTPRequest) -> int:
         ttl = parse_duration(int(header) if _INTEGER.fullmatch(header) else header)
     except ValueError as exc:
         raise InvalidRequest(f"error parsing X-Vault-Wrap-TTL header: {exc}") from None
-    if http.headers.get("x-vault-wrap-format", "") == "jwt" and ttl:
-        raise InvalidRequest(
-            "X-Vault-Wrap-Format jwt is not supported: drop the header to get a wrapping token"
-        )
     return ttl
 
 

@@ -84,8 +84,10 @@ class Request:
     # (the OIDC flow's state): the core spends one attempt of the caller's bucket, so what a
     # caller can make us store is bounded, without counting a failure.
     spent_attempt: bool = False
-    # Response wrapping asked for (`X-Vault-Wrap-TTL`, seconds; 0: none).
+    # Response wrapping asked for (`X-Vault-Wrap-TTL`, seconds; 0: none), and its format
+    # (`X-Vault-Wrap-Format`: "jwt" for a signed JWT; "" for Vault's default, a token).
     wrap_ttl: int = 0
+    wrap_format: str = ""
 
 
 @dataclass

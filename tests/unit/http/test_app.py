@@ -224,15 +224,20 @@ def test_wrap_ttl_header_is_decoded(
     assert handler.last.wrap_ttl == seconds
 
 
+@pytest.mark.parametrize(("header", "wrap_format"), [("jwt", "jwt"), ("uuid", ""), ("xyz", "")])
+def test_wrap_format_header_asks_for_a_jwt_or_the_default(
+    client: TestClient, handler: FakeHandler, header: str, wrap_format: str
+) -> None:
+    headers = {"X-Vault-Wrap-TTL": "60", "X-Vault-Wrap-Format": header}
+    assert client.post("/v1/sys/wrapping/wrap", headers=headers, json={}).status_code == 200
+    assert handler.last.wrap_format == wrap_format
+
+
 @pytest.mark.parametrize(
     ("headers", "message"),
     [
         ({"X-Vault-Wrap-TTL": "-5"}, "requested wrap ttl cannot be negative"),
         ({"X-Vault-Wrap-TTL": "soon"}, "error parsing X-Vault-Wrap-TTL header: "),
-        (
-            {"X-Vault-Wrap-TTL": "60", "X-Vault-Wrap-Format": "jwt"},
-            "X-Vault-Wrap-Format jwt is not supported",
-        ),
     ],
 )
 def test_bad_wrap_headers_are_400s(
