@@ -8,17 +8,34 @@ in memory once read. Presenting the JWT is presenting the token inside it, once 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import threading
 
-import jwt
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 
 from awsbroker.sdk.errors import PermissionDenied
 from awsbroker.sdk.storage import Storage
 
 KEY_PATH = "core/wrapping/jwtkey"
 ALGORITHM = "ES512"
+_HEADER = {"alg": ALGORITHM, "typ": "JWT"}
+_SIZE = 66  # bytes of each of r and s for P-521 (RFC 7518, 3.4)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def looks_like_jwt(token: str) -> bool:
@@ -59,23 +76,39 @@ class WrappingKey:
             "addr": addr,
             "accessor": accessor,
         }
-        return jwt.encode(claims, self._private(), algorithm=ALGORITHM, headers={"typ": "JWT"})
+        # A compact JWS by hand (RFC 7515): PyJWT stays confined to the JWT auth method.
+        signing_input = ".".join(
+            _b64(json.dumps(part, separators=(",", ":")).encode()) for part in (_HEADER, claims)
+        )
+        r, s = decode_dss_signature(
+            self._private().sign(signing_input.encode(), ec.ECDSA(hashes.SHA512()))
+        )
+        signature = r.to_bytes(_SIZE, "big") + s.to_bytes(_SIZE, "big")
+        return f"{signing_input}.{_b64(signature)}"
 
     def token_of(self, signed: str) -> str:
-        """The wrapping token inside a JWT this server signed; Vault's 403 otherwise."""
+        """The wrapping token inside a JWT this server signed; Vault's 403 otherwise. Its
+        expiry is the token's own: an expired one is not a live token."""
         try:
-            claims = jwt.decode(
-                signed,
-                self._private().public_key(),
-                algorithms=[ALGORITHM],
-                options={"verify_exp": False, "verify_nbf": False},
+            header_part, claims_part, signature_part = signed.split(".")
+            header = json.loads(_unb64(header_part))
+            signature = _unb64(signature_part)
+            if header.get("alg") != ALGORITHM or len(signature) != 2 * _SIZE:
+                raise ValueError("not an ES512 signature")
+            der = encode_dss_signature(
+                int.from_bytes(signature[:_SIZE], "big"), int.from_bytes(signature[_SIZE:], "big")
             )
-        except jwt.PyJWTError as exc:
+            self._private().public_key().verify(
+                der, f"{header_part}.{claims_part}".encode(), ec.ECDSA(hashes.SHA512())
+            )
+            claims = json.loads(_unb64(claims_part))
+        except (ValueError, binascii.Error, InvalidSignature, AttributeError) as exc:
+            reason = str(exc) or "the signature does not match"
             raise PermissionDenied(
-                f"error validating wrapping token: wrapping token signature could not be "
-                f"validated: {exc}"
+                "error validating wrapping token: wrapping token signature could not be "
+                f"validated: {reason}"
             ) from None
-        if claims.get("type") != "wrapping":
+        if not isinstance(claims, dict) or claims.get("type") != "wrapping":
             raise PermissionDenied("error validating wrapping token: unexpected type claim")
         token = claims.get("jti")
         if not isinstance(token, str) or not token:
