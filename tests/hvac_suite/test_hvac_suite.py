@@ -32,7 +32,6 @@ def location(test_file: str) -> str:
     return f"{API}/{test_file}" if "/" in test_file else f"{AUTH_METHODS}/{test_file}"
 
 
-WRAPPING = "response wrapping (X-Vault-Wrap-TTL) is not served: a 400 says so (compatibility.md)"
 NOT_A_TEST = "hvac's context-manager helper named test_*: collected by pytest, runs nothing"
 VAULT_BINARY = (
     "hvac decodes the new root token by running the `vault` binary, which is not installed "
@@ -41,20 +40,6 @@ VAULT_BINARY = (
 )
 
 DESELECTED = {
-    "test_approle.py::TestAppRole::test_generate_secret_id_1_good_request_good_metadata": (
-        WRAPPING
-    ),
-    "test_approle.py::TestAppRole::test_generate_secret_id_2_good_request_good_metadata": (
-        WRAPPING
-    ),
-    "test_approle.py::TestAppRole::test_create_custom_secret_id_1_good_request_good_metadata": (
-        WRAPPING
-    ),
-    "test_approle.py::TestAppRole::test_create_custom_secret_id_2_good_request_good_metadata": (
-        WRAPPING
-    ),
-    "test_token.py::TestToken::test_create_wrapped_token_periodic": WRAPPING,
-    "test_token.py::TestToken::test_create_wrapped_token_w_role": WRAPPING,
     "test_token.py::TestToken::test_policy": NOT_A_TEST,
     "test_token.py::TestToken::test_role": NOT_A_TEST,
     "system_backend/test_auth.py::TestAuth::test_auth_backend_manipulation": (
@@ -114,8 +99,12 @@ PASSED = {
         "TestAppRole::test_delete_role",
         "TestAppRole::test_read_role_id",
         "TestAppRole::test_generate_secret_id_0_good_request_no_metadata",
+        "TestAppRole::test_generate_secret_id_1_good_request_good_metadata",
+        "TestAppRole::test_generate_secret_id_2_good_request_good_metadata",
         "TestAppRole::test_generate_secret_id_3_bad_metadata_option",
         "TestAppRole::test_create_custom_secret_id_0_good_request_no_metadata",
+        "TestAppRole::test_create_custom_secret_id_1_good_request_good_metadata",
+        "TestAppRole::test_create_custom_secret_id_2_good_request_good_metadata",
         "TestAppRole::test_create_custom_secret_id_3_bad_metadata_option",
         "TestAppRole::test_read_secret_id",
         "TestAppRole::test_destroy_secret_id",
@@ -198,6 +187,15 @@ PASSED = {
         "TestToken::test_create_token_periodic",
         "TestToken::test_token_roles",
         "TestToken::test_create_token_w_role",
+        "TestToken::test_create_wrapped_token_periodic",
+        "TestToken::test_create_wrapped_token_w_role",
+    },
+    "system_backend/test_wrapping.py": {
+        "TestWrapping::test_unwrap",
+        "TestWrapping::test_wrap_0_default_params",
+        "TestWrapping::test_wrap_1_test_payload_and_default_TTL",
+        "TestWrapping::test_wrap_2_default_payload_and_TTL_120",
+        "TestWrapping::test_wrap_3_test_payload_and_TTL_120",
     },
 }
 

@@ -204,12 +204,14 @@ def test_request_and_namespace_headers_are_ignored(dev_server: ServerProcess) ->
     assert namespaced.auth.token.lookup_self()["data"]["id"] == ROOT_TOKEN
 
 
-def test_wrap_ttl_header_is_refused(dev_server: ServerProcess) -> None:
+def test_a_bad_wrap_ttl_header_is_a_400(dev_server: ServerProcess) -> None:
     resp = dev_server.request(
-        "POST", "auth/token/create", token=ROOT_TOKEN, headers={"X-Vault-Wrap-TTL": "15m"}, json={}
+        "POST", "auth/token/create", token=ROOT_TOKEN, headers={"X-Vault-Wrap-TTL": "-1"}, json={}
     )
     assert resp.status_code == 400
-    assert "wrapping is not supported" in resp.json()["errors"][0]
+    assert resp.json()["errors"] == [
+        "error parsing X-Vault-Wrap-TTL header: requested wrap ttl cannot be negative"
+    ]
 
 
 # ---- bodies ------------------------------------------------------------------------------

@@ -405,14 +405,12 @@ def test_custom_id_needs_sudo(dev_server: ServerProcess, root_client: hvac.Clien
 # ---- what we deliberately do not support: a clear 400 -------------------------------------
 
 
-def test_batch_tokens_unknown_roles_and_wrapping_are_refused(root_client: hvac.Client) -> None:
+def test_batch_tokens_and_unknown_roles_are_refused(root_client: hvac.Client) -> None:
     with pytest.raises(hvac.exceptions.InvalidRequest, match="only service tokens"):
         root_client.auth.token.create(type="batch")
     assert root_client.auth.token.create(type="service")["auth"]["token_type"] == "service"
     with pytest.raises(hvac.exceptions.InvalidRequest, match="unknown role nope"):
         root_client.auth.token.create(role_name="nope")
-    with pytest.raises(hvac.exceptions.InvalidRequest, match="wrapping is not supported"):
-        root_client.auth.token.create(policies=["alpha"], wrap_ttl="15m")
 
 
 def test_concurrent_uses_never_exceed_num_uses(

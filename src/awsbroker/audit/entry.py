@@ -12,6 +12,7 @@ data become `hmac-sha256:<hex>`, but for the mount's non-HMAC keys (and everythi
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -93,6 +94,20 @@ def _bool(options: Mapping[str, str], key: str, default: bool) -> bool:
 
 def rfc3339(when: float) -> str:
     return datetime.fromtimestamp(when, UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def _token_in_jwt(token: str) -> str:
+    """A JWT wrapping token's `jti` (the token it carries), as Vault audits it; any other token
+    as it is. Read without verifying: it is only hashed."""
+    parts = token.split(".")
+    if len(parts) != 3 or not token.startswith("eyJ"):
+        return token
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return token
+    jti = claims.get("jti") if isinstance(claims, dict) else None
+    return jti if isinstance(jti, str) and jti else token
 
 
 def _compact(fields: JSONObject) -> JSONObject:
@@ -194,6 +209,7 @@ class Formatter:
                 "path": self._path(log),
                 "data": self._hash_data(req.data, log.non_hmac_request_keys),
                 "remote_address": req.remote_address,
+                "wrap_ttl": req.wrap_ttl,
             }
         )
 
@@ -201,6 +217,26 @@ class Formatter:
         resp = log.response
         if resp is None:
             return {}
+        wrap = resp.wrap_info
+        if wrap is not None and wrap.token:
+            # Wrapped: what the caller got, the wrapping token hashed as every token (Vault).
+            return _compact(
+                {
+                    "mount_type": resp.mount_type or log.request.mount_type,
+                    "mount_accessor": log.request.mount_accessor,
+                    "wrap_info": _compact(
+                        {
+                            "ttl": wrap.ttl,
+                            "token": self._hash(_token_in_jwt(wrap.token)),
+                            "accessor": self._hash_accessor(wrap.accessor),
+                            "creation_time": wrap.creation_time,
+                            "creation_path": wrap.creation_path,
+                            "wrapped_accessor": self._hash_accessor(wrap.wrapped_accessor),
+                        }
+                    ),
+                    "warnings": list(resp.warnings),
+                }
+            )
         data = resp.data
         if (
             self.options.elide_list_responses

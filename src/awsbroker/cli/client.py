@@ -54,6 +54,8 @@ class Client:
     ) -> JSON | None:
         url = "/v1/" + path.lstrip("/")
         headers = {"X-Vault-Token": self.settings.token} if self.settings.token else {}
+        if self.settings.wrap_ttl:
+            headers["X-Vault-Wrap-TTL"] = self.settings.wrap_ttl
         try:
             response = self._http.request(method, url, json=body, params=params, headers=headers)
         except httpx.HTTPError as exc:

@@ -54,6 +54,14 @@ def commands() -> list[Command]:
             max_args=1,
         ),
         Command(
+            "unwrap",
+            "unwrap [flags] [TOKEN]",
+            "Unwrap a wrapped response (from -wrap-ttl) and print it: the wrapping token given, "
+            "else the CLI's own token. A wrapping token unwraps once.",
+            unwrap,
+            max_args=1,
+        ),
+        Command(
             "path-help",
             "path-help [flags] PATH",
             "Print the help of a path: what it does and the parameters it takes (the server's "
@@ -104,6 +112,17 @@ def write(ctx: Context) -> int:
     if body is None:  # as Vault: JSON and YAML print nothing, so stdout stays parseable
         if ctx.output().table:
             ctx.output().success(f"Success! Data written to: {path}")
+        return 0
+    ctx.output().secret(body)
+    return 0
+
+
+def unwrap(ctx: Context) -> int:
+    token = ctx.args[0].strip() if ctx.args else ""
+    body = ctx.client().put("sys/wrapping/unwrap", {"token": token} if token else None)
+    if body is None:
+        if ctx.output().table:
+            ctx.output().success("Successfully unwrapped. There was no data in the wrapped secret.")
         return 0
     ctx.output().secret(body)
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from awsbroker.cli import vault_json, yaml_out
@@ -91,10 +92,32 @@ def secret_rows(body: JSON) -> list[Row]:
         ]
         for key, value in sorted((auth.get("metadata") or {}).items()):
             rows.append((f"token_meta_{key}", value))
+    wrap = body.get("wrap_info")
+    if isinstance(wrap, dict):
+        rows += [
+            ("wrapping_token:", wrap.get("token")),
+            ("wrapping_accessor:", wrap.get("accessor")),
+            ("wrapping_token_ttl:", human_duration(int(wrap.get("ttl") or 0))),
+            ("wrapping_token_creation_time:", go_time(str(wrap.get("creation_time") or ""))),
+            ("wrapping_token_creation_path:", wrap.get("creation_path")),
+        ]
+        if wrap.get("wrapped_accessor"):
+            rows.append(("wrapped_accessor:", wrap["wrapped_accessor"]))
     data = body.get("data")
     if isinstance(data, dict):
         rows += sorted(data.items())
     return rows
+
+
+def go_time(rfc3339: str) -> str:
+    """An RFC 3339 time in UTC as Go's `time.Time.String()` prints it, as Vault's table does:
+    `2026-12-04 23:39:58.21918 +0000 UTC` (trailing zeros of the fraction dropped)."""
+    try:
+        when = datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return rfc3339
+    fraction = f"{when.microsecond:06d}".rstrip("0")
+    return when.strftime("%Y-%m-%d %H:%M:%S") + (f".{fraction}" if fraction else "") + " +0000 UTC"
 
 
 @dataclass

@@ -26,6 +26,13 @@ def connection_flags() -> list[Flag]:
         Flag("address", "The server's address (AWSBROKER_ADDR, VAULT_ADDR)", metavar="URL"),
         Flag("ca-cert", "A PEM file of CAs to trust (AWSBROKER_CACERT, VAULT_CACERT)", "", "FILE"),
         Flag("tls-skip-verify", "Do not verify the server's certificate (development only)", False),
+        Flag(
+            "wrap-ttl",
+            "Answer a single-use wrapping token with this TTL instead of the response "
+            "(VAULT_WRAP_TTL); `awsbroker unwrap` reads it",
+            "",
+            "DURATION",
+        ),
     ]
 
 
@@ -37,6 +44,7 @@ class Settings:
     token_source: str
     ca_cert: str
     skip_verify: bool
+    wrap_ttl: str = ""  # sent as X-Vault-Wrap-TTL on every request
 
 
 def _first(env: Mapping[str, str], *names: str) -> tuple[str, str]:
@@ -99,4 +107,5 @@ def resolve(env: Mapping[str, str], opts: Parsed) -> Settings:
         token_source=token_source,
         ca_cert=ca_cert,
         skip_verify=skip,
+        wrap_ttl=opts.get_str("wrap-ttl") or _first(env, "AWSBROKER_WRAP_TTL", "VAULT_WRAP_TTL")[0],
     )

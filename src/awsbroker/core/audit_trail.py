@@ -126,6 +126,10 @@ def withdraw(
         except Exception:
             log.exception("revoking an unaudited lease failed; queued for the expiry worker")
             expiration.expire_now(response.lease_id)
+    if response.wrap_info is not None and response.wrap_info.token:
+        wrapping = tokens.lookup(response.wrap_info.token)
+        if wrapping is not None:
+            tokens.revoke_tree(wrapping)  # its cubbyhole, the wrapped response, goes with it
     if response.auth is not None and response.auth.client_token:
         token = tokens.lookup(response.auth.client_token)
         created_here = token is not None and token.creation_time >= trail.started

@@ -27,6 +27,7 @@ from awsbroker.core.audit_table import AuditTable
 from awsbroker.core.audit_trail import UNAUDITED, AuditTrail, withdraw
 from awsbroker.core.caller import caller_identity
 from awsbroker.core.changes import ChangeCounter
+from awsbroker.core.cubbyhole import CUBBYHOLE_ENTRY, STORAGE_PREFIX, CubbyholeBackend
 from awsbroker.core.expiration import ExpirationManager, RevocationPolicy
 from awsbroker.core.login import Limits, login_auth, token_from_login
 from awsbroker.core.login_limits import LoginRateLimit, LoginThrottle
@@ -49,7 +50,9 @@ from awsbroker.core.router import Route, Router
 from awsbroker.core.system_view import MountSystemView
 from awsbroker.core.tokens import ROOT_PATH, TokenEntry, TokenStore, random_id
 from awsbroker.core.upgrade import STEPS, Steps, StorageFormat
-from awsbroker.core.views import Views
+from awsbroker.core.views import BUILT_IN, Views
+from awsbroker.core.wrapping import VALIDATED_PATHS, Wrapping
+from awsbroker.core.wrapping_jwt import WrappingKey
 from awsbroker.policy.builtin import is_root_path
 from awsbroker.sdk.clock import Clock, SystemClock
 from awsbroker.sdk.errors import (
@@ -145,6 +148,16 @@ class Core:
             mount_exists=self._mount_stored,
         )
         self.tokens.revoke_hooks.append(self.expiration.expire_token_leases)
+        # Per-token storage, gone with its token; wrapped responses live there.
+        self.cubbyhole = CubbyholeBackend(View(self.barrier, STORAGE_PREFIX), self.tokens)
+        self.tokens.revoke_hooks.append(self.cubbyhole.destroy)
+        self.wrapping = Wrapping(
+            self.tokens,
+            self.cubbyhole,
+            self.config.clock,
+            WrappingKey(self.barrier),
+            self.config.api_addr,
+        )
         self.metrics = Metrics(self.config.clock)
         self.login_throttle = LoginThrottle(self.config.login_rate_limit, self.config.clock)
         self.metrics.registry.register(StateCollector(lambda: self.sealed, physical, self.metrics))
@@ -212,6 +225,7 @@ class Core:
     def _unload(self) -> None:
         self.audit.unload()
         self.router.unmount(TOKEN_MOUNT)
+        self.router.unmount(CUBBYHOLE_ENTRY.path)
         for route in self.router.routes():
             if route.mount_path != SYS_MOUNT:
                 self.router.unmount(route.mount_path)
@@ -223,6 +237,7 @@ class Core:
         self.tokens.setup()
         self.policies.setup()
         self.router.mount(self.token_entry, self.token_backend)
+        self.router.mount(CUBBYHOLE_ENTRY, self.cubbyhole)
         self.sync()
         resume_migrations(self)
 
@@ -449,7 +464,7 @@ class Core:
             self.views.reload(unless=lambda: self.sealed)
             resume_migrations(self)
             for route in self.router.routes():
-                if route.entry.type not in ("system", "token"):
+                if route.entry.type not in BUILT_IN:
                     try:
                         route.backend.periodic()
                     except Exception:
@@ -546,7 +561,9 @@ class Core:
             if request.operation is not Operation.HELP:
                 self._check_acl(entry, request)
             raise NotFound(f'no handler for route "{path}". route entry not found.')
-        internal = route.entry.type in ("system", "token")
+        internal = route.entry.type in BUILT_IN
+        if path in VALIDATED_PATHS and request.operation is not Operation.HELP:
+            self.wrapping.validate(request)  # before the ACL, as Vault
         request.mount_point, request.mount_type = route.mount_path, route.entry.type
         request.mount_accessor = route.entry.accessor
         relative = path[len(route.mount_path) :] if path.startswith(route.mount_path) else ""
@@ -596,13 +613,35 @@ class Core:
             if last_use is not None:
                 self.tokens.revoke_tree(last_use)
         if response is not None:
-            response.mount_type = route.entry.type
-            if response.auth is not None and route.entry.is_auth and not internal:
-                self._login(request, route, relative, response)
-            if response.secret is not None:
-                token_hash = self.tokens.hash(request.client_token) if request.client_token else ""
-                self._register_lease(inner, token_hash, response, route, last_use)
+            self._complete(
+                request, inner, response, route, relative, last_use=last_use, caller=caller
+            )
         return response
+
+    def _complete(
+        self,
+        request: Request,
+        inner: Request,
+        response: Response,
+        route: Route,
+        relative: str,
+        *,
+        last_use: TokenEntry | None,
+        caller: TokenEntry | None,
+    ) -> None:
+        """What the core adds to a backend's answer: a login's token, a secret's lease, and,
+        last, the wrapping, so whatever the answer made is registered for the caller as it
+        would be unwrapped."""
+        response.mount_type = route.entry.type
+        if response.auth is not None and route.entry.is_auth and route.entry.type not in BUILT_IN:
+            self._login(request, route, relative, response)
+        if response.secret is not None:
+            token_hash = self.tokens.hash(request.client_token) if request.client_token else ""
+            self._register_lease(inner, token_hash, response, route, last_use)
+        wrap_ttl = self.wrapping.ttl(request, response)
+        if wrap_ttl and request.path not in SEAL_EXEMPT:
+            name = caller.display_name if caller is not None else ""
+            self.wrapping.wrap(request, response, wrap_ttl, name)
 
     @staticmethod
     def _guarded(route: Route, relative: str) -> bool:
@@ -705,7 +744,7 @@ class Core:
         name in the path is checked as the store will use it (`acl_path`)."""
         acl = self.policies.acl(entry.policies)
         path = acl_path(request.path)
-        decision = acl.allowed(path, operation or request.operation, request.data)
+        decision = acl.allowed(path, operation or request.operation, request.data, request.wrap_ttl)
         if not decision.allowed:
             raise PermissionDenied("permission denied")
         return decision.is_root or decision.sudo

@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 from awsbroker.core import path_sys_auth
+from awsbroker.core.cubbyhole import CUBBYHOLE_ENTRY
 from awsbroker.core.mount_tuning import (
     TUNE_FIELDS,
     apply_ttls,
@@ -77,7 +78,8 @@ def paths() -> list[Path[SystemBackend]]:
 def list_mounts(b: SystemBackend, req: Request, fd: FieldData) -> Response:
     data: JSONObject = {path: mount_info(e) for path, e in sorted(b.core.mounts.entries.items())}
     data["sys/"] = mount_info(_SYS_ENTRY)
-    return Response(data=data, inject_top_level=True)
+    data[CUBBYHOLE_ENTRY.path] = mount_info(CUBBYHOLE_ENTRY)
+    return Response(data=dict(sorted(data.items())), inject_top_level=True)  # Vault's order
 
 
 # The system backend's own mount, which Vault lists, reads and reports the tuning of.
@@ -93,8 +95,8 @@ _SYS_ENTRY = MountEntry(
 def _entry(b: SystemBackend, fd: FieldData, *, with_sys: bool = False) -> MountEntry:
     path = normalize_path(fd.get_str("path"))
     entry = b.core.mounts.entries.get(path)
-    if entry is None and with_sys and path == _SYS_ENTRY.path:
-        return _SYS_ENTRY
+    if entry is None and with_sys and path in (_SYS_ENTRY.path, CUBBYHOLE_ENTRY.path):
+        return _SYS_ENTRY if path == _SYS_ENTRY.path else CUBBYHOLE_ENTRY
     if entry is None:
         raise InvalidRequest(f"no mount at {fd.get_str('path').strip('/')}/")
     return entry
@@ -102,7 +104,8 @@ def _entry(b: SystemBackend, fd: FieldData, *, with_sys: bool = False) -> MountE
 
 def read_mount(b: SystemBackend, req: Request, fd: FieldData) -> Response:
     path = normalize_path(fd.get_str("path"))
-    entry = _SYS_ENTRY if path == _SYS_ENTRY.path else b.core.mounts.entries.get(path)
+    built_in = {_SYS_ENTRY.path: _SYS_ENTRY, CUBBYHOLE_ENTRY.path: CUBBYHOLE_ENTRY}
+    entry = built_in.get(path) or b.core.mounts.entries.get(path)
     if entry is None:
         raise InvalidRequest(f"No secret engine mount at {path}")  # Vault's words, a 400
     return Response(data=mount_info(entry), inject_top_level=True)

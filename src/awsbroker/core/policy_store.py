@@ -10,12 +10,20 @@ ACLs compile in microseconds.
 from __future__ import annotations
 
 from awsbroker.policy.acl import ACL
-from awsbroker.policy.builtin import DEFAULT_POLICY, DEFAULT_POLICY_NAME, ROOT_POLICY
+from awsbroker.policy.builtin import (
+    DEFAULT_POLICY,
+    DEFAULT_POLICY_NAME,
+    RESPONSE_WRAPPING_POLICY,
+    RESPONSE_WRAPPING_POLICY_NAME,
+    ROOT_POLICY,
+)
 from awsbroker.policy.parse import Policy, normalize_name, parse_policy
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.storage import Storage
 
 _ROOT_ACL = ACL([Policy(name=ROOT_POLICY, rules=(), raw="")])
+# Built in and immutable (never in storage), as in Vault.
+_RESPONSE_WRAPPING = parse_policy(RESPONSE_WRAPPING_POLICY_NAME, RESPONSE_WRAPPING_POLICY)
 
 
 class _Cache:
@@ -44,10 +52,15 @@ class PolicyStore:
         self._cache = _Cache()
 
     def names(self) -> list[str]:
-        return sorted(k for k in self._storage.list("") if not k.endswith("/"))
+        stored = self._storage.list("")
+        return sorted(
+            k for k in stored if not k.endswith("/") and k != RESPONSE_WRAPPING_POLICY_NAME
+        )
 
     def get(self, name: str) -> Policy | None:
         name = normalize_name(name)
+        if name == RESPONSE_WRAPPING_POLICY_NAME:
+            return _RESPONSE_WRAPPING
         cache = self._cache  # before reading storage: see `_Cache`
         cached = cache.parsed.get(name)
         if cached is not None:
@@ -68,6 +81,8 @@ class PolicyStore:
             raise InvalidRequest("a policy name is required")
         if name == ROOT_POLICY:
             raise InvalidRequest('cannot update "root" policy')  # Vault's words
+        if name == RESPONSE_WRAPPING_POLICY_NAME:
+            raise InvalidRequest(f'cannot update "{name}" policy')
         policy = parse_policy(name, text)
         self._storage.put(name, text.encode())
         self.forget()
@@ -79,6 +94,8 @@ class PolicyStore:
             raise InvalidRequest('cannot delete "root" policy')  # Vault's words
         if name == DEFAULT_POLICY_NAME:
             raise InvalidRequest("cannot delete default policy")
+        if name == RESPONSE_WRAPPING_POLICY_NAME:
+            raise InvalidRequest(f'cannot delete "{name}" policy')
         self._storage.delete(name)
         self.forget()
 

@@ -18,6 +18,7 @@ from awsbroker.core import (
     path_sys_policies,
     path_sys_rekey,
     path_sys_seal,
+    path_sys_wrapping,
 )
 from awsbroker.sdk.framework import FrameworkBackend
 
@@ -32,6 +33,7 @@ ROOT_PATHS = [
     "step-down", "config/auditing/*", "revoke-prefix/*", "revoke-force/*",
 ]  # fmt: skip
 UNAUTHENTICATED_PATHS = ["init", "seal-status", "unseal", "health", "leader", "decode-token"]
+UNAUTHENTICATED_PATHS += ["wrapping/lookup"]
 # Vault's rekey and root generation answer without a token (the key shares are the
 # credential); OpenBao's authenticated `rotate/root/*` and `generate-root-token/*` do not.
 UNAUTHENTICATED_PATHS += ["rekey/init", "rekey/update", "rekey/verify"]
@@ -56,6 +58,7 @@ class SystemBackend(FrameworkBackend["SystemBackend"]):
                 *path_sys_audit.paths(),
                 *path_sys_metrics.paths(),
                 *path_sys_openapi.paths(),
+                *path_sys_wrapping.paths(),
             ],
             root_paths=ROOT_PATHS,
             unauthenticated_paths=[

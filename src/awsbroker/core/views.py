@@ -24,7 +24,9 @@ from awsbroker.core.router import Router
 from awsbroker.sdk.framework import Backend
 
 log = logging.getLogger("awsbroker.core")
-BUILT_IN = ("system", "token")  # mount types the core mounts itself, never from the table
+# Mount types the core mounts itself, never from the table; its own backends, which see the
+# request's token.
+BUILT_IN = ("system", "token", "cubbyhole")
 
 
 class Views:

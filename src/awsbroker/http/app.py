@@ -26,6 +26,8 @@ from awsbroker.http import ui
 from awsbroker.http.errors import HEADERS, error_response, from_error
 from awsbroker.http.sites import Refused, SitePolicy, cors_headers, preflight_headers
 from awsbroker.http.workers import WorkerThreads
+from awsbroker.sdk.duration import parse_duration
+from awsbroker.sdk.envelope import envelope
 from awsbroker.sdk.errors import (
     BrokerError,
     InvalidRequest,
@@ -152,8 +154,7 @@ class API:
         operation = Operation.HELP if query.get("help") else _operation(http.method, query)
         if operation is Operation.LIST and not logical.endswith("/"):
             logical += "/"
-        if http.headers.get("x-vault-wrap-ttl"):
-            raise InvalidRequest("response wrapping is not supported; drop X-Vault-Wrap-TTL")
+        wrap_ttl = _wrap_ttl(http)
         if operation is Operation.UPDATE:
             data = await self._body(http)
         elif operation is Operation.HELP:
@@ -169,6 +170,8 @@ class API:
             bare_authorization=_bare_authorization(http),
             id=request_id,
             remote_address=http.client.host if http.client else "",
+            wrap_ttl=wrap_ttl,
+            wrap_format="jwt" if http.headers.get("x-vault-wrap-format") == "jwt" else "",
         )
 
     async def _body(self, http: HTTPRequest) -> JSONObject:
@@ -217,6 +220,25 @@ class API:
                 raise PayloadTooLarge(f"request body is larger than the limit of {self._max} bytes")
             chunks.append(chunk)
         return b"".join(chunks).strip()
+
+
+def _wrap_ttl(http: HTTPRequest) -> int:
+    """`X-Vault-Wrap-TTL` (seconds or a duration; 0 or absent: no wrapping), as Vault reads it."""
+    header = http.headers.get("x-vault-wrap-ttl", "")
+    if not header:
+        return 0
+    if header.strip().startswith("-"):
+        raise InvalidRequest(
+            "error parsing X-Vault-Wrap-TTL header: requested wrap ttl cannot be negative"
+        )
+    try:
+        ttl = parse_duration(int(header) if _INTEGER.fullmatch(header) else header)
+    except ValueError as exc:
+        raise InvalidRequest(f"error parsing X-Vault-Wrap-TTL header: {exc}") from None
+    return ttl
+
+
+_INTEGER = re.compile(r"-?\d+")
 
 
 def _preflight(http: HTTPRequest) -> bool:
@@ -329,47 +351,11 @@ def _warning_headers(http: HTTPResponse, warnings: list[str]) -> None:
 def _empty(request: Request, response: Response) -> bool:
     if response.warnings or response.auth is not None or response.lease_id:
         return False
+    if response.wrap_info is not None and response.wrap_info.token:
+        return False
     if request.operation is Operation.LIST:
         return not (response.data or {}).get("keys")
     return response.data is None and response.status is None
-
-
-def envelope(request: Request, response: Response) -> JSONObject:
-    body: JSONObject = {
-        "request_id": request.id,
-        "lease_id": response.lease_id,
-        "renewable": response.renewable,
-        "lease_duration": response.lease_duration,
-        "data": response.data,
-        "wrap_info": None,
-        "warnings": list(response.warnings) or None,
-        "auth": _auth(response),
-        "mount_type": response.mount_type,
-    }
-    if response.inject_top_level and response.data:
-        for key, value in response.data.items():
-            body.setdefault(key, value)
-    return body
-
-
-def _auth(response: Response) -> JSONValue:
-    auth = response.auth
-    if auth is None:
-        return None
-    return {
-        "client_token": auth.client_token,
-        "accessor": auth.accessor,
-        "policies": list(auth.policies),
-        "token_policies": list(auth.token_policies),
-        "metadata": dict(auth.metadata) if auth.metadata else None,
-        "lease_duration": auth.lease_duration,
-        "renewable": auth.renewable,
-        "entity_id": auth.entity_id,
-        "token_type": auth.token_type,
-        "orphan": auth.orphan,
-        "mfa_requirement": None,
-        "num_uses": auth.num_uses,
-    }
 
 
 def build_app(

@@ -11,8 +11,8 @@ Rules for the same pattern in several policies (or blocks) are merged when the A
 capabilities are unioned, and `deny` absorbs everything else, sudo included. So are parameter
 constraints (`parameters.py`), which then apply to reads, creates and updates of the pattern.
 
-Wrapping TTLs are parsed and kept on the rules but not enforced here: response wrapping is refused
-before any request reaches the ACL.
+A pattern's `min_wrapping_ttl` and `max_wrapping_ttl` (merged as Vault merges them: the lesser of
+each) refuse a request that is not response-wrapped within them (`X-Vault-Wrap-TTL`).
 """
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ class _Grant:
     capabilities: frozenset[str]
     granted_by: Mapping[str, tuple[str, ...]]
     parameters: ParameterRules | None
+    min_wrapping_ttl: int = 0
+    max_wrapping_ttl: int = 0
     _decisions: dict[str, Decision] = field(default_factory=dict, repr=False)
 
     def decision(self, capability: str) -> Decision:
@@ -98,6 +100,8 @@ class _GrantBuilder:
         self.capabilities: set[str] = set()
         self.granted_by: dict[str, list[str]] = {}
         self.parameters = ParameterRulesBuilder()
+        self.min_wrapping_ttl = 0
+        self.max_wrapping_ttl = 0
 
     def add(self, policy: str, rule: PathRule) -> None:
         if DENY_CAPABILITY in self.capabilities:
@@ -114,10 +118,35 @@ class _GrantBuilder:
             if policy not in names:
                 names.append(policy)
         self.parameters.add(rule)
+        # Vault keeps the lesser of two maxima, and the lesser of two minima.
+        self.max_wrapping_ttl = _lesser(self.max_wrapping_ttl, rule.max_wrapping_ttl)
+        self.min_wrapping_ttl = _lesser(self.min_wrapping_ttl, rule.min_wrapping_ttl)
 
     def build(self) -> _Grant:
         granted_by = {cap: tuple(names) for cap, names in self.granted_by.items()}
-        return _Grant(frozenset(self.capabilities), granted_by, self.parameters.build())
+        return _Grant(
+            frozenset(self.capabilities),
+            granted_by,
+            self.parameters.build(),
+            self.min_wrapping_ttl,
+            self.max_wrapping_ttl,
+        )
+
+
+def _lesser(current: int, new: int) -> int:
+    """The lesser of two set TTLs (0: not set)."""
+    return new if new and (not current or new < current) else current
+
+
+def _wrapping_refused(grant: _Grant, wrap_ttl: int) -> bool:
+    """Whether the pattern's wrapping TTLs refuse a request wrapped for `wrap_ttl` (0: not
+    wrapped), as Vault's `AllowOperation`."""
+    low, high = grant.min_wrapping_ttl, grant.max_wrapping_ttl
+    if high and (not wrap_ttl or wrap_ttl > high):
+        return True
+    if low and (not wrap_ttl or wrap_ttl < low):
+        return True
+    return bool(low and high and high < low)
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,15 +216,23 @@ class ACL:
         )
 
     def allowed(
-        self, path: str, operation: Operation, data: Mapping[str, JSONValue] = _NO_DATA
+        self,
+        path: str,
+        operation: Operation,
+        data: Mapping[str, JSONValue] = _NO_DATA,
+        wrap_ttl: int = 0,
     ) -> Decision:
-        """May `operation` be done on `path` with request data `data` (its body or query)?"""
+        """May `operation` be done on `path` with request data `data` (its body or query),
+        its response wrapped for `wrap_ttl` seconds (0: not wrapped)?"""
         if self.is_root:
             return _ROOT_DECISION
         grant = self._lookup(path.lstrip("/"), is_list=operation is Operation.LIST)
         if grant is None:
             return _NO_DECISION
         decision = grant.decision(_OPERATION_CAPABILITY.get(operation, operation.value))
+        wraps = grant.min_wrapping_ttl or grant.max_wrapping_ttl
+        if decision.allowed and wraps and _wrapping_refused(grant, wrap_ttl):
+            return dataclasses.replace(decision, allowed=False, granting_policies=())
         # Most rules have no parameter constraint: then this costs one `is None`.
         if (
             decision.allowed

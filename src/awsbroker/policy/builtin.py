@@ -6,6 +6,23 @@ from collections.abc import Sequence
 
 ROOT_POLICY = "root"
 DEFAULT_POLICY_NAME = "default"
+RESPONSE_WRAPPING_POLICY_NAME = "response-wrapping"
+
+# Vault's `response-wrapping` policy, the one policy of a wrapping token (core/wrapping.py):
+# built in, never stored, listed, changed or deleted, and not assignable to other tokens.
+RESPONSE_WRAPPING_POLICY = """
+path "cubbyhole/response" {
+    capabilities = ["create", "read"]
+}
+
+path "sys/wrapping/unwrap" {
+    capabilities = ["update"]
+}
+
+path "auth/token/revoke-self" {
+    capabilities = ["update"]
+}
+"""
 
 # Vault's `default` policy, less the identity, control-group, MFA and OIDC paths that awsbroker
 # does not serve. Attached to every token unless it was created with no_default_policy.

@@ -40,6 +40,9 @@ class Path(Generic[B]):
     # The caller presents a credential here to be checked (a secret ID lookup): an oracle as
     # good as a login, so the core throttles its failures as it throttles logins'.
     checks_credential: bool = False
+    # Keys beyond `fields` are the path's data (cubbyhole/, sys/wrapping/wrap): no warning
+    # that they were ignored.
+    takes_any_data: bool = False
 
     def compiled(self) -> re.Pattern[str]:
         return re.compile(self.pattern)
@@ -236,7 +239,12 @@ class FrameworkBackend(Generic[B]):
         spec, captures, handler = self._route(request)
         fields = self._field_data(spec, request, captures)
         response = handler(self._owner, request, fields)
-        if response is not None and fields.unknown and response.raw is None:
+        if (
+            response is not None
+            and fields.unknown
+            and response.raw is None
+            and not spec.takes_any_data
+        ):
             names = " ".join(fields.unknown)
             response.add_warning(f"Endpoint ignored these unrecognized parameters: [{names}]")
         return response

@@ -84,6 +84,10 @@ class Request:
     # (the OIDC flow's state): the core spends one attempt of the caller's bucket, so what a
     # caller can make us store is bounded, without counting a failure.
     spent_attempt: bool = False
+    # Response wrapping asked for (`X-Vault-Wrap-TTL`, seconds; 0: none), and its format
+    # (`X-Vault-Wrap-Format`: "jwt" for a signed JWT; "" for Vault's default, a token).
+    wrap_ttl: int = 0
+    wrap_format: str = ""
 
 
 @dataclass
@@ -131,6 +135,20 @@ class Auth:
     internal_data: JSONObject = field(default_factory=dict)
 
 
+@dataclass
+class WrapInfo:
+    """The `wrap_info` of a wrapped response (core/wrapping.py). A handler may answer one with
+    only `ttl` and `creation_path` set to ask for its response to be wrapped (a rewrap)."""
+
+    token: str = ""
+    accessor: str = ""
+    ttl: int = 0
+    creation_time: str = ""  # RFC 3339
+    creation_path: str = ""
+    # The accessor of the token (or AppRole secret ID) inside, if the response holds one.
+    wrapped_accessor: str = ""
+
+
 @dataclass(frozen=True)
 class RawBody:
     """A body that is not JSON (the Prometheus exposition of `sys/metrics`)."""
@@ -162,6 +180,9 @@ class Response:
     mount_type: str = ""
     # Keys of `data` copied to the top level of the envelope (legacy sys routes).
     inject_top_level: bool = False
+    # Once the core wrapped the response (its token set), the envelope shows only this and
+    # the warnings; the rest stays on the object for the core (a failed audit withdraws it).
+    wrap_info: WrapInfo | None = None
     # Run by the core once the secret's lease is durably stored (e.g. to clear a write-ahead
     # entry). Not run when there is no secret or the lease could not be stored.
     on_registered: list[Callable[[], None]] = field(default_factory=list, repr=False)

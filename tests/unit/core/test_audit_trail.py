@@ -16,7 +16,8 @@ import pytest
 from tests.support.core_harness import ENGINE_MOUNT, Harness, make_harness, rule
 
 from awsbroker.sdk.errors import InternalError, InvalidRequest, PermissionDenied
-from awsbroker.sdk.logical import Operation
+from awsbroker.sdk.logical import Operation, Request
+from awsbroker.sdk.storage import list_recursive
 
 R, U, D, L = Operation.READ, Operation.UPDATE, Operation.DELETE, Operation.LIST
 
@@ -231,3 +232,17 @@ def test_a_renewed_lease_is_not_revoked_when_its_response_is_unrecorded(
         h.call(U, "sys/leases/renew", {"lease_id": lease_id})
     assert h.engine.revoked == []
     assert h.core.expiration.get(lease_id) is not None
+
+
+def test_an_unrecorded_wrapped_response_revokes_the_wrapping_token_and_what_it_holds(
+    h: Harness, sink: MemorySink
+) -> None:
+    sink.failing = {"response"}
+    wrapped = Request(U, "auth/token/create", {"policies": ["default"]}, client_token=h.root)
+    wrapped.wrap_ttl = 60
+    with pytest.raises(InternalError):
+        h.core.handle(wrapped)
+    h.core.disable_audit("memory")
+    listing = h.ok(L, "auth/token/accessors/")
+    assert len((listing.data or {})["keys"]) == 1, "only the root token is left"  # type: ignore[arg-type]
+    assert list_recursive(h.core.barrier, "cubbyhole/") == []

@@ -17,7 +17,7 @@ with warnings.catch_warnings():
 from awsbroker.http.app import DEFAULT_MAX_REQUEST_SIZE, DEPTH_MESSAGE, MAX_JSON_DEPTH, build_app
 from awsbroker.http.errors import STATUS, status_for
 from awsbroker.sdk import errors
-from awsbroker.sdk.logical import Auth, Operation, Request, Response
+from awsbroker.sdk.logical import Auth, Operation, Request, Response, WrapInfo
 
 
 class FakeHandler:
@@ -213,11 +213,62 @@ def test_vault_request_and_namespace_headers_are_accepted(
     assert handler.last.path == "x"
 
 
-def test_wrap_ttl_is_refused(client: TestClient, handler: FakeHandler) -> None:
-    resp = client.post("/v1/auth/token/create", headers={"X-Vault-Wrap-TTL": "15m"}, json={})
+@pytest.mark.parametrize(
+    ("header", "seconds"), [("15m", 900), ("90", 90), ("0", 0), ("1h1s", 3601)]
+)
+def test_wrap_ttl_header_is_decoded(
+    client: TestClient, handler: FakeHandler, header: str, seconds: int
+) -> None:
+    resp = client.post("/v1/auth/token/create", headers={"X-Vault-Wrap-TTL": header}, json={})
+    assert resp.status_code == 200
+    assert handler.last.wrap_ttl == seconds
+
+
+@pytest.mark.parametrize(("header", "wrap_format"), [("jwt", "jwt"), ("uuid", ""), ("xyz", "")])
+def test_wrap_format_header_asks_for_a_jwt_or_the_default(
+    client: TestClient, handler: FakeHandler, header: str, wrap_format: str
+) -> None:
+    headers = {"X-Vault-Wrap-TTL": "60", "X-Vault-Wrap-Format": header}
+    assert client.post("/v1/sys/wrapping/wrap", headers=headers, json={}).status_code == 200
+    assert handler.last.wrap_format == wrap_format
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"X-Vault-Wrap-TTL": "-5"}, "requested wrap ttl cannot be negative"),
+        ({"X-Vault-Wrap-TTL": "soon"}, "error parsing X-Vault-Wrap-TTL header: "),
+    ],
+)
+def test_bad_wrap_headers_are_400s(
+    client: TestClient, handler: FakeHandler, headers: dict[str, str], message: str
+) -> None:
+    resp = client.post("/v1/sys/wrapping/wrap", headers=headers, json={"a": "b"})
     assert resp.status_code == 400
-    assert resp.json() == {"errors": ["response wrapping is not supported; drop X-Vault-Wrap-TTL"]}
+    assert message in resp.json()["errors"][0]
     assert handler.requests == []
+
+
+def test_a_wrapped_response_shows_only_its_wrap_info(
+    client: TestClient, handler: FakeHandler
+) -> None:
+    wrap = WrapInfo("hvs.x", "acc", 60, "2026-01-01T00:00:00Z", "auth/token/create", "inner")
+    handler.returns(Response(data={"secret": "s"}, auth=Auth(client_token="t"), wrap_info=wrap))
+    body = client.post("/v1/auth/token/create", json={}).json()
+    assert body["wrap_info"] == {
+        "token": "hvs.x",
+        "accessor": "acc",
+        "ttl": 60,
+        "creation_time": "2026-01-01T00:00:00Z",
+        "creation_path": "auth/token/create",
+        "wrapped_accessor": "inner",
+    }
+    assert (body["data"], body["auth"], body["request_id"], body["lease_id"]) == (
+        None,
+        None,
+        "",
+        "",
+    )
 
 
 def test_each_request_gets_a_uuid_and_the_remote_address(

@@ -39,8 +39,8 @@ def permits(
 
 # ---- Vault's TestACL_AllowOperation (permissionsPolicy) -------------------------------------
 
-# Vault's policy less its min/max_wrapping_ttl lines: response wrapping is refused before the ACL
-# (docs/compatibility.md), so only the parameter outcomes of its rows are reproduced.
+# Vault's policy less its min/max_wrapping_ttl lines, so only the parameter outcomes of its rows
+# are reproduced here (the wrapping TTLs: test_acl_wrapping.py).
 PERMISSIONS_POLICY = """
 path "dev/*" {
   policy = "write"
@@ -100,11 +100,11 @@ path "var/req" {
     [
         ("dev/ops", ["zip"], True),
         ("foo/bar", ["zap"], False),
-        ("foo/bar", ["zip"], True),  # Vault: false without a wrapping TTL in 300-400 s
-        ("foo/baz", ["hello"], True),  # Vault: false without a wrapping TTL of 300 s or more
+        ("foo/bar", ["zip"], True),  # wrapping TTL lines left out (above)
+        ("foo/baz", ["hello"], True),  # wrapping TTL lines left out (above)
         ("foo/baz", ["zap"], False),
         ("broken/phone", ["steve"], False),
-        ("working/phone", [""], True),  # Vault: false without a wrapping TTL up to 400 s
+        ("working/phone", [""], True),  # wrapping TTL lines left out (above)
         ("hello/world", ["one"], False),
         ("tree/fort", ["one"], True),
         ("tree/fort", ["foo"], False),
