@@ -1,5 +1,4 @@
-"""`cubbyhole/` (issue 17 item 15): per-token storage. Pending until the cubbyhole branch
-lands (strict xfail: a case that passes then fails as XPASS, and its mark goes)."""
+"""`cubbyhole/` (issue 17 item 15), compared with OpenBao."""
 
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ from tests.differential.harness import (
     Target,
     check,
     params,
-    pending,
 )
 
 PUT_X = PUT("cubbyhole/diff-x", {"a": "b"})
@@ -49,6 +47,6 @@ CASES = [
 EXPECTED: dict[str, dict[str, str]] = {}
 
 
-@pytest.mark.parametrize("case", params(CASES, pending("the response wrapping/cubbyhole helper")))
+@pytest.mark.parametrize("case", params(CASES))
 def test_same_as_openbao(case: Case, targets: tuple[Target, Target], record_property: Any) -> None:
     check(case, targets, EXPECTED, record_property, EVERYWHERE)

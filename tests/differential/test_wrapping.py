@@ -1,6 +1,4 @@
-"""Response wrapping (issue 17 item 13): `X-Vault-Wrap-TTL`, `sys/wrapping/*`. Pending until
-the wrapping branch lands (strict xfail: a case that passes then fails as XPASS, and its mark
-goes)."""
+"""Response wrapping (issue 17 item 13), compared with OpenBao."""
 
 from __future__ import annotations
 
@@ -8,7 +6,7 @@ from typing import Any
 
 import pytest
 from tests.differential.everywhere import EVERYWHERE
-from tests.differential.harness import POST, Case, Target, check, params, pending
+from tests.differential.harness import POST, Case, Target, check, params
 
 WRAP = {"X-Vault-Wrap-TTL": "5m"}
 WRAPPED = POST("sys/wrapping/wrap", {"a": "b"}, headers=WRAP, save={"w": "wrap_info.token"})
@@ -42,6 +40,6 @@ CASES = [
 EXPECTED: dict[str, dict[str, str]] = {}
 
 
-@pytest.mark.parametrize("case", params(CASES, pending("the response wrapping/cubbyhole helper")))
+@pytest.mark.parametrize("case", params(CASES))
 def test_same_as_openbao(case: Case, targets: tuple[Target, Target], record_property: Any) -> None:
     check(case, targets, EXPECTED, record_property, EVERYWHERE)
