@@ -31,7 +31,7 @@ from typing import cast
 
 from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.mounts import new_entry
-from awsbroker.core.sys_backend import SystemBackend
+from awsbroker.core.system.backend import SystemBackend
 from awsbroker.engines.aws.backend import AWSBackend
 from awsbroker.engines.aws.path_roles import load_role
 from awsbroker.sdk.expiry import KIND_LEASE, DueEntry

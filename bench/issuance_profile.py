@@ -34,7 +34,7 @@ import boto3
 
 from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.mounts import new_entry
-from awsbroker.core.sys_backend import SystemBackend
+from awsbroker.core.system.backend import SystemBackend
 from awsbroker.engines.aws.transport.boto import client_config
 from awsbroker.physical.sqlite import SQLiteStorage
 from awsbroker.sdk.logical import JSONObject, Operation, Request

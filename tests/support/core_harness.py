@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from awsbroker.core.core import DEFAULT_TTL, Core, CoreConfig
 from awsbroker.core.expiration import RevocationPolicy
 from awsbroker.core.mounts import new_entry
-from awsbroker.core.sys_backend import SystemBackend
+from awsbroker.core.system.backend import SystemBackend
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.sdk.clock import ManualClock
 from awsbroker.sdk.errors import UpstreamError

@@ -40,9 +40,8 @@ from awsbroker.core.mounts import (
     conflict,
 )
 from awsbroker.core.nodes import NodeRegistry
-from awsbroker.core.path_sys_policies import acl_path
 from awsbroker.core.path_token import AUTHORIZED, LoginTerms, TokenBackend
-from awsbroker.core.policy_store import PolicyStore
+from awsbroker.core.policy_store import PolicyStore, acl_path
 from awsbroker.core.remount import Migration, Migrations, refuse_while_moving
 from awsbroker.core.remount import resume as resume_migrations
 from awsbroker.core.remount import start as start_migration

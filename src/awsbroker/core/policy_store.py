@@ -110,3 +110,20 @@ class PolicyStore:
             acl = ACL([p for p in map(self.get, key) if p is not None])
             cache.acls[key] = acl
         return acl
+
+
+_NAMED_PREFIXES = ("sys/policies/acl/", "sys/policy/")
+
+
+def acl_path(path: str) -> str:
+    """The path the ACL decides a request by: for a policy's endpoint, the name segment as the
+    store will use it. Names are trimmed and lowercased when stored, so without this a rule on
+    `sys/policies/acl/admin` would not govern a request for `ADMIN` or ` admin`, which reaches
+    the same policy."""
+    if not path.startswith(_NAMED_PREFIXES):  # nearly every request: one call
+        return path
+    for prefix in _NAMED_PREFIXES:
+        name = path[len(prefix) :]
+        if path.startswith(prefix) and "/" not in name:
+            return prefix + normalize_name(name)
+    return path

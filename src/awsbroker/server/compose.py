@@ -14,7 +14,7 @@ from awsbroker.auth.jwt.backend import factory as jwt_factory
 from awsbroker.auth.kubernetes.backend import factory as kubernetes_factory
 from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.expiration import RevocationPolicy
-from awsbroker.core.sys_backend import SystemBackend
+from awsbroker.core.system.backend import SystemBackend
 from awsbroker.engines.aws.backend import factory as aws_factory
 from awsbroker.engines.aws.transport.pool import CallPool, default_processes
 from awsbroker.http.app import build_app

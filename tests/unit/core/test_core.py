@@ -14,7 +14,7 @@ from tests.support.core_harness import (
 
 from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.mounts import MountEntry, new_entry
-from awsbroker.core.sys_backend import SystemBackend
+from awsbroker.core.system.backend import SystemBackend
 from awsbroker.core.system_view import MountSystemView
 from awsbroker.core.tokens import ROOT_PATH
 from awsbroker.physical.inmem import InmemStorage

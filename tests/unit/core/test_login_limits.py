@@ -9,7 +9,7 @@ import pytest
 from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.login_limits import LoginRateLimit, LoginThrottle, source
 from awsbroker.core.mounts import new_entry
-from awsbroker.core.sys_backend import SystemBackend
+from awsbroker.core.system.backend import SystemBackend
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.sdk.clock import ManualClock
 from awsbroker.sdk.errors import InvalidRequest, RateLimited, UpstreamError

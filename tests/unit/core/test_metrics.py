@@ -11,7 +11,7 @@ from tests.support.core_harness import Harness, make_harness, rule
 from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.expiration import RevocationPolicy
 from awsbroker.core.metrics import PROMETHEUS_CONTENT_TYPE, Metrics
-from awsbroker.core.sys_backend import SystemBackend
+from awsbroker.core.system.backend import SystemBackend
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.sdk.clock import ManualClock
 from awsbroker.sdk.errors import InvalidRequest, PermissionDenied, Sealed

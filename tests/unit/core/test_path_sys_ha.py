@@ -17,8 +17,8 @@ from tests.support.core_harness import (
 from awsbroker import __version__
 from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.nodes import DEAD_AFTER
-from awsbroker.core.path_sys_ha import ZERO_TIME
-from awsbroker.core.sys_backend import SystemBackend
+from awsbroker.core.system.backend import SystemBackend
+from awsbroker.core.system.path_ha import ZERO_TIME
 from awsbroker.sdk.clock import rfc3339
 from awsbroker.sdk.errors import PermissionDenied
 from awsbroker.sdk.logical import JSONObject, Operation, Request

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from awsbroker.core.path_sys_policies import acl_path
+from awsbroker.core.policy_store import acl_path
 
 
 @pytest.mark.parametrize(

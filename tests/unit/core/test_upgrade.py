@@ -13,7 +13,7 @@ import pytest
 
 from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.nodes import DEAD_AFTER
-from awsbroker.core.sys_backend import SystemBackend
+from awsbroker.core.system.backend import SystemBackend
 from awsbroker.core.upgrade import FORMAT_PATH, STEPS, FormatRecord, Steps, latest
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.sdk.clock import ManualClock

@@ -20,7 +20,7 @@ from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, WrapInfo
 
 if TYPE_CHECKING:
-    from awsbroker.core.sys_backend import SystemBackend
+    from awsbroker.core.system.backend import SystemBackend
 
 R, U = Operation.READ, Operation.UPDATE
 _TOKEN = {"token": Field(T.STRING, "The wrapping token; the request's token when omitted")}

@@ -1,4 +1,4 @@
-"""`sys/mounts`, `sys/mounts/:path`, `sys/mounts/:path/tune` (`sys/auth`: path_sys_auth.py),
+"""`sys/mounts`, `sys/mounts/:path`, `sys/mounts/:path/tune` (`sys/auth`: path_auth.py),
 and `sys/remount` with its status (remount.py moves the mount)."""
 
 from __future__ import annotations
@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from awsbroker.core import path_sys_auth
 from awsbroker.core.cubbyhole import CUBBYHOLE_ENTRY
-from awsbroker.core.mount_tuning import (
+from awsbroker.core.mounts import AUTH_PREFIX, MountEntry, normalize_path
+from awsbroker.core.remount import QUEUED
+from awsbroker.core.system import path_auth
+from awsbroker.core.system.mount_tuning import (
     TUNE_FIELDS,
     apply_ttls,
     entry_to_enable,
@@ -16,8 +18,6 @@ from awsbroker.core.mount_tuning import (
     ttl_setting,
     tuned_visibility,
 )
-from awsbroker.core.mounts import AUTH_PREFIX, MountEntry, normalize_path
-from awsbroker.core.remount import QUEUED
 from awsbroker.sdk.errors import InvalidRequest, NotFound
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
@@ -25,7 +25,7 @@ from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response
 
 if TYPE_CHECKING:
-    from awsbroker.core.sys_backend import SystemBackend
+    from awsbroker.core.system.backend import SystemBackend
 
 R, U, D = Operation.READ, Operation.UPDATE, Operation.DELETE
 _MOUNT_PATH = r"mounts/(?P<path>.+?)"
@@ -130,7 +130,7 @@ def disable_mount(b: SystemBackend, req: Request, fd: FieldData) -> None:
 def read_tune(b: SystemBackend, req: Request, fd: FieldData) -> Response:
     path = normalize_path(fd.get_str("path"))
     if path.startswith(AUTH_PREFIX):  # the Vault CLI's `auth tune` comes this way
-        return path_sys_auth.read_tune_at(b, path)
+        return path_auth.read_tune_at(b, path)
     entry = _entry(b, fd, with_sys=True)
     view_default = entry.config.default_lease_ttl or b.core.config.default_lease_ttl
     view_max = entry.config.max_lease_ttl or b.core.config.max_lease_ttl
@@ -154,7 +154,7 @@ def read_tune(b: SystemBackend, req: Request, fd: FieldData) -> Response:
 def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
     path = normalize_path(fd.get_str("path"))
     if path.startswith(AUTH_PREFIX):
-        path_sys_auth.write_tune_at(b, path, req, fd)
+        path_auth.write_tune_at(b, path, req, fd)
         return
     path = _entry(b, fd).path
     default = ttl_setting("default_lease_ttl", req.data.get("default_lease_ttl"))

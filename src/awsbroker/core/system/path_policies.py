@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING
 
+from awsbroker.core.policy_store import acl_path
 from awsbroker.core.tokens import TokenEntry
 from awsbroker.policy.parse import normalize_name
 from awsbroker.sdk.errors import InvalidRequest, NotFound, PermissionDenied
@@ -14,7 +15,7 @@ from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response
 
 if TYPE_CHECKING:
-    from awsbroker.core.sys_backend import SystemBackend
+    from awsbroker.core.system.backend import SystemBackend
 
 R, U, D, L = Operation.READ, Operation.UPDATE, Operation.DELETE, Operation.LIST
 _NAME = r"(?P<name>[^/]+)"
@@ -27,23 +28,6 @@ _PATHS = {
     "paths": Field(T.STRING_LIST, "Paths to report capabilities for"),
     "path": Field(T.STRING_LIST, "Legacy alias of paths"),
 }
-
-
-_NAMED_PREFIXES = ("sys/policies/acl/", "sys/policy/")
-
-
-def acl_path(path: str) -> str:
-    """The path the ACL decides a request by: for a policy's endpoint, the name segment as the
-    store will use it. Names are trimmed and lowercased when stored, so without this a rule on
-    `sys/policies/acl/admin` would not govern a request for `ADMIN` or ` admin`, which reaches
-    the same policy."""
-    if not path.startswith(_NAMED_PREFIXES):  # nearly every request: one call
-        return path
-    for prefix in _NAMED_PREFIXES:
-        name = path[len(prefix) :]
-        if path.startswith(prefix) and "/" not in name:
-            return prefix + normalize_name(name)
-    return path
 
 
 def paths() -> list[Path[SystemBackend]]:

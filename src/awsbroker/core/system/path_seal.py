@@ -18,7 +18,7 @@ from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response
 
 if TYPE_CHECKING:
-    from awsbroker.core.sys_backend import SystemBackend
+    from awsbroker.core.system.backend import SystemBackend
 
 R, U, H = Operation.READ, Operation.UPDATE, Operation.HEAD
 _HEALTH_CODES = ("activecode", "standbycode", "drsecondarycode", "performancestandbycode",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from awsbroker.core.mount_tuning import (
+from awsbroker.core.mounts import AUTH_PREFIX, MountEntry, normalize_path
+from awsbroker.core.system.mount_tuning import (
     TUNE_FIELDS,
     apply_ttls,
     entry_to_enable,
@@ -17,7 +18,6 @@ from awsbroker.core.mount_tuning import (
     ttl_setting,
     tuned_visibility,
 )
-from awsbroker.core.mounts import AUTH_PREFIX, MountEntry, normalize_path
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
@@ -25,7 +25,7 @@ from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response
 
 if TYPE_CHECKING:
-    from awsbroker.core.sys_backend import SystemBackend
+    from awsbroker.core.system.backend import SystemBackend
 
 R, U, D = Operation.READ, Operation.UPDATE, Operation.DELETE
 _AUTH_PATH = r"auth/(?P<path>.+?)"

@@ -17,7 +17,7 @@ from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
 
 if TYPE_CHECKING:
-    from awsbroker.core.sys_backend import SystemBackend
+    from awsbroker.core.system.backend import SystemBackend
 
 R, U = Operation.READ, Operation.UPDATE
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time.Time, Vault's "never"

@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from awsbroker.core.mount_tuning import mount_info
 from awsbroker.core.mounts import MountEntry, normalize_path
+from awsbroker.core.system.mount_tuning import mount_info
 from awsbroker.core.tokens import TokenEntry
 from awsbroker.policy.builtin import ROOT_POLICY
 from awsbroker.policy.parse import PathRule
@@ -25,7 +25,7 @@ from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
 
 if TYPE_CHECKING:
-    from awsbroker.core.sys_backend import SystemBackend
+    from awsbroker.core.system.backend import SystemBackend
 
 R, U = Operation.READ, Operation.UPDATE
 AUTH_PREFIX = "auth/"

@@ -20,7 +20,7 @@ from awsbroker.sdk.framework import FrameworkBackend, Path
 from awsbroker.sdk.logical import Operation, Request, Response
 
 if TYPE_CHECKING:
-    from awsbroker.core.sys_backend import SystemBackend
+    from awsbroker.core.system.backend import SystemBackend
 
 DESCRIPTION = (
     "awsbroker's HTTP API, which is Vault's for the paths it serves. All routes are prefixed "

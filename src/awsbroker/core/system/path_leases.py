@@ -14,7 +14,7 @@ from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
 
 if TYPE_CHECKING:
-    from awsbroker.core.sys_backend import SystemBackend
+    from awsbroker.core.system.backend import SystemBackend
 
 R, U, L = Operation.READ, Operation.UPDATE, Operation.LIST
 _ID = {

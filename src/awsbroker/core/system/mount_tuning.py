@@ -13,7 +13,7 @@ from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.logical import JSONObject, JSONValue
 
 if TYPE_CHECKING:
-    from awsbroker.core.sys_backend import SystemBackend
+    from awsbroker.core.system.backend import SystemBackend
 
 TUNE_FIELDS = {
     "default_lease_ttl": Field(T.STRING, "Default lease TTL: seconds, a duration, or 'system'"),

@@ -17,7 +17,7 @@ from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import Operation, RawBody, Request, Response
 
 if TYPE_CHECKING:
-    from awsbroker.core.sys_backend import SystemBackend
+    from awsbroker.core.system.backend import SystemBackend
 
 
 def paths() -> list[Path[SystemBackend]]:

@@ -27,7 +27,7 @@ from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response
 
 if TYPE_CHECKING:
-    from awsbroker.core.sys_backend import SystemBackend
+    from awsbroker.core.system.backend import SystemBackend
 
 R, U, D = Operation.READ, Operation.UPDATE, Operation.DELETE
 NO_PGP = "PGP-encrypted key shares are not supported (awsbroker has no PGP support): omit pgp_keys"
