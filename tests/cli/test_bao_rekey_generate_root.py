@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 from tests.support import bao
-from tests.support.server import InitResult, ServerFactory, ServerProcess
+from tests.support.server import UNAUTHED_ON, InitResult, ServerFactory, ServerProcess
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     factory = ServerFactory(tmp_path)
     try:
-        yield factory.sqlite()
+        yield factory.sqlite(listener=UNAUTHED_ON)
     finally:
         factory.close()
 

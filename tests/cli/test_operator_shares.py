@@ -12,14 +12,16 @@ from pathlib import Path
 
 import pytest
 from tests.support.cli import CLI
-from tests.support.server import ServerProcess, config_server
+from tests.support.server import UNAUTHED_ON, ServerProcess, config_server
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     workdir = tmp_path / "server"
     workdir.mkdir()
-    made = config_server(workdir, "sqlite", {"path": str(workdir / "storage.db")})
+    made = config_server(
+        workdir, "sqlite", {"path": str(workdir / "storage.db")}, listener=UNAUTHED_ON
+    )
     made.start()
     try:
         yield made
