@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import requests
@@ -21,13 +21,22 @@ STOP_TIMEOUT = 15.0
 
 
 class OpenBaoServer:
-    """One `bao server -dev` process: `url`, `log()`, `close()`."""
+    """One `bao server -dev` process: `url`, `log()`, `close()`. With `listener` settings
+    (`disable_unauthed_rekey_endpoints = "false"`...), `url` is a second listener of the same
+    server that has them (dev mode's own listener takes none)."""
 
-    def __init__(self, workdir: Path, root_token: str = ROOT_TOKEN) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        root_token: str = ROOT_TOKEN,
+        listener: Mapping[str, str] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.root_token = root_token
         self.port = free_port()
-        self.url = f"http://{HOST}:{self.port}"
+        self.listener = dict(listener or {})
+        self.listener_port = free_port() if listener else self.port
+        self.url = f"http://{HOST}:{self.listener_port}"
         self.log_path = workdir / "openbao.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -39,7 +48,14 @@ class OpenBaoServer:
         # OpenBao refuses `sys/audit/:path` writes unless its configuration allows them (Vault
         # and awsbroker allow them): allowed, so audit devices can be compared.
         config = self.workdir / "openbao.hcl"
-        config.write_text("unsafe_allow_api_audit_creation = true\n")
+        text = "unsafe_allow_api_audit_creation = true\n"
+        if self.listener:
+            settings = "".join(f"  {key} = {value}\n" for key, value in self.listener.items())
+            text += (
+                f'listener "tcp" {{\n  address = "{HOST}:{self.listener_port}"\n'
+                f"  tls_disable = true\n{settings}}}\n"
+            )
+        config.write_text(text)
         command = [
             str(binary),
             *("server", "-dev", f"-dev-root-token-id={self.root_token}"),
@@ -83,8 +99,10 @@ class OpenBaoServer:
 
 
 @contextlib.contextmanager
-def running(workdir: Path, root_token: str = ROOT_TOKEN) -> Iterator[OpenBaoServer]:
-    server = OpenBaoServer(workdir, root_token)
+def running(
+    workdir: Path, root_token: str = ROOT_TOKEN, listener: Mapping[str, str] | None = None
+) -> Iterator[OpenBaoServer]:
+    server = OpenBaoServer(workdir, root_token, listener)
     try:
         server.start()
         yield server
