@@ -47,12 +47,19 @@ def test_by_default_the_token_less_paths_are_gone(servers: ServerFactory) -> Non
     )
     init = server.init_and_unseal(3, 2)
     root = init.root_token
+    audit_log = server.workdir / "audit.log"
+    server.client(root).sys.enable_audit_device("file", options={"file_path": str(audit_log)})
     assert_gone(server, REKEY + GENERATE_ROOT, root)
     # Nothing was started by those requests; the token paths work, and see no attempt.
     code, rotation = call(server, "GET", "sys/rotate/root/init", token=root)
     assert (code, rotation["data"]["started"]) == (200, False)
     code, generation = call(server, "GET", "sys/generate-root-token/attempt", token=root)
     assert (code, generation["data"]["started"]) == (200, False)
+    # Refused before the audit devices see them, as OpenBao's (the paths are not there).
+    audited = audit_log.read_text()
+    assert "sys/generate-root-token/attempt" in audited
+    assert "sys/rekey/" not in audited
+    assert "sys/generate-root/" not in audited
     # The token paths still need a token.
     assert call(server, "GET", "sys/rotate/root/init")[0] == 403
     assert call(server, "GET", "sys/generate-root-token/attempt")[0] == 403
@@ -107,3 +114,18 @@ def test_switched_on_they_answer_without_a_token(servers: ServerFactory) -> None
     )
     assert (code, started["started"]) == (200, True)
     assert call(server, "DELETE", "sys/rekey/init")[0] == 204
+
+
+def test_a_token_allowed_on_generate_root_token_needs_no_sudo(servers: ServerFactory) -> None:
+    """As OpenBao's: `update` on `sys/generate-root-token/*` is enough (no sudo), so an
+    administrator's token can run a root token generation on a default server."""
+    server = servers.sqlite()
+    root = server.init_and_unseal(1, 1).root_token
+    policy = 'path "sys/generate-root-token/*" { capabilities = ["read", "update", "delete"] }'
+    admin = server.client(root)
+    admin.sys.create_or_update_acl_policy("roots", policy)
+    token = admin.auth.token.create(policies=["roots"])["auth"]["client_token"]
+    code, started = call(server, "PUT", "sys/generate-root-token/attempt", {}, token)
+    assert (code, started["data"]["started"]) == (200, True)
+    assert call(server, "DELETE", "sys/generate-root-token/attempt", token=token)[0] == 204
+    assert call(server, "GET", "sys/rotate/root/init", token=token)[0] == 403

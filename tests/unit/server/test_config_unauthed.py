@@ -4,6 +4,9 @@ anything else (tests/integration/test_unauthed_switches.py: what they do)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from awsbroker.server.config import ConfigError, parse
@@ -36,3 +39,14 @@ def test_a_value_not_a_boolean_is_refused(switch: str) -> None:
     with pytest.raises(ConfigError) as raised:
         parse(listener(f'{switch} = "sometimes"'), source="test.hcl")
     assert str(raised.value) == f"test.hcl: listener {switch} must be true or false"
+
+
+def test_the_readmes_commented_switches_are_the_defaults() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    text = readme.split("## Running for real", 1)[1].split("```hcl\n", 1)[1].split("```", 1)[0]
+    as_given = parse(text, source="README").listener
+    uncommented = re.sub(rf"(?m)^(\s*)# ({'|'.join(SWITCHES)})\b", r"\1\2", text)
+    assert uncommented != text
+    listener = parse(uncommented, source="README").listener
+    for switch in SWITCHES:
+        assert getattr(listener, switch) is getattr(as_given, switch) is True
