@@ -6,6 +6,7 @@ they were."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -206,3 +207,52 @@ def test_switched_on_same_as_openbao(
     case: Case, switched_on: tuple[Target, Target], record_property: Any
 ) -> None:
     check(case, switched_on, ON_EXPECTED, record_property, EVERYWHERE)
+
+
+# ---- both servers sealed (fresh, uninitialised) ----------------------------------------------
+
+SEALED_CASES = [
+    Case(f"sealed{', on' if on else ''}: {step.method} {step.path}", step, item="14")
+    for on in (False, True)
+    for step in (
+        GET("sys/rekey/init", token=None),
+        PUT("sys/generate-root/attempt", {}, token=None),
+        GET("sys/rotate/root/init"),
+    )
+]
+
+
+@pytest.fixture(scope="module")
+def sealed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[bool, tuple[Target, ...]]]:
+    """Fresh servers, sealed until initialised: with the listener's defaults (False) and with
+    both `disable_unauthed_*` false (True)."""
+    bao.require()
+    pairs: dict[bool, tuple[Target, ...]] = {}
+    with contextlib.ExitStack() as stack:
+        for on in (False, True):
+            theirs = stack.enter_context(
+                openbao.running(
+                    tmp_path_factory.mktemp("openbao-sealed"),
+                    listener=dict.fromkeys(UNAUTHED_ON, "false") if on else None,
+                    uninitialized=True,
+                )
+            )
+            workdir = tmp_path_factory.mktemp("awsbroker-sealed")
+            server = config_server(workdir, "inmem", {}, listener=UNAUTHED_ON if on else None)
+            ours = stack.enter_context(running(server))
+            a = stack.enter_context(requests.Session())
+            b = stack.enter_context(requests.Session())
+            pairs[on] = (
+                Target(OPENBAO, theirs.url, a, {"root": ROOT_TOKEN, **ENGINE[OPENBAO]}),
+                Target(AWSBROKER, ours.url, b, {"root": ROOT_TOKEN, **ENGINE[AWSBROKER]}),
+            )
+        yield pairs
+
+
+@pytest.mark.parametrize("case", params(SEALED_CASES))
+def test_sealed_same_as_openbao(
+    case: Case, sealed: dict[bool, tuple[Target, ...]], record_property: Any
+) -> None:
+    """Sealed, every one of them is 503 `Vault is sealed` first, switched on or off."""
+    targets = sealed[case.id.startswith("sealed, on")]
+    check(case, (targets[0], targets[1]), {}, record_property, EVERYWHERE)
