@@ -6,6 +6,7 @@ import contextlib
 import http.client
 import json
 import os
+import platform
 import signal
 import socket
 import statistics
@@ -294,7 +295,6 @@ def stop_process(proc: subprocess.Popen[bytes]) -> int:
 def machine() -> dict[str, object]:
     """Cores, memory, Python, platform and the git revision (`+dirty src` when `src/` had
     uncommitted changes), for a benchmark's JSON."""
-    import platform
 
     def git(*args: str) -> str:
         return subprocess.run(

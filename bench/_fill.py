@@ -112,6 +112,9 @@ class CapturingStore:
     def irrevocable_keys(self, limit: int) -> Keys:
         return self.inner.irrevocable_keys(limit)
 
+    def jobs(self, mount: str) -> DueEntries:
+        return self.inner.jobs(mount)
+
 
 def handle(
     core: Core, operation: Operation, path: str, data: JSONObject, token: str

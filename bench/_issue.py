@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import boto3
 import botocore.config
 
-from awsbroker.engines.aws.client import botocore_config
-from awsbroker.engines.aws.path_config_root import RootConfig
+from awsbroker.engines.aws.records.root_config import RootConfig
+from awsbroker.engines.aws.transport.boto import client_config
 from bench._common import (
     HOST,
     REPO,
@@ -336,7 +336,7 @@ class BrokerClient:
 
 class DirectClient:
     """The baseline: the same AWS calls as the engine makes for each type, with boto3 clients
-    built as the engine builds its own (`client.botocore_config`), shared by every thread as
+    built as the engine builds its own (`transport/boto.py`), shared by every thread as
     the engine's cached clients are, with a connection pool as large as the thread count."""
 
     def __init__(self, endpoint: str, max_retries: int, pool: int) -> None:
@@ -344,7 +344,7 @@ class DirectClient:
             access_key=ACCESS_KEY[0], secret_key=ACCESS_KEY[1], region=REGION,
             iam_endpoint=endpoint, sts_endpoint=endpoint, max_retries=max_retries,
         )  # fmt: skip
-        config = botocore_config(root).merge(
+        config = client_config(root.max_retries).merge(
             botocore.config.Config(max_pool_connections=max(pool, 10))
         )
         session = boto3.session.Session(

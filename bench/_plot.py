@@ -13,10 +13,10 @@ COLORS = {"assumed_role": "tab:blue", "federation_token": "tab:orange", "iam_use
 def issuance(
     path: Path, backend: str, latencies: list[LatencyResult], throughputs: list[ThroughputResult]
 ) -> None:
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 - optional: only with --plot
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - optional, and after use("Agg")
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     _latency(left, latencies)
@@ -28,7 +28,7 @@ def issuance(
 
 
 def _latency(ax: object, results: list[LatencyResult]) -> None:
-    from matplotlib.axes import Axes
+    from matplotlib.axes import Axes  # noqa: PLC0415 - optional: only with --plot
 
     assert isinstance(ax, Axes)
     ax.set_title("latency, one at a time: median (bar) and p99 (tick)")
@@ -51,7 +51,7 @@ def _latency(ax: object, results: list[LatencyResult]) -> None:
 
 
 def _throughput(ax: object, results: list[ThroughputResult]) -> None:
-    from matplotlib.axes import Axes
+    from matplotlib.axes import Axes  # noqa: PLC0415 - optional: only with --plot
 
     assert isinstance(ax, Axes)
     ax.set_title("throughput, N concurrent clients (closed loop)")

@@ -6,7 +6,7 @@ client-side CPU does not compete for the GIL of the process hosting moto and the
 JSON on stdin and prints `{"seconds", "cpu_seconds", "users", "failed"}`.
 
 `delete_user` mirrors `awsbroker.engines.aws.iam_user.delete_user` and `_delete_extras` call
-for call, with a boto3 client configured as the engine's (`client.botocore_config`) and shared
+for call, with a boto3 client configured as the engine's (`transport/boto.py`) and shared
 by `workers` threads, as the engine's cached client is shared by the expiry worker's pool.
 """
 
@@ -21,15 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from awsbroker.engines.aws.client import AWS_ERRORS, botocore_config
-from awsbroker.engines.aws.path_config_root import RootConfig
+from awsbroker.engines.aws.records.root_config import RootConfig
+from awsbroker.engines.aws.transport.boto import client_config
+from awsbroker.engines.aws.transport.errors import AWS_ERRORS
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
 
 
 def client(spec: dict[str, Any]) -> IAMClient:
-    """An IAM client made as the engine makes its own (`AWSClients.iam`)."""
+    """An IAM client made as the engine makes its own (`MountClients.iam`)."""
     root = RootConfig(
         access_key=spec["access_key"],
         secret_key=spec["secret_key"],
@@ -43,7 +44,7 @@ def client(spec: dict[str, Any]) -> IAMClient:
         "iam",
         region_name=root.region,
         endpoint_url=root.iam_endpoint,
-        config=botocore_config(root),
+        config=client_config(root.max_retries),
     )
 
 

@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = parse(argv)
     if opts.plot:
         try:
-            import matplotlib  # noqa: F401
+            import matplotlib  # noqa: F401, PLC0415 - optional: only with --plot
         except ImportError:
             log("matplotlib is missing: pip install -e '.[bench]', or pass --no-plot")
             return 2
@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(json.dumps(result, indent=2) + "\n")
         written.append(path)
         if opts.plot:
-            from bench import _plot
+            from bench import _plot  # noqa: PLC0415 - needs matplotlib, optional
 
             png = opts.out_dir / f"issuance-{backend}{suffix}.png"
             _plot.issuance(png, backend, lat, thr)

@@ -9,10 +9,10 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "server":
-        from awsbroker.server.run import main as server_main
+        from awsbroker.server.run import main as server_main  # noqa: PLC0415 - CLI starts fast
 
         return server_main(args[1:])
-    from awsbroker.cli.main import main as cli_main
+    from awsbroker.cli.main import main as cli_main  # noqa: PLC0415 - CLI starts fast
 
     if argv is None and hasattr(signal, "SIGPIPE"):
         # The command as a program: a reader that stops early (`awsbroker read ... | head`)

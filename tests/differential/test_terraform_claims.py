@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.hvac_suite.test_hvac_suite import PASSED
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -29,8 +31,6 @@ def test_every_test_file_named_exists() -> None:
 
 
 def test_every_hvac_file_named_runs_in_the_hvac_suite() -> None:
-    from tests.hvac_suite.test_hvac_suite import PASSED
-
     hvac_named = set(re.findall(r"hvac's(?: own)? `(test_\w+\.py)`", _section()))
     assert hvac_named
     running = {Path(name).name for name, passed in PASSED.items() if passed}

@@ -97,6 +97,10 @@ DESELECTED = {
     },
     "system_backend/test_key.py::TestKey::test_start_generate_root_with_completion": VAULT_BINARY,
 }
+# hvac's system_backend/test_mount.py and test_lease.py are not run either: their setUp mounts kv
+# and pki, which are not served; what they call is run through hvac by
+# tests/integration/test_remount.py (`move_backend`, on an `aws` mount) and
+# tests/integration/test_token_leases.py (the lease methods, on token leases).
 # hvac's system_backend/test_policies.py is not run: its setUp mounts a `kv` engine, which is not
 # served, so every test of it fails before its policy calls (the same calls as
 # system_backend/test_policy.py and tests/differential/test_policies.py make, which pass).

@@ -17,7 +17,7 @@ from tests.support.reliability import wait_for
 from tests.support.server import ServerFactory, config_text, free_port
 
 from awsbroker.core.upgrade import FORMAT_PATH
-from awsbroker.engines.aws.call_process import default_processes
+from awsbroker.engines.aws.transport.pool import default_processes
 from awsbroker.physical.postgresql import PostgreSQLStorage
 from awsbroker.physical.sqlite import SQLiteStorage
 
@@ -207,7 +207,7 @@ def helpers(pid: int) -> list[int]:
         with open(f"/proc/{pid}/task/{task}/children") as f:
             for child in f.read().split():
                 with open(f"/proc/{child}/cmdline", "rb") as cmd:
-                    if b"awsbroker.engines.aws.call_process" in cmd.read():
+                    if b"awsbroker.engines.aws.transport.pool" in cmd.read():
                         found.append(int(child))
     return found
 

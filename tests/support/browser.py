@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import fcntl
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -49,9 +50,7 @@ def _unavailable(message: str) -> None:
 
 
 def require_playwright() -> None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         _unavailable("the playwright package is missing: run `scripts/bootstrap dev`")
 
 

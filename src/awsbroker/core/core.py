@@ -42,6 +42,9 @@ from awsbroker.core.nodes import NodeRegistry
 from awsbroker.core.path_sys_policies import acl_path
 from awsbroker.core.path_token import AUTHORIZED, LoginTerms, TokenBackend
 from awsbroker.core.policy_store import PolicyStore
+from awsbroker.core.remount import Migration, Migrations, refuse_while_moving
+from awsbroker.core.remount import resume as resume_migrations
+from awsbroker.core.remount import start as start_migration
 from awsbroker.core.router import Route, Router
 from awsbroker.core.system_view import MountSystemView
 from awsbroker.core.tokens import ROOT_PATH, TokenEntry, TokenStore, random_id
@@ -120,6 +123,7 @@ class Core:
         self.router = Router()
         self.mounts = MountTable(self.barrier)
         self.auth_mounts = MountTable(self.barrier, AUTH_TABLE_KEY)
+        self.migrations = Migrations(self.barrier)  # mounts moved by `sys/remount`
         self.tokens = TokenStore(View(self.barrier, "sys/token/"), self.config.clock)
         self.nodes = NodeRegistry(View(self.barrier, "sys/nodes/"), self.config)
         self.storage_format = StorageFormat(
@@ -224,6 +228,7 @@ class Core:
         self.policies.setup()
         self.router.mount(self.token_entry, self.token_backend)
         self.sync()
+        resume_migrations(self)
 
     def sync(self) -> None:
         """Bring this node's views of storage up to date (`views.py`)."""
@@ -264,6 +269,7 @@ class Core:
         reserved = conflict({}, entry.path)
         if reserved is not None:
             raise InvalidRequest(f"path is already in use at {reserved}")
+        refuse_while_moving(self, entry.path)
         # Built first, so that what the engine refuses is refused before anything is stored.
         backend = self._make_backend(entry)
 
@@ -298,6 +304,7 @@ class Core:
             raise InvalidRequest("token credential backend cannot be enabled: it is built in")
         if entry.type not in self.auth_methods:
             raise InvalidRequest(f"unknown auth method type {entry.type!r}")
+        refuse_while_moving(self, entry.path)
         backend = self._make_backend(entry)
 
         def add(entries: Entries) -> None:
@@ -338,6 +345,7 @@ class Core:
             entry = self.auth_mounts.stored().get(path)
             if entry is None:
                 return
+            refuse_while_moving(self, path)
             self.tokens.revoke_mount(entry.uuid)
             self.expiration.revoke_prefix(entry.path)
 
@@ -362,6 +370,7 @@ class Core:
             entry = self.mounts.stored().get(path)
             if entry is None:
                 return
+            refuse_while_moving(self, path)
             for hook in self.unmount_hooks:
                 hook(entry)
 
@@ -373,6 +382,11 @@ class Core:
             self.views.changed()
             for key in list_recursive(self.barrier, entry.storage_prefix):
                 self.barrier.delete(key)
+
+    def remount(self, source: str, target: str) -> Migration:
+        """Move the mount (or auth method) at `source` to `target`, with its leases, jobs and
+        tokens (remount.py)."""
+        return start_migration(self, source, target)
 
     def enable_audit(
         self, path: str, device_type: str, description: str, options: dict[str, str], local: bool
@@ -437,6 +451,7 @@ class Core:
             # A node that stored a change and died before counting it: reload anyway, so
             # nothing stays stale past this period.
             self.views.reload(unless=lambda: self.sealed)
+            resume_migrations(self)
             for route in self.router.routes():
                 if route.entry.type not in ("system", "token"):
                     try:

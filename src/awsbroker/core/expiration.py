@@ -4,6 +4,12 @@ Lease records live behind the barrier, under `sys/expire/`:
 
     id/<lease id>                          the lease record
     token/<token hmac>/<hash of lease id>  the leases a token created, to revoke them with it
+    moved                                  mounts moved by `sys/remount`: old path -> new path
+
+A lease ID starts with its mount's path. When a mount moves (`sys/remount`, remount.py) its
+leases are renamed to the new path (`rename_prefix`), and the move is remembered in `moved`:
+a lease ID under the old path that is not stored any more is looked up under the new one, so
+a client holding it (or an engine's write-ahead entry naming it) still finds the lease.
 
 When each lease is due lives in the physical store's `ExpiryIndex`, where a database index
 orders it. Nothing is loaded at unseal, and the worker's cost follows the leases due now, not
@@ -35,7 +41,7 @@ from awsbroker.sdk.errors import BrokerError, InvalidRequest
 from awsbroker.sdk.expiry import KIND_JOB, KIND_LEASE, KIND_TOKEN, DueEntry, ExpiryIndex, job_key
 from awsbroker.sdk.framework import Backend
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, Secret
-from awsbroker.sdk.records import change_existing, get_record, put_record
+from awsbroker.sdk.records import change_existing, change_record, dump, get_record, load, put_record
 from awsbroker.sdk.storage import Storage
 from awsbroker.sdk.telemetry import (
     LEASE_REVOCATION_FAILURES,
@@ -52,6 +58,10 @@ JOB_RETRY_MAX = 600.0
 # A job of a mount this process has not loaded (made on another process since this one was
 # unsealed) waits this long; one whose mount is gone from the mount table is dropped.
 JOB_MOUNT_WAIT = 60.0
+MOVED_KEY = "moved"
+MOVE_WORKERS = 8
+# How many moves a lease ID is followed through (a mount moved A -> B -> C ...).
+MAX_MOVES = 16
 
 
 @dataclass(frozen=True)
@@ -228,10 +238,112 @@ class ExpirationManager:
     # ---- lookup -----------------------------------------------------------------------------
 
     def get(self, lease_id: str) -> Lease | None:
+        """The lease stored under `lease_id`, or under the ID it has had since its mount moved
+        (`moved`): the answer's `lease_id` is then the new one."""
         if not lease_id or ".." in lease_id.split("/") or lease_id.startswith("/"):
             return None
-        record = get_record(self._storage, f"id/{lease_id}")
-        return None if record is None else Lease.from_record(record)
+        for candidate in [lease_id, *self.moved_ids(lease_id)]:
+            record = get_record(self._storage, f"id/{candidate}")
+            if record is not None:
+                return Lease.from_record(record)
+        return None
+
+    # ---- mounts that moved (`sys/remount`) ----------------------------------------------------
+
+    def moves(self) -> list[tuple[str, str]]:
+        """Every (old mount path, new mount path) remembered, oldest first."""
+        record = get_record(self._storage, MOVED_KEY) or {}
+        pairs = cast(list[list[str]], record.get("moves", []))
+        return [(str(a), str(b)) for a, b in pairs]
+
+    def remember_move(self, source: str, target: str) -> None:
+        def add(record: JSONObject | None) -> JSONObject:
+            pairs = cast(list[list[str]], (record or {}).get("moves", []))
+            if [source, target] not in pairs:
+                pairs = [*pairs, [source, target]]
+            return {"moves": cast(JSONObject, pairs)}
+
+        change_record(self._storage, MOVED_KEY, add)
+
+    def moved_ids(self, lease_id: str) -> list[str]:
+        """The IDs `lease_id` may have now that its mount moved (once or several times),
+        nearest first. Read only when a lease ID is not found, so it costs nothing otherwise."""
+        moves = self.moves()
+        found: list[str] = []
+        frontier = [lease_id]
+        for _ in range(MAX_MOVES):
+            step = [
+                target + current[len(source) :]
+                for current in frontier
+                for source, target in moves
+                if current.startswith(source)
+            ]
+            frontier = [i for i in step if i not in found and i != lease_id]
+            if not frontier:
+                break
+            found += frontier
+        return found
+
+    def moved_mount(self, mount_path: str) -> str | None:
+        """Where the mount that was at `mount_path` is now, if it moved (and moved on)."""
+        current, moves = mount_path, dict(self.moves())
+        for _ in range(MAX_MOVES):
+            if current not in moves:
+                break
+            current = moves[current]
+        return None if current == mount_path else current
+
+    def rename_prefix(self, source: str, target: str) -> int:
+        """Rename every lease under the mount path `source` to the same ID under `target`.
+        Each rename is safe to interrupt and repeat: the new record is written (and scheduled)
+        before the old one goes, the old one only if unchanged since it was copied (a renewal
+        on another node meanwhile is copied again), and an existing new record is kept as the
+        old one's newer copy. Returns how many leases moved."""
+
+        def rename(old_id: str) -> bool:
+            return self._rename(old_id, target + old_id[len(source) :], source, target)
+
+        # Each rename is a few storage round trips: several at once (PostgreSQL serves them
+        # in parallel; SQLite one after the other, as ever).
+        with ThreadPoolExecutor(MOVE_WORKERS, thread_name_prefix="awsbroker-move") as pool:
+            return sum(pool.map(rename, self._walk(source)))
+
+    def _rename(self, old_id: str, new_id: str, source: str, target: str) -> bool:
+        old_key = f"id/{old_id}"
+        while True:
+            blob = self._storage.get(old_key)
+            if blob is None:
+                return False
+            lease = Lease.from_record(load(blob))
+            lease.lease_id, lease.mount_path = new_id, target
+            lease.path = target + lease.path[len(source) :]
+            self._schedule(lease)
+            self._storage.put(f"id/{new_id}", dump(lease.to_record()))
+            if lease.token_hash:
+                self._storage.put(f"token/{lease.token_hash}/{_short(new_id)}", new_id.encode())
+            if self._storage.compare_and_set(old_key, blob, None):
+                break
+            # Changed meanwhile (renewed: copy it again), or gone (revoked on another node
+            # between the copy and now: the copy is left, to expire and be revoked again,
+            # which finds the secret gone; never is a lease lost).
+        if lease.token_hash:
+            self._storage.delete(f"token/{lease.token_hash}/{_short(old_id)}")
+        self.index.unschedule(old_id)
+        return True
+
+    def move_jobs(self, source: str, target: str) -> int:
+        """Move the mount's scheduled jobs to its new path: scheduled there before the old
+        entry goes, so an interruption leaves the job at least once (a job runs idempotently:
+        its backend reads its own state, sdk/framework.py)."""
+        prefix = job_key(source, "")
+        jobs = self.index.jobs(source)
+        for job in jobs:
+            name = job.key[len(prefix) :]
+            self.index.schedule(
+                job_key(target, name), KIND_JOB, job.expire_at, mount=target, attempts=job.attempts
+            )
+            self.index.unschedule(job.key)
+        return len(jobs)
 
     def list_children(self, prefix: str) -> list[str]:
         return self._storage.list(f"id/{prefix}")
@@ -274,7 +386,7 @@ class ExpirationManager:
                 ttl = capped
             current.ttl, current.expire_time, current.last_renewal = ttl, now + ttl, now
 
-        renewed = self._change(lease_id, extend)
+        renewed = self._change(lease.lease_id, extend)
         if renewed is None:
             raise InvalidRequest("lease not found")
         if capped_from:
@@ -282,7 +394,8 @@ class ExpirationManager:
                 f'TTL of "{capped_from[0]}s" exceeded the effective max_ttl of '
                 f'"{renewed.ttl}s"; TTL value is capped accordingly'
             )
-        response.lease_id, response.lease_duration, response.renewable = lease_id, renewed.ttl, True
+        response.lease_id, response.lease_duration = lease.lease_id, renewed.ttl
+        response.renewable = True
         response.secret = None
         return renewed, response
 
@@ -328,7 +441,10 @@ class ExpirationManager:
         def expire(lease: Lease) -> None:
             lease.expire_time = min(lease.expire_time, now)
 
-        self._change(lease_id, expire)
+        if self._change(lease_id, expire) is None:
+            moved = self.get(lease_id)  # an ID from before its mount moved (`moved_ids`)
+            if moved is not None:
+                self._change(moved.lease_id, expire)
 
     def expire_prefix_now(self, prefix: str) -> None:
         for lease_id in self._walk(prefix):
@@ -490,6 +606,11 @@ class ExpirationManager:
 
     def _require_backend(self, lease: Lease) -> Backend:
         backend = self._backend_for(lease.mount_path)
+        if backend is None:
+            # A lease stored under a mount's old path after the move renamed the others (its
+            # request was in flight meanwhile): its mount's backend is at the new path.
+            moved = self.moved_mount(lease.mount_path)
+            backend = self._backend_for(moved) if moved is not None else None
         if backend is None:
             raise InvalidRequest(f"no mount at {lease.mount_path} to revoke this lease with")
         return backend

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from awsbroker.core import token_leases
 from awsbroker.sdk.errors import BrokerError, InvalidRequest, NotFound
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
@@ -66,10 +67,25 @@ def _lease_id(fd: FieldData) -> str:
 
 
 def lookup(b: SystemBackend, req: Request, fd: FieldData) -> Response:
-    lease = b.core.expiration.get(_lease_id(fd))
+    lease_id = _lease_id(fd)
+    now = b.core.config.clock.now()
+    token = token_leases.find(b.core, lease_id)
+    if token is not None:
+        # A token's lease (token_leases.py), with the `path` OpenBao adds to it.
+        return Response(
+            data={
+                "id": token_leases.lease_id(token),
+                "issue_time": _rfc3339(token.creation_time),
+                "expire_time": _rfc3339(token.expire_time),
+                "last_renewal": _rfc3339(token.last_renewal) if token.last_renewal else None,
+                "renewable": token.renewable,
+                "ttl": token.remaining(now),
+                "path": token.path,
+            }
+        )
+    lease = b.core.expiration.get(lease_id)
     if lease is None:
         raise InvalidRequest("invalid lease")
-    now = b.core.config.clock.now()
     return Response(
         data={
             "id": lease.lease_id,
@@ -86,7 +102,10 @@ def list_leases(b: SystemBackend, req: Request, fd: FieldData) -> Response:
     prefix = fd.get_str("prefix")
     if prefix and not prefix.endswith("/"):
         prefix += "/"  # as Vault: `aws/creds/role` lists what is under `aws/creds/role/`
-    return Response(data={"keys": list(b.core.expiration.list_children(prefix))})
+    keys = {*b.core.expiration.list_children(prefix), *token_leases.list_children(b.core, prefix)}
+    listed: list[JSONValue] = []
+    listed.extend(sorted(keys))
+    return Response(data={"keys": listed})
 
 
 def renew(b: SystemBackend, req: Request, fd: FieldData) -> Response:
@@ -99,7 +118,14 @@ def renew(b: SystemBackend, req: Request, fd: FieldData) -> Response:
 
 def revoke(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
     lease_id = _lease_id(fd)
-    expiration = b.core.expiration
+    expiration, tokens = b.core.expiration, b.core.tokens
+    token = token_leases.find(b.core, lease_id)
+    if token is not None:
+        # As Vault revokes a token's lease: the token and its children, and their leases.
+        found = token
+        return _revoke(
+            fd, queue=lambda: tokens.expire_now(found), now=lambda: tokens.revoke_tree(found)
+        )
     return _revoke(
         fd, queue=lambda: expiration.expire_now(lease_id), now=lambda: expiration.revoke(lease_id)
     )
@@ -108,16 +134,21 @@ def revoke(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
 def revoke_prefix(b: SystemBackend, req: Request, fd: FieldData) -> Response | None:
     prefix = fd.get_str("prefix")
     expiration, tokens = b.core.expiration, b.core.tokens
+    token = token_leases.find(b.core, prefix)  # a prefix may be one whole lease ID
 
     # Tokens are revoked by the path that created them too (`auth/token/create/<role>`), as
     # Vault's tokens, which have leases there, are.
     def queue() -> None:
         expiration.expire_prefix_now(prefix)
         tokens.expire_prefix_now(prefix)
+        if token is not None:
+            tokens.expire_now(token)
 
     def now() -> None:
         expiration.revoke_prefix(prefix)
         tokens.revoke_prefix(prefix)
+        if token is not None:
+            tokens.revoke_tree(token)
 
     return _revoke(fd, queue=queue, now=now)
 
@@ -140,8 +171,12 @@ def _revoke(
 
 
 def revoke_force(b: SystemBackend, req: Request, fd: FieldData) -> None:
-    b.core.expiration.revoke_prefix(fd.get_str("prefix"), force=True)
-    b.core.tokens.revoke_prefix(fd.get_str("prefix"))
+    prefix = fd.get_str("prefix")
+    token = token_leases.find(b.core, prefix)
+    b.core.expiration.revoke_prefix(prefix, force=True)
+    b.core.tokens.revoke_prefix(prefix)
+    if token is not None:
+        b.core.tokens.revoke_tree(token)
 
 
 def _require_irrevocable(fd: FieldData) -> None:

@@ -1,4 +1,5 @@
-"""`sys/mounts`, `sys/mounts/:path` and `sys/mounts/:path/tune` (`sys/auth`: path_sys_auth.py)."""
+"""`sys/mounts`, `sys/mounts/:path`, `sys/mounts/:path/tune` (`sys/auth`: path_sys_auth.py),
+and `sys/remount` with its status (remount.py moves the mount)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from awsbroker.core.mount_tuning import (
     tuned_visibility,
 )
 from awsbroker.core.mounts import AUTH_PREFIX, MountEntry, normalize_path
-from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.core.remount import QUEUED
+from awsbroker.sdk.errors import InvalidRequest, NotFound
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
@@ -30,6 +32,21 @@ _MOUNT_PATH = r"mounts/(?P<path>.+?)"
 
 def paths() -> list[Path[SystemBackend]]:
     return [
+        Path(
+            "remount",
+            {U: remount},
+            {
+                "from": Field(T.STRING, "The mount's current path"),
+                "to": Field(T.STRING, "The path to move it to"),
+            },
+            summary="Move a secrets engine or auth method to a new path",
+        ),
+        Path(
+            "remount/status/(?P<migration_id>.+)",
+            {R: remount_status},
+            {"migration_id": Field(T.STRING, "The ID `sys/remount` answered")},
+            summary="The status of a mount move",
+        ),
         Path("mounts/?", {R: list_mounts}, summary="List secrets engines"),
         Path(
             _MOUNT_PATH + "/tune",
@@ -160,3 +177,26 @@ def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
             entry.config.listing_visibility = visibility
 
     b.core.tune_mount(path, edit)
+
+
+def remount(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    source, target = fd.get_str("from"), fd.get_str("to")
+    if not source or not target:
+        raise InvalidRequest("both 'from' and 'to' path must be specified as a string")
+    migration = b.core.remount(normalize_path(source), normalize_path(target))
+    data: JSONObject = {"migration_id": migration.migration_id}
+    response = Response(data=data, inject_top_level=True)
+    response.add_warning(QUEUED)
+    return response
+
+
+def remount_status(b: SystemBackend, req: Request, fd: FieldData) -> Response:
+    migration = b.core.migrations.get(fd.get_str("migration_id"))
+    if migration is None:
+        raise NotFound()
+    info: JSONObject = {
+        "source_mount": migration.source,
+        "target_mount": migration.target,
+        "status": migration.status,
+    }
+    return Response(data={"migration_id": migration.migration_id, "migration_info": info})

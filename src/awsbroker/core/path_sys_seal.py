@@ -6,6 +6,7 @@ objects, not Vault's envelope.
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING
 
 from awsbroker import __version__
@@ -85,8 +86,6 @@ def write_init(b: SystemBackend, req: Request, fd: FieldData) -> Response:
 
 
 def _b64(value: bytes) -> str:
-    import base64
-
     return base64.b64encode(value).decode()
 
 

@@ -15,12 +15,14 @@ token revoked meanwhile.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import secrets
 import string
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import cast
 
@@ -335,6 +337,46 @@ class TokenStore:
 
         for key in self._under(prefix):
             self.update(key.rsplit("/", 1)[1], end)
+
+    def expire_now(self, entry: TokenEntry) -> None:
+        """End one token now (a revocation with `sync=false`): it reads as gone from this
+        moment on every node, and the expiry worker revokes it and what it holds."""
+        now = self.clock.now()
+
+        def end(current: TokenEntry) -> None:
+            if not current.expire_time or current.expire_time > now:
+                current.expire_time = now
+
+        self.update(entry.hash, end)
+
+    def list_path(self, prefix: str) -> list[str]:
+        """What the path index holds right under `prefix` (a path ending in '/', or ''):
+        deeper paths (ending in '/') and token hashes. Only expiring tokens are indexed."""
+        return self._storage.list(f"{PATH_INDEX}{prefix}")
+
+    def move_mount(self, mount_uuid: str, source: str, target: str) -> int:
+        """The tokens of the auth mount `mount_uuid`, moved from the path `source` to `target`
+        (`sys/remount`): each token's creation path (`auth/<source>login` becomes
+        `auth/<target>login`), and its place in the path index. Safe to repeat after an
+        interruption: each token is changed by compare-and-set, and the index follows it."""
+
+        def move(current: TokenEntry) -> None:
+            if current.path.startswith(source):
+                current.path = target + current.path[len(source) :]
+
+        def move_one(token_hash: str) -> bool:
+            entry = self.update(token_hash, move)
+            if entry is None or not entry.path.startswith(target):
+                return False
+            old = dataclasses.replace(entry, path=source + entry.path[len(target) :])
+            if entry.expire_time:
+                self._storage.put(path_key(entry), b"")
+            self._storage.delete(path_key(old))
+            return True
+
+        # A few storage round trips a token: several at once (as the lease manager's renames).
+        with ThreadPoolExecutor(8, thread_name_prefix="awsbroker-move") as pool:
+            return sum(pool.map(move_one, self._storage.list(f"mount/{mount_uuid}/")))
 
     def tidy(self) -> int:
         """Drop index entries that point at tokens which no longer exist. Returns how many."""

@@ -7,7 +7,7 @@ import itertools
 import threading
 from dataclasses import dataclass
 
-from awsbroker.sdk.expiry import DueEntry
+from awsbroker.sdk.expiry import KIND_JOB, DueEntry
 from awsbroker.sdk.storage import children
 
 # `list` is a method name in the class below, so annotations there use this alias.
@@ -120,6 +120,14 @@ class InmemStorage:
         with self._lock:
             found = [(e.expire_at, k) for k, e in self._entries.items() if e.irrevocable]
         return [key for _, key in heapq.nsmallest(limit, found)]
+
+    def jobs(self, mount: str) -> DueEntries:
+        with self._lock:
+            return [
+                _due(k, e)
+                for k, e in self._entries.items()
+                if e.kind == KIND_JOB and e.mount == mount
+            ]
 
     def _live(self, key: str, version: int) -> _Entry | None:
         entry = self._entries.get(key)

@@ -22,7 +22,7 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 
 from awsbroker.physical._expiry import DUE_COLUMNS, due_entry, earliest_first
-from awsbroker.sdk.expiry import DueEntry
+from awsbroker.sdk.expiry import KIND_JOB, DueEntry
 
 Conn = psycopg.Connection[TupleRow]
 
@@ -64,6 +64,7 @@ _COUNT = "SELECT count(*) FROM {t}"
 # partial index.
 _IRREVOCABLE = {True: "irrevocable", False: "NOT irrevocable"}
 _COUNT_BY_MOUNT = "SELECT mount, count(*) FROM {t} WHERE {cond} GROUP BY mount"
+_JOBS = "SELECT {columns} FROM {t} WHERE kind = %s AND mount = %s"
 _IRREVOCABLE_KEYS = "SELECT key FROM {t} WHERE irrevocable ORDER BY expire_at, key LIMIT %s"
 
 
@@ -99,6 +100,7 @@ class PostgreSQLExpiry:
             for flag, cond in _IRREVOCABLE.items()
         }
         self._expiry_irrevocable_keys = sql.SQL(_IRREVOCABLE_KEYS).format(t=t)
+        self._expiry_jobs = sql.SQL(_JOBS).format(t=t, columns=sql.SQL(DUE_COLUMNS))
 
     def _create_expiry(self, conn: Conn) -> None:
         for statement in self._expiry_create:
@@ -156,3 +158,8 @@ class PostgreSQLExpiry:
         with self._connection() as conn:
             rows = conn.execute(self._expiry_irrevocable_keys, (limit,)).fetchall()
         return [str(row[0]) for row in rows]
+
+    def jobs(self, mount: str) -> list[DueEntry]:
+        with self._connection() as conn:
+            rows = conn.execute(self._expiry_jobs, (KIND_JOB, mount)).fetchall()
+        return [due_entry(row) for row in rows]

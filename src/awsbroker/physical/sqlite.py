@@ -23,7 +23,7 @@ from typing import Any
 from awsbroker.physical._expiry import due_entry
 from awsbroker.physical._keyrange import prefix_upper_bound
 from awsbroker.sdk.errors import InternalError, StorageUnavailable
-from awsbroker.sdk.expiry import DueEntry
+from awsbroker.sdk.expiry import KIND_JOB, DueEntry
 from awsbroker.sdk.storage import children
 
 # Seconds a statement waits for another process's write lock on the file (sqlite3's default),
@@ -72,6 +72,10 @@ _SCHEDULE = (
     " irrevocable = excluded.irrevocable"
 )
 _UNSCHEDULE = "DELETE FROM expiry WHERE key = ?"
+_JOBS = (
+    "SELECT key, kind, mount, expire_at, attempts, irrevocable"
+    " FROM expiry WHERE kind = ? AND mount = ?"
+)
 _CLAIM_DUE = (
     "SELECT key, kind, mount, expire_at, attempts, irrevocable"
     " FROM expiry WHERE expire_at <= ? AND claimed_until <= ?"
@@ -229,6 +233,9 @@ class SQLiteStorage:
         if limit < 1:
             return []
         return [str(row[0]) for row in self._fetch(_IRREVOCABLE_KEYS, (limit,))]
+
+    def jobs(self, mount: str) -> DueEntries:
+        return [due_entry(row) for row in self._fetch(_JOBS, (KIND_JOB, mount))]
 
     # ---- ChangeCount ----------------------------------------------------------------------
 

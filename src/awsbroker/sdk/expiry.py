@@ -71,6 +71,10 @@ class ExpiryIndex(Protocol):
         """Keys of irrevocable entries, earliest first."""
         ...
 
+    def jobs(self, mount: str) -> list[DueEntry]:
+        """The job entries of the mount at `mount` (to move them with it, `sys/remount`)."""
+        ...
+
 
 class PhysicalStore(Storage, ExpiryIndex, ChangeCount, Protocol):
     """What a physical backend offers the core: key-value storage, the expiry index and the

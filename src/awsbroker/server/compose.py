@@ -17,7 +17,7 @@ from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.expiration import RevocationPolicy
 from awsbroker.core.sys_backend import SystemBackend
 from awsbroker.engines.aws.backend import factory as aws_factory
-from awsbroker.engines.aws.call_process import CallPool, default_processes
+from awsbroker.engines.aws.transport.pool import CallPool, default_processes
 from awsbroker.http.app import build_app
 from awsbroker.http.sites import SitePolicy
 from awsbroker.physical.inmem import InmemStorage

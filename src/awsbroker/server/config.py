@@ -135,7 +135,7 @@ class ServerConfig:
     log_level: str = "info"
     log_format: str = "standard"
     revocation: RevocationSettings = field(default_factory=RevocationSettings)
-    # Helper processes for AWS calls (engines/aws/call_process.py); 0 makes them in the server
+    # Helper processes for AWS calls (engines/aws/transport/pool.py); 0 makes them in the server
     # process, None picks one per core (at least two, at most four).
     aws_call_processes: int | None = None
     # What this node gives as its addresses in `sys/ha-status` and `sys/leader` (Vault's

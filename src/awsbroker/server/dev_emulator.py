@@ -106,7 +106,7 @@ def _close_log(handler: logging.Handler) -> None:
 def start(core: Core, root_token: str, address: str) -> Emulator:
     """Start moto on `address` (HOST:PORT, port 0 for any) and configure `aws/` against it."""
     try:
-        from moto.server import ThreadedMotoServer
+        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - optional (dev extra)
     except ImportError:
         raise EmulatorUnavailable(INSTALL_HINT) from None
     log_path, handler = _log_to_file()
@@ -138,7 +138,7 @@ def start(core: Core, root_token: str, address: str) -> Emulator:
 
 def _bootstrap(endpoint: str) -> tuple[str, str, str]:
     """The broker's admin user and key, and the role that `assumed-role` assumes."""
-    import boto3
+    import boto3  # noqa: PLC0415 - optional (dev extra)
 
     iam = boto3.client(
         "iam",

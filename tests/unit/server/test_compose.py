@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from awsbroker.core.upgrade import FORMAT_PATH
-from awsbroker.engines.aws.call_process import CallPool, default_processes
+from awsbroker.engines.aws.transport.pool import CallPool, default_processes
 from awsbroker.physical.sqlite import SQLiteStorage
 from awsbroker.sdk.errors import InternalError, StorageTooNew
 from awsbroker.server.compose import build, call_pool, storage_failure, storage_location

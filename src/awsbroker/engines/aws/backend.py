@@ -29,20 +29,24 @@ from awsbroker.engines.aws import (
     root_rotation,
     root_schedule,
     static_rotation,
-    wal,
 )
-from awsbroker.engines.aws.call_process import CallPool
-from awsbroker.engines.aws.client import AWSClients
+from awsbroker.engines.aws.records import root_config
+from awsbroker.engines.aws.records.lease_config import SECRET_ACCESS_KEYS
+from awsbroker.engines.aws.transport.clients import ClientMaker, MountClients
 from awsbroker.sdk.framework import BackendConfig, FrameworkBackend, JobType, SecretType
 
-SECRET_ACCESS_KEYS = "access_keys"  # noqa: S105 - a secret type name
 # How long a new root key may take to be accepted by AWS (IAM is eventually consistent).
 VERIFY_TIMEOUT = 60.0
 log = logging.getLogger("awsbroker.engines.aws")
 
 
 class AWSBackend(FrameworkBackend["AWSBackend"]):
-    def __init__(self, config: BackendConfig, calls: CallPool | None = None) -> None:
+    def __init__(
+        self,
+        config: BackendConfig,
+        calls: ClientMaker | None = None,
+        local: ClientMaker | None = None,
+    ) -> None:
         super().__init__(
             self,
             paths=[
@@ -60,7 +64,7 @@ class AWSBackend(FrameworkBackend["AWSBackend"]):
             ],
             periodic=periodic,
             jobs=[
-                JobType(root_schedule.JOB, root_schedule.run),
+                JobType(root_schedule.JOB, root_rotation.run_job),
                 JobType(static_rotation.JOB_PREFIX, static_rotation.run),
             ],
         )
@@ -71,9 +75,11 @@ class AWSBackend(FrameworkBackend["AWSBackend"]):
         self.telemetry = config.telemetry
         # Nothing here is a copy of stored state, which other processes sharing the storage
         # may change at any time: the clients follow config/root as stored at each use
-        # (client.py), and the rest belongs to this process (a lock, the hooks below).
-        # The mount's AWS calls run in `calls`' helper processes, or here when it is None.
-        self.clients = AWSClients(lambda: path_config_root.load(self), config.telemetry, calls)
+        # (transport/clients.py), and the rest belongs to this process (a lock, the hooks below).
+        # The mount's clients come from `calls` (the helper processes' pool, or a test's
+        # in-process fake), or are boto3's in this process when it is None; `local` makes the
+        # clients signed with a one-off key (boto3's when None).
+        self.clients = MountClients(lambda: root_config.load(self), config.telemetry, calls, local)
         # One rotation (of any key of this mount) at a time in this process.
         self.rotation_lock = threading.RLock()
         self.verify_timeout = VERIFY_TIMEOUT
@@ -83,7 +89,7 @@ class AWSBackend(FrameworkBackend["AWSBackend"]):
 
 
 def periodic(backend: AWSBackend) -> None:
-    wal.rollback_due(backend)
+    iam_user.rollback_due(backend)
     if not backend.rotation_lock.acquire(blocking=False):
         return  # a rotation is running here; recover next time
     try:
@@ -95,5 +101,5 @@ def periodic(backend: AWSBackend) -> None:
         backend.rotation_lock.release()
 
 
-def factory(config: BackendConfig, calls: CallPool | None = None) -> AWSBackend:
+def factory(config: BackendConfig, calls: ClientMaker | None = None) -> AWSBackend:
     return AWSBackend(config, calls)

@@ -8,35 +8,31 @@ service-specific credentials), then the user.
 
 from __future__ import annotations
 
+import json
 import logging
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-import boto3
-
-from awsbroker.engines.aws import path_config_lease, path_config_root, wal
-from awsbroker.engines.aws.client import (
+from awsbroker.engines.aws import wal
+from awsbroker.engines.aws.records import lease_config, root_config
+from awsbroker.engines.aws.records.lease_config import SECRET_ACCESS_KEYS
+from awsbroker.engines.aws.records.role import RoleEntry
+from awsbroker.engines.aws.transport.errors import (
     AWS_ERRORS,
     aws_error,
     error_code,
-    fallback_region,
     short_answer,
     unsupported,
 )
-from awsbroker.engines.aws.path_roles import RoleEntry
-from awsbroker.engines.aws.username_template import (
-    TemplateError,
-    UsernameKind,
-    generate_username,
-)
-from awsbroker.sdk.errors import InternalError
+from awsbroker.engines.aws.transport.propagation import wait_until_accepted
+from awsbroker.engines.aws.username_template import UsernameKind, generate_username
+from awsbroker.sdk.errors import BrokerError, InternalError
+from awsbroker.sdk.gotemplate import TemplateError
 from awsbroker.sdk.logical import Request, Response, Secret
 
 if TYPE_CHECKING:
-    from mypy_boto3_iam import IAMClient
-
     from awsbroker.engines.aws.backend import AWSBackend
+    from awsbroker.engines.aws.transport.api import IAM, CreateUserRequest
 
 log = logging.getLogger("awsbroker.engines.aws.iam_user")
 _T = TypeVar("_T")
@@ -44,7 +40,7 @@ GONE_GRACE = 5 * 60  # IAM is eventually consistent: "no such user" is not trust
 
 
 def username(backend: AWSBackend, kind: UsernameKind, display_name: str, role_name: str) -> str:
-    config = path_config_root.load(backend) or path_config_root.RootConfig()
+    config = root_config.load(backend) or root_config.RootConfig()
     try:
         return generate_username(
             config.username_template,
@@ -61,13 +57,13 @@ def create(backend: AWSBackend, req: Request, role_name: str, role: RoleEntry) -
     iam = backend.clients.iam()
     name = username(backend, "IAM", req.display_name, role_name)
     wal_id = wal.put_user(backend, name, req.lease_id)
-    create_args: dict[str, object] = {"UserName": name, "Path": role.user_path or "/"}
+    create_args: CreateUserRequest = {"UserName": name, "Path": role.user_path or "/"}
     if role.permissions_boundary_arn:
         create_args["PermissionsBoundary"] = role.permissions_boundary_arn
     if role.iam_tags:
         create_args["Tags"] = [{"Key": k, "Value": v} for k, v in role.iam_tags.items()]
     try:
-        iam.create_user(**create_args)  # type: ignore[arg-type]
+        iam.create_user(**create_args)
     except AWS_ERRORS as exc:
         wal.delete(backend, wal_id)
         raise aws_error("Error creating IAM user", exc) from exc
@@ -99,7 +95,7 @@ def create(backend: AWSBackend, req: Request, role_name: str, role: RoleEntry) -
 def _response(
     backend: AWSBackend, name: str, role: RoleEntry, access: str, secret: str
 ) -> Response:
-    lease = path_config_lease.load(backend)
+    lease = lease_config.load(backend)
     return Response(
         data={
             "access_key": access,
@@ -108,7 +104,7 @@ def _response(
             "session_token": None,
         },
         secret=Secret(
-            "access_keys",
+            SECRET_ACCESS_KEYS,
             ttl=lease.lease if lease else 0,
             max_ttl=lease.lease_max if lease else 0,
             renewable=True,
@@ -121,50 +117,31 @@ def _response(
     )
 
 
-def _wait_until_usable(
-    backend: AWSBackend,
-    response: Response,
-    timeout: int,
-    sleep: Callable[[float], None] = time.sleep,
-) -> None:
+def _wait_until_usable(backend: AWSBackend, response: Response, timeout: int) -> None:
     """Poll STS with the new key until AWS accepts it, or `timeout` seconds pass."""
     assert response.data is not None
-    config = path_config_root.load(backend) or path_config_root.RootConfig()
-    sts = boto3.session.Session(
-        aws_access_key_id=str(response.data["access_key"]),
-        aws_secret_access_key=str(response.data["secret_key"]),
-    ).client(
-        "sts",
-        region_name=config.region or fallback_region(),
-        endpoint_url=config.sts_endpoint or None,
+    sts = backend.clients.signed_sts(
+        root_config.load(backend) or root_config.RootConfig(),
+        str(response.data["access_key"]),
+        str(response.data["secret_key"]),
     )
-    started = time.monotonic()
-    delay = 0.25
     try:
-        while True:
-            try:
-                sts.get_caller_identity()
-                response.data["key_propagation_seconds"] = round(time.monotonic() - started, 3)
-                return
-            except AWS_ERRORS:
-                waited = time.monotonic() - started
-                if waited >= timeout:
-                    response.data["key_propagation_seconds"] = round(waited, 3)
-                    response.add_warning(
-                        f"AWS had not accepted the new key after {timeout}s; "
-                        "it may fail for a while"
-                    )
-                    return
-                sleep(min(delay, timeout - waited))
-                delay = min(delay * 2, 2.0)
+        accepted = wait_until_accepted(
+            sts, timeout=timeout, now=backend.system.clock.now, sleep=backend.sleep
+        )
     finally:
         sts.close()
+    response.data["key_propagation_seconds"] = round(accepted.waited, 3)
+    if accepted.error is not None:
+        response.add_warning(
+            f"AWS had not accepted the new key after {timeout}s; it may fail for a while"
+        )
 
 
 def renew(backend: AWSBackend, req: Request, secret: Secret) -> Response | None:
     if secret.internal_data.get("is_sts") is True:
         return None
-    lease = path_config_lease.load(backend)
+    lease = lease_config.load(backend)
     return Response(
         secret=Secret(
             secret.secret_type,
@@ -216,7 +193,7 @@ def delete_user(backend: AWSBackend, name: str, *, issue_time: float | None) -> 
         raise aws_error(f"Error deleting IAM user {name}", exc) from exc
 
 
-def _delete_extras(iam: IAMClient, name: str) -> None:
+def _delete_extras(iam: IAM, name: str) -> None:
     """What someone may have added outside the broker, and that would block DeleteUser.
 
     Best effort: Vault removes none of these, and its documented minimum IAM policy does not
@@ -265,7 +242,7 @@ class _Calls:
         return method(UserName=user, **kwargs)
 
 
-def _delete_mfa_devices(iam: IAMClient, name: str, calls: _Calls) -> None:
+def _delete_mfa_devices(iam: IAM, name: str, calls: _Calls) -> None:
     for device in calls.run("ListMFADevices", iam.list_mfa_devices, name)["MFADevices"]:
         serial = device["SerialNumber"]
         calls.run("DeactivateMFADevice", iam.deactivate_mfa_device, name, SerialNumber=serial)
@@ -274,7 +251,7 @@ def _delete_mfa_devices(iam: IAMClient, name: str, calls: _Calls) -> None:
             iam.delete_virtual_mfa_device(SerialNumber=serial)
 
 
-def _delete_signing_certificates(iam: IAMClient, name: str, calls: _Calls) -> None:
+def _delete_signing_certificates(iam: IAM, name: str, calls: _Calls) -> None:
     certs = calls.run("ListSigningCertificates", iam.list_signing_certificates, name)
     for cert in certs["Certificates"]:
         calls.run(
@@ -285,7 +262,7 @@ def _delete_signing_certificates(iam: IAMClient, name: str, calls: _Calls) -> No
         )
 
 
-def _delete_ssh_public_keys(iam: IAMClient, name: str, calls: _Calls) -> None:
+def _delete_ssh_public_keys(iam: IAM, name: str, calls: _Calls) -> None:
     for ssh in calls.run("ListSSHPublicKeys", iam.list_ssh_public_keys, name)["SSHPublicKeys"]:
         calls.run(
             "DeleteSSHPublicKey",
@@ -295,7 +272,7 @@ def _delete_ssh_public_keys(iam: IAMClient, name: str, calls: _Calls) -> None:
         )
 
 
-def _delete_service_credentials(iam: IAMClient, name: str, calls: _Calls) -> None:
+def _delete_service_credentials(iam: IAM, name: str, calls: _Calls) -> None:
     listing = calls.run(
         "ListServiceSpecificCredentials", iam.list_service_specific_credentials, name
     )
@@ -306,3 +283,31 @@ def _delete_service_credentials(iam: IAMClient, name: str, calls: _Calls) -> Non
             name,
             ServiceSpecificCredentialId=cred["ServiceSpecificCredentialId"],
         )
+
+
+def rollback_due(backend: AWSBackend, *, min_age: int = wal.MIN_AGE) -> None:
+    """Roll back every entry older than `min_age`, or left by a process that is no longer alive
+    (none of its requests can still be running); failures stay for the next run."""
+    now = backend.system.clock.now()
+    for wal_id in wal.pending(backend):
+        blob = backend.storage.get(wal.PREFIX + wal_id)
+        if blob is None:
+            continue
+        entry = json.loads(blob)
+        orphaned = bool(entry.get("boot")) and not backend.system.node_alive(str(entry["boot"]))
+        if not orphaned and now - float(entry.get("created_at", 0)) < min_age:
+            continue
+        if entry.get("type") != wal.KIND_USER:
+            log.error("unknown type to rollback in WAL entry %s", wal_id)
+            continue
+        if entry.get("lease_id") and backend.system.lease_exists(str(entry["lease_id"])):
+            # The lease was stored before the process stopped: the user is tracked by it and
+            # goes when it is revoked. Only the entry is left to clear.
+            wal.delete(backend, wal_id)
+            continue
+        try:
+            delete_user(backend, str(entry["data"]["UserName"]), issue_time=None)
+        except BrokerError as exc:
+            log.warning("rollback of WAL entry %s failed, will retry: %s", wal_id, exc)
+            continue
+        wal.delete(backend, wal_id)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from awsbroker.engines.aws.records.lease_config import STORAGE_KEY, LeaseConfig, load
 from awsbroker.sdk.duration import format_duration, parse_duration
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
@@ -15,9 +14,6 @@ from awsbroker.sdk.logical import Operation, Request, Response
 
 if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
-
-STORAGE_KEY = "config/lease"
-_NS = 1_000_000_000
 
 
 def paths() -> list[Path[AWSBackend]]:
@@ -32,26 +28,6 @@ def paths() -> list[Path[AWSBackend]]:
             summary="Configure the lease of iam_user credentials",
         )
     ]
-
-
-@dataclass(frozen=True)
-class LeaseConfig:
-    lease: int
-    lease_max: int
-
-    def to_record(self) -> bytes:
-        # Vault's layout: capitalised keys, nanoseconds.
-        return json.dumps({"Lease": self.lease * _NS, "LeaseMax": self.lease_max * _NS}).encode()
-
-    @classmethod
-    def from_record(cls, blob: bytes) -> LeaseConfig:
-        raw = json.loads(blob)
-        return cls(int(raw["Lease"]) // _NS, int(raw["LeaseMax"]) // _NS)
-
-
-def load(backend: AWSBackend) -> LeaseConfig | None:
-    blob = backend.storage.get(STORAGE_KEY)
-    return None if blob is None else LeaseConfig.from_record(blob)
 
 
 def read_lease(b: AWSBackend, req: Request, fd: FieldData) -> Response | None:

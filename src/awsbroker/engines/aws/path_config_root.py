@@ -9,24 +9,20 @@ shows Vault's `last_vault_rotation` and `next_vault_rotation`.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-from awsbroker.engines.aws.schedule import validate_root_fields
-from awsbroker.engines.aws.username_template import DEFAULT_TEMPLATE, TemplateError, parse
-from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.engines.aws import root_schedule
+from awsbroker.engines.aws.records.root_config import STORAGE_KEY, RootConfig, load
+from awsbroker.engines.aws.transport.endpoints import check_config
+from awsbroker.engines.aws.username_template import DEFAULT_TEMPLATE
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
-from awsbroker.sdk.logical import JSONObject, Operation, Request, Response
+from awsbroker.sdk.logical import Operation, Request, Response
 from awsbroker.sdk.storage import update
 
 if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
-
-STORAGE_KEY = "config/root"
-_ENTERPRISE_ONLY = "plugin workload identity not supported in awsbroker"
 
 
 def paths() -> list[Path[AWSBackend]]:
@@ -71,77 +67,11 @@ def paths() -> list[Path[AWSBackend]]:
     ]
 
 
-@dataclass
-class RootConfig:
-    access_key: str = ""
-    secret_key: str = field(default="", repr=False)
-    region: str = ""
-    iam_endpoint: str = ""
-    sts_endpoint: str = ""
-    sts_region: str = ""
-    sts_fallback_endpoints: list[str] = field(default_factory=list)
-    sts_fallback_regions: list[str] = field(default_factory=list)
-    max_retries: int = -1
-    username_template: str = DEFAULT_TEMPLATE
-    role_arn: str = ""
-    identity_token_audience: str = ""
-    identity_token_ttl: int = 0
-    rotation_period: int = 0
-    rotation_schedule: str = ""
-    rotation_window: int = 0
-    disable_automated_rotation: bool = False
-
-    def validate(self) -> None:
-        if len(self.sts_fallback_endpoints) != len(self.sts_fallback_regions):
-            raise InvalidRequest("fallback endpoints and fallback regions must be the same length")
-        if self.rotation_schedule and self.rotation_period:
-            raise InvalidRequest(
-                "mutually exclusive fields rotation_schedule and rotation_period were both "
-                "specified; only one of them can be provided"
-            )
-        if self.rotation_window and self.rotation_period:
-            raise InvalidRequest("rotation_window does not apply to period")
-        if self.rotation_window and not self.rotation_schedule:
-            raise InvalidRequest("cannot use rotation_window without rotation_schedule")
-        validate_root_fields(self.rotation_period, self.rotation_schedule, self.rotation_window)
-        if self.identity_token_audience and self.access_key:
-            raise InvalidRequest("only one of 'access_key' or 'identity_token_audience' can be set")
-        if self.identity_token_audience and not self.role_arn:
-            raise InvalidRequest(
-                "missing required 'role_arn' when 'identity_token_audience' is set"
-            )
-        if self.identity_token_audience:
-            raise InvalidRequest(_ENTERPRISE_ONLY)
-        try:
-            parse(self.username_template)
-        except TemplateError as exc:
-            raise InvalidRequest(f"unable to initialize username template: {exc}") from None
-
-    def to_response(self) -> JSONObject:
-        data = cast(JSONObject, asdict(self))
-        del data["secret_key"]
-        return data
-
-    def to_record(self) -> bytes:
-        return json.dumps(asdict(self)).encode()
-
-    @classmethod
-    def from_record(cls, blob: bytes) -> RootConfig:
-        return cls(**json.loads(blob))
-
-
-def load(backend: AWSBackend) -> RootConfig | None:
-    blob = backend.storage.get(STORAGE_KEY)
-    return None if blob is None else RootConfig.from_record(blob)
-
-
 def config_exists(b: AWSBackend, req: Request, fd: FieldData) -> bool:
     return b.storage.get(STORAGE_KEY) is not None
 
 
 def read_config(b: AWSBackend, req: Request, fd: FieldData) -> Response | None:
-    from awsbroker.engines.aws import root_schedule
-
     config = load(b)
     if config is None:
         return None
@@ -149,8 +79,6 @@ def read_config(b: AWSBackend, req: Request, fd: FieldData) -> Response | None:
 
 
 def write_config(b: AWSBackend, req: Request, fd: FieldData) -> None:
-    from awsbroker.engines.aws import root_schedule
-
     # Merged into the config as stored at the moment of the write, not as read at the start
     # of the request: a rotation of the key on another process (or another write) that lands
     # in between is kept (`update` redoes the merge over it).
@@ -161,8 +89,6 @@ def write_config(b: AWSBackend, req: Request, fd: FieldData) -> None:
 def _merged(stored: bytes | None, fd: FieldData) -> RootConfig:
     """The config this write leaves: the fields sent over the stored ones (the defaults when
     none is stored); `username_template` goes back to the default when not sent."""
-    from awsbroker.engines.aws import client
-
     config = RootConfig() if stored is None else RootConfig.from_record(stored)
     for name in (
         "access_key", "secret_key", "region", "iam_endpoint", "sts_endpoint", "sts_region",
@@ -182,5 +108,5 @@ def _merged(stored: bytes | None, fd: FieldData) -> RootConfig:
         config.disable_automated_rotation = fd.get_bool("disable_automated_rotation")
     config.username_template = fd.get_str("username_template") or DEFAULT_TEMPLATE
     config.validate()
-    client.check_config(config)
+    check_config(config)
     return config

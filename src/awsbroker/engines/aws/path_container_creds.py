@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import path_creds
-from awsbroker.engines.aws.path_roles import IAM_USER, load_role
+from awsbroker.engines.aws.records.role import IAM_USER, load_role
 from awsbroker.engines.aws.sdk_windows import (
     SDK_DEFAULT_TTL,
     inside_refresh_window,

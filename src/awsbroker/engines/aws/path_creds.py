@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import iam_user, sts
-from awsbroker.engines.aws.path_roles import (
+from awsbroker.engines.aws.records.role import (
     ASSUMED_ROLE,
     FEDERATION_TOKEN,
     IAM_USER,

@@ -15,26 +15,26 @@ user since it was read; a delete holds the role's rotation intent slot
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from awsbroker.engines.aws import path_static_creds, static_rotation
-from awsbroker.engines.aws.path_roles import ROLE_NAME, go_quote
+from awsbroker.engines.aws import static_rotation
+from awsbroker.engines.aws.path_roles import ROLE_NAME
+from awsbroker.engines.aws.records import static_creds
+from awsbroker.engines.aws.records.role import go_quote
+from awsbroker.engines.aws.records.static_role import PREFIX, StaticRole, load
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
-from awsbroker.sdk.logical import JSONObject, JSONValue, Operation, Request, Response
+from awsbroker.sdk.logical import JSONValue, Operation, Request, Response
 from awsbroker.sdk.storage import update
 
 if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
 
-PREFIX = "static-roles/"
 MIN_PERIOD = 60
-_NS = 1_000_000_000
 _CROSS_ACCOUNT = ("assume_role_arn", "assume_role_session_name", "external_id")
 # An IAM role's ARN: partition, 12-digit account, optional path, name of IAM's characters.
 _ROLE_ARN = re.compile(
@@ -70,46 +70,6 @@ def paths() -> list[Path[AWSBackend]]:
             summary="Manage the access key of an existing IAM user",
         ),
     ]
-
-
-@dataclass
-class StaticRole:
-    name: str
-    id: str = ""
-    username: str = ""
-    rotation_period: int = 0  # seconds
-    assume_role_arn: str = ""
-    assume_role_session_name: str = ""
-    external_id: str = ""
-    grace_period: int = 0  # seconds
-
-    def to_response(self) -> JSONObject:
-        return dict(asdict(self))
-
-    def to_record(self) -> bytes:
-        record: dict[str, JSONValue] = dict(asdict(self))
-        record["rotation_period"] = self.rotation_period * _NS
-        record["grace_period"] = self.grace_period * _NS
-        return json.dumps(record).encode()
-
-    @classmethod
-    def from_record(cls, blob: bytes) -> StaticRole:
-        raw = json.loads(blob)
-        return cls(
-            name=str(raw.get("name") or ""),
-            id=str(raw.get("id") or ""),
-            username=str(raw.get("username") or ""),
-            rotation_period=int(raw.get("rotation_period") or 0) // _NS,
-            assume_role_arn=str(raw.get("assume_role_arn") or ""),
-            assume_role_session_name=str(raw.get("assume_role_session_name") or ""),
-            external_id=str(raw.get("external_id") or ""),
-            grace_period=int(raw.get("grace_period") or 0) // _NS,
-        )
-
-
-def load(backend: AWSBackend, name: str) -> StaticRole | None:
-    blob = backend.storage.get(PREFIX + name)
-    return None if blob is None else StaticRole.from_record(blob)
 
 
 def list_static_roles(b: AWSBackend, req: Request, fd: FieldData) -> Response:
@@ -203,6 +163,6 @@ def delete_static_role(b: AWSBackend, req: Request, fd: FieldData) -> None:
         if role is None:
             return
         static_rotation.delete_keys(b, role)
-        path_static_creds.delete(b, name)
+        static_creds.delete(b, name)
         b.storage.delete(PREFIX + name)
         b.system.cancel_job(static_rotation.job_name(name))

@@ -22,25 +22,26 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from awsbroker.engines.aws import path_config_root, root_schedule
+from awsbroker.engines.aws import root_schedule
 from awsbroker.engines.aws import rotation_intent as intents
 from awsbroker.engines.aws.access_keys import (
     KEY_LIMIT,
     create_key,
     delete_key,
-    iam_client,
     list_keys,
     verify_key,
 )
-from awsbroker.engines.aws.client import AWS_ERRORS, THROTTLING_CODES, error_code
+from awsbroker.engines.aws.records import root_config
+from awsbroker.engines.aws.root_schedule import RootSchedule
 from awsbroker.engines.aws.rotation_intent import Intent
+from awsbroker.engines.aws.schedule import rfc3339
+from awsbroker.engines.aws.transport.errors import AWS_ERRORS, THROTTLING_CODES, error_code
 from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest, UpstreamError
 from awsbroker.sdk.storage import update
 
 if TYPE_CHECKING:
-    from mypy_boto3_iam import IAMClient
-
     from awsbroker.engines.aws.backend import AWSBackend
+    from awsbroker.engines.aws.transport.api import IAM
 
 log = logging.getLogger("awsbroker.engines.aws.root_rotation")
 EMPTY_KEYS = "Cannot call config/rotate-root when either access_key or secret_key is empty"
@@ -53,7 +54,7 @@ KEY_REPLACED = (
 
 def rotate(backend: AWSBackend) -> str:
     """Rotate the root key now; the new access key ID."""
-    config = path_config_root.load(backend)
+    config = root_config.load(backend)
     if config is None:
         raise InternalError("no configuration found for config/root")
     if not config.access_key or not config.secret_key:
@@ -70,15 +71,17 @@ def rotate(backend: AWSBackend) -> str:
     try:
         new_key = _create(backend, intent, old_iam)
         backend.after_step("created")
-        verify_key(
-            config,
-            new_key[0],
-            new_key[1],
-            intent.user,
-            timeout=backend.verify_timeout,
-            now=backend.system.clock.now,
-            sleep=backend.sleep,
-        )
+        sts = backend.clients.signed_sts(config, *new_key)
+        try:
+            verify_key(
+                sts,
+                intent.user,
+                timeout=backend.verify_timeout,
+                now=backend.system.clock.now,
+                sleep=backend.sleep,
+            )
+        finally:
+            sts.close()
         _store(backend, intent, new_key)
     except Exception:
         _undo_quietly(backend, intent)
@@ -102,21 +105,21 @@ def _store(backend: AWSBackend, intent: Intent, new_key: tuple[str, str]) -> Non
     meanwhile (an operator's `access_key`) wins: the rotation fails, and is undone."""
 
     def change(stored: bytes | None) -> bytes:
-        config = None if stored is None else path_config_root.RootConfig.from_record(stored)
+        config = None if stored is None else root_config.RootConfig.from_record(stored)
         if config is None or config.access_key != intent.old_access_key:
             raise InvalidRequest(KEY_REPLACED)
         config.access_key, config.secret_key = new_key
         return config.to_record()
 
     try:
-        update(backend.storage, path_config_root.STORAGE_KEY, change)
+        update(backend.storage, root_config.STORAGE_KEY, change)
     except InvalidRequest:
         raise
     except BrokerError as exc:
         raise InternalError(f"error saving new config/root: {exc}") from exc
 
 
-def _create(backend: AWSBackend, intent: Intent, client: IAMClient) -> tuple[str, str]:
+def _create(backend: AWSBackend, intent: Intent, client: IAM) -> tuple[str, str]:
     try:
         user = client.get_user()["User"].get("UserName", "")
     except AWS_ERRORS as exc:
@@ -149,7 +152,7 @@ def _create(backend: AWSBackend, intent: Intent, client: IAMClient) -> tuple[str
 
 def recover(backend: AWSBackend, intent: Intent) -> None:
     """Finish or undo an abandoned rotation (see the module's docstring)."""
-    config = path_config_root.load(backend) or path_config_root.RootConfig()
+    config = root_config.load(backend) or root_config.RootConfig()
     if intent.step == intents.CREATED and config.access_key == intent.new_access_key:
         if intent.old_access_key and intent.old_access_key != intent.new_access_key:
             delete_key(backend.clients.iam(), intent.user, intent.old_access_key)
@@ -160,7 +163,7 @@ def recover(backend: AWSBackend, intent: Intent) -> None:
     _undo(backend, intent, config)
 
 
-def _undo(backend: AWSBackend, intent: Intent, config: path_config_root.RootConfig) -> None:
+def _undo(backend: AWSBackend, intent: Intent, config: root_config.RootConfig) -> None:
     if intent.step == intents.CREATED:
         _delete_new_key(backend, intent, config)
     elif intent.step == intents.CREATING:
@@ -173,14 +176,12 @@ def _undo(backend: AWSBackend, intent: Intent, config: path_config_root.RootConf
     intents.clear(backend, intents.ROOT, intent)
 
 
-def _delete_new_key(
-    backend: AWSBackend, intent: Intent, config: path_config_root.RootConfig
-) -> None:
+def _delete_new_key(backend: AWSBackend, intent: Intent, config: root_config.RootConfig) -> None:
     try:
         delete_key(backend.clients.iam(), intent.user, intent.new_access_key)
     except (*AWS_ERRORS, BrokerError):
         # config/root no longer signs for that user (changed meanwhile): the key deletes itself.
-        own = iam_client(config, intent.new_access_key, intent.new_secret_key)
+        own = backend.clients.signed_iam(config, intent.new_access_key, intent.new_secret_key)
         try:
             delete_key(own, intent.user, intent.new_access_key)
         finally:
@@ -189,7 +190,7 @@ def _delete_new_key(
 
 def _undo_quietly(backend: AWSBackend, intent: Intent) -> None:
     try:
-        _undo(backend, intent, path_config_root.load(backend) or path_config_root.RootConfig())
+        _undo(backend, intent, root_config.load(backend) or root_config.RootConfig())
     except Exception:
         log.exception("undoing a failed root rotation failed; the next recovery retries")
 
@@ -206,3 +207,42 @@ def _error(prefix: str, exc: Exception) -> BrokerError:
     if error_code(exc) in THROTTLING_CODES:
         return UpstreamError(f"{prefix}: {exc}")
     return InternalError(f"{prefix}: {exc}")
+
+
+def run_job(backend: AWSBackend, _name: str) -> float | None:
+    """The `root` job (root_schedule.py keeps its state): rotate when due; the next time to
+    run."""
+    with backend.rotation_lock:
+        recover_abandoned(backend)
+        config = root_config.load(backend)
+        if config is None:
+            return None
+        now = backend.system.clock.now()
+        due = False
+        missed: float | None = None
+
+        def change(state: RootSchedule) -> None:
+            nonlocal due, missed
+            due, missed = False, None
+            if state.settings != root_schedule.settings_of(config) or state.next is None:
+                # Settings changed under us (or a rotation setting was never scheduled).
+                state.settings = root_schedule.settings_of(config)
+                state.next = root_schedule.next_after(config, now)
+            elif now < state.next:
+                pass  # run early (rescheduled since): not due yet
+            elif window and now > state.next + window:
+                missed, state.next = state.next, root_schedule.next_after(config, now)
+            else:
+                due = True
+
+        window = config.rotation_window if config.rotation_schedule else 0
+        state = root_schedule.update_state(backend, change)
+        if missed is not None:
+            log.warning(
+                "the root rotation due at %s missed its window of %ss; waiting for the next",
+                rfc3339(missed), window,
+            )  # fmt: skip
+        if not due:
+            return state.next
+        rotate(backend)
+        return root_schedule.load(backend).next

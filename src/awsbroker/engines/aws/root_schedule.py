@@ -21,14 +21,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from awsbroker.engines.aws import path_config_root
+from awsbroker.engines.aws.records import root_config
 from awsbroker.engines.aws.schedule import next_time, rfc3339
 from awsbroker.sdk.logical import JSONObject, JSONValue
 from awsbroker.sdk.storage import update
 
 if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
-    from awsbroker.engines.aws.path_config_root import RootConfig
+    from awsbroker.engines.aws.records.root_config import RootConfig
 
 log = logging.getLogger("awsbroker.engines.aws.root_schedule")
 STATE_KEY = "rotation/root"
@@ -72,7 +72,7 @@ def _parse(blob: bytes | None) -> RootSchedule:
     return RootSchedule() if blob is None else RootSchedule.from_record(blob)
 
 
-def _update(backend: AWSBackend, change: Callable[[RootSchedule], None]) -> RootSchedule:
+def update_state(backend: AWSBackend, change: Callable[[RootSchedule], None]) -> RootSchedule:
     """Change `rotation/root` as stored now, without losing another process's write (a
     rotation's `last` on one, a settings change on another): `change` edits the schedule it
     is given and may run more than once. The schedule as stored after."""
@@ -100,13 +100,13 @@ def configured(backend: AWSBackend) -> None:
 
     def change(state: RootSchedule) -> None:
         nonlocal changed
-        config = path_config_root.load(backend)
+        config = root_config.load(backend)
         changed = config is not None and state.settings != settings_of(config)
         if config is not None and changed:
             state.settings = settings_of(config)
             state.next = next_after(config, now)
 
-    state = _update(backend, change)
+    state = update_state(backend, change)
     if changed:
         _schedule(backend, state)
 
@@ -116,13 +116,13 @@ def rotated(backend: AWSBackend, at: float) -> None:
     now = backend.system.clock.now()
 
     def change(state: RootSchedule) -> None:
-        config = path_config_root.load(backend)
+        config = root_config.load(backend)
         state.last = at
         if config is not None:
             state.settings = settings_of(config)
             state.next = next_after(config, max(at, now))
 
-    _schedule(backend, _update(backend, change))
+    _schedule(backend, update_state(backend, change))
 
 
 def rotation_info(backend: AWSBackend) -> JSONObject:
@@ -132,43 +132,3 @@ def rotation_info(backend: AWSBackend) -> JSONObject:
         "last_vault_rotation": None if state.last is None else rfc3339(state.last),
         "next_vault_rotation": None if state.next is None else rfc3339(state.next),
     }
-
-
-def run(backend: AWSBackend, _name: str) -> float | None:
-    """The job: rotate when due; the next time to run."""
-    from awsbroker.engines.aws import root_rotation
-
-    with backend.rotation_lock:
-        root_rotation.recover_abandoned(backend)
-        config = path_config_root.load(backend)
-        if config is None:
-            return None
-        now = backend.system.clock.now()
-        due = False
-        missed: float | None = None
-
-        def change(state: RootSchedule) -> None:
-            nonlocal due, missed
-            due, missed = False, None
-            if state.settings != settings_of(config) or state.next is None:
-                # Settings changed under us (or a rotation setting was never scheduled).
-                state.settings = settings_of(config)
-                state.next = next_after(config, now)
-            elif now < state.next:
-                pass  # run early (rescheduled since): not due yet
-            elif window and now > state.next + window:
-                missed, state.next = state.next, next_after(config, now)
-            else:
-                due = True
-
-        window = config.rotation_window if config.rotation_schedule else 0
-        state = _update(backend, change)
-        if missed is not None:
-            log.warning(
-                "the root rotation due at %s missed its window of %ss; waiting for the next",
-                rfc3339(missed), window,
-            )  # fmt: skip
-        if not due:
-            return state.next
-        root_rotation.rotate(backend)
-        return load(backend).next

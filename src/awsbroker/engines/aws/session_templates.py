@@ -1,7 +1,7 @@
 """Credentials shaped by who asked: templated session tags, session names and SourceIdentity.
 
 An `assumed_role` or `federation_token` role may carry templates (our extension, beyond Vault;
-docs/session-tags.md) in the language of `username_template` (username_template.py):
+docs/session-tags.md) in the language of `username_template` (`awsbroker.sdk.gotemplate`):
 
 * `session_tags_template`: tag key → template of its value (AssumeRole and GetFederationToken
   `Tags`), beside the static `session_tags`;
@@ -23,8 +23,8 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from awsbroker.engines.aws.username_template import Data, Template, TemplateError, parse
 from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.gotemplate import Data, Template, TemplateError, parse
 from awsbroker.sdk.logical import CallerIdentity
 
 TAGS_FIELD = "session_tags_template"

@@ -22,27 +22,25 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from awsbroker.engines.aws import path_config_root, path_static_creds
 from awsbroker.engines.aws import rotation_intent as intents
 from awsbroker.engines.aws.access_keys import (
     KEY_LIMIT,
     create_key,
     delete_key,
-    iam_client,
     list_keys,
 )
-from awsbroker.engines.aws.client import AWS_ERRORS, aws_error
-from awsbroker.engines.aws.path_roles import go_quote
-from awsbroker.engines.aws.path_static_creds import StaticCreds
+from awsbroker.engines.aws.records import root_config, static_creds, static_role
+from awsbroker.engines.aws.records.role import go_quote
+from awsbroker.engines.aws.records.static_creds import StaticCreds
+from awsbroker.engines.aws.records.static_role import StaticRole
 from awsbroker.engines.aws.rotation_intent import Intent
 from awsbroker.engines.aws.sts import normalize_name
+from awsbroker.engines.aws.transport.errors import AWS_ERRORS, aws_error
 from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest
 
 if TYPE_CHECKING:
-    from mypy_boto3_iam import IAMClient
-
     from awsbroker.engines.aws.backend import AWSBackend
-    from awsbroker.engines.aws.path_static_roles import StaticRole
+    from awsbroker.engines.aws.transport.api import IAM, AssumeRoleRequest
 
 log = logging.getLogger("awsbroker.engines.aws.static_rotation")
 JOB_PREFIX = "static/"
@@ -56,12 +54,12 @@ def job_name(role: str) -> str:
 
 
 @contextlib.contextmanager
-def role_iam(backend: AWSBackend, role: StaticRole) -> Iterator[IAMClient]:
+def role_iam(backend: AWSBackend, role: StaticRole) -> Iterator[IAM]:
     """The IAM client for the role's user: the mount's, or one on AssumeRole credentials."""
     if not role.assume_role_arn:
         yield backend.clients.iam()
         return
-    args: dict[str, object] = {
+    args: AssumeRoleRequest = {
         "RoleArn": role.assume_role_arn,
         "RoleSessionName": role.assume_role_session_name
         or normalize_name(f"awsbroker-static-{role.name}")[:64],
@@ -69,14 +67,11 @@ def role_iam(backend: AWSBackend, role: StaticRole) -> Iterator[IAMClient]:
     }
     if role.external_id:
         args["ExternalId"] = role.external_id
+    config = root_config.load(backend) or root_config.RootConfig()
     try:
-        assumed = backend.clients.sts().assume_role(**args)["Credentials"]  # type: ignore[arg-type]
+        client = backend.clients.assumed_iam(config, args)
     except AWS_ERRORS as exc:
         raise aws_error(f"failed to get IAM client for role {go_quote(role.name)}", exc) from exc
-    config = path_config_root.load(backend) or path_config_root.RootConfig()
-    client = iam_client(
-        config, assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"]
-    )
     try:
         yield client
     finally:
@@ -120,7 +115,7 @@ def configured(
     """After a role write: make its first key, or move its next rotation; then schedule it.
     The caller holds the rotation lock."""
     now = backend.system.clock.now()
-    creds = path_static_creds.load(backend, role.name)
+    creds = static_creds.load(backend, role.name)
     if creds is None:
         # If this process dies before the key is stored, the job makes it soon.
         backend.system.schedule_job(job_name(role.name), now + RETRY_SOON)
@@ -141,9 +136,7 @@ def configured(
 def _forget_new_role(backend: AWSBackend, role: StaticRole) -> None:
     """Remove the role this request created and could make no key for; not if another write
     changed it meanwhile: that one stays, and its job makes the key (RETRY_SOON)."""
-    from awsbroker.engines.aws.path_static_roles import PREFIX
-
-    if backend.storage.compare_and_set(PREFIX + role.name, role.to_record(), None):
+    if backend.storage.compare_and_set(static_role.PREFIX + role.name, role.to_record(), None):
         backend.system.cancel_job(job_name(role.name))
 
 
@@ -157,21 +150,17 @@ def _move_next_rotation(backend: AWSBackend, name: str, now: float) -> StaticCre
             creds.expiration = now + period
         return creds
 
-    return path_static_creds.update(backend, name, change)
+    return static_creds.update(backend, name, change)
 
 
 def stored_period(backend: AWSBackend, name: str) -> int | None:
     """The role's rotation period as stored now; None when the role is gone."""
-    from awsbroker.engines.aws import path_static_roles
-
-    role = path_static_roles.load(backend, name)
+    role = static_role.load(backend, name)
     return None if role is None else role.rotation_period
 
 
 def run(backend: AWSBackend, name: str) -> float | None:
     """The role's job: end a grace period, rotate when due; the next time to run."""
-    from awsbroker.engines.aws import path_static_roles
-
     with backend.rotation_lock:
         now = backend.system.clock.now()
         leftover = intents.load(backend, intents.static_key(name))
@@ -179,10 +168,10 @@ def run(backend: AWSBackend, name: str) -> float | None:
             if not intents.abandoned(backend, leftover):
                 return now + RETRY_SOON  # another process is rotating it right now
             recover(backend, name, leftover)
-        role = path_static_roles.load(backend, name)
+        role = static_role.load(backend, name)
         if role is None:
             return None
-        creds = path_static_creds.load(backend, name)
+        creds = static_creds.load(backend, name)
         if creds is not None and not creds.expiration:
             creds = _fill_in_expiration(backend, name, now + role.rotation_period)
         if creds is not None and creds.previous_access_key and now >= creds.previous_expiration:
@@ -202,7 +191,7 @@ def _fill_in_expiration(backend: AWSBackend, name: str, when: float) -> StaticCr
             creds.expiration = when
         return creds
 
-    return path_static_creds.update(backend, name, change)
+    return static_creds.update(backend, name, change)
 
 
 def _forget_previous(backend: AWSBackend, name: str, key: str) -> StaticCreds | None:
@@ -213,7 +202,7 @@ def _forget_previous(backend: AWSBackend, name: str, key: str) -> StaticCreds | 
             creds.drop_previous()
         return creds
 
-    return path_static_creds.update(backend, name, change)
+    return static_creds.update(backend, name, change)
 
 
 def rotate(backend: AWSBackend, role: StaticRole, creds: StaticCreds | None) -> StaticCreds:
@@ -224,7 +213,7 @@ def rotate(backend: AWSBackend, role: StaticRole, creds: StaticCreds | None) -> 
         if not intents.abandoned(backend, leftover):
             raise InvalidRequest(_in_progress(role.name))
         recover(backend, role.name, leftover)
-        creds = path_static_creds.load(backend, role.name)
+        creds = static_creds.load(backend, role.name)
     now = backend.system.clock.now()
     with role_iam(backend, role) as iam:
         rotated_from = creds.access_key if creds else ""
@@ -251,7 +240,7 @@ def rotate(backend: AWSBackend, role: StaticRole, creds: StaticCreds | None) -> 
 
 def _replace(
     backend: AWSBackend,
-    iam: IAMClient,
+    iam: IAM,
     role: StaticRole,
     creds: StaticCreds | None,
     *,
@@ -317,12 +306,12 @@ def _store(
             new.previous_expiration = now + role.grace_period
         return new
 
-    stored = path_static_creds.update(backend, role.name, change)
+    stored = static_creds.update(backend, role.name, change)
     assert stored is not None  # `change` never deletes
     return stored
 
 
-def _check_user(iam: IAMClient, role: StaticRole) -> None:
+def _check_user(iam: IAM, role: StaticRole) -> None:
     prefix = "iam user didn't exist, or username/userid didn't match"
     try:
         user_id = iam.get_user(UserName=role.username)["User"]["UserId"]
@@ -334,7 +323,7 @@ def _check_user(iam: IAMClient, role: StaticRole) -> None:
 
 def _make_room(
     backend: AWSBackend,
-    iam: IAMClient,
+    iam: IAM,
     role: StaticRole,
     creds: StaticCreds | None,
     keys: list[str],
@@ -364,10 +353,8 @@ def _make_room(
 def recover(backend: AWSBackend, name: str, intent: Intent) -> None:
     """Finish or undo an abandoned rotation of role `name`: keep the keys its stored
     credentials name, delete any other key the rotation made, and the replaced key."""
-    from awsbroker.engines.aws import path_static_roles
-
-    role = path_static_roles.load(backend, name)
-    creds = path_static_creds.load(backend, name)
+    role = static_role.load(backend, name)
+    creds = static_creds.load(backend, name)
     kept = {creds.access_key, creds.previous_access_key} - {""} if creds else set()
     if role is not None:
         with role_iam(backend, role) as iam:
@@ -377,7 +364,7 @@ def recover(backend: AWSBackend, name: str, intent: Intent) -> None:
     intents.clear(backend, intents.static_key(name), intent)
 
 
-def _recover_keys(iam: IAMClient, intent: Intent, kept: set[str]) -> None:
+def _recover_keys(iam: IAM, intent: Intent, kept: set[str]) -> None:
     doomed: set[str] = set()
     if intent.step == intents.CREATED:
         doomed.add(intent.new_access_key)
@@ -431,7 +418,7 @@ def deleting(backend: AWSBackend, name: str) -> Iterator[None]:
 
 def delete_keys(backend: AWSBackend, role: StaticRole) -> None:
     """Delete the role's keys in AWS (current and previous), inside `deleting`."""
-    creds = path_static_creds.load(backend, role.name)
+    creds = static_creds.load(backend, role.name)
     keys = {creds.access_key, creds.previous_access_key} if creds else set()
     try:
         with role_iam(backend, role) as iam:
@@ -447,7 +434,7 @@ def _clean_error(name: str, exc: BrokerError) -> InternalError:
     return InternalError(f"{message}: couldn't delete from IAM: {reason}")  # noqa: S608 - not SQL
 
 
-def _delete(iam: IAMClient, user: str, key: str) -> None:
+def _delete(iam: IAM, user: str, key: str) -> None:
     try:
         delete_key(iam, user, key)
     except AWS_ERRORS as exc:

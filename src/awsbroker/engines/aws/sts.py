@@ -10,17 +10,26 @@ import json
 import re
 import urllib.parse
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import session_templates as st
-from awsbroker.engines.aws.client import AWS_ERRORS, aws_error
 from awsbroker.engines.aws.iam_user import username
-from awsbroker.engines.aws.path_roles import ASSUMED_ROLE, FEDERATION_TOKEN, RoleEntry
+from awsbroker.engines.aws.records.lease_config import SECRET_ACCESS_KEYS
+from awsbroker.engines.aws.records.role import ASSUMED_ROLE, FEDERATION_TOKEN, RoleEntry
+from awsbroker.engines.aws.transport.errors import AWS_ERRORS, aws_error
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.logical import JSONObject, Request, Response, Secret
 
 if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
+    from awsbroker.engines.aws.transport.api import (
+        AssumeRoleRequest,
+        Credentials,
+        FederationTokenRequest,
+        PolicyDescriptor,
+        SessionTokenRequest,
+        StsTag,
+    )
 
 SESSION_LIMIT = 64
 _BAD_NAME_CHARS = re.compile(r"[^a-zA-Z0-9+=,.@_-]")
@@ -40,7 +49,7 @@ def group_policies(backend: AWSBackend, groups: list[str]) -> tuple[list[str], l
             attached = iam.list_attached_group_policies(GroupName=group)["AttachedPolicies"]
             arns.extend(p["PolicyArn"] for p in attached)
             for name in iam.list_group_policies(GroupName=group)["PolicyNames"]:
-                doc: Any = iam.get_group_policy(GroupName=group, PolicyName=name)["PolicyDocument"]
+                doc = iam.get_group_policy(GroupName=group, PolicyName=name)["PolicyDocument"]
                 documents.append(doc if isinstance(doc, str) else json.dumps(doc))
     except AWS_ERRORS as exc:
         raise aws_error("Error reading the policies of IAM groups", exc) from exc
@@ -71,17 +80,15 @@ def _policies(backend: AWSBackend, role: RoleEntry) -> tuple[str, list[str]]:
     return document, arns
 
 
-def _policy_args(document: str, arns: list[str]) -> dict[str, object]:
-    args: dict[str, object] = {}
-    if document:
-        args["Policy"] = document
-    if arns:
-        args["PolicyArns"] = [{"arn": arn} for arn in arns]
-    return args
+def _descriptors(arns: list[str]) -> list[PolicyDescriptor]:
+    return [{"arn": arn} for arn in arns]
 
 
 def _response(
-    backend: AWSBackend, credentials: Any, internal: JSONObject, extra: JSONObject | None = None
+    backend: AWSBackend,
+    credentials: Credentials,
+    internal: JSONObject,
+    extra: JSONObject | None = None,
 ) -> Response:
     expiration: datetime = credentials["Expiration"]
     ttl = max(0, int(expiration.timestamp() - backend.system.clock.now()))
@@ -96,7 +103,9 @@ def _response(
     }
     return Response(
         data=data,
-        secret=Secret("access_keys", ttl=ttl, max_ttl=ttl, renewable=False, internal_data=internal),
+        secret=Secret(
+            SECRET_ACCESS_KEYS, ttl=ttl, max_ttl=ttl, renewable=False, internal_data=internal
+        ),
     )
 
 
@@ -115,11 +124,10 @@ def _shaped(
     )
 
 
-def _tags(static: dict[str, str], templated: dict[str, str]) -> dict[str, object]:
+def _tags(static: dict[str, str], templated: dict[str, str]) -> list[StsTag]:
     """STS `Tags`: the static ones, then the templated (a key is never in both: the role's
     write refuses it)."""
-    tags = {**static, **templated}
-    return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]} if tags else {}
+    return [{"Key": k, "Value": v} for k, v in {**static, **templated}.items()]
 
 
 def federation_token(
@@ -134,14 +142,16 @@ def federation_token(
             "must specify at least one of policy_arns or policy_document with federation_token "
             "credential_type"
         )
+    args: FederationTokenRequest = {"Name": name, "DurationSeconds": ttl}
+    if document:
+        args["Policy"] = document
+    if arns:
+        args["PolicyArns"] = _descriptors(arns)
+    tags = _tags({}, shaped.tags)
+    if tags:
+        args["Tags"] = tags
     try:
-        args = {
-            "Name": name,
-            "DurationSeconds": ttl,
-            **_policy_args(document, arns),
-            **_tags({}, shaped.tags),
-        }
-        result = sts.get_federation_token(**args)  # type: ignore[arg-type]
+        result = sts.get_federation_token(**args)
     except AWS_ERRORS as exc:
         raise aws_error("Error generating STS keys", exc) from exc
     return _response(
@@ -153,13 +163,13 @@ def session_token(
     backend: AWSBackend, req: Request, role: RoleEntry, ttl: int, mfa_code: str
 ) -> Response:
     sts = backend.clients.sts()
-    args: dict[str, object] = {"DurationSeconds": ttl}
+    args: SessionTokenRequest = {"DurationSeconds": ttl}
     if role.mfa_serial_number:
         args["SerialNumber"] = role.mfa_serial_number
     if mfa_code:
         args["TokenCode"] = mfa_code
     try:
-        result = sts.get_session_token(**args)  # type: ignore[arg-type]
+        result = sts.get_session_token(**args)
     except AWS_ERRORS as exc:
         raise aws_error("Error generating STS keys", exc) from exc
     return _response(backend, result["Credentials"], {"is_sts": True})
@@ -184,19 +194,24 @@ def assumed_role(
         session_name = normalize_name(session_name)[:SESSION_LIMIT]
     else:
         session_name = username(backend, "IAM", req.display_name, role_name)
-    args: dict[str, object] = {
+    args: AssumeRoleRequest = {
         "RoleArn": role_arn,
         "RoleSessionName": session_name,
         "DurationSeconds": ttl,
-        **_policy_args(document, arns),
-        **_tags(role.session_tags, shaped.tags),
     }
+    if document:
+        args["Policy"] = document
+    if arns:
+        args["PolicyArns"] = _descriptors(arns)
+    tags = _tags(role.session_tags, shaped.tags)
+    if tags:
+        args["Tags"] = tags
     if shaped.source_identity:
         args["SourceIdentity"] = shaped.source_identity
     if role.external_id:
         args["ExternalId"] = role.external_id
     try:
-        result = sts.assume_role(**args)  # type: ignore[arg-type]
+        result = sts.assume_role(**args)
     except AWS_ERRORS as exc:
         raise aws_error("Error assuming role", exc) from exc
     return _response(

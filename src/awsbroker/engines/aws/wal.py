@@ -50,33 +50,3 @@ def delete(backend: AWSBackend, wal_id: str) -> None:
 
 def pending(backend: AWSBackend) -> list[str]:
     return [k for k in backend.storage.list(PREFIX) if not k.endswith("/")]
-
-
-def rollback_due(backend: AWSBackend, *, min_age: int = MIN_AGE) -> None:
-    """Roll back every entry older than `min_age`, or left by a process that is no longer alive
-    (none of its requests can still be running); failures stay for the next run."""
-    from awsbroker.engines.aws.iam_user import delete_user
-
-    now = backend.system.clock.now()
-    for wal_id in pending(backend):
-        blob = backend.storage.get(PREFIX + wal_id)
-        if blob is None:
-            continue
-        entry = json.loads(blob)
-        orphaned = bool(entry.get("boot")) and not backend.system.node_alive(str(entry["boot"]))
-        if not orphaned and now - float(entry.get("created_at", 0)) < min_age:
-            continue
-        if entry.get("type") != KIND_USER:
-            log.error("unknown type to rollback in WAL entry %s", wal_id)
-            continue
-        if entry.get("lease_id") and backend.system.lease_exists(str(entry["lease_id"])):
-            # The lease was stored before the process stopped: the user is tracked by it and
-            # goes when it is revoked. Only the entry is left to clear.
-            delete(backend, wal_id)
-            continue
-        try:
-            delete_user(backend, str(entry["data"]["UserName"]), issue_time=None)
-        except BrokerError as exc:
-            log.warning("rollback of WAL entry %s failed, will retry: %s", wal_id, exc)
-            continue
-        delete(backend, wal_id)

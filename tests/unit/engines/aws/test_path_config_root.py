@@ -9,9 +9,9 @@ import re
 import pytest
 from tests.support.system_view import FakeSystemView
 
-from awsbroker.engines.aws import client
 from awsbroker.engines.aws.backend import AWSBackend
-from awsbroker.engines.aws.path_config_root import RootConfig, load
+from awsbroker.engines.aws.records.root_config import RootConfig, load
+from awsbroker.engines.aws.transport import endpoints
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.framework import BackendConfig
@@ -93,7 +93,7 @@ def test_usual_endpoints_pass(b: AWSBackend, endpoint: str) -> None:
     stored = load(b)
     assert stored is not None
     assert stored.iam_endpoint == endpoint
-    client.check_config(stored)
+    endpoints.check_config(stored)
 
 
 @pytest.mark.parametrize(
@@ -109,5 +109,5 @@ def test_a_bare_host_is_built_as_https(stored: str, url: str) -> None:
         access_key="AKIAEXAMPLE", secret_key="s", region="us-east-1", iam_endpoint=stored
     )
     config.sts_endpoint = stored
-    assert client.iam_spec(config).endpoint == url
-    assert [s.endpoint for s in client.sts_specs(config)] == [url]
+    assert endpoints.iam_spec(config).endpoint == url
+    assert [s.endpoint for s in endpoints.sts_specs(config)] == [url]

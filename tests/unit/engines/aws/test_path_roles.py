@@ -8,8 +8,8 @@ import pytest
 from tests.support.system_view import FakeSystemView
 
 from awsbroker.engines.aws.backend import AWSBackend
-from awsbroker.engines.aws.path_roles import (
-    LEGACY_WARNING,
+from awsbroker.engines.aws.path_roles import LEGACY_WARNING
+from awsbroker.engines.aws.records.role import (
     RoleEntry,
     compact_json,
     go_quote,

@@ -13,7 +13,7 @@ from tests.support.moto_server import MotoServer
 
 from awsbroker.engines.aws import root_rotation
 from awsbroker.engines.aws import rotation_intent as intents
-from awsbroker.engines.aws.path_config_root import STORAGE_KEY
+from awsbroker.engines.aws.records.root_config import STORAGE_KEY
 from awsbroker.sdk.errors import InternalError, InvalidRequest, UnsupportedOperation
 from awsbroker.sdk.logical import Operation
 from awsbroker.sdk.telemetry import ROTATION_LAST_SUCCESS

@@ -12,7 +12,8 @@ from tests.support.aws_proxy import AWSProxy
 from tests.support.aws_rotation import World, fresh_world
 from tests.support.moto_server import MotoServer
 
-from awsbroker.engines.aws import path_config_root, root_schedule, schedule
+from awsbroker.engines.aws import root_schedule, schedule
+from awsbroker.engines.aws.records import root_config
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.logical import JSONValue, Operation
 
@@ -104,10 +105,10 @@ def test_a_stored_schedule_that_never_fires_breaks_nothing(world: World) -> None
     """One stored before the write refused it: the job, a rotation and a read still work, and a
     write says what to change instead of failing with a 500."""
     world.ok(U, "config/root", rotation_schedule="0 0 * * *")
-    config = path_config_root.load(world.backend)
+    config = root_config.load(world.backend)
     assert config is not None
     config.rotation_schedule = NEVER
-    world.storage.put(path_config_root.STORAGE_KEY, config.to_record())
+    world.storage.put(root_config.STORAGE_KEY, config.to_record())
 
     assert world.backend.run_job(JOB) is None  # the job: nothing due, ever
     assert rotations(world) == 0

@@ -11,10 +11,10 @@ from tests.support.system_view import FakeSystemView
 
 from awsbroker.engines.aws import session_templates as st
 from awsbroker.engines.aws.backend import AWSBackend
-from awsbroker.engines.aws.username_template import parse
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.framework import BackendConfig
+from awsbroker.sdk.gotemplate import parse
 from awsbroker.sdk.logical import CallerIdentity, JSONValue, Operation, Request
 
 CALLER = CallerIdentity(

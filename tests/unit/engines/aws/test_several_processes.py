@@ -17,11 +17,13 @@ from tests.support.aws_rotation import ALLOW_ALL, REGION, ROOT_USER, Crash, Worl
 from tests.support.moto_server import MotoServer
 from tests.support.system_view import FakeSystemView
 
-from awsbroker.engines.aws import path_config_root, path_static_creds, root_rotation, root_schedule
+from awsbroker.engines.aws import root_rotation, root_schedule
 from awsbroker.engines.aws import rotation_intent as intents
 from awsbroker.engines.aws.backend import AWSBackend
-from awsbroker.engines.aws.path_config_root import RootConfig
-from awsbroker.engines.aws.path_static_creds import StaticCreds
+from awsbroker.engines.aws.records import root_config
+from awsbroker.engines.aws.records import static_creds as creds_record
+from awsbroker.engines.aws.records.root_config import RootConfig
+from awsbroker.engines.aws.records.static_creds import StaticCreds
 from awsbroker.engines.aws.schedule import rfc3339
 from awsbroker.sdk.errors import InternalError, InvalidRequest
 from awsbroker.sdk.framework import BackendConfig
@@ -169,7 +171,7 @@ def test_the_sts_fallback_probe_runs_once_per_config(world: World) -> None:
 
 
 def stored_config(world: World) -> RootConfig:
-    config = path_config_root.load(world.backend)
+    config = root_config.load(world.backend)
     assert config is not None
     return config
 
@@ -209,9 +211,7 @@ def test_a_config_write_during_a_rotation_keeps_both(world: World) -> None:
 
 
 def test_a_rotation_during_a_config_write_keeps_both(world: World) -> None:
-    rotation = BeforeWrite(
-        world.storage, path_config_root.STORAGE_KEY, lambda: rotate(world.backend)
-    )
+    rotation = BeforeWrite(world.storage, root_config.STORAGE_KEY, lambda: rotate(world.backend))
     b = second_process(world, rotation)
     ok(b, U, "config/root", region=OTHER_REGION)  # b read config/root before the rotation
     assert rotation.ran
@@ -341,7 +341,7 @@ def static(world: World) -> World:
 
 
 def static_creds(world: World) -> StaticCreds:
-    creds = path_static_creds.load(world.backend, "s")
+    creds = creds_record.load(world.backend, "s")
     assert creds is not None
     return creds
 
@@ -409,7 +409,7 @@ def test_a_role_is_not_deleted_while_another_process_rotates_its_key(static: Wor
     assert static.key_ids("app") == [creds.access_key]
     ok(b, D, "static-roles/s")  # the rotation is over: now it goes
     assert static.key_ids("app") == []
-    assert path_static_creds.load(static.backend, "s") is None
+    assert creds_record.load(static.backend, "s") is None
 
 
 def test_a_static_rotation_brings_back_no_record_deleted_meanwhile(static: World) -> None:
@@ -426,5 +426,5 @@ def test_a_static_rotation_brings_back_no_record_deleted_meanwhile(static: World
         'static role "s" was deleted while its key was being rotated; the new key this '
         "rotation made is deleted"
     )
-    assert path_static_creds.load(static.backend, "s") is None
+    assert creds_record.load(static.backend, "s") is None
     assert static.key_ids("app") == [first.access_key]  # the rotation's key is gone

@@ -11,8 +11,9 @@ from tests.support.aws_proxy import AWSProxy
 from tests.support.aws_rotation import Crash, World, allow_all_role_in, fresh_world
 from tests.support.moto_server import MotoServer
 
-from awsbroker.engines.aws import path_static_creds, static_rotation
 from awsbroker.engines.aws import rotation_intent as intents
+from awsbroker.engines.aws import static_rotation
+from awsbroker.engines.aws.records import static_creds
 from awsbroker.engines.aws.schedule import rfc3339
 from awsbroker.sdk.errors import InternalError, InvalidRequest, NotFound
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation
@@ -392,12 +393,12 @@ def test_crash_while_creating_the_first_key(world: World, step: str) -> None:
 
 
 def test_credentials_record_round_trip() -> None:
-    record = path_static_creds.StaticCreds("AK", "SK", 1_700_000_000.0)
-    again = path_static_creds.StaticCreds.from_record(record.to_record())
+    record = static_creds.StaticCreds("AK", "SK", 1_700_000_000.0)
+    again = static_creds.StaticCreds.from_record(record.to_record())
     assert again == record
-    vault = path_static_creds.StaticCreds.from_record(
+    vault = static_creds.StaticCreds.from_record(
         b'{"access_key":"A","secret_key":"S","expiration":"2024-01-01T00:00:00.5Z"}'
     )
     assert vault.expiration == 1_704_067_200.5
-    openbao = path_static_creds.StaticCreds.from_record(b'{"access_key":"A","secret_key":"S"}')
+    openbao = static_creds.StaticCreds.from_record(b'{"access_key":"A","secret_key":"S"}')
     assert openbao.expiration == 0.0

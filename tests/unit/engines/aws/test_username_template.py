@@ -11,20 +11,17 @@ from collections import Counter
 import pytest
 
 from awsbroker.engines.aws.username_template import (
-    BASE62,
     DEFAULT_IAM_TEMPLATE,
     DEFAULT_STS_TEMPLATE,
     DEFAULT_TEMPLATE,
     USERNAME_LIMITS,
-    Template,
-    TemplateError,
     UsernameError,
     generate_username,
     load_username_template,
     normalize_name,
-    parse,
-    random_base62,
 )
+from awsbroker.sdk.gotemplate import Template, TemplateError, parse, random_base62
+from awsbroker.sdk.gotemplate.functions import BASE62
 
 NOW = 1_700_000_000.25  # 2023-11-14T22:13:20.25Z, a Tuesday, day 318
 RANDOM = "abcdefghijklmnopqrstuvwxyz0123456789" * 3

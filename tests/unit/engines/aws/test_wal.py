@@ -145,7 +145,7 @@ def test_rollback_only_after_five_minutes(
     ]
 
     clock.advance(wal.MIN_AGE - 1)
-    wal.rollback_due(b)
+    iam_user.rollback_due(b)
     assert users(iam) == [name]
     assert len(wal.pending(b)) == 1
     assert proxy.calls("DeleteUser") == []
@@ -166,7 +166,7 @@ def test_rollback_removes_what_the_half_made_user_had(
     assert iam.list_user_policies(UserName=name)["PolicyNames"] == ["r"]
 
     clock.advance(wal.MIN_AGE)
-    wal.rollback_due(b)
+    iam_user.rollback_due(b)
     assert users(iam) == []
     assert iam.get_group(GroupName="g")["Users"] == []
     assert wal.pending(b) == []
@@ -178,12 +178,12 @@ def test_failed_rollback_is_retried(
     name = fail_create_access_key(b, proxy)
     clock.advance(wal.MIN_AGE)
     proxy.inject("ListGroupsForUser", 400, "Throttling", "Rate exceeded", times=1)
-    wal.rollback_due(b)
+    iam_user.rollback_due(b)
     assert users(iam) == [name]
     assert len(wal.pending(b)) == 1
 
     clock.advance(60)
-    wal.rollback_due(b)
+    iam_user.rollback_due(b)
     assert users(iam) == []
     assert wal.pending(b) == []
 
@@ -192,10 +192,10 @@ def test_entry_of_a_dead_process_is_rolled_back_at_once(
     b: AWSBackend, proxy: AWSProxy, iam: IAMClient, system: FakeSystemView
 ) -> None:
     name = fail_create_access_key(b, proxy)
-    wal.rollback_due(b)
+    iam_user.rollback_due(b)
     assert users(iam) == [name]  # its writer is alive: the request may still be running
     system.alive.clear()  # the process that wrote it died (its successor runs the rollback)
-    wal.rollback_due(b)
+    iam_user.rollback_due(b)
     assert users(iam) == []
     assert wal.pending(b) == []
 
@@ -203,7 +203,7 @@ def test_entry_of_a_dead_process_is_rolled_back_at_once(
 def test_rollback_of_a_user_that_was_never_made(b: AWSBackend, clock: ManualClock) -> None:
     wal.put_user(b, "vault-never-created")
     clock.advance(wal.MIN_AGE)
-    wal.rollback_due(b)  # NoSuchEntity counts as done for a WAL rollback
+    iam_user.rollback_due(b)  # NoSuchEntity counts as done for a WAL rollback
     assert wal.pending(b) == []
 
 
@@ -211,7 +211,7 @@ def test_unknown_kind_is_left_alone(b: AWSBackend, proxy: AWSProxy, clock: Manua
     entry = {"type": "mystery", "data": {}, "created_at": int(clock.now())}
     b.storage.put(wal.PREFIX + "odd", json.dumps(entry).encode())
     clock.advance(wal.MIN_AGE)
-    wal.rollback_due(b)
+    iam_user.rollback_due(b)
     assert wal.pending(b) == ["odd"]
     assert proxy.calls() == []
 
@@ -265,7 +265,7 @@ def test_entry_cleared_once_the_lease_is_stored(
         hook()
     assert wal.pending(b) == []
     clock.advance(wal.MIN_AGE)
-    wal.rollback_due(b)
+    iam_user.rollback_due(b)
     assert users(iam) == [name]
 
 
@@ -274,7 +274,7 @@ def test_credentials_that_never_got_a_lease_are_rolled_back(
 ) -> None:
     issue(b)  # the process "dies" before the lease is stored: the hooks never run
     clock.advance(wal.MIN_AGE)
-    wal.rollback_due(b)
+    iam_user.rollback_due(b)
     assert users(iam) == []
     assert wal.pending(b) == []
 
@@ -291,7 +291,7 @@ def test_a_stored_lease_keeps_its_user_when_the_process_died_before_clearing_the
     assert response is not None
     system.leases.add("aws/creds/r/L1")
     system.alive.clear()
-    wal.rollback_due(b)
+    iam_user.rollback_due(b)
     assert len(users(iam)) == 1  # kept: its lease revokes it in time
     assert wal.pending(b) == []  # and the entry is cleared
 

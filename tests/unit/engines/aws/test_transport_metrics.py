@@ -13,7 +13,7 @@ from mypy_boto3_iam import IAMClient
 from tests.support.moto_server import MotoServer
 from tests.support.telemetry import RecordingTelemetry
 
-from awsbroker.engines.aws.call_metrics import instrument
+from awsbroker.engines.aws.transport.metrics import instrument
 from awsbroker.sdk.telemetry import AWS_CALL_SECONDS, AWS_CALLS
 
 KEY = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")

@@ -1,5 +1,4 @@
-"""`sys/remount` and its status (issue 17 item 4): pending until the remount branch lands
-(strict xfail: a case that passes then fails as XPASS, and its mark goes)."""
+"""`sys/remount` and its status (issue 17 item 4), compared with OpenBao."""
 
 from __future__ import annotations
 
@@ -7,7 +6,7 @@ from typing import Any
 
 import pytest
 from tests.differential.everywhere import EVERYWHERE
-from tests.differential.harness import DELETE, GET, POST, Case, Target, check, params, pending
+from tests.differential.harness import DELETE, GET, POST, Case, Target, check, params
 
 ENABLE = POST("sys/mounts/diff-mv-a", {"type": "$engine"})
 CLEAN = (DELETE("sys/mounts/diff-mv-a"), DELETE("sys/mounts/diff-mv-b"))
@@ -46,6 +45,6 @@ CASES = [
 EXPECTED: dict[str, dict[str, str]] = {}
 
 
-@pytest.mark.parametrize("case", params(CASES, pending("the sys/remount + token leases helper")))
+@pytest.mark.parametrize("case", params(CASES))
 def test_same_as_openbao(case: Case, targets: tuple[Target, Target], record_property: Any) -> None:
     check(case, targets, EXPECTED, record_property, EVERYWHERE)

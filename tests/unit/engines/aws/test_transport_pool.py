@@ -1,4 +1,4 @@
-"""AWS calls in helper processes: real helpers (`python -m ...call_process`) against the fake
+"""AWS calls in helper processes: real helpers (`python -m ...transport.pool`) against the fake
 AWS on loopback."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import botocore.exceptions
 import pytest
@@ -18,9 +17,10 @@ from tests.support.lifecycle import exited
 from tests.support.reliability import wait_for
 from tests.support.telemetry import RecordingTelemetry
 
-from awsbroker.engines.aws import call_process
-from awsbroker.engines.aws.call_process import CallPool, CallProcessGone, RemoteClient
-from awsbroker.engines.aws.client import ClientSpec, aws_error
+from awsbroker.engines.aws.transport import pool as pool_module
+from awsbroker.engines.aws.transport.endpoints import ClientSpec, Service
+from awsbroker.engines.aws.transport.errors import aws_error
+from awsbroker.engines.aws.transport.pool import CallPool, CallProcessGone
 from awsbroker.sdk.errors import UpstreamError
 from awsbroker.sdk.telemetry import AWS_CALL_SECONDS, AWS_CALLS, NullTelemetry
 
@@ -41,7 +41,7 @@ def pool() -> Iterator[CallPool]:
     calls.close()
 
 
-def spec(aws: FakeAWS, service: str = "iam", max_retries: int = 0) -> ClientSpec:
+def spec(aws: FakeAWS, service: Service = "iam", max_retries: int = 0) -> ClientSpec:
     return ClientSpec(service, "us-east-1", aws.endpoint, KEY[0], KEY[1], max_retries)
 
 
@@ -49,7 +49,7 @@ def test_a_call_runs_in_a_helper_process_and_returns_the_parsed_answer(
     aws: FakeAWS, pool: CallPool
 ) -> None:
     assert pool.pids() == []  # nothing starts before the first call
-    iam: Any = pool.client(spec(aws), NullTelemetry())
+    iam = pool.iam(spec(aws), NullTelemetry())
     created = iam.create_user(UserName="remote-user", Path="/")
     assert created["User"]["UserName"] == "remote-user"
     assert aws.state.users["remote-user"]
@@ -63,7 +63,7 @@ def test_a_call_runs_in_a_helper_process_and_returns_the_parsed_answer(
 def test_an_aws_error_comes_back_as_a_client_error_with_its_code(
     aws: FakeAWS, pool: CallPool
 ) -> None:
-    iam: Any = pool.client(spec(aws), NullTelemetry())
+    iam = pool.iam(spec(aws), NullTelemetry())
     with pytest.raises(botocore.exceptions.ClientError) as caught:
         iam.get_user(UserName="nobody")
     assert caught.value.response["Error"]["Code"] == "NoSuchEntity"
@@ -71,14 +71,14 @@ def test_an_aws_error_comes_back_as_a_client_error_with_its_code(
 
 
 def test_a_refused_parameter_comes_back_as_the_sdk_raised_it(aws: FakeAWS, pool: CallPool) -> None:
-    sts: Any = pool.client(spec(aws, "sts"), NullTelemetry())
+    sts = pool.sts(spec(aws, "sts"), NullTelemetry())
     with pytest.raises(botocore.exceptions.ParamValidationError, match="DurationSeconds"):
         sts.get_session_token(DurationSeconds=1)
 
 
 def test_the_calls_metrics_reach_the_servers_telemetry(aws: FakeAWS, pool: CallPool) -> None:
     telemetry = RecordingTelemetry()
-    iam: Any = pool.client(spec(aws), telemetry)
+    iam = pool.iam(spec(aws), telemetry)
     iam.create_user(UserName="counted")
     with pytest.raises(botocore.exceptions.ClientError):
         iam.get_user(UserName="not-counted-twice")
@@ -95,7 +95,7 @@ def test_the_calls_metrics_reach_the_servers_telemetry(aws: FakeAWS, pool: CallP
 def test_concurrent_calls_each_get_their_own_answer(aws: FakeAWS) -> None:
     pool = CallPool(processes=2)
     try:
-        iam: Any = pool.client(spec(aws), NullTelemetry())
+        iam = pool.iam(spec(aws), NullTelemetry())
         names = [f"concurrent-{i}" for i in range(40)]
         answers: dict[str, str] = {}
 
@@ -116,7 +116,7 @@ def test_concurrent_calls_each_get_their_own_answer(aws: FakeAWS) -> None:
 def test_a_helper_that_dies_fails_its_calls_in_flight_and_is_replaced(
     aws: FakeAWS, pool: CallPool
 ) -> None:
-    sts: Any = pool.client(spec(aws, "sts"), NullTelemetry())
+    sts = pool.sts(spec(aws, "sts"), NullTelemetry())
     sts.get_caller_identity()  # the helper is up
     [pid] = pool.pids()
     failures: list[BaseException] = []
@@ -164,7 +164,7 @@ def aws_inflight(pool: CallPool) -> int:
 def test_closing_the_pool_ends_its_helpers_and_refuses_later_calls(aws: FakeAWS) -> None:
     pool = CallPool(processes=2)
     try:
-        iam: Any = pool.client(spec(aws), NullTelemetry())
+        iam = pool.iam(spec(aws), NullTelemetry())
         iam.get_user()
         pids = pool.pids()
         assert len(pids) == 2
@@ -176,31 +176,55 @@ def test_closing_the_pool_ends_its_helpers_and_refuses_later_calls(aws: FakeAWS)
 
 
 def test_the_helper_keeps_a_bounded_number_of_clients(aws: FakeAWS) -> None:
-    client = call_process.client_cache(NullTelemetry(), size=2)
-    first = client(spec(aws, max_retries=1))
-    assert client(spec(aws, max_retries=1)) is first  # equal specs share a client
-    client(spec(aws, max_retries=2))
-    client(spec(aws, max_retries=3))
-    assert client(spec(aws, max_retries=1)) is not first  # the oldest was dropped
+    clients = pool_module._Clients(NullTelemetry(), size=2)
+    clients.specs.update({n: spec(aws, max_retries=n) for n in (1, 2, 3)})
+    first = clients.get(1)
+    assert clients.get(1) is first
+    clients.get(2)
+    clients.get(3)
+    assert clients.get(1) is not first  # the oldest was dropped
+
+
+def test_equal_specs_share_one_client_and_its_key_crosses_once(
+    aws: FakeAWS, pool: CallPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pool.iam(spec(aws), NullTelemetry()).get_user()
+    [helper] = pool._helpers
+    sent: list[bytes] = []
+    send = helper.conn.send
+
+    def recording(message: object) -> None:
+        sent.append(pickle.dumps(message))
+        send(message)
+
+    monkeypatch.setattr(helper.conn, "send", recording)
+    pool.iam(spec(aws), NullTelemetry()).get_user()  # an equal spec, another proxy
+    assert len(sent) == 1  # the call only: the helper knows the client
+    assert KEY[1].encode() not in sent[0]
+    pool.sts(spec(aws, "sts"), NullTelemetry()).get_caller_identity()  # a new client: its spec
+    assert len(sent) == 3
+    assert KEY[1].encode() in sent[1]
+    assert KEY[1].encode() not in sent[2]
 
 
 def test_an_exception_that_cannot_cross_becomes_a_runtime_error() -> None:
     class Local(Exception):  # not importable by the server: a local class
         pass
 
-    crossed = call_process._portable(Local("boom"))
+    crossed = pool_module._portable(Local("boom"))
     assert isinstance(crossed, RuntimeError)
     assert str(crossed) == "Local: boom"
     pickle.dumps(crossed)
     modeled = botocore.exceptions.ClientError({"Error": {"Code": "X"}}, "Op")
-    assert type(call_process._portable(modeled)) is botocore.exceptions.ClientError
+    assert type(pool_module._portable(modeled)) is botocore.exceptions.ClientError
 
 
-def test_a_remote_client_has_no_private_attributes(aws: FakeAWS, pool: CallPool) -> None:
-    client = RemoteClient(pool, spec(aws), NullTelemetry())
-    with pytest.raises(AttributeError):
-        client._anything  # noqa: B018
-    assert pool.pids() == []
+def test_a_helper_runs_only_the_operations_of_the_engines_protocols(aws: FakeAWS) -> None:
+    clients = pool_module._Clients(NullTelemetry())
+    clients.specs[0] = spec(aws)
+    assert clients.operation(0, "get_user")
+    with pytest.raises(AttributeError, match="not an operation"):
+        clients.operation(0, "delete_role")
 
 
 def test_a_spec_keeps_its_secret_out_of_its_repr(aws: FakeAWS) -> None:
@@ -213,7 +237,7 @@ def test_a_helper_that_cannot_start_fails_the_call_as_unreachable_aws(
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")
     pool = CallPool(processes=1)
     try:
-        iam: Any = pool.client(spec(aws), NullTelemetry())
+        iam = pool.iam(spec(aws), NullTelemetry())
         with pytest.raises(CallProcessGone, match="none could be started") as caught:
             iam.get_user()
         assert isinstance(aws_error("Error reading the user", caught.value), UpstreamError)
