@@ -144,10 +144,14 @@ def test_with_a_token_they_use_the_token_paths(
     assert default_server.client(token.strip()).is_authenticated()
 
     assert "Started    false" in cli.ok("operator", "rekey", "-status")
-    cli.ok("operator", "rekey", "-init", "-key-shares=1", "-key-threshold=1")
+    cli.ok("operator", "rekey", "-init", "-key-shares=1", "-key-threshold=1", "-verify")
     cli.ok("operator", "rekey", init.keys[0])
     rekeyed = cli.ok("operator", "rekey", init.keys[2])
     (new_key,) = re.findall(r"^Key 1: (\S+)$", rekeyed, re.MULTILINE)
+    assert "Verification Progress    0/1" in cli.ok("operator", "rekey", "-verify", "-status")
+    assert "Verification Nonce" in cli.ok("operator", "rekey", "-verify", "-cancel")
+    verified = cli.ok("operator", "rekey", "-verify", new_key)
+    assert "Rekey verification successful" in verified
     default_server.client(init.root_token).sys.seal()
     default_server.unseal([new_key])
 
