@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 from tests.support import bao
-from tests.support.server import InitResult, ServerFactory, ServerProcess
+from tests.support.server import UNAUTHED_ON, InitResult, ServerFactory, ServerProcess
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     factory = ServerFactory(tmp_path)
     try:
-        yield factory.sqlite()
+        yield factory.sqlite(listener=UNAUTHED_ON)
     finally:
         factory.close()
 
@@ -120,3 +120,23 @@ def test_bao_generate_root_with_an_otp(server: ServerProcess, tmp_path: Path) ->
     ok(fresh, "operator", "generate-root", "-init", "-generate-otp")
     ok(fresh, "operator", "generate-root", "-cancel")
     assert as_json(fresh, "operator", "generate-root", "-status")["started"] is False
+
+
+def test_a_default_server_serves_bao_generate_root_and_rotate_keys_but_not_rekey(
+    tmp_path: Path,
+) -> None:
+    """With the listener's defaults: `bao operator rekey` (token-less `sys/rekey/*`) gets
+    OpenBao's 405; `rotate-keys` and `generate-root` (token paths) work."""
+    factory = ServerFactory(tmp_path)
+    try:
+        server = factory.sqlite()
+        init = server.init_and_unseal(1, 1)
+        cli = bao.Bao(bao.require(), tmp_path / "home", server.url, init.root_token)
+        refused = cli.run("operator", "rekey", "-status")
+        assert refused.returncode == 2
+        assert "Code: 405" in refused.stderr
+        assert "unsupported operation" in refused.stderr
+        assert as_json(cli, "operator", "rotate-keys", "-status")["started"] is False
+        assert as_json(cli, "operator", "generate-root", "-status")["otp_length"] == 28
+    finally:
+        factory.close()

@@ -12,14 +12,16 @@ from pathlib import Path
 
 import pytest
 from tests.support.cli import CLI
-from tests.support.server import ServerProcess, config_server
+from tests.support.server import UNAUTHED_ON, ServerProcess, config_server
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     workdir = tmp_path / "server"
     workdir.mkdir()
-    made = config_server(workdir, "sqlite", {"path": str(workdir / "storage.db")})
+    made = config_server(
+        workdir, "sqlite", {"path": str(workdir / "storage.db")}, listener=UNAUTHED_ON
+    )
     made.start()
     try:
         yield made
@@ -106,3 +108,73 @@ def test_rekey_with_verification_and_no_token(server: ServerProcess, tmp_path: P
     for key in new_keys:
         cli.ok("operator", "unseal", key)
     assert cli.run("status").returncode == 0
+
+
+@pytest.fixture
+def default_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server with the listener's defaults: no token-less rekey or generate-root."""
+    workdir = tmp_path / "default-server"
+    workdir.mkdir()
+    made = config_server(workdir, "sqlite", {"path": str(workdir / "storage.db")})
+    made.start()
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def test_with_a_token_they_use_the_token_paths(
+    default_server: ServerProcess, tmp_path: Path
+) -> None:
+    """With a token, `sys/generate-root-token/*` and `sys/rotate/root/*` (as bao's
+    `operator generate-root` and `rotate-keys`), which a default server serves."""
+    init = default_server.init_and_unseal(3, 2)
+    env = {"AWSBROKER_ADDR": default_server.url, "AWSBROKER_TOKEN": init.root_token}
+    cli = CLI(tmp_path / "home", env)
+    otp = cli.ok("operator", "generate-root", "-generate-otp").strip()
+    assert len(otp) == 28
+    started = json.loads(
+        cli.ok("operator", "generate-root", "-init", f"-otp={otp}", "-format=json")
+    )
+    assert (started["started"], started["required"]) == (True, 2)
+    cli.ok("operator", "generate-root", init.keys[0])
+    done = json.loads(cli.ok("operator", "generate-root", "-format=json", init.keys[1]))
+    assert done["complete"] is True
+    token = cli.ok("operator", "generate-root", f"-decode={done['encoded_token']}", f"-otp={otp}")
+    assert default_server.client(token.strip()).is_authenticated()
+
+    assert "Started    false" in cli.ok("operator", "rekey", "-status")
+    cli.ok("operator", "rekey", "-init", "-key-shares=1", "-key-threshold=1", "-verify")
+    cli.ok("operator", "rekey", init.keys[0])
+    rekeyed = cli.ok("operator", "rekey", init.keys[2])
+    (new_key,) = re.findall(r"^Key 1: (\S+)$", rekeyed, re.MULTILINE)
+    assert "Verification Progress    0/1" in cli.ok("operator", "rekey", "-verify", "-status")
+    assert "Verification Nonce" in cli.ok("operator", "rekey", "-verify", "-cancel")
+    verified = cli.ok("operator", "rekey", "-verify", new_key)
+    assert "Rekey verification successful" in verified
+    default_server.client(init.root_token).sys.seal()
+    default_server.unseal([new_key])
+
+
+@pytest.mark.parametrize("command", ["generate-root", "rekey"])
+def test_the_token_less_paths_of_a_default_server_are_refused_with_advice(
+    default_server: ServerProcess, tmp_path: Path, command: str
+) -> None:
+    init = default_server.init_and_unseal(1, 1)
+    switch = {
+        "generate-root": "disable_unauthed_generate_root_endpoints",
+        "rekey": "disable_unauthed_rekey_endpoints",
+    }[command]
+    no_token = CLI(tmp_path / "no-token", {"AWSBROKER_ADDR": default_server.url})
+    asked = CLI(
+        tmp_path / "asked",
+        {"AWSBROKER_ADDR": default_server.url, "AWSBROKER_TOKEN": init.root_token},
+    )
+    for refused in (
+        no_token.run("operator", command, "-status"),
+        asked.run("operator", command, "-status", "-unauthenticated"),
+    ):
+        assert refused.returncode == 2, refused.stderr
+        assert "Code: 405" in refused.stderr
+        assert "unsupported operation" in refused.stderr
+        assert f"while its listener block sets {switch} = false" in refused.stderr

@@ -332,17 +332,34 @@ def unseal(session: guide.Session, shares: Shares) -> None:
 
 
 def new_root_token(session: guide.Session, shares: Shares, server: ServerProcess) -> None:
-    """ "A new root token": three holders' shares make one, which the OTP decodes."""
-    session.run(BLOCKS["generate-root-init"])
-    for i, key in enumerate(shares.keys[2:]):
-        printed = session.run(BLOCKS["generate-root-share"], stdin=key, compare=i == 2)
-    (encoded,) = re.findall(r"^Encoded Token\s+(\S+)$", printed, re.MULTILINE)
-    exported = f"export ENCODED_TOKEN={shlex.quote(encoded)}\n"
-    session.run(walkthrough.Block("the encoded token", exported, None, (0, 0)), compare=False)
-    token = session.run(BLOCKS["generate-root-decode"]).strip()
+    """ "A new root token", with no token: the listener switched to serve the token-less
+    `sys/generate-root/*`, a restart and unseal; three holders' shares make a token, which the
+    OTP decodes; the line taken out, a restart and unseal, and the paths are refused again."""
+    refused = server.request("GET", "sys/generate-root/attempt")
+    assert (refused.status_code, refused.json()) == (405, {"errors": ["unsupported operation"]})
+    session.run(BLOCKS["unauthed-generate-root-on"])
+    server.restart()
+    unseal(session, shares)
+    token_file = Path(session.env["HOME"]) / ".awsbroker-token"
+    away = token_file.with_name("token-put-away")
+    token_file.rename(away)  # the holders have no token
+    try:
+        session.run(BLOCKS["generate-root-init"])
+        for i, key in enumerate(shares.keys[2:]):
+            printed = session.run(BLOCKS["generate-root-share"], stdin=key, compare=i == 2)
+        (encoded,) = re.findall(r"^Encoded Token\s+(\S+)$", printed, re.MULTILINE)
+        exported = f"export ENCODED_TOKEN={shlex.quote(encoded)}\n"
+        session.run(walkthrough.Block("the encoded token", exported, None, (0, 0)), compare=False)
+        token = session.run(BLOCKS["generate-root-decode"]).strip()
+    finally:
+        away.rename(token_file)
     assert token != shares.root_token
     looked_up = server.client(token).auth.token.lookup_self()["data"]
     assert looked_up["policies"] == ["root"]
+    session.run(BLOCKS["unauthed-generate-root-off"])
+    server.restart()
+    unseal(session, shares)
+    session.run(BLOCKS["unauthed-generate-root-refused"])
 
 
 @pytest.fixture(scope="module")

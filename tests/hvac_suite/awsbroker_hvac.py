@@ -100,6 +100,9 @@ class ServerManager:
             f'  address = "{HOST}:{port}"\n'
             f'  tls_cert_file = "{cert}"\n'
             f'  tls_key_file = "{key}"\n'
+            # hvac's test_key.py calls Vault's token-less rekey and generate-root paths.
+            "  disable_unauthed_rekey_endpoints = false\n"
+            "  disable_unauthed_generate_root_endpoints = false\n"
             "}\n\n"
             "disable_mlock = true\n"
             'default_lease_ttl = "768h"\n'

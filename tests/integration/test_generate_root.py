@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.server import ServerFactory, ServerProcess
+from tests.support.server import UNAUTHED_ON, ServerFactory, ServerProcess
 
 OTP = "BMjzW3wAsEzINXCM05Wbas3u9zSl"  # hvac's test OTP: 28 characters, a token's length
 
@@ -28,7 +28,7 @@ def xor_decode(encoded: str, otp: str) -> str:
 
 
 def test_generate_root_with_an_otp(servers: ServerFactory) -> None:
-    server = servers.sqlite()
+    server = servers.sqlite(listener=UNAUTHED_ON)
     init = server.init_and_unseal(5, 3)
     code, status = call(server, "GET", "sys/generate-root/attempt")
     assert code == 200
@@ -95,9 +95,9 @@ def test_generate_root_with_an_otp(servers: ServerFactory) -> None:
 
 
 def test_generate_root_token_makes_the_otp_and_needs_a_token(servers: ServerFactory) -> None:
-    server = servers.sqlite()
+    server = servers.sqlite(listener=UNAUTHED_ON)
     init = server.init_and_unseal(3, 2)
-    other = servers.sqlite().initialize(3, 2)
+    other = servers.sqlite(listener=UNAUTHED_ON).initialize(3, 2)
     assert call(server, "GET", "sys/generate-root-token/attempt")[0] == 403
     code, body = call(server, "PUT", "sys/generate-root-token/attempt", {}, init.root_token)
     assert code == 200
@@ -150,8 +150,8 @@ def test_generate_root_token_makes_the_otp_and_needs_a_token(servers: ServerFact
 def test_shares_given_to_two_nodes_make_a_root_token_for_both(
     pg_dsn: str, pg_table: str, servers: ServerFactory
 ) -> None:
-    a = servers.postgresql(pg_dsn, pg_table)
-    b = servers.postgresql(pg_dsn, pg_table)
+    a = servers.postgresql(pg_dsn, pg_table, listener=UNAUTHED_ON)
+    b = servers.postgresql(pg_dsn, pg_table, listener=UNAUTHED_ON)
     init = a.init_and_unseal(3, 2)
     b.unseal(init.keys[:2])
     nonce = call(a, "PUT", "sys/generate-root/attempt", {"otp": OTP})[1]["nonce"]
@@ -174,7 +174,7 @@ def test_shares_given_to_two_nodes_make_a_root_token_for_both(
 def test_shares_otps_keys_and_tokens_are_audited_only_as_hmacs(
     servers: ServerFactory, tmp_path: Path
 ) -> None:
-    server = servers.sqlite()
+    server = servers.sqlite(listener=UNAUTHED_ON)
     init = server.init_and_unseal(3, 2)
     audit_log = tmp_path / "audit.log"
     server.client(init.root_token).sys.enable_audit_device(

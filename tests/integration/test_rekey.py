@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.server import ServerFactory, ServerProcess
+from tests.support.server import UNAUTHED_ON, ServerFactory, ServerProcess
 from tests.support.threads import run_together
 
 
@@ -37,7 +37,7 @@ def unseals_with(server: ServerProcess, keys: list[str]) -> bool:
 
 
 def test_rekey_gives_new_shares_and_retires_the_old(servers: ServerFactory) -> None:
-    server = servers.sqlite()
+    server = servers.sqlite(listener=UNAUTHED_ON)
     init = server.init_and_unseal(5, 3)
     code, status = call(server, "GET", "sys/rekey/init")
     assert code == 200
@@ -106,9 +106,9 @@ def test_rekey_gives_new_shares_and_retires_the_old(servers: ServerFactory) -> N
 
 
 def test_wrong_shares_reset_progress_and_keep_the_old_keys(servers: ServerFactory) -> None:
-    server = servers.sqlite()
+    server = servers.sqlite(listener=UNAUTHED_ON)
     init = server.init_and_unseal(3, 2)
-    other = servers.sqlite().initialize(3, 2)  # shares of another server's key
+    other = servers.sqlite(listener=UNAUTHED_ON).initialize(3, 2)  # shares of another server's key
     nonce = call(server, "PUT", "sys/rekey/init", {"secret_shares": 1, "secret_threshold": 1})[1][
         "nonce"
     ]
@@ -127,7 +127,7 @@ def test_wrong_shares_reset_progress_and_keep_the_old_keys(servers: ServerFactor
 
 
 def test_rotate_root_with_verification_needs_a_token(servers: ServerFactory) -> None:
-    server = servers.sqlite()
+    server = servers.sqlite(listener=UNAUTHED_ON)
     init = server.init_and_unseal(3, 2)
     token = init.root_token
     assert call(server, "GET", "sys/rotate/root/init")[0] == 403
@@ -195,8 +195,8 @@ def test_rotate_root_with_verification_needs_a_token(servers: ServerFactory) -> 
 def test_shares_given_to_two_nodes_make_one_rekey(
     pg_dsn: str, pg_table: str, servers: ServerFactory
 ) -> None:
-    a = servers.postgresql(pg_dsn, pg_table)
-    b = servers.postgresql(pg_dsn, pg_table)
+    a = servers.postgresql(pg_dsn, pg_table, listener=UNAUTHED_ON)
+    b = servers.postgresql(pg_dsn, pg_table, listener=UNAUTHED_ON)
     init = a.init_and_unseal(5, 3)
     b.unseal(init.keys[:3])
     nonce = call(a, "PUT", "sys/rekey/init", {"secret_shares": 2, "secret_threshold": 2})[1][
@@ -229,7 +229,7 @@ def test_shares_given_to_two_nodes_make_one_rekey(
 
 
 def test_an_attempt_outlives_a_restart_of_the_node_given_a_share(servers: ServerFactory) -> None:
-    server = servers.sqlite()
+    server = servers.sqlite(listener=UNAUTHED_ON)
     init = server.init_and_unseal(3, 2)
     started = call(server, "PUT", "sys/rekey/init", {"secret_shares": 1, "secret_threshold": 1})
     nonce = started[1]["nonce"]
@@ -247,8 +247,8 @@ def test_an_attempt_outlives_a_restart_of_the_node_given_a_share(servers: Server
 def test_shares_given_at_once_to_two_nodes_complete_once(
     pg_dsn: str, pg_table: str, servers: ServerFactory
 ) -> None:
-    a = servers.postgresql(pg_dsn, pg_table)
-    b = servers.postgresql(pg_dsn, pg_table)
+    a = servers.postgresql(pg_dsn, pg_table, listener=UNAUTHED_ON)
+    b = servers.postgresql(pg_dsn, pg_table, listener=UNAUTHED_ON)
     init = a.init_and_unseal(5, 3)
     b.unseal(init.keys[:3])
     body = {"secret_shares": 3, "secret_threshold": 2}
@@ -272,7 +272,7 @@ def test_shares_given_at_once_to_two_nodes_complete_once(
 def test_a_backup_from_before_a_rekey_unseals_with_the_old_shares(
     servers: ServerFactory, tmp_path: Path
 ) -> None:
-    server = servers.sqlite()
+    server = servers.sqlite(listener=UNAUTHED_ON)
     init = server.init_and_unseal(3, 2)
     assert server.stop() == 0
     backup = tmp_path / "backup.db"
@@ -289,6 +289,6 @@ def test_a_backup_from_before_a_rekey_unseals_with_the_old_shares(
     )
     new_key = done[1]["keys"][0]
 
-    restored = servers.sqlite_file(str(backup))
+    restored = servers.sqlite_file(str(backup), listener=UNAUTHED_ON)
     assert not unseals_with(restored, [new_key])
     assert unseals_with(restored, init.keys[1:])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import requests
@@ -21,13 +21,26 @@ STOP_TIMEOUT = 15.0
 
 
 class OpenBaoServer:
-    """One `bao server -dev` process: `url`, `log()`, `close()`."""
+    """One `bao server -dev` process: `url`, `log()`, `close()`. With `listener` settings
+    (`disable_unauthed_rekey_endpoints = "false"`...), `url` is a second listener of the same
+    server that has them (dev mode's own listener takes none). `uninitialized`: not dev mode
+    but a fresh server in memory, sealed until initialised, with `listener` settings if any."""
 
-    def __init__(self, workdir: Path, root_token: str = ROOT_TOKEN) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        root_token: str = ROOT_TOKEN,
+        listener: Mapping[str, str] | None = None,
+        *,
+        uninitialized: bool = False,
+    ) -> None:
         self.workdir = workdir
         self.root_token = root_token
         self.port = free_port()
-        self.url = f"http://{HOST}:{self.port}"
+        self.listener = dict(listener or {})
+        self.uninitialized = uninitialized
+        self.listener_port = free_port() if listener and not uninitialized else self.port
+        self.url = f"http://{HOST}:{self.listener_port}"
         self.log_path = workdir / "openbao.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -39,13 +52,23 @@ class OpenBaoServer:
         # OpenBao refuses `sys/audit/:path` writes unless its configuration allows them (Vault
         # and awsbroker allow them): allowed, so audit devices can be compared.
         config = self.workdir / "openbao.hcl"
-        config.write_text("unsafe_allow_api_audit_creation = true\n")
-        command = [
-            str(binary),
-            *("server", "-dev", f"-dev-root-token-id={self.root_token}"),
-            f"-dev-listen-address={HOST}:{self.port}",
-            f"-config={config}",
-        ]
+        text = "unsafe_allow_api_audit_creation = true\n"
+        if self.listener or self.uninitialized:
+            settings = "".join(f"  {key} = {value}\n" for key, value in self.listener.items())
+            text += (
+                f'listener "tcp" {{\n  address = "{HOST}:{self.listener_port}"\n'
+                f"  tls_disable = true\n{settings}}}\n"
+            )
+        if self.uninitialized:
+            text += 'storage "inmem" {}\ndisable_mlock = true\n'
+        config.write_text(text)
+        command = [str(binary), "server", f"-config={config}"]
+        if not self.uninitialized:
+            command[2:2] = [
+                "-dev",
+                f"-dev-root-token-id={self.root_token}",
+                f"-dev-listen-address={HOST}:{self.port}",
+            ]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 command,
@@ -61,7 +84,7 @@ class OpenBaoServer:
                 raise AssertionError(f"bao server -dev exited at start-up:\n{self.log()}")
             with contextlib.suppress(requests.ConnectionError):
                 answer = requests.get(f"{self.url}/v1/sys/health", timeout=2)
-                if answer.status_code == 200:
+                if answer.status_code == 200 or self.uninitialized:
                     return
             time.sleep(0.1)  # polling for start-up only
         self.close()
@@ -83,8 +106,14 @@ class OpenBaoServer:
 
 
 @contextlib.contextmanager
-def running(workdir: Path, root_token: str = ROOT_TOKEN) -> Iterator[OpenBaoServer]:
-    server = OpenBaoServer(workdir, root_token)
+def running(
+    workdir: Path,
+    root_token: str = ROOT_TOKEN,
+    listener: Mapping[str, str] | None = None,
+    *,
+    uninitialized: bool = False,
+) -> Iterator[OpenBaoServer]:
+    server = OpenBaoServer(workdir, root_token, listener, uninitialized=uninitialized)
     try:
         server.start()
         yield server

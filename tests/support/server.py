@@ -53,6 +53,14 @@ class TLSFiles:
     key: Path
 
 
+# The listener settings that serve Vault's token-less `sys/rekey/*` and `sys/generate-root/*`
+# (off by default, as OpenBao's): for the tests of those paths and of clients that call them.
+UNAUTHED_ON: Mapping[str, str] = {
+    "disable_unauthed_rekey_endpoints": "false",
+    "disable_unauthed_generate_root_endpoints": "false",
+}
+
+
 def config_text(
     storage_type: str,
     storage: Mapping[str, str],
@@ -357,20 +365,31 @@ class ServerFactory:
         return self._start(server, start)
 
     def sqlite_file(
-        self, path: str, *, settings: Mapping[str, str | int] | None = None
+        self,
+        path: str,
+        *,
+        settings: Mapping[str, str | int] | None = None,
+        listener: Mapping[str, str | list[str]] | None = None,
     ) -> ServerProcess:
         """A server on the SQLite file at `path`, which other servers may share."""
         workdir = self._workdir("sqlite")
-        return self._start(
-            config_server(workdir, "sqlite", {"path": path}, settings=settings), True
+        server = config_server(
+            workdir, "sqlite", {"path": path}, settings=settings, listener=listener
         )
+        return self._start(server, True)
 
     def postgresql(
-        self, dsn: str, table: str, *, settings: Mapping[str, str | int] | None = None
+        self,
+        dsn: str,
+        table: str,
+        *,
+        settings: Mapping[str, str | int] | None = None,
+        listener: Mapping[str, str | list[str]] | None = None,
     ) -> ServerProcess:
         workdir = self._workdir("postgresql")
         storage = {"connection_url": dsn, "table": table}
-        return self._start(config_server(workdir, "postgresql", storage, settings=settings), True)
+        server = config_server(workdir, "postgresql", storage, settings=settings, listener=listener)
+        return self._start(server, True)
 
     def close(self) -> None:
         for server in self._made:

@@ -1,5 +1,8 @@
-"""`operator generate-root`: a new root token from a quorum of unseal key shares, over Vault's
-unauthenticated `sys/generate-root/*` (no token needed: the shares are the credential).
+"""`operator generate-root`: a new root token from a quorum of unseal key shares. With a token,
+over OpenBao's `sys/generate-root-token/*` (as `bao operator generate-root`); with none, or with
+`-unauthenticated`, over Vault's token-less `sys/generate-root/*` (the shares are the
+credential), which the server serves only while its listener sets
+`disable_unauthed_generate_root_endpoints = false` (share_paths.py).
 
 As Vault's command: `-generate-otp` prints a one-time password, `-init -otp=OTP` starts an
 attempt (without -otp the server makes the OTP and prints it once), each share holder runs it
@@ -14,13 +17,13 @@ import getpass
 import secrets
 import string
 
-from awsbroker.cli.client import JSON, Client
+from awsbroker.cli.client import JSON
 from awsbroker.cli.command import Command, Context
 from awsbroker.cli.errors import CLIError
 from awsbroker.cli.flags import Flag
 from awsbroker.cli.output import Row
+from awsbroker.cli.share_paths import FLAG, SharePaths
 
-ATTEMPT = "sys/generate-root/attempt"
 BASE62 = string.ascii_letters + string.digits
 
 
@@ -33,7 +36,10 @@ def commands() -> list[Command]:
             "Start with -init (-otp=OTP from -generate-otp, or let the server make one); each "
             "share holder then runs it with their share (asked for, hidden, when not given); "
             "the last one prints the encoded token, which -decode=ENCODED -otp=OTP turns into "
-            "the token. -status shows the attempt, -cancel drops it.",
+            "the token. -status shows the attempt, -cancel drops it.\n\n"
+            "With a token it uses sys/generate-root-token/*; with none (or -unauthenticated), "
+            "the token-less sys/generate-root/*, which the server serves only while its "
+            "listener sets disable_unauthed_generate_root_endpoints = false.",
             generate_root,
             [
                 Flag("init", "Start a root token generation", False),
@@ -43,6 +49,7 @@ def commands() -> list[Command]:
                 Flag("nonce", "The attempt's nonce (default: the one in progress)", "", "NONCE"),
                 Flag("status", "Show the attempt in progress", False),
                 Flag("cancel", "Cancel the attempt in progress", False),
+                FLAG,
             ],
             max_args=1,
         )
@@ -74,33 +81,38 @@ def generate_root(ctx: Context) -> int:
     opts = ctx.opts
     if opts.get_str("decode"):
         return _decode(ctx, opts.get_str("decode"), opts.get_str("otp"))
-    client = ctx.client()
+    paths = SharePaths.of(
+        ctx,
+        "sys/generate-root-token",
+        "sys/generate-root",
+        "disable_unauthed_generate_root_endpoints",
+    )
     if opts.get_bool("generate-otp"):
-        length = int((client.get(ATTEMPT) or {}).get("otp_length") or 0)
+        length = int(paths.get("attempt").get("otp_length") or 0)
         if not length:
             raise CLIError("the server gave no OTP length")
         ctx.output().success("".join(secrets.choice(BASE62) for _ in range(length)))
     elif opts.get_bool("cancel"):
-        client.delete(ATTEMPT)
+        paths.delete("attempt")
         ctx.output().success("Success! Root token generation canceled (if it was started)")
     elif opts.get_bool("init"):
-        _print(ctx, client.put(ATTEMPT, {"otp": opts.get_str("otp")}) or {})
+        _print(ctx, paths.put("attempt", {"otp": opts.get_str("otp")}))
     elif opts.get_bool("status"):
-        _print(ctx, client.get(ATTEMPT) or {})
+        _print(ctx, paths.get("attempt"))
     else:
-        _provide(ctx, client)
+        _provide(ctx, paths)
     return 0
 
 
-def _provide(ctx: Context, client: Client) -> None:
+def _provide(ctx: Context, paths: SharePaths) -> None:
     nonce = ctx.opts.get_str("nonce")
     if not nonce:
-        status = client.get(ATTEMPT) or {}
+        status = paths.get("attempt")
         if not status.get("started"):
             raise CLIError("no root token generation is in progress: start one with -init")
         nonce = str(status.get("nonce"))
     key = read_key(ctx)
-    _print(ctx, client.put("sys/generate-root/update", {"key": key, "nonce": nonce}) or {})
+    _print(ctx, paths.put("update", {"key": key, "nonce": nonce}))
 
 
 def read_key(ctx: Context) -> str:

@@ -1,5 +1,8 @@
 """`operator rekey`: new unseal key shares (another count or threshold) from a quorum of the
-current ones, over Vault's unauthenticated `sys/rekey/*` (the shares are the credential).
+current ones. With a token, over OpenBao's `sys/rotate/root/*` (as `bao operator rotate-keys`);
+with none, or with `-unauthenticated`, over Vault's token-less `sys/rekey/*` (the shares are the
+credential), which the server serves only while its listener sets
+`disable_unauthed_rekey_endpoints = false` (share_paths.py).
 
 As Vault's command: `-init -key-shares=N -key-threshold=T` starts (with `-verify`, the new
 shares must be given back before they count), each holder of a current share runs it with
@@ -9,14 +12,15 @@ shares. With `-verify` and `-status`, `-cancel` or a share, it acts on the verif
 
 from __future__ import annotations
 
-from awsbroker.cli.client import JSON, Client
+from awsbroker.cli.client import JSON
 from awsbroker.cli.cmd_generate_root import read_key
 from awsbroker.cli.command import Command, Context
 from awsbroker.cli.errors import CLIError
 from awsbroker.cli.flags import Flag
 from awsbroker.cli.output import Row
+from awsbroker.cli.share_paths import FLAG, SharePaths
 
-INIT, UPDATE, VERIFY = "sys/rekey/init", "sys/rekey/update", "sys/rekey/verify"
+INIT, UPDATE, VERIFY = "init", "update", "verify"
 
 
 def commands() -> list[Command]:
@@ -29,7 +33,10 @@ def commands() -> list[Command]:
             "shares given back before they count); each holder of a current share then runs it "
             "with their share (asked for, hidden, when not given); the last one prints the new "
             "shares. -status shows the attempt, -cancel drops it; with -verify they act on the "
-            "verification, and a share given is one of the new ones.",
+            "verification, and a share given is one of the new ones.\n\n"
+            "With a token it uses sys/rotate/root/*; with none (or -unauthenticated), the "
+            "token-less sys/rekey/*, which the server serves only while its listener sets "
+            "disable_unauthed_rekey_endpoints = false.",
             rekey,
             [
                 Flag("init", "Start a rekey", False),
@@ -41,6 +48,7 @@ def commands() -> list[Command]:
                 Flag(
                     "cancel", "Cancel the attempt (with -verify: restart the verification)", False
                 ),
+                FLAG,
             ],
             max_args=1,
         )
@@ -79,7 +87,8 @@ def _int(ctx: Context, name: str) -> int:
 
 
 def rekey(ctx: Context) -> int:
-    opts, client, out = ctx.opts, ctx.client(), ctx.output()
+    opts, out = ctx.opts, ctx.output()
+    client = SharePaths.of(ctx, "sys/rotate/root", "sys/rekey", "disable_unauthed_rekey_endpoints")
     verify = opts.get_bool("verify")
     if opts.get_bool("init"):
         body = {
@@ -87,16 +96,16 @@ def rekey(ctx: Context) -> int:
             "secret_threshold": _int(ctx, "key-threshold"),
             "require_verification": verify,
         }
-        started = client.put(INIT, body) or {}
+        started = client.put(INIT, body)
         out.mapping(started, status_rows(started))
     elif opts.get_bool("cancel") and verify:
-        restarted = client.delete(VERIFY) or {}
+        restarted = client.delete(VERIFY)
         out.mapping(restarted, verify_rows(restarted))
     elif opts.get_bool("cancel"):
         client.delete(INIT)
         out.success("Success! Canceled rekeying (if it was started)")
     elif opts.get_bool("status"):
-        status = client.get(VERIFY if verify else INIT) or {}
+        status = client.get(VERIFY if verify else INIT)
         out.mapping(status, verify_rows(status) if verify else status_rows(status))
     elif verify:
         _give_verification(ctx, client)
@@ -105,19 +114,19 @@ def rekey(ctx: Context) -> int:
     return 0
 
 
-def _nonce(ctx: Context, client: Client, path: str) -> str:
+def _nonce(ctx: Context, client: SharePaths, path: str) -> str:
     nonce = ctx.opts.get_str("nonce")
     if nonce:
         return nonce
-    status = client.get(path) or {}
+    status = client.get(path)
     if not status.get("started"):
         raise CLIError("no rekey is in progress: start one with -init")
     return str(status.get("nonce"))
 
 
-def _give(ctx: Context, client: Client) -> None:
+def _give(ctx: Context, client: SharePaths) -> None:
     nonce = _nonce(ctx, client, INIT)
-    body = client.put(UPDATE, {"key": read_key(ctx), "nonce": nonce}) or {}
+    body = client.put(UPDATE, {"key": read_key(ctx), "nonce": nonce})
     out = ctx.output()
     if not body.get("complete"):
         out.mapping(body, status_rows(body))
@@ -142,9 +151,9 @@ def _give(ctx: Context, client: Client) -> None:
     out.success("\n".join(lines))
 
 
-def _give_verification(ctx: Context, client: Client) -> None:
+def _give_verification(ctx: Context, client: SharePaths) -> None:
     nonce = _nonce(ctx, client, VERIFY)
-    body = client.put(VERIFY, {"key": read_key(ctx), "nonce": nonce}) or {}
+    body = client.put(VERIFY, {"key": read_key(ctx), "nonce": nonce})
     out = ctx.output()
     if not body.get("complete"):
         out.mapping(body, verify_rows(body))

@@ -48,6 +48,7 @@ from awsbroker.core.remount import start as start_migration
 from awsbroker.core.router import Route, Router
 from awsbroker.core.system_view import MountSystemView
 from awsbroker.core.tokens import ROOT_PATH, TokenEntry, TokenStore, random_id
+from awsbroker.core.unauthed import Unauthed
 from awsbroker.core.upgrade import STEPS, Steps, StorageFormat
 from awsbroker.core.views import BUILT_IN, Views
 from awsbroker.core.wrapping import VALIDATED_PATHS, Wrapping
@@ -90,6 +91,9 @@ class CoreConfig:
     # `sys/metrics` without a token (and while sealed, and unaudited), as Vault's listener
     # `telemetry { unauthenticated_metrics_access = true }`.
     unauthenticated_metrics_access: bool = False
+    # Which token-less rekey and generate-root paths the listener serves (unauthed.py): none
+    # unless its `disable_unauthed_*` switches say false.
+    unauthed_paths: Unauthed = field(default_factory=Unauthed)
     # This node in `sys/ha-status` and `sys/leader` (nodes.py), and how long another node may
     # be silent before it counts as dead (None: nodes.DEAD_AFTER).
     api_addr: str = ""
@@ -521,6 +525,7 @@ class Core:
             if self.sealed:
                 raise Sealed("Vault is sealed")
             self.sync()
+        self.config.unauthed_paths.check(path)
         self._take_bare_authorization(request)
         if not self.audit.broker.enabled or path in UNAUDITED or open_metrics:
             return self._handle(request, None)

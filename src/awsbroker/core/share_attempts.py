@@ -333,6 +333,10 @@ class GenerateRoot(Attempt):
         self.create(record, self._already)
 
     def update(self, key: bytes, nonce: str) -> GenerateRootProgress:
+        try:
+            check_length(key)
+        except InvalidRequest as exc:  # OpenBao's words on its generate-root paths
+            raise InvalidRequest(f"invalid key: {exc}") from None
         required = self.config().secret_threshold
 
         def locate(record: JSONObject) -> tuple[JSONObject, int]:

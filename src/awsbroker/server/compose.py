@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 from awsbroker.auth.approle.backend import factory as approle_factory
 from awsbroker.auth.jwt.backend import factory as jwt_factory
 from awsbroker.auth.kubernetes.backend import factory as kubernetes_factory
+from awsbroker.core import unauthed
 from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.expiration import RevocationPolicy
 from awsbroker.core.system.backend import SystemBackend
@@ -92,6 +93,10 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
             cluster_name=config.cluster_name,
             clock=clock or SystemClock(),
             unauthenticated_metrics_access=config.listener.unauthenticated_metrics_access,
+            unauthed_paths=unauthed.Unauthed(
+                rekey=not config.listener.disable_unauthed_rekey_endpoints,
+                generate_root=not config.listener.disable_unauthed_generate_root_endpoints,
+            ),
             api_addr=config.api_addr or default_api_addr(config.listener, socket.gethostname()),
             cluster_addr=config.cluster_addr,
             node_dead_after=config.node_dead_after,

@@ -32,7 +32,8 @@ _TOP_LEVEL = {
 _LISTENER_KEYS = {
     "address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size", "telemetry",
     "http_read_header_timeout", "http_read_timeout", "http_idle_timeout", "allowed_hosts",
-    "allowed_origins",
+    "allowed_origins", "disable_unauthed_rekey_endpoints",
+    "disable_unauthed_generate_root_endpoints",
 }  # fmt: skip
 # Vault's listener defaults, in seconds: the wait for a request's headers, for its body, and
 # for the next request on a kept-alive connection (server/listener.py says how they apply).
@@ -78,6 +79,10 @@ class Listener:
     # Origins (`scheme://host[:port]`, or "*") besides the server's own that browsers may
     # send requests from.
     allowed_origins: tuple[str, ...] = ()
+    # OpenBao's (2.5+) switches for Vault's token-less `sys/rekey/*` and `sys/generate-root/*`
+    # (core/unauthed.py): off unless set to false, as OpenBao's defaults.
+    disable_unauthed_rekey_endpoints: bool = True
+    disable_unauthed_generate_root_endpoints: bool = True
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -267,6 +272,10 @@ def _listener(
         allowed_origins=tuple(
             _origin(o, source) for o in _names(raw, "allowed_origins", source) or ()
         ),
+        disable_unauthed_rekey_endpoints=_switch(body, "disable_unauthed_rekey_endpoints", source),
+        disable_unauthed_generate_root_endpoints=_switch(
+            body, "disable_unauthed_generate_root_endpoints", source
+        ),
         **timeouts,
     )
     listener.host_port  # noqa: B018 - validates the address now, not at bind time
@@ -275,6 +284,14 @@ def _listener(
             f"{source}: the listener needs tls_cert_file and tls_key_file, or tls_disable = true"
         )
     return listener
+
+
+def _switch(body: Mapping[str, str], key: str, source: str) -> bool:
+    """A listener `disable_unauthed_*` switch: true unless the file says false."""
+    try:
+        return parse_bool(body.get(key, "true"))
+    except ValueError:
+        raise ConfigError(f"{source}: listener {key} must be true or false") from None
 
 
 def _timeout(body: Mapping[str, str], key: str, source: str) -> int:

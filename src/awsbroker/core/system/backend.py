@@ -35,7 +35,8 @@ ROOT_PATHS = [
 UNAUTHENTICATED_PATHS = ["init", "seal-status", "unseal", "health", "leader", "decode-token"]
 UNAUTHENTICATED_PATHS += ["wrapping/lookup"]
 # Vault's rekey and root generation answer without a token (the key shares are the
-# credential); OpenBao's authenticated `rotate/root/*` and `generate-root-token/*` do not.
+# credential) when the listener serves them at all (unauthed.py: off by default, as OpenBao's);
+# OpenBao's authenticated `rotate/root/*` and `generate-root-token/*` need one.
 UNAUTHENTICATED_PATHS += ["rekey/init", "rekey/update", "rekey/verify"]
 UNAUTHENTICATED_PATHS += ["generate-root/attempt", "generate-root/update"]
 
