@@ -286,9 +286,3 @@ def check(
 def params(cases: list[Case], *marks: Any) -> list[Any]:
     """`cases` as pytest parameters named by their ids."""
     return [pytest.param(case, id=case.id, marks=marks) for case in cases]
-
-
-def pending(helper: str) -> Any:
-    """The mark of cases for a feature another branch of issue 17 is building: expected to
-    fail until it lands, and strict, so a case that then passes fails as XPASS (un-mark it)."""
-    return pytest.mark.xfail(strict=True, reason=f"built by {helper} in issue 17")
