@@ -3,6 +3,7 @@ fields, TTL settings and their checks, and a mount's description as they list it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from awsbroker.core.mounts import MountEntry, new_entry
@@ -10,7 +11,7 @@ from awsbroker.sdk.duration import parse_duration
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
-from awsbroker.sdk.logical import JSONObject, JSONValue
+from awsbroker.sdk.logical import JSONObject, JSONValue, Request
 
 if TYPE_CHECKING:
     from awsbroker.core.system.backend import SystemBackend
@@ -113,6 +114,34 @@ def apply_ttls(
             f"given default lease TTL greater than system max lease TTL of {system_max}"
         )
     entry.config.default_lease_ttl, entry.config.max_lease_ttl = new_default, new_max
+
+
+def tune_edit(b: SystemBackend, req: Request, fd: FieldData) -> Callable[[MountEntry], None]:
+    """A tune request's settings, checked before anything is written, as the edit to apply to
+    the entry as stored at the time of the write (perhaps tuned on another node since this
+    one's view was loaded), so concurrent tunes do not undo each other. Shared by
+    `sys/mounts/:path/tune` and `sys/auth/:path/tune`."""
+    default = ttl_setting("default_lease_ttl", req.data.get("default_lease_ttl"))
+    maximum = ttl_setting("max_lease_ttl", req.data.get("max_lease_ttl"))
+    lists = {
+        key: fd.get_list(key)
+        for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys")
+        if fd.is_set(key)
+    }
+    visibility = tuned_visibility(fd)
+
+    def edit(entry: MountEntry) -> None:
+        apply_ttls(b, entry, default, maximum)
+        if fd.is_set("description"):
+            entry.description = fd.get_str("description")
+        if fd.is_set("options"):
+            entry.options.update(fd.get_map("options"))
+        for key, values in lists.items():
+            setattr(entry.config, key, values)
+        if visibility is not None:
+            entry.config.listing_visibility = visibility
+
+    return edit
 
 
 def mount_info(entry: MountEntry) -> JSONObject:

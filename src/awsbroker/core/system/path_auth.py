@@ -12,11 +12,9 @@ from typing import TYPE_CHECKING
 from awsbroker.core.mounts import AUTH_PREFIX, MountEntry, normalize_path
 from awsbroker.core.system.mount_tuning import (
     TUNE_FIELDS,
-    apply_ttls,
     entry_to_enable,
     mount_info,
-    ttl_setting,
-    tuned_visibility,
+    tune_edit,
 )
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
@@ -146,26 +144,7 @@ def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
 
 def write_tune_at(b: SystemBackend, full_path: str, req: Request, fd: FieldData) -> None:
     path = _entry(b, full_path).path
-    default = ttl_setting("default_lease_ttl", req.data.get("default_lease_ttl"))
-    maximum = ttl_setting("max_lease_ttl", req.data.get("max_lease_ttl"))
     if fd.get_str("token_type") not in ("", "default-service", "default", "service"):
         raise InvalidRequest("batch tokens are not supported; token_type may be 'default-service'")
-    lists = {
-        key: fd.get_list(key)
-        for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys")
-        if fd.is_set(key)
-    }
-    visibility = tuned_visibility(fd)
-
-    def edit(entry: MountEntry) -> None:
-        apply_ttls(b, entry, default, maximum)
-        if fd.is_set("description"):
-            entry.description = fd.get_str("description")
-        if fd.is_set("options"):
-            entry.options.update(fd.get_map("options"))
-        for key, values in lists.items():
-            setattr(entry.config, key, values)
-        if visibility is not None:
-            entry.config.listing_visibility = visibility
-
+    edit = tune_edit(b, req, fd)
     b.core.tune_auth(path, edit)

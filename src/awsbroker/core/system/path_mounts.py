@@ -12,11 +12,9 @@ from awsbroker.core.remount import QUEUED
 from awsbroker.core.system import path_auth
 from awsbroker.core.system.mount_tuning import (
     TUNE_FIELDS,
-    apply_ttls,
     entry_to_enable,
     mount_info,
-    ttl_setting,
-    tuned_visibility,
+    tune_edit,
 )
 from awsbroker.sdk.errors import InvalidRequest, NotFound
 from awsbroker.sdk.fields import Field, FieldData
@@ -157,28 +155,7 @@ def write_tune(b: SystemBackend, req: Request, fd: FieldData) -> None:
         path_auth.write_tune_at(b, path, req, fd)
         return
     path = _entry(b, fd).path
-    default = ttl_setting("default_lease_ttl", req.data.get("default_lease_ttl"))
-    maximum = ttl_setting("max_lease_ttl", req.data.get("max_lease_ttl"))
-    lists = {
-        key: fd.get_list(key)
-        for key in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys")
-        if fd.is_set(key)
-    }
-    visibility = tuned_visibility(fd)
-
-    def edit(entry: MountEntry) -> None:
-        # Applied to the entry as stored at the time of the write (perhaps tuned on another
-        # node since this one's view was loaded), so concurrent tunes do not undo each other.
-        apply_ttls(b, entry, default, maximum)
-        if fd.is_set("description"):
-            entry.description = fd.get_str("description")
-        if fd.is_set("options"):
-            entry.options.update(fd.get_map("options"))
-        for key, values in lists.items():
-            setattr(entry.config, key, values)
-        if visibility is not None:
-            entry.config.listing_visibility = visibility
-
+    edit = tune_edit(b, req, fd)
     b.core.tune_mount(path, edit)
 
 
