@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import botocore.exceptions
+import botocore.httpsession
 import pytest
 from tests.support.moto_server import MotoServer, bootstrap_admin
 from tests.support.telemetry import RecordingTelemetry
@@ -392,4 +393,19 @@ def test_what_the_light_path_leaves_to_boto3(
             {"DurationSeconds": 900},
         )
         assert sts._plan.url.rstrip("/") == request.url.rstrip("/")
+    sts.close()
+
+
+def test_the_ca_bundle_is_botocores(monkeypatch: Any, tmp_path: Any) -> None:
+    """AWS_CA_BUNDLE: the light path verifies with the same file; one that cannot be read
+    leaves the calls to boto3 (which reports it)."""
+    bundle = botocore.httpsession.get_cert_path(True)
+    monkeypatch.setenv("AWS_CA_BUNDLE", bundle)
+    sts = LightSTS(build_sts(spec("https://sts.example.com"), NullTelemetry()), NullTelemetry())
+    assert sts._plan is not None
+    assert sts._plan.cafile == bundle
+    sts.close()
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    sts = LightSTS(build_sts(spec("https://sts.example.com"), NullTelemetry()), NullTelemetry())
+    assert not sts.light
     sts.close()

@@ -20,8 +20,8 @@ taken from a boto3 client built as before (`boto.build_sts`) and kept beside:
 
 The whole call goes to the boto3 client whenever the configuration needs what this path does
 not do: a proxy for the endpoint (`HTTPS_PROXY`/`NO_PROXY` or configured), TLS verification
-off or a client certificate, an endpoint URL with a path, an auth scheme other than SigV4, or
-no credentials (boto3 raises `NoCredentialsError`). `get_caller_identity` always goes there.
+off or a client certificate, a CA bundle (`AWS_CA_BUNDLE`) that cannot be read, an endpoint
+URL with a path or an auth scheme other than SigV4. `get_caller_identity` always goes there.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ _CREDENTIAL_KEYS = ("AccessKeyId", "SecretAccessKey", "SessionToken")
 class Plan:
     """Where and how the light path sends a call, resolved once from the boto3 client."""
 
-    __slots__ = ("connect_timeout", "host", "port", "read_timeout", "region", "scheme",
-                 "ssl_context", "url")  # fmt: skip
+    __slots__ = ("cafile", "connect_timeout", "host", "port", "read_timeout", "region",
+                 "scheme", "ssl_context", "url")  # fmt: skip
 
     def __init__(self, url: str, region: str, connect_timeout: float, read_timeout: float,
                  ssl_context: ssl.SSLContext | None) -> None:  # fmt: skip
@@ -88,6 +88,7 @@ class Plan:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.ssl_context = ssl_context
+        self.cafile: str | None = None  # the CA bundle botocore would verify with (https)
 
     @property
     def host_header(self) -> str:
@@ -113,15 +114,21 @@ def plan_for(client: Any) -> Plan | None:
     if session._proxy_config.proxy_url_for(url) or session._cert_file:
         return None
     context: ssl.SSLContext | None = None
+    cafile: str | None = None
     if parts.scheme.lower() == "https":
         if session._verify is False:
             return None
-        context = ssl.create_default_context(
-            cafile=botocore.httpsession.get_cert_path(session._verify)
-        )
+        cafile = botocore.httpsession.get_cert_path(session._verify)
+        try:
+            context = ssl.create_default_context(cafile=cafile)
+        except (OSError, ssl.SSLError):
+            return None  # a CA bundle that cannot be read: boto3 reports it, per call
+
     region = scheme.get("signingRegion") or client.meta.region_name
     config = client.meta.config
-    return Plan(url, region, config.connect_timeout, config.read_timeout, context)
+    plan = Plan(url, region, config.connect_timeout, config.read_timeout, context)
+    plan.cafile = cafile
+    return plan
 
 
 class SigV4:
