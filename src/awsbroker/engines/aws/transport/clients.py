@@ -26,6 +26,7 @@ from awsbroker.engines.aws.transport.endpoints import (
     sts_specs,
 )
 from awsbroker.engines.aws.transport.errors import AWS_ERRORS
+from awsbroker.engines.aws.transport.light_sts import LightClients
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.telemetry import NullTelemetry, Telemetry
 
@@ -62,7 +63,8 @@ class MountClients:
         self._load = load_config
         # Every client made here reports its calls (metrics.py).
         self.telemetry = telemetry or NullTelemetry()
-        self._maker: ClientMaker = maker or BotoClients()
+        # boto3's IAM clients and the light STS client (light_sts.py) by default.
+        self._maker: ClientMaker = maker or LightClients()
         # Clients signed with a one-off key are made in this process (boto3's by default): a
         # helper would keep the key for as long as it keeps the client.
         self._local: ClientMaker = local or BotoClients()
