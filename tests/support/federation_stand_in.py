@@ -85,6 +85,10 @@ class FederationStandIn(Service):
         self._thread.join()
         self._server = None
 
+    @property
+    def admin(self) -> tuple[str, str]:
+        return self._admin
+
     def use_admin(self, access_key: str, secret_key: str) -> None:
         """The key the stand-in asks moto with (moto's admin of the current test)."""
         self._admin = (access_key, secret_key)
