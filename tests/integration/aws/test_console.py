@@ -14,8 +14,10 @@ import hvac.exceptions
 import pytest
 import requests
 from tests.integration.aws.support import ACCOUNT, AWSWorld, Broker
+from tests.support.aws_proxy import AWSProxy
 from tests.support.federation_stand_in import FederationStandIn
-from tests.support.moto_server import MotoServer
+from tests.support.moto_server import MotoServer, bootstrap_admin
+from tests.support.server import ServerFactory
 
 ALLOW_S3 = json.dumps(
     {
@@ -270,3 +272,64 @@ def test_federation_endpoint_reads_back_and_is_kept_by_later_writes(
     vault.write("aws/config/root", federation_endpoint=url)
     vault.write("aws/config/root", max_retries=2)
     assert vault.read("aws/config/root")["data"]["federation_endpoint"] == url
+
+
+# --- two processes on one PostgreSQL -----------------------------------------------------------
+
+
+@pytest.fixture
+def clean_world(moto: MotoServer, proxy: AWSProxy) -> Iterator[AWSWorld]:
+    """moto wiped, an admin made, auth on; no broker attached yet."""
+    moto.disable_auth()
+    moto.reset()
+    access_key, secret_key = bootstrap_admin(moto.endpoint)
+    moto.enable_auth()
+    proxy.clear()
+    world = AWSWorld(moto, proxy, access_key, secret_key)
+    try:
+        yield world
+    finally:
+        world.close()
+
+
+@pytest.mark.postgres
+def test_two_nodes_share_the_endpoint_and_the_lease(
+    clean_world: AWSWorld,
+    stand_in_server: FederationStandIn,
+    servers: ServerFactory,
+    pg_dsn: str,
+    pg_table: str,
+) -> None:
+    """`federation_endpoint` written on one node is the one the other uses at its next
+    request, and a console lease issued by one is looked up and revoked on the other."""
+    world = clean_world
+    access_key, secret_key = world.access_key, world.secret_key
+    stand_in_server.clear()
+    stand_in_server.use_admin(access_key, secret_key)
+    first = servers.postgresql(pg_dsn, pg_table)
+    init = first.init_and_unseal()
+    second = servers.postgresql(pg_dsn, pg_table)
+    second.unseal(init.keys)
+    a, b = first.client(init.root_token), second.client(init.root_token)
+    a.sys.enable_secrets_engine("aws", path="aws")
+    a.secrets.aws.configure_root_iam_credentials(
+        access_key, secret_key, region="us-east-1", iam_endpoint=world.endpoint,
+        sts_endpoint=world.endpoint, max_retries=1,
+    )  # fmt: skip
+    arn = world.create_role("console-target")
+    a.write("aws/roles/ops", credential_type="assumed_role", role_arns=[arn])
+    a.write("aws/config/root", federation_endpoint=stand_in_server.endpoint)
+
+    lease_id = b.write("aws/console/ops")["lease_id"]  # B signs in at A's endpoint
+
+    assert len(stand_in_server.requests) == 1
+    assert a.sys.read_lease(lease_id)["data"]["id"] == lease_id
+    a.sys.revoke_lease(lease_id)
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        b.sys.read_lease(lease_id)
+    # An endpoint moved on B is A's at once: nothing listens there, so A's sign-in is a 502.
+    b.write("aws/config/root", federation_endpoint="http://127.0.0.1:9/federation")
+    answer = first.request("GET", "aws/console/ops", init.root_token)
+    assert answer.status_code == 502
+    assert "the federation endpoint could not be reached" in answer.json()["errors"][0]
+    assert len(stand_in_server.requests) == 1
