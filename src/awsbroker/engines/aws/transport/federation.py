@@ -13,6 +13,7 @@ session's credentials travel in the query string, as AWS documents; they are nev
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import ssl
@@ -58,9 +59,23 @@ def login_url(endpoint: str, token: str, issuer: str, destination: str) -> str:
     return f"{endpoint}?{query}"
 
 
-def _ssl_context() -> ssl.SSLContext:
+@functools.lru_cache(maxsize=8)
+def _opener(
+    bundle: str | None, proxies: tuple[tuple[str, str], ...]
+) -> urllib.request.OpenerDirector:
+    """An opener for this CA bundle and these proxies, kept: loading the trust store takes
+    tens of milliseconds, more than the rest of a sign-in (`NO_PROXY` is read at each
+    request by urllib itself)."""
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler(dict(proxies)),
+        urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=bundle)),
+    )
+
+
+def _current_opener() -> urllib.request.OpenerDirector:
+    """The opener for the environment as it is now (`HTTPS_PROXY`, `AWS_CA_BUNDLE`)."""
     bundle = os.environ.get("AWS_CA_BUNDLE") or None
-    return ssl.create_default_context(cafile=bundle)
+    return _opener(bundle, tuple(sorted(urllib.request.getproxies().items())))
 
 
 class HttpFederation:
@@ -73,10 +88,7 @@ class HttpFederation:
         if session_duration is not None:
             params["SessionDuration"] = str(session_duration)
         url = f"{endpoint}?{urllib.parse.urlencode(params)}"
-        opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler(),  # HTTPS_PROXY / NO_PROXY from the environment
-            urllib.request.HTTPSHandler(context=_ssl_context()),
-        )
+        opener = _current_opener()
         try:
             with opener.open(url, timeout=TIMEOUT) as answer:
                 body = answer.read(65536)
