@@ -23,6 +23,7 @@ import pytest
 from tests.integration.aws.support import AWSWorld, configure, fresh_mount
 from tests.support import browser as support
 from tests.support.aws_proxy import AWSProxy
+from tests.support.federation_stand_in import FederationStandIn
 from tests.support.moto_server import MotoServer, bootstrap_admin
 from tests.support.oidc_provider import OidcProvider
 from tests.support.server import ServerProcess
@@ -556,6 +557,50 @@ def test_an_operator_sees_nodes_mounts_and_audit_and_edits_a_role(
     shoot(page, "operator-roles")
     check_accessibility(page)
     root_client.delete("aws/roles/ui-made")
+
+
+def test_the_aws_console_opens_from_a_role_card(
+    page: Page, aws: AWSWorld, root_client: hvac.Client
+) -> None:
+    """Console sign-in (issue 19): "Open AWS console" on assumed_role and federation_token
+    cards only; the link it shows opens, in a new tab, the loopback federation stand-in's
+    login page as the role's session."""
+    root_client.sys.create_or_update_policy(
+        "console-user", USER_POLICY + 'path "aws/console/*" { capabilities = ["update"] }\n'
+    )
+    with FederationStandIn(aws.moto.endpoint, aws.access_key, aws.secret_key) as federation:
+        root_client.write("aws/config/root", federation_endpoint=federation.endpoint)
+        try:
+            sign_in(page, token_for(root_client, "console-user"))
+            for role in ("dev-user", "session"):
+                expect(
+                    card(page, role).get_by_role("button", name="Get credentials")
+                ).to_be_visible()
+                expect(
+                    card(page, role).get_by_role("button", name="Open AWS console")
+                ).to_have_count(0)
+            box = card(page, "deploy")
+            box.get_by_label("TTL (STS types)").fill("2h")
+            box.get_by_role("button", name="Open AWS console").click()
+            link = box.get_by_role("link", name="Open the AWS console as deploy")
+            expect(link).to_be_visible()
+            expect(box).to_contain_text(re.compile(r"the console session lasts (2h|1h 59m)"))
+            assert federation.requests[-1].session_duration == 7200
+            shoot(page, "console-link")
+            check_accessibility(page)
+            assert link.get_attribute("rel") == "noopener noreferrer"
+            with page.expect_popup() as popup:
+                link.click()
+            console = popup.value
+            expect(console.get_by_role("heading")).to_contain_text("assumed-role/deployer/")
+            assert federation.logins[-1].destination == "https://console.aws.amazon.com/"
+            card(page, "fed").get_by_role("button", name="Open AWS console").click()
+            expect(card(page, "fed").get_by_role("link")).to_have_text(
+                "Open the AWS console as fed"
+            )
+            assert federation.requests[-1].identity == "federated-user"
+        finally:
+            root_client.write("aws/config/root", federation_endpoint="")
 
 
 def test_an_operator_seals_and_unseals_from_the_page(

@@ -72,7 +72,7 @@ EXCLUDED: dict[tuple[str, str], str] = {
 ENGINE_PATH = re.compile(rf"^/{MOUNT}/")
 UPSTREAM_502 = re.compile(
     r"Could not connect|Connect timeout|Read timeout|Unable to parse response|"
-    r"Throttl|Rate exceeded|endpoint URL",
+    r"Throttl|Rate exceeded|endpoint URL|the federation endpoint could not be reached",
     re.IGNORECASE,
 )
 DYNAMIC_ROLES = ("fuzz-iam", "fuzz-assumed", "fuzz-federation", "fuzz-session")
@@ -163,6 +163,9 @@ class World:
             "iam_endpoint": self.moto.endpoint,
             "sts_endpoint": self.moto.endpoint,
             "max_retries": 1,
+            # Console sign-in (aws/console/): a loopback port nobody listens on, never AWS's
+            # real sign-in endpoint; the 502 it gives is in UPSTREAM_502.
+            "federation_endpoint": "http://127.0.0.1:9/federation",
             # What else a generated write may have changed, back to the defaults.
             "sts_region": "",
             "sts_fallback_endpoints": [],

@@ -13,6 +13,7 @@ from awsbroker.cli import (
     cmd_audit,
     cmd_auth,
     cmd_aws,
+    cmd_aws_console,
     cmd_generate_root,
     cmd_lease,
     cmd_operator,
@@ -43,6 +44,7 @@ def commands() -> dict[str, Command]:
         cmd_auth,
         cmd_audit,
         cmd_aws,
+        cmd_aws_console,
     ):
         for command in module.commands():
             table[command.name] = command

@@ -23,7 +23,9 @@ from tests.integration.iam_policy.world import (
 )
 from tests.support import iam_policies as policies
 from tests.support.aws_proxy import AWSProxy
+from tests.support.federation_stand_in import FederationStandIn
 from tests.support.moto_process import MotoProcess
+from tests.support.moto_server import ADMIN_USER
 
 # Moto has no ListServiceSpecificCredentials: allowed, it answers 500 (NotImplementedError);
 # refused, 403. The broker skips that optional step with a warning.
@@ -169,3 +171,34 @@ def test_moto_ignores_conditions_of_identity_policies(
     world.ok("GET", "aws/creds/app")
     (create,) = proxy.calls("CreateUser")
     assert create.param("PermissionsBoundary") is None
+
+
+@pytest.mark.parametrize(
+    "flow",
+    [f for f in FLOWS if f.name in ("federation_token", "assumed_role")],
+    ids=lambda f: f.name,
+)
+def test_console_sign_in_needs_no_more_than_its_credential_type(
+    flow: Flow, broker: Broker, moto: MotoProcess, proxy: AWSProxy
+) -> None:
+    """docs/iam-policy.md, "Console sign-in": with only the credential type's shipped policy,
+    `aws/console/` signs in (the federation endpoint, a loopback stand-in here, is no IAM
+    action)."""
+    world = build(broker, moto, proxy, policies.load(flow.file, flow.sids))
+    key = world.admin.create_access_key(UserName=ADMIN_USER)["AccessKey"]
+    with FederationStandIn(moto.endpoint, key["AccessKeyId"], key["SecretAccessKey"]) as signin:
+        world.ok("POST", "aws/config/root", json={"federation_endpoint": signin.endpoint})
+        flow.run(world)  # writes the role, and gets and revokes a credential of it
+        proxy.clear()
+
+        body = world.ok(
+            "GET", f"aws/console/{'fed' if flow.name == 'federation_token' else 'deploy'}"
+        )
+
+        assert body["data"]["url"].startswith(signin.endpoint + "?Action=login&")
+        assert len(signin.requests) == 1
+        # The role's calls (its groups' policies, then the STS call), each allowed.
+        calls = {(c.action, c.status) for c in proxy.calls()}
+        sts_call = "GetFederationToken" if flow.name == "federation_token" else "AssumeRole"
+        assert (sts_call, 200) in calls
+        assert {status for _, status in calls} == {200}

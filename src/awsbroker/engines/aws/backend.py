@@ -15,11 +15,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import (
     iam_user,
     path_config_lease,
     path_config_root,
+    path_console,
     path_container_creds,
     path_creds,
     path_roles,
@@ -33,11 +35,15 @@ from awsbroker.engines.aws import (
 from awsbroker.engines.aws.records import root_config
 from awsbroker.engines.aws.records.lease_config import SECRET_ACCESS_KEYS
 from awsbroker.engines.aws.transport.clients import ClientMaker, MountClients
+from awsbroker.engines.aws.transport.federation import HttpFederation
 from awsbroker.sdk.framework import BackendConfig, FrameworkBackend, JobType, SecretType
 
 # How long a new root key may take to be accepted by AWS (IAM is eventually consistent).
 VERIFY_TIMEOUT = 60.0
 log = logging.getLogger("awsbroker.engines.aws")
+
+if TYPE_CHECKING:
+    from awsbroker.engines.aws.transport.api import Federation
 
 
 class AWSBackend(FrameworkBackend["AWSBackend"]):
@@ -56,6 +62,7 @@ class AWSBackend(FrameworkBackend["AWSBackend"]):
                 *path_roles.paths(),
                 *path_creds.paths(),
                 *path_container_creds.paths(),
+                *path_console.paths(),
                 *path_static_roles.paths(),
                 *path_static_creds.paths(),
             ],
@@ -80,6 +87,8 @@ class AWSBackend(FrameworkBackend["AWSBackend"]):
         # in-process fake), or are boto3's in this process when it is None; `local` makes the
         # clients signed with a one-off key (boto3's when None).
         self.clients = MountClients(lambda: root_config.load(self), config.telemetry, calls, local)
+        # AWS's sign-in federation endpoint, for console sign-in (path_console.py).
+        self.federation: Federation = HttpFederation()
         # One rotation (of any key of this mount) at a time in this process.
         self.rotation_lock = threading.RLock()
         self.verify_timeout = VERIFY_TIMEOUT

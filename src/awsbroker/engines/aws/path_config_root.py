@@ -60,6 +60,9 @@ def paths() -> list[Path[AWSBackend]]:
                 "rotation_schedule": Field(T.STRING, "Automated root rotation cron schedule"),
                 "rotation_window": Field(T.DURATION, "Window after the schedule to rotate in"),
                 "disable_automated_rotation": Field(T.BOOL, "Turn automated root rotation off"),
+                "federation_endpoint": Field(
+                    T.STRING, "AWS sign-in federation endpoint URL for console sign-in"
+                ),
             },
             existence_check=config_exists,
             summary="Configure the root credentials the engine uses",
@@ -92,7 +95,7 @@ def _merged(stored: bytes | None, fd: FieldData) -> RootConfig:
     config = RootConfig() if stored is None else RootConfig.from_record(stored)
     for name in (
         "access_key", "secret_key", "region", "iam_endpoint", "sts_endpoint", "sts_region",
-        "role_arn", "identity_token_audience", "rotation_schedule",
+        "role_arn", "identity_token_audience", "rotation_schedule", "federation_endpoint",
     ):  # fmt: skip
         if fd.is_set(name):
             setattr(config, name, fd.get_str(name))

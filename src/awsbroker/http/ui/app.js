@@ -409,7 +409,7 @@ async function renderCredentials() {
     for (const mount of awsMounts) {
       const names = await rolesOf(mount, acl);
       if (!names.length) continue;
-      const paths = names.flatMap((n) => [`${mount}creds/${n}`, `${mount}sts/${n}`, `${mount}roles/${n}`]);
+      const paths = names.flatMap((n) => [`${mount}creds/${n}`, `${mount}sts/${n}`, `${mount}roles/${n}`, `${mount}console/${n}`]);
       const caps = await capabilities(paths);
       const cards = [];
       for (const name of names) {
@@ -418,7 +418,7 @@ async function renderCredentials() {
         if (usable(caps[`${mount}roles/${name}`])) {
           try { role = (await api("GET", `${mount}roles/${name}`)).data; } catch { role = null; }
         }
-        cards.push(roleCard(mount, name, role, usable(caps[`${mount}sts/${name}`])));
+        cards.push(roleCard(mount, name, role, usable(caps[`${mount}sts/${name}`]), usable(caps[`${mount}console/${name}`])));
       }
       if (cards.length) {
         sections.push(el("section", { "aria-labelledby": `mount-${mount}` },
@@ -432,7 +432,7 @@ async function renderCredentials() {
   }
 }
 
-function roleCard(mount, name, role, stsAllowed) {
+function roleCard(mount, name, role, stsAllowed, consoleAllowed) {
   const id = `${mount}${name}`.replace(/[^\w-]/g, "-");
   const types = role ? String(role.credential_type || "").split(",").filter(Boolean) : [];
   const sts = types.some((t) => t !== "iam_user");
@@ -479,9 +479,45 @@ function roleCard(mount, name, role, stsAllowed) {
         button.disabled = false;
       }
     },
-  }, el("div", { class: "row" }, fields), el("div", { class: "row" }, button));
+  }, el("div", { class: "row" }, fields), el("div", { class: "row" }, button,
+    consoleButton(mount, name, role, consoleAllowed, () => ttl.value.trim(), () => roleArn?.value, output)));
   return el("article", { class: "card", "aria-labelledby": `${id}-title` },
     el("h3", { id: `${id}-title` }, name), details, form, output);
+}
+
+// Console sign-in (issue 19): for assumed_role and federation_token roles the token may use
+// console/ on, a button that asks the broker for a sign-in URL and shows it as a link (opened
+// by the person's click, in a new tab without an opener or referrer). Whoever has the link can
+// sign in with it for 15 minutes, so it is shown only in this card and cleared with the page.
+function consoleButton(mount, name, role, allowed, ttlOf, arnOf, output) {
+  const types = role ? String(role.credential_type || "").split(",") : [];
+  if (!allowed || (role && !types.some((t) => t === "assumed_role" || t === "federation_token"))) return null;
+  const button = el("button", { type: "button", class: "secondary" }, "Open AWS console");
+  button.addEventListener("click", async () => {
+    const body = {};
+    if (ttlOf()) body.ttl = ttlOf();
+    if (arnOf()) body.role_arn = arnOf();
+    button.disabled = true;
+    output.replaceChildren(el("p", { class: "muted" }, "Asking AWS for a sign-in link…"));
+    try {
+      const answer = await api("POST", `${mount}console/${name}`, body);
+      if (!/^https?:\/\//.test(String(answer.data.url))) throw new Error("The broker answered without a sign-in link.");
+      const link = el("a", {
+        href: answer.data.url, target: "_blank", rel: "noopener noreferrer", class: "console-link",
+      }, `Open the AWS console as ${name}`);
+      output.replaceChildren(el("section", { class: "credentials", "aria-label": `Console sign-in for ${name}` },
+        el("p", {}, link),
+        el("p", { class: "muted" }, `The link works for 15 minutes; the console session lasts ${duration(answer.lease_duration)}.`),
+        answer.lease_id ? el("p", { class: "muted" }, "Lease ", el("code", {}, answer.lease_id)) : null));
+      link.focus();
+      announce(`Console sign-in link for ${name} ready`);
+    } catch (error) {
+      output.replaceChildren(errorBox(error));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
 }
 
 function issued(name, answer) {
@@ -513,7 +549,6 @@ function issued(name, answer) {
       onExpired: () => block.replaceChildren(el("p", { class: "error" }, "These credentials have expired.")),
     });
   }
-  // The AWS console sign-in link belongs to console sign-in (issue 19): not offered yet.
   block.append(
     el("p", {}, answer.lease_duration ? ["Expires in ", countdown, ` (at ${expiration})`] : "Valid until revoked."),
     answer.lease_id ? el("p", { class: "muted" }, "Lease ", el("code", {}, answer.lease_id)) : null,

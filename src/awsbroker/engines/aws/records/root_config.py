@@ -38,6 +38,9 @@ class RootConfig:
     rotation_schedule: str = ""
     rotation_window: int = 0
     disable_automated_rotation: bool = False
+    # Console sign-in (issue 19 section 2): AWS's sign-in federation endpoint; empty means the
+    # partition's (transport/federation.py).
+    federation_endpoint: str = ""
 
     def validate(self) -> None:
         if len(self.sts_fallback_endpoints) != len(self.sts_fallback_regions):

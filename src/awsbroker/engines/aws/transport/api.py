@@ -222,3 +222,16 @@ class STS(Protocol):
 
 IAM_OPERATIONS = frozenset(name for name in vars(IAM) if not name.startswith("_")) - {"close"}
 STS_OPERATIONS = frozenset(name for name in vars(STS) if not name.startswith("_")) - {"close"}
+
+
+class Federation(Protocol):
+    """AWS's sign-in federation endpoint (console sign-in, issue 19): `getSigninToken`, which
+    trades an STS session's credentials for a sign-in token. Plain HTTPS, not a signed API
+    call (federation.py)."""
+
+    def signin_token(
+        self, endpoint: str, session: dict[str, str], session_duration: int | None
+    ) -> str:
+        """The `SigninToken` for `session` ({sessionId, sessionKey, sessionToken});
+        `session_duration` is sent as `SessionDuration` unless None. Raises `FederationError`."""
+        ...

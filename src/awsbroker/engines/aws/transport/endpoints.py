@@ -94,6 +94,14 @@ def check_config(config: RootConfig) -> None:
             raise InvalidRequest(
                 f"invalid endpoint {endpoint!r}: use host, host:port or a URL such as https://host"
             )
+    federation = config.federation_endpoint
+    if federation and (
+        "://" not in federation or not _valid_endpoint(federation) or "#" in federation
+    ):
+        raise InvalidRequest(
+            f"invalid federation_endpoint {federation!r}: use the endpoint's full URL, such as "
+            "https://signin.aws.amazon.com/federation"
+        )
 
 
 def sdk_endpoint(endpoint: str) -> str:
