@@ -99,15 +99,26 @@ class Lease:
     irrevocable: bool = False
     last_error: str = ""
     data: JSONObject = field(default_factory=dict)
+    # Why the credential was asked for (Secret.reason); left out of the record when empty.
+    reason: str = ""
 
     def secret(self) -> Secret:
         return Secret(
-            self.secret_type, self.ttl, 0, self.renewable, dict(self.internal_data), self.issue_time
+            self.secret_type,
+            self.ttl,
+            0,
+            self.renewable,
+            dict(self.internal_data),
+            self.issue_time,
+            self.reason,
         )
 
     def to_record(self) -> JSONObject:
         # Every field holds a JSON value and the record is encoded at once: no deep copy.
-        return cast(JSONObject, dict(vars(self)))
+        record = cast(JSONObject, dict(vars(self)))
+        if not self.reason:
+            del record["reason"]
+        return record
 
     @classmethod
     def from_record(cls, record: JSONObject) -> Lease:
@@ -190,6 +201,7 @@ class ExpirationManager:
             max_expire_time=now + cap,
             renewable=secret.renewable,
             ttl=ttl,
+            reason=secret.reason,
         )
         # The index entry goes first: an entry without a record is dropped when due, while a
         # record without an entry would never expire.
