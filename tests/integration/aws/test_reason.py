@@ -7,6 +7,7 @@ are 400s before any AWS call."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -237,3 +238,14 @@ def test_the_cli_passes_reason(
     assert "this role requires a reason" in refused.stderr
     assert json.loads(out)["Version"] == 1
     assert tags(only_call(aws, "AssumeRole")) == {TAG: "INC-42 rotate the cache"}
+
+    aws.proxy.clear()
+    cli.ok("aws", "exec", "-reason=INC-43 one command", "deploy", "--", "true", env=env)
+    assert tags(only_call(aws, "AssumeRole")) == {TAG: "INC-43 one command"}
+
+    # The generic read takes it as any parameter, and `lease lookup` shows it.
+    lease_id = cli.ok(
+        "read", "-field=lease_id", "aws/creds/deploy", "reason=INC-44 by hand", env=env
+    ).strip()
+    looked_up = cli.ok("lease", "lookup", lease_id, env=env)
+    assert re.search(r"^reason\s+INC-44 by hand$", looked_up, re.M), looked_up
