@@ -75,14 +75,32 @@ def test_assume_role_sends_the_reason_as_a_session_tag_beside_the_roles_own(
 
 
 def test_a_get_with_the_reason_in_the_query_is_taken_the_same(
-    aws: AWSWorld, vault: hvac.Client, broker: Broker
+    aws: AWSWorld, vault: hvac.Client, broker: Broker, audit_log: Path
 ) -> None:
     assumed_role(aws, vault, reason_session_tag=True)
 
-    body = broker.ok("GET", "aws/creds/deploy", params={"reason": "deploy v1.2.3"})
+    body = broker.ok(
+        "GET", "aws/creds/deploy", params={"reason": "deploy v1.2.3", "role_session_name": "me"}
+    )
 
     assert tags(only_call(aws, "AssumeRole")) == {TAG: "deploy v1.2.3"}
     assert vault.sys.read_lease(body["lease_id"])["data"]["reason"] == "deploy v1.2.3"
+    # Only the reason is in clear: the path's other parameters stay HMACs.
+    request = entries(audit_log, "aws/creds/deploy")[0]["request"]
+    assert request["data"]["reason"] == "deploy v1.2.3"
+    assert request["data"]["role_session_name"].startswith("hmac-sha256:")
+
+
+def test_the_reason_is_in_clear_on_the_credential_paths_only(
+    aws: AWSWorld, vault: hvac.Client, broker: Broker, audit_log: Path
+) -> None:
+    """Another path's `reason` key (here a KV-like write to a role, an unknown field) stays
+    hashed: the clear key belongs to creds/sts, not to the mount."""
+    assumed_role(aws, vault)
+    broker.request("POST", "aws/roles/deploy", json={"reason": "not a credential"})
+
+    written = entries(audit_log, "aws/roles/deploy")[-1]["request"]
+    assert written["data"]["reason"].startswith("hmac-sha256:")
 
 
 def test_federation_token_sends_the_reason_as_a_session_tag(

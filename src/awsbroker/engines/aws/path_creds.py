@@ -116,10 +116,7 @@ def issue_creds(b: AWSBackend, req: Request, fd: FieldData) -> Response:
                 f"attempted to retrieve {kind} credentials through the creds path; "
                 "this is not allowed for legacy roles"
             )
-    reason = rs.take_reason(
-        fd, required=role.reason_required, min_length=role.reason_min_length
-    )  # 400s before AWS calls
-    tags = rs.reason_tags(reason, role.reason_session_tag)
+    reason, tags = rs.take_for_role(fd, role)  # 400s before AWS calls
     response = _issue(b, req, name, role, kind=kind, ttl=ttl, fd=fd, extra_tags=tags)
     if response.secret is not None:
         response.secret.reason = reason

@@ -7,19 +7,23 @@ the lease keeps it (`Secret.reason`, shown by `sys/leases/lookup`), and a role w
 tag) so CloudTrail shows why a session existed. A role may require it (`reason_required`) and
 ask for a minimum length (`reason_min_length`).
 
-`take_reason` is the one call a path makes: it validates the caller's value against the role
-and answers what to keep (or a 400 saying what to fix, before any AWS call). `reason_tags`
-gives the tag to add to a request's `Tags`.
+`take_for_role` is the one call a path makes: it validates the caller's value against the role
+and answers what to keep (or a 400 saying what to fix, before any AWS call) and the tag to add
+to the request's `Tags`.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import session_templates as st
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
+
+if TYPE_CHECKING:
+    from awsbroker.engines.aws.records.role import RoleEntry
 
 FIELD = "reason"
 REQUIRED_FIELD = "reason_required"
@@ -75,6 +79,16 @@ def check(value: str, *, required: bool, min_length: int) -> str:
 def take_reason(fd: FieldData, *, required: bool, min_length: int) -> str:
     """The validated `reason` of a request whose path declares `field()` ("" when none)."""
     return check(fd.get_str(FIELD), required=required, min_length=min_length)
+
+
+def take_for_role(fd: FieldData, role: RoleEntry) -> tuple[str, dict[str, str]]:
+    """What a credential path (creds, sts, console) calls with the role it issues for: the
+    validated reason ("" when none; a 400 when the role's requirements are not met), and the
+    tags to add to the AWS request for it ({} unless the role has `reason_session_tag`).
+    Keep the reason on the lease with `Secret.reason`, and declare `field()` and
+    `audit_clear=(FIELD,)` on the path."""
+    reason = take_reason(fd, required=role.reason_required, min_length=role.reason_min_length)
+    return reason, reason_tags(reason, role.reason_session_tag)
 
 
 def tag_value(reason: str) -> str:
