@@ -14,6 +14,7 @@ from typing import Any
 
 import hvac
 import pytest
+import requests
 from tests.integration.aws.support import AWSWorld, Broker
 from tests.integration.aws.test_session_tags import ALLOW_S3, only_call, tags
 from tests.support.cli import CLI
@@ -267,3 +268,22 @@ def test_the_cli_passes_reason(
     ).strip()
     looked_up = cli.ok("lease", "lookup", lease_id, env=env)
     assert re.search(r"^reason\s+INC-44 by hand$", looked_up, re.M), looked_up
+
+
+def test_the_container_credentials_endpoint_takes_it_in_its_uri(
+    aws: AWSWorld, vault: hvac.Client, broker: Broker, audit_log: Path
+) -> None:
+    """An SDK uses AWS_CONTAINER_CREDENTIALS_FULL_URI as given: the reason rides in its query."""
+    assumed_role(aws, vault, reason_required=True, reason_session_tag=True)
+    url = f"{broker.server.url}/v1/aws/container-creds/deploy"
+    bare = {"Authorization": ROOT_TOKEN}
+
+    refused = requests.get(url, headers=bare, timeout=30)
+    answered = requests.get(url, params={"reason": "svc orders"}, headers=bare, timeout=30)
+
+    assert refused.status_code == 400, refused.text
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["AccessKeyId"]
+    assert tags(only_call(aws, "AssumeRole")) == {TAG: "svc orders"}
+    audited = entries(audit_log, "aws/container-creds/deploy")
+    assert audited[-1]["request"]["data"]["reason"] == "svc orders"
