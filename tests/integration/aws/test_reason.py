@@ -73,6 +73,9 @@ def test_assume_role_sends_the_reason_as_a_session_tag_beside_the_roles_own(
     # The lease lookup shows it.
     lookup = broker.ok("PUT", "sys/leases/lookup", json={"lease_id": body["lease_id"]})
     assert lookup["data"]["reason"] == REASON
+    # And the caller's own list of leases (sys/leases/self, the console's) too.
+    own = broker.ok("GET", "sys/leases/self")["data"]["leases"]
+    assert [o["reason"] for o in own if o["lease_id"] == body["lease_id"]] == [REASON]
 
 
 def test_a_get_with_the_reason_in_the_query_is_taken_the_same(
