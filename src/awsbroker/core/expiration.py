@@ -98,9 +98,15 @@ class Lease:
     revoke_attempts: int = 0
     irrevocable: bool = False
     last_error: str = ""
+    # Non-secret facts about the lease, shown by lookups: `reason` (Secret.reason) when one was
+    # given. A field every build reads, so adding a key here is no storage format change.
     data: JSONObject = field(default_factory=dict)
-    # Why the credential was asked for (Secret.reason); left out of the record when empty.
-    reason: str = ""
+
+    @property
+    def reason(self) -> str:
+        """Why the credential was asked for ("" when not said)."""
+        reason = self.data.get("reason")
+        return reason if isinstance(reason, str) else ""
 
     def secret(self) -> Secret:
         return Secret(
@@ -115,10 +121,7 @@ class Lease:
 
     def to_record(self) -> JSONObject:
         # Every field holds a JSON value and the record is encoded at once: no deep copy.
-        record = cast(JSONObject, dict(vars(self)))
-        if not self.reason:
-            del record["reason"]
-        return record
+        return cast(JSONObject, dict(vars(self)))
 
     @classmethod
     def from_record(cls, record: JSONObject) -> Lease:
@@ -201,7 +204,7 @@ class ExpirationManager:
             max_expire_time=now + cap,
             renewable=secret.renewable,
             ttl=ttl,
-            reason=secret.reason,
+            data={"reason": secret.reason} if secret.reason else {},
         )
         # The index entry goes first: an entry without a record is dropped when due, while a
         # record without an entry would never expire.
