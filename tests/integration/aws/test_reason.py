@@ -17,6 +17,7 @@ import pytest
 import requests
 from tests.integration.aws.support import AWSWorld, Broker
 from tests.integration.aws.test_session_tags import ALLOW_S3, only_call, tags
+from tests.support import bao
 from tests.support.cli import CLI
 from tests.support.server import ROOT_TOKEN
 
@@ -290,3 +291,28 @@ def test_the_container_credentials_endpoint_takes_it_in_its_uri(
     assert tags(only_call(aws, "AssumeRole")) == {TAG: "svc orders"}
     audited = entries(audit_log, "aws/container-creds/deploy")
     assert audited[-1]["request"]["data"]["reason"] == "svc orders"
+
+
+def test_the_bao_cli_passes_it_as_any_parameter(
+    aws: AWSWorld, vault: hvac.Client, broker: Broker, tmp_path: Path
+) -> None:
+    """`bao read aws/creds/ROLE reason=...` (a GET with the query) and `bao write aws/sts/ROLE
+    reason=...` (a body), unchanged: the reason is an ordinary parameter to Vault's clients."""
+    assumed_role(aws, vault, reason_required=True, reason_session_tag=True)
+    theirs = bao.Bao(bao.require(), tmp_path / "bao-home", broker.server.url, ROOT_TOKEN)
+
+    refused = theirs.run("read", "aws/creds/deploy")
+    read = theirs.run("read", "-format=json", "aws/creds/deploy", "reason=INC-9 via bao read")
+    written = theirs.run("write", "-format=json", "aws/sts/deploy", "reason=INC-9 via bao write")
+
+    assert refused.returncode == 2, refused
+    assert "this role requires a reason" in refused.stderr
+    assert read.returncode == 0, read.stderr
+    assert written.returncode == 0, written.stderr
+    assert [tags(c)[TAG] for c in aws.calls("AssumeRole")] == [
+        "INC-9 via bao read",
+        "INC-9 via bao write",
+    ]
+    lease_id = json.loads(read.stdout)["lease_id"]
+    looked_up = theirs.run("lease", "lookup", "-format=json", lease_id)
+    assert json.loads(looked_up.stdout)["data"]["reason"] == "INC-9 via bao read"
