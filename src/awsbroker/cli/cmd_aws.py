@@ -59,6 +59,13 @@ def _role_flags(ttl: str = "") -> list[Flag]:
         Flag("mount", "Where the AWS secrets engine is mounted", "aws", "PATH"),
         Flag("ttl", "Lifetime of STS credentials (e.g. 1h; empty: the role's)", ttl, "DURATION"),
         Flag("role-arn", "assumed_role with several ARNs: which one", "", "ARN"),
+        Flag(
+            "reason",
+            "Why you need the credential: audited, kept with the lease, and sent to AWS as the "
+            "awsbroker:reason tag if the role says so (a role may require it)",
+            "",
+            "TEXT",
+        ),
     ]
 
 
@@ -107,6 +114,8 @@ def _fetch(ctx: Context, role: str, *, for_sdk: bool = False) -> tuple[dict[str,
         params["ttl"] = ctx.opts.get_str("ttl")
     if ctx.opts.get_str("role-arn"):
         params["role_arn"] = ctx.opts.get_str("role-arn")
+    if ctx.opts.get_str("reason"):
+        params["reason"] = ctx.opts.get_str("reason")
     mount = ctx.opts.get_str("mount").strip("/")
     asked = time.time()
     body = ctx.client().request("GET", f"{mount}/creds/{role}", params=params or None) or {}
@@ -169,7 +178,8 @@ def credential_process(ctx: Context) -> int:
     role = ctx.args[0]
     settings = ctx.settings
     key = [settings.address, ctx.opts.get_str("mount").strip("/"), role]
-    key += [ctx.opts.get_str("ttl"), ctx.opts.get_str("role-arn")]
+    # A credential asked for with a reason is reused only for the same reason.
+    key += [ctx.opts.get_str("ttl"), ctx.opts.get_str("role-arn"), ctx.opts.get_str("reason")]
     cache = CredentialCache(cache_dir(ctx.io.env), key, settings.token)
     if ctx.opts.get_bool("no-cache"):
         record = _record(*_fetch(ctx, role, for_sdk=True))

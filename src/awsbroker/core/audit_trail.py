@@ -69,13 +69,20 @@ class AuditTrail:
             token_issue_time=token.creation_time,
         )
 
-    def log_request(self, inner: Request, mount: MountEntry) -> None:
-        """Record the request as the backend will see it; raise InternalError if nothing can."""
+    def log_request(
+        self, inner: Request, mount: MountEntry, clear_keys: tuple[str, ...] = ()
+    ) -> None:
+        """Record the request as the backend will see it; raise InternalError if nothing can.
+        `clear_keys`: request data keys the path itself keeps in clear (`Path.audit_clear`),
+        on top of the mount's non-HMAC keys."""
         self.input.request = dataclasses.replace(
             inner, path=self._outer.path, client_token=self._outer.client_token
         )
         self.input.allowed = True if self.input.caller is not None else None
-        self.input.non_hmac_request_keys = tuple(mount.config.audit_non_hmac_request_keys)
+        self.input.non_hmac_request_keys = (
+            *mount.config.audit_non_hmac_request_keys,
+            *clear_keys,
+        )
         self.input.non_hmac_response_keys = tuple(mount.config.audit_non_hmac_response_keys)
         try:
             self._broker.log_request(self.input)

@@ -602,7 +602,8 @@ class Core:
         authorized = AUTHORIZED.set(caller if internal else None)
         try:
             if trail is not None:
-                trail.log_request(inner, route.entry)  # before the backend, or not at all
+                # before the backend, or not at all
+                trail.log_request(inner, route.entry, route.backend.audit_clear_keys(relative))
             response = route.backend.handle_request(inner)
             if guarded and inner.refused_credential:
                 self._login_failed(request, route)

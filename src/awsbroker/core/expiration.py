@@ -98,11 +98,25 @@ class Lease:
     revoke_attempts: int = 0
     irrevocable: bool = False
     last_error: str = ""
+    # Non-secret facts about the lease, shown by lookups: `reason` (Secret.reason) when one was
+    # given. A field every build reads, so adding a key here is no storage format change.
     data: JSONObject = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        """Why the credential was asked for ("" when not said)."""
+        reason = self.data.get("reason")
+        return reason if isinstance(reason, str) else ""
 
     def secret(self) -> Secret:
         return Secret(
-            self.secret_type, self.ttl, 0, self.renewable, dict(self.internal_data), self.issue_time
+            self.secret_type,
+            self.ttl,
+            0,
+            self.renewable,
+            dict(self.internal_data),
+            self.issue_time,
+            self.reason,
         )
 
     def to_record(self) -> JSONObject:
@@ -190,6 +204,7 @@ class ExpirationManager:
             max_expire_time=now + cap,
             renewable=secret.renewable,
             ttl=ttl,
+            data={"reason": secret.reason} if secret.reason else {},
         )
         # The index entry goes first: an entry without a record is dropped when due, while a
         # record without an entry would never expire.

@@ -43,6 +43,10 @@ class Path(Generic[B]):
     # Keys beyond `fields` are the path's data (cubbyhole/, sys/wrapping/wrap): no warning
     # that they were ignored.
     takes_any_data: bool = False
+    # Request data keys the audit log keeps in clear on this path, beside the mount's
+    # `audit_non_hmac_request_keys`: values that are not secrets and are worth reading there
+    # (a credential's `reason`, engines/aws/reason.py).
+    audit_clear: tuple[str, ...] = ()
 
     def compiled(self) -> re.Pattern[str]:
         return re.compile(self.pattern)
@@ -161,6 +165,11 @@ class Backend(Protocol):
         login does: its failures are throttled (core/login_limits.py)."""
         ...
 
+    def audit_clear_keys(self, path: str) -> tuple[str, ...]:
+        """Request data keys of `path` (relative to the mount) that the audit log keeps in
+        clear whatever the mount's tuning (`Path.audit_clear`)."""
+        ...
+
     def periodic(self) -> None:
         """Called every few seconds by the core on every process: rollbacks, recoveries."""
         ...
@@ -215,6 +224,10 @@ class FrameworkBackend(Generic[B]):
     def checks_credential(self, path: str) -> bool:
         found = self.match(path)
         return found is not None and found[0].checks_credential
+
+    def audit_clear_keys(self, path: str) -> tuple[str, ...]:
+        found = self.match(path)
+        return () if found is None else found[0].audit_clear
 
     def periodic(self) -> None:
         if self._periodic is not None:

@@ -101,6 +101,9 @@ class Secret:
     internal_data: JSONObject = field(default_factory=dict)
     # Set by the lease manager when it hands the secret back for renewal or revocation.
     issue_time: float = 0.0
+    # Why the caller asked for it (awsbroker extension, not a secret): kept with the lease and
+    # shown by `sys/leases/lookup`. The backend validates it (engines/aws/reason.py).
+    reason: str = ""
 
 
 @dataclass

@@ -665,3 +665,10 @@ def test_a_lease_record_is_the_fields_as_asdict_gives_them() -> None:
         issue_time=1.0, expire_time=2.0, max_expire_time=3.0, renewable=True, ttl=1,
     )  # fmt: skip
     assert lease.to_record() == dataclasses.asdict(lease)
+    # A reason rides in `data`, a field every build reads: the record's keys do not change.
+    keys = set(lease.to_record())
+    lease.data = {"reason": "INC-1"}
+    assert set(lease.to_record()) == keys
+    assert lease.reason == "INC-1"
+    assert lease.secret().reason == "INC-1"
+    assert Lease.from_record(lease.to_record()) == lease

@@ -210,6 +210,7 @@ def own_leases(b: SystemBackend, req: Request, fd: FieldData) -> Response:
             "expire_time": _rfc3339(lease.expire_time),
             "ttl": max(0, int(lease.expire_time - now)),
             "renewable": lease.renewable,
+            "reason": lease.reason,  # why it was asked for ("" when not said)
         }
         for lease in leases[:MAX_OWN_LEASES]
     ]

@@ -86,16 +86,17 @@ def lookup(b: SystemBackend, req: Request, fd: FieldData) -> Response:
     lease = b.core.expiration.get(lease_id)
     if lease is None:
         raise InvalidRequest("invalid lease")
-    return Response(
-        data={
-            "id": lease.lease_id,
-            "issue_time": _rfc3339(lease.issue_time),
-            "expire_time": _rfc3339(lease.expire_time),
-            "last_renewal": _rfc3339(lease.last_renewal) if lease.last_renewal else None,
-            "renewable": lease.renewable,
-            "ttl": max(0, int(lease.expire_time - now)),
-        }
-    )
+    data: JSONObject = {
+        "id": lease.lease_id,
+        "issue_time": _rfc3339(lease.issue_time),
+        "expire_time": _rfc3339(lease.expire_time),
+        "last_renewal": _rfc3339(lease.last_renewal) if lease.last_renewal else None,
+        "renewable": lease.renewable,
+        "ttl": max(0, int(lease.expire_time - now)),
+    }
+    if lease.reason:  # awsbroker extension: why it was asked for (engines/aws/reason.py)
+        data["reason"] = lease.reason
+    return Response(data=data)
 
 
 def list_leases(b: SystemBackend, req: Request, fd: FieldData) -> Response:

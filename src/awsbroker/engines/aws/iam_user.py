@@ -53,15 +53,25 @@ def username(backend: AWSBackend, kind: UsernameKind, display_name: str, role_na
         raise InternalError(str(exc)) from None
 
 
-def create(backend: AWSBackend, req: Request, role_name: str, role: RoleEntry) -> Response:
+def create(
+    backend: AWSBackend,
+    req: Request,
+    role_name: str,
+    role: RoleEntry,
+    *,
+    extra_tags: dict[str, str] | None = None,
+) -> Response:
+    """A new IAM user of `role`, with a key. `extra_tags` (the reason's tag, reason.py) are
+    added to the role's `iam_tags`, in the same CreateUser call."""
     iam = backend.clients.iam()
     name = username(backend, "IAM", req.display_name, role_name)
     wal_id = wal.put_user(backend, name, req.lease_id)
     create_args: CreateUserRequest = {"UserName": name, "Path": role.user_path or "/"}
     if role.permissions_boundary_arn:
         create_args["PermissionsBoundary"] = role.permissions_boundary_arn
-    if role.iam_tags:
-        create_args["Tags"] = [{"Key": k, "Value": v} for k, v in role.iam_tags.items()]
+    tags = {**role.iam_tags, **(extra_tags or {})}
+    if tags:
+        create_args["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
     try:
         iam.create_user(**create_args)
     except AWS_ERRORS as exc:

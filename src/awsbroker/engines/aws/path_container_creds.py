@@ -14,7 +14,8 @@ loopback and a few link-local addresses; anywhere else, serve the broker over ht
 The answer is `{"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}` (`Token` is null for
 `iam_user`), and `Expiration` is the lease's expiry. Each fetch is an issuance with its own
 lease, exactly as a read of `creds/:name`; the query parameters of `creds/` (`ttl`, `role_arn`,
-`role_session_name`) work here too. A role with several credential types serves an STS type if
+`role_session_name`, `reason`: put it in the URI, `...container-creds/ROLE?reason=...`) work
+here too. A role with several credential types serves an STS type if
 it has one (as `sts/:name` would), else an IAM user. The ACL path is
 `<mount>/container-creds/<role>` (capability `read`).
 
@@ -35,6 +36,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import path_creds
+from awsbroker.engines.aws import reason as rs
 from awsbroker.engines.aws.records.role import IAM_USER, load_role
 from awsbroker.engines.aws.sdk_windows import (
     SDK_DEFAULT_TTL,
@@ -63,9 +65,11 @@ def paths() -> list[Path[AWSBackend]]:
                 "ttl": Field(T.DURATION, "Lifetime of the credentials (default: at least 1h)"),
                 "role_arn": Field(T.STRING, "assumed_role: which of the role's ARNs to assume"),
                 "role_session_name": Field(T.STRING, "assumed_role: the session name"),
+                rs.FIELD: rs.field(),
             },
             summary="A role's credentials for the AWS SDKs' container-credentials provider",
             bare_authorization=True,
+            audit_clear=(rs.FIELD,),
         )
     ]
 
@@ -77,7 +81,8 @@ def read_container_creds(b: AWSBackend, req: Request, fd: FieldData) -> Response
         raise InvalidRequest(f'Role "{name}" not found')
     sts_types = [t for t in role.credential_types if t != IAM_USER]
     creds_spec = path_creds.paths()[0]
-    raw = {k: v for k, v in req.data.items() if k in ("ttl", "role_arn", "role_session_name")}
+    passed = ("ttl", "role_arn", "role_session_name", rs.FIELD)
+    raw = {k: v for k, v in req.data.items() if k in passed}
     asked = fd.is_set("ttl")
     if sts_types and not asked:
         raw["ttl"] = max(role.default_sts_ttl, SDK_DEFAULT_TTL)  # capped by path_creds

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import iam_user, sts
+from awsbroker.engines.aws import reason as rs
 from awsbroker.engines.aws.records.role import (
     ASSUMED_ROLE,
     FEDERATION_TOKEN,
@@ -51,8 +52,10 @@ def paths() -> list[Path[AWSBackend]]:
                     T.DURATION, "STS types: lifetime of the credentials", default=DEFAULT_STS_TTL
                 ),
                 "mfa_code": Field(T.STRING, "session_token: the current MFA code"),
+                rs.FIELD: rs.field(),
             },
             summary="Generate credentials of a role",
+            audit_clear=(rs.FIELD,),
         )
     ]
 
@@ -113,7 +116,10 @@ def issue_creds(b: AWSBackend, req: Request, fd: FieldData) -> Response:
                 f"attempted to retrieve {kind} credentials through the creds path; "
                 "this is not allowed for legacy roles"
             )
-    response = _issue(b, req, name, role, kind=kind, ttl=ttl, fd=fd)
+    reason, tags = rs.take_for_role(fd, role)  # 400s before AWS calls
+    response = _issue(b, req, name, role, kind=kind, ttl=ttl, fd=fd, extra_tags=tags)
+    if response.secret is not None:
+        response.secret.reason = reason
     # Counted once the lease is stored: a credential that got no lease was rolled back.
     labels = {"mount": b.mount_path, "role": name, "credential_type": kind}
     response.on_registered.append(lambda: b.telemetry.count(CREDENTIALS_ISSUED, labels))
@@ -121,10 +127,18 @@ def issue_creds(b: AWSBackend, req: Request, fd: FieldData) -> Response:
 
 
 def _issue(
-    b: AWSBackend, req: Request, name: str, role: RoleEntry, *, kind: str, ttl: int, fd: FieldData
+    b: AWSBackend,
+    req: Request,
+    name: str,
+    role: RoleEntry,
+    *,
+    kind: str,
+    ttl: int,
+    fd: FieldData,
+    extra_tags: dict[str, str],
 ) -> Response:
     if kind == IAM_USER:
-        return iam_user.create(b, req, name, role)
+        return iam_user.create(b, req, name, role, extra_tags=extra_tags)
     if kind == ASSUMED_ROLE:
         arn = _role_arn(role, name, fd.get_str("role_arn"))
         session = fd.get_str("role_session_name")
@@ -133,9 +147,18 @@ def _issue(
                 f'role "{name}" names its sessions by its session_name_template; '
                 "do not send role_session_name"
             )
-        return sts.assumed_role(b, req, name, role, ttl=ttl, role_arn=arn, session_name=session)
+        return sts.assumed_role(
+            b,
+            req,
+            name,
+            role,
+            ttl=ttl,
+            role_arn=arn,
+            session_name=session,
+            extra_tags=extra_tags,
+        )
     if kind == FEDERATION_TOKEN:
-        return sts.federation_token(b, req, name, role, ttl)
+        return sts.federation_token(b, req, name, role, ttl, extra_tags=extra_tags)
     if kind == SESSION_TOKEN:
         return sts.session_token(b, req, role, ttl, fd.get_str("mfa_code"))
     raise InvalidRequest(f'unknown credential_type: "{kind}"')

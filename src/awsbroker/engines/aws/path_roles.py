@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from awsbroker.engines.aws import reason as rs
 from awsbroker.engines.aws import session_templates as st
 from awsbroker.engines.aws.records.role import (
     COLLECTIONS,
@@ -96,6 +97,22 @@ def paths() -> list[Path[AWSBackend]]:
                     "for a new access key to be accepted by AWS before returning it; 0 is off",
                     default=0,
                 ),
+                # Issue 19 section 3, a reason on every credential (reason.py)
+                rs.REQUIRED_FIELD: Field(
+                    T.BOOL,
+                    "awsbroker extension: credentials of this role are refused without a reason",
+                ),
+                rs.MIN_LENGTH_FIELD: Field(
+                    T.INT,
+                    f"awsbroker extension: a reason given must be at least this many characters "
+                    f"(0 to {rs.MAX_LENGTH})",
+                ),
+                rs.SESSION_TAG_FIELD: Field(
+                    T.BOOL,
+                    f"awsbroker extension: send the reason to AWS as the tag {rs.TAG_KEY} "
+                    "(session tag of assumed_role and federation_token, user tag of iam_user)",
+                ),
+                # (end of section 3)
                 "arn": Field(T.STRING, "Deprecated: use role_arns or policy_arns instead"),
                 "policy": Field(T.STRING, "Deprecated: use policy_document instead"),
             },
@@ -198,6 +215,12 @@ def _merge(role: RoleEntry, fd: FieldData, legacy: str) -> None:
     for name in TEMPLATE_STRINGS:
         if fd.is_set(name):
             setattr(role, name, fd.get_str(name))
+    # Issue 19 section 3 (reason.py)
+    for name in (rs.REQUIRED_FIELD, rs.SESSION_TAG_FIELD):
+        if fd.is_set(name):
+            setattr(role, name, fd.get_bool(name))
+    if fd.is_set(rs.MIN_LENGTH_FIELD):
+        role.reason_min_length = fd.get_int(rs.MIN_LENGTH_FIELD)
 
 
 def _compact_document(raw: str) -> str:

@@ -124,14 +124,20 @@ def _shaped(
     )
 
 
-def _tags(static: dict[str, str], templated: dict[str, str]) -> list[StsTag]:
-    """STS `Tags`: the static ones, then the templated (a key is never in both: the role's
-    write refuses it)."""
-    return [{"Key": k, "Value": v} for k, v in {**static, **templated}.items()]
+def _tags(static: dict[str, str], templated: dict[str, str], extra: dict[str, str]) -> list[StsTag]:
+    """STS `Tags`: the static ones, then the templated, then the broker's own (`extra`: the
+    reason's, engines/aws/reason.py). A key is never in two: the role's write refuses it."""
+    return [{"Key": k, "Value": v} for k, v in {**static, **templated, **extra}.items()]
 
 
 def federation_token(
-    backend: AWSBackend, req: Request, role_name: str, role: RoleEntry, ttl: int
+    backend: AWSBackend,
+    req: Request,
+    role_name: str,
+    role: RoleEntry,
+    ttl: int,
+    *,
+    extra_tags: dict[str, str] | None = None,
 ) -> Response:
     shaped = _shaped(backend, req, role_name, role, FEDERATION_TOKEN)  # 400s before AWS calls
     document, arns = _policies(backend, role)
@@ -147,7 +153,7 @@ def federation_token(
         args["Policy"] = document
     if arns:
         args["PolicyArns"] = _descriptors(arns)
-    tags = _tags({}, shaped.tags)
+    tags = _tags({}, shaped.tags, extra_tags or {})
     if tags:
         args["Tags"] = tags
     try:
@@ -184,6 +190,7 @@ def assumed_role(
     ttl: int,
     role_arn: str,
     session_name: str,
+    extra_tags: dict[str, str] | None = None,
 ) -> Response:
     shaped = _shaped(backend, req, role_name, role, ASSUMED_ROLE)  # 400s before AWS calls
     document, arns = _policies(backend, role)
@@ -203,7 +210,7 @@ def assumed_role(
         args["Policy"] = document
     if arns:
         args["PolicyArns"] = _descriptors(arns)
-    tags = _tags(role.session_tags, shaped.tags)
+    tags = _tags(role.session_tags, shaped.tags, extra_tags or {})
     if tags:
         args["Tags"] = tags
     if shaped.source_identity:

@@ -241,6 +241,9 @@ def test_valid_write_and_read(b: AWSBackend) -> None:  # rule 18
         "session_tags_template": None,
         "session_name_template": "",
         "source_identity_template": "",
+        "reason_required": False,
+        "reason_min_length": 0,
+        "reason_session_tag": False,
     }
 
 

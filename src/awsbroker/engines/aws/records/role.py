@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from awsbroker.engines.aws import reason as rs
 from awsbroker.engines.aws import session_templates as st
 from awsbroker.sdk.errors import InternalError
 from awsbroker.sdk.logical import JSONObject, JSONValue
@@ -31,6 +32,9 @@ MAPS = ("iam_tags", "session_tags")
 # Our extension (session_templates.py): stored only when set, so a role without them keeps
 # Vault's record.
 TEMPLATE_STRINGS = (st.NAME_FIELD, st.SOURCE_FIELD)
+# Issue 19 section 3 (reason.py): stored only when set, so a role without them keeps Vault's
+# record.
+REASON_FIELDS = (rs.REQUIRED_FIELD, rs.MIN_LENGTH_FIELD, rs.SESSION_TAG_FIELD)
 DURATIONS = ("default_sts_ttl", "max_sts_ttl", "key_propagation_timeout")
 STRINGS = (
     "policy_document", "external_id", "user_path", "permissions_boundary_arn", "mfa_serial_number",
@@ -57,6 +61,11 @@ class RoleEntry:
     session_tags_template: dict[str, str] = field(default_factory=dict)
     session_name_template: str = ""
     source_identity_template: str = ""
+    # Issue 19 section 3, a reason on every credential (reason.py): stored only when set.
+    reason_required: bool = False
+    reason_min_length: int = 0
+    reason_session_tag: bool = False
+    # (end of section 3)
     prohibit_flexible_cred_path: bool = False
     version: int = 3
     invalid_data: str = ""
@@ -135,7 +144,19 @@ class RoleEntry:
             text = getattr(self, name)
             if text:
                 errs += st.template_problems(name, text)
+        errs += self._reason_problems()
         return errs + st.duplicate_tag_keys(self.session_tags, self.session_tags_template)
+
+    def _reason_problems(self) -> list[str]:
+        """Issue 19 section 3: the reason settings (reason.py)."""
+        types = self.credential_types
+        return rs.role_problems(
+            min_length=self.reason_min_length,
+            session_tag=self.reason_session_tag,
+            taggable=any(t in (ASSUMED_ROLE, FEDERATION_TOKEN, IAM_USER) for t in types),
+            # The tags one request carries besides ours: session tags, or an IAM user's tags.
+            tag_sets=[[*self.session_tags, *self.session_tags_template], list(self.iam_tags)],
+        )
 
     def _nullable(self, name: str) -> JSONValue:
         value: list[str] | dict[str, str] = getattr(self, name)
@@ -162,6 +183,10 @@ class RoleEntry:
             st.TAGS_FIELD: dict(self.session_tags_template) or None,
             st.NAME_FIELD: self.session_name_template,
             st.SOURCE_FIELD: self.source_identity_template,
+            # Issue 19 section 3 (reason.py)
+            rs.REQUIRED_FIELD: self.reason_required,
+            rs.MIN_LENGTH_FIELD: self.reason_min_length,
+            rs.SESSION_TAG_FIELD: self.reason_session_tag,
         }
         if self.invalid_data:
             data["invalid_data"] = self.invalid_data
@@ -186,6 +211,7 @@ class RoleEntry:
         record.update(
             {name: getattr(self, name) for name in TEMPLATE_STRINGS if getattr(self, name)}
         )
+        record.update({name: getattr(self, name) for name in REASON_FIELDS if getattr(self, name)})
         return record
 
     @classmethod
@@ -204,6 +230,9 @@ class RoleEntry:
         role.session_tags_template = dict(raw.get(st.TAGS_FIELD) or {})
         for name in TEMPLATE_STRINGS:
             setattr(role, name, str(raw.get(name) or ""))
+        role.reason_required = bool(raw.get(rs.REQUIRED_FIELD))
+        role.reason_min_length = int(raw.get(rs.MIN_LENGTH_FIELD) or 0)
+        role.reason_session_tag = bool(raw.get(rs.SESSION_TAG_FIELD))
         return role
 
 
