@@ -50,11 +50,10 @@ KEPT = {
     # No handler here reads request headers: sys/ has no passthrough headers to show.
     "secrets list": {"envelope.sys/.config: key 'passthrough_request_headers' only in openbao"},
 }
-# `secrets list`: the mounts only one of them has (OpenBao's dev `secret/`, `cubbyhole/`,
+# `secrets list`: the mounts only one of them has (OpenBao's dev `secret/`,
 # `identity/`; our dev `aws/`).
 _OTHER_MOUNTS = {
     "envelope: key 'secret/' only in openbao",
-    "envelope: key 'cubbyhole/' only in openbao",
     "envelope: key 'identity/' only in openbao",
     "envelope: key 'aws/' only in awsbroker",
 }
