@@ -14,6 +14,7 @@ import hvac.exceptions
 import pytest
 import requests
 from tests.integration.aws.support import ACCOUNT, AWSWorld, Broker
+from tests.integration.aws.test_session_tags import tags
 from tests.support.aws_proxy import AWSProxy
 from tests.support.federation_stand_in import FederationStandIn
 from tests.support.moto_server import MotoServer, bootstrap_admin
@@ -333,3 +334,23 @@ def test_two_nodes_share_the_endpoint_and_the_lease(
     assert answer.status_code == 502
     assert "the federation endpoint could not be reached" in answer.json()["errors"][0]
     assert len(stand_in_server.requests) == 1
+
+
+def test_a_console_link_takes_a_reason_as_credentials_do(
+    aws: AWSWorld, vault: hvac.Client, broker: Broker, stand_in: FederationStandIn
+) -> None:
+    """The reason (engines/aws/reason.py) on `aws/console/`: required by the role, sent to AWS as
+    the `awsbroker:reason` session tag, and shown in the lease lookup."""
+    assumed_role(aws, vault, reason_required=True, reason_min_length=5, reason_session_tag=True)
+
+    refused = broker.request("POST", "aws/console/ops", json={})
+    assert refused.status_code == 400, refused.text
+    assert "requires a reason" in refused.json()["errors"][0]
+    assert aws.calls("AssumeRole") == []
+    assert stand_in.requests == []
+
+    body = broker.ok("POST", "aws/console/ops", json={"reason": "INC-7 look at the S3 console"})
+    [call] = aws.calls("AssumeRole")
+    assert tags(call) == {"awsbroker:reason": "INC-7 look at the S3 console"}
+    lookup = broker.ok("PUT", "sys/leases/lookup", json={"lease_id": body["lease_id"]})
+    assert lookup["data"]["reason"] == "INC-7 look at the S3 console"

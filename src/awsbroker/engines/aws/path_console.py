@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from awsbroker.engines.aws import reason as rs
 from awsbroker.engines.aws import sts
 from awsbroker.engines.aws.records import root_config
 from awsbroker.engines.aws.records.role import ASSUMED_ROLE, FEDERATION_TOKEN, load_role
@@ -63,8 +64,10 @@ def paths() -> list[Path[AWSBackend]]:
                     T.STRING, "Issuer sent to AWS: where an expired session sends the user"
                 ),
                 "role_arn": Field(T.STRING, "assumed_role: which of the role's ARNs to assume"),
+                rs.FIELD: rs.field(),
             },
             summary="Generate an AWS console sign-in URL for a role",
+            audit_clear=(rs.FIELD,),
         )
     ]
 
@@ -127,11 +130,14 @@ def read_console(b: AWSBackend, req: Request, fd: FieldData) -> Response:
     endpoint = config.federation_endpoint or default_endpoint(config.region or fallback_region())
     destination = _destination(fd, endpoint)  # 400s before any AWS call
     issuer = fd.get_str("issuer") or DEFAULT_ISSUER
+    reason, tags = rs.take_for_role(fd, role)  # 400s before any AWS call
     if kind == ASSUMED_ROLE:
-        arn = _role_arn(role, name, fd.get_str("role_arn"))
-        issued = sts.assumed_role(b, req, name, role, ttl=ttl, role_arn=arn, session_name="")
+        arn = sts.chosen_role_arn(role, name, fd.get_str("role_arn"))
+        issued = sts.assumed_role(
+            b, req, name, role, ttl=ttl, role_arn=arn, session_name="", extra_tags=tags
+        )
     else:
-        issued = sts.federation_token(b, req, name, role, ttl)
+        issued = sts.federation_token(b, req, name, role, ttl, extra_tags=tags)
     data = issued.data or {}
     session = {
         "sessionId": str(data["access_key"]),
@@ -150,18 +156,7 @@ def read_console(b: AWSBackend, req: Request, fd: FieldData) -> Response:
     )
     if issued.secret is not None:
         issued.secret.internal_data["console"] = True
+        issued.secret.reason = reason
     labels = {"mount": b.mount_path, "role": name, "credential_type": f"{kind}_console"}
     response.on_registered.append(lambda: b.telemetry.count(CREDENTIALS_ISSUED, labels))
     return response
-
-
-def _role_arn(role: RoleEntry, name: str, requested: str) -> str:
-    if not requested:
-        if len(role.role_arns) != 1:
-            raise InvalidRequest("did not supply a role_arn parameter and unable to determine one")
-        return role.role_arns[0]
-    if requested not in role.role_arns:
-        raise InvalidRequest(
-            f'role_arn "{requested}" not in allowed role arns for Vault role "{name}"'
-        )
-    return requested

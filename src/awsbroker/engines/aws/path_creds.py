@@ -140,7 +140,7 @@ def _issue(
     if kind == IAM_USER:
         return iam_user.create(b, req, name, role, extra_tags=extra_tags)
     if kind == ASSUMED_ROLE:
-        arn = _role_arn(role, name, fd.get_str("role_arn"))
+        arn = sts.chosen_role_arn(role, name, fd.get_str("role_arn"))
         session = fd.get_str("role_session_name")
         if session and role.session_name_template:
             raise InvalidRequest(
@@ -162,15 +162,3 @@ def _issue(
     if kind == SESSION_TOKEN:
         return sts.session_token(b, req, role, ttl, fd.get_str("mfa_code"))
     raise InvalidRequest(f'unknown credential_type: "{kind}"')
-
-
-def _role_arn(role: RoleEntry, name: str, requested: str) -> str:
-    if not requested:
-        if len(role.role_arns) != 1:
-            raise InvalidRequest("did not supply a role_arn parameter and unable to determine one")
-        return role.role_arns[0]
-    if requested not in role.role_arns:
-        raise InvalidRequest(
-            f'role_arn "{requested}" not in allowed role arns for Vault role "{name}"'
-        )
-    return requested

@@ -227,3 +227,17 @@ def assumed_role(
         {"username": session_name, "policy": role_arn, "is_sts": True},
         {"arn": result["AssumedRoleUser"]["Arn"]},
     )
+
+
+def chosen_role_arn(role: RoleEntry, name: str, requested: str) -> str:
+    """The role ARN a request assumes: the one it names, which must be one of the role's, or
+    the role's only one."""
+    if not requested:
+        if len(role.role_arns) != 1:
+            raise InvalidRequest("did not supply a role_arn parameter and unable to determine one")
+        return role.role_arns[0]
+    if requested not in role.role_arns:
+        raise InvalidRequest(
+            f'role_arn "{requested}" not in allowed role arns for Vault role "{name}"'
+        )
+    return requested
