@@ -54,6 +54,7 @@ class InProcessAWS:
     def __init__(self) -> None:
         self.users: dict[str, User] = {}
         self.groups: dict[str, tuple[list[str], dict[str, str]]] = {}  # attached, inline
+        self.role_policies: dict[tuple[str, str], str] = {}  # (role, policy name) -> document
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._faults: dict[str, list[Exception]] = {}
         self._ids = itertools.count(1)
@@ -142,6 +143,21 @@ class FakeIAM(IAM):
 
     def delete_user_policy(self, **kwargs: Any) -> Any:
         del self._user("DeleteUserPolicy", kwargs).inline[kwargs["PolicyName"]]
+        return _OK
+
+    def put_role_policy(self, **kwargs: Any) -> Any:
+        self.aws.enter("PutRolePolicy", kwargs)
+        self.aws.role_policies[(kwargs["RoleName"], kwargs["PolicyName"])] = kwargs[
+            "PolicyDocument"
+        ]
+        return _OK
+
+    def delete_role_policy(self, **kwargs: Any) -> Any:
+        self.aws.enter("DeleteRolePolicy", kwargs)
+        key = (kwargs["RoleName"], kwargs["PolicyName"])
+        if key not in self.aws.role_policies:
+            raise aws_error("DeleteRolePolicy", "NoSuchEntity", 404)
+        del self.aws.role_policies[key]
         return _OK
 
     def list_user_policies(self, **kwargs: Any) -> Any:

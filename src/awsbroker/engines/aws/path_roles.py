@@ -96,6 +96,12 @@ def paths() -> list[Path[AWSBackend]]:
                     "for a new access key to be accepted by AWS before returning it; 0 is off",
                     default=0,
                 ),
+                # issue 19 section 1
+                "session_revocation": Field(
+                    T.BOOL,
+                    "awsbroker extension, assumed_role and federation_token: revoking a lease "
+                    "denies its session on AWS (docs/session-revocation.md); off by default",
+                ),
                 "arn": Field(T.STRING, "Deprecated: use role_arns or policy_arns instead"),
                 "policy": Field(T.STRING, "Deprecated: use policy_document instead"),
             },
@@ -198,6 +204,8 @@ def _merge(role: RoleEntry, fd: FieldData, legacy: str) -> None:
     for name in TEMPLATE_STRINGS:
         if fd.is_set(name):
             setattr(role, name, fd.get_str(name))
+    if fd.is_set("session_revocation"):  # issue 19 section 1
+        role.session_revocation = fd.get_bool("session_revocation")
 
 
 def _compact_document(raw: str) -> str:

@@ -58,6 +58,10 @@ class RoleEntry:
     session_name_template: str = ""
     source_identity_template: str = ""
     prohibit_flexible_cred_path: bool = False
+    # --- issue 19 section 1, session revocation (docs/session-revocation.md) ---
+    # Revoking a lease denies its session on AWS; off by default. Stored only when on.
+    session_revocation: bool = False
+    # --- end session revocation ---
     version: int = 3
     invalid_data: str = ""
     # Collections explicitly set to empty: they read back as []/{} rather than null.
@@ -114,6 +118,11 @@ class RoleEntry:
             errs.append("key_propagation_timeout parameter only valid for iam_user credential type")
         if self.key_propagation_timeout > MAX_KEY_PROPAGATION_TIMEOUT:
             errs.append("key_propagation_timeout must be at most 300 seconds")
+        if self.session_revocation and not {ASSUMED_ROLE, FEDERATION_TOKEN} & set(types):
+            errs.append(
+                "session_revocation is only valid for assumed_role and federation_token "
+                "credential types (session_token sessions have no per-session handle)"
+            )
         return errs + self._template_problems()
 
     def _template_problems(self) -> list[str]:
@@ -162,6 +171,7 @@ class RoleEntry:
             st.TAGS_FIELD: dict(self.session_tags_template) or None,
             st.NAME_FIELD: self.session_name_template,
             st.SOURCE_FIELD: self.source_identity_template,
+            "session_revocation": self.session_revocation,  # issue 19 section 1
         }
         if self.invalid_data:
             data["invalid_data"] = self.invalid_data
@@ -181,6 +191,8 @@ class RoleEntry:
             record["invalid_data"] = self.invalid_data
         if self.prohibit_flexible_cred_path:
             record["prohibit_flexible_cred_path"] = True
+        if self.session_revocation:  # issue 19 section 1
+            record["session_revocation"] = True
         if self.session_tags_template:
             record[st.TAGS_FIELD] = dict(self.session_tags_template)
         record.update(
@@ -202,6 +214,7 @@ class RoleEntry:
             setattr(role, name, str(raw.get(name) or ""))
         role.prohibit_flexible_cred_path = bool(raw.get("prohibit_flexible_cred_path"))
         role.session_tags_template = dict(raw.get(st.TAGS_FIELD) or {})
+        role.session_revocation = bool(raw.get("session_revocation"))  # issue 19 section 1
         for name in TEMPLATE_STRINGS:
             setattr(role, name, str(raw.get(name) or ""))
         return role

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         DeactivateMFADeviceRequestTypeDef,
         DeleteAccessKeyRequestTypeDef,
         DeleteLoginProfileRequestTypeDef,
+        DeleteRolePolicyRequestTypeDef,
         DeleteServiceSpecificCredentialRequestTypeDef,
         DeleteSigningCertificateRequestTypeDef,
         DeleteSSHPublicKeyRequestTypeDef,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
         ListSSHPublicKeysResponseTypeDef,
         ListUserPoliciesRequestTypeDef,
         ListUserPoliciesResponseTypeDef,
+        PutRolePolicyRequestTypeDef,
         PutUserPolicyRequestTypeDef,
         RemoveUserFromGroupRequestTypeDef,
     )
@@ -127,6 +129,10 @@ class IAM(Protocol):
         self, **kwargs: Unpack[DeleteUserRequestTypeDef]
     ) -> EmptyResponseMetadataTypeDef: ...
 
+    def delete_role_policy(
+        self, **kwargs: Unpack[DeleteRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef: ...
+
     def delete_user_policy(
         self, **kwargs: Unpack[DeleteUserPolicyRequestTypeDef]
     ) -> EmptyResponseMetadataTypeDef: ...
@@ -184,6 +190,10 @@ class IAM(Protocol):
     def list_user_policies(
         self, **kwargs: Unpack[ListUserPoliciesRequestTypeDef]
     ) -> ListUserPoliciesResponseTypeDef: ...
+
+    def put_role_policy(
+        self, **kwargs: Unpack[PutRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef: ...
 
     def put_user_policy(
         self, **kwargs: Unpack[PutUserPolicyRequestTypeDef]

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         DeactivateMFADeviceRequestTypeDef,
         DeleteAccessKeyRequestTypeDef,
         DeleteLoginProfileRequestTypeDef,
+        DeleteRolePolicyRequestTypeDef,
         DeleteServiceSpecificCredentialRequestTypeDef,
         DeleteSigningCertificateRequestTypeDef,
         DeleteSSHPublicKeyRequestTypeDef,
@@ -88,6 +89,7 @@ if TYPE_CHECKING:
         ListSSHPublicKeysResponseTypeDef,
         ListUserPoliciesRequestTypeDef,
         ListUserPoliciesResponseTypeDef,
+        PutRolePolicyRequestTypeDef,
         PutUserPolicyRequestTypeDef,
         RemoveUserFromGroupRequestTypeDef,
     )
@@ -379,6 +381,11 @@ class RemoteIAM(_Remote, IAM):
     ) -> EmptyResponseMetadataTypeDef:
         return self._call(IAM.delete_user, kwargs)
 
+    def delete_role_policy(
+        self, **kwargs: Unpack[DeleteRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef:
+        return self._call(IAM.delete_role_policy, kwargs)
+
     def delete_user_policy(
         self, **kwargs: Unpack[DeleteUserPolicyRequestTypeDef]
     ) -> EmptyResponseMetadataTypeDef:
@@ -451,6 +458,11 @@ class RemoteIAM(_Remote, IAM):
         self, **kwargs: Unpack[ListUserPoliciesRequestTypeDef]
     ) -> ListUserPoliciesResponseTypeDef:
         return self._call(IAM.list_user_policies, kwargs)
+
+    def put_role_policy(
+        self, **kwargs: Unpack[PutRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef:
+        return self._call(IAM.put_role_policy, kwargs)
 
     def put_user_policy(
         self, **kwargs: Unpack[PutUserPolicyRequestTypeDef]

@@ -1,0 +1,202 @@
+"""Issue 19 section 1: revoking an STS credential ends it (docs/session-revocation.md).
+
+A role with `session_revocation` marks the leases it issues with the identity its sessions come
+from and the session's `aws:userid`. Revoking such a lease, before its credentials expire:
+
+1. stores a deny entry (records/session_deny.py), the write-ahead record;
+2. rewrites the broker-owned policy of that identity from its stored entries: one statement
+   denying `*` to every listed `aws:userid`;
+3. returns, and the lease manager deletes the lease. Any failure before that removes the entry
+   and raises: the lease stays, and is retried as any failed revocation.
+
+The periodic check (`maintain`) drops entries whose session has ended anyway, and entries whose
+lease still exists though the process that wrote them is gone (a crash between the steps: the
+revocation did not finish, and the lease manager retries it if it is due), then rewrites each
+identity's policy; it also reads every policy back and rewrites one that was changed or removed
+by hand (drift), counting it and logging it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from awsbroker.engines.aws.records import session_deny
+from awsbroker.engines.aws.records.session_deny import ROLE, USER, DenyEntry, Target
+from awsbroker.engines.aws.transport.errors import AWS_ERRORS, aws_error, error_code
+from awsbroker.sdk.errors import BrokerError, InternalError
+from awsbroker.sdk.logical import JSONObject, JSONValue
+
+if TYPE_CHECKING:
+    from awsbroker.engines.aws.backend import AWSBackend
+
+log = logging.getLogger("awsbroker.engines.aws.session_revocation")
+FIELD = "session_revocation"  # the role field, and the key of the lease's internal data
+POLICY_PREFIX = "awsbroker-revoked-"
+ROLE_INLINE_LIMIT = 10_240
+USER_INLINE_LIMIT = 2_048
+# A writer younger than this may still be running its revocation: its entry is left alone.
+MIN_AGE = 5 * 60
+SYNC_ROUNDS = 5
+_lock = threading.Lock()
+
+
+def marker(target: Target, userid: str, expires_at: float, lease_id: str) -> JSONObject:
+    """What an issued lease keeps, in its internal data, for its revocation."""
+    return {
+        "lease_id": lease_id,
+        "kind": target.kind,
+        "name": target.name,
+        "account": target.account,
+        "via": target.via,
+        "userid": userid,
+        "expires_at": expires_at,
+    }
+
+
+def session_end(block: JSONObject) -> float:
+    """When the session ends anyway: the credentials' expiry, or, for a console session whose
+    `SessionDuration` is longer, its end (`console_until`, the hook the console sign-in sets)."""
+    ends = float(_number(block.get("expires_at")))
+    return max(ends, float(_number(block.get("console_until"))))
+
+
+def _number(value: JSONValue) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def revoke(backend: AWSBackend, internal: JSONObject) -> None:
+    """Deny the lease's session before the lease is reported revoked (nothing to do for a lease
+    issued without session revocation, or whose session has ended anyway)."""
+    block = internal.get(FIELD)
+    if block is None:
+        return
+    if not isinstance(block, dict):
+        raise InternalError("secret has session_revocation but it could not be understood")
+    now = backend.system.clock.now()
+    ends_at = session_end(block)
+    if ends_at <= now:
+        return  # the credentials have expired: nothing left to cut
+    target = Target(
+        kind=str(block.get("kind")),
+        name=str(block.get("name")),
+        account=str(block.get("account") or ""),
+        via=str(block.get("via") or ""),
+    )
+    entry = DenyEntry(
+        target=target,
+        userid=str(block.get("userid")),
+        lease_id=str(block.get("lease_id")),
+        ends_at=ends_at,
+        created_at=now,
+        boot=backend.system.boot_id,
+    )
+    session_deny.put(backend, entry)
+    try:
+        sync(backend, target)
+    except BrokerError:
+        session_deny.delete(backend, entry)
+        raise
+
+
+def policy_name(backend: AWSBackend) -> str:
+    return POLICY_PREFIX + session_deny.mount_id(backend)
+
+
+def document(userids: list[str]) -> str:
+    """The policy AWS evaluates: `*` denied to each revoked session's `aws:userid`."""
+    listed: list[JSONValue] = [*sorted(set(userids))]
+    statement: JSONObject = {
+        "Sid": "AwsbrokerRevokedSessions",
+        "Effect": "Deny",
+        "Action": "*",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:userid": listed}},
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, separators=(",", ":"))
+
+
+def _live(backend: AWSBackend, target: Target) -> list[DenyEntry]:
+    now = backend.system.clock.now()
+    return [e for e in session_deny.entries(backend, target.key) if e.ends_at > now]
+
+
+def sync(backend: AWSBackend, target: Target) -> None:
+    """Make the identity's policy list exactly its live stored entries. Rounds repeat while the
+    entries changed under the write (another revocation of the same identity, on another
+    process, read fewer entries than there are now: the last writer writes them all)."""
+    with _lock:
+        written: set[str] | None = None
+        for _ in range(SYNC_ROUNDS):
+            live = _live(backend, target)
+            userids = {e.userid for e in live}
+            if userids == written:
+                return
+            _write(backend, target, sorted(userids))
+            written = userids
+
+
+def _write(backend: AWSBackend, target: Target, userids: list[str]) -> None:
+    iam = backend.clients.iam()
+    name = policy_name(backend)
+    try:
+        if not userids:
+            _delete(backend, target, name)
+            return
+        text = document(userids)
+        limit = ROLE_INLINE_LIMIT if target.kind == ROLE else USER_INLINE_LIMIT
+        if len(text) > limit:
+            raise InternalError(
+                f"the deny policy of {target.kind} {target.name} would be {len(text)} characters, "
+                f"over IAM's inline limit of {limit}"
+            )
+        if target.kind == ROLE:
+            iam.put_role_policy(RoleName=target.name, PolicyName=name, PolicyDocument=text)
+        elif target.kind == USER:
+            iam.put_user_policy(UserName=target.name, PolicyName=name, PolicyDocument=text)
+        else:
+            raise InternalError(f"unknown session revocation target {target.kind!r}")
+    except AWS_ERRORS as exc:
+        raise aws_error(f"Error writing the session deny policy on {target.name}", exc) from exc
+
+
+def _delete(backend: AWSBackend, target: Target, name: str) -> None:
+    iam = backend.clients.iam()
+    try:
+        if target.kind == ROLE:
+            iam.delete_role_policy(RoleName=target.name, PolicyName=name)
+        else:
+            iam.delete_user_policy(UserName=target.name, PolicyName=name)
+    except AWS_ERRORS as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+
+
+def maintain(backend: AWSBackend) -> None:
+    """The periodic check: drop ended and abandoned entries, rewrite each identity's policy."""
+    now = backend.system.clock.now()
+    for key in session_deny.target_keys(backend):
+        stored = session_deny.entries(backend, key)
+        if not stored:
+            continue
+        for entry in stored:
+            if entry.ends_at <= now or _abandoned(backend, entry, now):
+                session_deny.delete(backend, entry)
+        try:
+            sync(backend, stored[0].target)
+        except BrokerError as exc:
+            log.warning(
+                "session deny policy of %s %s not rewritten, will retry: %s",
+                stored[0].target.kind, stored[0].target.name, exc,
+            )  # fmt: skip
+
+
+def _abandoned(backend: AWSBackend, entry: DenyEntry, now: float) -> bool:
+    """An entry whose lease still exists, written by a process that stopped (or long ago): its
+    revocation did not finish, so the deny is undone and the lease stays live."""
+    if not backend.system.lease_exists(entry.lease_id):
+        return False  # revoked: the deny stands until the session ends
+    writer_gone = not backend.system.node_alive(entry.boot)
+    return writer_gone or now - entry.created_at >= MIN_AGE
