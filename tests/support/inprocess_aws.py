@@ -152,6 +152,19 @@ class FakeIAM(IAM):
         ]
         return _OK
 
+    def get_role_policy(self, **kwargs: Any) -> Any:
+        self.aws.enter("GetRolePolicy", kwargs)
+        key = (kwargs["RoleName"], kwargs["PolicyName"])
+        if key not in self.aws.role_policies:
+            raise aws_error("GetRolePolicy", "NoSuchEntity", 404)
+        return {"PolicyDocument": self.aws.role_policies[key], **_OK}
+
+    def get_user_policy(self, **kwargs: Any) -> Any:
+        user = self._user("GetUserPolicy", kwargs)
+        if kwargs["PolicyName"] not in user.inline:
+            raise aws_error("GetUserPolicy", "NoSuchEntity", 404)
+        return {"PolicyDocument": user.inline[kwargs["PolicyName"]], **_OK}
+
     def delete_role_policy(self, **kwargs: Any) -> Any:
         self.aws.enter("DeleteRolePolicy", kwargs)
         key = (kwargs["RoleName"], kwargs["PolicyName"])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import urllib.parse
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws.records import session_deny
@@ -28,6 +29,7 @@ from awsbroker.engines.aws.records.session_deny import ROLE, USER, DenyEntry, Ta
 from awsbroker.engines.aws.transport.errors import AWS_ERRORS, aws_error, error_code
 from awsbroker.sdk.errors import BrokerError, InternalError
 from awsbroker.sdk.logical import JSONObject, JSONValue
+from awsbroker.sdk.telemetry import SESSION_DENY_REWRITES
 
 if TYPE_CHECKING:
     from awsbroker.engines.aws.backend import AWSBackend
@@ -175,22 +177,56 @@ def _delete(backend: AWSBackend, target: Target, name: str) -> None:
 
 
 def maintain(backend: AWSBackend) -> None:
-    """The periodic check: drop ended and abandoned entries, rewrite each identity's policy."""
+    """The periodic check: drop ended and abandoned entries and rewrite that identity's policy;
+    otherwise read the policy back and rewrite it if it is not what the entries say (drift)."""
     now = backend.system.clock.now()
     for key in session_deny.target_keys(backend):
         stored = session_deny.entries(backend, key)
         if not stored:
             continue
-        for entry in stored:
-            if entry.ends_at <= now or _abandoned(backend, entry, now):
-                session_deny.delete(backend, entry)
+        target = stored[0].target
+        dropped = [e for e in stored if e.ends_at <= now or _abandoned(backend, e, now)]
+        for entry in dropped:
+            session_deny.delete(backend, entry)
         try:
-            sync(backend, stored[0].target)
+            if dropped:
+                sync(backend, target)
+            else:
+                _check_drift(backend, target, stored)
         except BrokerError as exc:
             log.warning(
                 "session deny policy of %s %s not rewritten, will retry: %s",
                 stored[0].target.kind, stored[0].target.name, exc,
             )  # fmt: skip
+
+
+def _check_drift(backend: AWSBackend, target: Target, stored: list[DenyEntry]) -> None:
+    want = json.loads(document([e.userid for e in stored]))
+    name = policy_name(backend)
+    iam = backend.clients.iam()
+    try:
+        if target.kind == ROLE:
+            found: object = iam.get_role_policy(RoleName=target.name, PolicyName=name)[
+                "PolicyDocument"
+            ]
+        else:
+            found = iam.get_user_policy(UserName=target.name, PolicyName=name)["PolicyDocument"]
+        if isinstance(found, str):
+            found = json.loads(urllib.parse.unquote(found))
+    except AWS_ERRORS as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise aws_error(f"Error reading the session deny policy of {target.name}", exc) from exc
+        found = None
+    if found == want:
+        return
+    log.warning(
+        "session deny policy %s on %s %s was %s on AWS; writing it again",
+        name, target.kind, target.name, "removed" if found is None else "changed",
+    )  # fmt: skip
+    backend.telemetry.count(
+        SESSION_DENY_REWRITES, {"mount": backend.mount_path, "kind": target.kind}
+    )
+    sync(backend, target)
 
 
 def _abandoned(backend: AWSBackend, entry: DenyEntry, now: float) -> bool:

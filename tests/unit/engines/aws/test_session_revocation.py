@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from awsbroker.engines.aws import session_revocation
 from awsbroker.engines.aws.records import session_deny
 from awsbroker.sdk.errors import BrokerError
 from awsbroker.sdk.logical import Operation, Request, Secret
+from awsbroker.sdk.telemetry import SESSION_DENY_REWRITES
 
 U = Operation.UPDATE
 
@@ -147,16 +148,49 @@ def test_a_revocation_in_flight_on_a_live_process_is_left_alone(world: World) ->
     assert len(denied(world)) == 1
 
 
-def test_a_deny_removed_by_hand_is_rewritten(world: World) -> None:
+class Counts:
+    """A telemetry sink that keeps the counters it is given."""
+
+    def __init__(self) -> None:
+        self.counted: list[tuple[str, dict[str, str]]] = []
+
+    def count(self, name: str, labels: Mapping[str, str], amount: float = 1.0) -> None:
+        self.counted.append((name, dict(labels)))
+
+    def observe(self, name: str, value: float, labels: Mapping[str, str]) -> None:
+        pass
+
+    def gauge(self, name: str, value: float, labels: Mapping[str, str]) -> None:
+        pass
+
+
+@pytest.mark.parametrize("change", ["removed", "changed"])
+def test_a_deny_removed_or_changed_by_hand_is_rewritten_counted_and_logged(
+    world: World, change: str, caplog: pytest.LogCaptureFixture
+) -> None:
     role_id = make_role(world)
     secret = issue(world, "aws/sts/r/drift")
     revoke(world, secret, "aws/sts/r/drift")
-    name = world.iam().list_role_policies(RoleName="target")["PolicyNames"][0]
-    world.iam().delete_role_policy(RoleName="target", PolicyName=name)
+    counts = Counts()
+    world.backend.telemetry = counts
+    world.proxy.clear()
+    world.backend.periodic()  # as it should be: read back, not written
+    assert "PutRolePolicy" not in world.actions()
+    assert counts.counted == []
 
-    world.backend.periodic()
+    name = world.iam().list_role_policies(RoleName="target")["PolicyNames"][0]
+    if change == "removed":
+        world.iam().delete_role_policy(RoleName="target", PolicyName=name)
+    else:
+        other = session_revocation.document(["AROAOTHER:someone-else"])
+        world.iam().put_role_policy(RoleName="target", PolicyName=name, PolicyDocument=other)
+
+    with caplog.at_level("WARNING", logger="awsbroker.engines.aws.session_revocation"):
+        world.backend.periodic()
 
     assert denied(world) == [userid(world, role_id, secret)]
+    assert counts.counted == [(SESSION_DENY_REWRITES, {"mount": "aws/", "kind": "role"})]
+    assert f"was {change} on AWS; writing it again" in caplog.text
 
 
 def test_a_failed_write_leaves_no_entry(world: World) -> None:

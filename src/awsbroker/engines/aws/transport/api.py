@@ -33,6 +33,10 @@ if TYPE_CHECKING:
         EmptyResponseMetadataTypeDef,
         GetGroupPolicyRequestTypeDef,
         GetGroupPolicyResponseTypeDef,
+        GetRolePolicyRequestTypeDef,
+        GetRolePolicyResponseTypeDef,
+        GetUserPolicyRequestTypeDef,
+        GetUserPolicyResponseTypeDef,
         GetUserRequestTypeDef,
         GetUserResponseTypeDef,
         ListAccessKeysRequestTypeDef,
@@ -149,7 +153,15 @@ class IAM(Protocol):
         self, **kwargs: Unpack[GetGroupPolicyRequestTypeDef]
     ) -> GetGroupPolicyResponseTypeDef: ...
 
+    def get_role_policy(
+        self, **kwargs: Unpack[GetRolePolicyRequestTypeDef]
+    ) -> GetRolePolicyResponseTypeDef: ...
+
     def get_user(self, **kwargs: Unpack[GetUserRequestTypeDef]) -> GetUserResponseTypeDef: ...
+
+    def get_user_policy(
+        self, **kwargs: Unpack[GetUserPolicyRequestTypeDef]
+    ) -> GetUserPolicyResponseTypeDef: ...
 
     def list_access_keys(
         self, **kwargs: Unpack[ListAccessKeysRequestTypeDef]

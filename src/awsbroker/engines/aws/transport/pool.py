@@ -67,6 +67,10 @@ if TYPE_CHECKING:
         EmptyResponseMetadataTypeDef,
         GetGroupPolicyRequestTypeDef,
         GetGroupPolicyResponseTypeDef,
+        GetRolePolicyRequestTypeDef,
+        GetRolePolicyResponseTypeDef,
+        GetUserPolicyRequestTypeDef,
+        GetUserPolicyResponseTypeDef,
         GetUserRequestTypeDef,
         GetUserResponseTypeDef,
         ListAccessKeysRequestTypeDef,
@@ -453,6 +457,16 @@ class RemoteIAM(_Remote, IAM):
         self, **kwargs: Unpack[ListSSHPublicKeysRequestTypeDef]
     ) -> ListSSHPublicKeysResponseTypeDef:
         return self._call(IAM.list_ssh_public_keys, kwargs)
+
+    def get_role_policy(
+        self, **kwargs: Unpack[GetRolePolicyRequestTypeDef]
+    ) -> GetRolePolicyResponseTypeDef:
+        return self._call(IAM.get_role_policy, kwargs)
+
+    def get_user_policy(
+        self, **kwargs: Unpack[GetUserPolicyRequestTypeDef]
+    ) -> GetUserPolicyResponseTypeDef:
+        return self._call(IAM.get_user_policy, kwargs)
 
     def list_user_policies(
         self, **kwargs: Unpack[ListUserPoliciesRequestTypeDef]
