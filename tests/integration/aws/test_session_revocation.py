@@ -171,3 +171,18 @@ def test_revoking_a_federation_token_denies_the_federated_user_on_the_broker_use
 
     docs = user_deny_policies(aws, broker_user, checker)
     assert [as_dict(d) for d in docs.values()] == [expected(f"{ACCOUNT}:{federated}")]
+
+
+def test_a_role_in_another_account_is_refused(broker: Broker, aws: AWSWorld) -> None:
+    far = "arn:aws:iam::210987654321:role/elsewhere"
+    errors = broker.errors(
+        "POST",
+        "aws/roles/x",
+        400,
+        json={"credential_type": "assumed_role", "role_arns": [far], "session_revocation": True},
+    )
+    assert "cannot write the deny on a role in another account" in errors[0]
+    assert far in errors[0]
+    assert broker.vault.read("aws/roles/x") is None
+    # Without session revocation the same role is fine (Vault's behaviour).
+    broker.vault.write("aws/roles/x", credential_type="assumed_role", role_arns=[far])

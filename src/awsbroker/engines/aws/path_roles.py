@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from awsbroker.engines.aws import session_revocation
 from awsbroker.engines.aws import session_templates as st
 from awsbroker.engines.aws.records.role import (
     COLLECTIONS,
@@ -133,9 +134,16 @@ def write_role(b: AWSBackend, req: Request, fd: FieldData) -> Response | None:
     load_role(b, name)  # a legacy `policy/<name>` becomes `role/<name>` first
     warnings: list[str] = []
 
+    checked: list[list[str]] = []
+
     def change(stored: bytes | None) -> bytes:
         warnings.clear()  # this run's only: `change` runs again after a lost race
-        return _written(stored, fd, warnings).to_record()
+        role = _written(stored, fd, warnings)
+        # issue 19 section 1: the deny can only be written where the broker can write it.
+        if role.session_revocation and role.role_arns not in checked:
+            session_revocation.check_role(b, role.role_arns)
+            checked.append(role.role_arns)
+        return role.to_record()
 
     # Merged into the role as stored at the moment of the write: another process's write of
     # other fields meanwhile stays.

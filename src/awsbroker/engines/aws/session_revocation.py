@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from awsbroker.engines.aws.records import session_deny
 from awsbroker.engines.aws.records.session_deny import ROLE, USER, DenyEntry, Target
 from awsbroker.engines.aws.transport.errors import AWS_ERRORS, aws_error, error_code
-from awsbroker.sdk.errors import BrokerError, InternalError
+from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest
 from awsbroker.sdk.logical import JSONObject, JSONValue
 from awsbroker.sdk.telemetry import SESSION_DENY_REWRITES
 
@@ -101,6 +101,28 @@ def revoke(backend: AWSBackend, internal: JSONObject) -> None:
     except BrokerError:
         session_deny.delete(backend, entry)
         raise
+
+
+def check_role(backend: AWSBackend, role_arns: list[str]) -> None:
+    """A role with session revocation on: every target role must be in the broker's own account,
+    where it can write the deny (a 400 otherwise, before the role is stored)."""
+    foreign = [arn for arn in role_arns if arn.count(":") >= 5]
+    if not foreign:
+        return
+    try:
+        account = backend.clients.sts().get_caller_identity()["Account"]
+    except AWS_ERRORS as exc:
+        raise InvalidRequest(
+            "session_revocation needs the broker's AWS account, to check that it can write the "
+            f"deny on each role in role_arns; reading it failed: {exc}"
+        ) from exc
+    elsewhere = [arn for arn in foreign if arn.split(":", 5)[4] != account]
+    if elsewhere:
+        raise InvalidRequest(
+            "session_revocation cannot write the deny on a role in another account than the "
+            f"broker's ({account}): {', '.join(elsewhere)}; turn session_revocation off for this "
+            "role, or use a role in the broker's account"
+        )
 
 
 def policy_name(backend: AWSBackend) -> str:
