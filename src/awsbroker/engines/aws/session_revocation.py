@@ -24,6 +24,7 @@ import threading
 import urllib.parse
 from typing import TYPE_CHECKING
 
+from awsbroker.engines.aws import deny_policies
 from awsbroker.engines.aws.records import session_deny
 from awsbroker.engines.aws.records.session_deny import ROLE, USER, DenyEntry, Target
 from awsbroker.engines.aws.transport.errors import AWS_ERRORS, aws_error, error_code
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("awsbroker.engines.aws.session_revocation")
 FIELD = "session_revocation"  # the role field, and the key of the lease's internal data
 POLICY_PREFIX = "awsbroker-revoked-"
-ROLE_INLINE_LIMIT = 10_240
-USER_INLINE_LIMIT = 2_048
 # A writer younger than this may still be running its revocation: its entry is left alone.
 MIN_AGE = 5 * 60
 SYNC_ROUNDS = 5
@@ -130,21 +129,14 @@ def policy_name(backend: AWSBackend) -> str:
 
 
 def document(userids: list[str]) -> str:
-    """The policy AWS evaluates: `*` denied to each revoked session's `aws:userid`."""
-    listed: list[JSONValue] = [*sorted(set(userids))]
-    statement: JSONObject = {
-        "Sid": "AwsbrokerRevokedSessions",
-        "Effect": "Deny",
-        "Action": "*",
-        "Resource": "*",
-        "Condition": {"StringEquals": {"aws:userid": listed}},
-    }
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, separators=(",", ":"))
+    """The policy AWS evaluates (deny_policies.py)."""
+    return deny_policies.document(userids)
 
 
 def _live(backend: AWSBackend, target: Target) -> list[DenyEntry]:
     now = backend.system.clock.now()
-    return [e for e in session_deny.entries(backend, target.key) if e.ends_at > now]
+    live = [e for e in session_deny.entries(backend, target.key) if e.ends_at > now]
+    return sorted(live, key=lambda e: (e.created_at, e.userid))  # oldest first
 
 
 def sync(backend: AWSBackend, target: Target) -> None:
@@ -155,47 +147,20 @@ def sync(backend: AWSBackend, target: Target) -> None:
         written: set[str] | None = None
         for _ in range(SYNC_ROUNDS):
             live = _live(backend, target)
-            userids = {e.userid for e in live}
-            if userids == written:
+            ordered = list(dict.fromkeys(e.userid for e in live))
+            if set(ordered) == written:
                 return
-            _write(backend, target, sorted(userids))
-            written = userids
+            _write(backend, target, ordered)
+            written = set(ordered)
 
 
 def _write(backend: AWSBackend, target: Target, userids: list[str]) -> None:
-    iam = backend.clients.iam()
-    name = policy_name(backend)
+    if target.kind not in (ROLE, USER):
+        raise InternalError(f"unknown session revocation target {target.kind!r}")
     try:
-        if not userids:
-            _delete(backend, target, name)
-            return
-        text = document(userids)
-        limit = ROLE_INLINE_LIMIT if target.kind == ROLE else USER_INLINE_LIMIT
-        if len(text) > limit:
-            raise InternalError(
-                f"the deny policy of {target.kind} {target.name} would be {len(text)} characters, "
-                f"over IAM's inline limit of {limit}"
-            )
-        if target.kind == ROLE:
-            iam.put_role_policy(RoleName=target.name, PolicyName=name, PolicyDocument=text)
-        elif target.kind == USER:
-            iam.put_user_policy(UserName=target.name, PolicyName=name, PolicyDocument=text)
-        else:
-            raise InternalError(f"unknown session revocation target {target.kind!r}")
+        deny_policies.write(backend, target, policy_name(backend), userids)
     except AWS_ERRORS as exc:
         raise aws_error(f"Error writing the session deny policy on {target.name}", exc) from exc
-
-
-def _delete(backend: AWSBackend, target: Target, name: str) -> None:
-    iam = backend.clients.iam()
-    try:
-        if target.kind == ROLE:
-            iam.delete_role_policy(RoleName=target.name, PolicyName=name)
-        else:
-            iam.delete_user_policy(UserName=target.name, PolicyName=name)
-    except AWS_ERRORS as exc:
-        if error_code(exc) != "NoSuchEntity":
-            raise
 
 
 def maintain(backend: AWSBackend) -> None:
@@ -214,7 +179,7 @@ def maintain(backend: AWSBackend) -> None:
             if dropped:
                 sync(backend, target)
             else:
-                _check_drift(backend, target, stored)
+                _check_drift(backend, target)
         except BrokerError as exc:
             log.warning(
                 "session deny policy of %s %s not rewritten, will retry: %s",
@@ -222,8 +187,11 @@ def maintain(backend: AWSBackend) -> None:
             )  # fmt: skip
 
 
-def _check_drift(backend: AWSBackend, target: Target, stored: list[DenyEntry]) -> None:
-    want = json.loads(document([e.userid for e in stored]))
+def _check_drift(backend: AWSBackend, target: Target) -> None:
+    ordered = list(dict.fromkeys(e.userid for e in _live(backend, target)))
+    if not ordered:
+        return
+    want = json.loads(document(deny_policies.chunks(target, ordered)[0]))
     name = policy_name(backend)
     iam = backend.clients.iam()
     try:

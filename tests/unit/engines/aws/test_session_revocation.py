@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -15,7 +16,7 @@ from tests.support.aws_proxy import AWSProxy
 from tests.support.aws_rotation import Crash, World, fresh_world
 from tests.support.moto_server import MotoServer
 
-from awsbroker.engines.aws import session_revocation
+from awsbroker.engines.aws import deny_policies, session_revocation
 from awsbroker.engines.aws.records import session_deny
 from awsbroker.sdk.errors import BrokerError
 from awsbroker.sdk.logical import Operation, Request, Secret
@@ -211,3 +212,87 @@ def test_a_lease_revoked_at_its_expiry_writes_no_deny(world: World) -> None:
     revoke(world, secret, "aws/sts/r/lapse")
     assert "PutRolePolicy" not in world.actions()
     assert session_deny.target_keys(world.backend) == []
+
+
+def store_sessions(world: World, count: int, *, ends_in: float = 3600, start: int = 0) -> None:
+    """`count` revoked sessions of role `target`, as revocations store them (the write-ahead
+    entries), oldest first; each `aws:userid` as long as AWS's can be (a 64-character name)."""
+    now = world.clock.now()
+    for n in range(start, start + count):
+        entry = session_deny.DenyEntry(
+            target=session_deny.Target(session_deny.ROLE, "target", account="123456789012"),
+            userid=f"AROAEXAMPLEROLEID0001:{'s' * 58}-{n:05d}",
+            lease_id=f"aws/sts/r/{n}",
+            ends_at=now + ends_in,
+            created_at=now + n / 1000,
+            boot=world.system.boot_id,
+        )
+        session_deny.put(world.backend, entry)
+
+
+def managed_denied(world: World, role: str = "target") -> dict[str, list[str]]:
+    iam = world.iam()
+    found: dict[str, list[str]] = {}
+    for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+        arn = attached["PolicyArn"]
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        doc: Any = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"][
+            "Document"
+        ]
+        doc = json.loads(urllib.parse.unquote(doc)) if isinstance(doc, str) else doc
+        found[arn] = doc["Statement"][0]["Condition"]["StringEquals"]["aws:userid"]
+    return found
+
+
+def test_sessions_beyond_the_inline_limit_go_to_broker_owned_managed_policies(
+    world: World,
+) -> None:
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, 150)
+    session_revocation.sync(world.backend, target)
+
+    inline = denied(world)
+    managed = managed_denied(world)
+    assert len(managed) == 1
+    (arn, overflow), *_ = managed.items()
+    assert ":policy/awsbroker-revoked/awsbroker-revoked-" in arn
+    assert len(inline) + len(overflow) == 150
+    assert set(inline).isdisjoint(overflow)
+    # The oldest fill the inline policy, up to IAM's 10,240 characters.
+    assert inline == sorted(f"AROAEXAMPLEROLEID0001:{'s' * 58}-{n:05d}" for n in range(len(inline)))
+    text = world.iam().get_role_policy(RoleName="target", PolicyName=name_of(world))
+    assert len(json.dumps(text["PolicyDocument"], separators=(",", ":"))) <= 10_240
+
+    # More revocations: a new default version of the same managed policy.
+    store_sessions(world, 10, start=150)
+    session_revocation.sync(world.backend, target)
+    assert len(denied(world)) + len(managed_denied(world)[arn]) == 160
+
+    # Once the sessions end, the managed policy is detached and deleted, the inline one too.
+    world.clock.advance(3600 + 1)
+    world.backend.periodic()
+    assert managed_denied(world) == {}
+    assert denied(world) == []
+    assert (
+        world.iam().list_policies(Scope="Local", PathPrefix="/awsbroker-revoked/")["Policies"] == []
+    )
+
+
+def test_past_every_managed_policy_a_revocation_fails_and_keeps_its_lease(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deny_policies, "MANAGED_MAX", 1)
+    make_role(world)
+    store_sessions(world, 200)  # more than the inline policy and one managed policy hold
+    secret = issue(world, "aws/sts/r/full")
+    with pytest.raises(BrokerError, match="would overflow its inline policy and 1 managed"):
+        revoke(world, secret, "aws/sts/r/full")
+    assert world.system.lease_exists("aws/sts/r/full")
+    keys = world.backend.storage.list(f"{session_deny.PREFIX}")
+    entries = session_deny.entries(world.backend, keys[0].rstrip("/"))
+    assert "aws/sts/r/full" not in {e.lease_id for e in entries}
+
+
+def name_of(world: World) -> str:
+    return session_revocation.policy_name(world.backend)

@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from awsbroker.engines.aws import session_revocation
+from awsbroker.engines.aws import deny_policies, session_revocation
 
 DOCS = Path(__file__).resolve().parents[4] / "docs"
 POLICY_FILES = (
@@ -38,6 +38,7 @@ def test_the_policy_shown_is_the_one_written() -> None:
 
 def test_the_rights_listed_are_the_calls_made() -> None:
     source = Path(session_revocation.__file__).read_text()
+    source += Path(deny_policies.__file__).read_text()
     called = {
         "iam:" + "".join(w.capitalize() for w in m.split("_"))
         for m in re.findall(r"iam\.([a-z_]+)\(", source)

@@ -99,3 +99,26 @@ def mount_id(backend: AWSBackend) -> str:
         return fresh.decode()
     again = backend.storage.get(ID_KEY)
     return (again or fresh).decode()
+
+
+# The customer-managed policies a target's entries overflowed into (deny_policies.py):
+#     session-deny/m/<target key>/<n>  the policy's ARN, as CreatePolicy answered it
+MANAGED_PREFIX = "session-deny/m/"
+
+
+def managed_arns(backend: AWSBackend, target: Target) -> dict[int, str]:
+    base = f"{MANAGED_PREFIX}{target.key}/"
+    found: dict[int, str] = {}
+    for child in backend.storage.list(base):
+        blob = backend.storage.get(base + child)
+        if blob is not None and child.isdigit():
+            found[int(child)] = blob.decode()
+    return found
+
+
+def put_managed(backend: AWSBackend, target: Target, index: int, arn: str) -> None:
+    backend.storage.put(f"{MANAGED_PREFIX}{target.key}/{index}", arn.encode())
+
+
+def delete_managed(backend: AWSBackend, target: Target, index: int) -> None:
+    backend.storage.delete(f"{MANAGED_PREFIX}{target.key}/{index}")

@@ -14,14 +14,21 @@ from typing import TYPE_CHECKING, Protocol, Unpack
 if TYPE_CHECKING:
     from mypy_boto3_iam.type_defs import (
         AddUserToGroupRequestTypeDef,
+        AttachRolePolicyRequestTypeDef,
         AttachUserPolicyRequestTypeDef,
         CreateAccessKeyRequestTypeDef,
         CreateAccessKeyResponseTypeDef,
+        CreatePolicyRequestTypeDef,
+        CreatePolicyResponseTypeDef,
+        CreatePolicyVersionRequestTypeDef,
+        CreatePolicyVersionResponseTypeDef,
         CreateUserRequestTypeDef,
         CreateUserResponseTypeDef,
         DeactivateMFADeviceRequestTypeDef,
         DeleteAccessKeyRequestTypeDef,
         DeleteLoginProfileRequestTypeDef,
+        DeletePolicyRequestTypeDef,
+        DeletePolicyVersionRequestTypeDef,
         DeleteRolePolicyRequestTypeDef,
         DeleteServiceSpecificCredentialRequestTypeDef,
         DeleteSigningCertificateRequestTypeDef,
@@ -29,6 +36,7 @@ if TYPE_CHECKING:
         DeleteUserPolicyRequestTypeDef,
         DeleteUserRequestTypeDef,
         DeleteVirtualMFADeviceRequestTypeDef,
+        DetachRolePolicyRequestTypeDef,
         DetachUserPolicyRequestTypeDef,
         EmptyResponseMetadataTypeDef,
         GetGroupPolicyRequestTypeDef,
@@ -51,6 +59,8 @@ if TYPE_CHECKING:
         ListGroupsForUserResponseTypeDef,
         ListMFADevicesRequestTypeDef,
         ListMFADevicesResponseTypeDef,
+        ListPolicyVersionsRequestTypeDef,
+        ListPolicyVersionsResponseTypeDef,
         ListServiceSpecificCredentialsRequestTypeDef,
         ListServiceSpecificCredentialsResponseTypeDef,
         ListSigningCertificatesRequestTypeDef,
@@ -209,6 +219,34 @@ class IAM(Protocol):
 
     def put_user_policy(
         self, **kwargs: Unpack[PutUserPolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef: ...
+
+    def attach_role_policy(
+        self, **kwargs: Unpack[AttachRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef: ...
+
+    def detach_role_policy(
+        self, **kwargs: Unpack[DetachRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef: ...
+
+    def create_policy(
+        self, **kwargs: Unpack[CreatePolicyRequestTypeDef]
+    ) -> CreatePolicyResponseTypeDef: ...
+
+    def create_policy_version(
+        self, **kwargs: Unpack[CreatePolicyVersionRequestTypeDef]
+    ) -> CreatePolicyVersionResponseTypeDef: ...
+
+    def list_policy_versions(
+        self, **kwargs: Unpack[ListPolicyVersionsRequestTypeDef]
+    ) -> ListPolicyVersionsResponseTypeDef: ...
+
+    def delete_policy_version(
+        self, **kwargs: Unpack[DeletePolicyVersionRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef: ...
+
+    def delete_policy(
+        self, **kwargs: Unpack[DeletePolicyRequestTypeDef]
     ) -> EmptyResponseMetadataTypeDef: ...
 
     def remove_user_from_group(

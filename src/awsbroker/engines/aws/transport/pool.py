@@ -48,14 +48,21 @@ from awsbroker.sdk.telemetry import Telemetry
 if TYPE_CHECKING:
     from mypy_boto3_iam.type_defs import (
         AddUserToGroupRequestTypeDef,
+        AttachRolePolicyRequestTypeDef,
         AttachUserPolicyRequestTypeDef,
         CreateAccessKeyRequestTypeDef,
         CreateAccessKeyResponseTypeDef,
+        CreatePolicyRequestTypeDef,
+        CreatePolicyResponseTypeDef,
+        CreatePolicyVersionRequestTypeDef,
+        CreatePolicyVersionResponseTypeDef,
         CreateUserRequestTypeDef,
         CreateUserResponseTypeDef,
         DeactivateMFADeviceRequestTypeDef,
         DeleteAccessKeyRequestTypeDef,
         DeleteLoginProfileRequestTypeDef,
+        DeletePolicyRequestTypeDef,
+        DeletePolicyVersionRequestTypeDef,
         DeleteRolePolicyRequestTypeDef,
         DeleteServiceSpecificCredentialRequestTypeDef,
         DeleteSigningCertificateRequestTypeDef,
@@ -63,6 +70,7 @@ if TYPE_CHECKING:
         DeleteUserPolicyRequestTypeDef,
         DeleteUserRequestTypeDef,
         DeleteVirtualMFADeviceRequestTypeDef,
+        DetachRolePolicyRequestTypeDef,
         DetachUserPolicyRequestTypeDef,
         EmptyResponseMetadataTypeDef,
         GetGroupPolicyRequestTypeDef,
@@ -85,6 +93,8 @@ if TYPE_CHECKING:
         ListGroupsForUserResponseTypeDef,
         ListMFADevicesRequestTypeDef,
         ListMFADevicesResponseTypeDef,
+        ListPolicyVersionsRequestTypeDef,
+        ListPolicyVersionsResponseTypeDef,
         ListServiceSpecificCredentialsRequestTypeDef,
         ListServiceSpecificCredentialsResponseTypeDef,
         ListSigningCertificatesRequestTypeDef,
@@ -482,6 +492,41 @@ class RemoteIAM(_Remote, IAM):
         self, **kwargs: Unpack[PutUserPolicyRequestTypeDef]
     ) -> EmptyResponseMetadataTypeDef:
         return self._call(IAM.put_user_policy, kwargs)
+
+    def attach_role_policy(
+        self, **kwargs: Unpack[AttachRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef:
+        return self._call(IAM.attach_role_policy, kwargs)
+
+    def detach_role_policy(
+        self, **kwargs: Unpack[DetachRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef:
+        return self._call(IAM.detach_role_policy, kwargs)
+
+    def create_policy(
+        self, **kwargs: Unpack[CreatePolicyRequestTypeDef]
+    ) -> CreatePolicyResponseTypeDef:
+        return self._call(IAM.create_policy, kwargs)
+
+    def create_policy_version(
+        self, **kwargs: Unpack[CreatePolicyVersionRequestTypeDef]
+    ) -> CreatePolicyVersionResponseTypeDef:
+        return self._call(IAM.create_policy_version, kwargs)
+
+    def list_policy_versions(
+        self, **kwargs: Unpack[ListPolicyVersionsRequestTypeDef]
+    ) -> ListPolicyVersionsResponseTypeDef:
+        return self._call(IAM.list_policy_versions, kwargs)
+
+    def delete_policy_version(
+        self, **kwargs: Unpack[DeletePolicyVersionRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef:
+        return self._call(IAM.delete_policy_version, kwargs)
+
+    def delete_policy(
+        self, **kwargs: Unpack[DeletePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef:
+        return self._call(IAM.delete_policy, kwargs)
 
     def remove_user_from_group(
         self, **kwargs: Unpack[RemoveUserFromGroupRequestTypeDef]
