@@ -68,9 +68,10 @@ def chunks(target: Target, userids: list[str]) -> list[list[str]]:
     return out
 
 
-def write(backend: AWSBackend, target: Target, inline_name: str, userids: list[str]) -> None:
-    """Make the identity's policies deny exactly `userids` (raises AWS's errors)."""
-    iam = backend.clients.iam()
+def write(
+    backend: AWSBackend, iam: IAM, target: Target, inline_name: str, userids: list[str]
+) -> None:
+    """Make the identity's policies deny exactly `userids`, with `iam` (raises AWS's errors)."""
     parts = chunks(target, userids) if userids else []
     if parts and parts[0]:
         _put_inline(iam, target, inline_name, document(parts[0]))

@@ -103,6 +103,11 @@ def paths() -> list[Path[AWSBackend]]:
                     "awsbroker extension, assumed_role and federation_token: revoking a lease "
                     "denies its session on AWS (docs/session-revocation.md); off by default",
                 ),
+                "session_revocation_role_arns": Field(
+                    T.STRING_LIST,
+                    "awsbroker extension: for target roles in other accounts, a role in each "
+                    "such account that the broker assumes to write the deny",
+                ),
                 "arn": Field(T.STRING, "Deprecated: use role_arns or policy_arns instead"),
                 "policy": Field(T.STRING, "Deprecated: use policy_document instead"),
             },
@@ -140,9 +145,10 @@ def write_role(b: AWSBackend, req: Request, fd: FieldData) -> Response | None:
         warnings.clear()  # this run's only: `change` runs again after a lost race
         role = _written(stored, fd, warnings)
         # issue 19 section 1: the deny can only be written where the broker can write it.
-        if role.session_revocation and role.role_arns not in checked:
-            session_revocation.check_role(b, role.role_arns)
-            checked.append(role.role_arns)
+        wanted = [*role.role_arns, "|", *role.session_revocation_role_arns]
+        if role.session_revocation and wanted not in checked:
+            session_revocation.check_role(b, role.role_arns, role.session_revocation_role_arns)
+            checked.append(wanted)
         return role.to_record()
 
     # Merged into the role as stored at the moment of the write: another process's write of
@@ -214,6 +220,8 @@ def _merge(role: RoleEntry, fd: FieldData, legacy: str) -> None:
             setattr(role, name, fd.get_str(name))
     if fd.is_set("session_revocation"):  # issue 19 section 1
         role.session_revocation = fd.get_bool("session_revocation")
+    if fd.is_set("session_revocation_role_arns"):
+        role.session_revocation_role_arns = fd.get_list("session_revocation_role_arns")
 
 
 def _compact_document(raw: str) -> str:

@@ -18,6 +18,7 @@ by hand (drift), counting it and logging it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -25,7 +26,7 @@ import urllib.parse
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import deny_policies
-from awsbroker.engines.aws.records import session_deny
+from awsbroker.engines.aws.records import root_config, session_deny
 from awsbroker.engines.aws.records.session_deny import ROLE, USER, DenyEntry, Target
 from awsbroker.engines.aws.transport.errors import AWS_ERRORS, aws_error, error_code
 from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest
@@ -33,7 +34,10 @@ from awsbroker.sdk.logical import JSONObject, JSONValue
 from awsbroker.sdk.telemetry import SESSION_DENY_REWRITES
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from awsbroker.engines.aws.backend import AWSBackend
+    from awsbroker.engines.aws.transport.api import IAM, AssumeRoleRequest
 
 log = logging.getLogger("awsbroker.engines.aws.session_revocation")
 FIELD = "session_revocation"  # the role field, and the key of the lease's internal data
@@ -102,9 +106,10 @@ def revoke(backend: AWSBackend, internal: JSONObject) -> None:
         raise
 
 
-def check_role(backend: AWSBackend, role_arns: list[str]) -> None:
+def check_role(backend: AWSBackend, role_arns: list[str], via: list[str]) -> None:
     """A role with session revocation on: every target role must be in the broker's own account,
-    where it can write the deny (a 400 otherwise, before the role is stored)."""
+    or in one where `via` names a role the broker assumes to write the deny (a 400 otherwise,
+    before the role is stored)."""
     foreign = [arn for arn in role_arns if arn.count(":") >= 5]
     if not foreign:
         return
@@ -115,13 +120,41 @@ def check_role(backend: AWSBackend, role_arns: list[str]) -> None:
             "session_revocation needs the broker's AWS account, to check that it can write the "
             f"deny on each role in role_arns; reading it failed: {exc}"
         ) from exc
-    elsewhere = [arn for arn in foreign if arn.split(":", 5)[4] != account]
+    reachable = {arn.split(":", 5)[4] for arn in via} | {account}
+    elsewhere = [arn for arn in foreign if arn.split(":", 5)[4] not in reachable]
     if elsewhere:
         raise InvalidRequest(
             "session_revocation cannot write the deny on a role in another account than the "
-            f"broker's ({account}): {', '.join(elsewhere)}; turn session_revocation off for this "
-            "role, or use a role in the broker's account"
+            f"broker's ({account}): {', '.join(elsewhere)}; name a role in that account for the "
+            "broker to assume in session_revocation_role_arns, or turn session_revocation off"
         )
+
+
+def via_role(role_arns: list[str], account: str) -> str:
+    """The role of `session_revocation_role_arns` in `account` ("" when none)."""
+    return next((arn for arn in role_arns if arn.split(":", 5)[4] == account), "")
+
+
+@contextlib.contextmanager
+def iam_for(backend: AWSBackend, target: Target) -> Iterator[IAM]:
+    """The mount's IAM client, or one on the credentials of the target's `via` role."""
+    if not target.via:
+        yield backend.clients.iam()
+        return
+    config = root_config.load(backend) or root_config.RootConfig()
+    args: AssumeRoleRequest = {
+        "RoleArn": target.via,
+        "RoleSessionName": "awsbroker-session-revocation",
+        "DurationSeconds": 900,
+    }
+    try:
+        client = backend.clients.assumed_iam(config, args)
+    except AWS_ERRORS as exc:
+        raise aws_error(f"Error assuming {target.via} to write a session deny", exc) from exc
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def policy_name(backend: AWSBackend) -> str:
@@ -158,7 +191,8 @@ def _write(backend: AWSBackend, target: Target, userids: list[str]) -> None:
     if target.kind not in (ROLE, USER):
         raise InternalError(f"unknown session revocation target {target.kind!r}")
     try:
-        deny_policies.write(backend, target, policy_name(backend), userids)
+        with iam_for(backend, target) as iam:
+            deny_policies.write(backend, iam, target, policy_name(backend), userids)
     except AWS_ERRORS as exc:
         raise aws_error(f"Error writing the session deny policy on {target.name}", exc) from exc
 
@@ -193,16 +227,9 @@ def _check_drift(backend: AWSBackend, target: Target) -> None:
         return
     want = json.loads(document(deny_policies.chunks(target, ordered)[0]))
     name = policy_name(backend)
-    iam = backend.clients.iam()
     try:
-        if target.kind == ROLE:
-            found: object = iam.get_role_policy(RoleName=target.name, PolicyName=name)[
-                "PolicyDocument"
-            ]
-        else:
-            found = iam.get_user_policy(UserName=target.name, PolicyName=name)["PolicyDocument"]
-        if isinstance(found, str):
-            found = json.loads(urllib.parse.unquote(found))
+        with iam_for(backend, target) as iam:
+            found = _read_inline(iam, target, name)
     except AWS_ERRORS as exc:
         if error_code(exc) != "NoSuchEntity":
             raise aws_error(f"Error reading the session deny policy of {target.name}", exc) from exc
@@ -217,6 +244,14 @@ def _check_drift(backend: AWSBackend, target: Target) -> None:
         SESSION_DENY_REWRITES, {"mount": backend.mount_path, "kind": target.kind}
     )
     sync(backend, target)
+
+
+def _read_inline(iam: IAM, target: Target, name: str) -> object:
+    if target.kind == ROLE:
+        found: object = iam.get_role_policy(RoleName=target.name, PolicyName=name)["PolicyDocument"]
+    else:
+        found = iam.get_user_policy(UserName=target.name, PolicyName=name)["PolicyDocument"]
+    return json.loads(urllib.parse.unquote(found)) if isinstance(found, str) else found
 
 
 def _abandoned(backend: AWSBackend, entry: DenyEntry, now: float) -> bool:

@@ -224,7 +224,8 @@ def assumed_role(
     internal: JSONObject = {"username": session_name, "policy": role_arn, "is_sts": True}
     if role.session_revocation:  # issue 19 section 1
         account, resource = role_arn.split(":", 5)[4:]
-        target = Target(ROLE, resource.rsplit("/", 1)[-1], account=account)
+        via = sr.via_role(role.session_revocation_role_arns, account)
+        target = Target(ROLE, resource.rsplit("/", 1)[-1], account=account, via=via)
         ends = result["Credentials"]["Expiration"].timestamp()
         userid = result["AssumedRoleUser"]["AssumedRoleId"]
         internal[sr.FIELD] = sr.marker(target, userid, ends, req.lease_id)

@@ -242,6 +242,7 @@ def test_valid_write_and_read(b: AWSBackend) -> None:  # rule 18
         "session_name_template": "",
         "source_identity_template": "",
         "session_revocation": False,  # issue 19 section 1
+        "session_revocation_role_arns": [],
     }
 
 

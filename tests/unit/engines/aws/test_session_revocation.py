@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from tests.support.aws_proxy import AWSProxy
-from tests.support.aws_rotation import Crash, World, fresh_world
-from tests.support.moto_server import MotoServer
+from tests.support.aws_rotation import Crash, World, allow_all_role_in, fresh_world
+from tests.support.moto_server import MotoServer, moto_client
 
 from awsbroker.engines.aws import deny_policies, session_revocation
 from awsbroker.engines.aws.records import session_deny
-from awsbroker.sdk.errors import BrokerError
+from awsbroker.sdk.errors import BrokerError, InvalidRequest
 from awsbroker.sdk.logical import Operation, Request, Secret
 from awsbroker.sdk.telemetry import SESSION_DENY_REWRITES
 
@@ -296,3 +296,43 @@ def test_past_every_managed_policy_a_revocation_fails_and_keeps_its_lease(
 
 def name_of(world: World) -> str:
     return session_revocation.policy_name(world.backend)
+
+
+def test_a_role_in_another_account_is_denied_through_the_role_named_there(
+    moto: MotoServer, world: World
+) -> None:
+    moto.disable_auth()
+    far = allow_all_role_in("111111111111", moto, world.checker_key)
+    moto.enable_auth()
+    with pytest.raises(InvalidRequest, match="name a role in that account"):
+        world.call(U, "roles/r", credential_type="assumed_role", role_arns=[far],
+                   session_revocation=True)  # fmt: skip
+    world.ok(
+        U, "roles/r", credential_type="assumed_role", role_arns=[far], session_revocation=True,
+        session_revocation_role_arns=[far],
+    )  # fmt: skip
+    secret = issue(world, "aws/sts/r/far")
+    world.proxy.clear()
+    revoke(world, secret, "aws/sts/r/far")
+
+    (assume,) = world.proxy.calls("AssumeRole")
+    assert assume.param("RoleArn") == far
+    (put,) = world.proxy.calls("PutRolePolicy")
+    assert "Credential=ASIA" in put.headers["authorization"]  # signed as the assumed role
+    assert put.param("RoleName") == "cross"
+    # moto does not evaluate the deny's condition (it denies every session of `cross` there):
+    # read it back with moto's checks off, in that account.
+    moto.disable_auth()
+    try:
+        sts = moto_client(moto.endpoint, "sts", *world.checker_key)
+        creds = sts.assume_role(RoleArn=far, RoleSessionName="check")["Credentials"]
+        iam = moto_client(
+            moto.endpoint, "iam", creds["AccessKeyId"], creds["SecretAccessKey"],
+            creds["SessionToken"],
+        )  # fmt: skip
+        names = iam.list_role_policies(RoleName="cross")["PolicyNames"]
+        sts.close()
+        iam.close()
+    finally:
+        moto.enable_auth()
+    assert [n for n in names if n.startswith("awsbroker-revoked-")] == [name_of(world)]

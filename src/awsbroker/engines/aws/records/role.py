@@ -61,6 +61,9 @@ class RoleEntry:
     # --- issue 19 section 1, session revocation (docs/session-revocation.md) ---
     # Revoking a lease denies its session on AWS; off by default. Stored only when on.
     session_revocation: bool = False
+    # Roles the broker assumes to write the deny on target roles in other accounts, one per
+    # account. Stored only when set.
+    session_revocation_role_arns: list[str] = field(default_factory=list)
     # --- end session revocation ---
     version: int = 3
     invalid_data: str = ""
@@ -123,6 +126,12 @@ class RoleEntry:
                 "session_revocation is only valid for assumed_role and federation_token "
                 "credential types (session_token sessions have no per-session handle)"
             )
+        if self.session_revocation_role_arns and not self.session_revocation:
+            errs.append("session_revocation_role_arns needs session_revocation")
+        for arn in self.session_revocation_role_arns:
+            parts = arn.split(":", 5)
+            if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+                errs.append(f"session_revocation_role_arns: {arn!r} is not an IAM role's ARN")
         return errs + self._template_problems()
 
     def _template_problems(self) -> list[str]:
@@ -172,6 +181,7 @@ class RoleEntry:
             st.NAME_FIELD: self.session_name_template,
             st.SOURCE_FIELD: self.source_identity_template,
             "session_revocation": self.session_revocation,  # issue 19 section 1
+            "session_revocation_role_arns": list(self.session_revocation_role_arns),
         }
         if self.invalid_data:
             data["invalid_data"] = self.invalid_data
@@ -193,6 +203,8 @@ class RoleEntry:
             record["prohibit_flexible_cred_path"] = True
         if self.session_revocation:  # issue 19 section 1
             record["session_revocation"] = True
+        if self.session_revocation_role_arns:
+            record["session_revocation_role_arns"] = list(self.session_revocation_role_arns)
         if self.session_tags_template:
             record[st.TAGS_FIELD] = dict(self.session_tags_template)
         record.update(
@@ -215,6 +227,7 @@ class RoleEntry:
         role.prohibit_flexible_cred_path = bool(raw.get("prohibit_flexible_cred_path"))
         role.session_tags_template = dict(raw.get(st.TAGS_FIELD) or {})
         role.session_revocation = bool(raw.get("session_revocation"))  # issue 19 section 1
+        role.session_revocation_role_arns = list(raw.get("session_revocation_role_arns") or [])
         for name in TEMPLATE_STRINGS:
             setattr(role, name, str(raw.get(name) or ""))
         return role
