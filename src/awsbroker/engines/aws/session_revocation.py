@@ -45,6 +45,10 @@ POLICY_PREFIX = "awsbroker-revoked-"
 # A writer younger than this may still be running its revocation: its entry is left alone.
 MIN_AGE = 5 * 60
 SYNC_ROUNDS = 5
+# A lease's TTL is its credentials' life rounded down to the second, and the lease manager
+# revokes it on its tick: a revocation this close to the session's end is the lease expiring,
+# and writes no deny.
+END_SLACK = 5.0
 _lock = threading.Lock()
 
 
@@ -82,8 +86,8 @@ def revoke(backend: AWSBackend, internal: JSONObject) -> None:
         raise InternalError("secret has session_revocation but it could not be understood")
     now = backend.system.clock.now()
     ends_at = session_end(block)
-    if ends_at <= now:
-        return  # the credentials have expired: nothing left to cut
+    if ends_at <= now + END_SLACK:
+        return  # the credentials have expired (or are about to): nothing left to cut
     target = Target(
         kind=str(block.get("kind")),
         name=str(block.get("name")),
