@@ -170,20 +170,27 @@ def document(userids: list[str]) -> str:
     return deny_policies.document(userids)
 
 
-def _live(backend: AWSBackend, target: Target) -> list[DenyEntry]:
+def _live(
+    backend: AWSBackend, target: Target, exclude: frozenset[str] = frozenset()
+) -> list[DenyEntry]:
     now = backend.system.clock.now()
-    live = [e for e in session_deny.entries(backend, target.key) if e.ends_at > now]
+    live = [
+        e
+        for e in session_deny.entries(backend, target.key)
+        if e.ends_at > now and e.entry_id not in exclude
+    ]
     return sorted(live, key=lambda e: (e.created_at, e.userid))  # oldest first
 
 
-def sync(backend: AWSBackend, target: Target) -> None:
-    """Make the identity's policy list exactly its live stored entries. Rounds repeat while the
-    entries changed under the write (another revocation of the same identity, on another
-    process, read fewer entries than there are now: the last writer writes them all)."""
+def sync(backend: AWSBackend, target: Target, exclude: frozenset[str] = frozenset()) -> None:
+    """Make the identity's policy list exactly its live stored entries (but `exclude`d ones).
+    Rounds repeat while the entries changed under the write (another revocation of the same
+    identity, on another process, read fewer entries than there are now: the last writer
+    writes them all)."""
     with _lock:
         written: set[str] | None = None
         for _ in range(SYNC_ROUNDS):
-            live = _live(backend, target)
+            live = _live(backend, target, exclude)
             ordered = list(dict.fromkeys(e.userid for e in live))
             if set(ordered) == written:
                 return
@@ -211,11 +218,13 @@ def maintain(backend: AWSBackend) -> None:
             continue
         target = stored[0].target
         dropped = [e for e in stored if e.ends_at <= now or _abandoned(backend, e, now)]
-        for entry in dropped:
-            session_deny.delete(backend, entry)
         try:
             if dropped:
-                sync(backend, target)
+                # The policy first, then the entries: were the write to fail, the entries stay
+                # and the identity is visited again (no deny left behind with no entry).
+                sync(backend, target, frozenset(e.entry_id for e in dropped))
+                for entry in dropped:
+                    session_deny.delete(backend, entry)
             else:
                 _check_drift(backend, target)
         except BrokerError as exc:

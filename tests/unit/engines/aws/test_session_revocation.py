@@ -337,3 +337,17 @@ def test_a_role_in_another_account_is_denied_through_the_role_named_there(
     finally:
         moto.enable_auth()
     assert [n for n in names if n.startswith("awsbroker-revoked-")] == [name_of(world)]
+
+
+def test_an_ended_session_whose_removal_fails_is_removed_later(world: World) -> None:
+    make_role(world)
+    secret = issue(world, "aws/sts/r/later")
+    revoke(world, secret, "aws/sts/r/later")
+    world.clock.advance(3600 + 1)
+    world.proxy.inject("DeleteRolePolicy", 403, "AccessDenied", "no", times=1)
+    world.backend.periodic()
+    assert len(denied(world)) == 1  # AWS refused: the entry stays, to be removed next time
+    assert session_deny.target_keys(world.backend) != []
+    world.backend.periodic()
+    assert denied(world) == []
+    assert session_deny.target_keys(world.backend) == []
