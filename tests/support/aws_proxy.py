@@ -128,6 +128,7 @@ class AWSProxy(Service):
         self._lock = threading.Lock()
         self._calls: list[Call] = []
         self._faults: list[_Fault] = []
+        self._holds: dict[str, tuple[threading.Event, threading.Event]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -193,6 +194,27 @@ class AWSProxy(Service):
         with self._lock:
             self._faults.clear()
 
+    def hold(self, action: str) -> threading.Event:
+        """Hold calls of `action` before forwarding them, until `release(action)`; the Event
+        returned is set once one is held (a test kills the caller meanwhile)."""
+        arrived = threading.Event()
+        with self._lock:
+            self._holds[action] = (arrived, threading.Event())
+        return arrived
+
+    def release(self, action: str) -> None:
+        with self._lock:
+            held = self._holds.pop(action, None)
+        if held is not None:
+            held[1].set()
+
+    def _wait_if_held(self, action: str) -> None:
+        with self._lock:
+            held = self._holds.get(action)
+        if held is not None:
+            held[0].set()
+            held[1].wait(timeout=120)
+
     def _fault_for(self, action: str) -> _Fault | None:
         with self._lock:
             return next((f for f in self._faults if f.fires(action)), None)
@@ -250,6 +272,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
         if self.owner.latency > 0:
             time.sleep(self.owner.latency)
+        self.owner._wait_if_held(action)
         fault = self.owner._fault_for(action)
         if fault is not None:
             request_id = str(uuid.uuid4())

@@ -54,6 +54,9 @@ class InProcessAWS:
     def __init__(self) -> None:
         self.users: dict[str, User] = {}
         self.groups: dict[str, tuple[list[str], dict[str, str]]] = {}  # attached, inline
+        self.role_policies: dict[tuple[str, str], str] = {}  # (role, policy name) -> document
+        self.managed: dict[str, dict[str, str]] = {}  # policy ARN -> version id -> document
+        self.role_attached: dict[str, list[str]] = {}  # role -> attached policy ARNs
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._faults: dict[str, list[Exception]] = {}
         self._ids = itertools.count(1)
@@ -142,6 +145,81 @@ class FakeIAM(IAM):
 
     def delete_user_policy(self, **kwargs: Any) -> Any:
         del self._user("DeleteUserPolicy", kwargs).inline[kwargs["PolicyName"]]
+        return _OK
+
+    def put_role_policy(self, **kwargs: Any) -> Any:
+        self.aws.enter("PutRolePolicy", kwargs)
+        self.aws.role_policies[(kwargs["RoleName"], kwargs["PolicyName"])] = kwargs[
+            "PolicyDocument"
+        ]
+        return _OK
+
+    def get_role_policy(self, **kwargs: Any) -> Any:
+        self.aws.enter("GetRolePolicy", kwargs)
+        key = (kwargs["RoleName"], kwargs["PolicyName"])
+        if key not in self.aws.role_policies:
+            raise aws_error("GetRolePolicy", "NoSuchEntity", 404)
+        return {"PolicyDocument": self.aws.role_policies[key], **_OK}
+
+    def get_user_policy(self, **kwargs: Any) -> Any:
+        user = self._user("GetUserPolicy", kwargs)
+        if kwargs["PolicyName"] not in user.inline:
+            raise aws_error("GetUserPolicy", "NoSuchEntity", 404)
+        return {"PolicyDocument": user.inline[kwargs["PolicyName"]], **_OK}
+
+    def create_policy(self, **kwargs: Any) -> Any:
+        self.aws.enter("CreatePolicy", kwargs)
+        arn = f"arn:aws:iam::123456789012:policy{kwargs.get('Path', '/')}{kwargs['PolicyName']}"
+        if arn in self.aws.managed:
+            raise aws_error("CreatePolicy", "EntityAlreadyExists", 409)
+        self.aws.managed[arn] = {"v1": kwargs["PolicyDocument"]}
+        return {"Policy": {"Arn": arn, "PolicyName": kwargs["PolicyName"]}, **_OK}
+
+    def _policy(self, operation: str, kwargs: Mapping[str, Any]) -> dict[str, str]:
+        self.aws.enter(operation, kwargs)
+        if kwargs["PolicyArn"] not in self.aws.managed:
+            raise aws_error(operation, "NoSuchEntity", 404)
+        return self.aws.managed[kwargs["PolicyArn"]]
+
+    def create_policy_version(self, **kwargs: Any) -> Any:
+        versions = self._policy("CreatePolicyVersion", kwargs)
+        version = f"v{max(int(v[1:]) for v in versions) + 1}"
+        versions[version] = kwargs["PolicyDocument"]
+        return {"PolicyVersion": {"VersionId": version, "IsDefaultVersion": True}, **_OK}
+
+    def list_policy_versions(self, **kwargs: Any) -> Any:
+        versions = self._policy("ListPolicyVersions", kwargs)
+        default = max(versions, key=lambda v: int(v[1:]))
+        listed = [{"VersionId": v, "IsDefaultVersion": v == default} for v in versions]
+        return {"Versions": listed, **_OK}
+
+    def delete_policy_version(self, **kwargs: Any) -> Any:
+        del self._policy("DeletePolicyVersion", kwargs)[kwargs["VersionId"]]
+        return _OK
+
+    def delete_policy(self, **kwargs: Any) -> Any:
+        self._policy("DeletePolicy", kwargs)
+        del self.aws.managed[kwargs["PolicyArn"]]
+        return _OK
+
+    def attach_role_policy(self, **kwargs: Any) -> Any:
+        self.aws.enter("AttachRolePolicy", kwargs)
+        attached = self.aws.role_attached.setdefault(kwargs["RoleName"], [])
+        if kwargs["PolicyArn"] not in attached:
+            attached.append(kwargs["PolicyArn"])
+        return _OK
+
+    def detach_role_policy(self, **kwargs: Any) -> Any:
+        self.aws.enter("DetachRolePolicy", kwargs)
+        self.aws.role_attached.get(kwargs["RoleName"], []).remove(kwargs["PolicyArn"])
+        return _OK
+
+    def delete_role_policy(self, **kwargs: Any) -> Any:
+        self.aws.enter("DeleteRolePolicy", kwargs)
+        key = (kwargs["RoleName"], kwargs["PolicyName"])
+        if key not in self.aws.role_policies:
+            raise aws_error("DeleteRolePolicy", "NoSuchEntity", 404)
+        del self.aws.role_policies[key]
         return _OK
 
     def list_user_policies(self, **kwargs: Any) -> Any:

@@ -38,6 +38,8 @@ CREDENTIALS_ISSUED = "awsbroker_credentials_issued"
 AWS_CALLS = "awsbroker_aws_calls"
 AWS_CALL_SECONDS = "awsbroker_aws_call_duration_seconds"
 ROTATION_LAST_SUCCESS = "awsbroker_rotation_last_success_timestamp_seconds"
+# Issue 19 section 1: a session deny policy found changed or removed on AWS, and rewritten.
+SESSION_DENY_REWRITES = "awsbroker_session_deny_rewrites"
 
 # ---- names reported by the core ----------------------------------------------------------------
 
@@ -116,6 +118,13 @@ CATALOGUE: tuple[MetricSpec, ...] = (
         Kind.GAUGE,
         "Unix time of the last successful credential rotation, by mount and kind "
         "('root' or 'static:<role>')",
+        ("mount", "kind"),
+    ),
+    MetricSpec(
+        SESSION_DENY_REWRITES,
+        Kind.COUNTER,
+        "Session deny policies found changed or removed on AWS and written again (drift), by "
+        "mount and kind of identity ('role' or 'user')",
         ("mount", "kind"),
     ),
 )

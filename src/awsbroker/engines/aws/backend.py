@@ -30,6 +30,7 @@ from awsbroker.engines.aws import (
     path_static_roles,
     root_rotation,
     root_schedule,
+    session_revocation,
     static_rotation,
 )
 from awsbroker.engines.aws.records import root_config
@@ -99,6 +100,10 @@ class AWSBackend(FrameworkBackend["AWSBackend"]):
 
 def periodic(backend: AWSBackend) -> None:
     iam_user.rollback_due(backend)
+    try:
+        session_revocation.maintain(backend)  # issue 19 section 1
+    except Exception:
+        log.exception("checking the session deny policies failed; retrying next time")
     if not backend.rotation_lock.acquire(blocking=False):
         return  # a rotation is running here; recover next time
     try:

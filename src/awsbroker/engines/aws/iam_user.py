@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from awsbroker.engines.aws import wal
+from awsbroker.engines.aws import session_revocation, wal
 from awsbroker.engines.aws.records import lease_config, root_config
 from awsbroker.engines.aws.records.lease_config import SECRET_ACCESS_KEYS
 from awsbroker.engines.aws.records.role import RoleEntry
@@ -166,7 +166,9 @@ def revoke(backend: AWSBackend, req: Request, secret: Secret) -> Response | None
     if is_sts is not None and not isinstance(is_sts, bool):
         raise InternalError("secret has is_sts but value could not be understood")
     if is_sts:
-        return None  # STS credentials cannot be revoked; they end at their expiry.
+        # STS credentials end at their expiry, unless the role denies revoked sessions.
+        session_revocation.revoke(backend, secret.internal_data)
+        return None
     name = secret.internal_data.get("username")
     if not isinstance(name, str) or not name:
         raise InternalError("secret is missing username internal data")

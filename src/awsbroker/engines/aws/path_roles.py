@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import reason as rs
+from awsbroker.engines.aws import session_revocation
 from awsbroker.engines.aws import session_templates as st
 from awsbroker.engines.aws.records.role import (
     COLLECTIONS,
@@ -113,6 +114,17 @@ def paths() -> list[Path[AWSBackend]]:
                     "(session tag of assumed_role and federation_token, user tag of iam_user)",
                 ),
                 # (end of section 3)
+                # issue 19 section 1
+                "session_revocation": Field(
+                    T.BOOL,
+                    "awsbroker extension, assumed_role and federation_token: revoking a lease "
+                    "denies its session on AWS (docs/session-revocation.md); off by default",
+                ),
+                "session_revocation_role_arns": Field(
+                    T.STRING_LIST,
+                    "awsbroker extension: for target roles in other accounts, a role in each "
+                    "such account that the broker assumes to write the deny",
+                ),
                 "arn": Field(T.STRING, "Deprecated: use role_arns or policy_arns instead"),
                 "policy": Field(T.STRING, "Deprecated: use policy_document instead"),
             },
@@ -144,9 +156,17 @@ def write_role(b: AWSBackend, req: Request, fd: FieldData) -> Response | None:
     load_role(b, name)  # a legacy `policy/<name>` becomes `role/<name>` first
     warnings: list[str] = []
 
+    checked: list[list[str]] = []
+
     def change(stored: bytes | None) -> bytes:
         warnings.clear()  # this run's only: `change` runs again after a lost race
-        return _written(stored, fd, warnings).to_record()
+        role = _written(stored, fd, warnings)
+        # issue 19 section 1: the deny can only be written where the broker can write it.
+        wanted = [*role.role_arns, "|", *role.session_revocation_role_arns]
+        if role.session_revocation and wanted not in checked:
+            session_revocation.check_role(b, role.role_arns, role.session_revocation_role_arns)
+            checked.append(wanted)
+        return role.to_record()
 
     # Merged into the role as stored at the moment of the write: another process's write of
     # other fields meanwhile stays.
@@ -221,6 +241,10 @@ def _merge(role: RoleEntry, fd: FieldData, legacy: str) -> None:
             setattr(role, name, fd.get_bool(name))
     if fd.is_set(rs.MIN_LENGTH_FIELD):
         role.reason_min_length = fd.get_int(rs.MIN_LENGTH_FIELD)
+    if fd.is_set("session_revocation"):  # issue 19 section 1
+        role.session_revocation = fd.get_bool("session_revocation")
+    if fd.is_set("session_revocation_role_arns"):
+        role.session_revocation_role_arns = fd.get_list("session_revocation_role_arns")
 
 
 def _compact_document(raw: str) -> str:

@@ -12,10 +12,12 @@ import urllib.parse
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from awsbroker.engines.aws import session_revocation as sr
 from awsbroker.engines.aws import session_templates as st
 from awsbroker.engines.aws.iam_user import username
 from awsbroker.engines.aws.records.lease_config import SECRET_ACCESS_KEYS
 from awsbroker.engines.aws.records.role import ASSUMED_ROLE, FEDERATION_TOKEN, RoleEntry
+from awsbroker.engines.aws.records.session_deny import ROLE, USER, Target
 from awsbroker.engines.aws.transport.errors import AWS_ERRORS, aws_error
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.logical import JSONObject, Request, Response, Secret
@@ -160,9 +162,14 @@ def federation_token(
         result = sts.get_federation_token(**args)
     except AWS_ERRORS as exc:
         raise aws_error("Error generating STS keys", exc) from exc
-    return _response(
-        backend, result["Credentials"], {"username": name, "policy": document, "is_sts": True}
-    )
+    internal: JSONObject = {"username": name, "policy": document, "is_sts": True}
+    if role.session_revocation:  # issue 19 section 1
+        user = _broker_user(backend)
+        target = Target(USER, user[1], account=user[0])
+        ends = result["Credentials"]["Expiration"].timestamp()
+        userid = result["FederatedUser"]["FederatedUserId"]
+        internal[sr.FIELD] = sr.marker(target, userid, ends, req.lease_id)
+    return _response(backend, result["Credentials"], internal)
 
 
 def session_token(
@@ -221,11 +228,16 @@ def assumed_role(
         result = sts.assume_role(**args)
     except AWS_ERRORS as exc:
         raise aws_error("Error assuming role", exc) from exc
+    internal: JSONObject = {"username": session_name, "policy": role_arn, "is_sts": True}
+    if role.session_revocation:  # issue 19 section 1
+        account, resource = role_arn.split(":", 5)[4:]
+        via = sr.via_role(role.session_revocation_role_arns, account)
+        target = Target(ROLE, resource.rsplit("/", 1)[-1], account=account, via=via)
+        ends = result["Credentials"]["Expiration"].timestamp()
+        userid = result["AssumedRoleUser"]["AssumedRoleId"]
+        internal[sr.FIELD] = sr.marker(target, userid, ends, req.lease_id)
     return _response(
-        backend,
-        result["Credentials"],
-        {"username": session_name, "policy": role_arn, "is_sts": True},
-        {"arn": result["AssumedRoleUser"]["Arn"]},
+        backend, result["Credentials"], internal, {"arn": result["AssumedRoleUser"]["Arn"]}
     )
 
 
@@ -241,3 +253,20 @@ def chosen_role_arn(role: RoleEntry, name: str, requested: str) -> str:
             f'role_arn "{requested}" not in allowed role arns for Vault role "{name}"'
         )
     return requested
+
+
+def _broker_user(backend: AWSBackend) -> tuple[str, str]:
+    """The account and name of the IAM user the broker calls AWS as (federation tokens' deny
+    goes on it: its policies bound every federated session)."""
+    try:
+        identity = backend.clients.sts().get_caller_identity()
+    except AWS_ERRORS as exc:
+        raise aws_error("Error reading the broker's identity", exc) from exc
+    arn = identity["Arn"]
+    resource = arn.split(":", 5)[-1]
+    if not resource.startswith("user/"):
+        raise InvalidRequest(
+            f"session_revocation of federation tokens needs the broker to call AWS as an IAM "
+            f"user, not {arn}"
+        )
+    return identity["Account"], resource.rsplit("/", 1)[-1]

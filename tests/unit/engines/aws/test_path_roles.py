@@ -244,6 +244,8 @@ def test_valid_write_and_read(b: AWSBackend) -> None:  # rule 18
         "reason_required": False,
         "reason_min_length": 0,
         "reason_session_tag": False,
+        "session_revocation": False,  # issue 19 section 1
+        "session_revocation_role_arns": [],
     }
 
 

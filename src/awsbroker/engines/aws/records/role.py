@@ -67,6 +67,13 @@ class RoleEntry:
     reason_session_tag: bool = False
     # (end of section 3)
     prohibit_flexible_cred_path: bool = False
+    # --- issue 19 section 1, session revocation (docs/session-revocation.md) ---
+    # Revoking a lease denies its session on AWS; off by default. Stored only when on.
+    session_revocation: bool = False
+    # Roles the broker assumes to write the deny on target roles in other accounts, one per
+    # account. Stored only when set.
+    session_revocation_role_arns: list[str] = field(default_factory=list)
+    # --- end session revocation ---
     version: int = 3
     invalid_data: str = ""
     # Collections explicitly set to empty: they read back as []/{} rather than null.
@@ -123,6 +130,17 @@ class RoleEntry:
             errs.append("key_propagation_timeout parameter only valid for iam_user credential type")
         if self.key_propagation_timeout > MAX_KEY_PROPAGATION_TIMEOUT:
             errs.append("key_propagation_timeout must be at most 300 seconds")
+        if self.session_revocation and not {ASSUMED_ROLE, FEDERATION_TOKEN} & set(types):
+            errs.append(
+                "session_revocation is only valid for assumed_role and federation_token "
+                "credential types (session_token sessions have no per-session handle)"
+            )
+        if self.session_revocation_role_arns and not self.session_revocation:
+            errs.append("session_revocation_role_arns needs session_revocation")
+        for arn in self.session_revocation_role_arns:
+            parts = arn.split(":", 5)
+            if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+                errs.append(f"session_revocation_role_arns: {arn!r} is not an IAM role's ARN")
         return errs + self._template_problems()
 
     def _template_problems(self) -> list[str]:
@@ -187,6 +205,8 @@ class RoleEntry:
             rs.REQUIRED_FIELD: self.reason_required,
             rs.MIN_LENGTH_FIELD: self.reason_min_length,
             rs.SESSION_TAG_FIELD: self.reason_session_tag,
+            "session_revocation": self.session_revocation,  # issue 19 section 1
+            "session_revocation_role_arns": list(self.session_revocation_role_arns),
         }
         if self.invalid_data:
             data["invalid_data"] = self.invalid_data
@@ -206,6 +226,10 @@ class RoleEntry:
             record["invalid_data"] = self.invalid_data
         if self.prohibit_flexible_cred_path:
             record["prohibit_flexible_cred_path"] = True
+        if self.session_revocation:  # issue 19 section 1
+            record["session_revocation"] = True
+        if self.session_revocation_role_arns:
+            record["session_revocation_role_arns"] = list(self.session_revocation_role_arns)
         if self.session_tags_template:
             record[st.TAGS_FIELD] = dict(self.session_tags_template)
         record.update(
@@ -228,6 +252,8 @@ class RoleEntry:
             setattr(role, name, str(raw.get(name) or ""))
         role.prohibit_flexible_cred_path = bool(raw.get("prohibit_flexible_cred_path"))
         role.session_tags_template = dict(raw.get(st.TAGS_FIELD) or {})
+        role.session_revocation = bool(raw.get("session_revocation"))  # issue 19 section 1
+        role.session_revocation_role_arns = list(raw.get("session_revocation_role_arns") or [])
         for name in TEMPLATE_STRINGS:
             setattr(role, name, str(raw.get(name) or ""))
         role.reason_required = bool(raw.get(rs.REQUIRED_FIELD))

@@ -14,24 +14,37 @@ from typing import TYPE_CHECKING, Protocol, Unpack
 if TYPE_CHECKING:
     from mypy_boto3_iam.type_defs import (
         AddUserToGroupRequestTypeDef,
+        AttachRolePolicyRequestTypeDef,
         AttachUserPolicyRequestTypeDef,
         CreateAccessKeyRequestTypeDef,
         CreateAccessKeyResponseTypeDef,
+        CreatePolicyRequestTypeDef,
+        CreatePolicyResponseTypeDef,
+        CreatePolicyVersionRequestTypeDef,
+        CreatePolicyVersionResponseTypeDef,
         CreateUserRequestTypeDef,
         CreateUserResponseTypeDef,
         DeactivateMFADeviceRequestTypeDef,
         DeleteAccessKeyRequestTypeDef,
         DeleteLoginProfileRequestTypeDef,
+        DeletePolicyRequestTypeDef,
+        DeletePolicyVersionRequestTypeDef,
+        DeleteRolePolicyRequestTypeDef,
         DeleteServiceSpecificCredentialRequestTypeDef,
         DeleteSigningCertificateRequestTypeDef,
         DeleteSSHPublicKeyRequestTypeDef,
         DeleteUserPolicyRequestTypeDef,
         DeleteUserRequestTypeDef,
         DeleteVirtualMFADeviceRequestTypeDef,
+        DetachRolePolicyRequestTypeDef,
         DetachUserPolicyRequestTypeDef,
         EmptyResponseMetadataTypeDef,
         GetGroupPolicyRequestTypeDef,
         GetGroupPolicyResponseTypeDef,
+        GetRolePolicyRequestTypeDef,
+        GetRolePolicyResponseTypeDef,
+        GetUserPolicyRequestTypeDef,
+        GetUserPolicyResponseTypeDef,
         GetUserRequestTypeDef,
         GetUserResponseTypeDef,
         ListAccessKeysRequestTypeDef,
@@ -46,6 +59,8 @@ if TYPE_CHECKING:
         ListGroupsForUserResponseTypeDef,
         ListMFADevicesRequestTypeDef,
         ListMFADevicesResponseTypeDef,
+        ListPolicyVersionsRequestTypeDef,
+        ListPolicyVersionsResponseTypeDef,
         ListServiceSpecificCredentialsRequestTypeDef,
         ListServiceSpecificCredentialsResponseTypeDef,
         ListSigningCertificatesRequestTypeDef,
@@ -54,6 +69,7 @@ if TYPE_CHECKING:
         ListSSHPublicKeysResponseTypeDef,
         ListUserPoliciesRequestTypeDef,
         ListUserPoliciesResponseTypeDef,
+        PutRolePolicyRequestTypeDef,
         PutUserPolicyRequestTypeDef,
         RemoveUserFromGroupRequestTypeDef,
     )
@@ -127,6 +143,10 @@ class IAM(Protocol):
         self, **kwargs: Unpack[DeleteUserRequestTypeDef]
     ) -> EmptyResponseMetadataTypeDef: ...
 
+    def delete_role_policy(
+        self, **kwargs: Unpack[DeleteRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef: ...
+
     def delete_user_policy(
         self, **kwargs: Unpack[DeleteUserPolicyRequestTypeDef]
     ) -> EmptyResponseMetadataTypeDef: ...
@@ -143,7 +163,15 @@ class IAM(Protocol):
         self, **kwargs: Unpack[GetGroupPolicyRequestTypeDef]
     ) -> GetGroupPolicyResponseTypeDef: ...
 
+    def get_role_policy(
+        self, **kwargs: Unpack[GetRolePolicyRequestTypeDef]
+    ) -> GetRolePolicyResponseTypeDef: ...
+
     def get_user(self, **kwargs: Unpack[GetUserRequestTypeDef]) -> GetUserResponseTypeDef: ...
+
+    def get_user_policy(
+        self, **kwargs: Unpack[GetUserPolicyRequestTypeDef]
+    ) -> GetUserPolicyResponseTypeDef: ...
 
     def list_access_keys(
         self, **kwargs: Unpack[ListAccessKeysRequestTypeDef]
@@ -185,8 +213,40 @@ class IAM(Protocol):
         self, **kwargs: Unpack[ListUserPoliciesRequestTypeDef]
     ) -> ListUserPoliciesResponseTypeDef: ...
 
+    def put_role_policy(
+        self, **kwargs: Unpack[PutRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef: ...
+
     def put_user_policy(
         self, **kwargs: Unpack[PutUserPolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef: ...
+
+    def attach_role_policy(
+        self, **kwargs: Unpack[AttachRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef: ...
+
+    def detach_role_policy(
+        self, **kwargs: Unpack[DetachRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef: ...
+
+    def create_policy(
+        self, **kwargs: Unpack[CreatePolicyRequestTypeDef]
+    ) -> CreatePolicyResponseTypeDef: ...
+
+    def create_policy_version(
+        self, **kwargs: Unpack[CreatePolicyVersionRequestTypeDef]
+    ) -> CreatePolicyVersionResponseTypeDef: ...
+
+    def list_policy_versions(
+        self, **kwargs: Unpack[ListPolicyVersionsRequestTypeDef]
+    ) -> ListPolicyVersionsResponseTypeDef: ...
+
+    def delete_policy_version(
+        self, **kwargs: Unpack[DeletePolicyVersionRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef: ...
+
+    def delete_policy(
+        self, **kwargs: Unpack[DeletePolicyRequestTypeDef]
     ) -> EmptyResponseMetadataTypeDef: ...
 
     def remove_user_from_group(

@@ -49,24 +49,37 @@ from awsbroker.sdk.telemetry import Telemetry
 if TYPE_CHECKING:
     from mypy_boto3_iam.type_defs import (
         AddUserToGroupRequestTypeDef,
+        AttachRolePolicyRequestTypeDef,
         AttachUserPolicyRequestTypeDef,
         CreateAccessKeyRequestTypeDef,
         CreateAccessKeyResponseTypeDef,
+        CreatePolicyRequestTypeDef,
+        CreatePolicyResponseTypeDef,
+        CreatePolicyVersionRequestTypeDef,
+        CreatePolicyVersionResponseTypeDef,
         CreateUserRequestTypeDef,
         CreateUserResponseTypeDef,
         DeactivateMFADeviceRequestTypeDef,
         DeleteAccessKeyRequestTypeDef,
         DeleteLoginProfileRequestTypeDef,
+        DeletePolicyRequestTypeDef,
+        DeletePolicyVersionRequestTypeDef,
+        DeleteRolePolicyRequestTypeDef,
         DeleteServiceSpecificCredentialRequestTypeDef,
         DeleteSigningCertificateRequestTypeDef,
         DeleteSSHPublicKeyRequestTypeDef,
         DeleteUserPolicyRequestTypeDef,
         DeleteUserRequestTypeDef,
         DeleteVirtualMFADeviceRequestTypeDef,
+        DetachRolePolicyRequestTypeDef,
         DetachUserPolicyRequestTypeDef,
         EmptyResponseMetadataTypeDef,
         GetGroupPolicyRequestTypeDef,
         GetGroupPolicyResponseTypeDef,
+        GetRolePolicyRequestTypeDef,
+        GetRolePolicyResponseTypeDef,
+        GetUserPolicyRequestTypeDef,
+        GetUserPolicyResponseTypeDef,
         GetUserRequestTypeDef,
         GetUserResponseTypeDef,
         ListAccessKeysRequestTypeDef,
@@ -81,6 +94,8 @@ if TYPE_CHECKING:
         ListGroupsForUserResponseTypeDef,
         ListMFADevicesRequestTypeDef,
         ListMFADevicesResponseTypeDef,
+        ListPolicyVersionsRequestTypeDef,
+        ListPolicyVersionsResponseTypeDef,
         ListServiceSpecificCredentialsRequestTypeDef,
         ListServiceSpecificCredentialsResponseTypeDef,
         ListSigningCertificatesRequestTypeDef,
@@ -89,6 +104,7 @@ if TYPE_CHECKING:
         ListSSHPublicKeysResponseTypeDef,
         ListUserPoliciesRequestTypeDef,
         ListUserPoliciesResponseTypeDef,
+        PutRolePolicyRequestTypeDef,
         PutUserPolicyRequestTypeDef,
         RemoveUserFromGroupRequestTypeDef,
     )
@@ -380,6 +396,11 @@ class RemoteIAM(_Remote, IAM):
     ) -> EmptyResponseMetadataTypeDef:
         return self._call(IAM.delete_user, kwargs)
 
+    def delete_role_policy(
+        self, **kwargs: Unpack[DeleteRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef:
+        return self._call(IAM.delete_role_policy, kwargs)
+
     def delete_user_policy(
         self, **kwargs: Unpack[DeleteUserPolicyRequestTypeDef]
     ) -> EmptyResponseMetadataTypeDef:
@@ -448,15 +469,65 @@ class RemoteIAM(_Remote, IAM):
     ) -> ListSSHPublicKeysResponseTypeDef:
         return self._call(IAM.list_ssh_public_keys, kwargs)
 
+    def get_role_policy(
+        self, **kwargs: Unpack[GetRolePolicyRequestTypeDef]
+    ) -> GetRolePolicyResponseTypeDef:
+        return self._call(IAM.get_role_policy, kwargs)
+
+    def get_user_policy(
+        self, **kwargs: Unpack[GetUserPolicyRequestTypeDef]
+    ) -> GetUserPolicyResponseTypeDef:
+        return self._call(IAM.get_user_policy, kwargs)
+
     def list_user_policies(
         self, **kwargs: Unpack[ListUserPoliciesRequestTypeDef]
     ) -> ListUserPoliciesResponseTypeDef:
         return self._call(IAM.list_user_policies, kwargs)
 
+    def put_role_policy(
+        self, **kwargs: Unpack[PutRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef:
+        return self._call(IAM.put_role_policy, kwargs)
+
     def put_user_policy(
         self, **kwargs: Unpack[PutUserPolicyRequestTypeDef]
     ) -> EmptyResponseMetadataTypeDef:
         return self._call(IAM.put_user_policy, kwargs)
+
+    def attach_role_policy(
+        self, **kwargs: Unpack[AttachRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef:
+        return self._call(IAM.attach_role_policy, kwargs)
+
+    def detach_role_policy(
+        self, **kwargs: Unpack[DetachRolePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef:
+        return self._call(IAM.detach_role_policy, kwargs)
+
+    def create_policy(
+        self, **kwargs: Unpack[CreatePolicyRequestTypeDef]
+    ) -> CreatePolicyResponseTypeDef:
+        return self._call(IAM.create_policy, kwargs)
+
+    def create_policy_version(
+        self, **kwargs: Unpack[CreatePolicyVersionRequestTypeDef]
+    ) -> CreatePolicyVersionResponseTypeDef:
+        return self._call(IAM.create_policy_version, kwargs)
+
+    def list_policy_versions(
+        self, **kwargs: Unpack[ListPolicyVersionsRequestTypeDef]
+    ) -> ListPolicyVersionsResponseTypeDef:
+        return self._call(IAM.list_policy_versions, kwargs)
+
+    def delete_policy_version(
+        self, **kwargs: Unpack[DeletePolicyVersionRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef:
+        return self._call(IAM.delete_policy_version, kwargs)
+
+    def delete_policy(
+        self, **kwargs: Unpack[DeletePolicyRequestTypeDef]
+    ) -> EmptyResponseMetadataTypeDef:
+        return self._call(IAM.delete_policy, kwargs)
 
     def remove_user_from_group(
         self, **kwargs: Unpack[RemoveUserFromGroupRequestTypeDef]

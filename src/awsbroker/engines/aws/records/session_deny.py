@@ -1,0 +1,124 @@
+"""Issue 19 section 1 (session revocation): the stored deny entries, one per revoked session.
+
+    session-deny/id                         this mount's random id, in its policies' names
+    session-deny/t/<target key>/<entry id>  a revoked session of one identity (role or user)
+
+An entry is written before the deny it stands for is put on AWS (write-ahead): the policy on
+an identity is always rebuilt from the stored entries of that identity, so an entry that
+reached storage is either in the policy or will be at the next rewrite, and one whose lease
+was not revoked after all is dropped by the periodic check (session_revocation.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from awsbroker.engines.aws.backend import AWSBackend
+
+PREFIX = "session-deny/t/"
+ID_KEY = "session-deny/id"
+ROLE = "role"
+USER = "user"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The IAM identity a deny is written on: a role (assumed_role) or the broker's user
+    (federation_token); `via` is the role the broker assumes to write it (another account)."""
+
+    kind: str  # ROLE or USER
+    name: str
+    account: str = ""
+    via: str = ""
+
+    @property
+    def key(self) -> str:
+        text = json.dumps([self.kind, self.account, self.name])
+        return f"{self.kind}-{hashlib.sha256(text.encode()).hexdigest()[:24]}"
+
+
+@dataclass(frozen=True)
+class DenyEntry:
+    target: Target
+    userid: str  # aws:userid of the session: `<role id>:<session>` or `<account>:<name>`
+    lease_id: str
+    ends_at: float  # when the session would have ended anyway
+    created_at: float
+    boot: str
+
+    @property
+    def entry_id(self) -> str:
+        return hashlib.sha256(self.lease_id.encode()).hexdigest()[:32]
+
+    def to_record(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_record(cls, blob: bytes) -> DenyEntry:
+        raw = json.loads(blob)
+        target = Target(**raw.pop("target"))
+        return cls(target=target, **raw)
+
+
+def put(backend: AWSBackend, entry: DenyEntry) -> None:
+    backend.storage.put(f"{PREFIX}{entry.target.key}/{entry.entry_id}", entry.to_record())
+
+
+def delete(backend: AWSBackend, entry: DenyEntry) -> bool:
+    """Remove `entry` if it is still the one stored (a retry of the same revocation may have
+    written it again meanwhile: that one stays)."""
+    key = f"{PREFIX}{entry.target.key}/{entry.entry_id}"
+    return backend.storage.compare_and_set(key, entry.to_record(), None)
+
+
+def target_keys(backend: AWSBackend) -> list[str]:
+    return [k.rstrip("/") for k in backend.storage.list(PREFIX) if k.endswith("/")]
+
+
+def entries(backend: AWSBackend, target_key: str) -> list[DenyEntry]:
+    found: list[DenyEntry] = []
+    for child in backend.storage.list(f"{PREFIX}{target_key}/"):
+        blob = backend.storage.get(f"{PREFIX}{target_key}/{child}")
+        if blob is not None:
+            found.append(DenyEntry.from_record(blob))
+    return found
+
+
+def mount_id(backend: AWSBackend) -> str:
+    """This mount's id (kept across remounts): two mounts never write the same policy."""
+    stored = backend.storage.get(ID_KEY)
+    if stored is not None:
+        return stored.decode()
+    fresh = secrets.token_hex(4).encode()
+    if backend.storage.compare_and_set(ID_KEY, None, fresh):
+        return fresh.decode()
+    again = backend.storage.get(ID_KEY)
+    return (again or fresh).decode()
+
+
+# The customer-managed policies a target's entries overflowed into (deny_policies.py):
+#     session-deny/m/<target key>/<n>  the policy's ARN, as CreatePolicy answered it
+MANAGED_PREFIX = "session-deny/m/"
+
+
+def managed_arns(backend: AWSBackend, target: Target) -> dict[int, str]:
+    base = f"{MANAGED_PREFIX}{target.key}/"
+    found: dict[int, str] = {}
+    for child in backend.storage.list(base):
+        blob = backend.storage.get(base + child)
+        if blob is not None and child.isdigit():
+            found[int(child)] = blob.decode()
+    return found
+
+
+def put_managed(backend: AWSBackend, target: Target, index: int, arn: str) -> None:
+    backend.storage.put(f"{MANAGED_PREFIX}{target.key}/{index}", arn.encode())
+
+
+def delete_managed(backend: AWSBackend, target: Target, index: int) -> None:
+    backend.storage.delete(f"{MANAGED_PREFIX}{target.key}/{index}")

@@ -1,0 +1,84 @@
+"""Issue 19 section 1: a broker killed (SIGKILL) in the middle of revoking an `assumed_role`
+lease with `session_revocation` leaves no orphan deny and no un-revoked lease.
+
+The revocation stores its write-ahead entry, then calls PutRolePolicy, which the proxy holds;
+the server is killed there, and the held call is then let through to moto: the worst case, a
+deny written by a process that died before deleting the lease. After a restart on the same
+file, the lease still exists (its credentials were never reported revoked), so the periodic
+check undoes the deny once the dead process's heartbeat has expired (30 s, then at most 15 s
+to the next periodic run). Revoking again then finishes it: the deny stands, the lease is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+
+import pytest
+from tests.support.reliability import MOUNT, AWSWorld, Broker, wait_for
+from tests.support.server import ServerFactory
+
+pytestmark = pytest.mark.reliability
+
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def deny_policies(aws: AWSWorld) -> list[str]:
+    names = aws.iam.list_role_policies(RoleName="target")["PolicyNames"]
+    return [n for n in names if n.startswith("awsbroker-revoked-")]
+
+
+def test_sigkill_between_the_deny_and_the_lease_leaves_no_orphan_and_no_unrevoked_lease(
+    aws: AWSWorld, servers: ServerFactory
+) -> None:
+    server = servers.sqlite()
+    broker = Broker(server, server.init_and_unseal())
+    broker.configure_aws(aws, max_retries=0)
+    arn = aws.iam.create_role(RoleName="target", AssumeRolePolicyDocument=json.dumps(TRUST))
+    broker.ok(
+        "POST",
+        f"{MOUNT}/roles/r",
+        json={
+            "credential_type": "assumed_role",
+            "role_arns": [arn["Role"]["Arn"]],
+            "session_revocation": True,
+        },
+    )
+    lease_id = broker.ok("POST", f"{MOUNT}/sts/r")["lease_id"]
+
+    arrived = aws.recorder.hold("PutRolePolicy")
+    answered: list[int] = []
+
+    def revoke() -> None:
+        try:
+            response = broker.call("PUT", "sys/leases/revoke", json={"lease_id": lease_id})
+        except OSError:  # the server died under the request
+            return
+        answered.append(response.status_code)
+
+    revoking = threading.Thread(target=revoke, daemon=True)
+    revoking.start()
+    assert arrived.wait(timeout=30), "the revocation never reached PutRolePolicy"
+    assert server.proc is not None
+    os.kill(server.proc.pid, signal.SIGKILL)
+    assert server.stop() == -signal.SIGKILL
+    aws.recorder.release("PutRolePolicy")  # the call lands after its caller died
+    wait_for(lambda: bool(deny_policies(aws)), timeout=30, what="the held PutRolePolicy")
+    revoking.join(timeout=30)
+    assert answered != [204], "the revocation was reported done"
+
+    server.start()
+    broker.unseal()
+    assert broker.lookup(lease_id) is not None, "the lease is gone without its revocation"
+    wait_for(lambda: not deny_policies(aws), timeout=120, what="the orphan deny undone")
+    assert broker.lookup(lease_id) is not None
+
+    broker.ok("PUT", "sys/leases/revoke", json={"lease_id": lease_id})
+    assert broker.lookup(lease_id) is None
+    assert len(deny_policies(aws)) == 1
+    assert "Traceback" not in server.log()

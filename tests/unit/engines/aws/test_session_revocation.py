@@ -1,0 +1,353 @@
+"""Issue 19 section 1 in process (moto with auth on, behind the recording proxy, a manual clock):
+the deny leaves once the session would have ended anyway, a crash between the steps of a
+revocation leaves no orphan entry and no un-revoked lease, drift is rewritten
+(docs/session-revocation.md)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from tests.support.aws_proxy import AWSProxy
+from tests.support.aws_rotation import Crash, World, allow_all_role_in, fresh_world
+from tests.support.moto_server import MotoServer, moto_client
+
+from awsbroker.engines.aws import deny_policies, session_revocation
+from awsbroker.engines.aws.records import session_deny
+from awsbroker.sdk.errors import BrokerError, InvalidRequest
+from awsbroker.sdk.logical import Operation, Request, Secret
+from awsbroker.sdk.telemetry import SESSION_DENY_REWRITES
+
+U = Operation.UPDATE
+
+
+@pytest.fixture
+def world(moto: MotoServer, proxy: AWSProxy) -> Iterator[World]:
+    w = fresh_world(moto, proxy)
+    w.clock.advance(time.time() - w.clock.now())  # moto's expiries are in real time
+    yield w
+    w.close()
+
+
+def make_role(world: World, name: str = "target") -> str:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+    role = world.iam().create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    arn = str(role["Role"]["Arn"])
+    world.ok(U, "roles/r", credential_type="assumed_role", role_arns=[arn], session_revocation=True)
+    return str(role["Role"]["RoleId"])
+
+
+def issue(world: World, lease_id: str) -> Secret:
+    """Credentials of `roles/r`, with the lease the core would store for them."""
+    request = Request(operation=U, path="sts/r", data={}, display_name="root", lease_id=lease_id)
+    response = world.backend.handle_request(request)
+    assert response is not None
+    assert response.secret is not None
+    world.system.leases.add(lease_id)
+    return response.secret
+
+
+def revoke(world: World, secret: Secret, lease_id: str) -> None:
+    """What the lease manager does: the backend's revocation, then the lease is deleted."""
+    world.backend.revoke_secret(Request(operation=Operation.DELETE, path="sts/r"), secret)
+    world.system.leases.discard(lease_id)
+
+
+def denied(world: World, role: str = "target") -> list[str]:
+    iam = world.iam()
+    found: list[str] = []
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        doc: Any = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        doc = json.loads(doc) if isinstance(doc, str) else doc
+        found += doc["Statement"][0]["Condition"]["StringEquals"]["aws:userid"]
+    return sorted(found)
+
+
+def userid(world: World, role_id: str, secret: Secret) -> str:
+    return f"{role_id}:{secret.internal_data['username']}"
+
+
+def test_the_deny_leaves_when_the_session_would_have_ended(world: World) -> None:
+    role_id = make_role(world)
+    secret = issue(world, "aws/sts/r/one")
+    revoke(world, secret, "aws/sts/r/one")
+    assert denied(world) == [userid(world, role_id, secret)]
+
+    world.backend.periodic()  # still within the credentials' life: it stays
+    assert denied(world) == [userid(world, role_id, secret)]
+
+    world.clock.advance(3600 + 1)  # the default STS TTL: the session has ended anyway
+    world.proxy.clear()
+    world.backend.periodic()
+    assert denied(world) == []
+    assert world.actions().count("DeleteRolePolicy") == 1
+    assert session_deny.target_keys(world.backend) == []
+
+
+def test_a_console_session_longer_than_its_credentials_keeps_the_deny(world: World) -> None:
+    """The hook for console sign-in: `console_until` in the lease's block extends the entry."""
+    role_id = make_role(world)
+    secret = issue(world, "aws/sts/r/console")
+    block = secret.internal_data[session_revocation.FIELD]
+    assert isinstance(block, dict)
+    block["console_until"] = float(str(block["expires_at"])) + 7200
+    revoke(world, secret, "aws/sts/r/console")
+    world.clock.advance(3600 + 1)
+    world.backend.periodic()
+    assert denied(world) == [userid(world, role_id, secret)]
+    world.clock.advance(7200)
+    world.backend.periodic()
+    assert denied(world) == []
+
+
+@pytest.mark.parametrize("step", ["before the deny", "after the deny"])
+def test_a_crash_during_a_revocation_leaves_no_orphan_and_no_unrevoked_lease(
+    world: World, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    make_role(world)
+    secret = issue(world, "aws/sts/r/crash")
+    real_write = session_revocation._write
+
+    def crashing(*args: Any) -> None:
+        if step == "after the deny":
+            real_write(*args)
+        raise Crash
+
+    monkeypatch.setattr(session_revocation, "_write", crashing)
+    with pytest.raises(Crash):
+        revoke(world, secret, "aws/sts/r/crash")
+    monkeypatch.setattr(session_revocation, "_write", real_write)
+    assert world.system.lease_exists("aws/sts/r/crash")  # the lease was never deleted
+
+    leases = set(world.system.leases)  # the core's stored leases outlive the process
+    world.restart()
+    world.system.leases |= leases
+    world.backend.periodic()
+    # Undone: the lease is still live, so its credentials must still work: no deny, no entry.
+    assert denied(world) == []
+    assert session_deny.target_keys(world.backend) == []
+
+    # The lease manager's retry (a due lease is revoked again after the restart) finishes it.
+    revoke(world, secret, "aws/sts/r/crash")
+    assert len(denied(world)) == 1
+
+
+def test_a_revocation_in_flight_on_a_live_process_is_left_alone(world: World) -> None:
+    make_role(world)
+    secret = issue(world, "aws/sts/r/busy")
+    block = secret.internal_data[session_revocation.FIELD]
+    assert isinstance(block, dict)
+    session_revocation.revoke(world.backend, secret.internal_data)  # the lease not yet deleted
+    world.backend.periodic()  # the same process, young: may still be running
+    assert len(denied(world)) == 1
+
+
+class Counts:
+    """A telemetry sink that keeps the counters it is given."""
+
+    def __init__(self) -> None:
+        self.counted: list[tuple[str, dict[str, str]]] = []
+
+    def count(self, name: str, labels: Mapping[str, str], amount: float = 1.0) -> None:
+        self.counted.append((name, dict(labels)))
+
+    def observe(self, name: str, value: float, labels: Mapping[str, str]) -> None:
+        pass
+
+    def gauge(self, name: str, value: float, labels: Mapping[str, str]) -> None:
+        pass
+
+
+@pytest.mark.parametrize("change", ["removed", "changed"])
+def test_a_deny_removed_or_changed_by_hand_is_rewritten_counted_and_logged(
+    world: World, change: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    role_id = make_role(world)
+    secret = issue(world, "aws/sts/r/drift")
+    revoke(world, secret, "aws/sts/r/drift")
+    counts = Counts()
+    world.backend.telemetry = counts
+    world.proxy.clear()
+    world.backend.periodic()  # as it should be: read back, not written
+    assert "PutRolePolicy" not in world.actions()
+    assert counts.counted == []
+
+    name = world.iam().list_role_policies(RoleName="target")["PolicyNames"][0]
+    if change == "removed":
+        world.iam().delete_role_policy(RoleName="target", PolicyName=name)
+    else:
+        other = session_revocation.document(["AROAOTHER:someone-else"])
+        world.iam().put_role_policy(RoleName="target", PolicyName=name, PolicyDocument=other)
+
+    with caplog.at_level("WARNING", logger="awsbroker.engines.aws.session_revocation"):
+        world.backend.periodic()
+
+    assert denied(world) == [userid(world, role_id, secret)]
+    assert counts.counted == [(SESSION_DENY_REWRITES, {"mount": "aws/", "kind": "role"})]
+    assert f"was {change} on AWS; writing it again" in caplog.text
+
+
+def test_a_failed_write_leaves_no_entry(world: World) -> None:
+    make_role(world)
+    secret = issue(world, "aws/sts/r/fail")
+    world.proxy.inject("PutRolePolicy", 403, "AccessDenied", "no", times=1)
+    with pytest.raises(BrokerError):
+        revoke(world, secret, "aws/sts/r/fail")
+    assert session_deny.target_keys(world.backend) == []
+    assert world.system.lease_exists("aws/sts/r/fail")
+
+
+def test_a_lease_revoked_at_its_expiry_writes_no_deny(world: World) -> None:
+    make_role(world)
+    secret = issue(world, "aws/sts/r/lapse")
+    # The lease ends at its credentials' expiry rounded down to the second, a little before it.
+    world.clock.advance(3600 - 2)
+    world.proxy.clear()
+    revoke(world, secret, "aws/sts/r/lapse")
+    assert "PutRolePolicy" not in world.actions()
+    assert session_deny.target_keys(world.backend) == []
+
+
+def store_sessions(world: World, count: int, *, ends_in: float = 3600, start: int = 0) -> None:
+    """`count` revoked sessions of role `target`, as revocations store them (the write-ahead
+    entries), oldest first; each `aws:userid` as long as AWS's can be (a 64-character name)."""
+    now = world.clock.now()
+    for n in range(start, start + count):
+        entry = session_deny.DenyEntry(
+            target=session_deny.Target(session_deny.ROLE, "target", account="123456789012"),
+            userid=f"AROAEXAMPLEROLEID0001:{'s' * 58}-{n:05d}",
+            lease_id=f"aws/sts/r/{n}",
+            ends_at=now + ends_in,
+            created_at=now + n / 1000,
+            boot=world.system.boot_id,
+        )
+        session_deny.put(world.backend, entry)
+
+
+def managed_denied(world: World, role: str = "target") -> dict[str, list[str]]:
+    iam = world.iam()
+    found: dict[str, list[str]] = {}
+    for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+        arn = attached["PolicyArn"]
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        doc: Any = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"][
+            "Document"
+        ]
+        doc = json.loads(urllib.parse.unquote(doc)) if isinstance(doc, str) else doc
+        found[arn] = doc["Statement"][0]["Condition"]["StringEquals"]["aws:userid"]
+    return found
+
+
+def test_sessions_beyond_the_inline_limit_go_to_broker_owned_managed_policies(
+    world: World,
+) -> None:
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, 150)
+    session_revocation.sync(world.backend, target)
+
+    inline = denied(world)
+    managed = managed_denied(world)
+    assert len(managed) == 1
+    (arn, overflow), *_ = managed.items()
+    assert ":policy/awsbroker-revoked/awsbroker-revoked-" in arn
+    assert len(inline) + len(overflow) == 150
+    assert set(inline).isdisjoint(overflow)
+    # The oldest fill the inline policy, up to IAM's 10,240 characters.
+    assert inline == sorted(f"AROAEXAMPLEROLEID0001:{'s' * 58}-{n:05d}" for n in range(len(inline)))
+    text = world.iam().get_role_policy(RoleName="target", PolicyName=name_of(world))
+    assert len(json.dumps(text["PolicyDocument"], separators=(",", ":"))) <= 10_240
+
+    # More revocations: a new default version of the same managed policy.
+    store_sessions(world, 10, start=150)
+    session_revocation.sync(world.backend, target)
+    assert len(denied(world)) + len(managed_denied(world)[arn]) == 160
+
+    # Once the sessions end, the managed policy is detached and deleted, the inline one too.
+    world.clock.advance(3600 + 1)
+    world.backend.periodic()
+    assert managed_denied(world) == {}
+    assert denied(world) == []
+    assert (
+        world.iam().list_policies(Scope="Local", PathPrefix="/awsbroker-revoked/")["Policies"] == []
+    )
+
+
+def test_past_every_managed_policy_a_revocation_fails_and_keeps_its_lease(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deny_policies, "MANAGED_MAX", 1)
+    make_role(world)
+    store_sessions(world, 200)  # more than the inline policy and one managed policy hold
+    secret = issue(world, "aws/sts/r/full")
+    with pytest.raises(BrokerError, match="would overflow its inline policy and 1 managed"):
+        revoke(world, secret, "aws/sts/r/full")
+    assert world.system.lease_exists("aws/sts/r/full")
+    keys = world.backend.storage.list(f"{session_deny.PREFIX}")
+    entries = session_deny.entries(world.backend, keys[0].rstrip("/"))
+    assert "aws/sts/r/full" not in {e.lease_id for e in entries}
+
+
+def name_of(world: World) -> str:
+    return session_revocation.policy_name(world.backend)
+
+
+def test_a_role_in_another_account_is_denied_through_the_role_named_there(
+    moto: MotoServer, world: World
+) -> None:
+    moto.disable_auth()
+    far = allow_all_role_in("111111111111", moto, world.checker_key)
+    moto.enable_auth()
+    with pytest.raises(InvalidRequest, match="name a role in that account"):
+        world.call(U, "roles/r", credential_type="assumed_role", role_arns=[far],
+                   session_revocation=True)  # fmt: skip
+    world.ok(
+        U, "roles/r", credential_type="assumed_role", role_arns=[far], session_revocation=True,
+        session_revocation_role_arns=[far],
+    )  # fmt: skip
+    secret = issue(world, "aws/sts/r/far")
+    world.proxy.clear()
+    revoke(world, secret, "aws/sts/r/far")
+
+    (assume,) = world.proxy.calls("AssumeRole")
+    assert assume.param("RoleArn") == far
+    (put,) = world.proxy.calls("PutRolePolicy")
+    assert "Credential=ASIA" in put.headers["authorization"]  # signed as the assumed role
+    assert put.param("RoleName") == "cross"
+    # moto does not evaluate the deny's condition (it denies every session of `cross` there):
+    # read it back with moto's checks off, in that account.
+    moto.disable_auth()
+    try:
+        sts = moto_client(moto.endpoint, "sts", *world.checker_key)
+        creds = sts.assume_role(RoleArn=far, RoleSessionName="check")["Credentials"]
+        iam = moto_client(
+            moto.endpoint, "iam", creds["AccessKeyId"], creds["SecretAccessKey"],
+            creds["SessionToken"],
+        )  # fmt: skip
+        names = iam.list_role_policies(RoleName="cross")["PolicyNames"]
+        sts.close()
+        iam.close()
+    finally:
+        moto.enable_auth()
+    assert [n for n in names if n.startswith("awsbroker-revoked-")] == [name_of(world)]
+
+
+def test_an_ended_session_whose_removal_fails_is_removed_later(world: World) -> None:
+    make_role(world)
+    secret = issue(world, "aws/sts/r/later")
+    revoke(world, secret, "aws/sts/r/later")
+    world.clock.advance(3600 + 1)
+    world.proxy.inject("DeleteRolePolicy", 403, "AccessDenied", "no", times=1)
+    world.backend.periodic()
+    assert len(denied(world)) == 1  # AWS refused: the entry stays, to be removed next time
+    assert session_deny.target_keys(world.backend) != []
+    world.backend.periodic()
+    assert denied(world) == []
+    assert session_deny.target_keys(world.backend) == []
