@@ -15,9 +15,7 @@ import re
 import secrets
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,6 +25,7 @@ import yaml
 from tests.support import aws_cli, walkthrough
 from tests.support.cli import clean_environ
 from tests.support.guide import ROOT, Session
+from tests.support.loopback_http import LoopbackServer, Reply, Request, answering
 from tests.support.oidc_provider import OidcProvider
 from tests.support.server import HOST, ROOT_TOKEN, ServerProcess, free_port, running
 
@@ -138,40 +137,26 @@ class TokenRequestEndpoint:
     def __init__(self, provider: OidcProvider) -> None:
         self.request_token = secrets.token_urlsafe(16)
         self.audiences: list[str] = []
-        endpoint = self
+        self.provider = provider
+        self._http = LoopbackServer(answering(self._answer), name="token-request-endpoint")
+        self._http.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                query = parse_qs(urlsplit(self.path).query)
-                authorized = self.headers.get("Authorization") == (
-                    f"bearer {endpoint.request_token}"
-                )
-                if not authorized or query.get("api-version") != ["2.0"]:
-                    self.send_error(401)
-                    return
-                audience = query["audience"][0]
-                endpoint.audiences.append(audience)
-                token = provider.token(audience, client=GITHUB_SUB, claims=GITHUB_CLAIMS)
-                body = json.dumps({"count": 1, "value": token}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _answer(self, request: Request) -> Reply:
+        query = parse_qs(urlsplit(request.path).query)
+        authorized = request.headers.get("Authorization") == f"bearer {self.request_token}"
+        if not authorized or query.get("api-version") != ["2.0"]:
+            return Reply(401, b"{}")
+        audience = query["audience"][0]
+        self.audiences.append(audience)
+        token = self.provider.token(audience, client=GITHUB_SUB, claims=GITHUB_CLAIMS)
+        return Reply(200, json.dumps({"count": 1, "value": token}).encode())
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/token?api-version=2.0"
+        return f"{self._http.url}/token?api-version=2.0"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._http.stop()
 
 
 def run(script: str, env: dict[str, str], cwd: Path, *, posix_sh: bool = False) -> str:

@@ -22,11 +22,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 from tests.support.lifecycle import Service
+from tests.support.loopback_http import LoopbackServer, QuietHandler
 
 _HOP_BY_HOP = frozenset(
     {
@@ -129,36 +130,17 @@ class AWSProxy(Service):
         self._calls: list[Call] = []
         self._faults: list[_Fault] = []
         self._holds: dict[str, tuple[threading.Event, threading.Event]] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = LoopbackServer(_handler_for(self), name="aws-proxy")
 
     @property
     def endpoint(self) -> str:
-        if self._server is None:
-            raise RuntimeError("AWSProxy is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.url
 
     def start(self) -> None:
-        if self._server is not None:
-            raise RuntimeError("AWSProxy is already started")
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # how long stop() may wait
-            name="aws-proxy",
-            daemon=True,
-        )
-        self._thread.start()
+        self._http.start()
 
     def stop(self) -> None:
-        if self._server is None or self._thread is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-        self._server = None
-        self._thread = None
+        self._http.stop()
 
     def calls(self, action: str | None = None) -> list[Call]:
         """Recorded calls in arrival order, optionally only those of one action."""
@@ -246,7 +228,7 @@ def _handler_for(proxy: AWSProxy) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class _ProxyHandler(BaseHTTPRequestHandler):
+class _ProxyHandler(QuietHandler):  # quiet: the calls are recorded instead
     # HTTP/1.0: one request per connection, so no idle keep-alive threads outlive stop().
     protocol_version = "HTTP/1.0"
     owner: AWSProxy
@@ -255,9 +237,6 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self._handle()
 
     do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_GET
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: the calls are recorded instead."""
 
     def _handle(self) -> None:
         body = self._read_body()

@@ -24,11 +24,10 @@ import secrets
 import threading
 import urllib.parse
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import botocore.exceptions
 from tests.support.lifecycle import Service
+from tests.support.loopback_http import LoopbackServer, Reply, Request, answering
 from tests.support.moto_server import moto_client
 
 SESSION_KEYS = {"sessionId", "sessionKey", "sessionToken"}
@@ -61,29 +60,17 @@ class FederationStandIn(Service):
         self.refuse: int | None = None
         self._tokens: dict[str, str] = {}  # SigninToken -> identity
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = LoopbackServer(answering(self._answer), name="federation-stand-in")
 
     @property
     def endpoint(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FederationStandIn is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/federation"
+        return f"{self._http.url}/federation"
 
     def start(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._http.start()
 
     def stop(self) -> None:
-        if self._server is None or self._thread is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-        self._server = None
+        self._http.stop()
 
     @property
     def admin(self) -> tuple[str, str]:
@@ -173,31 +160,18 @@ class FederationStandIn(Service):
             return "federated-user"
         return None
 
-
-def _handler_for(stand_in: FederationStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            url = urllib.parse.urlsplit(self.path)
-            query = urllib.parse.parse_qs(url.query)
-            action = query.get("Action", [""])[0]
-            content_type = "application/json"
-            if url.path != "/federation":
-                status, body = 404, "not found"
-            elif action == "getSigninToken":
-                status, body = stand_in.signin_token(query)
-            elif action == "login":
-                status, body = stand_in.login(query)
-                content_type = "text/html"
-            else:
-                status, body = 400, f"unknown Action {action!r}"
-            data = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
+    def _answer(self, request: Request) -> Reply:
+        url = urllib.parse.urlsplit(request.path)
+        query = urllib.parse.parse_qs(url.query)
+        action = query.get("Action", [""])[0]
+        content_type = "application/json"
+        if request.method != "GET" or url.path != "/federation":
+            status, body = 404, "not found"
+        elif action == "getSigninToken":
+            status, body = self.signin_token(query)
+        elif action == "login":
+            status, body = self.login(query)
+            content_type = "text/html"
+        else:
+            status, body = 400, f"unknown Action {action!r}"
+        return Reply(status, body.encode(), content_type)

@@ -7,10 +7,10 @@ import json
 import ssl
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.support.lifecycle import Service
+from tests.support.loopback_http import LoopbackServer, Reply, Request, answering
 
 
 class JsonServer(Service):
@@ -24,39 +24,21 @@ class JsonServer(Service):
         self.statuses: dict[str, int] = {}
         self.hits: Counter[str] = Counter()
         self.holds: dict[str, threading.Event] = {}
-        self._tls = tls
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = LoopbackServer(answering(self._answer), tls=tls, name="json-server")
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("JsonServer is not started")
-        port = self._server.server_address[1]
-        return f"{'https' if self._tls else 'http'}://127.0.0.1:{port}"
+        return self._http.url
 
     def start(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        if self._tls is not None:
-            self._server.socket = self._tls.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="json-server",
-            daemon=True,
-        )
-        self._thread.start()
+        self._http.start()
 
     def stop(self) -> None:
-        if self._server is None or self._thread is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-        self._server = None
+        self._http.stop()
 
-    def answer(self, path: str) -> tuple[int, bytes]:
+    def _answer(self, request: Request) -> Reply:
+        path = request.path
         with self._lock:
             self.hits[path] += 1
             hold = self.holds.get(path)
@@ -65,20 +47,4 @@ class JsonServer(Service):
         with self._lock:
             status = self.statuses.get(path, 200 if path in self.documents else 404)
             body = json.dumps(self.documents.get(path, {})).encode()
-        return status, body
-
-
-def _handler_for(server: JsonServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            status, body = server.answer(self.path)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
+        return Reply(status, body)

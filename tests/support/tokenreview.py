@@ -24,7 +24,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from tests.support.lifecycle import Service
+from tests.support.loopback_http import LoopbackServer, Reply, Request, answering
 
 REVIEW_PATH = "/apis/authentication.k8s.io/v1/tokenreviews"
 ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -93,21 +93,18 @@ def private_ca(directory: Path) -> tuple[ssl.SSLContext, str]:
 class TokenReviewStandIn(Service):
     def __init__(self, directory: Path, reviewer: str) -> None:
         self.reviewer = reviewer  # the bearer token it accepts
-        self._tls, self.ca_pem = private_ca(directory)
+        tls, self.ca_pem = private_ca(directory)
         self._signing_key = secrets.token_bytes(32)
         self.accounts: dict[str, Account] = {}
         self.requests: list[dict[str, Any]] = []
         self.bearers: list[str] = []
         self.problems: list[str] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = LoopbackServer(answering(self._answer), tls=tls, name="tokenreview")
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the TokenReview stand-in is not started")
-        return f"https://127.0.0.1:{self._server.server_address[1]}"
+        return self._http.url
 
     # ---- tokens --------------------------------------------------------------------------
 
@@ -159,25 +156,17 @@ class TokenReviewStandIn(Service):
     # ---- serving -------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.socket = self._tls.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="tokenreview",
-            daemon=True,
-        )
-        self._thread.start()
+        self._http.start()
 
     def stop(self) -> None:
-        if self._server is None or self._thread is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-        self._server = None
+        self._http.stop()
 
-    def answer(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, Any]:
+    def _answer(self, request: Request) -> Reply:
+        status, review = self._review(request)
+        return Reply(status, json.dumps(review).encode())
+
+    def _review(self, request: Request) -> tuple[int, dict[str, Any]]:
+        method, path, headers, body = request.method, request.path, request.headers, request.body
         with self._lock:
             if method != "POST" or path != REVIEW_PATH:
                 self.problems.append(f"{method} {path}")
@@ -233,24 +222,3 @@ def _status(account: Account | None, wanted: list[str]) -> dict[str, Any]:
         "audiences": audiences,
     }
     return review
-
-
-def _handler_for(server: TokenReviewStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            status, doc = server.answer(self.command, self.path, self.headers, body)
-            payload = json.dumps(doc).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_POST = do_GET = do_PUT = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler

@@ -7,15 +7,13 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-import threading
 import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from tests.integration.test_tls import self_signed
+from tests.support.loopback_http import LoopbackServer, Reply, Request, answering
 
 from awsbroker.engines.aws.transport.federation import (
     CHINA,
@@ -31,41 +29,19 @@ from awsbroker.engines.aws.transport.federation import (
 SESSION = {"sessionId": "ASIAEXAMPLE", "sessionKey": "secret", "sessionToken": "token"}
 
 
-class Recorder:
+class Recorder(LoopbackServer):
     """A loopback server answering every GET with `status` and `body`; `paths` records the
     request lines' targets (absolute URLs when it is used as a proxy)."""
 
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.status, self.body = 200, json.dumps({"SigninToken": "tok-1"})
         self.paths: list[str] = []
-        recorder = self
+        super().__init__(answering(self._answer), tls=tls, name="recorder")
+        self.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                recorder.paths.append(self.path)
-                data = recorder.body.encode()
-                self.send_response(recorder.status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        if tls is not None:
-            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+    def _answer(self, request: Request) -> Reply:
+        self.paths.append(request.path)
+        return Reply(self.status, self.body.encode())
 
 
 @pytest.fixture
