@@ -8,8 +8,8 @@ import { announce, confirmStep, el, errorBox, field, main, section, table, ttlTe
 // Built in: listed, never enabled, tuned or disabled from here.
 const BUILT_IN = new Set(["sys/", "cubbyhole/", "token/"]);
 const KINDS = {
-  secrets: { base: "sys/mounts", title: "Secrets engines", noun: "secrets engine", shown: (p) => p },
-  auth: { base: "sys/auth", title: "Auth methods", noun: "auth method", shown: (p) => `auth/${p}` },
+  secrets: { base: "sys/mounts", title: "Secrets engines", noun: "secrets engine", a: "a", shown: (p) => p },
+  auth: { base: "sys/auth", title: "Auth methods", noun: "auth method", a: "an", shown: (p) => `auth/${p}` },
 };
 
 export async function renderMounts() {
@@ -27,7 +27,7 @@ function ttlInput(placeholder) {
 }
 
 async function mountTable(kind, box) {
-  const { base, noun, shown } = KINDS[kind];
+  const { base, noun, a, shown } = KINDS[kind];
   const listing = el("div");
   const tuner = el("div");
   const load = async () => {
@@ -119,7 +119,7 @@ async function mountTable(kind, box) {
         await load();
       } catch (error) { problem.replaceChildren(errorBox(error)); }
     },
-  }, el("h3", { id: `${id}-title` }, `Enable a ${noun}`),
+  }, el("h3", { id: `${id}-title` }, `Enable ${a} ${noun}`),
   el("div", { class: "row" }, field(`${id}-path`, "Path", path), field(`${id}-type`, "Type", type)),
   field(`${id}-description`, "Description", description),
   el("div", { class: "row" }, field(`${id}-default`, "Default lease TTL", defaultTtl),
