@@ -318,6 +318,8 @@ def test_a_limited_token_sees_only_its_roles(
 ) -> None:
     sign_in(page, token_for(root_client, "fed-only"))
     expect(card(page, "fed")).to_contain_text("settings are not shown")
+    # The role may require a reason: the field is offered, not required.
+    expect(card(page, "fed").get_by_label("Reason (optional)")).to_be_visible()
     expect(page.get_by_role("article")).to_have_count(1)
     expect(page.get_by_role("button", name="Operator")).to_have_count(0)
     keys = issue(page, "fed", ttl="15m")
@@ -362,7 +364,7 @@ def test_a_lease_is_renewed_and_revoked_from_the_page(
     sign_in(page, token)
     page.get_by_role("button", name="Leases").click()
     row = page.get_by_role("row").filter(has_text=lease_id)
-    expect(row).to_be_visible()
+    expect(row).to_contain_text("not given")  # the reason column: none was sent
     shoot(page, "leases")
     check_accessibility(page)
 
@@ -396,6 +398,10 @@ def test_an_operator_browses_every_lease(
     page.get_by_role("button", name="dev-user/").click()
     row = page.get_by_role("row").filter(has_text=lease_id)
     expect(row).to_be_visible()
+    row.get_by_role("button", name=f"Look up {lease_id}").click()
+    looked_up = page.get_by_label(f"Lease {lease_id}")
+    expect(looked_up).to_contain_text("Renewable")
+    expect(looked_up).to_contain_text("not given")  # no reason was sent for this one
     expect(page.get_by_text("No irrevocable leases.")).to_be_visible()
     shoot(page, "operator")
     check_accessibility(page)
@@ -424,6 +430,18 @@ def test_idle_sign_out_clears_every_secret(
     assert page.evaluate("sessionStorage.getItem('awsbroker.token')") is None
     # Signing out revoked nothing.
     assert root_client.auth.token.lookup(token)["data"]["id"] == token
+
+
+def test_the_idle_time_is_the_one_the_server_serves(page: Page) -> None:
+    """`ui_idle_timeout` (15 minutes unless configured) is what the session counts down;
+    the tests' sessionStorage override still wins."""
+    page.goto("/ui/")
+    meta = page.locator('meta[name="awsbroker-idle-seconds"]')
+    assert meta.get_attribute("content") == "900"
+    idle = "import('/ui/session.js').then((m) => m.idleSeconds())"
+    assert page.evaluate(idle) == 900
+    page.evaluate("sessionStorage.setItem('awsbroker.idle-seconds', '6')")
+    assert page.evaluate(idle) == 6
 
 
 def test_the_page_renews_a_token_in_use(page: Page, root_client: hvac.Client) -> None:
