@@ -94,6 +94,16 @@ CASES = [
     Case("disable cubbyhole/", DELETE("sys/mounts/cubbyhole"), item="15"),
     Case("disable identity/", DELETE("sys/mounts/identity")),
     Case("internal ui mounts", GET("sys/internal/ui/mounts"), compare=("status", "envelope")),
+    Case(
+        "internal ui mounts list sys/ and cubbyhole/",
+        GET("sys/internal/ui/mounts"),
+        compare=("status",),
+        values=(
+            "data.secret.sys/.type",
+            "data.secret.sys/.description",
+            "data.secret.cubbyhole/.type",
+        ),
+    ),
 ]
 
 PASSTHROUGH = (

@@ -318,6 +318,8 @@ def test_a_limited_token_sees_only_its_roles(
 ) -> None:
     sign_in(page, token_for(root_client, "fed-only"))
     expect(card(page, "fed")).to_contain_text("settings are not shown")
+    # The role may require a reason: the field is offered, not required.
+    expect(card(page, "fed").get_by_label("Reason (optional)")).to_be_visible()
     expect(page.get_by_role("article")).to_have_count(1)
     expect(page.get_by_role("button", name="Operator")).to_have_count(0)
     keys = issue(page, "fed", ttl="15m")
@@ -362,7 +364,7 @@ def test_a_lease_is_renewed_and_revoked_from_the_page(
     sign_in(page, token)
     page.get_by_role("button", name="Leases").click()
     row = page.get_by_role("row").filter(has_text=lease_id)
-    expect(row).to_be_visible()
+    expect(row).to_contain_text("not given")  # the reason column: none was sent
     shoot(page, "leases")
     check_accessibility(page)
 
@@ -396,6 +398,10 @@ def test_an_operator_browses_every_lease(
     page.get_by_role("button", name="dev-user/").click()
     row = page.get_by_role("row").filter(has_text=lease_id)
     expect(row).to_be_visible()
+    row.get_by_role("button", name=f"Look up {lease_id}").click()
+    looked_up = page.get_by_label(f"Lease {lease_id}")
+    expect(looked_up).to_contain_text("Renewable")
+    expect(looked_up).to_contain_text("not given")  # no reason was sent for this one
     expect(page.get_by_text("No irrevocable leases.")).to_be_visible()
     shoot(page, "operator")
     check_accessibility(page)
@@ -424,6 +430,18 @@ def test_idle_sign_out_clears_every_secret(
     assert page.evaluate("sessionStorage.getItem('awsbroker.token')") is None
     # Signing out revoked nothing.
     assert root_client.auth.token.lookup(token)["data"]["id"] == token
+
+
+def test_the_idle_time_is_the_one_the_server_serves(page: Page) -> None:
+    """`ui_idle_timeout` (15 minutes unless configured) is what the session counts down;
+    the tests' sessionStorage override still wins."""
+    page.goto("/ui/")
+    meta = page.locator('meta[name="awsbroker-idle-seconds"]')
+    assert meta.get_attribute("content") == "900"
+    idle = "import('/ui/session.js').then((m) => m.idleSeconds())"
+    assert page.evaluate(idle) == 900
+    page.evaluate("sessionStorage.setItem('awsbroker.idle-seconds', '6')")
+    assert page.evaluate(idle) == 6
 
 
 def test_the_page_renews_a_token_in_use(page: Page, root_client: hvac.Client) -> None:
@@ -525,12 +543,15 @@ def test_an_operator_sees_nodes_mounts_and_audit_and_edits_a_role(
     page.get_by_role("button", name="Operator").click()
     nodes = page.get_by_role("region", name="Nodes")
     expect(nodes.get_by_role("row").filter(has_text=dev_server.url)).to_contain_text("active")
-    mounts = page.get_by_role("region", name="Mounts")
-    expect(mounts.get_by_role("row").filter(has_text="auth/token/")).to_contain_text("token")
-    expect(mounts.get_by_role("row").filter(has_text="aws/")).to_contain_text("aws")
+    page.get_by_role("button", name="Mounts", exact=True).click()
+    auth = page.get_by_role("region", name="Auth methods")
+    expect(auth.get_by_role("row").filter(has_text="auth/token/")).to_contain_text("token")
+    secrets = page.get_by_role("region", name="Secrets engines")
+    expect(secrets.get_by_role("row").filter(has_text="aws/")).to_contain_text("aws")
     expect(page.get_by_role("region", name="Audit devices")).to_contain_text("No audit device")
 
-    roles = page.get_by_role("region", name="AWS roles")
+    page.get_by_role("button", name="AWS engine").click()
+    roles = page.get_by_role("region", name="Roles of aws/")
     roles.get_by_role("button", name="New role").click()
     roles.get_by_label("Name").fill("ui-made")
     roles.get_by_label("Credential type").select_option("federation_token")
@@ -554,9 +575,271 @@ def test_an_operator_sees_nodes_mounts_and_audit_and_edits_a_role(
     roles.get_by_role("button", name="Save role").click()
     expect(roles.get_by_label("Longest STS TTL (e.g. 12h)")).to_have_value("7200")
     assert root_client.read("aws/roles/ui-made")["data"]["max_sts_ttl"] == 7200
+    roles.get_by_label("Require a reason for each credential").check()
+    roles.get_by_label("Shortest reason (characters)").fill("12")
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith("/v1/aws/roles/ui-made")
+    ):
+        roles.get_by_role("button", name="Save role").click()
+    expect(roles.get_by_label("Require a reason for each credential")).to_be_checked()
+    stored = root_client.read("aws/roles/ui-made")["data"]
+    assert (stored["reason_required"], stored["reason_min_length"]) == (True, 12)
     shoot(page, "operator-roles")
     check_accessibility(page)
-    root_client.delete("aws/roles/ui-made")
+    # Deleting takes a second click.
+    roles.get_by_role("button", name="Delete role ui-made…").click()
+    assert "ui-made" in root_client.list("aws/roles")["data"]["keys"]
+    roles.get_by_role("button", name="Delete role ui-made now").click()
+    expect(roles.get_by_role("button", name="Edit role ui-made")).to_have_count(0)
+    assert "ui-made" not in root_client.list("aws/roles")["data"]["keys"]
+
+
+def operator_view(page: Page, root_client: hvac.Client, view: str) -> None:
+    sign_in(page, token_for(root_client, "root"))
+    page.get_by_role("button", name=view, exact=True).click()
+
+
+def test_an_operator_enables_tunes_and_disables_a_secrets_engine(
+    page: Page, root_client: hvac.Client, dev_server: ServerProcess
+) -> None:
+    operator_view(page, root_client, "Mounts")
+    secrets = page.get_by_role("region", name="Secrets engines")
+    enable = secrets.get_by_role("form", name="Enable a secrets engine")
+    enable.get_by_label("Path").fill("ui-aws")
+    enable.get_by_label("Type").fill("aws")
+    enable.get_by_label("Description").fill("made in the console")
+    enable.get_by_label("Max lease TTL").fill("2h")
+    enable.get_by_role("button", name="Enable secrets engine").click()
+    row = secrets.get_by_role("row").filter(has_text="ui-aws/")
+    expect(row).to_contain_text("made in the console")
+    expect(row).to_contain_text("2h 00m 00s")
+    assert root_client.sys.read_mount_configuration("ui-aws")["data"]["max_lease_ttl"] == 7200
+    try:
+        # A tune the API refuses shows the API's own words.
+        row.get_by_role("button", name="Tune ui-aws/").click()
+        tune = secrets.get_by_role("form", name="Tune ui-aws/")
+        tune.get_by_label("Default lease TTL").fill("3h")
+        tune.get_by_label("Max lease TTL").fill("1h")
+        tune.get_by_role("button", name="Save tuning").click()
+        same = dev_server.request(
+            "POST",
+            "sys/mounts/ui-aws/tune",
+            "root",
+            json={"default_lease_ttl": "3h", "max_lease_ttl": "1h"},
+        )
+        assert same.status_code == 400
+        expect(tune.get_by_role("alert")).to_have_text(same.json()["errors"][0])
+        tune.get_by_label("Default lease TTL").fill("30m")
+        tune.get_by_label("Listing visibility").select_option("hidden")
+        tune.get_by_role("button", name="Save tuning").click()
+        expect(row).to_contain_text("30m 00s")
+        tuned = root_client.sys.read_mount_configuration("ui-aws")["data"]
+        assert (tuned["default_lease_ttl"], tuned["max_lease_ttl"]) == (1800, 3600)
+        assert tuned["listing_visibility"] == "hidden"
+        # A path already in use: the API's words again.
+        enable.get_by_label("Path").fill("ui-aws")
+        enable.get_by_label("Type").fill("aws")
+        enable.get_by_role("button", name="Enable secrets engine").click()
+        expect(enable.get_by_role("alert")).to_contain_text("path is already in use")
+        shoot(page, "mounts")
+        check_accessibility(page)
+        # Disabling takes a second click.
+        row.get_by_role("button", name="Disable ui-aws/…").click()
+        assert "ui-aws/" in root_client.sys.list_mounted_secrets_engines()["data"]
+        row.get_by_role("button", name="Disable ui-aws/ now").click()
+        expect(secrets.get_by_role("row").filter(has_text="ui-aws/")).to_have_count(0)
+        assert "ui-aws/" not in root_client.sys.list_mounted_secrets_engines()["data"]
+    finally:
+        if "ui-aws/" in root_client.sys.list_mounted_secrets_engines()["data"]:
+            root_client.sys.disable_secrets_engine("ui-aws")
+
+
+def test_an_operator_enables_and_disables_an_auth_method(
+    page: Page, root_client: hvac.Client
+) -> None:
+    operator_view(page, root_client, "Mounts")
+    auth = page.get_by_role("region", name="Auth methods")
+    enable = auth.get_by_role("form", name="Enable an auth method")
+    enable.get_by_label("Path").fill("ui-approle")
+    enable.get_by_label("Type").fill("no-such-method")
+    enable.get_by_role("button", name="Enable auth method").click()
+    expect(enable.get_by_role("alert")).to_be_visible()
+    assert "ui-approle/" not in root_client.sys.list_auth_methods()["data"]
+    enable.get_by_label("Type").fill("approle")
+    enable.get_by_role("button", name="Enable auth method").click()
+    row = auth.get_by_role("row").filter(has_text="auth/ui-approle/")
+    expect(row).to_contain_text("approle")
+    try:
+        row.get_by_role("button", name="Tune auth/ui-approle/").click()
+        tune = auth.get_by_role("form", name="Tune auth/ui-approle/")
+        tune.get_by_label("Listing visibility").select_option("unauth")
+        tune.get_by_role("button", name="Save tuning").click()
+        expect(row).to_contain_text("unauth")
+        assert (
+            root_client.sys.read_auth_method_tuning("ui-approle")["data"]["listing_visibility"]
+            == "unauth"
+        )
+        row.get_by_role("button", name="Disable auth/ui-approle/…").click()
+        row.get_by_role("button", name="Disable auth/ui-approle/ now").click()
+        expect(auth.get_by_role("row").filter(has_text="auth/ui-approle/")).to_have_count(0)
+        assert "ui-approle/" not in root_client.sys.list_auth_methods()["data"]
+    finally:
+        if "ui-approle/" in root_client.sys.list_auth_methods()["data"]:
+            root_client.sys.disable_auth_method("ui-approle")
+
+
+def test_an_operator_enables_and_disables_an_audit_device(
+    page: Page, root_client: hvac.Client, tmp_path: Path
+) -> None:
+    log = tmp_path / "audit.log"
+    operator_view(page, root_client, "Mounts")
+    audit = page.get_by_role("region", name="Audit devices")
+    enable = audit.get_by_role("form", name="Enable an audit device")
+    enable.get_by_label("Path").fill("ui-file")
+    enable.get_by_label("Type").fill("nope")
+    enable.get_by_role("button", name="Enable audit device").click()
+    expect(enable.get_by_role("alert")).to_have_text('unknown backend type: "nope"')
+    enable.get_by_label("Type").fill("file")
+    enable.get_by_label("Options (one key=value a line)").fill(f"file_path={log}\nmode=0600")
+    enable.get_by_role("button", name="Enable audit device").click()
+    row = audit.get_by_role("row").filter(has_text="ui-file/")
+    expect(row).to_contain_text(f"file_path={log}")
+    try:
+        devices = root_client.sys.list_enabled_audit_devices()["data"]
+        assert devices["ui-file/"]["options"]["file_path"] == str(log)
+        assert log.exists()
+        shoot(page, "audit")
+        check_accessibility(page)
+        row.get_by_role("button", name="Disable audit device ui-file/…").click()
+        row.get_by_role("button", name="Disable audit device ui-file/ now").click()
+        expect(audit).to_contain_text("No audit device")
+        assert root_client.sys.list_enabled_audit_devices()["data"] == {}
+    finally:
+        if root_client.sys.list_enabled_audit_devices()["data"]:
+            root_client.sys.disable_audit_device("ui-file")
+
+
+def test_the_root_configuration_is_written_and_read_without_its_secret(
+    page: Page, root_client: hvac.Client, aws: AWSWorld
+) -> None:
+    secret = "ui-secret-NEVER-SHOWN-0123456789"
+    root_client.sys.enable_secrets_engine("aws", path="ui-cfg")
+    try:
+        operator_view(page, root_client, "AWS engine")
+        config = page.get_by_role("region", name="Root configuration of ui-cfg/")
+        expect(config).to_contain_text("Not configured yet.")
+        config.get_by_label("Access key ID").fill("AKIAUICONSOLE0000001")
+        config.get_by_label("Region", exact=True).fill("eu-west-1")
+        config.get_by_label(
+            "Secret access key (write-only: leave empty to keep the stored one)"
+        ).fill(secret)
+        config.get_by_role("button", name="Save root configuration").click()
+        expect(config.locator("dl")).to_contain_text("AKIAUICONSOLE0000001")
+        expect(config.locator("dl")).to_contain_text("eu-west-1")
+        assert config.get_by_label(re.compile("^Secret access key")).input_value() == ""
+        stored = root_client.read("ui-cfg/config/root")["data"]
+        assert stored["access_key"] == "AKIAUICONSOLE0000001"
+        assert "secret_key" not in stored
+        # A write that leaves the secret empty keeps it (the engine still signs with it).
+        config.get_by_label("Region", exact=True).fill("eu-central-1")
+        config.get_by_role("button", name="Save root configuration").click()
+        expect(config.locator("dl")).to_contain_text("eu-central-1")
+        page.reload()
+        page.get_by_role("button", name="AWS engine").click()
+        config = page.get_by_role("region", name="Root configuration of ui-cfg/")
+        expect(config.locator("dl")).to_contain_text("eu-central-1")
+        assert secret not in page.content()
+        refused = page.get_by_role("region", name="Root configuration of ui-cfg/")
+        refused.get_by_label("Region", exact=True).fill("=bad")
+        refused.get_by_role("button", name="Save root configuration").click()
+        expect(refused.get_by_role("alert")).to_contain_text("invalid region")
+
+        lease = page.get_by_role("region", name="Lease settings of ui-cfg/")
+        lease.get_by_label("Lease (iam_user TTL)").fill("30m")
+        lease.get_by_label("Lease max").fill("2h")
+        lease.get_by_role("button", name="Save lease settings").click()
+        expect(lease.locator("dl")).to_contain_text("2h")
+        assert root_client.read("ui-cfg/config/lease")["data"] == {
+            "lease": "30m0s",
+            "lease_max": "2h0m0s",
+        }
+        shoot(page, "aws-engine")
+        check_accessibility(page)
+        assert secret not in page.content()
+    finally:
+        root_client.sys.disable_secrets_engine("ui-cfg")
+
+
+def test_a_static_role_is_created_edited_and_deleted(
+    page: Page, root_client: hvac.Client, aws: AWSWorld
+) -> None:
+    aws.iam().create_user(UserName="ui-static-user")
+    operator_view(page, root_client, "AWS engine")
+    static = page.get_by_role("region", name="Static roles of aws/")
+    static.get_by_role("button", name="New static role").click()
+    static.get_by_label("Static role name").fill("ui-static")
+    static.get_by_label("IAM user name").fill("ui-static-user")
+    static.get_by_label("Rotation period (e.g. 24h)").fill("24h")
+    static.get_by_role("button", name="Save static role").click()
+    expect(static.get_by_role("button", name="Edit static role ui-static")).to_be_visible()
+    try:
+        stored = root_client.read("aws/static-roles/ui-static")["data"]
+        assert (stored["username"], stored["rotation_period"]) == ("ui-static-user", 86400)
+        keys = aws.iam().list_access_keys(UserName="ui-static-user")["AccessKeyMetadata"]
+        assert len(keys) == 1  # the broker made the key it now rotates
+        static.get_by_label("Rotation period (e.g. 24h)").fill("48h")
+        static.get_by_role("button", name="Save static role").click()
+        expect(static.get_by_label("Rotation period (e.g. 24h)")).to_have_value("172800")
+        assert root_client.read("aws/static-roles/ui-static")["data"]["rotation_period"] == 172800
+        # A refusal in the API's words: no rotation period below the engine's minimum.
+        static.get_by_label("Rotation period (e.g. 24h)").fill("1s")
+        static.get_by_role("button", name="Save static role").click()
+        expect(static.get_by_role("alert")).to_have_text(
+            "role rotation period out of range: must be greater than 60.00 seconds"
+        )
+        shoot(page, "aws-static-roles")
+        check_accessibility(page)
+        static.get_by_role("button", name="Delete static role ui-static…").click()
+        static.get_by_role("button", name="Delete static role ui-static now").click()
+        expect(static.get_by_role("button", name="Edit static role ui-static")).to_have_count(0)
+        assert root_client.list("aws/static-roles") is None
+    finally:
+        if root_client.list("aws/static-roles"):
+            root_client.delete("aws/static-roles/ui-static")
+
+
+def test_a_reason_is_asked_for_sent_and_shown_with_the_lease(
+    page: Page, root_client: hvac.Client, aws: AWSWorld, dev_server: ServerProcess
+) -> None:
+    root_client.write(
+        "aws/roles/why",
+        credential_type="federation_token",
+        policy_document=S3_READ,
+        reason_required=True,
+        reason_min_length=10,
+    )
+    try:
+        sign_in(page, token_for(root_client, "aws-user"))
+        box = card(page, "why")
+        reason = box.get_by_label("Reason (required)")
+        expect(box).to_contain_text("at least 10 characters")
+        expect(card(page, "fed").get_by_label("Reason (required)")).to_have_count(0)
+        reason.fill("INC-4711 reading the bucket")
+        keys = issue(page, "why", ttl="15m")
+        assert keys["AWS_SESSION_TOKEN"]
+        lease_id = box.locator(".issued code").inner_text()
+        looked_up = dev_server.request(
+            "PUT", "sys/leases/lookup", "root", json={"lease_id": lease_id}
+        ).json()["data"]
+        assert looked_up["reason"] == "INC-4711 reading the bucket"
+        page.get_by_role("button", name="Leases").click()
+        row = page.get_by_role("row").filter(has_text=lease_id)
+        expect(row).to_contain_text("INC-4711 reading the bucket")
+        shoot(page, "leases-reason")
+        check_accessibility(page)
+        root_client.sys.revoke_lease(lease_id)
+    finally:
+        root_client.delete("aws/roles/why")
 
 
 def test_the_aws_console_opens_from_a_role_card(

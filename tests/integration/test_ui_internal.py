@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import hvac
 import pytest
+import requests
 from tests.support import postgres
 from tests.support.cluster import Cluster, start_cluster
 from tests.support.reliability import MOUNT, ROLE, AWSWorld
@@ -92,11 +93,16 @@ def test_mounts_without_a_token_show_only_what_is_listed_unauth(
         with_token = dev_server.client(limited).read("sys/internal/ui/mounts")["data"]
         assert set(with_token["auth"]) == {"sso/", "token/"}
         # (cubbyhole/ too where it is mounted: the default policy reaches it)
-        assert set(with_token["secret"]) - {"cubbyhole/"} == {"aws/"}
+        # sys/ and cubbyhole/ too, as OpenBao lists them: the default policy reaches both
+        assert set(with_token["secret"]) == {"aws/", "cubbyhole/", "sys/"}
+        assert with_token["secret"]["sys/"]["type"] == "system"
+        assert with_token["secret"]["sys/"]["description"] == (
+            "system endpoints used for control, policy and debugging"
+        )
         assert with_token["secret"]["aws/"]["type"] == "aws"
         assert with_token["auth"]["sso/"]["config"]["listing_visibility"] == "unauth"
         everything = dev_server.client(ROOT_TOKEN).read("sys/internal/ui/mounts")["data"]
-        assert "aws/" in everything["secret"]
+        assert {"aws/", "cubbyhole/", "sys/"} <= set(everything["secret"])
         bad = dev_server.request("GET", "sys/internal/ui/mounts", "not-a-token")
         assert (bad.status_code, bad.json()) == (403, {"errors": ["permission denied"]})
     finally:
@@ -180,3 +186,16 @@ def test_what_the_console_reads_is_the_same_on_every_node(
     first.ok("POST", f"sys/mounts/{MOUNT}/tune", json={"listing_visibility": "unauth"})
     shown = second.server.request("GET", "sys/internal/ui/mounts").json()["data"]
     assert set(shown["secret"]) == {f"{MOUNT}/"}
+
+
+def test_the_console_can_be_turned_off_and_its_idle_time_set(servers: ServerFactory) -> None:
+    """`ui = false` answers 404 under /ui/ (the API is unchanged); `ui_idle_timeout` is the
+    idle sign-out time the page is given."""
+    off = servers.sqlite(settings={"ui": "false"})
+    for path in ("/ui/", "/ui/app.js", "/ui/oidc/callback"):
+        assert requests.get(off.url + path, timeout=10).status_code == 404, path
+    assert requests.get(off.v1("sys/health"), timeout=10).status_code in (200, 501)
+    tuned = servers.sqlite(settings={"ui_idle_timeout": "5m"})
+    page = requests.get(tuned.url + "/ui/", timeout=10)
+    assert page.status_code == 200
+    assert '<meta name="awsbroker-idle-seconds" content="300">' in page.text

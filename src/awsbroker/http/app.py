@@ -365,11 +365,13 @@ def build_app(
     *,
     read_timeout: float = DEFAULT_READ_TIMEOUT,
     sites: SitePolicy | None = None,
+    console: ui.Console | None = None,
 ) -> ASGIApp:
     """The ASGI app: every HTTP request goes to `API.endpoint`, with no router or middleware in
     between (they cost about a tenth of the server's CPU per request; there is one route).
     `read_timeout` bounds the wait for a request's body; `sites`, the hosts and origins it
-    answers (default: any host, and browsers from the server's own origin only)."""
+    answers (default: any host, and browsers from the server's own origin only); `console`, the
+    web console's settings (default: on, signing out after 15 idle minutes)."""
     sites = sites or SitePolicy()
     api = API(handle, max_request_size, observe, read_timeout=read_timeout, sites=sites)
 
@@ -380,7 +382,7 @@ def build_app(
         if scope["type"] != "http":  # a websocket: refused by returning without accepting
             return
         if ui.is_ui(scope["path"]):  # the web console's files
-            answer = ui.answer(scope, sites)
+            answer = ui.answer(scope, sites, console)
         else:
             answer = await api.endpoint(HTTPRequest(scope, receive))
         await answer(scope, receive, send)

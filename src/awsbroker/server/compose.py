@@ -20,6 +20,7 @@ from awsbroker.engines.aws.backend import factory as aws_factory
 from awsbroker.engines.aws.transport.pool import CallPool, default_processes
 from awsbroker.http.app import build_app
 from awsbroker.http.sites import SitePolicy
+from awsbroker.http.ui import Console
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.physical.postgresql import PostgreSQLStorage, without_secrets
 from awsbroker.physical.sqlite import SQLiteStorage, open_problem
@@ -119,6 +120,7 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
         core.metrics.observe_request,
         read_timeout=listener.http_read_timeout,
         sites=SitePolicy(listener.answers_to, listener.allowed_origins),
+        console=Console(enabled=config.ui, idle_seconds=config.ui_idle_timeout),
     )
     server = Server(config, physical, core, app, calls)
     try:

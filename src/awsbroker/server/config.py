@@ -28,6 +28,7 @@ _TOP_LEVEL = {
     "storage", "listener", "default_lease_ttl", "max_lease_ttl", "max_request_size",
     "cluster_name", "ui", "disable_mlock", "api_addr", "cluster_addr", "log_level", "log_format",
     "revocation", "telemetry", "aws_call_processes", "node_dead_after", "login_rate_limit",
+    "ui_idle_timeout",
 }  # fmt: skip
 _LISTENER_KEYS = {
     "address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size", "telemetry",
@@ -56,6 +57,10 @@ DEFAULT_NODE_DEAD_AFTER = 30
 # would make a live node look dead to the others.
 MIN_NODE_DEAD_AFTER = 3
 _ANY_HOST = ("0.0.0.0", "::")
+# The web console (docs/ui.md): how long a page may sit without a key press, click or touch
+# before it signs out; under a minute would sign people out while they read.
+DEFAULT_UI_IDLE_TIMEOUT = 15 * 60
+MIN_UI_IDLE_TIMEOUT = 60
 
 
 class ConfigError(Exception):
@@ -145,6 +150,10 @@ class ServerConfig:
     # Seconds after its last heartbeat that a node counts as dead (core/nodes.py).
     node_dead_after: int = DEFAULT_NODE_DEAD_AFTER
     login_rate_limit: LoginRateLimit = field(default_factory=LoginRateLimit)
+    # `ui = false` turns the web console off (404 under /ui/); on unless said (docs/ui.md says
+    # why this differs from Vault's default).
+    ui: bool = True
+    ui_idle_timeout: int = DEFAULT_UI_IDLE_TIMEOUT
 
 
 def default_api_addr(listener: Listener, hostname: str) -> str:
@@ -210,6 +219,8 @@ def parse(text: str, source: str = "configuration") -> ServerConfig:
         cluster_addr=_url(tree, "cluster_addr", source, "https://broker-1.example.com:8201"),
         node_dead_after=_node_dead_after(tree, source),
         login_rate_limit=_login_rate_limit(tree, source),
+        ui=_ui(tree, source),
+        ui_idle_timeout=_ui_idle_timeout(tree, source),
     )
     _check_telemetry(tree, source)
     if config.default_lease_ttl > config.max_lease_ttl:
@@ -424,6 +435,25 @@ def _duration(tree: Mapping[str, object], key: str, source: str, default: int) -
         return parse_duration(tree[key]) or default
     except ValueError as exc:
         raise ConfigError(f"{source}: {key}: {exc}") from None
+
+
+def _ui(tree: Mapping[str, object], source: str) -> bool:
+    try:
+        return parse_bool(tree.get("ui", True))
+    except ValueError:
+        raise ConfigError(f"{source}: ui must be true or false") from None
+
+
+def _ui_idle_timeout(tree: Mapping[str, object], source: str) -> int:
+    if "ui_idle_timeout" not in tree:
+        return DEFAULT_UI_IDLE_TIMEOUT
+    try:
+        seconds = parse_duration(tree["ui_idle_timeout"])
+    except ValueError as exc:
+        raise ConfigError(f"{source}: ui_idle_timeout: {exc}") from None
+    if seconds < MIN_UI_IDLE_TIMEOUT:
+        raise ConfigError(f"{source}: ui_idle_timeout must be at least 1m")
+    return seconds
 
 
 def _log_level(tree: dict[str, object], source: str) -> str:

@@ -12,14 +12,26 @@ import pytest
 from awsbroker.http import ui
 from awsbroker.http.sites import SitePolicy
 
-SHIPPED = ("index.html", "app.js", "style.css", "favicon.svg")
+SCRIPTS = (
+    "app.js",
+    "api.js",
+    "aws.js",
+    "credentials.js",
+    "dom.js",
+    "leases.js",
+    "mounts.js",
+    "operator.js",
+    "session.js",
+    "signin.js",
+)
+SHIPPED = ("index.html", "style.css", "favicon.svg", *SCRIPTS)
 
 
 @pytest.mark.parametrize(
     ("name", "media_type"),
     [
         ("index.html", "text/html"),
-        ("app.js", "text/javascript"),
+        *((name, "text/javascript") for name in SCRIPTS),
         ("style.css", "text/css"),
         ("favicon.svg", "image/svg+xml"),
     ],
@@ -56,11 +68,18 @@ def test_the_page_loads_nothing_from_elsewhere_and_runs_no_inline_code() -> None
         "/ui/app.js",
     ]
     assert not re.search(r"\son\w+=", html)  # no inline event handlers
-    script = ui.serve("GET", "/ui/app.js").body.decode()
-    assert "innerHTML" not in script
-    assert not re.search(r"https?://", script)
-    assert "localStorage" not in script
-    assert "document.cookie" not in script
+    for name in SCRIPTS:
+        script = ui.serve("GET", f"/ui/{name}").body.decode()
+        assert "innerHTML" not in script, name
+        assert "outerHTML" not in script, name
+        assert "insertAdjacentHTML" not in script, name
+        assert not re.search(r"https?://", script), name
+        assert "localStorage" not in script, name
+        assert "document.cookie" not in script, name
+        # Each module imports only its neighbours, by a relative path the page's origin serves.
+        for imported in re.findall(r'from "([^"]+)"', script):
+            assert imported.startswith("./"), (name, imported)
+            assert imported[2:] in SCRIPTS, (name, imported)
 
 
 def test_the_files_ship_in_the_package() -> None:
@@ -82,3 +101,24 @@ def test_the_console_answers_only_the_hosts_the_listener_answers_to() -> None:
     refused = ui.answer(scope("rebound.example"), sites)
     assert refused.status_code == 421
     assert refused.headers["content-security-policy"] == ui.CSP
+
+
+def test_the_page_carries_the_configured_idle_time_and_no_marker() -> None:
+    """`ui_idle_timeout` reaches the page in a <meta> (no inline script: the CSP holds)."""
+    default = ui.serve("GET", "/ui/").body.decode()
+    assert '<meta name="awsbroker-idle-seconds" content="900">' in default
+    tuned = ui.serve("GET", "/ui/leases", ui.Console(idle_seconds=300)).body.decode()
+    assert '<meta name="awsbroker-idle-seconds" content="300">' in tuned
+    assert ui.IDLE_MARKER.decode() not in tuned
+    head = ui.serve("HEAD", "/ui/", ui.Console(idle_seconds=300))
+    assert head.headers["content-length"] == str(len(tuned.encode()))
+
+
+def test_a_console_turned_off_answers_404_everywhere_under_ui() -> None:
+    off = ui.Console(enabled=False)
+    sites = SitePolicy()
+    for path in ("/ui", "/ui/", "/ui/app.js", "/ui/oidc/callback"):
+        scope = {"type": "http", "method": "GET", "path": path, "headers": []}
+        answer = ui.answer(scope, sites, off)
+        assert answer.status_code == 404, path
+        assert b"awsbroker" not in answer.body

@@ -530,3 +530,26 @@ def test_the_readmes_login_rate_limit_is_the_default() -> None:
     assert block is not None
     uncommented = re.sub(r"(?m)^# ?", "", block.group(0))
     assert parse(INMEM + LISTENER + uncommented).login_rate_limit == LoginRateLimit()
+
+
+# ---- the web console ---------------------------------------------------------------------------
+
+
+def test_the_console_is_on_with_a_fifteen_minute_idle_time_unless_configured() -> None:
+    c = config(INMEM + LISTENER)
+    assert (c.ui, c.ui_idle_timeout) == (True, 900)
+    off = config(INMEM + LISTENER + 'ui = false\nui_idle_timeout = "5m"\n')
+    assert (off.ui, off.ui_idle_timeout) == (False, 300)
+    assert config(INMEM + LISTENER + "ui = true\nui_idle_timeout = 3600\n").ui_idle_timeout == 3600
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('ui = "maybe"', "test.hcl: ui must be true or false"),
+        ('ui_idle_timeout = "30s"', "test.hcl: ui_idle_timeout must be at least 1m"),
+        ('ui_idle_timeout = "soon"', "test.hcl: ui_idle_timeout: "),
+    ],
+)
+def test_console_settings_that_cannot_be_used_say_what_to_change(line: str, message: str) -> None:
+    assert error(INMEM + LISTENER + line + "\n").startswith(message)

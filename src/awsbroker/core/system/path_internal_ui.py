@@ -13,8 +13,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from awsbroker.core.cubbyhole import CUBBYHOLE_ENTRY
 from awsbroker.core.mounts import MountEntry, normalize_path
 from awsbroker.core.system.mount_tuning import mount_info
+from awsbroker.core.system.path_mounts import SYS_ENTRY
 from awsbroker.core.tokens import TokenEntry
 from awsbroker.policy.builtin import ROOT_POLICY
 from awsbroker.policy.parse import PathRule
@@ -126,6 +128,10 @@ def _tables(b: SystemBackend) -> dict[str, dict[str, MountEntry]]:
     token = b.core.token_entry
     auth.setdefault(token.path, token)
     secret = dict(b.core.mounts.entries)
+    # The built-in mounts `sys/mounts` lists: OpenBao shows them here too, to a token whose
+    # policies reach some path under them (the default policy reaches both).
+    secret.setdefault(SYS_ENTRY.path, SYS_ENTRY)
+    secret.setdefault(CUBBYHOLE_ENTRY.path, CUBBYHOLE_ENTRY)
     return {"auth": auth, "secret": secret}
 
 

@@ -75,13 +75,13 @@ def paths() -> list[Path[SystemBackend]]:
 
 def list_mounts(b: SystemBackend, req: Request, fd: FieldData) -> Response:
     data: JSONObject = {path: mount_info(e) for path, e in sorted(b.core.mounts.entries.items())}
-    data["sys/"] = mount_info(_SYS_ENTRY)
+    data["sys/"] = mount_info(SYS_ENTRY)
     data[CUBBYHOLE_ENTRY.path] = mount_info(CUBBYHOLE_ENTRY)
     return Response(data=dict(sorted(data.items())), inject_top_level=True)  # Vault's order
 
 
 # The system backend's own mount, which Vault lists, reads and reports the tuning of.
-_SYS_ENTRY = MountEntry(
+SYS_ENTRY = MountEntry(
     "sys/",
     "system",
     "system_00000000",
@@ -93,8 +93,8 @@ _SYS_ENTRY = MountEntry(
 def _entry(b: SystemBackend, fd: FieldData, *, with_sys: bool = False) -> MountEntry:
     path = normalize_path(fd.get_str("path"))
     entry = b.core.mounts.entries.get(path)
-    if entry is None and with_sys and path in (_SYS_ENTRY.path, CUBBYHOLE_ENTRY.path):
-        return _SYS_ENTRY if path == _SYS_ENTRY.path else CUBBYHOLE_ENTRY
+    if entry is None and with_sys and path in (SYS_ENTRY.path, CUBBYHOLE_ENTRY.path):
+        return SYS_ENTRY if path == SYS_ENTRY.path else CUBBYHOLE_ENTRY
     if entry is None:
         raise InvalidRequest(f"no mount at {fd.get_str('path').strip('/')}/")
     return entry
@@ -102,7 +102,7 @@ def _entry(b: SystemBackend, fd: FieldData, *, with_sys: bool = False) -> MountE
 
 def read_mount(b: SystemBackend, req: Request, fd: FieldData) -> Response:
     path = normalize_path(fd.get_str("path"))
-    built_in = {_SYS_ENTRY.path: _SYS_ENTRY, CUBBYHOLE_ENTRY.path: CUBBYHOLE_ENTRY}
+    built_in = {SYS_ENTRY.path: SYS_ENTRY, CUBBYHOLE_ENTRY.path: CUBBYHOLE_ENTRY}
     entry = built_in.get(path) or b.core.mounts.entries.get(path)
     if entry is None:
         raise InvalidRequest(f"No secret engine mount at {path}")  # Vault's words, a 400
