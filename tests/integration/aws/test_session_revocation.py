@@ -7,12 +7,17 @@ and drift are proven in process with a manual clock, tests/unit/engines/aws/.)""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import hvac
 import hvac.exceptions
 import pytest
 from tests.integration.aws.support import ACCOUNT, AWSWorld, Broker
+from tests.support.aws_proxy import AWSProxy
+from tests.support.moto_server import MotoServer, bootstrap_admin
+from tests.support.server import ServerFactory
 
 S3_READ = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
@@ -309,3 +314,72 @@ def test_revoke_sessions_is_a_write_the_policy_must_grant(
     allowed = broker.server.request("POST", "aws/revoke-sessions/g", token=cutter)
     assert allowed.status_code == 200, allowed.text
     assert len(deny_policies(aws, "granted")) == 1
+
+
+# --- two processes on one PostgreSQL -----------------------------------------------------------
+
+
+@pytest.fixture
+def clean_world(moto: MotoServer, proxy: AWSProxy) -> Iterator[AWSWorld]:
+    """moto wiped, an admin made, auth on; no broker attached yet."""
+    moto.disable_auth()
+    moto.reset()
+    access_key, secret_key = bootstrap_admin(moto.endpoint)
+    moto.enable_auth()
+    proxy.clear_faults()
+    proxy.clear()
+    world = AWSWorld(moto, proxy, access_key, secret_key)
+    try:
+        yield world
+    finally:
+        world.close()
+
+
+@pytest.mark.postgres
+def test_two_nodes_revoking_sessions_of_one_role_at_once_deny_them_all(
+    clean_world: AWSWorld, servers: ServerFactory, pg_dsn: str, pg_table: str
+) -> None:
+    """Two server processes sharing one PostgreSQL revoke sessions of the same role at the same
+    time: the policy both rewrite ends up listing every revoked session, and no lease is left
+    unrevoked on either node."""
+    world = clean_world
+    first = servers.postgresql(pg_dsn, pg_table)
+    init = first.init_and_unseal()
+    second = servers.postgresql(pg_dsn, pg_table)
+    second.unseal(init.keys)
+    a, b = first.client(init.root_token), second.client(init.root_token)
+    a.sys.enable_secrets_engine("aws", path="aws")
+    a.secrets.aws.configure_root_iam_credentials(
+        world.access_key, world.secret_key, region="us-east-1", iam_endpoint=world.endpoint,
+        sts_endpoint=world.endpoint, max_retries=1,
+    )  # fmt: skip
+    arn = world.create_role("shared")
+    a.write("aws/roles/r", credential_type="assumed_role", role_arns=[arn], session_revocation=True)
+    issued = [assumed(a if n % 2 else b, "r") for n in range(12)]
+    nodes = [a if n % 2 else b for n in range(12)]
+
+    with ThreadPoolExecutor(len(issued)) as pool:
+        list(pool.map(lambda pair: pair[0].sys.revoke_lease(pair[1]["lease_id"]),
+                      zip(nodes, issued, strict=True)))  # fmt: skip
+
+    rid = role_id(world, "shared")
+    (doc,) = deny_policies(world, "shared").values()
+    assert as_dict(doc) == expected(*(f"{rid}:{session_of(c)}" for c in issued))
+    for creds in issued:
+        assert lease_gone(a, creds["lease_id"])
+        assert lease_gone(b, creds["lease_id"])
+
+    # One node cuts every older session while the other revokes: no lease is left either.
+    more = [assumed(b, "r") for _ in range(6)]
+    with ThreadPoolExecutor(4) as pool:
+        cut = pool.submit(first.request, "POST", "aws/revoke-sessions/r", init.root_token)
+        singles = [pool.submit(b.sys.revoke_lease, c["lease_id"]) for c in more[:3]]
+        assert cut.result().status_code == 200, cut.result().text
+        for single in singles:
+            single.result()
+    for creds in more:
+        assert lease_gone(a, creds["lease_id"])
+        assert lease_gone(b, creds["lease_id"])
+    (doc,) = deny_policies(world, "shared").values()
+    statements = as_dict(doc)["Statement"]
+    assert statements[-1]["Sid"] == "AwsbrokerRevokedOlderSessions"
