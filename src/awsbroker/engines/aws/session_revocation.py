@@ -163,14 +163,20 @@ def cut_older_sessions(backend: AWSBackend, target: Target) -> tuple[Cut, list[s
 
 def _finish_cut(backend: AWSBackend, cut: Cut) -> tuple[Cut, list[str], str]:
     """Revoke the leases the cut ends (on every node: leases are in shared storage), then mark
-    it done. Those issued since the cut (up to now) are revoked too, with a deny of their own:
-    a session whose answer arrived while the deny was being written may predate it on AWS."""
+    it done. Those issued since the cut (up to now) with session revocation are revoked too,
+    with a deny of their own: a session whose answer arrived while the deny was being written
+    may predate it on AWS. (One without would only be forgotten: it is left alone.)"""
     until = max(cut.before, backend.system.clock.now())
     which = _issued_to(cut.target)
+
+    def marked(internal: JSONObject) -> bool:
+        return which(internal) and isinstance(internal.get(FIELD), dict)
+
     revoked: list[str] = []
     try:
         for prefix in LEASE_PREFIXES:
-            revoked += backend.system.revoke_leases(prefix, until, which)
+            revoked += backend.system.revoke_leases(prefix, cut.before, which)
+            revoked += backend.system.revoke_leases(prefix, until, marked)
     except BrokerError as exc:
         log.warning(
             "the cut of the sessions of %s %s is written; revoking its leases failed, will "
