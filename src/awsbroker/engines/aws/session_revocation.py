@@ -12,8 +12,16 @@ from and the session's `aws:userid`. Revoking such a lease, before its credentia
 The periodic check (`maintain`) drops entries whose session has ended anyway, and entries whose
 lease still exists though the process that wrote them is gone (a crash between the steps: the
 revocation did not finish, and the lease manager retries it if it is due), then rewrites each
-identity's policy; it also reads every policy back and rewrites one that was changed or removed
-by hand (drift), counting it and logging it.
+identity's policy; it also reads every policy back (the inline one and the default version of
+each managed overflow policy) and rewrites one that was changed or removed by hand (drift),
+counting it and logging it.
+
+A cut (`cut_older_sessions`) denies every session of an identity issued before a moment
+(`aws:TokenIssueTime`, a second statement of the inline policy) and revokes, through the lease
+manager, every lease of the mount whose session it ends. It is both the explicit
+`revoke-sessions/:name` (path_revoke_sessions.py) and what a revocation falls back to when the
+listed sessions would overflow every policy. Write-ahead too: the cut is stored, the policy
+written, the leases revoked, the cut marked done; the periodic check finishes one left undone.
 """
 
 from __future__ import annotations
