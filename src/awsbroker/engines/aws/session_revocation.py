@@ -193,6 +193,11 @@ def _finish_cut(backend: AWSBackend, cut: Cut) -> tuple[Cut, list[str], str]:
         return cut, revoked, "; ".join(exc.messages)
     done = dataclasses.replace(cut, done=True)
     session_deny.replace_cut(backend, cut, done)  # a newer cut meanwhile stays not done
+    log.info(
+        "every session of %s %s issued before %s is denied until %s; %d lease(s) revoked",
+        cut.target.kind, cut.target.name, deny_policies.timestamp(cut.before),
+        deny_policies.timestamp(cut.ends_at), len(revoked),
+    )  # fmt: skip
     return done, revoked, ""
 
 

@@ -504,3 +504,40 @@ def test_an_ended_session_whose_removal_fails_is_removed_later(world: World) -> 
     world.backend.periodic()
     assert denied(world) == []
     assert session_deny.target_keys(world.backend) == []
+
+
+def test_leases_issued_while_a_cut_is_written_are_revoked_only_when_they_can_be_denied(
+    world: World,
+) -> None:
+    """A session whose STS answer arrived while the cut was being written may predate it on
+    AWS: its lease is revoked with a deny of its own. One without session revocation would only
+    be forgotten with working credentials: it is left alone."""
+    role_id = make_role(world)
+    arn = world.iam().get_role(RoleName="target")["Role"]["Arn"]
+    world.ok(U, "roles/p", credential_type="assumed_role", role_arns=[arn])
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    issue(world, "aws/sts/r/before")
+    world.clock.advance(2)
+    cut = session_deny.put_cut(
+        world.backend,
+        session_deny.Cut(
+            target=target,
+            before=float(math.ceil(world.clock.now())),
+            ends_at=world.clock.now() + session_revocation.ROLE_SESSION_MAX,
+            created_at=world.clock.now(),
+            boot=world.system.boot_id,
+        ),
+    )
+    session_revocation.sync(world.backend, target)
+    world.clock.advance(2)  # the cut is on AWS; these answers arrived meanwhile
+    during = issue(world, "aws/sts/r/during")
+    unmarked = issue(world, "aws/sts/p/unmarked", role="p")
+    assert session_revocation.FIELD not in unmarked.internal_data
+    world.clock.advance(1)
+
+    done, revoked, problem = session_revocation._finish_cut(world.backend, cut)
+
+    assert (done.done, problem) == (True, "")
+    assert sorted(revoked) == ["aws/sts/r/before", "aws/sts/r/during"]
+    assert world.system.lease_exists("aws/sts/p/unmarked")
+    assert inline(world) == cut_document(cut.before, userid(world, role_id, during))
