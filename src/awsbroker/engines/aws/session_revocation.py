@@ -142,7 +142,6 @@ def _covered(backend: AWSBackend, target: Target, issued_at: float) -> bool:
 # 12 hours, a federation token or session token 36 hours (AWS's maxima).
 ROLE_SESSION_MAX = 43_200
 USER_SESSION_MAX = 129_600
-LEASE_PREFIXES = ("creds/", "sts/", "console/")
 
 
 def cut_older_sessions(backend: AWSBackend, target: Target) -> tuple[Cut, list[str], str]:
@@ -181,10 +180,9 @@ def _finish_cut(backend: AWSBackend, cut: Cut) -> tuple[Cut, list[str], str]:
         return which(internal) and isinstance(internal.get(FIELD), dict)
 
     revoked: list[str] = []
-    try:
-        for prefix in LEASE_PREFIXES:
-            revoked += backend.system.revoke_leases(prefix, cut.before, which)
-            revoked += backend.system.revoke_leases(prefix, until, marked)
+    try:  # every lease of the mount: creds/, sts/, container-creds/, console/
+        revoked += backend.system.revoke_leases("", cut.before, which)
+        revoked += backend.system.revoke_leases("", until, marked)
     except BrokerError as exc:
         log.warning(
             "the cut of the sessions of %s %s is written; revoking its leases failed, will "
