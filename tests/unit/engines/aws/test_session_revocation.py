@@ -541,3 +541,34 @@ def test_leases_issued_while_a_cut_is_written_are_revoked_only_when_they_can_be_
     assert sorted(revoked) == ["aws/sts/r/before", "aws/sts/r/during"]
     assert world.system.lease_exists("aws/sts/p/unmarked")
     assert inline(world) == cut_document(cut.before, userid(world, role_id, during))
+
+
+def test_a_lease_the_cut_fails_to_revoke_is_retried_by_the_periodic_check(world: World) -> None:
+    make_role(world)
+    issue(world, "aws/sts/r/stuck")
+    revoker = world.system.revoker
+    assert revoker is not None
+
+    def failing(lease_id: str, internal: Any, issued: float) -> None:
+        raise BrokerError("the lease store is busy")
+
+    world.system.revoker = failing
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    world.clock.advance(1)
+    cut, revoked, problem = session_revocation.cut_older_sessions(world.backend, target)
+
+    # The deny is on AWS; the lease is not revoked yet, and the answer says so.
+    assert inline(world) == cut_document(cut.before)
+    assert (revoked, cut.done) == ([], False)
+    assert "the lease store is busy" in problem
+    assert world.system.lease_exists("aws/sts/r/stuck")
+
+    world.system.revoker = revoker
+    world.backend.periodic()  # its writer is alive and it is young: left to it
+    assert world.system.lease_exists("aws/sts/r/stuck")
+    world.clock.advance(session_revocation.MIN_AGE)
+    world.backend.periodic()
+    assert not world.system.lease_exists("aws/sts/r/stuck")
+    stored = session_deny.get_cut(world.backend, target.key)
+    assert stored is not None
+    assert stored.done
