@@ -107,6 +107,7 @@ def revoke(backend: AWSBackend, internal: JSONObject, issued_at: float = 0.0) ->
         ends_at=ends_at,
         created_at=now,
         boot=backend.system.boot_id,
+        issued_at=issued_at,
     )
     session_deny.put(backend, entry)
     try:
@@ -133,7 +134,9 @@ def _target(block: JSONObject) -> Target:
 def _covered(backend: AWSBackend, target: Target, issued_at: float) -> bool:
     cut = session_deny.get_cut(backend, target.key)
     now = backend.system.clock.now()
-    return cut is not None and cut.ends_at > now and issued_at < cut.before
+    # Issued well before the cut: nodes' clocks may differ a little, and a session a skewed
+    # node stamped just before the cut may have been issued after it on AWS's clock.
+    return cut is not None and cut.ends_at > now and issued_at < cut.before - CLOCK_SLACK
 
 
 # --- every older session of one identity (`aws:TokenIssueTime`) ------------------------------
@@ -142,6 +145,9 @@ def _covered(backend: AWSBackend, target: Target, issued_at: float) -> bool:
 # 12 hours, a federation token or session token 36 hours (AWS's maxima).
 ROLE_SESSION_MAX = 43_200
 USER_SESSION_MAX = 129_600
+# How far apart the broker's nodes' clocks may be (a lease this close before a cut is denied on
+# its own as well: a redundant deny, never a missing one).
+CLOCK_SLACK = 5.0
 
 
 def cut_older_sessions(backend: AWSBackend, target: Target) -> tuple[Cut, list[str], str]:
@@ -173,6 +179,11 @@ def _finish_cut(backend: AWSBackend, cut: Cut) -> tuple[Cut, list[str], str]:
     it done. Those issued since the cut (up to now) with session revocation are revoked too,
     with a deny of their own: a session whose answer arrived while the deny was being written
     may predate it on AWS. (One without would only be forgotten: it is left alone.)"""
+    # The cut's time is rounded up to the second: wait for it, so that no lease is issued
+    # before it (and so cut on AWS) after the walk below.
+    wait = cut.before - backend.system.clock.now()
+    if wait > 0:
+        backend.sleep(wait)
     until = max(cut.before, backend.system.clock.now())
     which = _issued_to(cut.target)
 
@@ -287,7 +298,7 @@ def _live(
     backend: AWSBackend, target: Target, exclude: frozenset[str] = frozenset()
 ) -> tuple[list[DenyEntry], float | None]:
     """The entries to list (oldest first; those a cut in force covers are left out: their
-    sessions were issued before it) and the cut's time (None when none is in force)."""
+    sessions were issued well before it) and the cut's time (None when none is in force)."""
     now = backend.system.clock.now()
     cut = session_deny.get_cut(backend, target.key)
     before = cut.before if cut is not None and cut.ends_at > now else None
@@ -296,7 +307,7 @@ def _live(
         for e in session_deny.entries(backend, target.key)
         if e.ends_at > now
         and e.entry_id not in exclude
-        and (before is None or e.created_at > before)
+        and (before is None or (e.issued_at or e.created_at) >= before - CLOCK_SLACK)
     ]
     return sorted(live, key=lambda e: (e.created_at, e.userid)), before
 

@@ -5,6 +5,7 @@ revocation leaves no orphan entry and no un-revoked lease, drift is rewritten
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -65,8 +66,11 @@ def issue(world: World, lease_id: str, role: str = "r") -> Secret:
 
 
 def revoke(world: World, secret: Secret, lease_id: str) -> None:
-    """What the lease manager does: the backend's revocation, then the lease is deleted."""
-    world.backend.revoke_secret(Request(operation=Operation.DELETE, path="sts/r"), secret)
+    """What the lease manager does: the backend's revocation (with the lease's issue time),
+    then the lease is deleted."""
+    issued = world.system.records.get(lease_id, (0.0, {}))[0]
+    handed = dataclasses.replace(secret, issue_time=issued)
+    world.backend.revoke_secret(Request(operation=Operation.DELETE, path="sts/r"), handed)
     world.system.leases.discard(lease_id)
 
 
@@ -237,6 +241,7 @@ def store_sessions(world: World, count: int, *, ends_in: float = 3600, start: in
             ends_at=now + ends_in,
             created_at=now + n / 1000,
             boot=world.system.boot_id,
+            issued_at=now - 600,  # issued well before they were revoked
         )
         session_deny.put(world.backend, entry)
 
@@ -328,9 +333,10 @@ def test_past_every_managed_policy_every_older_session_is_cut_and_their_leases_r
     monkeypatch.setattr(deny_policies, "MANAGED_MAX", 1)
     make_role(world)
     issue(world, "aws/sts/r/older")  # a live lease of the same role, not revoked
+    secret = issue(world, "aws/sts/r/full")
+    world.clock.advance(60)
     store_sessions(world, 200)  # more than the inline policy and one managed policy hold
     world.clock.advance(1)
-    secret = issue(world, "aws/sts/r/full")
     at = world.clock.now()
     world.proxy.clear()
 
@@ -373,6 +379,7 @@ def test_a_crash_during_a_cut_is_finished_by_the_periodic_check(
 ) -> None:
     make_role(world)
     issue(world, "aws/sts/r/victim")
+    world.clock.advance(60)
     target = session_deny.Target("role", "target", "123456789012")
     at = world.clock.now()
     real_write, real_finish = session_revocation._write, session_revocation._finish_cut
@@ -517,7 +524,7 @@ def test_leases_issued_while_a_cut_is_written_are_revoked_only_when_they_can_be_
     world.ok(U, "roles/p", credential_type="assumed_role", role_arns=[arn])
     target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
     issue(world, "aws/sts/r/before")
-    world.clock.advance(2)
+    world.clock.advance(60)
     cut = session_deny.put_cut(
         world.backend,
         session_deny.Cut(

@@ -50,6 +50,7 @@ class DenyEntry:
     ends_at: float  # when the session would have ended anyway
     created_at: float
     boot: str
+    issued_at: float = 0.0  # the lease's issue time (0: unknown, entries stored before it)
 
     @property
     def entry_id(self) -> str:
