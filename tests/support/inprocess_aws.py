@@ -193,6 +193,15 @@ class FakeIAM(IAM):
         listed = [{"VersionId": v, "IsDefaultVersion": v == default} for v in versions]
         return {"Versions": listed, **_OK}
 
+    def get_policy(self, **kwargs: Any) -> Any:
+        versions = self._policy("GetPolicy", kwargs)
+        default = max(versions, key=lambda v: int(v[1:]))
+        return {"Policy": {"Arn": kwargs["PolicyArn"], "DefaultVersionId": default}, **_OK}
+
+    def get_policy_version(self, **kwargs: Any) -> Any:
+        document = self._policy("GetPolicyVersion", kwargs)[kwargs["VersionId"]]
+        return {"PolicyVersion": {"Document": document, "VersionId": kwargs["VersionId"]}, **_OK}
+
     def delete_policy_version(self, **kwargs: Any) -> Any:
         del self._policy("DeletePolicyVersion", kwargs)[kwargs["VersionId"]]
         return _OK

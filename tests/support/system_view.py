@@ -3,9 +3,12 @@ a job schedule with a runner that behaves as the core's expiry worker does."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from awsbroker.sdk.clock import Clock, ManualClock
+from awsbroker.sdk.errors import InternalError
+from awsbroker.sdk.logical import JSONObject
 
 JOB_RETRY_BASE = 10.0
 
@@ -31,6 +34,11 @@ class FakeSystemView:
         self.jobs: dict[str, float] = {}
         self.failures: dict[str, int] = {}
         self.errors: dict[str, Exception] = {}
+        # For `revoke_leases`: each stored lease's issue time and internal data, where the
+        # mount is, and what revoking one does (the backend's revocation, as the core's).
+        self.records: dict[str, tuple[float, JSONObject]] = {}
+        self.mount_path = "aws/"
+        self.revoker: Callable[[str, JSONObject, float], None] | None = None
 
     def default_lease_ttl(self) -> int:
         return self._default
@@ -48,6 +56,29 @@ class FakeSystemView:
 
     def lease_exists(self, lease_id: str) -> bool:
         return lease_id in self.leases
+
+    def revoke_leases(
+        self, prefix: str, issued_before: float, which: Callable[[JSONObject], bool]
+    ) -> list[str]:
+        revoked: list[str] = []
+        failed: list[str] = []
+        for lease_id in sorted(self.leases):
+            issued, internal = self.records.get(lease_id, (0.0, {}))
+            if not lease_id.startswith(self.mount_path + prefix):
+                continue
+            if issued >= issued_before or not which(internal):
+                continue
+            try:
+                if self.revoker is not None:
+                    self.revoker(lease_id, internal, issued)
+            except Exception as exc:
+                failed.append(f"{lease_id}: {exc}")
+                continue
+            self.leases.discard(lease_id)
+            revoked.append(lease_id)
+        if failed:
+            raise InternalError(f"{len(failed)} lease(s) could not be revoked: {failed[0]}")
+        return revoked
 
     def node_alive(self, boot_id: str) -> bool:
         return boot_id in self.alive

@@ -14,6 +14,7 @@ from awsbroker.cli import (
     cmd_auth,
     cmd_aws,
     cmd_aws_console,
+    cmd_aws_revoke_sessions,
     cmd_generate_root,
     cmd_lease,
     cmd_operator,
@@ -45,6 +46,7 @@ def commands() -> dict[str, Command]:
         cmd_audit,
         cmd_aws,
         cmd_aws_console,
+        cmd_aws_revoke_sessions,
     ):
         for command in module.commands():
             table[command.name] = command

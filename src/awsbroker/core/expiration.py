@@ -37,7 +37,7 @@ from typing import cast
 
 from awsbroker.core.tokens import TokenEntry, TokenStore, random_id
 from awsbroker.sdk.clock import Clock
-from awsbroker.sdk.errors import BrokerError, InvalidRequest
+from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest
 from awsbroker.sdk.expiry import KIND_JOB, KIND_LEASE, KIND_TOKEN, DueEntry, ExpiryIndex, job_key
 from awsbroker.sdk.framework import Backend
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, Secret
@@ -436,6 +436,30 @@ class ExpirationManager:
         for lease_id in lease_ids:
             self.revoke(lease_id, force=force)
         return len(lease_ids)
+
+    def revoke_issued_before(
+        self, prefix: str, before: float, which: Callable[[JSONObject], bool]
+    ) -> list[str]:
+        """Revoke every lease under `prefix` issued before `before` whose internal data `which`
+        accepts (an engine cutting every older session of one AWS identity at once). Each is a
+        `revoke`: on failure it stays, to be retried as any lease; the failures are raised
+        together once every lease was tried."""
+        revoked: list[str] = []
+        failed: list[str] = []
+        for lease_id in self._walk(prefix):
+            lease = self.get(lease_id)
+            if lease is None or lease.issue_time >= before or not which(lease.internal_data):
+                continue
+            try:
+                self.revoke(lease.lease_id)
+            except Exception as exc:
+                message = "; ".join(exc.messages) if isinstance(exc, BrokerError) else str(exc)
+                failed.append(f"{lease.lease_id}: {message}")
+                continue
+            revoked.append(lease.lease_id)
+        if failed:
+            raise InternalError(f"{len(failed)} lease(s) could not be revoked: {failed[0]}")
+        return revoked
 
     def _walk(self, prefix: str) -> list[str]:
         base = prefix if prefix.endswith("/") or not prefix else prefix + "/"

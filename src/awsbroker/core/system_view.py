@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from awsbroker.core.mounts import MountEntry
 from awsbroker.sdk.clock import Clock
+from awsbroker.sdk.logical import JSONObject
 
 if TYPE_CHECKING:
     from awsbroker.core.core import Core
@@ -45,6 +47,12 @@ class MountSystemView:
 
     def lease_exists(self, lease_id: str) -> bool:
         return self._core.expiration.get(lease_id) is not None
+
+    def revoke_leases(
+        self, prefix: str, issued_before: float, which: Callable[[JSONObject], bool]
+    ) -> list[str]:
+        base = self.entry.path + prefix
+        return self._core.expiration.revoke_issued_before(base, issued_before, which)
 
     def schedule_job(self, name: str, at: float) -> None:
         self._core.expiration.schedule_job(self._entry.path, name, at)

@@ -107,6 +107,16 @@ class SystemView(Protocol):
         """Whether the core has stored a lease with this ID (see `Request.lease_id`)."""
         ...
 
+    def revoke_leases(
+        self, prefix: str, issued_before: float, which: Callable[[JSONObject], bool]
+    ) -> list[str]:
+        """Revoke now, through the lease manager (the backend's `revoke_secret`, then the lease
+        is deleted), every stored lease of this mount under `prefix` (relative to the mount)
+        issued before `issued_before` whose internal data `which` accepts. Returns the IDs
+        revoked; raises after trying them all if any failed (those stay, as any failed
+        revocation). Leases are in shared storage: this reaches those issued on every node."""
+        ...
+
     def schedule_job(self, name: str, at: float) -> None:
         """Run the mount's job `name` (its backend's `run_job(name)`) at or after `at`,
         replacing any earlier time. The schedule is durable and shared by every process."""

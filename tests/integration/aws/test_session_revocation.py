@@ -7,12 +7,17 @@ and drift are proven in process with a manual clock, tests/unit/engines/aws/.)""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import hvac
 import hvac.exceptions
 import pytest
 from tests.integration.aws.support import ACCOUNT, AWSWorld, Broker
+from tests.support.aws_proxy import AWSProxy
+from tests.support.moto_server import MotoServer, bootstrap_admin
+from tests.support.server import ServerFactory
 
 S3_READ = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
@@ -186,3 +191,195 @@ def test_a_role_in_another_account_is_refused(broker: Broker, aws: AWSWorld) -> 
     assert broker.vault.read("aws/roles/x") is None
     # Without session revocation the same role is fine (Vault's behaviour).
     broker.vault.write("aws/roles/x", credential_type="assumed_role", role_arns=[far])
+
+
+# --- revoke-sessions: every older session of an identity (aws:TokenIssueTime) -----------------
+
+
+def cut_statement(issued_before: str) -> dict[str, Any]:
+    return {
+        "Sid": "AwsbrokerRevokedOlderSessions",
+        "Effect": "Deny",
+        "Action": "*",
+        "Resource": "*",
+        "Condition": {"DateLessThan": {"aws:TokenIssueTime": issued_before}},
+    }
+
+
+def lease_gone(vault: hvac.Client, lease_id: str) -> bool:
+    try:
+        vault.sys.read_lease(lease_id)
+    except hvac.exceptions.InvalidRequest:
+        return True
+    return False
+
+
+def test_revoke_sessions_of_an_assumed_role_denies_every_older_session_and_revokes_the_leases(
+    aws: AWSWorld, vault: hvac.Client, broker: Broker
+) -> None:
+    arn = aws.create_role("cut-target")
+    other = aws.create_role("untouched")
+    vault.write("aws/roles/ops", credential_type="assumed_role", role_arns=[arn])
+    vault.write("aws/roles/ops2", credential_type="assumed_role", role_arns=[arn])
+    vault.write("aws/roles/else", credential_type="assumed_role", role_arns=[other])
+    first, second = assumed(vault, "ops"), assumed(vault, "ops")
+    same_identity = assumed(vault, "ops2")  # another broker role on the same AWS role
+    elsewhere = assumed(vault, "else")
+    aws.proxy.clear()
+
+    body = broker.ok("POST", "aws/revoke-sessions/ops")
+
+    (cut,) = body["data"]["identities"]
+    assert (cut["kind"], cut["name"], cut["account"]) == ("role", "cut-target", ACCOUNT)
+    revoked = {first["lease_id"], second["lease_id"], same_identity["lease_id"]}
+    assert set(body["data"]["leases_revoked"]) == revoked
+    # The exact deny, on the role the sessions come from, and only there.
+    (doc,) = deny_policies(aws, "cut-target").values()
+    assert as_dict(doc) == {
+        "Version": "2012-10-17",
+        "Statement": [cut_statement(cut["issued_before"])],
+    }
+    assert deny_policies(aws, "untouched") == {}
+    assert [c.param("RoleName") for c in aws.calls("PutRolePolicy")] == ["cut-target"]
+    assert all(lease_gone(vault, lease) for lease in revoked)
+    assert not lease_gone(vault, elsewhere["lease_id"])
+    # Every lease it revoked was issued before the cut.
+    assert cut["issued_before"] < cut["denied_until"]
+
+    # A session issued afterwards works on; revoking it denies it next to the cut.
+    later = assumed(vault, "ops")
+    assert not lease_gone(vault, later["lease_id"])
+
+
+def test_revoke_sessions_of_a_session_token_role_cuts_the_broker_user(
+    aws: AWSWorld, vault: hvac.Client, broker: Broker
+) -> None:
+    vault.write("aws/roles/st", credential_type="session_token")
+    vault.write("aws/roles/fed", credential_type="federation_token", policy_document=S3_READ)
+    arn = aws.create_role("assumed-elsewhere")
+    vault.write("aws/roles/ar", credential_type="assumed_role", role_arns=[arn])
+    token = dict(vault.secrets.aws.generate_credentials("st", endpoint="sts"))
+    federated = dict(vault.secrets.aws.generate_credentials("fed", endpoint="sts"))
+    role_session = assumed(vault, "ar")
+    broker_user = aws.iam().get_user()["User"]["UserName"]
+    checker = aws.new_admin("checker")  # moto denies every call of the cut user (see above)
+
+    body = broker.ok("POST", "aws/revoke-sessions/st")
+
+    (cut,) = body["data"]["identities"]
+    assert (cut["kind"], cut["name"], cut["account"]) == ("user", broker_user, ACCOUNT)
+    # Every session of that user ends, so every lease of its sessions is revoked: the
+    # federation token's too (of another broker role), not the assumed role's.
+    assert set(body["data"]["leases_revoked"]) == {token["lease_id"], federated["lease_id"]}
+    assert lease_gone(vault, token["lease_id"])
+    assert lease_gone(vault, federated["lease_id"])
+    assert not lease_gone(vault, role_session["lease_id"])
+    docs = user_deny_policies(aws, broker_user, checker)
+    assert [as_dict(d) for d in docs.values()] == [
+        {"Version": "2012-10-17", "Statement": [cut_statement(cut["issued_before"])]}
+    ]
+
+
+def test_revoke_sessions_refusals_are_400s_that_write_nothing(
+    aws: AWSWorld, vault: hvac.Client, broker: Broker
+) -> None:
+    vault.write("aws/roles/keys", credential_type="iam_user", policy_document=S3_READ)
+    far = "arn:aws:iam::210987654321:role/elsewhere"
+    vault.write("aws/roles/far", credential_type="assumed_role", role_arns=[far])
+    aws.proxy.clear()
+    assert 'Role "nope" not found' in broker.errors("POST", "aws/revoke-sessions/nope", 400)[0]
+    keys = broker.errors("POST", "aws/revoke-sessions/keys", 400)[0]
+    assert "iam_user credentials" in keys
+    assert "sys/leases/revoke-prefix" in keys
+    message = broker.errors("POST", "aws/revoke-sessions/far", 400)[0]
+    assert f"cannot write the deny on {far}" in message
+    assert "session_revocation_role_arns" in message
+    assert aws.mutating_calls() == []
+
+
+def test_revoke_sessions_is_a_write_the_policy_must_grant(
+    aws: AWSWorld, vault: hvac.Client, broker: Broker
+) -> None:
+    arn = aws.create_role("granted")
+    vault.write("aws/roles/g", credential_type="assumed_role", role_arns=[arn])
+    vault.sys.create_or_update_policy("reader", 'path "aws/*" { capabilities = ["read", "list"] }')
+    vault.sys.create_or_update_policy(
+        "cutter", 'path "aws/revoke-sessions/g" { capabilities = ["update"] }'
+    )
+    reader = vault.auth.token.create(policies=["reader"])["auth"]["client_token"]
+    cutter = vault.auth.token.create(policies=["cutter"])["auth"]["client_token"]
+    refused = broker.server.request("POST", "aws/revoke-sessions/g", token=reader)
+    assert refused.status_code == 403
+    assert deny_policies(aws, "granted") == {}
+    allowed = broker.server.request("POST", "aws/revoke-sessions/g", token=cutter)
+    assert allowed.status_code == 200, allowed.text
+    assert len(deny_policies(aws, "granted")) == 1
+
+
+# --- two processes on one PostgreSQL -----------------------------------------------------------
+
+
+@pytest.fixture
+def clean_world(moto: MotoServer, proxy: AWSProxy) -> Iterator[AWSWorld]:
+    """moto wiped, an admin made, auth on; no broker attached yet."""
+    moto.disable_auth()
+    moto.reset()
+    access_key, secret_key = bootstrap_admin(moto.endpoint)
+    moto.enable_auth()
+    proxy.clear_faults()
+    proxy.clear()
+    world = AWSWorld(moto, proxy, access_key, secret_key)
+    try:
+        yield world
+    finally:
+        world.close()
+
+
+@pytest.mark.postgres
+def test_two_nodes_revoking_sessions_of_one_role_at_once_deny_them_all(
+    clean_world: AWSWorld, servers: ServerFactory, pg_dsn: str, pg_table: str
+) -> None:
+    """Two server processes sharing one PostgreSQL revoke sessions of the same role at the same
+    time: the policy both rewrite ends up listing every revoked session, and no lease is left
+    unrevoked on either node."""
+    world = clean_world
+    first = servers.postgresql(pg_dsn, pg_table)
+    init = first.init_and_unseal()
+    second = servers.postgresql(pg_dsn, pg_table)
+    second.unseal(init.keys)
+    a, b = first.client(init.root_token), second.client(init.root_token)
+    a.sys.enable_secrets_engine("aws", path="aws")
+    a.secrets.aws.configure_root_iam_credentials(
+        world.access_key, world.secret_key, region="us-east-1", iam_endpoint=world.endpoint,
+        sts_endpoint=world.endpoint, max_retries=1,
+    )  # fmt: skip
+    arn = world.create_role("shared")
+    a.write("aws/roles/r", credential_type="assumed_role", role_arns=[arn], session_revocation=True)
+    issued = [assumed(a if n % 2 else b, "r") for n in range(12)]
+    nodes = [a if n % 2 else b for n in range(12)]
+
+    with ThreadPoolExecutor(len(issued)) as pool:
+        list(pool.map(lambda pair: pair[0].sys.revoke_lease(pair[1]["lease_id"]),
+                      zip(nodes, issued, strict=True)))  # fmt: skip
+
+    rid = role_id(world, "shared")
+    (doc,) = deny_policies(world, "shared").values()
+    assert as_dict(doc) == expected(*(f"{rid}:{session_of(c)}" for c in issued))
+    for creds in issued:
+        assert lease_gone(a, creds["lease_id"])
+        assert lease_gone(b, creds["lease_id"])
+
+    # One node cuts every older session while the other revokes: no lease is left either.
+    more = [assumed(b, "r") for _ in range(6)]
+    with ThreadPoolExecutor(4) as pool:
+        cut = pool.submit(first.request, "POST", "aws/revoke-sessions/r", init.root_token)
+        singles = [pool.submit(b.sys.revoke_lease, c["lease_id"]) for c in more[:3]]
+        assert cut.result().status_code == 200, cut.result().text
+        for single in singles:
+            single.result()
+    for creds in more:
+        assert lease_gone(a, creds["lease_id"])
+        assert lease_gone(b, creds["lease_id"])
+    (doc,) = deny_policies(world, "shared").values()
+    statements = as_dict(doc)["Statement"]
+    assert statements[-1]["Sid"] == "AwsbrokerRevokedOlderSessions"

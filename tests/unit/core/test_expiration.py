@@ -672,3 +672,36 @@ def test_a_lease_record_is_the_fields_as_asdict_gives_them() -> None:
     assert lease.reason == "INC-1"
     assert lease.secret().reason == "INC-1"
     assert Lease.from_record(lease.to_record()) == lease
+
+
+# ---- revoking the leases an engine names (issue 19 section 1: a cut of older sessions) ----------
+
+
+def test_revoke_issued_before_revokes_the_older_leases_it_is_asked_for(h: Harness) -> None:
+    old_a = h.creds("a").lease_id
+    old_b = h.creds("b").lease_id  # serial 2: not asked for
+    h.clock.advance(10)
+    new_a = h.creds("a").lease_id
+
+    revoked = h.core.expiration.revoke_issued_before(
+        "test/creds/", h.clock.now() - 5, lambda data: data.get("serial") != 2
+    )
+
+    assert revoked == [old_a]
+    assert h.engine.revoked_serials() == [1]  # through the backend, as any revocation
+    assert not exists(h, old_a)
+    assert exists(h, old_b)
+    assert exists(h, new_a)
+
+
+def test_revoke_issued_before_tries_every_lease_then_raises_and_keeps_the_failed(
+    h: Harness,
+) -> None:
+    first, second = h.creds("a").lease_id, h.creds("b").lease_id
+    h.clock.advance(1)
+    h.engine.fail_revocations()
+    with pytest.raises(InternalError, match="2 lease\\(s\\) could not be revoked"):
+        h.core.expiration.revoke_issued_before("test/creds/", h.clock.now(), lambda data: True)
+    assert len(h.engine.revoke_attempts) == 2
+    assert exists(h, first)
+    assert exists(h, second)

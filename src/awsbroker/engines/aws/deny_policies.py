@@ -12,6 +12,9 @@ keeps at most five), and detached and deleted once no session is left for it.
 from __future__ import annotations
 
 import json
+import math
+import urllib.parse
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws.records import session_deny
@@ -32,34 +35,60 @@ MANAGED_MAX = 4
 MANAGED_PATH = "/awsbroker-revoked/"
 
 
-def document(userids: list[str]) -> str:
-    """The policy AWS evaluates: `*` denied to each revoked session's `aws:userid`."""
-    listed = sorted(set(userids))
-    statement = {
-        "Sid": "AwsbrokerRevokedSessions",
-        "Effect": "Deny",
-        "Action": "*",
-        "Resource": "*",
-        "Condition": {"StringEquals": {"aws:userid": listed}},
-    }
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, separators=(",", ":"))
+class PolicyFull(InternalError):
+    """The revoked sessions would not fit in the inline policy and every managed one."""
 
 
-def chunks(target: Target, userids: list[str]) -> list[list[str]]:
-    """`userids` (oldest first) cut into the inline policy's share, then each managed one's."""
+def timestamp(at: float) -> str:
+    """`at` as IAM's date condition wants it, rounded up to the second."""
+    whole = math.ceil(at)
+    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def document(userids: list[str], before: float | None = None) -> str:
+    """The policy AWS evaluates: `*` denied to each revoked session's `aws:userid`, and, with
+    `before` (a cut, in the inline policy only), to every session issued before it, as the IAM
+    console's "Revoke active sessions" writes it."""
+    statements: list[dict[str, object]] = []
+    if userids or before is None:
+        statements.append(
+            {
+                "Sid": "AwsbrokerRevokedSessions",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:userid": sorted(set(userids))}},
+            }
+        )
+    if before is not None:
+        statements.append(
+            {
+                "Sid": "AwsbrokerRevokedOlderSessions",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"DateLessThan": {"aws:TokenIssueTime": timestamp(before)}},
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+
+
+def chunks(target: Target, userids: list[str], before: float | None = None) -> list[list[str]]:
+    """`userids` (oldest first) cut into the inline policy's share, then each managed one's
+    (raises PolicyFull past the last)."""
     limits = [ROLE_INLINE_LIMIT if target.kind == ROLE else USER_INLINE_LIMIT]
     limits += [MANAGED_LIMIT] * MANAGED_MAX
     base = len(document([]))
+    # The inline policy also carries the cut's statement, when there is one.
+    size = base if before is None else len(document(["x"], before)) - len('"x"')
     out: list[list[str]] = [[]]
-    size = base
     for userid in userids:
         cost = len(json.dumps(userid)) + (1 if out[-1] else 0)
         if size + cost > limits[len(out) - 1]:
             if len(out) == len(limits):
-                raise InternalError(
+                raise PolicyFull(
                     f"the revoked sessions of {target.kind} {target.name} would overflow its "
-                    f"inline policy and {MANAGED_MAX} managed policies; revoking more of its "
-                    "sessions waits until some of them end"
+                    f"inline policy and {MANAGED_MAX} managed policies"
                 )
             out.append([])
             size, cost = base, len(json.dumps(userid))
@@ -69,24 +98,82 @@ def chunks(target: Target, userids: list[str]) -> list[list[str]]:
 
 
 def write(
-    backend: AWSBackend, iam: IAM, target: Target, inline_name: str, userids: list[str]
+    backend: AWSBackend,
+    iam: IAM,
+    target: Target,
+    inline_name: str,
+    userids: list[str],
+    *,
+    before: float | None = None,
 ) -> None:
-    """Make the identity's policies deny exactly `userids`, with `iam` (raises AWS's errors)."""
-    parts = chunks(target, userids) if userids else []
-    if parts and parts[0]:
-        _put_inline(iam, target, inline_name, document(parts[0]))
+    """Make the identity's policies deny exactly `userids`, and every session issued before
+    `before` if given, with `iam` (raises AWS's errors, and PolicyFull before any call)."""
+    parts = chunks(target, userids, before) if userids else []
+    if (parts and parts[0]) or before is not None:
+        _put_inline(iam, target, inline_name, document(parts[0] if parts else [], before))
     managed = session_deny.managed_arns(backend, target)
     for index, part in enumerate(parts[1:], start=1):
         name = f"{inline_name}-{target.key}-{index}"
         arn = managed.get(index) or _create(backend, iam, target, name, part)
-        if index in managed:
-            _new_version(iam, arn, document(part))
+        if index in managed and not _new_version(iam, arn, document(part)):
+            arn = _create(backend, iam, target, name, part)  # deleted by hand: made again
         _attach(iam, target, arn)
     for index in sorted(i for i in managed if i >= max(len(parts), 1)):
         _remove(iam, target, managed[index])
         session_deny.delete_managed(backend, target, index)
-    if not parts:
+    if not parts and before is None:
         _delete_inline(iam, target, inline_name)
+
+
+def read_back(backend: AWSBackend, iam: IAM, target: Target, inline_name: str) -> dict[str, object]:
+    """What AWS holds now: the inline policy (under "") and the default version of each
+    managed policy (under its ARN), parsed; None for one that is gone."""
+    found: dict[str, object] = {"": _read_inline(iam, target, inline_name)}
+    for arn in session_deny.managed_arns(backend, target).values():
+        try:
+            version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            text: object = iam.get_policy_version(PolicyArn=arn, VersionId=version)[
+                "PolicyVersion"
+            ]["Document"]
+            found[arn] = _parsed(text)
+        except AWS_ERRORS as exc:
+            if error_code(exc) != "NoSuchEntity":
+                raise
+            found[arn] = None
+    return found
+
+
+def wanted(
+    backend: AWSBackend, target: Target, userids: list[str], before: float | None
+) -> dict[str, object]:
+    """What `write` puts there, in `read_back`'s shape."""
+    parts = chunks(target, userids, before) if userids else []
+    inline = parts[0] if parts else []
+    want: dict[str, object] = {
+        "": json.loads(document(inline, before)) if inline or before is not None else None
+    }
+    for index, arn in session_deny.managed_arns(backend, target).items():
+        want[arn] = json.loads(document(parts[index])) if index < len(parts) else None
+    return want
+
+
+def _read_inline(iam: IAM, target: Target, name: str) -> object:
+    try:
+        if target.kind == ROLE:
+            found: object = iam.get_role_policy(RoleName=target.name, PolicyName=name)[
+                "PolicyDocument"
+            ]
+        else:
+            found = iam.get_user_policy(UserName=target.name, PolicyName=name)["PolicyDocument"]
+    except AWS_ERRORS as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+        return None
+    return _parsed(found)
+
+
+def _parsed(found: object) -> object:
+    return json.loads(urllib.parse.unquote(found)) if isinstance(found, str) else found
 
 
 def _put_inline(iam: IAM, target: Target, name: str, text: str) -> None:
@@ -115,12 +202,19 @@ def _create(backend: AWSBackend, iam: IAM, target: Target, name: str, part: list
     return arn
 
 
-def _new_version(iam: IAM, arn: str, text: str) -> None:
-    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+def _new_version(iam: IAM, arn: str, text: str) -> bool:
+    """A new default version of `arn` (False if the policy is gone)."""
+    try:
+        versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    except AWS_ERRORS as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+        return False
     older = [v["VersionId"] for v in versions if not v["IsDefaultVersion"]]
     for version in older:  # IAM keeps five versions at most
         iam.delete_policy_version(PolicyArn=arn, VersionId=version)
     iam.create_policy_version(PolicyArn=arn, PolicyDocument=text, SetAsDefault=True)
+    return True
 
 
 def _attach(iam: IAM, target: Target, arn: str) -> None:

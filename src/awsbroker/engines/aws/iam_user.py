@@ -167,7 +167,7 @@ def revoke(backend: AWSBackend, req: Request, secret: Secret) -> Response | None
         raise InternalError("secret has is_sts but value could not be understood")
     if is_sts:
         # STS credentials end at their expiry, unless the role denies revoked sessions.
-        session_revocation.revoke(backend, secret.internal_data)
+        session_revocation.revoke(backend, secret.internal_data, secret.issue_time)
         return None
     name = secret.internal_data.get("username")
     if not isinstance(name, str) or not name:

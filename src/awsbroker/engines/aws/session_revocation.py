@@ -12,29 +12,37 @@ from and the session's `aws:userid`. Revoking such a lease, before its credentia
 The periodic check (`maintain`) drops entries whose session has ended anyway, and entries whose
 lease still exists though the process that wrote them is gone (a crash between the steps: the
 revocation did not finish, and the lease manager retries it if it is due), then rewrites each
-identity's policy; it also reads every policy back and rewrites one that was changed or removed
-by hand (drift), counting it and logging it.
+identity's policy; it also reads every policy back (the inline one and the default version of
+each managed overflow policy) and rewrites one that was changed or removed by hand (drift),
+counting it and logging it.
+
+A cut (`cut_older_sessions`) denies every session of an identity issued before a moment
+(`aws:TokenIssueTime`, a second statement of the inline policy) and revokes, through the lease
+manager, every lease of the mount whose session it ends. It is both the explicit
+`revoke-sessions/:name` (path_revoke_sessions.py) and what a revocation falls back to when the
+listed sessions would overflow every policy. Write-ahead too: the cut is stored, the policy
+written, the leases revoked, the cut marked done; the periodic check finishes one left undone.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import dataclasses
 import logging
+import math
 import threading
-import urllib.parse
 from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws import deny_policies
 from awsbroker.engines.aws.records import root_config, session_deny
-from awsbroker.engines.aws.records.session_deny import ROLE, USER, DenyEntry, Target
-from awsbroker.engines.aws.transport.errors import AWS_ERRORS, aws_error, error_code
+from awsbroker.engines.aws.records.session_deny import ROLE, USER, Cut, DenyEntry, Target
+from awsbroker.engines.aws.transport.errors import AWS_ERRORS, aws_error
 from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest
 from awsbroker.sdk.logical import JSONObject, JSONValue
 from awsbroker.sdk.telemetry import SESSION_DENY_REWRITES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from awsbroker.engines.aws.backend import AWSBackend
     from awsbroker.engines.aws.transport.api import IAM, AssumeRoleRequest
@@ -76,9 +84,10 @@ def _number(value: JSONValue) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
 
 
-def revoke(backend: AWSBackend, internal: JSONObject) -> None:
+def revoke(backend: AWSBackend, internal: JSONObject, issued_at: float = 0.0) -> None:
     """Deny the lease's session before the lease is reported revoked (nothing to do for a lease
-    issued without session revocation, or whose session has ended anyway)."""
+    issued without session revocation, whose session has ended anyway, or that a cut of every
+    older session of its identity covers already). `issued_at` is the lease's issue time."""
     block = internal.get(FIELD)
     if block is None:
         return
@@ -88,12 +97,9 @@ def revoke(backend: AWSBackend, internal: JSONObject) -> None:
     ends_at = session_end(block)
     if ends_at <= now + END_SLACK:
         return  # the credentials have expired (or are about to): nothing left to cut
-    target = Target(
-        kind=str(block.get("kind")),
-        name=str(block.get("name")),
-        account=str(block.get("account") or ""),
-        via=str(block.get("via") or ""),
-    )
+    target = _target(block)
+    if issued_at and _covered(backend, target, issued_at):
+        return  # its session was issued before a cut in force: denied already
     entry = DenyEntry(
         target=target,
         userid=str(block.get("userid")),
@@ -101,13 +107,131 @@ def revoke(backend: AWSBackend, internal: JSONObject) -> None:
         ends_at=ends_at,
         created_at=now,
         boot=backend.system.boot_id,
+        issued_at=issued_at,
     )
     session_deny.put(backend, entry)
     try:
-        sync(backend, target)
+        try:
+            sync(backend, target)
+        except deny_policies.PolicyFull:
+            # Past the last managed policy: every older session of the identity is cut
+            # (this one with them), and every lease it cuts is revoked with it.
+            cut_older_sessions(backend, target)
     except BrokerError:
         session_deny.delete(backend, entry)
         raise
+
+
+def _target(block: JSONObject) -> Target:
+    return Target(
+        kind=str(block.get("kind")),
+        name=str(block.get("name")),
+        account=str(block.get("account") or ""),
+        via=str(block.get("via") or ""),
+    )
+
+
+def _covered(backend: AWSBackend, target: Target, issued_at: float) -> bool:
+    cut = session_deny.get_cut(backend, target.key)
+    now = backend.system.clock.now()
+    # Issued well before the cut: nodes' clocks may differ a little, and a session a skewed
+    # node stamped just before the cut may have been issued after it on AWS's clock.
+    return cut is not None and cut.ends_at > now and issued_at < cut.before - CLOCK_SLACK
+
+
+# --- every older session of one identity (`aws:TokenIssueTime`) ------------------------------
+
+# How long a session issued before a cut may last: a role session (and its console session)
+# 12 hours, a federation token or session token 36 hours (AWS's maxima).
+ROLE_SESSION_MAX = 43_200
+USER_SESSION_MAX = 129_600
+# How far apart the broker's nodes' clocks may be (a lease this close before a cut is denied on
+# its own as well: a redundant deny, never a missing one).
+CLOCK_SLACK = 5.0
+
+
+def cut_older_sessions(backend: AWSBackend, target: Target) -> tuple[Cut, list[str], str]:
+    """Deny every session of `target` issued before now, then revoke every lease of this mount
+    whose session it cuts. Write-ahead: the cut is stored first; if the deny cannot be written
+    it is removed and the error raised (nothing changed). Once the deny is on AWS, a lease that
+    fails to revoke is left to the periodic check, which finishes the cut (its message is the
+    third answer). Returns the cut, the leases revoked, and that message ("" when none)."""
+    now = backend.system.clock.now()
+    span = ROLE_SESSION_MAX if target.kind == ROLE else USER_SESSION_MAX
+    wanted = Cut(
+        target=target,
+        before=float(math.ceil(now)),
+        ends_at=math.ceil(now) + span,
+        created_at=now,
+        boot=backend.system.boot_id,
+    )
+    stored = session_deny.put_cut(backend, wanted)
+    try:
+        sync(backend, target)
+    except BrokerError:
+        session_deny.replace_cut(backend, stored, None)
+        raise
+    return _finish_cut(backend, stored)
+
+
+def _finish_cut(backend: AWSBackend, cut: Cut) -> tuple[Cut, list[str], str]:
+    """Revoke the leases the cut ends (on every node: leases are in shared storage), then mark
+    it done. Those issued since the cut (up to now) with session revocation are revoked too,
+    with a deny of their own: a session whose answer arrived while the deny was being written
+    may predate it on AWS. (One without would only be forgotten: it is left alone.)"""
+    # The cut's time is rounded up to the second: wait for it, so that no lease is issued
+    # before it (and so cut on AWS) after the walk below.
+    wait = cut.before - backend.system.clock.now()
+    if wait > 0:
+        backend.sleep(wait)
+    until = max(cut.before, backend.system.clock.now())
+    which = _issued_to(cut.target)
+
+    def marked(internal: JSONObject) -> bool:
+        return which(internal) and isinstance(internal.get(FIELD), dict)
+
+    revoked: list[str] = []
+    try:  # every lease of the mount: creds/, sts/, container-creds/, console/
+        revoked += backend.system.revoke_leases("", cut.before, which)
+        revoked += backend.system.revoke_leases("", until, marked)
+    except BrokerError as exc:
+        log.warning(
+            "the cut of the sessions of %s %s is written; revoking its leases failed, will "
+            "retry: %s", cut.target.kind, cut.target.name, exc,
+        )  # fmt: skip
+        return cut, revoked, "; ".join(exc.messages)
+    done = dataclasses.replace(cut, done=True)
+    session_deny.replace_cut(backend, cut, done)  # a newer cut meanwhile stays not done
+    log.info(
+        "every session of %s %s issued before %s is denied until %s; %d lease(s) revoked",
+        cut.target.kind, cut.target.name, deny_policies.timestamp(cut.before),
+        deny_policies.timestamp(cut.ends_at), len(revoked),
+    )  # fmt: skip
+    return done, revoked, ""
+
+
+def _issued_to(target: Target) -> Callable[[JSONObject], bool]:
+    """Whether a lease's session comes from `target`: by its session revocation block, else by
+    what it holds (an assumed role's ARN; a federation or session token is the broker user's)."""
+
+    def which(internal: JSONObject) -> bool:
+        if internal.get("is_sts") is not True:
+            return False
+        block = internal.get(FIELD)
+        if isinstance(block, dict):
+            return _target(block).key == target.key
+        policy = internal.get("policy")
+        arn = policy if isinstance(policy, str) and policy.startswith("arn:") else ""
+        if target.kind == USER:
+            return ":role/" not in arn
+        parts = arn.split(":", 5)
+        return (
+            len(parts) == 6
+            and parts[4] == target.account
+            and parts[5].rsplit("/", 1)[-1] == target.name
+        )
+
+    return which
 
 
 def check_role(backend: AWSBackend, role_arns: list[str], via: list[str]) -> None:
@@ -165,106 +289,121 @@ def policy_name(backend: AWSBackend) -> str:
     return POLICY_PREFIX + session_deny.mount_id(backend)
 
 
-def document(userids: list[str]) -> str:
+def document(userids: list[str], before: float | None = None) -> str:
     """The policy AWS evaluates (deny_policies.py)."""
-    return deny_policies.document(userids)
+    return deny_policies.document(userids, before)
 
 
 def _live(
     backend: AWSBackend, target: Target, exclude: frozenset[str] = frozenset()
-) -> list[DenyEntry]:
+) -> tuple[list[DenyEntry], float | None]:
+    """The entries to list (oldest first; those a cut in force covers are left out: their
+    sessions were issued well before it) and the cut's time (None when none is in force)."""
     now = backend.system.clock.now()
+    cut = session_deny.get_cut(backend, target.key)
+    before = cut.before if cut is not None and cut.ends_at > now else None
     live = [
         e
         for e in session_deny.entries(backend, target.key)
-        if e.ends_at > now and e.entry_id not in exclude
+        if e.ends_at > now
+        and e.entry_id not in exclude
+        and (before is None or (e.issued_at or e.created_at) >= before - CLOCK_SLACK)
     ]
-    return sorted(live, key=lambda e: (e.created_at, e.userid))  # oldest first
+    return sorted(live, key=lambda e: (e.created_at, e.userid)), before
 
 
 def sync(backend: AWSBackend, target: Target, exclude: frozenset[str] = frozenset()) -> None:
-    """Make the identity's policy list exactly its live stored entries (but `exclude`d ones).
-    Rounds repeat while the entries changed under the write (another revocation of the same
-    identity, on another process, read fewer entries than there are now: the last writer
-    writes them all)."""
+    """Make the identity's policies list exactly its live stored entries (but `exclude`d ones)
+    and its cut in force. Rounds repeat while these changed under the write (another revocation
+    of the same identity, on another process, read less than there is now: the last writer
+    writes it all)."""
     with _lock:
-        written: set[str] | None = None
+        written: tuple[set[str], float | None] | None = None
         for _ in range(SYNC_ROUNDS):
-            live = _live(backend, target, exclude)
+            live, before = _live(backend, target, exclude)
             ordered = list(dict.fromkeys(e.userid for e in live))
-            if set(ordered) == written:
+            if (set(ordered), before) == written:
                 return
-            _write(backend, target, ordered)
-            written = set(ordered)
+            _write(backend, target, ordered, before)
+            written = (set(ordered), before)
 
 
-def _write(backend: AWSBackend, target: Target, userids: list[str]) -> None:
+def _write(backend: AWSBackend, target: Target, userids: list[str], before: float | None) -> None:
     if target.kind not in (ROLE, USER):
         raise InternalError(f"unknown session revocation target {target.kind!r}")
+    deny_policies.chunks(target, userids, before)  # raises PolicyFull before any AWS call
     try:
         with iam_for(backend, target) as iam:
-            deny_policies.write(backend, iam, target, policy_name(backend), userids)
+            deny_policies.write(backend, iam, target, policy_name(backend), userids, before=before)
     except AWS_ERRORS as exc:
         raise aws_error(f"Error writing the session deny policy on {target.name}", exc) from exc
 
 
 def maintain(backend: AWSBackend) -> None:
-    """The periodic check: drop ended and abandoned entries and rewrite that identity's policy;
-    otherwise read the policy back and rewrite it if it is not what the entries say (drift)."""
+    """The periodic check: finish cuts left half done, drop ended and abandoned entries (and
+    ended cuts) and rewrite that identity's policies; otherwise read them back and rewrite
+    them if they are not what is stored (drift)."""
     now = backend.system.clock.now()
-    for key in session_deny.target_keys(backend):
+    for key in sorted(set(session_deny.target_keys(backend)) | set(session_deny.cut_keys(backend))):
         stored = session_deny.entries(backend, key)
-        if not stored:
+        cut = session_deny.get_cut(backend, key)
+        if not stored and cut is None:
             continue
-        target = stored[0].target
+        target = cut.target if cut is not None else stored[0].target
         dropped = [e for e in stored if e.ends_at <= now or _abandoned(backend, e, now)]
+        ended = cut is not None and cut.ends_at <= now
         try:
-            if dropped:
-                # The policy first, then the entries: were the write to fail, the entries stay
-                # and the identity is visited again (no deny left behind with no entry).
+            if cut is not None and not cut.done and not ended and _stalled(backend, cut, now):
+                sync(backend, target)  # roll forward: the deny, then its leases
+                _finish_cut(backend, cut)
+            elif dropped or ended:
+                # The policy first, then the records: were the write to fail, they stay
+                # and the identity is visited again (no deny left behind with no record).
                 sync(backend, target, frozenset(e.entry_id for e in dropped))
                 for entry in dropped:
                     session_deny.delete(backend, entry)
+                if cut is not None and ended:
+                    session_deny.replace_cut(backend, cut, None)
+                    sync(backend, target)  # a cut stored meanwhile is written back
             else:
                 _check_drift(backend, target)
         except BrokerError as exc:
             log.warning(
                 "session deny policy of %s %s not rewritten, will retry: %s",
-                stored[0].target.kind, stored[0].target.name, exc,
+                target.kind, target.name, exc,
             )  # fmt: skip
 
 
+def _stalled(backend: AWSBackend, cut: Cut, now: float) -> bool:
+    """A cut not done whose writer stopped (or that is old): it is finished here."""
+    return not backend.system.node_alive(cut.boot) or now - cut.created_at >= MIN_AGE
+
+
 def _check_drift(backend: AWSBackend, target: Target) -> None:
-    ordered = list(dict.fromkeys(e.userid for e in _live(backend, target)))
-    if not ordered:
+    live, before = _live(backend, target)
+    ordered = list(dict.fromkeys(e.userid for e in live))
+    if not ordered and before is None:
         return
-    want = json.loads(document(deny_policies.chunks(target, ordered)[0]))
+    want = deny_policies.wanted(backend, target, ordered, before)
     name = policy_name(backend)
     try:
         with iam_for(backend, target) as iam:
-            found = _read_inline(iam, target, name)
+            found = deny_policies.read_back(backend, iam, target, name)
     except AWS_ERRORS as exc:
-        if error_code(exc) != "NoSuchEntity":
-            raise aws_error(f"Error reading the session deny policy of {target.name}", exc) from exc
-        found = None
-    if found == want:
+        raise aws_error(f"Error reading the session deny policy of {target.name}", exc) from exc
+    drifted = [where for where in want if found.get(where) != want[where]]
+    if not drifted:
         return
-    log.warning(
-        "session deny policy %s on %s %s was %s on AWS; writing it again",
-        name, target.kind, target.name, "removed" if found is None else "changed",
-    )  # fmt: skip
+    for where in drifted:
+        shown = name if where == "" else where
+        log.warning(
+            "session deny policy %s on %s %s was %s on AWS; writing it again",
+            shown, target.kind, target.name, "removed" if found.get(where) is None else "changed",
+        )  # fmt: skip
     backend.telemetry.count(
         SESSION_DENY_REWRITES, {"mount": backend.mount_path, "kind": target.kind}
     )
     sync(backend, target)
-
-
-def _read_inline(iam: IAM, target: Target, name: str) -> object:
-    if target.kind == ROLE:
-        found: object = iam.get_role_policy(RoleName=target.name, PolicyName=name)["PolicyDocument"]
-    else:
-        found = iam.get_user_policy(UserName=target.name, PolicyName=name)["PolicyDocument"]
-    return json.loads(urllib.parse.unquote(found)) if isinstance(found, str) else found
 
 
 def _abandoned(backend: AWSBackend, entry: DenyEntry, now: float) -> bool:

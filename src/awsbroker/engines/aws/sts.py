@@ -164,7 +164,7 @@ def federation_token(
         raise aws_error("Error generating STS keys", exc) from exc
     internal: JSONObject = {"username": name, "policy": document, "is_sts": True}
     if role.session_revocation:  # issue 19 section 1
-        user = _broker_user(backend)
+        user = broker_user(backend)
         target = Target(USER, user[1], account=user[0])
         ends = result["Credentials"]["Expiration"].timestamp()
         userid = result["FederatedUser"]["FederatedUserId"]
@@ -255,7 +255,7 @@ def chosen_role_arn(role: RoleEntry, name: str, requested: str) -> str:
     return requested
 
 
-def _broker_user(backend: AWSBackend) -> tuple[str, str]:
+def broker_user(backend: AWSBackend) -> tuple[str, str]:
     """The account and name of the IAM user the broker calls AWS as (federation tokens' deny
     goes on it: its policies bound every federated session)."""
     try:
@@ -266,7 +266,7 @@ def _broker_user(backend: AWSBackend) -> tuple[str, str]:
     resource = arn.split(":", 5)[-1]
     if not resource.startswith("user/"):
         raise InvalidRequest(
-            f"session_revocation of federation tokens needs the broker to call AWS as an IAM "
-            f"user, not {arn}"
+            f"revoking sessions of federation or session tokens needs the broker to call AWS as "
+            f"an IAM user (their sessions come from it), not {arn}"
         )
     return identity["Account"], resource.rsplit("/", 1)[-1]

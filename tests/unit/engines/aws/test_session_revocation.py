@@ -5,7 +5,9 @@ revocation leaves no orphan entry and no un-revoked lease, drift is rewritten
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -18,6 +20,7 @@ from tests.support.moto_server import MotoServer, moto_client
 
 from awsbroker.engines.aws import deny_policies, session_revocation
 from awsbroker.engines.aws.records import session_deny
+from awsbroker.engines.aws.records.lease_config import SECRET_ACCESS_KEYS
 from awsbroker.sdk.errors import BrokerError, InvalidRequest
 from awsbroker.sdk.logical import Operation, Request, Secret
 from awsbroker.sdk.telemetry import SESSION_DENY_REWRITES
@@ -44,19 +47,30 @@ def make_role(world: World, name: str = "target") -> str:
     return str(role["Role"]["RoleId"])
 
 
-def issue(world: World, lease_id: str) -> Secret:
-    """Credentials of `roles/r`, with the lease the core would store for them."""
-    request = Request(operation=U, path="sts/r", data={}, display_name="root", lease_id=lease_id)
+def issue(world: World, lease_id: str, role: str = "r") -> Secret:
+    """Credentials of `roles/<role>`, with the lease the core would store for them (its issue
+    time and internal data, and what revoking it through the lease manager does)."""
+    request = Request(
+        operation=U, path=f"sts/{role}", data={}, display_name="root", lease_id=lease_id
+    )
     response = world.backend.handle_request(request)
     assert response is not None
     assert response.secret is not None
     world.system.leases.add(lease_id)
+    world.system.records[lease_id] = (world.clock.now(), dict(response.secret.internal_data))
+    world.system.revoker = lambda _id, internal, issued: world.backend.revoke_secret(
+        Request(operation=Operation.DELETE, path=f"sts/{role}"),
+        Secret(SECRET_ACCESS_KEYS, 0, 0, False, dict(internal), issued),
+    )
     return response.secret
 
 
 def revoke(world: World, secret: Secret, lease_id: str) -> None:
-    """What the lease manager does: the backend's revocation, then the lease is deleted."""
-    world.backend.revoke_secret(Request(operation=Operation.DELETE, path="sts/r"), secret)
+    """What the lease manager does: the backend's revocation (with the lease's issue time),
+    then the lease is deleted."""
+    issued = world.system.records.get(lease_id, (0.0, {}))[0]
+    handed = dataclasses.replace(secret, issue_time=issued)
+    world.backend.revoke_secret(Request(operation=Operation.DELETE, path="sts/r"), handed)
     world.system.leases.discard(lease_id)
 
 
@@ -227,6 +241,7 @@ def store_sessions(world: World, count: int, *, ends_in: float = 3600, start: in
             ends_at=now + ends_in,
             created_at=now + n / 1000,
             boot=world.system.boot_id,
+            issued_at=now - 600,  # issued well before they were revoked
         )
         session_deny.put(world.backend, entry)
 
@@ -280,19 +295,164 @@ def test_sessions_beyond_the_inline_limit_go_to_broker_owned_managed_policies(
     )
 
 
-def test_past_every_managed_policy_a_revocation_fails_and_keeps_its_lease(
+def cut_document(before: float, *userids: str) -> dict[str, Any]:
+    """The inline policy with a cut: what `aws iam get-role-policy` shows."""
+    statements: list[dict[str, Any]] = []
+    if userids:
+        statements.append(
+            {
+                "Sid": "AwsbrokerRevokedSessions",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:userid": sorted(userids)}},
+            }
+        )
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(math.ceil(before)))
+    statements.append(
+        {
+            "Sid": "AwsbrokerRevokedOlderSessions",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"DateLessThan": {"aws:TokenIssueTime": stamp}},
+        }
+    )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def inline(world: World, role: str = "target") -> Any:
+    doc: Any = world.iam().get_role_policy(RoleName=role, PolicyName=name_of(world))
+    doc = doc["PolicyDocument"]
+    return json.loads(urllib.parse.unquote(doc)) if isinstance(doc, str) else doc
+
+
+def test_past_every_managed_policy_every_older_session_is_cut_and_their_leases_revoked(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(deny_policies, "MANAGED_MAX", 1)
     make_role(world)
-    store_sessions(world, 200)  # more than the inline policy and one managed policy hold
+    issue(world, "aws/sts/r/older")  # a live lease of the same role, not revoked
     secret = issue(world, "aws/sts/r/full")
-    with pytest.raises(BrokerError, match="would overflow its inline policy and 1 managed"):
-        revoke(world, secret, "aws/sts/r/full")
-    assert world.system.lease_exists("aws/sts/r/full")
-    keys = world.backend.storage.list(f"{session_deny.PREFIX}")
-    entries = session_deny.entries(world.backend, keys[0].rstrip("/"))
-    assert "aws/sts/r/full" not in {e.lease_id for e in entries}
+    world.clock.advance(60)
+    store_sessions(world, 200)  # more than the inline policy and one managed policy hold
+    world.clock.advance(1)
+    at = world.clock.now()
+    world.proxy.clear()
+
+    revoke(world, secret, "aws/sts/r/full")  # succeeds: the cut covers it
+
+    # One inline policy with the cut alone (every listed session was issued before it); the
+    # managed one is gone; every lease of that role's sessions issued before it is revoked.
+    assert inline(world) == cut_document(at)
+    assert managed_denied(world) == {}
+    assert not world.system.lease_exists("aws/sts/r/older")
+    assert not world.system.lease_exists("aws/sts/r/full")
+    cut = session_deny.get_cut(
+        world.backend, session_deny.Target("role", "target", "123456789012").key
+    )
+    assert cut is not None
+    assert cut.done
+    assert cut.before == math.ceil(at)
+    assert cut.ends_at == math.ceil(at) + session_revocation.ROLE_SESSION_MAX
+    # The older lease's revocation wrote no deny of its own: one write, the cut's.
+    assert world.actions().count("PutRolePolicy") == 1
+
+    # A session issued after the cut is denied on its own, next to the cut.
+    world.clock.advance(5)
+    later = issue(world, "aws/sts/r/later")
+    revoke(world, later, "aws/sts/r/later")
+    later_id = f"{world.iam().get_role(RoleName='target')['Role']['RoleId']}:"
+    later_id += str(later.internal_data["username"])
+    assert inline(world) == cut_document(at, later_id)
+
+    # Once every session the cut covers would have ended, the cut is gone.
+    world.clock.advance(session_revocation.ROLE_SESSION_MAX)
+    world.backend.periodic()
+    assert denied(world) == []
+    assert session_deny.cut_keys(world.backend) == []
+
+
+@pytest.mark.parametrize("step", ["before the deny", "after the deny"])
+def test_a_crash_during_a_cut_is_finished_by_the_periodic_check(
+    world: World, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    make_role(world)
+    issue(world, "aws/sts/r/victim")
+    world.clock.advance(60)
+    target = session_deny.Target("role", "target", "123456789012")
+    at = world.clock.now()
+    real_write, real_finish = session_revocation._write, session_revocation._finish_cut
+
+    def crash_write(*args: Any) -> None:
+        raise Crash
+
+    def crash_finish(*args: Any) -> Any:
+        raise Crash
+
+    if step == "before the deny":
+        monkeypatch.setattr(session_revocation, "_write", crash_write)
+    else:
+        monkeypatch.setattr(session_revocation, "_finish_cut", crash_finish)
+    with pytest.raises(Crash):
+        session_revocation.cut_older_sessions(world.backend, target)
+    monkeypatch.setattr(session_revocation, "_write", real_write)
+    monkeypatch.setattr(session_revocation, "_finish_cut", real_finish)
+    assert world.system.lease_exists("aws/sts/r/victim")
+
+    leases, records = set(world.system.leases), dict(world.system.records)
+    world.restart()
+    world.system.leases |= leases
+    world.system.records.update(records)
+    world.system.revoker = lambda _id, internal, issued: world.backend.revoke_secret(
+        Request(operation=Operation.DELETE, path="sts/r"),
+        Secret(SECRET_ACCESS_KEYS, 0, 0, False, dict(internal), issued),
+    )
+    world.backend.periodic()
+    # Rolled forward: the deny is on the role, and the lease it ends is revoked.
+    assert inline(world) == cut_document(at)
+    assert not world.system.lease_exists("aws/sts/r/victim")
+    cut = session_deny.get_cut(world.backend, target.key)
+    assert cut is not None
+    assert cut.done
+
+
+def test_a_cut_whose_deny_aws_refuses_leaves_nothing(world: World) -> None:
+    make_role(world)
+    issue(world, "aws/sts/r/kept")
+    target = session_deny.Target("role", "target", "123456789012")
+    world.proxy.inject("PutRolePolicy", 403, "AccessDenied", "no", times=1)
+    with pytest.raises(BrokerError, match="Error writing the session deny policy"):
+        session_revocation.cut_older_sessions(world.backend, target)
+    assert session_deny.cut_keys(world.backend) == []
+    assert world.system.lease_exists("aws/sts/r/kept")
+
+
+def test_a_managed_deny_policy_changed_by_hand_is_rewritten_counted_and_logged(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, 150)
+    session_revocation.sync(world.backend, target)
+    (arn, overflow), *_ = managed_denied(world).items()
+    counts = Counts()
+    world.backend.telemetry = counts
+    world.backend.periodic()  # as it should be: read back, not written
+    assert counts.counted == []
+
+    other = session_revocation.document(["AROAOTHER:someone-else"])
+    iam = world.iam()
+    for version in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
+        if not version["IsDefaultVersion"]:
+            iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=other, SetAsDefault=True)
+    with caplog.at_level("WARNING", logger="awsbroker.engines.aws.session_revocation"):
+        world.backend.periodic()
+
+    assert managed_denied(world) == {arn: overflow}
+    assert counts.counted == [(SESSION_DENY_REWRITES, {"mount": "aws/", "kind": "role"})]
+    assert f"session deny policy {arn} on role target was changed on AWS" in caplog.text
 
 
 def name_of(world: World) -> str:
@@ -351,3 +511,71 @@ def test_an_ended_session_whose_removal_fails_is_removed_later(world: World) -> 
     world.backend.periodic()
     assert denied(world) == []
     assert session_deny.target_keys(world.backend) == []
+
+
+def test_leases_issued_while_a_cut_is_written_are_revoked_only_when_they_can_be_denied(
+    world: World,
+) -> None:
+    """A session whose STS answer arrived while the cut was being written may predate it on
+    AWS: its lease is revoked with a deny of its own. One without session revocation would only
+    be forgotten with working credentials: it is left alone."""
+    role_id = make_role(world)
+    arn = world.iam().get_role(RoleName="target")["Role"]["Arn"]
+    world.ok(U, "roles/p", credential_type="assumed_role", role_arns=[arn])
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    issue(world, "aws/sts/r/before")
+    world.clock.advance(60)
+    cut = session_deny.put_cut(
+        world.backend,
+        session_deny.Cut(
+            target=target,
+            before=float(math.ceil(world.clock.now())),
+            ends_at=world.clock.now() + session_revocation.ROLE_SESSION_MAX,
+            created_at=world.clock.now(),
+            boot=world.system.boot_id,
+        ),
+    )
+    session_revocation.sync(world.backend, target)
+    world.clock.advance(2)  # the cut is on AWS; these answers arrived meanwhile
+    during = issue(world, "aws/sts/r/during")
+    unmarked = issue(world, "aws/sts/p/unmarked", role="p")
+    assert session_revocation.FIELD not in unmarked.internal_data
+    world.clock.advance(1)
+
+    done, revoked, problem = session_revocation._finish_cut(world.backend, cut)
+
+    assert (done.done, problem) == (True, "")
+    assert sorted(revoked) == ["aws/sts/r/before", "aws/sts/r/during"]
+    assert world.system.lease_exists("aws/sts/p/unmarked")
+    assert inline(world) == cut_document(cut.before, userid(world, role_id, during))
+
+
+def test_a_lease_the_cut_fails_to_revoke_is_retried_by_the_periodic_check(world: World) -> None:
+    make_role(world)
+    issue(world, "aws/sts/r/stuck")
+    revoker = world.system.revoker
+    assert revoker is not None
+
+    def failing(lease_id: str, internal: Any, issued: float) -> None:
+        raise BrokerError("the lease store is busy")
+
+    world.system.revoker = failing
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    world.clock.advance(1)
+    cut, revoked, problem = session_revocation.cut_older_sessions(world.backend, target)
+
+    # The deny is on AWS; the lease is not revoked yet, and the answer says so.
+    assert inline(world) == cut_document(cut.before)
+    assert (revoked, cut.done) == ([], False)
+    assert "the lease store is busy" in problem
+    assert world.system.lease_exists("aws/sts/r/stuck")
+
+    world.system.revoker = revoker
+    world.backend.periodic()  # its writer is alive and it is young: left to it
+    assert world.system.lease_exists("aws/sts/r/stuck")
+    world.clock.advance(session_revocation.MIN_AGE)
+    world.backend.periodic()
+    assert not world.system.lease_exists("aws/sts/r/stuck")
+    stored = session_deny.get_cut(world.backend, target.key)
+    assert stored is not None
+    assert stored.done

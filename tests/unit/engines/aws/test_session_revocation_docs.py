@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from awsbroker.engines.aws import deny_policies, session_revocation
@@ -65,3 +66,12 @@ def test_the_boundary_allows_what_the_policies_allow_and_denies_lifting_itself()
     assert "arn:aws:iam::111122223333:user/${aws:username}" in str(deny["Resource"])
     # A managed policy holds 6,144 characters, whitespace not counted.
     assert len(json.dumps(load("boundary"), separators=(",", ":"))) <= 6144
+
+
+def test_the_cut_statement_shown_is_the_one_written() -> None:
+    text = (DOCS / "session-revocation.md").read_text()
+    shown = json.loads(re.findall(r"```json\n(.*?)```", text, re.S)[1])
+    stamp = shown["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+    before = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    written = json.loads(session_revocation.document([], before))
+    assert written["Statement"] == [shown]

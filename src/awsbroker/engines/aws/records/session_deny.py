@@ -50,6 +50,7 @@ class DenyEntry:
     ends_at: float  # when the session would have ended anyway
     created_at: float
     boot: str
+    issued_at: float = 0.0  # the lease's issue time (0: unknown, entries stored before it)
 
     @property
     def entry_id(self) -> str:
@@ -122,3 +123,68 @@ def put_managed(backend: AWSBackend, target: Target, index: int, arn: str) -> No
 
 def delete_managed(backend: AWSBackend, target: Target, index: int) -> None:
     backend.storage.delete(f"{MANAGED_PREFIX}{target.key}/{index}")
+
+
+# A cut of every older session of one identity (`aws:TokenIssueTime`, session_revocation.py):
+#     session-deny/c/<target key>  the latest cut of that identity (a later one covers it)
+CUT_PREFIX = "session-deny/c/"
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Every session of `target` issued before `before` is denied until `ends_at` (when the
+    longest of them would have ended anyway). Written before the deny (write-ahead); `done`
+    once the leases it cuts are revoked too."""
+
+    target: Target
+    before: float
+    ends_at: float
+    created_at: float
+    boot: str
+    done: bool = False
+
+    def to_record(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_record(cls, blob: bytes) -> Cut:
+        raw = json.loads(blob)
+        target = Target(**raw.pop("target"))
+        return cls(target=target, **raw)
+
+
+def get_cut(backend: AWSBackend, target_key: str) -> Cut | None:
+    blob = backend.storage.get(CUT_PREFIX + target_key)
+    return Cut.from_record(blob) if blob is not None else None
+
+
+def put_cut(backend: AWSBackend, cut: Cut) -> Cut:
+    """Store `cut`, merged with the one stored (the later `before` and `ends_at` of the two;
+    not done, since its leases are to be revoked). Returns what was stored."""
+    key = CUT_PREFIX + cut.target.key
+    while True:
+        blob = backend.storage.get(key)
+        merged = cut
+        if blob is not None:
+            old = Cut.from_record(blob)
+            merged = Cut(
+                target=cut.target,
+                before=max(old.before, cut.before),
+                ends_at=max(old.ends_at, cut.ends_at),
+                created_at=cut.created_at,
+                boot=cut.boot,
+            )
+        if backend.storage.compare_and_set(key, blob, merged.to_record()):
+            return merged
+
+
+def replace_cut(backend: AWSBackend, old: Cut, new: Cut | None) -> bool:
+    """Replace the stored cut if it is still `old` (compare-and-set)."""
+    key = CUT_PREFIX + old.target.key
+    return backend.storage.compare_and_set(
+        key, old.to_record(), None if new is None else new.to_record()
+    )
+
+
+def cut_keys(backend: AWSBackend) -> list[str]:
+    return list(backend.storage.list(CUT_PREFIX))

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
         EmptyResponseMetadataTypeDef,
         GetGroupPolicyRequestTypeDef,
         GetGroupPolicyResponseTypeDef,
+        GetPolicyRequestTypeDef,
+        GetPolicyResponseTypeDef,
+        GetPolicyVersionRequestTypeDef,
+        GetPolicyVersionResponseTypeDef,
         GetRolePolicyRequestTypeDef,
         GetRolePolicyResponseTypeDef,
         GetUserPolicyRequestTypeDef,
@@ -240,6 +244,12 @@ class IAM(Protocol):
     def list_policy_versions(
         self, **kwargs: Unpack[ListPolicyVersionsRequestTypeDef]
     ) -> ListPolicyVersionsResponseTypeDef: ...
+
+    def get_policy(self, **kwargs: Unpack[GetPolicyRequestTypeDef]) -> GetPolicyResponseTypeDef: ...
+
+    def get_policy_version(
+        self, **kwargs: Unpack[GetPolicyVersionRequestTypeDef]
+    ) -> GetPolicyVersionResponseTypeDef: ...
 
     def delete_policy_version(
         self, **kwargs: Unpack[DeletePolicyVersionRequestTypeDef]

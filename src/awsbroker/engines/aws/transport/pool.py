@@ -76,6 +76,10 @@ if TYPE_CHECKING:
         EmptyResponseMetadataTypeDef,
         GetGroupPolicyRequestTypeDef,
         GetGroupPolicyResponseTypeDef,
+        GetPolicyRequestTypeDef,
+        GetPolicyResponseTypeDef,
+        GetPolicyVersionRequestTypeDef,
+        GetPolicyVersionResponseTypeDef,
         GetRolePolicyRequestTypeDef,
         GetRolePolicyResponseTypeDef,
         GetUserPolicyRequestTypeDef,
@@ -518,6 +522,14 @@ class RemoteIAM(_Remote, IAM):
         self, **kwargs: Unpack[ListPolicyVersionsRequestTypeDef]
     ) -> ListPolicyVersionsResponseTypeDef:
         return self._call(IAM.list_policy_versions, kwargs)
+
+    def get_policy(self, **kwargs: Unpack[GetPolicyRequestTypeDef]) -> GetPolicyResponseTypeDef:
+        return self._call(IAM.get_policy, kwargs)
+
+    def get_policy_version(
+        self, **kwargs: Unpack[GetPolicyVersionRequestTypeDef]
+    ) -> GetPolicyVersionResponseTypeDef:
+        return self._call(IAM.get_policy_version, kwargs)
 
     def delete_policy_version(
         self, **kwargs: Unpack[DeletePolicyVersionRequestTypeDef]
