@@ -43,6 +43,7 @@ import botocore.exceptions
 from awsbroker.engines.aws.transport.api import IAM, IAM_OPERATIONS, STS, STS_OPERATIONS
 from awsbroker.engines.aws.transport.boto import build_iam, build_sts
 from awsbroker.engines.aws.transport.endpoints import ClientSpec
+from awsbroker.engines.aws.transport.light_iam import LightIAM
 from awsbroker.engines.aws.transport.light_sts import LightSTS
 from awsbroker.sdk.telemetry import Telemetry
 
@@ -594,7 +595,7 @@ class _Clients:
     def _build(self, spec_id: int) -> IAM | STS:
         spec = self.specs[spec_id]
         if spec.service == "iam":
-            return build_iam(spec, self._telemetry)
+            return LightIAM(build_iam(spec, self._telemetry), self._telemetry)
         return LightSTS(build_sts(spec, self._telemetry), self._telemetry)
 
     def operation(self, spec_id: int, method: str) -> Callable[..., object]:
