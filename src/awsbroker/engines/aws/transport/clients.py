@@ -1,5 +1,5 @@
 """Every client the engine uses, from one factory (`MountClients`, a mount's `clients`): the
-mount's IAM and STS clients (boto3's here, or the helper processes' proxies), clients signed
+mount's IAM and STS clients (the light ones here, or the helper processes' proxies), clients signed
 with a given key (rotations, static roles, the key-propagation check), and IAM clients on
 AssumeRole credentials (cross-account static roles). A `ClientMaker` makes them from a
 `ClientSpec`; unit tests may pass an in-process fake.
@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 
 
 class ClientMaker(Protocol):
-    """Makes the mount's clients: boto3's in this process (`BotoClients`), the helper
-    processes' proxies (`pool.CallPool`), or a test's in-process fake."""
+    """Makes the mount's clients: the light ones in this process (`LightClients`), boto3's
+    (`BotoClients`), the helper processes' proxies (`pool.CallPool`), or a test's in-process
+    fake."""
 
     def iam(self, spec: ClientSpec, telemetry: Telemetry) -> IAM: ...
 
