@@ -386,3 +386,18 @@ def test_what_the_light_path_leaves_to_boto3(
         )
         assert iam._plan.url.rstrip("/") == request.url.rstrip("/")
     iam.close()
+
+
+def test_the_user_agent_is_boto3s_with_the_app_id(monkeypatch: Any) -> None:
+    """`AWS_SDK_UA_APP_ID` reaches AWS as boto3 sends it (`app/<id>`): operators tell their
+    processes apart by it in CloudTrail."""
+    monkeypatch.setenv("AWS_SDK_UA_APP_ID", "node-7")
+    light = LightIAM(build_iam(spec("http://127.0.0.1:1"), NullTelemetry()), NullTelemetry())
+    _, headers = light.request("CreateAccessKey", {"UserName": "u"})
+    theirs = boto_request(
+        build_iam(spec("http://127.0.0.1:1"), NullTelemetry()), "create_access_key",
+        {"UserName": "u"},
+    )  # fmt: skip
+    assert "app/node-7" in headers["User-Agent"]
+    assert theirs.headers["User-Agent"].decode().startswith(headers["User-Agent"].split(" m/")[0])
+    light.close()

@@ -251,7 +251,9 @@ class LightQuery:
         self._service = str(model.service_name)
         self._service_id = model.service_id.hyphenize()
         self._max_pool = int(raw.meta.config.max_pool_connections)
-        self._user_agent = str(raw._client_config.user_agent)
+        # boto3's User-Agent as its client sends it (`AWS_SDK_UA_APP_ID` as `app/<id>` included),
+        # built once: the per-request feature ids it would add are not ours to claim.
+        self._user_agent = str(raw._user_agent_creator.to_string())
 
     @property
     def light(self) -> bool:
