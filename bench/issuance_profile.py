@@ -3,11 +3,13 @@ with boto3 directly, profiled in one process and grouped by area.
 
     .venv/bin/python -m bench.issuance_profile                  # assumed_role, 2000 each
     .venv/bin/python -m bench.issuance_profile --type federation_token --count 500
+    .venv/bin/python -m bench.issuance_profile --type iam_user --count 500
 
 awsbroker's side is an in-process `Core` on SQLite (initialised, unsealed, `aws/` mounted, one
 role), handling `aws/creds/<role>` reads with the root token, its AWS calls made in this
 process (no helper processes, no HTTP server: those are measured by `bench.issuance`). The
-baseline makes the role's AWS call with one boto3 client built as the engine builds its own
+baseline makes the role's AWS calls (one STS call; for `iam_user` CreateUser, PutUserPolicy and
+CreateAccessKey) with one boto3 client per service built as the engine builds its own
 (`transport/boto.py`). Both talk to the fake AWS (`tests/support/fake_aws.py`, no latency) in
 its own process, so none of its CPU is counted. Each side runs `--count` requests twice: once
 timed by `time.process_time()` (CPU ms per credential), once under cProfile, whose own time
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import itertools
 import pstats
 import subprocess
 import sys
@@ -46,6 +49,7 @@ POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*"
 ROLES: dict[str, JSONObject] = {
     "assumed_role": {"credential_type": "assumed_role", "role_arns": [ROLE_ARN]},
     "federation_token": {"credential_type": "federation_token", "policy_document": POLICY},
+    "iam_user": {"credential_type": "iam_user", "policy_document": POLICY},
 }
 # Areas, first match wins: (name, substrings of the profiled function's file path).
 AREAS: list[tuple[str, tuple[str, ...]]] = [
@@ -151,10 +155,19 @@ def main(argv: list[str] | None = None) -> int:
         sts = boto3.session.Session(
             aws_access_key_id=ACCESS_KEY[0], aws_secret_access_key=ACCESS_KEY[1]
         ).client("sts", region_name="us-east-1", endpoint_url=endpoint, config=client_config(0))
+        iam = boto3.session.Session(
+            aws_access_key_id=ACCESS_KEY[0], aws_secret_access_key=ACCESS_KEY[1]
+        ).client("iam", region_name="us-east-1", endpoint_url=endpoint, config=client_config(0))
+        users = itertools.count()
 
         def direct() -> None:
             for i in range(args.count):
-                if args.type == "assumed_role":
+                if args.type == "iam_user":
+                    name = f"direct-{next(users)}"
+                    iam.create_user(UserName=name, Path="/")
+                    iam.put_user_policy(UserName=name, PolicyName="r", PolicyDocument=POLICY)
+                    iam.create_access_key(UserName=name)
+                elif args.type == "assumed_role":
                     sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName=f"s{i}", DurationSeconds=3600)
                 else:
                     sts.get_federation_token(Name=f"n{i}", Policy=POLICY, DurationSeconds=3600)

@@ -17,7 +17,6 @@ from tests.support.reliability import wait_for
 from tests.support.server import ServerFactory, config_text, free_port
 
 from awsbroker.core.upgrade import FORMAT_PATH
-from awsbroker.engines.aws.transport.pool import default_processes
 from awsbroker.physical.postgresql import PostgreSQLStorage
 from awsbroker.physical.sqlite import SQLiteStorage
 
@@ -171,7 +170,7 @@ def test_configured_ttls_and_cluster_name_apply(servers: ServerFactory) -> None:
 def test_aws_call_processes_serve_the_server_and_go_when_it_dies(
     servers: ServerFactory,
 ) -> None:
-    server = servers.dev()
+    server = servers.dev(extra_args=["--aws-call-processes", "2"])
     root = server.client("root")
     with FakeAWS(latency=0) as aws:
         root.write(
@@ -190,7 +189,7 @@ def test_aws_call_processes_serve_the_server_and_go_when_it_dies(
         assert creds["access_key"]
         assert creds["security_token"]
         pids = helpers(server.proc.pid)
-        assert len(pids) == default_processes()
+        assert len(pids) == 2
         assert aws.calls_by_action["GetFederationToken"] == 1
         server.kill()
         # Each helper sees its socket close and exits: none is left behind.

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -288,12 +288,15 @@ class ServerProcess:
         return result
 
 
-def dev_server(workdir: Path, root_token: str | None = ROOT_TOKEN) -> ServerProcess:
+def dev_server(
+    workdir: Path, root_token: str | None = ROOT_TOKEN, extra_args: Sequence[str] = ()
+) -> ServerProcess:
     """A dev-mode server; `root_token=None` lets it generate one."""
     port = free_port()
     args = ["--dev", "--dev-listen-address", f"{HOST}:{port}"]
     if root_token is not None:
         args += ["--dev-root-token-id", root_token]
+    args += extra_args
     return ServerProcess(workdir, args, port)
 
 
@@ -336,9 +339,12 @@ class ServerFactory:
             server.start()
         return server
 
-    def dev(self, root_token: str | None = ROOT_TOKEN) -> ServerProcess:
-        """A dev-mode server; `root_token=None` lets it generate one."""
-        return self._start(dev_server(self._workdir("dev"), root_token), True)
+    def dev(
+        self, root_token: str | None = ROOT_TOKEN, extra_args: Sequence[str] = ()
+    ) -> ServerProcess:
+        """A dev-mode server; `root_token=None` lets it generate one; `extra_args` are added to
+        its command line."""
+        return self._start(dev_server(self._workdir("dev"), root_token, extra_args), True)
 
     def sqlite(
         self,

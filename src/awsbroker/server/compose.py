@@ -17,7 +17,7 @@ from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.expiration import RevocationPolicy
 from awsbroker.core.system.backend import SystemBackend
 from awsbroker.engines.aws.backend import factory as aws_factory
-from awsbroker.engines.aws.transport.pool import CallPool, default_processes
+from awsbroker.engines.aws.transport.pool import DEFAULT_PROCESSES, CallPool
 from awsbroker.http.app import build_app
 from awsbroker.http.sites import SitePolicy
 from awsbroker.http.ui import Console
@@ -77,7 +77,7 @@ def call_pool(config: ServerConfig) -> CallPool | None:
     """The AWS engine's helper processes (started on the first AWS call), or None for none."""
     processes = config.aws_call_processes
     if processes is None:
-        processes = default_processes()
+        processes = DEFAULT_PROCESSES
     return CallPool(processes) if processes else None
 
 

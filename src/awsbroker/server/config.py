@@ -141,7 +141,7 @@ class ServerConfig:
     log_format: str = "standard"
     revocation: RevocationSettings = field(default_factory=RevocationSettings)
     # Helper processes for AWS calls (engines/aws/transport/pool.py); 0 makes them in the server
-    # process, None picks one per core (at least two, at most four).
+    # process; None (not set) is the default, `pool.DEFAULT_PROCESSES` (0).
     aws_call_processes: int | None = None
     # What this node gives as its addresses in `sys/ha-status` and `sys/leader` (Vault's
     # names); an empty api_addr is derived from the listener (`default_api_addr`).

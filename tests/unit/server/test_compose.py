@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from awsbroker.core.upgrade import FORMAT_PATH
-from awsbroker.engines.aws.transport.pool import CallPool, default_processes
+from awsbroker.engines.aws.transport.pool import CallPool
 from awsbroker.physical.sqlite import SQLiteStorage
 from awsbroker.sdk.errors import InternalError, StorageTooNew
 from awsbroker.server.compose import build, call_pool, storage_failure, storage_location
@@ -19,19 +19,18 @@ def test_zero_call_processes_keeps_aws_calls_in_the_server() -> None:
     assert call_pool(ServerConfig(aws_call_processes=0)) is None
 
 
-@pytest.mark.parametrize(("setting", "processes"), [(3, 3), (None, default_processes())])
-def test_call_processes_make_a_pool_of_that_size(setting: int | None, processes: int) -> None:
-    pool = call_pool(ServerConfig(aws_call_processes=setting))
+def test_by_default_aws_calls_are_made_in_the_server() -> None:
+    """The light IAM and STS paths cost less than the hop to a helper (docs/performance.md)."""
+    assert call_pool(ServerConfig()) is None
+
+
+@pytest.mark.parametrize("processes", [1, 3])
+def test_call_processes_make_a_pool_of_that_size(processes: int) -> None:
+    pool = call_pool(ServerConfig(aws_call_processes=processes))
     assert isinstance(pool, CallPool)
     assert pool.processes == processes
     assert pool.pids() == []  # started on the first AWS call, not here
     pool.close()
-
-
-def test_the_default_is_one_per_core_from_two_to_four(monkeypatch: pytest.MonkeyPatch) -> None:
-    for cores, processes in [(1, 2), (2, 2), (3, 3), (16, 4), (None, 2)]:
-        monkeypatch.setattr("os.cpu_count", lambda cores=cores: cores)
-        assert default_processes() == processes
 
 
 def test_the_node_gives_the_listeners_url_unless_api_addr_says_otherwise(

@@ -6,14 +6,13 @@ the configurations it leaves to boto3."""
 from __future__ import annotations
 
 import datetime
-import http.server
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import botocore.exceptions
 import botocore.httpsession
 import pytest
+from tests.support.light_query import boto_request, botocore_parse, scripted_endpoint
 from tests.support.moto_server import MotoServer, bootstrap_admin
 from tests.support.telemetry import RecordingTelemetry
 
@@ -81,15 +80,6 @@ def spec(endpoint: str | None, max_retries: int = -1, region: str = "us-east-1")
     return ClientSpec("sts", region, endpoint, KEY[0], KEY[1], max_retries)
 
 
-def _utc(value: Any) -> Any:
-    """botocore's parsed answer with its datetimes in UTC (it gives them in local time)."""
-    if isinstance(value, dict):
-        return {k: _utc(v) for k, v in value.items()}
-    if isinstance(value, datetime.datetime):
-        return value.astimezone(datetime.UTC)
-    return value
-
-
 @pytest.mark.parametrize(
     ("operation", "answer"),
     [
@@ -100,13 +90,7 @@ def _utc(value: Any) -> Any:
 )
 def test_the_parser_reads_what_botocore_reads(operation: str, answer: str) -> None:
     client: Any = build_sts(spec("http://127.0.0.1:1"), NullTelemetry())
-    model = client.meta.service_model.operation_model(operation)
-    theirs = client._response_parser.parse(
-        {"headers": {}, "status_code": 200, "body": answer.encode(), "context": {}},
-        model.output_shape,
-    )
-    del theirs["ResponseMetadata"]
-    assert parse_success(operation, answer.encode()) == _utc(theirs)
+    assert parse_success(operation, answer.encode()) == botocore_parse(client, operation, answer)
     client.close()
 
 
@@ -125,30 +109,11 @@ def test_the_parser_refuses_what_it_does_not_know(body: bytes) -> None:
         parse_success("AssumeRole", body)
 
 
-class _CapturedError(Exception):
-    pass
-
-
 METHODS = {
     "AssumeRole": "assume_role",
     "GetFederationToken": "get_federation_token",
     "GetSessionToken": "get_session_token",
 }
-
-
-def _boto_request(client: Any, operation: str, params: dict[str, Any]) -> Any:
-    """The request boto3 would send for `operation` (captured before it leaves)."""
-    captured: list[Any] = []
-
-    def capture(request: Any, **kwargs: object) -> Any:
-        captured.append(request)
-        raise _CapturedError
-
-    client.meta.events.register_first("before-send.sts", capture)
-    with pytest.raises(_CapturedError):
-        getattr(client, METHODS[operation])(**params)
-    client.meta.events.unregister("before-send.sts", capture)
-    return captured[0]
 
 
 REQUESTS = [
@@ -186,7 +151,7 @@ def test_the_request_is_botocores_byte_for_byte(
     client_spec = ClientSpec("sts", "eu-west-1", endpoint, KEY[0], KEY[1], session_token=token)
     light = LightSTS(build_sts(client_spec, NullTelemetry()), NullTelemetry())
     ours_body, _ = light.request(operation, params)
-    theirs = _boto_request(build_sts(client_spec, NullTelemetry()), operation, params)
+    theirs = boto_request(build_sts(client_spec, NullTelemetry()), METHODS[operation], params)
     body = theirs.body
     assert ours_body == (body.encode() if isinstance(body, str) else body)
     assert ours_body.startswith(f"Action={operation}&Version=2011-06-15".encode())
@@ -207,38 +172,10 @@ def test_the_request_is_botocores_byte_for_byte(
     light.close()
 
 
-class _Scripted(http.server.BaseHTTPRequestHandler):
-    """Answers each POST with the next (status, body) of the server's script, the last one
-    repeated; keeps the connection open (HTTP/1.1)."""
-
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        server: Any = self.server
-        self.rfile.read(int(self.headers["Content-Length"]))
-        server.requests += 1
-        status, body = server.script[min(server.requests, len(server.script)) - 1]
-        self.send_response(status)
-        self.send_header("Content-Type", "text/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        return None
-
-
 @pytest.fixture
 def scripted() -> Iterator[Any]:
-    server: Any = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
-    server.daemon_threads = True
-    server.requests = 0
-    server.script = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with scripted_endpoint() as server:
+        yield server
 
 
 def _outcome(client: Any, server: Any) -> tuple[str, str, int]:
@@ -273,7 +210,7 @@ def test_retries_and_errors_are_boto3s(
 ) -> None:
     monkeypatch.setattr("time.sleep", lambda seconds: None)  # the backoff, not its length
     scripted.script = script
-    endpoint = f"http://127.0.0.1:{scripted.server_address[1]}"
+    endpoint = scripted.endpoint
     telemetry = RecordingTelemetry()
     light = LightSTS(build_sts(spec(endpoint, max_retries), NullTelemetry()), telemetry)
     assert light.light
@@ -387,9 +324,9 @@ def test_what_the_light_path_leaves_to_boto3(
     assert sts.light is light
     if light:
         assert sts._plan is not None
-        request = _boto_request(
+        request = boto_request(
             build_sts(spec(endpoint, region="eu-west-1"), NullTelemetry()),
-            "GetSessionToken",
+            "get_session_token",
             {"DurationSeconds": 900},
         )
         assert sts._plan.url.rstrip("/") == request.url.rstrip("/")

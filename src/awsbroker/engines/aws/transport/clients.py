@@ -1,5 +1,5 @@
 """Every client the engine uses, from one factory (`MountClients`, a mount's `clients`): the
-mount's IAM and STS clients (boto3's here, or the helper processes' proxies), clients signed
+mount's IAM and STS clients (the light ones here, or the helper processes' proxies), clients signed
 with a given key (rotations, static roles, the key-propagation check), and IAM clients on
 AssumeRole credentials (cross-account static roles). A `ClientMaker` makes them from a
 `ClientSpec`; unit tests may pass an in-process fake.
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from awsbroker.engines.aws.records.root_config import RootConfig
 from awsbroker.engines.aws.transport.api import IAM, STS
-from awsbroker.engines.aws.transport.boto import BotoClients
+from awsbroker.engines.aws.transport.boto import BotoClients, build_iam, build_sts
 from awsbroker.engines.aws.transport.endpoints import (
     ClientSpec,
     iam_spec,
@@ -26,7 +26,8 @@ from awsbroker.engines.aws.transport.endpoints import (
     sts_specs,
 )
 from awsbroker.engines.aws.transport.errors import AWS_ERRORS
-from awsbroker.engines.aws.transport.light_sts import LightClients
+from awsbroker.engines.aws.transport.light_iam import LightIAM
+from awsbroker.engines.aws.transport.light_sts import LightSTS
 from awsbroker.sdk.errors import InvalidRequest
 from awsbroker.sdk.telemetry import NullTelemetry, Telemetry
 
@@ -35,12 +36,23 @@ if TYPE_CHECKING:
 
 
 class ClientMaker(Protocol):
-    """Makes the mount's clients: boto3's in this process (`BotoClients`), the helper
-    processes' proxies (`pool.CallPool`), or a test's in-process fake."""
+    """Makes the mount's clients: the light ones in this process (`LightClients`), boto3's
+    (`BotoClients`), the helper processes' proxies (`pool.CallPool`), or a test's in-process
+    fake."""
 
     def iam(self, spec: ClientSpec, telemetry: Telemetry) -> IAM: ...
 
     def sts(self, spec: ClientSpec, telemetry: Telemetry) -> STS: ...
+
+
+class LightClients:
+    """The `ClientMaker` of the light IAM and STS clients, each with its boto3 client beside."""
+
+    def iam(self, spec: ClientSpec, telemetry: Telemetry) -> LightIAM:
+        return LightIAM(build_iam(spec, telemetry), telemetry)
+
+    def sts(self, spec: ClientSpec, telemetry: Telemetry) -> LightSTS:
+        return LightSTS(build_sts(spec, telemetry), telemetry)
 
 
 class MountClients:
@@ -63,7 +75,7 @@ class MountClients:
         self._load = load_config
         # Every client made here reports its calls (metrics.py).
         self.telemetry = telemetry or NullTelemetry()
-        # boto3's IAM clients and the light STS client (light_sts.py) by default.
+        # The light IAM and STS clients (light_iam.py, light_sts.py) by default.
         self._maker: ClientMaker = maker or LightClients()
         # Clients signed with a one-off key are made in this process (boto3's by default): a
         # helper would keep the key for as long as it keeps the client.

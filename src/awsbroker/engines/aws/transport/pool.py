@@ -16,7 +16,8 @@ records, which the server replays into its own metrics. AWS errors come back as 
 `ClientError` (a client's modeled subclasses cannot be unpickled elsewhere); the engine reads
 only their code.
 
-A helper that dies fails the calls it had in flight with `CallProcessGone`, a `BotoCoreError`:
+Not used unless configured (`aws_call_processes`; `DEFAULT_PROCESSES` says why). A helper that
+dies fails the calls it had in flight with `CallProcessGone`, a `BotoCoreError`:
 the caller gets a 502 and the lease manager retries a revocation, as for a lost connection to
 AWS, and the write-ahead log covers an IAM user the lost call may have made. The next call
 starts a new helper. A helper exits as soon as the server's end of its socket closes.
@@ -43,6 +44,7 @@ import botocore.exceptions
 from awsbroker.engines.aws.transport.api import IAM, IAM_OPERATIONS, STS, STS_OPERATIONS
 from awsbroker.engines.aws.transport.boto import build_iam, build_sts
 from awsbroker.engines.aws.transport.endpoints import ClientSpec
+from awsbroker.engines.aws.transport.light_iam import LightIAM
 from awsbroker.engines.aws.transport.light_sts import LightSTS
 from awsbroker.sdk.telemetry import Telemetry
 
@@ -136,14 +138,17 @@ class CallProcessGone(botocore.exceptions.BotoCoreError):
     fmt = "the AWS call process exited before answering: {reason}"
 
 
-def default_processes() -> int:
-    """One helper per core, at least two and at most four.
+DEFAULT_PROCESSES = 0
+"""The server's `aws_call_processes` when not set: none, the calls are made in the server process.
 
-    A helper is bound by its own interpreter lock, and boto3 spends more CPU per credential
-    than the server does: with one helper on two cores, the helper was the bottleneck (0.63x
-    to 0.94x of direct boto3 at 64 and 256 clients); with two, 1.19x to 1.29x.
-    """
-    return max(2, min(4, os.cpu_count() or 2))
+With the light IAM and STS paths (light_query.py) an issuing call costs about 0.3 to 0.4 ms of
+CPU, less than the hop to a helper (pickling both ways, the socket, the reader thread, the
+metrics replayed): on two cores the server alone spent 0.44x to 0.75x of direct boto3's CPU per
+`iam_user` credential against 0.63x to 0.91x with two helpers, and issued as many credentials
+a second or more (docs/performance.md, "The light IAM path"). Helpers remain a setting for
+configurations that send the calls to boto3 (a proxy, verification off...), where boto3's CPU
+per call is back.
+"""
 
 
 # ---- the server's side ----------------------------------------------------------------------
@@ -606,7 +611,7 @@ class _Clients:
     def _build(self, spec_id: int) -> IAM | STS:
         spec = self.specs[spec_id]
         if spec.service == "iam":
-            return build_iam(spec, self._telemetry)
+            return LightIAM(build_iam(spec, self._telemetry), self._telemetry)
         return LightSTS(build_sts(spec, self._telemetry), self._telemetry)
 
     def operation(self, spec_id: int, method: str) -> Callable[..., object]:
