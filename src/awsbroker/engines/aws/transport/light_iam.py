@@ -60,6 +60,10 @@ if TYPE_CHECKING:
         EmptyResponseMetadataTypeDef,
         GetGroupPolicyRequestTypeDef,
         GetGroupPolicyResponseTypeDef,
+        GetPolicyRequestTypeDef,
+        GetPolicyResponseTypeDef,
+        GetPolicyVersionRequestTypeDef,
+        GetPolicyVersionResponseTypeDef,
         GetRolePolicyRequestTypeDef,
         GetRolePolicyResponseTypeDef,
         GetUserPolicyRequestTypeDef,
@@ -300,6 +304,14 @@ class LightIAM(LightQuery):
         self, **kwargs: Unpack[GetGroupPolicyRequestTypeDef]
     ) -> GetGroupPolicyResponseTypeDef:
         return self._client.get_group_policy(**kwargs)
+
+    def get_policy(self, **kwargs: Unpack[GetPolicyRequestTypeDef]) -> GetPolicyResponseTypeDef:
+        return self._client.get_policy(**kwargs)
+
+    def get_policy_version(
+        self, **kwargs: Unpack[GetPolicyVersionRequestTypeDef]
+    ) -> GetPolicyVersionResponseTypeDef:
+        return self._client.get_policy_version(**kwargs)
 
     def get_role_policy(
         self, **kwargs: Unpack[GetRolePolicyRequestTypeDef]
