@@ -13,15 +13,15 @@ import pytest
 import requests
 from tests.support.cli import CLI
 from tests.support.federation_stand_in import FederationStandIn
-from tests.support.moto_server import REGION, MotoServer, bootstrap_admin, moto_client
+from tests.support.moto_server import (
+    OPEN_TRUST,
+    MotoServer,
+    bootstrap_admin,
+    moto_client,
+    root_config,
+)
 from tests.support.server import ROOT_TOKEN, ServerProcess
 
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
-    }
-)
 S3 = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
 )
@@ -47,18 +47,14 @@ def world(
     cli.env["AWSBROKER_TOKEN"] = ROOT_TOKEN
     access_key, secret_key = federation.admin
     iam = moto_client(moto.endpoint, "iam", access_key, secret_key)
-    role = iam.create_role(RoleName="console", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    role = iam.create_role(RoleName="console", AssumeRolePolicyDocument=OPEN_TRUST)["Role"]["Arn"]
     iam.close()
     moto.enable_auth()
     cli.ok("secrets", "enable", "-path=aws-console", "aws")
     cli.ok(
         "write",
         "aws-console/config/root",
-        f"access_key={access_key}",
-        f"secret_key={secret_key}",
-        f"region={REGION}",
-        f"iam_endpoint={moto.endpoint}",
-        f"sts_endpoint={moto.endpoint}",
+        *root_config(moto.endpoint, access_key, secret_key),
         f"federation_endpoint={federation.endpoint}",
     )
     cli.ok("write", "aws-console/roles/ops", "credential_type=assumed_role", f"role_arns={role}")

@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 from tests.support.cli import CLI
-from tests.support.moto_server import REGION, MotoServer, bootstrap_admin, moto_client
+from tests.support.moto_server import (
+    OPEN_TRUST,
+    MotoServer,
+    bootstrap_admin,
+    moto_client,
+    root_config,
+)
 from tests.support.server import ROOT_TOKEN, ServerProcess
 
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
-    }
-)
 S3 = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
 )
@@ -40,18 +40,14 @@ def world(
     cli = CLI(tmp_path_factory.mktemp("revoke-home"), {"AWSBROKER_ADDR": dev.url})
     cli.env["AWSBROKER_TOKEN"] = ROOT_TOKEN
     iam = moto_client(moto.endpoint, "iam", access_key, secret_key)
-    role = iam.create_role(RoleName="cut", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    role = iam.create_role(RoleName="cut", AssumeRolePolicyDocument=OPEN_TRUST)["Role"]["Arn"]
     iam.close()
     moto.enable_auth()
     cli.ok("secrets", "enable", "-path=aws-cut", "aws")
     cli.ok(
         "write",
         "aws-cut/config/root",
-        f"access_key={access_key}",
-        f"secret_key={secret_key}",
-        f"region={REGION}",
-        f"iam_endpoint={moto.endpoint}",
-        f"sts_endpoint={moto.endpoint}",
+        *root_config(moto.endpoint, access_key, secret_key),
     )
     cli.ok("write", "aws-cut/roles/ops", "credential_type=assumed_role", f"role_arns={role}")
     cli.ok("write", "aws-cut/roles/keys", "credential_type=iam_user", f"policy_document={S3}")

@@ -19,7 +19,14 @@ import boto3
 import httpx
 import pytest
 from tests.support.cli import AWSBROKER, CLI
-from tests.support.moto_server import REGION, MotoServer, bootstrap_admin, moto_client
+from tests.support.moto_server import (
+    OPEN_TRUST,
+    REGION,
+    MotoServer,
+    bootstrap_admin,
+    moto_client,
+    root_config,
+)
 from tests.support.server import ROOT_TOKEN, ServerProcess
 
 SHORT_LEASE = 6
@@ -27,12 +34,6 @@ CALLER = json.dumps(
     {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}],
-    }
-)
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
     }
 )
 ASSUMED_CREDS_POLICY = 'path "aws/creds/assumed" { capabilities = ["read"] }\n'
@@ -56,7 +57,7 @@ def world(moto: MotoServer, dev: ServerProcess, tmp_path_factory: pytest.TempPat
     cli.env["AWSBROKER_TOKEN"] = ROOT_TOKEN
     access_key, secret_key = bootstrap_admin(moto.endpoint)
     iam = moto_client(moto.endpoint, "iam", access_key, secret_key)
-    role = iam.create_role(RoleName="target", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    role = iam.create_role(RoleName="target", AssumeRolePolicyDocument=OPEN_TRUST)["Role"]["Arn"]
     iam.put_role_policy(RoleName="target", PolicyName="caller", PolicyDocument=CALLER)
     iam.close()
     moto.enable_auth()
@@ -65,11 +66,7 @@ def world(moto: MotoServer, dev: ServerProcess, tmp_path_factory: pytest.TempPat
         cli.ok(
             "write",
             f"{mount}/config/root",
-            f"access_key={access_key}",
-            f"secret_key={secret_key}",
-            f"region={REGION}",
-            f"iam_endpoint={moto.endpoint}",
-            f"sts_endpoint={moto.endpoint}",
+            *root_config(moto.endpoint, access_key, secret_key),
         )
     cli.ok("write", "aws/roles/user", "credential_type=iam_user", f"policy_document={CALLER}")
     cli.ok("write", "aws/roles/assumed", "credential_type=assumed_role", f"role_arns={role}")

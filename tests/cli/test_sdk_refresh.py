@@ -26,18 +26,19 @@ import boto3
 import httpx
 import pytest
 from tests.support.cli import AWSBROKER, CLI, clean_environ
-from tests.support.moto_server import REGION, MotoServer, bootstrap_admin, moto_client
+from tests.support.moto_server import (
+    OPEN_TRUST,
+    REGION,
+    MotoServer,
+    bootstrap_admin,
+    moto_client,
+    root_config,
+)
 from tests.support.server import ROOT_TOKEN, ServerProcess
 
 AWS_CLI = Path(sys.executable).parent / "aws"
 CALLS = 20
 CLI_RUNS = 10  # each run of the AWS CLI is a new process (about 1.3 s here)
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
-    }
-)
 CALLER = json.dumps(
     {
         "Version": "2012-10-17",
@@ -65,16 +66,12 @@ def world(moto: MotoServer, dev: ServerProcess, tmp_path_factory: pytest.TempPat
     cli.env["AWSBROKER_TOKEN"] = ROOT_TOKEN
     access_key, secret_key = bootstrap_admin(moto.endpoint)
     iam = moto_client(moto.endpoint, "iam", access_key, secret_key)
-    arn = iam.create_role(RoleName="target", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    arn = iam.create_role(RoleName="target", AssumeRolePolicyDocument=OPEN_TRUST)["Role"]["Arn"]
     iam.close()
     cli.ok(
         "write",
         "aws/config/root",
-        f"access_key={access_key}",
-        f"secret_key={secret_key}",
-        f"region={REGION}",
-        f"iam_endpoint={moto.endpoint}",
-        f"sts_endpoint={moto.endpoint}",
+        *root_config(moto.endpoint, access_key, secret_key),
     )
     cli.ok("write", "aws/config/lease", "lease=5m", "lease_max=2h")
     cli.env["ROLE_ARN"] = arn

@@ -21,15 +21,9 @@ import pytest
 from botocore.exceptions import SSLError
 from tests.integration.test_tls import self_signed
 from tests.support.cli import AWSBROKER, CLI
-from tests.support.moto_server import REGION, MotoServer, moto_client
+from tests.support.moto_server import OPEN_TRUST, REGION, MotoServer, moto_client
 from tests.support.server import ServerProcess, config_server
 
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
-    }
-)
 PRINT_ENV = "import json, os; print(json.dumps(dict(os.environ)))"
 
 
@@ -63,7 +57,7 @@ def world(tls: ServerProcess, moto: MotoServer, tmp_path_factory: pytest.TempPat
     )
     ca = ["-ca-cert", str(tls.ca_cert)]
     iam = moto_client(moto.endpoint, "iam", "AKIAEXAMPLEEXAMPLE00", "secret")
-    arn = iam.create_role(RoleName="tls-target", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    arn = iam.create_role(RoleName="tls-target", AssumeRolePolicyDocument=OPEN_TRUST)["Role"]["Arn"]
     iam.close()
     cli.ok("secrets", "enable", *ca, "aws")
     cli.ok(

@@ -29,6 +29,13 @@ from moto.server import ThreadedMotoServer
 from tests.support.lifecycle import Service
 
 REGION = "us-east-1"
+# A trust policy any principal may assume (moto checks no trust policy; AWS would).
+OPEN_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+)
 ADMIN_USER = "awsbroker-test-admin"
 ADMIN_POLICY = {
     "Version": "2012-10-17",
@@ -150,3 +157,15 @@ def bootstrap_admin(endpoint: str, user_name: str = ADMIN_USER) -> tuple[str, st
     finally:
         iam.close()
     return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def root_config(endpoint: str, access_key: str, secret_key: str) -> list[str]:
+    """The `config/root` fields of a mount that signs with `access_key` and sends its IAM and
+    STS calls to moto at `endpoint`, as `key=value` arguments of `awsbroker write`."""
+    return [
+        f"access_key={access_key}",
+        f"secret_key={secret_key}",
+        f"region={REGION}",
+        f"iam_endpoint={endpoint}",
+        f"sts_endpoint={endpoint}",
+    ]
