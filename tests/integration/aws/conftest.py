@@ -13,6 +13,7 @@ the proxy records only what the broker did.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import hvac
@@ -36,10 +37,9 @@ def vault(broker: Broker) -> hvac.Client:
     return broker.vault
 
 
-@pytest.fixture
-def bare_aws(moto: MotoServer, proxy: AWSProxy, vault: hvac.Client) -> Iterator[AWSWorld]:
-    """A fresh `aws/` mount (not configured) and a fresh moto with auth on."""
-    fresh_mount(vault, MOUNT)
+@contextmanager
+def _fresh_world(moto: MotoServer, proxy: AWSProxy) -> Iterator[AWSWorld]:
+    """moto wiped, an admin made, auth on, the proxy's faults and records cleared."""
     moto.disable_auth()
     moto.reset()
     access_key, secret_key = bootstrap_admin(moto.endpoint)
@@ -52,6 +52,22 @@ def bare_aws(moto: MotoServer, proxy: AWSProxy, vault: hvac.Client) -> Iterator[
     finally:
         proxy.clear_faults()
         world.close()
+
+
+@pytest.fixture
+def bare_aws(moto: MotoServer, proxy: AWSProxy, vault: hvac.Client) -> Iterator[AWSWorld]:
+    """A fresh `aws/` mount (not configured) and a fresh moto with auth on."""
+    fresh_mount(vault, MOUNT)
+    with _fresh_world(moto, proxy) as world:
+        yield world
+
+
+@pytest.fixture
+def clean_world(moto: MotoServer, proxy: AWSProxy) -> Iterator[AWSWorld]:
+    """A fresh moto with auth on, and no broker attached (the tests that start their own
+    server processes)."""
+    with _fresh_world(moto, proxy) as world:
+        yield world
 
 
 @pytest.fixture

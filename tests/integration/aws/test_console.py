@@ -15,9 +15,8 @@ import pytest
 import requests
 from tests.integration.aws.support import ACCOUNT, AWSWorld, Broker
 from tests.integration.aws.test_session_tags import tags
-from tests.support.aws_proxy import AWSProxy
 from tests.support.federation_stand_in import FederationStandIn
-from tests.support.moto_server import MotoServer, bootstrap_admin
+from tests.support.moto_server import MotoServer
 from tests.support.server import ServerFactory
 
 ALLOW_S3 = json.dumps(
@@ -276,21 +275,6 @@ def test_federation_endpoint_reads_back_and_is_kept_by_later_writes(
 
 
 # --- two processes on one PostgreSQL -----------------------------------------------------------
-
-
-@pytest.fixture
-def clean_world(moto: MotoServer, proxy: AWSProxy) -> Iterator[AWSWorld]:
-    """moto wiped, an admin made, auth on; no broker attached yet."""
-    moto.disable_auth()
-    moto.reset()
-    access_key, secret_key = bootstrap_admin(moto.endpoint)
-    moto.enable_auth()
-    proxy.clear()
-    world = AWSWorld(moto, proxy, access_key, secret_key)
-    try:
-        yield world
-    finally:
-        world.close()
 
 
 @pytest.mark.postgres

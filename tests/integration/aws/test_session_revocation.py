@@ -7,7 +7,6 @@ and drift are proven in process with a manual clock, tests/unit/engines/aws/.)""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,8 +14,6 @@ import hvac
 import hvac.exceptions
 import pytest
 from tests.integration.aws.support import ACCOUNT, AWSWorld, Broker
-from tests.support.aws_proxy import AWSProxy
-from tests.support.moto_server import MotoServer, bootstrap_admin
 from tests.support.server import ServerFactory
 
 S3_READ = json.dumps(
@@ -317,22 +314,6 @@ def test_revoke_sessions_is_a_write_the_policy_must_grant(
 
 
 # --- two processes on one PostgreSQL -----------------------------------------------------------
-
-
-@pytest.fixture
-def clean_world(moto: MotoServer, proxy: AWSProxy) -> Iterator[AWSWorld]:
-    """moto wiped, an admin made, auth on; no broker attached yet."""
-    moto.disable_auth()
-    moto.reset()
-    access_key, secret_key = bootstrap_admin(moto.endpoint)
-    moto.enable_auth()
-    proxy.clear_faults()
-    proxy.clear()
-    world = AWSWorld(moto, proxy, access_key, secret_key)
-    try:
-        yield world
-    finally:
-        world.close()
 
 
 @pytest.mark.postgres
