@@ -153,7 +153,8 @@ CLOCK_SLACK = 5.0
 def cut_older_sessions(backend: AWSBackend, target: Target) -> tuple[Cut, list[str], str]:
     """Deny every session of `target` issued before now, then revoke every lease of this mount
     whose session it cuts. Write-ahead: the cut is stored first; if the deny cannot be written
-    it is removed and the error raised (nothing changed). Once the deny is on AWS, a lease that
+    it is removed, the cut it replaced put back, and the error raised (nothing changed: an
+    earlier cut in force stays, its sessions denied). Once the deny is on AWS, a lease that
     fails to revoke is left to the periodic check, which finishes the cut (its message is the
     third answer). Returns the cut, the leases revoked, and that message ("" when none)."""
     now = backend.system.clock.now()
@@ -165,11 +166,13 @@ def cut_older_sessions(backend: AWSBackend, target: Target) -> tuple[Cut, list[s
         created_at=now,
         boot=backend.system.boot_id,
     )
-    stored = session_deny.put_cut(backend, wanted)
+    previous, stored = session_deny.put_cut(backend, wanted)
     try:
         sync(backend, target)
     except BrokerError:
-        session_deny.replace_cut(backend, stored, None)
+        # Back to the cut in force before (a later cut stored meanwhile stays: its writer
+        # writes it); dropping it would let its sessions, whose leases are revoked, work again.
+        session_deny.replace_cut(backend, stored, previous)
         raise
     return _finish_cut(backend, stored)
 

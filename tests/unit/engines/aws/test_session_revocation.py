@@ -525,7 +525,7 @@ def test_leases_issued_while_a_cut_is_written_are_revoked_only_when_they_can_be_
     target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
     issue(world, "aws/sts/r/before")
     world.clock.advance(60)
-    cut = session_deny.put_cut(
+    _, cut = session_deny.put_cut(
         world.backend,
         session_deny.Cut(
             target=target,
@@ -579,3 +579,21 @@ def test_a_lease_the_cut_fails_to_revoke_is_retried_by_the_periodic_check(world:
     stored = session_deny.get_cut(world.backend, target.key)
     assert stored is not None
     assert stored.done
+
+
+def test_a_second_cut_aws_refuses_leaves_the_first_in_force(world: World) -> None:
+    make_role(world)
+    issue(world, "aws/sts/r/first")
+    world.clock.advance(60)
+    target = session_deny.Target("role", "target", "123456789012")
+    first, _, _ = session_revocation.cut_older_sessions(world.backend, target)
+    assert first.done
+    world.clock.advance(60)
+    world.proxy.inject("PutRolePolicy", 403, "AccessDenied", "no", times=1)
+    with pytest.raises(BrokerError, match="Error writing the session deny policy"):
+        session_revocation.cut_older_sessions(world.backend, target)
+    # The failed cut changed nothing: the first is still stored, and still written on AWS
+    # after the periodic check (its sessions' leases were revoked: they must stay denied).
+    assert session_deny.get_cut(world.backend, target.key) == first
+    world.backend.periodic()
+    assert inline(world) == cut_document(first.before)

@@ -158,9 +158,10 @@ def get_cut(backend: AWSBackend, target_key: str) -> Cut | None:
     return Cut.from_record(blob) if blob is not None else None
 
 
-def put_cut(backend: AWSBackend, cut: Cut) -> Cut:
+def put_cut(backend: AWSBackend, cut: Cut) -> tuple[Cut | None, Cut]:
     """Store `cut`, merged with the one stored (the later `before` and `ends_at` of the two;
-    not done, since its leases are to be revoked). Returns what was stored."""
+    not done, since its leases are to be revoked). Returns the cut it replaced (None when
+    none), to be put back should the new one not reach AWS, and what was stored."""
     key = CUT_PREFIX + cut.target.key
     while True:
         blob = backend.storage.get(key)
@@ -175,7 +176,7 @@ def put_cut(backend: AWSBackend, cut: Cut) -> Cut:
                 boot=cut.boot,
             )
         if backend.storage.compare_and_set(key, blob, merged.to_record()):
-            return merged
+            return (Cut.from_record(blob) if blob is not None else None), merged
 
 
 def replace_cut(backend: AWSBackend, old: Cut, new: Cut | None) -> bool:
