@@ -132,11 +132,30 @@ def _target(block: JSONObject) -> Target:
 
 
 def _covered(backend: AWSBackend, target: Target, issued_at: float) -> bool:
+    """Whether a cut known to be on AWS denies a session issued at `issued_at`: a done cut, or
+    the one this thread has just written and is revoking the leases of. A cut only stored (its
+    writer's PutRolePolicy may be in flight on another node, and may fail and be undone) is not
+    trusted: the lease gets a deny of its own, redundant if the cut holds."""
     cut = session_deny.get_cut(backend, target.key)
     now = backend.system.clock.now()
+    if cut is None or cut.ends_at <= now:
+        return False
+    before = cut.before if cut.done else _written_here().get(target.key, 0.0)
     # Issued well before the cut: nodes' clocks may differ a little, and a session a skewed
     # node stamped just before the cut may have been issued after it on AWS's clock.
-    return cut is not None and cut.ends_at > now and issued_at < cut.before - CLOCK_SLACK
+    return issued_at < before - CLOCK_SLACK
+
+
+_local = threading.local()
+
+
+def _written_here() -> dict[str, float]:
+    """The cuts this thread has written on AWS and is revoking the leases of (target key: the
+    cut's time)."""
+    found: dict[str, float] | None = getattr(_local, "cuts", None)
+    if found is None:
+        found = _local.cuts = {}
+    return found
 
 
 # --- every older session of one identity (`aws:TokenIssueTime`) ------------------------------
@@ -194,6 +213,9 @@ def _finish_cut(backend: AWSBackend, cut: Cut) -> tuple[Cut, list[str], str]:
         return which(internal) and isinstance(internal.get(FIELD), dict)
 
     revoked: list[str] = []
+    written = _written_here()
+    outer = written.get(cut.target.key)
+    written[cut.target.key] = cut.before  # on AWS: the walk's revocations rely on it
     try:  # every lease of the mount: creds/, sts/, container-creds/, console/
         revoked += backend.system.revoke_leases("", cut.before, which)
         revoked += backend.system.revoke_leases("", until, marked)
@@ -203,6 +225,11 @@ def _finish_cut(backend: AWSBackend, cut: Cut) -> tuple[Cut, list[str], str]:
             "retry: %s", cut.target.kind, cut.target.name, exc,
         )  # fmt: skip
         return cut, revoked, "; ".join(exc.messages)
+    finally:
+        if outer is None:
+            written.pop(cut.target.key, None)
+        else:
+            written[cut.target.key] = outer
     done = dataclasses.replace(cut, done=True)
     session_deny.replace_cut(backend, cut, done)  # a newer cut meanwhile stays not done
     log.info(

@@ -597,3 +597,30 @@ def test_a_second_cut_aws_refuses_leaves_the_first_in_force(world: World) -> Non
     assert session_deny.get_cut(world.backend, target.key) == first
     world.backend.periodic()
     assert inline(world) == cut_document(first.before)
+
+
+def test_a_lease_revoked_while_another_node_writes_a_cut_is_denied_on_its_own(
+    world: World,
+) -> None:
+    """A cut stored but not yet on AWS (another node's PutRolePolicy in flight) may still fail
+    and be undone: a lease revoked meanwhile is not counted as covered by it."""
+    role_id = make_role(world)
+    secret = issue(world, "aws/sts/r/x")
+    world.clock.advance(60)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    _, pending = session_deny.put_cut(
+        world.backend,
+        session_deny.Cut(
+            target=target,
+            before=float(math.ceil(world.clock.now())),
+            ends_at=world.clock.now() + session_revocation.ROLE_SESSION_MAX,
+            created_at=world.clock.now(),
+            boot="boot-of-another-node",
+        ),
+    )
+    world.clock.advance(1)
+    revoke(world, secret, "aws/sts/r/x")
+    # The other node's write fails: its cut is undone.
+    assert session_deny.replace_cut(world.backend, pending, None)
+    world.backend.periodic()
+    assert denied(world) == [userid(world, role_id, secret)]
