@@ -468,7 +468,11 @@ def test_a_renewal_answered_after_sign_out_leaves_nothing_signed_in(
     answer that arrives after the person signed out is dropped, not adopted."""
     token = token_for(root_client, "default", ttl="6s", explicit_max_ttl="1h")
     held: list[Route] = []
-    page.route("**/v1/auth/token/lookup-self", held.append)
+
+    def hold(route: Route) -> None:  # Playwright wants a Python function, not a builtin
+        held.append(route)
+
+    page.route("**/v1/auth/token/lookup-self", hold)
     page.goto("/ui/")
     page.get_by_label("Token").fill(token)
     page.get_by_role("button", name="Sign in with a token").click()
