@@ -14,7 +14,9 @@ lease still exists though the process that wrote them is gone (a crash between t
 revocation did not finish, and the lease manager retries it if it is due), then rewrites each
 identity's policy; it also reads every policy back (the inline one and the default version of
 each managed overflow policy) and rewrites one that was changed or removed by hand (drift),
-counting it and logging it.
+counting it and logging it. An identity whose write failed (AWS may have applied it anyway)
+is marked (`session_deny.mark_dirty`), and the check rewrites it from its records even when
+none is left.
 
 A cut (`cut_older_sessions`) denies every session of an identity issued before a moment
 (`aws:TokenIssueTime`, a second statement of the inline policy) and revokes, through the lease
@@ -119,6 +121,7 @@ def revoke(backend: AWSBackend, internal: JSONObject, issued_at: float = 0.0) ->
             cut_older_sessions(backend, target)
     except BrokerError:
         session_deny.delete(backend, entry)
+        session_deny.mark_dirty(backend, target)  # the write may have reached AWS
         raise
 
 
@@ -192,6 +195,7 @@ def cut_older_sessions(backend: AWSBackend, target: Target) -> tuple[Cut, list[s
         # Back to the cut in force before (a later cut stored meanwhile stays: its writer
         # writes it); dropping it would let its sessions, whose leases are revoked, work again.
         session_deny.replace_cut(backend, stored, previous)
+        session_deny.mark_dirty(backend, target)  # the write may have reached AWS
         raise
     return _finish_cut(backend, stored)
 
@@ -374,16 +378,26 @@ def maintain(backend: AWSBackend) -> None:
     ended cuts) and rewrite that identity's policies; otherwise read them back and rewrite
     them if they are not what is stored (drift)."""
     now = backend.system.clock.now()
-    for key in sorted(set(session_deny.target_keys(backend)) | set(session_deny.cut_keys(backend))):
+    marked = session_deny.dirty(backend)
+    keys = set(session_deny.target_keys(backend)) | set(session_deny.cut_keys(backend))
+    for key in sorted(keys | set(marked)):
         stored = session_deny.entries(backend, key)
         cut = session_deny.get_cut(backend, key)
-        if not stored and cut is None:
+        mark = marked.get(key)
+        if cut is not None:
+            target = cut.target
+        elif stored:
+            target = stored[0].target
+        elif mark is not None:
+            target = mark[0]
+        else:
             continue
-        target = cut.target if cut is not None else stored[0].target
         dropped = [e for e in stored if e.ends_at <= now or _abandoned(backend, e, now)]
         ended = cut is not None and cut.ends_at <= now
         try:
-            if cut is not None and not cut.done and not ended and _stalled(backend, cut, now):
+            if not stored and cut is None:
+                sync(backend, target)  # a failed write may have left a deny: nothing to deny
+            elif cut is not None and not cut.done and not ended and _stalled(backend, cut, now):
                 sync(backend, target)  # roll forward: the deny, then its leases
                 _finish_cut(backend, cut)
             elif dropped or ended:
@@ -397,6 +411,8 @@ def maintain(backend: AWSBackend) -> None:
                     sync(backend, target)  # a cut stored meanwhile is written back
             else:
                 _check_drift(backend, target)
+            if mark is not None:
+                session_deny.clear_dirty(backend, key, mark[1])
         except BrokerError as exc:
             log.warning(
                 "session deny policy of %s %s not rewritten, will retry: %s",

@@ -21,7 +21,7 @@ from tests.support.moto_server import MotoServer, moto_client
 from awsbroker.engines.aws import deny_policies, session_revocation
 from awsbroker.engines.aws.records import session_deny
 from awsbroker.engines.aws.records.lease_config import SECRET_ACCESS_KEYS
-from awsbroker.sdk.errors import BrokerError, InvalidRequest
+from awsbroker.sdk.errors import BrokerError, InvalidRequest, UpstreamError
 from awsbroker.sdk.logical import Operation, Request, Secret
 from awsbroker.sdk.telemetry import SESSION_DENY_REWRITES
 
@@ -624,3 +624,52 @@ def test_a_lease_revoked_while_another_node_writes_a_cut_is_denied_on_its_own(
     assert session_deny.replace_cut(world.backend, pending, None)
     world.backend.periodic()
     assert denied(world) == [userid(world, role_id, secret)]
+
+
+def test_a_cut_that_reached_aws_though_its_write_failed_is_taken_off_aws(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PutRolePolicy AWS applied but whose answer was lost (a read timeout): the cut is
+    undone in storage, so the periodic check takes it off AWS too; the lease it did not revoke
+    has working credentials again."""
+    make_role(world)
+    issue(world, "aws/sts/r/live")
+    world.clock.advance(60)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    real_write = session_revocation._write
+
+    def applied_then_lost(*args: Any) -> None:
+        real_write(*args)
+        raise UpstreamError("Error writing the session deny policy on target: read timeout")
+
+    monkeypatch.setattr(session_revocation, "_write", applied_then_lost)
+    with pytest.raises(UpstreamError):
+        session_revocation.cut_older_sessions(world.backend, target)
+    monkeypatch.setattr(session_revocation, "_write", real_write)
+    assert world.system.lease_exists("aws/sts/r/live")
+    assert session_deny.get_cut(world.backend, target.key) is None
+
+    world.backend.periodic()
+    assert world.iam().list_role_policies(RoleName="target")["PolicyNames"] == []
+
+
+def test_a_deny_that_reached_aws_though_its_write_failed_is_taken_off_aws(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for one revocation: its lease stays, so its session must work again."""
+    make_role(world)
+    secret = issue(world, "aws/sts/r/kept")
+    real_write = session_revocation._write
+
+    def applied_then_lost(*args: Any) -> None:
+        real_write(*args)
+        raise UpstreamError("Error writing the session deny policy on target: read timeout")
+
+    monkeypatch.setattr(session_revocation, "_write", applied_then_lost)
+    with pytest.raises(UpstreamError):
+        revoke(world, secret, "aws/sts/r/kept")
+    monkeypatch.setattr(session_revocation, "_write", real_write)
+    assert len(denied(world)) == 1  # on AWS, with no record left
+
+    world.backend.periodic()
+    assert world.iam().list_role_policies(RoleName="target")["PolicyNames"] == []
