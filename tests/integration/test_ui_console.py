@@ -461,6 +461,41 @@ def test_the_page_renews_a_token_in_use(page: Page, root_client: hvac.Client) ->
     expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
 
 
+def test_a_renewal_answered_after_sign_out_leaves_nothing_signed_in(
+    page: Page, root_client: hvac.Client
+) -> None:
+    """The page's renewal reads the token back (`lookup-self`, whose `id` is the token); an
+    answer that arrives after the person signed out is dropped, not adopted."""
+    token = token_for(root_client, "default", ttl="6s", explicit_max_ttl="1h")
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # Playwright wants a Python function, not a builtin
+        held.append(route)
+
+    page.route("**/v1/auth/token/lookup-self", hold)
+    page.goto("/ui/")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in with a token").click()
+    deadline = time.monotonic() + 5
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    held.pop().continue_()  # the sign-in's own lookup
+    expect(page.get_by_role("heading", name="My credentials")).to_be_visible()
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:  # the renewal's lookup, held
+        page.mouse.move(10 + int(time.monotonic() * 10) % 50, 10)
+        page.wait_for_timeout(200)
+    assert held, "the page never renewed its token"
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    held.pop().continue_()
+    page.wait_for_timeout(500)
+    state = page.evaluate(
+        "import('/ui/session.js').then((m) => JSON.stringify([m.state.self, m.state.expiresAt]))"
+    )
+    assert token not in state
+    assert json.loads(state) == [None, 0]
+
+
 def test_an_expired_token_signs_the_page_out(page: Page, root_client: hvac.Client) -> None:
     token = token_for(root_client, "default", ttl="5s", renewable=False)
     sign_in(page, token)

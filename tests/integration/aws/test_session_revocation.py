@@ -294,6 +294,25 @@ def test_revoke_sessions_refusals_are_400s_that_write_nothing(
     assert aws.mutating_calls() == []
 
 
+def test_revoke_sessions_that_fails_on_a_later_target_names_the_ones_it_cut(
+    aws: AWSWorld, vault: hvac.Client, broker: Broker
+) -> None:
+    """With several target roles the cuts are made one by one: one AWS refuses after another
+    was cut leaves that one cut (its leases revoked), and the error says so."""
+    arn = aws.create_role("cut-first")
+    missing = f"arn:aws:iam::{ACCOUNT}:role/no-such-role"
+    vault.write("aws/roles/two", credential_type="assumed_role", role_arns=[arn, missing])
+    vault.write("aws/roles/one", credential_type="assumed_role", role_arns=[arn])
+    lease = assumed(vault, "one")
+
+    errors = broker.errors("POST", "aws/revoke-sessions/two", 400)
+
+    assert "Error writing the session deny policy on no-such-role" in errors[0]
+    assert len(deny_policies(aws, "cut-first")) == 1
+    assert lease_gone(vault, lease["lease_id"])
+    assert any("role cut-first" in e and "already cut" in e for e in errors), errors
+
+
 def test_revoke_sessions_is_a_write_the_policy_must_grant(
     aws: AWSWorld, vault: hvac.Client, broker: Broker
 ) -> None:

@@ -25,7 +25,7 @@ from awsbroker.engines.aws.records.role import (
 )
 from awsbroker.engines.aws.records.session_deny import ROLE, USER, Target
 from awsbroker.engines.aws.transport.errors import AWS_ERRORS, aws_error
-from awsbroker.sdk.errors import InvalidRequest
+from awsbroker.sdk.errors import BrokerError, InvalidRequest
 from awsbroker.sdk.fields import Field, FieldData
 from awsbroker.sdk.fields import FieldType as T
 from awsbroker.sdk.framework import Path
@@ -83,6 +83,14 @@ def _iso(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _already_cut(cut_of: list[JSONObject], revoked: list[str]) -> str:
+    names = ", ".join(f"{c['kind']} {c['name']} ({c['account']})" for c in cut_of)
+    return (
+        f"already cut before this failure: every session of {names} issued before now, "
+        f"{len(revoked)} lease(s) revoked with them; a retry cuts them again"
+    )
+
+
 def revoke_sessions(b: AWSBackend, req: Request, fd: FieldData) -> Response:
     name = fd.get_str("name")
     role = load_role(b, name)
@@ -92,7 +100,12 @@ def revoke_sessions(b: AWSBackend, req: Request, fd: FieldData) -> Response:
     revoked: list[str] = []
     warnings: list[str] = []
     for target in targets(b, name, role):
-        cut, leases, problem = sr.cut_older_sessions(b, target)
+        try:
+            cut, leases, problem = sr.cut_older_sessions(b, target)
+        except BrokerError as exc:
+            if cut_of:  # the identities before it stay cut: the caller is told which
+                exc.messages.append(_already_cut(cut_of, revoked))
+            raise
         revoked += leases
         cut_of.append(
             {

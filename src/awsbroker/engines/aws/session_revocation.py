@@ -14,7 +14,9 @@ lease still exists though the process that wrote them is gone (a crash between t
 revocation did not finish, and the lease manager retries it if it is due), then rewrites each
 identity's policy; it also reads every policy back (the inline one and the default version of
 each managed overflow policy) and rewrites one that was changed or removed by hand (drift),
-counting it and logging it.
+counting it and logging it. An identity whose write failed (AWS may have applied it anyway)
+is marked (`session_deny.mark_dirty`), and the check rewrites it from its records even when
+none is left.
 
 A cut (`cut_older_sessions`) denies every session of an identity issued before a moment
 (`aws:TokenIssueTime`, a second statement of the inline policy) and revokes, through the lease
@@ -119,6 +121,7 @@ def revoke(backend: AWSBackend, internal: JSONObject, issued_at: float = 0.0) ->
             cut_older_sessions(backend, target)
     except BrokerError:
         session_deny.delete(backend, entry)
+        session_deny.mark_dirty(backend, target)  # the write may have reached AWS
         raise
 
 
@@ -132,11 +135,30 @@ def _target(block: JSONObject) -> Target:
 
 
 def _covered(backend: AWSBackend, target: Target, issued_at: float) -> bool:
+    """Whether a cut known to be on AWS denies a session issued at `issued_at`: a done cut, or
+    the one this thread has just written and is revoking the leases of. A cut only stored (its
+    writer's PutRolePolicy may be in flight on another node, and may fail and be undone) is not
+    trusted: the lease gets a deny of its own, redundant if the cut holds."""
     cut = session_deny.get_cut(backend, target.key)
     now = backend.system.clock.now()
+    if cut is None or cut.ends_at <= now:
+        return False
+    before = cut.before if cut.done else _written_here().get(target.key, 0.0)
     # Issued well before the cut: nodes' clocks may differ a little, and a session a skewed
     # node stamped just before the cut may have been issued after it on AWS's clock.
-    return cut is not None and cut.ends_at > now and issued_at < cut.before - CLOCK_SLACK
+    return issued_at < before - CLOCK_SLACK
+
+
+_local = threading.local()
+
+
+def _written_here() -> dict[str, float]:
+    """The cuts this thread has written on AWS and is revoking the leases of (target key: the
+    cut's time)."""
+    found: dict[str, float] | None = getattr(_local, "cuts", None)
+    if found is None:
+        found = _local.cuts = {}
+    return found
 
 
 # --- every older session of one identity (`aws:TokenIssueTime`) ------------------------------
@@ -153,7 +175,8 @@ CLOCK_SLACK = 5.0
 def cut_older_sessions(backend: AWSBackend, target: Target) -> tuple[Cut, list[str], str]:
     """Deny every session of `target` issued before now, then revoke every lease of this mount
     whose session it cuts. Write-ahead: the cut is stored first; if the deny cannot be written
-    it is removed and the error raised (nothing changed). Once the deny is on AWS, a lease that
+    it is removed, the cut it replaced put back, and the error raised (nothing changed: an
+    earlier cut in force stays, its sessions denied). Once the deny is on AWS, a lease that
     fails to revoke is left to the periodic check, which finishes the cut (its message is the
     third answer). Returns the cut, the leases revoked, and that message ("" when none)."""
     now = backend.system.clock.now()
@@ -165,11 +188,14 @@ def cut_older_sessions(backend: AWSBackend, target: Target) -> tuple[Cut, list[s
         created_at=now,
         boot=backend.system.boot_id,
     )
-    stored = session_deny.put_cut(backend, wanted)
+    previous, stored = session_deny.put_cut(backend, wanted)
     try:
         sync(backend, target)
     except BrokerError:
-        session_deny.replace_cut(backend, stored, None)
+        # Back to the cut in force before (a later cut stored meanwhile stays: its writer
+        # writes it); dropping it would let its sessions, whose leases are revoked, work again.
+        session_deny.replace_cut(backend, stored, previous)
+        session_deny.mark_dirty(backend, target)  # the write may have reached AWS
         raise
     return _finish_cut(backend, stored)
 
@@ -191,6 +217,9 @@ def _finish_cut(backend: AWSBackend, cut: Cut) -> tuple[Cut, list[str], str]:
         return which(internal) and isinstance(internal.get(FIELD), dict)
 
     revoked: list[str] = []
+    written = _written_here()
+    outer = written.get(cut.target.key)
+    written[cut.target.key] = cut.before  # on AWS: the walk's revocations rely on it
     try:  # every lease of the mount: creds/, sts/, container-creds/, console/
         revoked += backend.system.revoke_leases("", cut.before, which)
         revoked += backend.system.revoke_leases("", until, marked)
@@ -200,6 +229,11 @@ def _finish_cut(backend: AWSBackend, cut: Cut) -> tuple[Cut, list[str], str]:
             "retry: %s", cut.target.kind, cut.target.name, exc,
         )  # fmt: skip
         return cut, revoked, "; ".join(exc.messages)
+    finally:
+        if outer is None:
+            written.pop(cut.target.key, None)
+        else:
+            written[cut.target.key] = outer
     done = dataclasses.replace(cut, done=True)
     session_deny.replace_cut(backend, cut, done)  # a newer cut meanwhile stays not done
     log.info(
@@ -344,16 +378,26 @@ def maintain(backend: AWSBackend) -> None:
     ended cuts) and rewrite that identity's policies; otherwise read them back and rewrite
     them if they are not what is stored (drift)."""
     now = backend.system.clock.now()
-    for key in sorted(set(session_deny.target_keys(backend)) | set(session_deny.cut_keys(backend))):
+    marked = session_deny.dirty(backend)
+    keys = set(session_deny.target_keys(backend)) | set(session_deny.cut_keys(backend))
+    for key in sorted(keys | set(marked)):
         stored = session_deny.entries(backend, key)
         cut = session_deny.get_cut(backend, key)
-        if not stored and cut is None:
+        mark = marked.get(key)
+        if cut is not None:
+            target = cut.target
+        elif stored:
+            target = stored[0].target
+        elif mark is not None:
+            target = mark[0]
+        else:
             continue
-        target = cut.target if cut is not None else stored[0].target
         dropped = [e for e in stored if e.ends_at <= now or _abandoned(backend, e, now)]
         ended = cut is not None and cut.ends_at <= now
         try:
-            if cut is not None and not cut.done and not ended and _stalled(backend, cut, now):
+            if not stored and cut is None:
+                sync(backend, target)  # a failed write may have left a deny: nothing to deny
+            elif cut is not None and not cut.done and not ended and _stalled(backend, cut, now):
                 sync(backend, target)  # roll forward: the deny, then its leases
                 _finish_cut(backend, cut)
             elif dropped or ended:
@@ -367,6 +411,8 @@ def maintain(backend: AWSBackend) -> None:
                     sync(backend, target)  # a cut stored meanwhile is written back
             else:
                 _check_drift(backend, target)
+            if mark is not None:
+                session_deny.clear_dirty(backend, key, mark[1])
         except BrokerError as exc:
             log.warning(
                 "session deny policy of %s %s not rewritten, will retry: %s",

@@ -71,6 +71,7 @@ export function signOut(reason) {
   state.token = null;
   useToken(null);
   state.self = null;
+  state.expiresAt = 0;
   state.operator = false;
   state.countdowns = [];
   sessionStorage.removeItem(TOKEN_KEY);
@@ -127,10 +128,14 @@ function maybeRenew(now) {
   // Renew when half the lifetime is spent, if the person is still here.
   if (left > full / 2 || now - state.lastActivity > idleSeconds() * 1000) return;
   state.renewing = true;
+  // An answer that arrives after sign-out (or a new sign-in) is dropped: lookup-self's data
+  // holds the token itself (`id`), and the page signed out keeps none of it.
+  const renewed = state.token;
+  const current = () => state.token === renewed;
   api("POST", "auth/token/renew-self", {})
-    .then(() => api("GET", "auth/token/lookup-self"))
-    .then((answer) => { adopt(answer.data); })
-    .catch((error) => { announce(`Renewing the token failed: ${error.message}`); })
+    .then(() => (current() ? api("GET", "auth/token/lookup-self") : null))
+    .then((answer) => { if (answer && current()) adopt(answer.data); })
+    .catch((error) => { if (current()) announce(`Renewing the token failed: ${error.message}`); })
     .finally(() => { state.renewing = false; });
 }
 

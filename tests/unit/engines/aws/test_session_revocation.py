@@ -21,7 +21,7 @@ from tests.support.moto_server import MotoServer, moto_client
 from awsbroker.engines.aws import deny_policies, session_revocation
 from awsbroker.engines.aws.records import session_deny
 from awsbroker.engines.aws.records.lease_config import SECRET_ACCESS_KEYS
-from awsbroker.sdk.errors import BrokerError, InvalidRequest
+from awsbroker.sdk.errors import BrokerError, InvalidRequest, UpstreamError
 from awsbroker.sdk.logical import Operation, Request, Secret
 from awsbroker.sdk.telemetry import SESSION_DENY_REWRITES
 
@@ -525,7 +525,7 @@ def test_leases_issued_while_a_cut_is_written_are_revoked_only_when_they_can_be_
     target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
     issue(world, "aws/sts/r/before")
     world.clock.advance(60)
-    cut = session_deny.put_cut(
+    _, cut = session_deny.put_cut(
         world.backend,
         session_deny.Cut(
             target=target,
@@ -579,3 +579,97 @@ def test_a_lease_the_cut_fails_to_revoke_is_retried_by_the_periodic_check(world:
     stored = session_deny.get_cut(world.backend, target.key)
     assert stored is not None
     assert stored.done
+
+
+def test_a_second_cut_aws_refuses_leaves_the_first_in_force(world: World) -> None:
+    make_role(world)
+    issue(world, "aws/sts/r/first")
+    world.clock.advance(60)
+    target = session_deny.Target("role", "target", "123456789012")
+    first, _, _ = session_revocation.cut_older_sessions(world.backend, target)
+    assert first.done
+    world.clock.advance(60)
+    world.proxy.inject("PutRolePolicy", 403, "AccessDenied", "no", times=1)
+    with pytest.raises(BrokerError, match="Error writing the session deny policy"):
+        session_revocation.cut_older_sessions(world.backend, target)
+    # The failed cut changed nothing: the first is still stored, and still written on AWS
+    # after the periodic check (its sessions' leases were revoked: they must stay denied).
+    assert session_deny.get_cut(world.backend, target.key) == first
+    world.backend.periodic()
+    assert inline(world) == cut_document(first.before)
+
+
+def test_a_lease_revoked_while_another_node_writes_a_cut_is_denied_on_its_own(
+    world: World,
+) -> None:
+    """A cut stored but not yet on AWS (another node's PutRolePolicy in flight) may still fail
+    and be undone: a lease revoked meanwhile is not counted as covered by it."""
+    role_id = make_role(world)
+    secret = issue(world, "aws/sts/r/x")
+    world.clock.advance(60)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    _, pending = session_deny.put_cut(
+        world.backend,
+        session_deny.Cut(
+            target=target,
+            before=float(math.ceil(world.clock.now())),
+            ends_at=world.clock.now() + session_revocation.ROLE_SESSION_MAX,
+            created_at=world.clock.now(),
+            boot="boot-of-another-node",
+        ),
+    )
+    world.clock.advance(1)
+    revoke(world, secret, "aws/sts/r/x")
+    # The other node's write fails: its cut is undone.
+    assert session_deny.replace_cut(world.backend, pending, None)
+    world.backend.periodic()
+    assert denied(world) == [userid(world, role_id, secret)]
+
+
+def test_a_cut_that_reached_aws_though_its_write_failed_is_taken_off_aws(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PutRolePolicy AWS applied but whose answer was lost (a read timeout): the cut is
+    undone in storage, so the periodic check takes it off AWS too; the lease it did not revoke
+    has working credentials again."""
+    make_role(world)
+    issue(world, "aws/sts/r/live")
+    world.clock.advance(60)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    real_write = session_revocation._write
+
+    def applied_then_lost(*args: Any) -> None:
+        real_write(*args)
+        raise UpstreamError("Error writing the session deny policy on target: read timeout")
+
+    monkeypatch.setattr(session_revocation, "_write", applied_then_lost)
+    with pytest.raises(UpstreamError):
+        session_revocation.cut_older_sessions(world.backend, target)
+    monkeypatch.setattr(session_revocation, "_write", real_write)
+    assert world.system.lease_exists("aws/sts/r/live")
+    assert session_deny.get_cut(world.backend, target.key) is None
+
+    world.backend.periodic()
+    assert world.iam().list_role_policies(RoleName="target")["PolicyNames"] == []
+
+
+def test_a_deny_that_reached_aws_though_its_write_failed_is_taken_off_aws(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for one revocation: its lease stays, so its session must work again."""
+    make_role(world)
+    secret = issue(world, "aws/sts/r/kept")
+    real_write = session_revocation._write
+
+    def applied_then_lost(*args: Any) -> None:
+        real_write(*args)
+        raise UpstreamError("Error writing the session deny policy on target: read timeout")
+
+    monkeypatch.setattr(session_revocation, "_write", applied_then_lost)
+    with pytest.raises(UpstreamError):
+        revoke(world, secret, "aws/sts/r/kept")
+    monkeypatch.setattr(session_revocation, "_write", real_write)
+    assert len(denied(world)) == 1  # on AWS, with no record left
+
+    world.backend.periodic()
+    assert world.iam().list_role_policies(RoleName="target")["PolicyNames"] == []

@@ -2,6 +2,8 @@
 
     session-deny/id                         this mount's random id, in its policies' names
     session-deny/t/<target key>/<entry id>  a revoked session of one identity (role or user)
+    session-deny/d/<target key>             an identity whose write failed (AWS may have
+                                            applied it anyway): the periodic check rewrites it
 
 An entry is written before the deny it stands for is put on AWS (write-ahead): the policy on
 an identity is always rebuilt from the stored entries of that identity, so an entry that
@@ -158,9 +160,10 @@ def get_cut(backend: AWSBackend, target_key: str) -> Cut | None:
     return Cut.from_record(blob) if blob is not None else None
 
 
-def put_cut(backend: AWSBackend, cut: Cut) -> Cut:
+def put_cut(backend: AWSBackend, cut: Cut) -> tuple[Cut | None, Cut]:
     """Store `cut`, merged with the one stored (the later `before` and `ends_at` of the two;
-    not done, since its leases are to be revoked). Returns what was stored."""
+    not done, since its leases are to be revoked). Returns the cut it replaced (None when
+    none), to be put back should the new one not reach AWS, and what was stored."""
     key = CUT_PREFIX + cut.target.key
     while True:
         blob = backend.storage.get(key)
@@ -175,7 +178,7 @@ def put_cut(backend: AWSBackend, cut: Cut) -> Cut:
                 boot=cut.boot,
             )
         if backend.storage.compare_and_set(key, blob, merged.to_record()):
-            return merged
+            return (Cut.from_record(blob) if blob is not None else None), merged
 
 
 def replace_cut(backend: AWSBackend, old: Cut, new: Cut | None) -> bool:
@@ -188,3 +191,31 @@ def replace_cut(backend: AWSBackend, old: Cut, new: Cut | None) -> bool:
 
 def cut_keys(backend: AWSBackend) -> list[str]:
     return list(backend.storage.list(CUT_PREFIX))
+
+
+# An identity whose policies may differ from its records: a write failed, and its record was
+# taken back, but AWS may have applied it (an answer lost to a timeout). With no record left
+# the periodic check would never visit it; this one makes it, once, rewriting the policies from
+# the records (none: they are removed).
+#     session-deny/d/<target key>  {"target": ..., "nonce": ...}
+DIRTY_PREFIX = "session-deny/d/"
+
+
+def mark_dirty(backend: AWSBackend, target: Target) -> None:
+    record = {"target": asdict(target), "nonce": secrets.token_hex(8)}
+    backend.storage.put(DIRTY_PREFIX + target.key, json.dumps(record).encode())
+
+
+def dirty(backend: AWSBackend) -> dict[str, tuple[Target, bytes]]:
+    """The identities marked, by target key: the target and the record (to clear it)."""
+    found: dict[str, tuple[Target, bytes]] = {}
+    for key in backend.storage.list(DIRTY_PREFIX):
+        blob = backend.storage.get(DIRTY_PREFIX + key)
+        if blob is not None:
+            found[key] = (Target(**json.loads(blob)["target"]), blob)
+    return found
+
+
+def clear_dirty(backend: AWSBackend, key: str, blob: bytes) -> None:
+    """Clear the mark if it is still `blob` (a failure since marks it again)."""
+    backend.storage.compare_and_set(DIRTY_PREFIX + key, blob, None)
