@@ -434,7 +434,7 @@ def test_idle_sign_out_clears_every_secret(
 
 def test_the_idle_time_is_the_one_the_server_serves(page: Page) -> None:
     """`ui_idle_timeout` (15 minutes unless configured) is what the session counts down;
-    the tests' sessionStorage override still wins."""
+    the tests' sessionStorage override may shorten it, never lengthen it."""
     page.goto("/ui/")
     meta = page.locator('meta[name="awsbroker-idle-seconds"]')
     assert meta.get_attribute("content") == "900"
@@ -442,6 +442,8 @@ def test_the_idle_time_is_the_one_the_server_serves(page: Page) -> None:
     assert page.evaluate(idle) == 900
     page.evaluate("sessionStorage.setItem('awsbroker.idle-seconds', '6')")
     assert page.evaluate(idle) == 6
+    page.evaluate("sessionStorage.setItem('awsbroker.idle-seconds', '86400')")
+    assert page.evaluate(idle) == 900
 
 
 def test_the_page_renews_a_token_in_use(page: Page, root_client: hvac.Client) -> None:

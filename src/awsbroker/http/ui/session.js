@@ -27,13 +27,14 @@ export const rerender = () => render();
 export const savedToken = () => sessionStorage.getItem(TOKEN_KEY);
 export const forgetToken = () => { sessionStorage.removeItem(TOKEN_KEY); state.token = null; useToken(null); };
 
-// The server's `ui_idle_timeout`, which it writes into the page's <meta>; a test may shorten it.
+// The server's `ui_idle_timeout`, which it writes into the page's <meta>; a test may shorten it
+// (only shorten: the override never lengthens what the server set).
 export function idleSeconds() {
-  const override = Number(sessionStorage.getItem(IDLE_KEY));
-  if (override > 0) return override;
   const meta = document.querySelector('meta[name="awsbroker-idle-seconds"]');
   const configured = Number(meta && meta.content);
-  return configured > 0 ? configured : DEFAULT_IDLE_SECONDS;
+  const served = configured > 0 ? configured : DEFAULT_IDLE_SECONDS;
+  const override = Number(sessionStorage.getItem(IDLE_KEY));
+  return override > 0 ? Math.min(override, served) : served;
 }
 
 export async function signIn(token) {
