@@ -129,7 +129,7 @@ class AWSProxy(Service):
         self._lock = threading.Lock()
         self._calls: list[Call] = []
         self._faults: list[_Fault] = []
-        self._holds: dict[str, tuple[threading.Event, threading.Event]] = {}
+        self._holds: dict[str, tuple[threading.Event, threading.Event, dict[str, str]]] = {}
         self._http = LoopbackServer(_handler_for(self), name="aws-proxy")
 
     @property
@@ -176,12 +176,13 @@ class AWSProxy(Service):
         with self._lock:
             self._faults.clear()
 
-    def hold(self, action: str) -> threading.Event:
-        """Hold calls of `action` before forwarding them, until `release(action)`; the Event
-        returned is set once one is held (a test kills the caller meanwhile)."""
+    def hold(self, action: str, **only: str) -> threading.Event:
+        """Hold calls of `action` (only those whose parameters include `only`, if given, such
+        as `RoleName="a"`) before forwarding them, until `release(action)`; the Event returned
+        is set once one is held (a test kills the caller meanwhile)."""
         arrived = threading.Event()
         with self._lock:
-            self._holds[action] = (arrived, threading.Event())
+            self._holds[action] = (arrived, threading.Event(), only)
         return arrived
 
     def release(self, action: str) -> None:
@@ -190,12 +191,13 @@ class AWSProxy(Service):
         if held is not None:
             held[1].set()
 
-    def _wait_if_held(self, action: str) -> None:
+    def _wait_if_held(self, action: str, params: dict[str, list[str]]) -> None:
         with self._lock:
             held = self._holds.get(action)
-        if held is not None:
-            held[0].set()
-            held[1].wait(timeout=120)
+        if held is None or any(params.get(k, [None])[-1] != v for k, v in held[2].items()):
+            return
+        held[0].set()
+        held[1].wait(timeout=120)
 
     def _fault_for(self, action: str) -> _Fault | None:
         with self._lock:
@@ -251,7 +253,7 @@ class _ProxyHandler(QuietHandler):  # quiet: the calls are recorded instead
 
         if self.owner.latency > 0:
             time.sleep(self.owner.latency)
-        self.owner._wait_if_held(action)
+        self.owner._wait_if_held(action, params)
         fault = self.owner._fault_for(action)
         if fault is not None:
             request_id = str(uuid.uuid4())

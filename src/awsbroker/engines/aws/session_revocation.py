@@ -59,7 +59,10 @@ SYNC_ROUNDS = 5
 # revokes it on its tick: a revocation this close to the session's end is the lease expiring,
 # and writes no deny.
 END_SLACK = 5.0
-_lock = threading.Lock()
+# One lock per policy (mount and identity): rewrites of one identity's policy in this process
+# take turns, while a slow AWS call for one identity holds up no other.
+_locks: dict[tuple[str, str], threading.Lock] = {}
+_locks_guard = threading.Lock()
 
 
 def marker(target: Target, userid: str, expires_at: float, lease_id: str) -> JSONObject:
@@ -351,7 +354,7 @@ def sync(backend: AWSBackend, target: Target, exclude: frozenset[str] = frozense
     and its cut in force. Rounds repeat while these changed under the write (another revocation
     of the same identity, on another process, read less than there is now: the last writer
     writes it all)."""
-    with _lock:
+    with _lock_for(backend, target):
         written: tuple[set[str], float | None] | None = None
         for _ in range(SYNC_ROUNDS):
             live, before = _live(backend, target, exclude)
@@ -360,6 +363,11 @@ def sync(backend: AWSBackend, target: Target, exclude: frozenset[str] = frozense
                 return
             _write(backend, target, ordered, before)
             written = (set(ordered), before)
+
+
+def _lock_for(backend: AWSBackend, target: Target) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault((policy_name(backend), target.key), threading.Lock())
 
 
 def _write(backend: AWSBackend, target: Target, userids: list[str], before: float | None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -673,3 +674,27 @@ def test_a_deny_that_reached_aws_though_its_write_failed_is_taken_off_aws(
 
     world.backend.periodic()
     assert world.iam().list_role_policies(RoleName="target")["PolicyNames"] == []
+
+
+def test_a_slow_deny_write_on_one_role_holds_up_no_other(world: World) -> None:
+    """Rewrites of one identity's policy take turns in a process; another identity's do not
+    wait for them (AWS calls run in the server process by default)."""
+    make_role(world, "slow")
+    make_role(world, "quick")
+    slow = session_deny.Target(session_deny.ROLE, "slow", account="123456789012")
+    quick = session_deny.Target(session_deny.ROLE, "quick", account="123456789012")
+    outcome: list[object] = []
+    arrived = world.proxy.hold("PutRolePolicy", RoleName="slow")
+    held = threading.Thread(
+        target=lambda: outcome.append(session_revocation.cut_older_sessions(world.backend, slow))
+    )
+    held.start()
+    try:
+        assert arrived.wait(10), "the slow role's write never reached AWS"
+        cut, _, _ = session_revocation.cut_older_sessions(world.backend, quick)
+        assert cut.done
+        assert outcome == []  # the slow one is still held
+    finally:
+        world.proxy.release("PutRolePolicy")
+        held.join(10)
+    assert len(outcome) == 1
