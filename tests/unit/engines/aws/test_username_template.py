@@ -7,6 +7,7 @@ import base64
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -16,6 +17,7 @@ from awsbroker.engines.aws.username_template import (
     DEFAULT_TEMPLATE,
     USERNAME_LIMITS,
     UsernameError,
+    UsernameKind,
     generate_username,
     load_username_template,
     normalize_name,
@@ -360,3 +362,46 @@ def test_parse_errors(text: str, message: str) -> None:
 )
 def test_runtime_errors(text: str, message: str) -> None:
     assert message in error_of(text)
+
+
+@pytest.mark.parametrize("kind", ["IAM", "STS"])
+@pytest.mark.parametrize("text", [None, "", DEFAULT_TEMPLATE])
+@pytest.mark.parametrize(
+    ("display", "policy"),
+    [
+        ("token", "myrole"),
+        ("", ""),
+        ("a" * 40, "b" * 40),
+        ("approle-" + "x" * 30, "r"),
+        ("oidc-jane.doe@example.com", "role/with spaces+=,.@_-"),
+        ("é" * 30, "日本語" * 10),
+        ("a" * 41, "b"),
+        ("a" * 42, ""),
+    ],
+)
+def test_default_without_the_interpreter_names_what_the_interpreter_does(
+    kind: UsernameKind, text: str | None, display: str, policy: str
+) -> None:
+    # The default template is evaluated directly (the request path's cost); the same inputs
+    # through the interpreter, given the parsed template, give the same name.
+    for clock in (now, lambda: 1700000000.999, lambda: 99.5):
+        calls: list[str] = []
+
+        def recording_now(clock: Callable[[], float] = clock) -> float:
+            calls.append("now")
+            return clock()
+
+        def recording_rand(n: int) -> str:
+            calls.append("rand")
+            return rand(n)
+
+        direct = generate_username(
+            text, display, policy, kind=kind, now=recording_now, rand=recording_rand
+        )
+        direct_calls, calls[:] = list(calls), []
+        interpreted = generate_username(
+            parse(DEFAULT_TEMPLATE), display, policy, kind=kind, now=recording_now,
+            rand=recording_rand,
+        )  # fmt: skip
+        assert direct == interpreted
+        assert direct_calls == calls
