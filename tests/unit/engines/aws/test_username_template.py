@@ -384,10 +384,10 @@ def test_default_without_the_interpreter_names_what_the_interpreter_does(
 ) -> None:
     # The default template is evaluated directly (the request path's cost); the same inputs
     # through the interpreter, given the parsed template, give the same name.
-    for clock in (now, lambda: 1700000000.999, lambda: 99.5):
-        calls: list[str] = []
+    calls: list[str] = []
 
-        def recording_now(clock: Callable[[], float] = clock) -> float:
+    def recording(clock: Callable[[], float]) -> tuple[Callable[[], float], Callable[[int], str]]:
+        def recording_now() -> float:
             calls.append("now")
             return clock()
 
@@ -395,13 +395,16 @@ def test_default_without_the_interpreter_names_what_the_interpreter_does(
             calls.append("rand")
             return rand(n)
 
-        direct = generate_username(
-            text, display, policy, kind=kind, now=recording_now, rand=recording_rand
-        )
-        direct_calls, calls[:] = list(calls), []
+        return recording_now, recording_rand
+
+    for clock in (now, lambda: 1700000000.999, lambda: 99.5):
+        clock_, rand_ = recording(clock)
+        calls.clear()
+        direct = generate_username(text, display, policy, kind=kind, now=clock_, rand=rand_)
+        direct_calls = list(calls)
+        calls.clear()
         interpreted = generate_username(
-            parse(DEFAULT_TEMPLATE), display, policy, kind=kind, now=recording_now,
-            rand=recording_rand,
-        )  # fmt: skip
+            parse(DEFAULT_TEMPLATE), display, policy, kind=kind, now=clock_, rand=rand_
+        )
         assert direct == interpreted
         assert direct_calls == calls
