@@ -41,7 +41,9 @@ class WorkerThreads(Generic[A, R]):
         self._size = size
         self._name = name
         self._jobs: queue.SimpleQueue[_Job[A, R] | None] = queue.SimpleQueue()
-        self._idle = threading.Semaphore(0)  # released by each worker as it waits for a job
+        # A token per worker waiting for a job (a `threading.Semaphore` is the same count kept
+        # in Python, under a Condition: several lock operations a request on both threads).
+        self._idle: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
@@ -49,7 +51,9 @@ class WorkerThreads(Generic[A, R]):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
         self._jobs.put(_Job(loop, future, contextvars.copy_context(), call, argument))
-        if not self._idle.acquire(blocking=False):
+        try:
+            self._idle.get_nowait()
+        except queue.Empty:
             self._start_one()
         return await future
 
@@ -86,7 +90,7 @@ class WorkerThreads(Generic[A, R]):
             except BaseException as exc:  # handed to the awaiting request, as the executor does
                 error = exc
             # Idle before the caller hears back, so that its next job finds this thread free.
-            self._idle.release()
+            self._idle.put(None)
             _settle(job.loop, job.future, result, error)
             del job, result, error  # nothing of a request is kept while the thread waits
 

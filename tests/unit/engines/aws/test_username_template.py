@@ -7,6 +7,7 @@ import base64
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -16,6 +17,7 @@ from awsbroker.engines.aws.username_template import (
     DEFAULT_TEMPLATE,
     USERNAME_LIMITS,
     UsernameError,
+    UsernameKind,
     generate_username,
     load_username_template,
     normalize_name,
@@ -360,3 +362,49 @@ def test_parse_errors(text: str, message: str) -> None:
 )
 def test_runtime_errors(text: str, message: str) -> None:
     assert message in error_of(text)
+
+
+@pytest.mark.parametrize("kind", ["IAM", "STS"])
+@pytest.mark.parametrize("text", [None, "", DEFAULT_TEMPLATE])
+@pytest.mark.parametrize(
+    ("display", "policy"),
+    [
+        ("token", "myrole"),
+        ("", ""),
+        ("a" * 40, "b" * 40),
+        ("approle-" + "x" * 30, "r"),
+        ("oidc-jane.doe@example.com", "role/with spaces+=,.@_-"),
+        ("é" * 30, "日本語" * 10),
+        ("a" * 41, "b"),
+        ("a" * 42, ""),
+    ],
+)
+def test_default_without_the_interpreter_names_what_the_interpreter_does(
+    kind: UsernameKind, text: str | None, display: str, policy: str
+) -> None:
+    # The default template is evaluated directly (the request path's cost); the same inputs
+    # through the interpreter, given the parsed template, give the same name.
+    calls: list[str] = []
+
+    def recording(clock: Callable[[], float]) -> tuple[Callable[[], float], Callable[[int], str]]:
+        def recording_now() -> float:
+            calls.append("now")
+            return clock()
+
+        def recording_rand(n: int) -> str:
+            calls.append("rand")
+            return rand(n)
+
+        return recording_now, recording_rand
+
+    for clock in (now, lambda: 1700000000.999, lambda: 99.5):
+        clock_, rand_ = recording(clock)
+        calls.clear()
+        direct = generate_username(text, display, policy, kind=kind, now=clock_, rand=rand_)
+        direct_calls = list(calls)
+        calls.clear()
+        interpreted = generate_username(
+            parse(DEFAULT_TEMPLATE), display, policy, kind=kind, now=clock_, rand=rand_
+        )
+        assert direct == interpreted
+        assert direct_calls == calls
