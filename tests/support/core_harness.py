@@ -110,6 +110,8 @@ class RecordingEngine(FrameworkBackend["RecordingEngine"]):
         # (after the core checked the token): a race's other side.
         self.during_renew: Callable[[], object] = lambda: None
         self.during_issue: Callable[[], object] = lambda: None
+        # Run inside each revocation, before it succeeds (an engine that revokes more leases).
+        self.during_revoke: Callable[[Secret], object] = lambda secret: None
         self._lock = threading.Lock()  # the expiry worker revokes from several threads
         self._failures_left = 0  # -1: always
         self._failure: Callable[[], Exception] = lambda: UpstreamError("upstream is down")
@@ -206,6 +208,7 @@ def revoke_creds(b: RecordingEngine, req: Request, secret: Secret) -> Response |
                 b._failures_left -= 1
             raise b._failure()
         b.revoked.append(dataclasses.replace(secret))
+    b.during_revoke(secret)
     return None
 
 

@@ -416,11 +416,14 @@ class ExpirationManager:
 
     # ---- revocation -------------------------------------------------------------------------
 
-    def revoke(self, lease_id: str, *, force: bool = False) -> None:
-        """Revoke now through the backend; on failure the lease stays (unless forced)."""
+    def revoke(self, lease_id: str, *, force: bool = False) -> bool:
+        """Revoke now through the backend; on failure the lease stays (unless forced). False
+        when there was no lease, or the backend's revocation revoked it itself (an engine
+        cutting every session of an identity at once): it is counted once, by whoever
+        deleted it."""
         lease = self.get(lease_id)
         if lease is None:
-            return
+            return False
         try:
             backend = self._require_backend(lease)
             backend.revoke_secret(self._request(lease, Operation.DELETE), lease.secret())
@@ -428,8 +431,11 @@ class ExpirationManager:
             if not force:
                 raise
             log.warning("revoke-force of %s ignored a backend error: %s", lease_id, exc)
+        if self.get(lease.lease_id) is None:
+            return False
         self._delete(lease)
         self.telemetry.count(LEASE_REVOCATIONS, {"mount": lease.mount_path})
+        return True
 
     def revoke_prefix(self, prefix: str, *, force: bool = False) -> int:
         lease_ids = self._walk(prefix)
@@ -451,7 +457,8 @@ class ExpirationManager:
             if lease is None or lease.issue_time >= before or not which(lease.internal_data):
                 continue
             try:
-                self.revoke(lease.lease_id)
+                if not self.revoke(lease.lease_id):
+                    continue  # revoked meanwhile, by another node or within this revocation
             except Exception as exc:
                 message = "; ".join(exc.messages) if isinstance(exc, BrokerError) else str(exc)
                 failed.append(f"{lease.lease_id}: {message}")

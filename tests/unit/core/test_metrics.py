@@ -15,7 +15,7 @@ from awsbroker.core.system.backend import SystemBackend
 from awsbroker.physical.inmem import InmemStorage
 from awsbroker.sdk.clock import ManualClock
 from awsbroker.sdk.errors import InvalidRequest, PermissionDenied, Sealed
-from awsbroker.sdk.logical import Operation, Request
+from awsbroker.sdk.logical import Operation, Request, Secret
 from awsbroker.sdk.telemetry import (
     AWS_CALL_SECONDS,
     AWS_CALLS,
@@ -71,6 +71,32 @@ def test_two_cores_never_share_a_metric() -> None:
     assert value(one, "awsbroker_leases_active") == 1
     assert value(two, "awsbroker_leases_active") == 0
     assert one.core.metrics.registry is not two.core.metrics.registry
+
+
+def test_a_lease_its_engine_revokes_within_its_own_revocation_is_counted_once() -> None:
+    """An engine's revocation may revoke other leases of the same identity at once (a cut of
+    older AWS sessions), this one included: it is counted once, by whoever deleted it, and
+    listed once."""
+    h = make_harness()
+    lease_id = h.creds("a").lease_id
+    h.clock.advance(1)
+    nested: list[list[str]] = []
+
+    def cut(secret: Secret) -> None:
+        if nested:
+            return
+        nested.append([])  # before the nested walk, which revokes this lease again
+        nested[0] = h.core.expiration.revoke_issued_before(
+            "test/creds/", h.clock.now(), lambda data: True
+        )
+
+    h.engine.during_revoke = cut
+    assert (
+        h.core.expiration.revoke_issued_before("test/creds/", h.clock.now(), lambda data: True)
+        == []
+    )
+    assert nested[0] == [lease_id]
+    assert value(h, "awsbroker_lease_revocations_total", mount="test/") == 1
 
 
 def test_lease_gauges_and_revocation_counters_follow_the_lease_manager() -> None:
