@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from awsbroker.engines.aws.transport.errors import AWS_ERRORS, error_code
+from awsbroker.engines.aws.transport.errors import gone_is_done
 from awsbroker.engines.aws.transport.propagation import wait_until_accepted
 from awsbroker.sdk.errors import InternalError
 
@@ -31,11 +31,8 @@ def create_key(iam: IAM, user: str) -> tuple[str, str]:
 
 
 def delete_key(iam: IAM, user: str, key_id: str) -> None:
-    try:
+    with gone_is_done():
         iam.delete_access_key(UserName=user, AccessKeyId=key_id)
-    except AWS_ERRORS as exc:
-        if error_code(exc) != "NoSuchEntity":
-            raise
 
 
 def verify_key(

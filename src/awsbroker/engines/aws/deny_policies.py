@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from awsbroker.engines.aws.records import session_deny
 from awsbroker.engines.aws.records.session_deny import ROLE, Target
-from awsbroker.engines.aws.transport.errors import AWS_ERRORS, error_code
+from awsbroker.engines.aws.transport.errors import AWS_ERRORS, error_code, gone_is_done
 from awsbroker.sdk.errors import InternalError
 
 if TYPE_CHECKING:
@@ -184,14 +184,11 @@ def _put_inline(iam: IAM, target: Target, name: str, text: str) -> None:
 
 
 def _delete_inline(iam: IAM, target: Target, name: str) -> None:
-    try:
+    with gone_is_done():
         if target.kind == ROLE:
             iam.delete_role_policy(RoleName=target.name, PolicyName=name)
         else:
             iam.delete_user_policy(UserName=target.name, PolicyName=name)
-    except AWS_ERRORS as exc:
-        if error_code(exc) != "NoSuchEntity":
-            raise
 
 
 def _create(backend: AWSBackend, iam: IAM, target: Target, name: str, part: list[str]) -> str:
@@ -225,19 +222,13 @@ def _attach(iam: IAM, target: Target, arn: str) -> None:
 
 
 def _remove(iam: IAM, target: Target, arn: str) -> None:
-    try:
+    with gone_is_done():
         if target.kind == ROLE:
             iam.detach_role_policy(RoleName=target.name, PolicyArn=arn)
         else:
             iam.detach_user_policy(UserName=target.name, PolicyArn=arn)
-    except AWS_ERRORS as exc:
-        if error_code(exc) != "NoSuchEntity":
-            raise
-    try:
+    with gone_is_done():
         for version in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
             if not version["IsDefaultVersion"]:
                 iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
         iam.delete_policy(PolicyArn=arn)
-    except AWS_ERRORS as exc:
-        if error_code(exc) != "NoSuchEntity":
-            raise

@@ -3,6 +3,9 @@ broker error a caller gets (502 when throttled, else 400 with AWS's code)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import botocore.exceptions
 import botocore.parsers
 
@@ -29,6 +32,16 @@ def error_code(exc: Exception) -> str:
     if isinstance(exc, botocore.exceptions.ClientError):
         return str(exc.response.get("Error", {}).get("Code", ""))
     return ""
+
+
+@contextmanager
+def gone_is_done() -> Iterator[None]:
+    """For a removal: AWS's NoSuchEntity (already gone) is success, any other error is raised."""
+    try:
+        yield
+    except AWS_ERRORS as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
 
 
 def unsupported(exc: Exception) -> bool:
