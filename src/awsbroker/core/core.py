@@ -470,6 +470,8 @@ class Core:
                 if route.entry.type not in BUILT_IN:
                     try:
                         route.backend.periodic()
+                    except Sealed:
+                        raise  # sealed meanwhile: the rest waits for the unseal
                     except Exception:
                         log.exception("periodic job of %s failed", route.mount_path)
         return revoked

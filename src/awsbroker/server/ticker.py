@@ -6,7 +6,7 @@ import logging
 import threading
 
 from awsbroker.core.core import Core
-from awsbroker.sdk.errors import StorageUnavailable
+from awsbroker.sdk.errors import Sealed, StorageUnavailable
 
 log = logging.getLogger("awsbroker.server.ticker")
 
@@ -32,6 +32,10 @@ class Ticker:
                 # Keep going while there is a backlog; rest a tick when there is none.
                 while self._core.tick(wait=False) and not self._stop.is_set():
                     pass
+            except Sealed:
+                # Sealed while the tick ran (an operator's seal, or `initialize`, which unseals
+                # to write the root token and seals again): nothing is due until the unseal.
+                log.debug("background tick: sealed while it ran")
             except StorageUnavailable as exc:  # expected while the database is down
                 log.warning("background tick: %s; retrying next tick", exc)
             except Exception:

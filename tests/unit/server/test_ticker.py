@@ -1,0 +1,46 @@
+"""The background ticker: a seal that lands while a tick runs is not an error."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import cast
+
+import pytest
+
+from awsbroker.core.core import Core
+from awsbroker.sdk.errors import Sealed
+from awsbroker.server.ticker import Ticker
+
+
+class SealsMidTick:
+    """Stands in for a core that `initialize` (or an operator) seals while its tick runs."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.ticked = threading.Event()
+
+    def tick(self, *, wait: bool) -> int:
+        self.ticked.set()
+        raise self.error
+
+
+def run_one_tick(core: SealsMidTick) -> None:
+    ticker = Ticker(cast(Core, core), interval=0.01)
+    ticker.start()
+    assert core.ticked.wait(5)
+    ticker.stop()
+
+
+def test_a_seal_during_a_tick_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="awsbroker.server.ticker")
+    run_one_tick(SealsMidTick(Sealed()))
+    assert [r.levelno for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert "Traceback" not in caplog.text
+
+
+def test_any_other_failure_is_logged_with_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    run_one_tick(SealsMidTick(RuntimeError("boom")))
+    failed = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert failed
+    assert failed[0].exc_info is not None
