@@ -5,9 +5,10 @@ boto3's path for one call is mostly machinery around the request: its event syst
 pool, a generic shape-walking XML parser. Here one call is: botocore's own validator and query
 serializer (the same body, the same `ParamValidationError`s), SigV4 signed here (the algorithm
 of `botocore.auth.SigV4Auth`, with the signing key cached per day; tests prove the same
-`Authorization` for the same inputs), one `http.client` connection per thread of work kept open
-per endpoint, and a strict parser of the success answers the service module knows. Everything
-else is botocore's, taken from a boto3 client built as before (`boto.py`) and kept beside:
+`Authorization` for the same inputs), one HTTP/1.1 connection per thread of work kept open
+per endpoint (`light_http.py`), and a strict parser of the success answers the service module
+knows. Everything else is botocore's, taken from a boto3 client built as before (`boto.py`)
+and kept beside:
 
 - the endpoint and signing region: botocore's endpoint rules, resolved once (regional, FIPS,
   dual-stack, STS's regional endpoints and IAM's global one as boto3 resolves them);
@@ -29,7 +30,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
-import http.client
 import ssl
 import threading
 import time
@@ -41,6 +41,7 @@ from urllib.parse import urlencode, urlsplit
 import botocore.exceptions
 import botocore.httpsession
 
+from awsbroker.engines.aws.transport.light_http import BadAnswer, Connection, request_head
 from awsbroker.sdk.telemetry import AWS_CALL_SECONDS, AWS_CALLS, Telemetry
 
 if TYPE_CHECKING:
@@ -242,7 +243,7 @@ class LightQuery:
         model = raw.meta.service_model
         self._plan = plan_for(raw, self.OPERATIONS[0])
         self._signer = SigV4(self._plan.region, model.signing_name) if self._plan else None
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[Connection] = []
         self._lock = threading.Lock()
         self._closed = False
         self._ops: dict[str, OperationModel] = {
@@ -413,22 +414,17 @@ class LightQuery:
 
     # ---- HTTP ----------------------------------------------------------------------------
 
-    def _connection(self, plan: Plan) -> tuple[http.client.HTTPConnection, bool]:
+    def _connection(self, plan: Plan) -> tuple[Connection, bool]:
         with self._lock:
             if self._idle:
                 return self._idle.pop(), True
-        if plan.scheme == "https":
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                plan.host.strip("[]"), plan.port, timeout=plan.connect_timeout,
-                context=plan.ssl_context,
-            )  # fmt: skip
-        else:
-            conn = http.client.HTTPConnection(
-                plan.host.strip("[]"), plan.port, timeout=plan.connect_timeout
-            )
+        conn = Connection(
+            plan.host.strip("[]"), plan.port, connect_timeout=plan.connect_timeout,
+            read_timeout=plan.read_timeout, ssl_context=plan.ssl_context,
+        )  # fmt: skip
         return conn, False
 
-    def _release(self, conn: http.client.HTTPConnection) -> None:
+    def _release(self, conn: Connection) -> None:
         with self._lock:
             if not self._closed and len(self._idle) < self._max_pool:
                 self._idle.append(conn)
@@ -438,24 +434,16 @@ class LightQuery:
     def _send(self, plan: Plan, body: bytes, headers: dict[str, str]) -> _Response:
         """One attempt. A kept connection the server closed meanwhile is replaced once, as
         urllib3 does; other failures raise botocore's exceptions for them."""
+        head = request_head(plan.host_header, headers, len(body))
         for _ in range(2):
             conn, reused = self._connection(plan)
-            connected = conn.sock is not None
+            connected = conn.connected
             try:
                 if not connected:
                     conn.connect()
                     connected = True
-                    assert conn.sock is not None
-                    conn.sock.settimeout(plan.read_timeout)
-                conn.putrequest("POST", "/", skip_host=True, skip_accept_encoding=True)
-                conn.putheader("Host", plan.host_header)
-                for key, value in headers.items():
-                    conn.putheader(key, value)
-                conn.putheader("Content-Length", str(len(body)))
-                conn.endheaders(body)
-                answer = conn.getresponse()
-                content = answer.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+                answer = conn.exchange(head, body)
+            except (ConnectionResetError, BrokenPipeError) as exc:  # Disconnected included
                 conn.close()
                 if reused:
                     continue
@@ -471,19 +459,18 @@ class LightQuery:
                 raise botocore.exceptions.ReadTimeoutError(
                     endpoint_url=plan.url, error=exc
                 ) from exc
-            except (OSError, http.client.HTTPException) as exc:
+            except (OSError, BadAnswer) as exc:
                 conn.close()
-                if reused and isinstance(exc, http.client.HTTPException):
+                if reused and isinstance(exc, BadAnswer):
                     continue
                 raise botocore.exceptions.EndpointConnectionError(
                     endpoint_url=plan.url, error=exc
                 ) from exc
-            headers_out = {k.lower(): v for k, v in answer.getheaders()}
             if answer.will_close:
                 conn.close()
             else:
                 self._release(conn)
-            return _Response(answer.status, headers_out, content)
+            return _Response(answer.status, answer.headers, answer.body)
         raise botocore.exceptions.ConnectionClosedError(
             endpoint_url=plan.url, request=None, error="connection closed twice"
         )
