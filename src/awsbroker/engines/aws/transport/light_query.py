@@ -30,13 +30,14 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import re
 import ssl
 import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 import botocore.exceptions
 import botocore.httpsession
@@ -169,6 +170,27 @@ class SigV4:
         return out
 
 
+# What `quote_plus` leaves as it is (RFC 3986's unreserved characters).
+_UNRESERVED = re.compile(rb"[A-Za-z0-9_.~-]*")
+
+
+def form_body(fields: Mapping[str, object]) -> bytes:
+    """`fields` form-encoded as botocore encodes a query-protocol body (`urlencode` of the
+    UTF-8 pairs with `doseq`, which quotes with `quote_plus`), byte for byte, without quoting
+    what needs none (names, versions, numbers: most of a body)."""
+    if not all(isinstance(value, str) for value in fields.values()):
+        pairs = [(k.encode(), v.encode() if isinstance(v, str) else v) for k, v in fields.items()]
+        return urlencode(pairs, doseq=True).encode()
+    return b"&".join(_quoted(k) + b"=" + _quoted(str(v)) for k, v in fields.items())
+
+
+def _quoted(text: str) -> bytes:
+    raw = text.encode()
+    if _UNRESERVED.fullmatch(raw):
+        return raw
+    return quote_plus(raw).encode()
+
+
 def _hmac(key: bytes, message: str) -> bytes:
     return hmac.new(key, message.encode(), hashlib.sha256).digest()
 
@@ -295,11 +317,7 @@ class LightQuery:
     def _body(self, operation: OperationModel, params: Mapping[str, object]) -> bytes:
         # botocore's validator and serializer: the same ParamValidationError, the same form.
         serialized = self._raw._serializer.serialize_to_request(dict(params), operation)
-        return urlencode(
-            [(k.encode(), v.encode() if isinstance(v, str) else v)
-             for k, v in serialized["body"].items()],
-            doseq=True,
-        ).encode()  # fmt: skip
+        return form_body(serialized["body"])
 
     def _headers(self, plan: Plan, signer: SigV4, body: bytes) -> dict[str, str]:
         credentials = self._raw._request_signer._credentials
