@@ -65,40 +65,51 @@ class Metrics:
         self._instruments = {spec.name: _instrument(spec, self.registry) for spec in CATALOGUE}
         self._lock = threading.Lock()
         self._rotations: dict[tuple[str, str], float] = {}
+        self._children: dict[tuple[str, type[Instrument], tuple[tuple[str, str], ...]], Instrument]
+        self._children = {}
 
     # ---- the Telemetry protocol ---------------------------------------------------------------
 
     def count(self, name: str, labels: Mapping[str, str], amount: float = 1.0) -> None:
-        instrument = self._get(name, Counter)
-        if isinstance(instrument, Counter):
-            self._safely(name, lambda: instrument.labels(**labels).inc(amount))
+        child = self._child(name, Counter, labels)
+        if isinstance(child, Counter):
+            child.inc(amount)
 
     def observe(self, name: str, value: float, labels: Mapping[str, str]) -> None:
-        instrument = self._get(name, Histogram)
-        if isinstance(instrument, Histogram):
-            self._safely(name, lambda: instrument.labels(**labels).observe(value))
+        child = self._child(name, Histogram, labels)
+        if isinstance(child, Histogram):
+            child.observe(value)
 
     def gauge(self, name: str, value: float, labels: Mapping[str, str]) -> None:
-        instrument = self._get(name, Gauge)
-        if isinstance(instrument, Gauge):
-            self._safely(name, lambda: instrument.labels(**labels).set(value))
+        child = self._child(name, Gauge, labels)
+        if isinstance(child, Gauge):
+            child.set(value)
             if name == ROTATION_LAST_SUCCESS:
                 with self._lock:
                     self._rotations[(labels.get("mount", ""), labels.get("kind", ""))] = value
 
-    def _get(self, name: str, kind: type[Instrument]) -> Instrument | None:
+    def _child(
+        self, name: str, kind: type[Instrument], labels: Mapping[str, str]
+    ) -> Instrument | None:
+        """The instrument's time series for `labels`, kept once found: prometheus-client's
+        `labels()` checks the names and takes a lock each time, a few microseconds a request
+        on every measurement. None (with a warning) for a name or labels the catalogue does
+        not have: a bug in the reporter, not the request's."""
+        key = (name, kind, tuple(labels.items()))
+        child = self._children.get(key)
+        if child is not None:
+            return child
         instrument = self._instruments.get(name)
         if not isinstance(instrument, kind):
             log.warning("ignored %s: not a %s of the catalogue", name, kind.__name__)
             return None
-        return instrument
-
-    @staticmethod
-    def _safely(name: str, record: Callable[[], None]) -> None:
         try:
-            record()
-        except ValueError as exc:  # wrong label names: a bug in the reporter, not the request's
+            child = instrument.labels(**labels)
+        except ValueError as exc:
             log.warning("ignored a measurement of %s: %s", name, exc)
+            return None
+        self._children[key] = child  # the same series if two threads race here
+        return child
 
     # ---- what the core and the HTTP layer report ----------------------------------------------
 

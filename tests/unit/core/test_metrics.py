@@ -44,7 +44,7 @@ def test_reported_measurements_show_in_the_exposition() -> None:
     metrics = Metrics(ManualClock())
     labels = {"mount": "aws/", "role": "ci", "credential_type": "iam_user"}
     metrics.count(CREDENTIALS_ISSUED, labels)
-    metrics.count(CREDENTIALS_ISSUED, labels)
+    metrics.count(CREDENTIALS_ISSUED, dict(reversed(labels.items())))  # the same series
     metrics.count(AWS_CALLS, {"service": "iam", "operation": "CreateUser", "error_code": ""})
     metrics.observe(AWS_CALL_SECONDS, 0.2, {"service": "iam", "operation": "CreateUser"})
     assert value(metrics, "awsbroker_credentials_issued_total", **labels) == 2
@@ -61,8 +61,12 @@ def test_unknown_names_and_wrong_labels_are_ignored_not_raised(
     metrics.count("awsbroker_no_such_metric", {})
     metrics.count(CREDENTIALS_ISSUED, {"mount": "aws/"})  # labels missing
     metrics.gauge(CREDENTIALS_ISSUED, 1.0, {})  # a counter, not a gauge
+    labels = {"mount": "aws/", "role": "ci", "credential_type": "iam_user"}
+    metrics.count(CREDENTIALS_ISSUED, labels)
+    metrics.observe(CREDENTIALS_ISSUED, 1.0, labels)  # a counter's series, asked as a histogram
+    assert value(metrics, "awsbroker_credentials_issued_total", **labels) == 1
     assert "awsbroker_no_such_metric" in caplog.text
-    assert "credentials_issued_total{" not in metrics.prometheus().decode()
+    assert 'credentials_issued_total{mount="aws/"}' not in metrics.prometheus().decode()
 
 
 def test_two_cores_never_share_a_metric() -> None:
