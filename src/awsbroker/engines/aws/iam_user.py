@@ -39,8 +39,17 @@ _T = TypeVar("_T")
 GONE_GRACE = 5 * 60  # IAM is eventually consistent: "no such user" is not trusted before this.
 
 
-def username(backend: AWSBackend, kind: UsernameKind, display_name: str, role_name: str) -> str:
-    config = root_config.load(backend) or root_config.RootConfig()
+def username(
+    backend: AWSBackend,
+    kind: UsernameKind,
+    display_name: str,
+    role_name: str,
+    config: root_config.RootConfig | None = None,
+) -> str:
+    """The name of a new user or session by the mount's `username_template`, from `config`
+    (the request's read of config/root; read now when not given)."""
+    if config is None:
+        config = root_config.load(backend) or root_config.RootConfig()
     try:
         return generate_username(
             config.username_template,
@@ -63,8 +72,9 @@ def create(
 ) -> Response:
     """A new IAM user of `role`, with a key. `extra_tags` (the reason's tag, reason.py) are
     added to the role's `iam_tags`, in the same CreateUser call."""
-    iam = backend.clients.iam()
-    name = username(backend, "IAM", req.display_name, role_name)
+    config = root_config.load(backend) or root_config.RootConfig()  # read once for both
+    iam = backend.clients.iam(config)
+    name = username(backend, "IAM", req.display_name, role_name, config)
     wal_id = wal.put_user(backend, name, req.lease_id)
     create_args: CreateUserRequest = {"UserName": name, "Path": role.user_path or "/"}
     if role.permissions_boundary_arn:

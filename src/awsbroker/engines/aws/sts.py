@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from awsbroker.engines.aws import session_revocation as sr
 from awsbroker.engines.aws import session_templates as st
 from awsbroker.engines.aws.iam_user import username
+from awsbroker.engines.aws.records import root_config
 from awsbroker.engines.aws.records.lease_config import SECRET_ACCESS_KEYS
 from awsbroker.engines.aws.records.role import ASSUMED_ROLE, FEDERATION_TOKEN, RoleEntry
 from awsbroker.engines.aws.records.session_deny import ROLE, USER, Target
@@ -143,8 +144,9 @@ def federation_token(
 ) -> Response:
     shaped = _shaped(backend, req, role_name, role, FEDERATION_TOKEN)  # 400s before AWS calls
     document, arns = _policies(backend, role)
-    sts = backend.clients.sts()
-    name = shaped.session_name or username(backend, "STS", req.display_name, role_name)
+    config = root_config.load(backend) or root_config.RootConfig()  # read once for both
+    sts = backend.clients.sts(config)
+    name = shaped.session_name or username(backend, "STS", req.display_name, role_name, config)
     if not document and not arns:
         raise InvalidRequest(
             "must specify at least one of policy_arns or policy_document with federation_token "
@@ -201,13 +203,14 @@ def assumed_role(
 ) -> Response:
     shaped = _shaped(backend, req, role_name, role, ASSUMED_ROLE)  # 400s before AWS calls
     document, arns = _policies(backend, role)
-    sts = backend.clients.sts()
+    config = root_config.load(backend) or root_config.RootConfig()  # read once for both
+    sts = backend.clients.sts(config)
     if shaped.session_name:
         session_name = shaped.session_name  # the caller may not choose one (path_creds.py)
     elif session_name:
         session_name = normalize_name(session_name)[:SESSION_LIMIT]
     else:
-        session_name = username(backend, "IAM", req.display_name, role_name)
+        session_name = username(backend, "IAM", req.display_name, role_name, config)
     args: AssumeRoleRequest = {
         "RoleArn": role_arn,
         "RoleSessionName": session_name,

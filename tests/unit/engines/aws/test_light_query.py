@@ -21,7 +21,8 @@ def botocore_form(fields: dict[str, object]) -> bytes:
 @pytest.mark.parametrize(
     "fields",
     [
-        {"Action": "AssumeRole", "Version": "2011-06-15", "DurationSeconds": "3600"},
+        {"Action": "AssumeRole", "Version": "2011-06-15", "DurationSeconds": 3600},
+        {"Number": -1.5, "Flag": True, "Text": "a b"},
         {"RoleArn": "arn:aws:iam::123456789012:role/a+b=c,d@e", "RoleSessionName": "s p"},
         {"Policy": '{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'},
         {"Tags.member.1.Key": "team", "Tags.member.1.Value": "é ü 中 🙂 ~-._"},
@@ -33,6 +34,6 @@ def test_the_body_is_botocores(fields: dict[str, object]) -> None:
     assert form_body(fields) == botocore_form(fields)
 
 
-@given(st.dictionaries(st.text(min_size=1), st.text(), max_size=8))
-def test_the_body_is_botocores_for_any_text(fields: dict[str, str]) -> None:
+@given(st.dictionaries(st.text(min_size=1), st.text() | st.integers(), max_size=8))
+def test_the_body_is_botocores_for_any_text(fields: dict[str, str | int]) -> None:
     assert form_body(dict(fields)) == botocore_form(dict(fields))

@@ -86,19 +86,27 @@ class MountClients:
         self._iam: tuple[ClientSpec, IAM] | None = None
         self._sts: tuple[tuple[ClientSpec, ...], STS] | None = None
 
-    def iam(self) -> IAM:
-        spec = iam_spec(self._load() or RootConfig())
+    def iam(self, config: RootConfig | None = None) -> IAM:
+        """The mount's IAM client for `config` (the request's read of config/root; read now
+        when not given)."""
+        spec = iam_spec(self._config(config))
         with self._lock:
             if self._iam is None or self._iam[0] != spec:
                 self._iam = (spec, self._new_iam(spec))
             return self._iam[1]
 
-    def sts(self) -> STS:
-        specs = sts_specs(self._load() or RootConfig())
+    def sts(self, config: RootConfig | None = None) -> STS:
+        """The mount's STS client for `config`, as `iam`."""
+        specs = sts_specs(self._config(config))
         with self._lock:
             if self._sts is None or self._sts[0] != specs:
                 self._sts = (specs, self._first_working_sts(specs))
             return self._sts[1]
+
+    def _config(self, config: RootConfig | None) -> RootConfig:
+        if config is not None:
+            return config
+        return self._load() or RootConfig()
 
     def _new_iam(self, spec: ClientSpec) -> IAM:
         return self._maker.iam(spec, self.telemetry)

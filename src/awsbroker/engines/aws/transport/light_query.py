@@ -178,7 +178,9 @@ def form_body(fields: Mapping[str, object]) -> bytes:
     """`fields` form-encoded as botocore encodes a query-protocol body (`urlencode` of the
     UTF-8 pairs with `doseq`, which quotes with `quote_plus`), byte for byte, without quoting
     what needs none (names, versions, numbers: most of a body)."""
-    if not all(isinstance(value, str) for value in fields.values()):
+    # The serializer's values are text and numbers (an int, for DurationSeconds), which
+    # urlencode quotes as `str()` gives them; anything else takes urlencode's own path.
+    if not all(isinstance(value, str | int | float) for value in fields.values()):
         pairs = [(k.encode(), v.encode() if isinstance(v, str) else v) for k, v in fields.items()]
         return urlencode(pairs, doseq=True).encode()
     return b"&".join(_quoted(k) + b"=" + _quoted(str(v)) for k, v in fields.items())
