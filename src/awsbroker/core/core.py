@@ -471,7 +471,7 @@ class Core:
                     try:
                         route.backend.periodic()
                     except Sealed:
-                        raise  # sealed meanwhile: the rest waits for the unseal
+                        raise  # sealed: the other jobs wait for the first period after the unseal
                     except Exception:
                         log.exception("periodic job of %s failed", route.mount_path)
         return revoked

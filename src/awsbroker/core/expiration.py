@@ -37,7 +37,7 @@ from typing import cast
 
 from awsbroker.core.tokens import TokenEntry, TokenStore, random_id
 from awsbroker.sdk.clock import Clock
-from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest
+from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest, Sealed
 from awsbroker.sdk.expiry import KIND_JOB, KIND_LEASE, KIND_TOKEN, DueEntry, ExpiryIndex, job_key
 from awsbroker.sdk.framework import Backend
 from awsbroker.sdk.logical import JSONObject, Operation, Request, Response, Secret
@@ -563,6 +563,10 @@ class ExpirationManager:
                 self._run_job(entry)
             else:
                 self._expire_lease(entry.key, now)
+        except Sealed:
+            # Sealed while it ran: the claim runs out and the entry comes back after the
+            # unseal, as below, but this is no failure to report.
+            log.debug("settling expiry entry of kind %s: sealed meanwhile", entry.kind)
         except Exception:
             # Storage trouble: leave the claim to run out, and the entry comes back.
             log.exception("settling expiry entry of kind %s failed", entry.kind)

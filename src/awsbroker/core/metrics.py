@@ -73,17 +73,17 @@ class Metrics:
     def count(self, name: str, labels: Mapping[str, str], amount: float = 1.0) -> None:
         child = self._child(name, Counter, labels)
         if isinstance(child, Counter):
-            child.inc(amount)
+            self._safely(name, lambda: child.inc(amount))
 
     def observe(self, name: str, value: float, labels: Mapping[str, str]) -> None:
         child = self._child(name, Histogram, labels)
         if isinstance(child, Histogram):
-            child.observe(value)
+            self._safely(name, lambda: child.observe(value))
 
     def gauge(self, name: str, value: float, labels: Mapping[str, str]) -> None:
         child = self._child(name, Gauge, labels)
         if isinstance(child, Gauge):
-            child.set(value)
+            self._safely(name, lambda: child.set(value))
             if name == ROTATION_LAST_SUCCESS:
                 with self._lock:
                     self._rotations[(labels.get("mount", ""), labels.get("kind", ""))] = value
@@ -110,6 +110,13 @@ class Metrics:
             return None
         self._children[key] = child  # the same series if two threads race here
         return child
+
+    @staticmethod
+    def _safely(name: str, record: Callable[[], None]) -> None:
+        try:
+            record()
+        except ValueError as exc:  # a negative count, a value that is not a number: a bug
+            log.warning("ignored a measurement of %s: %s", name, exc)
 
     # ---- what the core and the HTTP layer report ----------------------------------------------
 

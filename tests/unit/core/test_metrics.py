@@ -64,6 +64,7 @@ def test_unknown_names_and_wrong_labels_are_ignored_not_raised(
     labels = {"mount": "aws/", "role": "ci", "credential_type": "iam_user"}
     metrics.count(CREDENTIALS_ISSUED, labels)
     metrics.observe(CREDENTIALS_ISSUED, 1.0, labels)  # a counter's series, asked as a histogram
+    metrics.count(CREDENTIALS_ISSUED, labels, amount=-1)  # counters only go up
     assert value(metrics, "awsbroker_credentials_issued_total", **labels) == 1
     assert "awsbroker_no_such_metric" in caplog.text
     assert 'credentials_issued_total{mount="aws/"}' not in metrics.prometheus().decode()

@@ -7,6 +7,7 @@ import threading
 from typing import cast
 
 import pytest
+from tests.support.core_harness import make_harness
 
 from awsbroker.core.core import Core
 from awsbroker.sdk.errors import Sealed
@@ -44,3 +45,28 @@ def test_any_other_failure_is_logged_with_its_traceback(caplog: pytest.LogCaptur
     failed = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert failed
     assert failed[0].exc_info is not None
+
+
+def test_a_periodic_job_that_meets_a_seal_ends_the_tick_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The core's side: a mount's periodic job sealed mid-way raises `Sealed` out of
+    `Core.tick` (for the ticker above to treat quietly) instead of logging a failure; any
+    other failure of a job is logged and the tick goes on."""
+    h = make_harness()
+    [engine] = h.engines
+
+    def sealed() -> None:
+        raise Sealed()
+
+    engine.periodic = sealed  # type: ignore[method-assign]
+    with pytest.raises(Sealed):
+        h.core.tick(periodic_every=0)
+    assert "periodic job" not in caplog.text
+
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    engine.periodic = broken  # type: ignore[method-assign]
+    h.core.tick(periodic_every=0)
+    assert "periodic job of test/ failed" in caplog.text

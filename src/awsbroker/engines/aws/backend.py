@@ -38,6 +38,7 @@ from awsbroker.engines.aws.records import root_config
 from awsbroker.engines.aws.records.lease_config import SECRET_ACCESS_KEYS
 from awsbroker.engines.aws.transport.clients import ClientMaker, MountClients
 from awsbroker.engines.aws.transport.federation import HttpFederation
+from awsbroker.sdk.errors import Sealed
 from awsbroker.sdk.framework import BackendConfig, FrameworkBackend, JobType, SecretType
 
 # How long a new root key may take to be accepted by AWS (IAM is eventually consistent).
@@ -104,6 +105,8 @@ def periodic(backend: AWSBackend) -> None:
     iam_user.rollback_due(backend)
     try:
         session_revocation.maintain(backend)  # issue 19 section 1
+    except Sealed:
+        raise  # sealed meanwhile: the core's tick stops, quietly, until the unseal
     except Exception:
         log.exception("checking the session deny policies failed; retrying next time")
     if not backend.rotation_lock.acquire(blocking=False):
@@ -111,6 +114,8 @@ def periodic(backend: AWSBackend) -> None:
     try:
         root_rotation.recover_abandoned(backend)
         static_rotation.recover_abandoned(backend)
+    except Sealed:
+        raise
     except Exception:
         log.exception("recovering an interrupted rotation failed; retrying next time")
     finally:

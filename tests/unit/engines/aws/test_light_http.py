@@ -76,6 +76,7 @@ class _Answer:
 
 
 def _http_client(raw: bytes) -> tuple[int, dict[str, str], bytes, bool]:
+    """`http.client`'s reading of `raw`, repeated headers joined."""
     answer = http.client.HTTPResponse(_Answer(raw), method="POST")  # type: ignore[arg-type]
     answer.begin()
     headers = {k.lower(): ", ".join(answer.msg.get_all(k) or []) for k in answer.msg}
@@ -106,6 +107,8 @@ ANSWERS = {
 
 @pytest.mark.parametrize("raw", ANSWERS.values(), ids=ANSWERS.keys())
 def test_answers_are_read_as_http_client_reads_them(raw: bytes) -> None:
+    """As `http.client` reads them, repeated headers joined with ", " as urllib3 (boto3's)
+    joins them (the light path kept the last one when it read through `http.client`)."""
     ours = read_answer(io.BytesIO(raw))
     assert (ours.status, ours.headers, ours.body, ours.will_close) == _http_client(raw)
 
@@ -123,6 +126,12 @@ MALFORMED = {
     "a chunk cut short": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nab",
     "a chunk without its CRLF": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
     b"2\r\nabXY0\r\n\r\n",
+    "a status of digits that are not ASCII": "HTTP/1.1 2²0 OK\r\n\r\n".encode("latin-1"),
+    "a Content-Length of digits that are not ASCII": "HTTP/1.1 200 OK\r\n"
+    "Content-Length: ¹\r\n\r\n".encode("latin-1"),
+    "a negative chunk size": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n",
+    "a chunk size with 0x": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\n",
+    "a chunk size with _": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1_0\r\n",
 }
 
 
@@ -227,3 +236,92 @@ def test_a_server_that_closes_a_new_connection_is_botocores_error() -> None:
     finally:
         light.close()
         listener.close()
+
+
+@pytest.fixture
+def scripted_connections() -> Iterator[Any]:
+    """A server answering the n-th request on its m-th connection with `script[m][n]`
+    (raw bytes), closing a connection once its script is done."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    state: Any = type("State", (), {"connections": 0, "requests": 0, "script": []})()
+    state.endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            answers = state.script[min(state.connections, len(state.script) - 1)]
+            state.connections += 1
+            with conn, conn.makefile("rb") as reader:
+                for answer in answers:
+                    head = b""
+                    while not head.endswith(b"\r\n\r\n"):
+                        head += reader.readline()
+                    length = next(
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    )
+                    reader.read(length)
+                    state.requests += 1
+                    conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield state
+    finally:
+        listener.close()
+
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(ASSUME_ROLE) + ASSUME_ROLE
+SAYS_CLOSE = (
+    b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(ASSUME_ROLE)
+    + ASSUME_ROLE
+)
+
+
+def _assume(light: LightSTS) -> str:
+    answer = light.assume_role(RoleArn="arn:aws:iam::123456789012:role/demo",
+                               RoleSessionName="session", DurationSeconds=900)  # fmt: skip
+    return str(answer["Credentials"]["AccessKeyId"])
+
+
+def _light(endpoint: str) -> LightSTS:
+    spec = ClientSpec("sts", "us-east-1", endpoint, "AKIDEXAMPLE", "secret", 0)
+    return LightSTS(build_sts(spec, NullTelemetry()), NullTelemetry())
+
+
+def test_an_answer_that_says_close_is_not_kept(scripted_connections: Any) -> None:
+    server = scripted_connections
+    server.script = [[SAYS_CLOSE]]
+    light = _light(server.endpoint)
+    assert _assume(light) == "ASIAIOSFODNN7EXAMPLE"
+    assert light._idle == []  # closed, not pooled
+    assert _assume(light) == "ASIAIOSFODNN7EXAMPLE"
+    assert (server.connections, server.requests) == (2, 2)
+    light.close()
+
+
+def test_garbage_on_a_kept_connection_is_retried_once_on_a_new_one(
+    scripted_connections: Any,
+) -> None:
+    server = scripted_connections
+    server.script = [[OK, b"SSH-2.0-OpenSSH_9.6\r\n"], [OK, OK]]
+    light = _light(server.endpoint)
+    assert _assume(light) == "ASIAIOSFODNN7EXAMPLE"
+    assert len(light._idle) == 1
+    assert _assume(light) == "ASIAIOSFODNN7EXAMPLE"  # garbage, then the same call on a new one
+    assert (server.connections, server.requests) == (2, 3)
+    light.close()
+
+
+def test_garbage_on_a_new_connection_is_botocores_error(scripted_connections: Any) -> None:
+    server = scripted_connections
+    server.script = [[b"HTTP/1.1 2\xb20 OK\r\n\r\n"]]
+    light = _light(server.endpoint)
+    with pytest.raises(botocore.exceptions.EndpointConnectionError):
+        _assume(light)
+    assert light._idle == []
+    light.close()

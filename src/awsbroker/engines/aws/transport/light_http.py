@@ -12,6 +12,7 @@ are raised as they come.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 from collections.abc import Mapping
@@ -20,6 +21,11 @@ from typing import BinaryIO
 MAX_LINE = 65536
 MAX_HEADERS = 100
 _NO_BODY = (204, 304)
+# ASCII only: `str.isdigit` and `int` take other digits ("²", "٣") and `int(.., 16)` takes
+# "0x", "_" and signs, none of which HTTP allows.
+_DIGITS = re.compile(r"[0-9]+")
+_STATUS = re.compile(r"[1-9][0-9][0-9]")
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
 
 
 class BadAnswer(Exception):
@@ -72,8 +78,8 @@ class Connection:
         return self._sock is not None
 
     def connect(self) -> None:
-        """Connect (and shake hands) within the connect timeout; reads then wait at most the
-        read timeout."""
+        """Connect, each address tried and the TLS handshake within the connect timeout (as
+        `http.client`); reads then wait at most the read timeout."""
         sock = socket.create_connection((self._host, self._port), self._connect_timeout)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -103,8 +109,8 @@ class Connection:
 
 
 def read_answer(fp: BinaryIO) -> Answer:
-    """One answer to a POST from `fp`: informational (1xx) answers skipped, as `http.client`
-    skips `100 Continue`."""
+    """One answer to a POST from `fp`. Informational (1xx) answers are skipped, as HTTP asks
+    of a client that did not ask for them (`http.client` skipped `100 Continue` only)."""
     while True:
         line = _line(fp)
         if not line:
@@ -122,7 +128,7 @@ def read_answer(fp: BinaryIO) -> Answer:
     declared = headers.get("content-length")
     if declared is None:
         return Answer(status, headers, fp.read(), True)  # to the end of the connection
-    if not declared.strip().isdigit():
+    if not _DIGITS.fullmatch(declared):
         raise BadAnswer(f"invalid Content-Length {declared!r}")
     return Answer(status, headers, _exactly(fp, int(declared)), will_close)
 
@@ -136,9 +142,9 @@ def _line(fp: BinaryIO) -> bytes:
 
 def _status_line(line: bytes) -> tuple[str, int]:
     parts = line.decode("iso-8859-1").split(None, 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or len(parts[1]) != 3:
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
         raise BadAnswer(f"not an HTTP/1.x status line: {line[:80]!r}")
-    if not parts[1].isdigit() or not 100 <= int(parts[1]) <= 999:
+    if not _STATUS.fullmatch(parts[1]):
         raise BadAnswer(f"not an HTTP status: {parts[1]!r}")
     return parts[0], int(parts[1])
 
@@ -161,10 +167,9 @@ def _chunked(fp: BinaryIO) -> bytes:
     chunks: list[bytes] = []
     while True:
         size_text = _line(fp).split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise BadAnswer(f"invalid chunk size {size_text[:20]!r}") from None
+        if not _HEX.fullmatch(size_text):
+            raise BadAnswer(f"invalid chunk size {size_text[:20]!r}")
+        size = int(size_text, 16)
         if size == 0:
             while _line(fp) not in (b"\r\n", b"\n", b""):
                 pass  # trailers

@@ -486,6 +486,9 @@ class LightQuery:
                 raise botocore.exceptions.EndpointConnectionError(
                     endpoint_url=plan.url, error=exc
                 ) from exc
+            except BaseException:
+                conn.close()  # half an exchange: never back to the pool
+                raise
             if answer.will_close:
                 conn.close()
             else:
