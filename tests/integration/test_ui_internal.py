@@ -193,7 +193,9 @@ def test_the_console_can_be_turned_off_and_its_idle_time_set(servers: ServerFact
     idle sign-out time the page is given."""
     off = servers.sqlite(settings={"ui": "false"})
     for path in ("/ui/", "/ui/app.js", "/ui/oidc/callback"):
-        assert requests.get(off.url + path, timeout=10).status_code == 404, path
+        answer = requests.get(off.url + path, timeout=10)
+        assert answer.status_code == 404, path
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"], path
     assert requests.get(off.v1("sys/health"), timeout=10).status_code in (200, 501)
     tuned = servers.sqlite(settings={"ui_idle_timeout": "5m"})
     page = requests.get(tuned.url + "/ui/", timeout=10)

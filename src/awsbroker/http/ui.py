@@ -84,10 +84,13 @@ def is_ui(path: str) -> bool:
 def answer(scope: Scope, sites: SitePolicy, console: Console | None = None) -> HTTPResponse:
     """The console's answer to an HTTP request under /ui/, for the hosts the listener answers
     to only (as the API: the listener's `allowed_hosts`, docs/production.md); 404 when the
-    configuration turns the console off."""
+    configuration turns the console off (with the console's security headers, as every answer
+    under /ui/)."""
     console = console or _DEFAULT
     if not console.enabled:
-        return error_response(404, [])
+        off = error_response(404, [])
+        off.headers.update(SECURITY_HEADERS)
+        return off
     try:
         sites.check(scope, Headers(scope=scope))
     except Refused as exc:

@@ -122,3 +122,5 @@ def test_a_console_turned_off_answers_404_everywhere_under_ui() -> None:
         answer = ui.answer(scope, sites, off)
         assert answer.status_code == 404, path
         assert b"awsbroker" not in answer.body
+        for name, value in ui.SECURITY_HEADERS.items():
+            assert answer.headers[name] == value, (path, name)
