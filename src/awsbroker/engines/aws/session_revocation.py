@@ -331,9 +331,7 @@ def document(userids: list[str], before: float | None = None) -> str:
     return deny_policies.document(userids, before)
 
 
-def _live(
-    backend: AWSBackend, target: Target, exclude: frozenset[str] = frozenset()
-) -> tuple[list[DenyEntry], float | None]:
+def _live(backend: AWSBackend, target: Target) -> tuple[list[DenyEntry], float | None]:
     """The entries to list (oldest first; those a cut in force covers are left out: their
     sessions were issued well before it) and the cut's time (None when none is in force)."""
     now = backend.system.clock.now()
@@ -343,21 +341,21 @@ def _live(
         e
         for e in session_deny.entries(backend, target.key)
         if e.ends_at > now
-        and e.entry_id not in exclude
+        and not e.dropping
         and (before is None or (e.issued_at or e.created_at) >= before - CLOCK_SLACK)
     ]
     return sorted(live, key=lambda e: (e.created_at, e.userid)), before
 
 
-def sync(backend: AWSBackend, target: Target, exclude: frozenset[str] = frozenset()) -> None:
-    """Make the identity's policies list exactly its live stored entries (but `exclude`d ones)
-    and its cut in force. Rounds repeat while these changed under the write (another revocation
-    of the same identity, on another process, read less than there is now: the last writer
-    writes it all)."""
+def sync(backend: AWSBackend, target: Target) -> None:
+    """Make the identity's policies list exactly its live stored entries (not those being
+    dropped) and its cut in force. Rounds repeat while these changed under the write (another
+    revocation of the same identity, on another process, read less than there is now; an entry
+    marked as being dropped: the last writer writes it all)."""
     with _lock_for(backend, target):
         written: tuple[set[str], float | None] | None = None
         for _ in range(SYNC_ROUNDS):
-            live, before = _live(backend, target, exclude)
+            live, before = _live(backend, target)
             ordered = list(dict.fromkeys(e.userid for e in live))
             if (set(ordered), before) == written:
                 return
@@ -409,10 +407,16 @@ def maintain(backend: AWSBackend) -> None:
                 sync(backend, target)  # roll forward: the deny, then its leases
                 _finish_cut(backend, cut)
             elif dropped or ended:
-                # The policy first, then the records: were the write to fail, they stay
-                # and the identity is visited again (no deny left behind with no record).
-                sync(backend, target, frozenset(e.entry_id for e in dropped))
-                for entry in dropped:
+                # Marked first, so that no process lists them while the policy is written
+                # (another node's sync would write them back after this one, and nothing
+                # would take them off: their records are gone next); then the policy, then
+                # the records: were the write to fail, they stay and the identity is visited
+                # again (no deny left behind with no record). One changed meanwhile (a retry
+                # of its revocation wrote it again) is not one to drop.
+                marking = [session_deny.mark_dropping(backend, e) for e in dropped]
+                dropping = [e for e in marking if e is not None]
+                sync(backend, target)  # a revocation's entry written again meanwhile stays
+                for entry in dropping:
                     session_deny.delete(backend, entry)
                 if cut is not None and ended:
                     session_deny.replace_cut(backend, cut, None)

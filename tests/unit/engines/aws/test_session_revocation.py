@@ -698,3 +698,41 @@ def test_a_slow_deny_write_on_one_role_holds_up_no_other(world: World) -> None:
         world.proxy.release("PutRolePolicy")
         held.join(10)
     assert len(outcome) == 1
+
+
+def test_an_abandoned_deny_dropped_while_another_node_syncs_is_not_written_back(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The periodic check drops an abandoned entry (its revocation stopped half way; the lease
+    lives on) while another node writes the same identity's policy for a revocation of its
+    own. That node must not write the dropped session back: its record is gone a moment later,
+    so nothing would ever take it off again, and a live lease's credentials would be denied."""
+    role_id = make_role(world)
+    kept = issue(world, "aws/sts/r/kept")
+    revoke(world, kept, "aws/sts/r/kept")  # a finished revocation: its deny stays
+    stuck = issue(world, "aws/sts/r/stuck")
+    session_revocation.revoke(world.backend, stuck.internal_data)  # the lease never deleted
+    assert denied(world) == sorted([userid(world, role_id, kept), userid(world, role_id, stuck)])
+    world.clock.advance(session_revocation.MIN_AGE + 1)  # its writer is long gone
+    real_sync = session_revocation.sync
+    raced: list[bool] = []
+
+    def another_node_syncs_meanwhile(backend: Any, target: Any, *rest: Any) -> None:
+        real_sync(backend, target, *rest)
+        if not raced:  # the periodic check's own write is done, its records not yet deleted
+            raced.append(True)
+            real_sync(backend, target)  # the other node's sync lands after it
+
+    monkeypatch.setattr(session_revocation, "sync", another_node_syncs_meanwhile)
+    world.backend.periodic()
+    assert raced
+    assert denied(world) == [userid(world, role_id, kept)]
+    monkeypatch.setattr(session_revocation, "sync", real_sync)
+    world.backend.periodic()  # nothing left to repair, nothing counted as drift
+    assert denied(world) == [userid(world, role_id, kept)]
+    stored = [
+        e.lease_id
+        for key in session_deny.target_keys(world.backend)
+        for e in session_deny.entries(world.backend, key)
+    ]
+    assert stored == ["aws/sts/r/kept"]

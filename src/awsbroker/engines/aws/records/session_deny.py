@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -53,13 +53,19 @@ class DenyEntry:
     created_at: float
     boot: str
     issued_at: float = 0.0  # the lease's issue time (0: unknown, entries stored before it)
+    # Being dropped by the periodic check (`session_revocation.maintain`): no process lists it
+    # any more, so none writes it back while its removal is written.
+    dropping: bool = False
 
     @property
     def entry_id(self) -> str:
         return hashlib.sha256(self.lease_id.encode()).hexdigest()[:32]
 
     def to_record(self) -> bytes:
-        return json.dumps(asdict(self)).encode()
+        record = asdict(self)
+        if not self.dropping:
+            del record["dropping"]  # as stored before the field: a node not yet upgraded reads it
+        return json.dumps(record).encode()
 
     @classmethod
     def from_record(cls, blob: bytes) -> DenyEntry:
@@ -70,6 +76,18 @@ class DenyEntry:
 
 def put(backend: AWSBackend, entry: DenyEntry) -> None:
     backend.storage.put(f"{PREFIX}{entry.target.key}/{entry.entry_id}", entry.to_record())
+
+
+def mark_dropping(backend: AWSBackend, entry: DenyEntry) -> DenyEntry | None:
+    """`entry` marked as being dropped, if it is still the one stored (else None: a retry of
+    the same revocation wrote it again, or another process dropped it)."""
+    if entry.dropping:
+        return entry
+    dropping = replace(entry, dropping=True)
+    key = f"{PREFIX}{entry.target.key}/{entry.entry_id}"
+    if backend.storage.compare_and_set(key, entry.to_record(), dropping.to_record()):
+        return dropping
+    return None
 
 
 def delete(backend: AWSBackend, entry: DenyEntry) -> bool:
