@@ -158,87 +158,6 @@ ASSUME_ROLE = (
 
 
 @pytest.fixture
-def closing_server() -> Iterator[Any]:
-    """A server that answers one request per connection without saying it will close (no
-    `Connection: close`), then closes it: what a kept connection meets when AWS's side timed
-    it out between two calls."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    state: Any = type("State", (), {"connections": 0, "requests": 0})()
-    state.endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            state.connections += 1
-            with conn, conn.makefile("rb") as reader:
-                head = b""
-                while not head.endswith(b"\r\n\r\n"):
-                    head += reader.readline()
-                length = next(
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                reader.read(length)
-                state.requests += 1
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(ASSUME_ROLE)
-                    + ASSUME_ROLE
-                )
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        listener.close()
-
-
-def test_a_kept_connection_the_server_closed_is_replaced_once(
-    closing_server: Any,
-) -> None:
-    server = closing_server
-    spec = ClientSpec("sts", "us-east-1", server.endpoint, "AKIDEXAMPLE", "secret", 0)
-    light = LightSTS(build_sts(spec, NullTelemetry()), NullTelemetry())
-    assert light.light
-    for session in ("one", "two", "three"):
-        answer = light.assume_role(RoleArn="arn:aws:iam::123456789012:role/demo",
-                                   RoleSessionName=session, DurationSeconds=900)  # fmt: skip
-        assert answer["Credentials"]["AccessKeyId"] == "ASIAIOSFODNN7EXAMPLE"
-    # Each call after the first found its kept connection closed and sent on a new one; no
-    # call failed, and none was sent twice.
-    assert (server.connections, server.requests) == (3, 3)
-    light.close()
-
-
-def test_a_server_that_closes_a_new_connection_is_botocores_error() -> None:
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-
-    def close_each() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            conn.recv(65536)
-            conn.close()
-
-    threading.Thread(target=close_each, daemon=True).start()
-    spec = ClientSpec("sts", "us-east-1", f"http://127.0.0.1:{port}", "AKIDEXAMPLE", "secret", 0)
-    light = LightSTS(build_sts(spec, NullTelemetry()), NullTelemetry())
-    try:
-        with pytest.raises(botocore.exceptions.ConnectionClosedError):
-            light.get_session_token(DurationSeconds=900)
-    finally:
-        light.close()
-        listener.close()
-
-
-@pytest.fixture
 def scripted_connections() -> Iterator[Any]:
     """A server answering the n-th request on its m-th connection with `script[m][n]`
     (raw bytes), closing a connection once its script is done."""
@@ -324,4 +243,30 @@ def test_garbage_on_a_new_connection_is_botocores_error(scripted_connections: An
     with pytest.raises(botocore.exceptions.EndpointConnectionError):
         _assume(light)
     assert light._idle == []
+    light.close()
+
+
+def test_a_kept_connection_the_server_closed_is_replaced_once(scripted_connections: Any) -> None:
+    """Each connection answers one request without saying it will close (no `Connection:
+    close`), then closes: what a kept connection meets when AWS's side timed it out between
+    two calls."""
+    server = scripted_connections
+    server.script = [[OK]]
+    light = _light(server.endpoint)
+    for _ in range(3):
+        assert _assume(light) == "ASIAIOSFODNN7EXAMPLE"
+    # Each call after the first found its kept connection closed and sent on a new one; no
+    # call failed, and none was sent twice.
+    assert (server.connections, server.requests) == (3, 3)
+    light.close()
+
+
+def test_a_server_that_closes_a_new_connection_is_botocores_error(
+    scripted_connections: Any,
+) -> None:
+    server = scripted_connections
+    server.script = [[b""]]  # reads the request, answers nothing, closes
+    light = _light(server.endpoint)
+    with pytest.raises(botocore.exceptions.ConnectionClosedError):
+        _assume(light)
     light.close()
