@@ -273,6 +273,8 @@ class LightQuery:
         self._ops: dict[str, OperationModel] = {
             name: model.operation_model(name) for name in self.OPERATIONS
         }
+        # The protocols' method names to the API's operation names (create_user: CreateUser).
+        self._api_names: dict[str, str] = dict(raw.meta.method_to_api_mapping)
         self._service = str(model.service_name)
         self._service_id = model.service_id.hyphenize()
         self._max_pool = int(raw.meta.config.max_pool_connections)
@@ -297,6 +299,18 @@ class LightQuery:
         for conn in idle:
             conn.close()
         self._raw.close()
+
+    def _forward(self, operation: Callable[..., _R], kwargs: Mapping[str, object]) -> _R:
+        """`operation` (a method of the service's protocol, api.py) on the light path if it is
+        one of `OPERATIONS`, else by the boto3 client."""
+        name = operation.__name__
+        method = getattr(self._raw, name)
+        api_name = self._api_names[name]
+        if api_name in self.OPERATIONS:
+            result: _R = self._run(api_name, kwargs, method)
+        else:
+            result = method(**kwargs)
+        return result
 
     def _run(self, name: str, kwargs: Mapping[str, object], boto: Callable[..., _R]) -> _R:
         """Operation `name` on the light path, or by `boto` (the boto3 client's method) when

@@ -10,8 +10,9 @@ when the configuration needs what the light path does not do (light_query.py).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any
 
+from awsbroker.engines.aws.transport.api import ForwardingSTS
 from awsbroker.engines.aws.transport.light_query import (
     LightQuery,
     NotRecognised,
@@ -23,15 +24,6 @@ from awsbroker.sdk.telemetry import Telemetry
 
 if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
-    from mypy_boto3_sts.type_defs import (
-        AssumeRoleRequestTypeDef,
-        AssumeRoleResponseTypeDef,
-        GetCallerIdentityResponseTypeDef,
-        GetFederationTokenRequestTypeDef,
-        GetFederationTokenResponseTypeDef,
-        GetSessionTokenRequestTypeDef,
-        GetSessionTokenResponseTypeDef,
-    )
 
 _NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
 # The answer's parts the strict parser reads, per operation: (element, keys).
@@ -74,30 +66,13 @@ def _credentials(element: ET.Element) -> dict[str, Any]:
     return values
 
 
-class LightSTS(LightQuery):
+class LightSTS(LightQuery, ForwardingSTS):
     """The `STS` protocol on the light path, `client` (boto3's) beside it for the rest."""
 
     OPERATIONS = ("AssumeRole", "GetFederationToken", "GetSessionToken")
 
     def __init__(self, client: STSClient, telemetry: Telemetry) -> None:
         super().__init__(client, telemetry)
-        self._client = client
 
     def parse_success(self, operation: str, body: bytes) -> dict[str, Any]:
         return parse_success(operation, body)
-
-    def assume_role(self, **kwargs: Unpack[AssumeRoleRequestTypeDef]) -> AssumeRoleResponseTypeDef:
-        return self._run("AssumeRole", kwargs, self._client.assume_role)
-
-    def get_caller_identity(self) -> GetCallerIdentityResponseTypeDef:
-        return self._client.get_caller_identity()
-
-    def get_federation_token(
-        self, **kwargs: Unpack[GetFederationTokenRequestTypeDef]
-    ) -> GetFederationTokenResponseTypeDef:
-        return self._run("GetFederationToken", kwargs, self._client.get_federation_token)
-
-    def get_session_token(
-        self, **kwargs: Unpack[GetSessionTokenRequestTypeDef]
-    ) -> GetSessionTokenResponseTypeDef:
-        return self._run("GetSessionToken", kwargs, self._client.get_session_token)

@@ -37,92 +37,23 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 import botocore.exceptions
 
-from awsbroker.engines.aws.transport.api import IAM, IAM_OPERATIONS, STS, STS_OPERATIONS
+from awsbroker.engines.aws.transport.api import (
+    IAM,
+    IAM_OPERATIONS,
+    STS,
+    STS_OPERATIONS,
+    ForwardingIAM,
+    ForwardingSTS,
+)
 from awsbroker.engines.aws.transport.boto import build_iam, build_sts
 from awsbroker.engines.aws.transport.endpoints import ClientSpec
 from awsbroker.engines.aws.transport.light_iam import LightIAM
 from awsbroker.engines.aws.transport.light_sts import LightSTS
 from awsbroker.sdk.telemetry import Telemetry
-
-if TYPE_CHECKING:
-    from mypy_boto3_iam.type_defs import (
-        AddUserToGroupRequestTypeDef,
-        AttachRolePolicyRequestTypeDef,
-        AttachUserPolicyRequestTypeDef,
-        CreateAccessKeyRequestTypeDef,
-        CreateAccessKeyResponseTypeDef,
-        CreatePolicyRequestTypeDef,
-        CreatePolicyResponseTypeDef,
-        CreatePolicyVersionRequestTypeDef,
-        CreatePolicyVersionResponseTypeDef,
-        CreateUserRequestTypeDef,
-        CreateUserResponseTypeDef,
-        DeactivateMFADeviceRequestTypeDef,
-        DeleteAccessKeyRequestTypeDef,
-        DeleteLoginProfileRequestTypeDef,
-        DeletePolicyRequestTypeDef,
-        DeletePolicyVersionRequestTypeDef,
-        DeleteRolePolicyRequestTypeDef,
-        DeleteServiceSpecificCredentialRequestTypeDef,
-        DeleteSigningCertificateRequestTypeDef,
-        DeleteSSHPublicKeyRequestTypeDef,
-        DeleteUserPolicyRequestTypeDef,
-        DeleteUserRequestTypeDef,
-        DeleteVirtualMFADeviceRequestTypeDef,
-        DetachRolePolicyRequestTypeDef,
-        DetachUserPolicyRequestTypeDef,
-        EmptyResponseMetadataTypeDef,
-        GetGroupPolicyRequestTypeDef,
-        GetGroupPolicyResponseTypeDef,
-        GetPolicyRequestTypeDef,
-        GetPolicyResponseTypeDef,
-        GetPolicyVersionRequestTypeDef,
-        GetPolicyVersionResponseTypeDef,
-        GetRolePolicyRequestTypeDef,
-        GetRolePolicyResponseTypeDef,
-        GetUserPolicyRequestTypeDef,
-        GetUserPolicyResponseTypeDef,
-        GetUserRequestTypeDef,
-        GetUserResponseTypeDef,
-        ListAccessKeysRequestTypeDef,
-        ListAccessKeysResponseTypeDef,
-        ListAttachedGroupPoliciesRequestTypeDef,
-        ListAttachedGroupPoliciesResponseTypeDef,
-        ListAttachedUserPoliciesRequestTypeDef,
-        ListAttachedUserPoliciesResponseTypeDef,
-        ListGroupPoliciesRequestTypeDef,
-        ListGroupPoliciesResponseTypeDef,
-        ListGroupsForUserRequestTypeDef,
-        ListGroupsForUserResponseTypeDef,
-        ListMFADevicesRequestTypeDef,
-        ListMFADevicesResponseTypeDef,
-        ListPolicyVersionsRequestTypeDef,
-        ListPolicyVersionsResponseTypeDef,
-        ListServiceSpecificCredentialsRequestTypeDef,
-        ListServiceSpecificCredentialsResponseTypeDef,
-        ListSigningCertificatesRequestTypeDef,
-        ListSigningCertificatesResponseTypeDef,
-        ListSSHPublicKeysRequestTypeDef,
-        ListSSHPublicKeysResponseTypeDef,
-        ListUserPoliciesRequestTypeDef,
-        ListUserPoliciesResponseTypeDef,
-        PutRolePolicyRequestTypeDef,
-        PutUserPolicyRequestTypeDef,
-        RemoveUserFromGroupRequestTypeDef,
-    )
-    from mypy_boto3_sts.type_defs import (
-        AssumeRoleRequestTypeDef,
-        AssumeRoleResponseTypeDef,
-        GetCallerIdentityResponseTypeDef,
-        GetFederationTokenRequestTypeDef,
-        GetFederationTokenResponseTypeDef,
-        GetSessionTokenRequestTypeDef,
-        GetSessionTokenResponseTypeDef,
-    )
 
 log = logging.getLogger("awsbroker.engines.aws.transport.pool")
 _R = TypeVar("_R")
@@ -339,7 +270,7 @@ class _Remote:
         self._spec = spec
         self._telemetry = telemetry
 
-    def _call(self, operation: Callable[..., _R], kwargs: Mapping[str, object]) -> _R:
+    def _forward(self, operation: Callable[..., _R], kwargs: Mapping[str, object]) -> _R:
         """`operation` (a method of the protocol) run by a helper. Its answer is what the
         helper's boto3 client returned for that operation, which the protocol types."""
         answer: _R = self._pool.call(self._spec, operation.__name__, kwargs, self._telemetry)
@@ -349,227 +280,12 @@ class _Remote:
         """Nothing to close here: the helper keeps its clients."""
 
 
-class RemoteIAM(_Remote, IAM):
+class RemoteIAM(_Remote, ForwardingIAM):
     """IAM calls run by a helper process."""
 
-    def add_user_to_group(
-        self, **kwargs: Unpack[AddUserToGroupRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.add_user_to_group, kwargs)
 
-    def attach_user_policy(
-        self, **kwargs: Unpack[AttachUserPolicyRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.attach_user_policy, kwargs)
-
-    def create_access_key(
-        self, **kwargs: Unpack[CreateAccessKeyRequestTypeDef]
-    ) -> CreateAccessKeyResponseTypeDef:
-        return self._call(IAM.create_access_key, kwargs)
-
-    def create_user(self, **kwargs: Unpack[CreateUserRequestTypeDef]) -> CreateUserResponseTypeDef:
-        return self._call(IAM.create_user, kwargs)
-
-    def deactivate_mfa_device(
-        self, **kwargs: Unpack[DeactivateMFADeviceRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.deactivate_mfa_device, kwargs)
-
-    def delete_access_key(
-        self, **kwargs: Unpack[DeleteAccessKeyRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.delete_access_key, kwargs)
-
-    def delete_login_profile(
-        self, **kwargs: Unpack[DeleteLoginProfileRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.delete_login_profile, kwargs)
-
-    def delete_service_specific_credential(
-        self, **kwargs: Unpack[DeleteServiceSpecificCredentialRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.delete_service_specific_credential, kwargs)
-
-    def delete_signing_certificate(
-        self, **kwargs: Unpack[DeleteSigningCertificateRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.delete_signing_certificate, kwargs)
-
-    def delete_ssh_public_key(
-        self, **kwargs: Unpack[DeleteSSHPublicKeyRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.delete_ssh_public_key, kwargs)
-
-    def delete_user(
-        self, **kwargs: Unpack[DeleteUserRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.delete_user, kwargs)
-
-    def delete_role_policy(
-        self, **kwargs: Unpack[DeleteRolePolicyRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.delete_role_policy, kwargs)
-
-    def delete_user_policy(
-        self, **kwargs: Unpack[DeleteUserPolicyRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.delete_user_policy, kwargs)
-
-    def delete_virtual_mfa_device(
-        self, **kwargs: Unpack[DeleteVirtualMFADeviceRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.delete_virtual_mfa_device, kwargs)
-
-    def detach_user_policy(
-        self, **kwargs: Unpack[DetachUserPolicyRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.detach_user_policy, kwargs)
-
-    def get_group_policy(
-        self, **kwargs: Unpack[GetGroupPolicyRequestTypeDef]
-    ) -> GetGroupPolicyResponseTypeDef:
-        return self._call(IAM.get_group_policy, kwargs)
-
-    def get_user(self, **kwargs: Unpack[GetUserRequestTypeDef]) -> GetUserResponseTypeDef:
-        return self._call(IAM.get_user, kwargs)
-
-    def list_access_keys(
-        self, **kwargs: Unpack[ListAccessKeysRequestTypeDef]
-    ) -> ListAccessKeysResponseTypeDef:
-        return self._call(IAM.list_access_keys, kwargs)
-
-    def list_attached_group_policies(
-        self, **kwargs: Unpack[ListAttachedGroupPoliciesRequestTypeDef]
-    ) -> ListAttachedGroupPoliciesResponseTypeDef:
-        return self._call(IAM.list_attached_group_policies, kwargs)
-
-    def list_attached_user_policies(
-        self, **kwargs: Unpack[ListAttachedUserPoliciesRequestTypeDef]
-    ) -> ListAttachedUserPoliciesResponseTypeDef:
-        return self._call(IAM.list_attached_user_policies, kwargs)
-
-    def list_group_policies(
-        self, **kwargs: Unpack[ListGroupPoliciesRequestTypeDef]
-    ) -> ListGroupPoliciesResponseTypeDef:
-        return self._call(IAM.list_group_policies, kwargs)
-
-    def list_groups_for_user(
-        self, **kwargs: Unpack[ListGroupsForUserRequestTypeDef]
-    ) -> ListGroupsForUserResponseTypeDef:
-        return self._call(IAM.list_groups_for_user, kwargs)
-
-    def list_mfa_devices(
-        self, **kwargs: Unpack[ListMFADevicesRequestTypeDef]
-    ) -> ListMFADevicesResponseTypeDef:
-        return self._call(IAM.list_mfa_devices, kwargs)
-
-    def list_service_specific_credentials(
-        self, **kwargs: Unpack[ListServiceSpecificCredentialsRequestTypeDef]
-    ) -> ListServiceSpecificCredentialsResponseTypeDef:
-        return self._call(IAM.list_service_specific_credentials, kwargs)
-
-    def list_signing_certificates(
-        self, **kwargs: Unpack[ListSigningCertificatesRequestTypeDef]
-    ) -> ListSigningCertificatesResponseTypeDef:
-        return self._call(IAM.list_signing_certificates, kwargs)
-
-    def list_ssh_public_keys(
-        self, **kwargs: Unpack[ListSSHPublicKeysRequestTypeDef]
-    ) -> ListSSHPublicKeysResponseTypeDef:
-        return self._call(IAM.list_ssh_public_keys, kwargs)
-
-    def get_role_policy(
-        self, **kwargs: Unpack[GetRolePolicyRequestTypeDef]
-    ) -> GetRolePolicyResponseTypeDef:
-        return self._call(IAM.get_role_policy, kwargs)
-
-    def get_user_policy(
-        self, **kwargs: Unpack[GetUserPolicyRequestTypeDef]
-    ) -> GetUserPolicyResponseTypeDef:
-        return self._call(IAM.get_user_policy, kwargs)
-
-    def list_user_policies(
-        self, **kwargs: Unpack[ListUserPoliciesRequestTypeDef]
-    ) -> ListUserPoliciesResponseTypeDef:
-        return self._call(IAM.list_user_policies, kwargs)
-
-    def put_role_policy(
-        self, **kwargs: Unpack[PutRolePolicyRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.put_role_policy, kwargs)
-
-    def put_user_policy(
-        self, **kwargs: Unpack[PutUserPolicyRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.put_user_policy, kwargs)
-
-    def attach_role_policy(
-        self, **kwargs: Unpack[AttachRolePolicyRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.attach_role_policy, kwargs)
-
-    def detach_role_policy(
-        self, **kwargs: Unpack[DetachRolePolicyRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.detach_role_policy, kwargs)
-
-    def create_policy(
-        self, **kwargs: Unpack[CreatePolicyRequestTypeDef]
-    ) -> CreatePolicyResponseTypeDef:
-        return self._call(IAM.create_policy, kwargs)
-
-    def create_policy_version(
-        self, **kwargs: Unpack[CreatePolicyVersionRequestTypeDef]
-    ) -> CreatePolicyVersionResponseTypeDef:
-        return self._call(IAM.create_policy_version, kwargs)
-
-    def list_policy_versions(
-        self, **kwargs: Unpack[ListPolicyVersionsRequestTypeDef]
-    ) -> ListPolicyVersionsResponseTypeDef:
-        return self._call(IAM.list_policy_versions, kwargs)
-
-    def get_policy(self, **kwargs: Unpack[GetPolicyRequestTypeDef]) -> GetPolicyResponseTypeDef:
-        return self._call(IAM.get_policy, kwargs)
-
-    def get_policy_version(
-        self, **kwargs: Unpack[GetPolicyVersionRequestTypeDef]
-    ) -> GetPolicyVersionResponseTypeDef:
-        return self._call(IAM.get_policy_version, kwargs)
-
-    def delete_policy_version(
-        self, **kwargs: Unpack[DeletePolicyVersionRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.delete_policy_version, kwargs)
-
-    def delete_policy(
-        self, **kwargs: Unpack[DeletePolicyRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.delete_policy, kwargs)
-
-    def remove_user_from_group(
-        self, **kwargs: Unpack[RemoveUserFromGroupRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        return self._call(IAM.remove_user_from_group, kwargs)
-
-
-class RemoteSTS(_Remote, STS):
+class RemoteSTS(_Remote, ForwardingSTS):
     """STS calls run by a helper process."""
-
-    def assume_role(self, **kwargs: Unpack[AssumeRoleRequestTypeDef]) -> AssumeRoleResponseTypeDef:
-        return self._call(STS.assume_role, kwargs)
-
-    def get_caller_identity(self) -> GetCallerIdentityResponseTypeDef:
-        return self._call(STS.get_caller_identity, {})
-
-    def get_federation_token(
-        self, **kwargs: Unpack[GetFederationTokenRequestTypeDef]
-    ) -> GetFederationTokenResponseTypeDef:
-        return self._call(STS.get_federation_token, kwargs)
-
-    def get_session_token(
-        self, **kwargs: Unpack[GetSessionTokenRequestTypeDef]
-    ) -> GetSessionTokenResponseTypeDef:
-        return self._call(STS.get_session_token, kwargs)
 
 
 # ---- the helper's side ----------------------------------------------------------------------
