@@ -341,17 +341,16 @@ def _live(backend: AWSBackend, target: Target) -> tuple[list[DenyEntry], float |
         e
         for e in session_deny.entries(backend, target.key)
         if e.ends_at > now
-        and not e.dropping
         and (before is None or (e.issued_at or e.created_at) >= before - CLOCK_SLACK)
     ]
     return sorted(live, key=lambda e: (e.created_at, e.userid)), before
 
 
 def sync(backend: AWSBackend, target: Target) -> None:
-    """Make the identity's policies list exactly its live stored entries (not those being
-    dropped) and its cut in force. Rounds repeat while these changed under the write (another
-    revocation of the same identity, on another process, read less than there is now; an entry
-    marked as being dropped: the last writer writes it all)."""
+    """Make the identity's policies list exactly its live stored entries and its cut in force.
+    Rounds repeat while these changed under the write (another revocation of the same identity,
+    on another process, read less than there is now; an entry the periodic check marked as
+    ended: the last writer writes it all)."""
     with _lock_for(backend, target):
         written: tuple[set[str], float | None] | None = None
         for _ in range(SYNC_ROUNDS):
@@ -407,12 +406,12 @@ def maintain(backend: AWSBackend) -> None:
                 sync(backend, target)  # roll forward: the deny, then its leases
                 _finish_cut(backend, cut)
             elif dropped or ended:
-                # Marked first, so that no process lists them while the policy is written
-                # (another node's sync would write them back after this one, and nothing
-                # would take them off: their records are gone next); then the policy, then
-                # the records: were the write to fail, they stay and the identity is visited
-                # again (no deny left behind with no record). One changed meanwhile (a retry
-                # of its revocation wrote it again) is not one to drop.
+                # Marked first (as ended), so that no process lists them while the policy is
+                # written (another node's sync would write them back after this one, and
+                # nothing would take them off: their records are gone next); then the policy,
+                # then the records: were the write to fail, they stay and the identity is
+                # visited again (no deny left behind with no record). One changed meanwhile (a
+                # retry of its revocation wrote it again) is not one to drop.
                 marking = [session_deny.mark_dropping(backend, e) for e in dropped]
                 dropping = [e for e in marking if e is not None]
                 sync(backend, target)  # a revocation's entry written again meanwhile stays

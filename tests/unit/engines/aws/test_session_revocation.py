@@ -736,3 +736,30 @@ def test_an_abandoned_deny_dropped_while_another_node_syncs_is_not_written_back(
         for e in session_deny.entries(world.backend, key)
     ]
     assert stored == ["aws/sts/r/kept"]
+
+
+def test_entries_stored_by_an_earlier_or_a_later_version_are_read_marked_and_removed(
+    world: World,
+) -> None:
+    """A record an earlier version wrote (before `issued_at`) is marked and removed like any
+    (the compare-and-set is on the bytes as stored, not as this version would write them), and
+    one with a field a later version added is read, that field left out."""
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    entry = session_deny.DenyEntry(
+        target, "AROAEXAMPLE:old", "aws/sts/r/old", ends_at=world.clock.now() + 3600,
+        created_at=world.clock.now(), boot="boot-gone",
+    )  # fmt: skip
+    earlier = json.loads(entry.to_record())
+    del earlier["issued_at"]
+    world.backend.storage.put(entry.key, json.dumps(earlier).encode())
+    [read] = session_deny.entries(world.backend, target.key)
+    assert read == entry
+    marked = session_deny.mark_dropping(world.backend, read)
+    assert marked is not None
+    assert session_deny.entries(world.backend, target.key) == [marked]
+    assert session_deny.delete(world.backend, marked)
+    assert session_deny.entries(world.backend, target.key) == []
+
+    later = {**json.loads(entry.to_record()), "a_field_from_a_later_version": True}
+    world.backend.storage.put(entry.key, json.dumps(later).encode())
+    assert session_deny.entries(world.backend, target.key) == [entry]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -53,48 +53,59 @@ class DenyEntry:
     created_at: float
     boot: str
     issued_at: float = 0.0  # the lease's issue time (0: unknown, entries stored before it)
-    # Being dropped by the periodic check (`session_revocation.maintain`): no process lists it
-    # any more, so none writes it back while its removal is written.
-    dropping: bool = False
 
     @property
     def entry_id(self) -> str:
         return hashlib.sha256(self.lease_id.encode()).hexdigest()[:32]
 
+    @property
+    def key(self) -> str:
+        return f"{PREFIX}{self.target.key}/{self.entry_id}"
+
     def to_record(self) -> bytes:
-        record = asdict(self)
-        if not self.dropping:
-            del record["dropping"]  # as stored before the field: a node not yet upgraded reads it
-        return json.dumps(record).encode()
+        return json.dumps(asdict(self)).encode()
 
     @classmethod
     def from_record(cls, blob: bytes) -> DenyEntry:
         raw = json.loads(blob)
         target = Target(**raw.pop("target"))
-        return cls(target=target, **raw)
+        # Fields a later version adds are left out, so that a node not yet upgraded reads it.
+        known = {name: value for name, value in raw.items() if name in _ENTRY_FIELDS}
+        return cls(target=target, **known)
+
+
+_ENTRY_FIELDS = frozenset(f.name for f in fields(DenyEntry)) - {"target"}
 
 
 def put(backend: AWSBackend, entry: DenyEntry) -> None:
-    backend.storage.put(f"{PREFIX}{entry.target.key}/{entry.entry_id}", entry.to_record())
+    backend.storage.put(entry.key, entry.to_record())
 
 
 def mark_dropping(backend: AWSBackend, entry: DenyEntry) -> DenyEntry | None:
     """`entry` marked as being dropped, if it is still the one stored (else None: a retry of
-    the same revocation wrote it again, or another process dropped it)."""
-    if entry.dropping:
-        return entry
-    dropping = replace(entry, dropping=True)
-    key = f"{PREFIX}{entry.target.key}/{entry.entry_id}"
-    if backend.storage.compare_and_set(key, entry.to_record(), dropping.to_record()):
-        return dropping
-    return None
+    the same revocation wrote it again, or another process dropped it). The mark is an end in
+    the past (`ends_at` 0): no process lists the entry any more, so none writes it back while
+    its removal is written, and every version reads it, as an entry to remove."""
+    dropping = replace(entry, ends_at=0.0)
+    return dropping if _replace_stored(backend, entry, dropping) else None
 
 
 def delete(backend: AWSBackend, entry: DenyEntry) -> bool:
     """Remove `entry` if it is still the one stored (a retry of the same revocation may have
     written it again meanwhile: that one stays)."""
-    key = f"{PREFIX}{entry.target.key}/{entry.entry_id}"
-    return backend.storage.compare_and_set(key, entry.to_record(), None)
+    return _replace_stored(backend, entry, None)
+
+
+def _replace_stored(backend: AWSBackend, entry: DenyEntry, new: DenyEntry | None) -> bool:
+    """Replace the stored record by `new` (None: delete it) if it still reads as `entry`, by
+    compare-and-set on the bytes as stored (a record an earlier version wrote, without a later
+    field, reads as `entry` but is not its bytes)."""
+    stored = backend.storage.get(entry.key)
+    if stored is None or DenyEntry.from_record(stored) != entry:
+        return False
+    return backend.storage.compare_and_set(
+        entry.key, stored, None if new is None else new.to_record()
+    )
 
 
 def target_keys(backend: AWSBackend) -> list[str]:

@@ -275,6 +275,7 @@ class LightQuery:
         }
         # The protocols' method names to the API's operation names (create_user: CreateUser).
         self._api_names: dict[str, str] = dict(raw.meta.method_to_api_mapping)
+        self._light_operations = frozenset(self.OPERATIONS)
         self._service = str(model.service_name)
         self._service_id = model.service_id.hyphenize()
         self._max_pool = int(raw.meta.config.max_pool_connections)
@@ -306,7 +307,7 @@ class LightQuery:
         name = operation.__name__
         method = getattr(self._raw, name)
         api_name = self._api_names[name]
-        if api_name in self.OPERATIONS:
+        if api_name in self._light_operations:
             result: _R = self._run(api_name, kwargs, method)
         else:
             result = method(**kwargs)
