@@ -138,19 +138,25 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def child_pids(pid: int) -> list[int]:
+    """The live child processes of `pid` (of any of its threads)."""
+    kids: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                kids += [int(child) for child in f.read().split()]
+        except FileNotFoundError:
+            continue  # the thread exited meanwhile
+    return kids
+
+
 def tree_cpu_seconds(pid: int) -> tuple[float, float]:
     """(a process and its live children, the children alone): the server's CPU with its AWS
     call processes', and theirs. A child that exited takes its time with it."""
     children = 0.0
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                kids = [int(child) for child in f.read().split()]
-        except FileNotFoundError:
-            continue  # the thread exited meanwhile
-        for kid in kids:
-            with contextlib.suppress(FileNotFoundError):
-                children += cpu_seconds(kid)
+    for kid in child_pids(pid):
+        with contextlib.suppress(FileNotFoundError):
+            children += cpu_seconds(kid)
     return cpu_seconds(pid) + children, children
 
 

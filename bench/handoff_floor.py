@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
-import os
 import subprocess
 import sys
 import time
@@ -47,7 +46,7 @@ from awsbroker.http.app import build_app
 from awsbroker.http.workers import WorkerThreads
 from awsbroker.sdk.clock import SystemClock
 from awsbroker.sdk.logical import Response
-from bench._common import free_port
+from bench._common import child_pids, free_port, thread_cpu_seconds
 
 VARIANTS = ("wsgi", "asgi", "asgi+worker", "awsbroker-app")
 WARMUP = 500
@@ -111,27 +110,9 @@ def _serve_asgi(port: int, variant: str) -> None:
     asyncio.run(main())
 
 
-def tree_cpu_ns(pid: int) -> int:
-    """CPU nanoseconds of every thread of `pid` and of its children."""
-    pids = [pid]
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            pids += [int(child) for child in f.read().split()]
-    except FileNotFoundError:
-        pass
-    total = 0
-    for process in pids:
-        try:
-            tasks = os.listdir(f"/proc/{process}/task")
-        except FileNotFoundError:
-            continue
-        for task in tasks:
-            try:
-                with open(f"/proc/{process}/task/{task}/schedstat") as f:
-                    total += int(f.read().split()[0])
-            except FileNotFoundError:
-                continue  # the thread exited meanwhile
-    return total
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of every live thread of `pid` and of its children, to the nanosecond."""
+    return thread_cpu_seconds(pid) + sum(thread_cpu_seconds(kid) for kid in child_pids(pid))
 
 
 def measure(variant: str, count: int) -> float:
@@ -144,15 +125,15 @@ def measure(variant: str, count: int) -> float:
         conn = _connect(port, proc)
         for _ in range(WARMUP):
             _get(conn)
-        before = tree_cpu_ns(proc.pid)
+        before = tree_cpu_seconds(proc.pid)
         for _ in range(count):
             _get(conn)
-        spent = tree_cpu_ns(proc.pid) - before
+        spent = tree_cpu_seconds(proc.pid) - before
         conn.close()
     finally:
         proc.terminate()
         proc.wait(30)
-    return spent / 1000 / count
+    return spent * 1e6 / count
 
 
 def _connect(port: int, proc: subprocess.Popen[bytes]) -> http.client.HTTPConnection:

@@ -45,6 +45,8 @@ ROTATION_AGE = "awsbroker_rotation_seconds_since_last_success"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 Instrument = Counter | Gauge | Histogram
+# A time series kept once found: the metric's name, its kind, its labels in the caller's order.
+_SeriesKey = tuple[str, type[Instrument], tuple[tuple[str, str], ...]]
 
 
 def _instrument(spec: MetricSpec, registry: CollectorRegistry) -> Instrument:
@@ -65,8 +67,7 @@ class Metrics:
         self._instruments = {spec.name: _instrument(spec, self.registry) for spec in CATALOGUE}
         self._lock = threading.Lock()
         self._rotations: dict[tuple[str, str], float] = {}
-        self._children: dict[tuple[str, type[Instrument], tuple[tuple[str, str], ...]], Instrument]
-        self._children = {}
+        self._children: dict[_SeriesKey, Instrument] = {}
 
     # ---- the Telemetry protocol ---------------------------------------------------------------
 

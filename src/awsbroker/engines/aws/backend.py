@@ -90,7 +90,9 @@ class AWSBackend(FrameworkBackend["AWSBackend"]):
         # The mount's clients come from `calls` (the helper processes' pool, or a test's
         # in-process fake), or are boto3's in this process when it is None; `local` makes the
         # clients signed with a one-off key (boto3's when None).
-        self.clients = MountClients(lambda: root_config.load(self), config.telemetry, calls, local)
+        self.clients = MountClients(
+            lambda: root_config.current(self), config.telemetry, calls, local
+        )
         # AWS's sign-in federation endpoint, for console sign-in (path_console.py).
         self.federation: Federation = HttpFederation()
         # One rotation (of any key of this mount) at a time in this process.

@@ -49,7 +49,7 @@ def username(
     """The name of a new user or session by the mount's `username_template`, from `config`
     (the request's read of config/root; read now when not given)."""
     if config is None:
-        config = root_config.load(backend) or root_config.RootConfig()
+        config = root_config.current(backend)
     try:
         return generate_username(
             config.username_template,
@@ -72,7 +72,7 @@ def create(
 ) -> Response:
     """A new IAM user of `role`, with a key. `extra_tags` (the reason's tag, reason.py) are
     added to the role's `iam_tags`, in the same CreateUser call."""
-    config = root_config.load(backend) or root_config.RootConfig()  # read once for both
+    config = root_config.current(backend)  # read once for both
     iam = backend.clients.iam(config)
     name = username(backend, "IAM", req.display_name, role_name, config)
     wal_id = wal.put_user(backend, name, req.lease_id)
@@ -141,7 +141,7 @@ def _wait_until_usable(backend: AWSBackend, response: Response, timeout: int) ->
     """Poll STS with the new key until AWS accepts it, or `timeout` seconds pass."""
     assert response.data is not None
     sts = backend.clients.signed_sts(
-        root_config.load(backend) or root_config.RootConfig(),
+        root_config.current(backend),
         str(response.data["access_key"]),
         str(response.data["secret_key"]),
     )

@@ -126,7 +126,7 @@ def read_console(b: AWSBackend, req: Request, fd: FieldData) -> Response:
         raise InvalidRequest(f'Role "{name}" not found')
     kind = _kind(name, role)
     ttl = _ttl(b, role, kind, fd)
-    config = root_config.load(b) or root_config.RootConfig()
+    config = root_config.current(b)
     endpoint = config.federation_endpoint or default_endpoint(config.region or fallback_region())
     destination = _destination(fd, endpoint)  # 400s before any AWS call
     issuer = fd.get_str("issuer") or DEFAULT_ISSUER

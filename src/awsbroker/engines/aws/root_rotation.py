@@ -152,7 +152,7 @@ def _create(backend: AWSBackend, intent: Intent, client: IAM) -> tuple[str, str]
 
 def recover(backend: AWSBackend, intent: Intent) -> None:
     """Finish or undo an abandoned rotation (see the module's docstring)."""
-    config = root_config.load(backend) or root_config.RootConfig()
+    config = root_config.current(backend)
     if intent.step == intents.CREATED and config.access_key == intent.new_access_key:
         if intent.old_access_key and intent.old_access_key != intent.new_access_key:
             delete_key(backend.clients.iam(), intent.user, intent.old_access_key)
@@ -190,7 +190,7 @@ def _delete_new_key(backend: AWSBackend, intent: Intent, config: root_config.Roo
 
 def _undo_quietly(backend: AWSBackend, intent: Intent) -> None:
     try:
-        _undo(backend, intent, root_config.load(backend) or root_config.RootConfig())
+        _undo(backend, intent, root_config.current(backend))
     except Exception:
         log.exception("undoing a failed root rotation failed; the next recovery retries")
 

@@ -306,7 +306,7 @@ def iam_for(backend: AWSBackend, target: Target) -> Iterator[IAM]:
     if not target.via:
         yield backend.clients.iam()
         return
-    config = root_config.load(backend) or root_config.RootConfig()
+    config = root_config.current(backend)
     args: AssumeRoleRequest = {
         "RoleArn": target.via,
         "RoleSessionName": "awsbroker-session-revocation",

@@ -67,7 +67,7 @@ def role_iam(backend: AWSBackend, role: StaticRole) -> Iterator[IAM]:
     }
     if role.external_id:
         args["ExternalId"] = role.external_id
-    config = root_config.load(backend) or root_config.RootConfig()
+    config = root_config.current(backend)
     try:
         client = backend.clients.assumed_iam(config, args)
     except AWS_ERRORS as exc:

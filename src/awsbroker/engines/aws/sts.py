@@ -144,7 +144,7 @@ def federation_token(
 ) -> Response:
     shaped = _shaped(backend, req, role_name, role, FEDERATION_TOKEN)  # 400s before AWS calls
     document, arns = _policies(backend, role)
-    config = root_config.load(backend) or root_config.RootConfig()  # read once for both
+    config = root_config.current(backend)  # read once for both
     sts = backend.clients.sts(config)
     name = shaped.session_name or username(backend, "STS", req.display_name, role_name, config)
     if not document and not arns:
@@ -203,7 +203,7 @@ def assumed_role(
 ) -> Response:
     shaped = _shaped(backend, req, role_name, role, ASSUMED_ROLE)  # 400s before AWS calls
     document, arns = _policies(backend, role)
-    config = root_config.load(backend) or root_config.RootConfig()  # read once for both
+    config = root_config.current(backend)  # read once for both
     sts = backend.clients.sts(config)
     if shaped.session_name:
         session_name = shaped.session_name  # the caller may not choose one (path_creds.py)

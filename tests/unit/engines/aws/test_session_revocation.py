@@ -5,6 +5,7 @@ revocation leaves no orphan entry and no un-revoked lease, drift is rewritten
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -627,6 +628,23 @@ def test_a_lease_revoked_while_another_node_writes_a_cut_is_denied_on_its_own(
     assert denied(world) == [userid(world, role_id, secret)]
 
 
+@contextlib.contextmanager
+def writes_applied_then_lost(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Within: every deny policy write reaches AWS and then fails as a read timeout would (the
+    answer lost), as the write's caller sees it."""
+    real_write = session_revocation._write
+
+    def applied_then_lost(*args: Any) -> None:
+        real_write(*args)
+        raise UpstreamError("Error writing the session deny policy on target: read timeout")
+
+    monkeypatch.setattr(session_revocation, "_write", applied_then_lost)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(session_revocation, "_write", real_write)
+
+
 def test_a_cut_that_reached_aws_though_its_write_failed_is_taken_off_aws(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -637,16 +655,8 @@ def test_a_cut_that_reached_aws_though_its_write_failed_is_taken_off_aws(
     issue(world, "aws/sts/r/live")
     world.clock.advance(60)
     target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
-    real_write = session_revocation._write
-
-    def applied_then_lost(*args: Any) -> None:
-        real_write(*args)
-        raise UpstreamError("Error writing the session deny policy on target: read timeout")
-
-    monkeypatch.setattr(session_revocation, "_write", applied_then_lost)
-    with pytest.raises(UpstreamError):
+    with writes_applied_then_lost(monkeypatch), pytest.raises(UpstreamError):
         session_revocation.cut_older_sessions(world.backend, target)
-    monkeypatch.setattr(session_revocation, "_write", real_write)
     assert world.system.lease_exists("aws/sts/r/live")
     assert session_deny.get_cut(world.backend, target.key) is None
 
@@ -660,16 +670,8 @@ def test_a_deny_that_reached_aws_though_its_write_failed_is_taken_off_aws(
     """The same for one revocation: its lease stays, so its session must work again."""
     make_role(world)
     secret = issue(world, "aws/sts/r/kept")
-    real_write = session_revocation._write
-
-    def applied_then_lost(*args: Any) -> None:
-        real_write(*args)
-        raise UpstreamError("Error writing the session deny policy on target: read timeout")
-
-    monkeypatch.setattr(session_revocation, "_write", applied_then_lost)
-    with pytest.raises(UpstreamError):
+    with writes_applied_then_lost(monkeypatch), pytest.raises(UpstreamError):
         revoke(world, secret, "aws/sts/r/kept")
-    monkeypatch.setattr(session_revocation, "_write", real_write)
     assert len(denied(world)) == 1  # on AWS, with no record left
 
     world.backend.periodic()

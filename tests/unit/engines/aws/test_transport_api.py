@@ -17,7 +17,9 @@ from awsbroker.engines.aws.transport.api import (
 )
 
 
-class RecordingIAM(ForwardingIAM):
+class Recording:
+    """Answers each call with the operation it was handed and its arguments."""
+
     def _forward(self, operation: Callable[..., Any], kwargs: Mapping[str, object]) -> Any:
         return operation.__name__, dict(kwargs)
 
@@ -25,12 +27,12 @@ class RecordingIAM(ForwardingIAM):
         pass
 
 
-class RecordingSTS(ForwardingSTS):
-    def _forward(self, operation: Callable[..., Any], kwargs: Mapping[str, object]) -> Any:
-        return operation.__name__, dict(kwargs)
+class RecordingIAM(Recording, ForwardingIAM):
+    pass
 
-    def close(self) -> None:
-        pass
+
+class RecordingSTS(Recording, ForwardingSTS):
+    pass
 
 
 @pytest.mark.parametrize(

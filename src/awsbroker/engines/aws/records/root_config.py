@@ -84,3 +84,9 @@ class RootConfig:
 def load(backend: AWSBackend) -> RootConfig | None:
     blob = backend.storage.get(STORAGE_KEY)
     return None if blob is None else RootConfig.from_record(blob)
+
+
+def current(backend: AWSBackend) -> RootConfig:
+    """`config/root` as stored now, or the defaults when none is (the default credential
+    chain, the default region and endpoints)."""
+    return load(backend) or RootConfig()

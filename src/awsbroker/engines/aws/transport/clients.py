@@ -67,7 +67,7 @@ class MountClients:
 
     def __init__(
         self,
-        load_config: Callable[[], RootConfig | None],
+        load_config: Callable[[], RootConfig],
         telemetry: Telemetry | None = None,
         maker: ClientMaker | None = None,
         local: ClientMaker | None = None,
@@ -104,9 +104,7 @@ class MountClients:
             return self._sts[1]
 
     def _config(self, config: RootConfig | None) -> RootConfig:
-        if config is not None:
-            return config
-        return self._load() or RootConfig()
+        return config if config is not None else self._load()
 
     def _new_iam(self, spec: ClientSpec) -> IAM:
         return self._maker.iam(spec, self.telemetry)
