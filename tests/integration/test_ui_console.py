@@ -26,7 +26,8 @@ from tests.support.aws_proxy import AWSProxy
 from tests.support.federation_stand_in import FederationStandIn
 from tests.support.moto_server import MotoServer, bootstrap_admin
 from tests.support.oidc_provider import OidcProvider
-from tests.support.server import ServerProcess
+from tests.support.reliability import add_revocation_block
+from tests.support.server import ServerFactory, ServerProcess
 
 support.require_playwright()
 from playwright.sync_api import (  # noqa: E402 - only once the package is known to be there
@@ -175,8 +176,9 @@ def token_for(root: hvac.Client, *policies: str, **options: Any) -> str:
     return token
 
 
-def sign_in(page: Page, token: str) -> None:
-    page.goto("/ui/")
+def sign_in(page: Page, token: str, server: str = "") -> None:
+    """Sign in with `token` at the module's dev server, or at the server whose URL is `server`."""
+    page.goto(f"{server}/ui/")
     page.get_by_label("Token").fill(token)
     page.get_by_role("button", name="Sign in with a token").click()
     expect(page.get_by_role("heading", name="My credentials")).to_be_visible()
@@ -386,27 +388,104 @@ def test_a_lease_is_renewed_and_revoked_from_the_page(
         root_client.sys.read_lease(lease_id)
 
 
-def test_an_operator_browses_every_lease(
+def test_an_operator_filters_every_lease_by_mount_role_and_prefix(
     page: Page, aws: AWSWorld, root_client: hvac.Client, dev_server: ServerProcess
 ) -> None:
-    other = token_for(root_client, "aws-user")
-    lease_id = dev_server.client(other).read("aws/creds/dev-user")["lease_id"]
-    sign_in(page, token_for(root_client, "root"))
-    page.get_by_role("button", name="Operator").click()
-    page.get_by_label("Prefix").fill("aws/creds/")
-    page.get_by_role("button", name="List", exact=True).click()
-    page.get_by_role("button", name="dev-user/").click()
-    row = page.get_by_role("row").filter(has_text=lease_id)
-    expect(row).to_be_visible()
-    row.get_by_role("button", name=f"Look up {lease_id}").click()
-    looked_up = page.get_by_label(f"Lease {lease_id}")
-    expect(looked_up).to_contain_text("Renewable")
-    expect(looked_up).to_contain_text("not given")  # no reason was sent for this one
-    expect(page.get_by_text("No irrevocable leases.")).to_be_visible()
-    shoot(page, "operator")
-    check_accessibility(page)
-    row.get_by_role("button", name=f"Revoke {lease_id}").click()
-    expect(page.get_by_role("row").filter(has_text=lease_id)).to_have_count(0)
+    other = dev_server.client(token_for(root_client, "aws-user"))
+    user_lease = other.read("aws/creds/dev-user")["lease_id"]
+    fed_lease = other.write("aws/sts/fed", ttl="15m")["lease_id"]
+    root_client.sys.enable_secrets_engine("aws", path="ui-leases")
+    try:
+        configure(root_client, aws, mount="ui-leases")
+        root_client.write(
+            "ui-leases/roles/elsewhere",
+            credential_type="federation_token",
+            policy_document=S3_READ,
+        )
+        elsewhere = root_client.write("ui-leases/sts/elsewhere", ttl="15m")["lease_id"]
+        sign_in(page, token_for(root_client, "root"))
+        page.get_by_role("button", name="Operator").click()
+        leases = page.get_by_role("region", name="All leases")
+        rows = leases.get_by_role("row")
+        # aws/ first: both roles' leases (creds/ and sts/), none of the other mount's.
+        expect(leases.get_by_label("Mount")).to_have_value("aws/")
+        expect(rows.filter(has_text=user_lease)).to_contain_text("dev-user (creds)")
+        expect(rows.filter(has_text=fed_lease)).to_contain_text("fed (sts)")
+        expect(rows.filter(has_text=elsewhere)).to_have_count(0)
+        # The role filter: fed's leases only.
+        leases.get_by_label("Role").select_option("fed")
+        expect(rows.filter(has_text=user_lease)).to_have_count(0)
+        expect(rows.filter(has_text=fed_lease)).to_be_visible()
+        assert all("aws/sts/fed/" in text for text in rows.all_inner_texts()[1:])
+        # The prefix filter, over every role again.
+        leases.get_by_label("Role").select_option("")
+        leases.get_by_label("Lease ID prefix").fill("aws/creds/")
+        expect(rows.filter(has_text=fed_lease)).to_have_count(0)
+        expect(rows.filter(has_text=user_lease)).to_be_visible()
+        assert all(text.startswith("aws/creds/") for text in rows.all_inner_texts()[1:])
+        leases.get_by_label("Lease ID prefix").fill(user_lease)
+        expect(rows).to_have_count(2)  # the header and the one lease
+        leases.get_by_label("Lease ID prefix").fill("aws/nothing/")
+        expect(leases).to_contain_text("No leases match these filters.")
+        leases.get_by_label("Lease ID prefix").fill("")
+        # The mount filter: the other mount's lease, and only its.
+        leases.get_by_label("Mount").select_option("ui-leases/")
+        expect(rows.filter(has_text=elsewhere)).to_contain_text("elsewhere (sts)")
+        expect(rows.filter(has_text=user_lease)).to_have_count(0)
+        expect(rows.filter(has_text=fed_lease)).to_have_count(0)
+        leases.get_by_label("Mount").select_option("aws/")
+        row = rows.filter(has_text=user_lease)
+        row.get_by_role("button", name=f"Look up {user_lease}").click()
+        looked_up = page.get_by_label(f"Lease {user_lease}")
+        expect(looked_up).to_contain_text("Renewable")
+        expect(looked_up).to_contain_text("not given")  # no reason was sent for this one
+        expect(page.get_by_text("No irrevocable leases.")).to_be_visible()
+        shoot(page, "operator")
+        check_accessibility(page)
+        row.get_by_role("button", name=f"Revoke {user_lease}").click()
+        expect(rows.filter(has_text=user_lease)).to_have_count(0)
+        expect(rows.filter(has_text=fed_lease)).to_be_visible()
+    finally:
+        root_client.sys.revoke_lease(fed_lease)
+        root_client.sys.disable_secrets_engine("ui-leases")
+
+
+def test_an_irrevocable_lease_is_listed_with_its_last_error(
+    page: Page, aws: AWSWorld, servers: ServerFactory
+) -> None:
+    """A server of its own, whose expiry worker gives up after one failed revocation: an
+    `iam_user` lease of one second, and IAM answering every DeleteUser with a 503."""
+    server = servers.sqlite(start=False)
+    add_revocation_block(server, max_attempts=1, initial_backoff="1s", max_backoff="1s")
+    server.start()
+    root_token = server.init_and_unseal().root_token
+    root = server.client(root_token)
+    root.sys.enable_secrets_engine("aws", path="aws")
+    configure(root, aws)
+    root.write("aws/config/lease", lease="1s", lease_max="5s")
+    root.write("aws/roles/doomed", credential_type="iam_user", policy_document=S3_READ)
+    aws.proxy.inject("DeleteUser", 503, "ServiceUnavailable", "Service is unavailable.")
+    try:
+        lease_id = root.read("aws/creds/doomed")["lease_id"]
+        listed: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 30
+        while not listed and time.monotonic() < deadline:
+            time.sleep(0.5)
+            answer = server.request("GET", "sys/leases", root_token, params={"type": "irrevocable"})
+            listed = answer.json()["data"]["leases"]
+        assert [lease["lease_id"] for lease in listed] == [lease_id]
+        error = listed[0]["error"]
+        assert "ServiceUnavailable" in error
+        sign_in(page, root_token, server.url)
+        page.get_by_role("button", name="Operator").click()
+        irrevocable = page.get_by_role("region", name="Irrevocable leases")
+        expect(irrevocable.get_by_role("columnheader", name="Last error")).to_be_visible()
+        expect(irrevocable.get_by_role("row").filter(has_text=lease_id)).to_contain_text(error)
+        shoot(page, "operator-irrevocable")
+        check_accessibility(page)
+    finally:
+        aws.proxy.clear_faults()
+    server.request("PUT", "sys/leases/revoke", root_token, json={"lease_id": lease_id})
 
 
 # ---- the session -------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 // The operator's overview: seal status (and sealing, in two steps), the cluster's nodes, the
-// ACL policies and their editor, every lease by prefix (with its lookup, reason included) and
-// the irrevocable ones. Mounts and audit devices are in mounts.js, the AWS engine in aws.js.
+// ACL policies and their editor, every lease of a mount filtered by role and lease-ID
+// prefix (with its lookup, reason included) and the irrevocable ones. Mounts and audit devices are in mounts.js, the AWS engine in aws.js.
 
 import { api } from "./api.js";
-import { announce, duration, el, errorBox, main, section, table } from "./dom.js";
+import { announce, duration, el, errorBox, field, main, section, table } from "./dom.js";
 import { leaseActions } from "./leases.js";
 import { signOut } from "./session.js";
 
@@ -19,7 +19,6 @@ export async function renderOperator() {
     section("policies-heading", "Policies", policies),
     section("all-heading", "All leases", browse),
     section("irr-heading", "Irrevocable leases", irrevocable));
-  const prefix = el("input", { id: "lease-prefix", placeholder: "aws/creds/", autocomplete: "off" });
   const listing = el("div");
   const detail = el("div");
   const lookUp = async (leaseId) => {
@@ -35,31 +34,10 @@ export async function renderOperator() {
       detail.replaceChildren(errorBox(error));
     }
   };
-  const list = async () => {
-    let p = prefix.value.trim().replace(/^\/+/, "");
-    try {
-      const keys = (await api("LIST", `sys/leases/lookup/${p}`)).data.keys;
-      if (p && !p.endsWith("/")) p += "/";
-      listing.replaceChildren(table([`Under ${p || "/"}`, "Actions"], keys.map((key) => [
-        key.endsWith("/")
-          ? el("button", { type: "button", class: "secondary", onclick: () => { prefix.value = p + key; list(); } }, key)
-          : el("code", {}, p + key),
-        key.endsWith("/") ? "" : el("span", { class: "row" },
-          el("button", { type: "button", class: "secondary", "aria-label": `Look up ${p + key}`,
-            onclick: () => lookUp(p + key) }, "Look up"),
-          leaseActions(p + key, "sys/leases/revoke", list)),
-      ])));
-    } catch (error) {
-      listing.replaceChildren(error.status === 404 ? el("p", {}, "No leases under that prefix.") : errorBox(error));
-    }
-  };
-  browse.append(el("form", { onsubmit: (e) => { e.preventDefault(); list(); } },
-    el("label", { for: "lease-prefix" }, "Prefix (mount, then role: aws/creds/dev/)"), prefix,
-    el("div", { class: "row" }, el("button", { type: "submit" }, "List"))), listing, detail);
   renderSeal(seal);
   renderNodes(nodes);
   renderPolicies(policies);
-  await list();
+  await renderLeaseFilters(browse, listing, detail, lookUp);
   try {
     const answer = (await api("GET", "sys/leases?type=irrevocable&limit=100")).data;
     irrevocable.replaceChildren(answer.leases.length
@@ -68,6 +46,90 @@ export async function renderOperator() {
   } catch (error) {
     irrevocable.replaceChildren(errorBox(error));
   }
+}
+
+// The sub-paths of a mount whose leases are per role (`<mount><kind>/<role>/<id>`).
+const LEASED = ["creds/", "sts/", "console/", "container-creds/"];
+const NOT_LEASED = new Set(["sys/", "cubbyhole/", "identity/"]);
+
+// `LIST sys/leases/lookup/<prefix>`'s keys; none (the API's 404) is an empty list.
+async function children(prefix) {
+  try {
+    return (await api("LIST", `sys/leases/lookup/${prefix}`)).data.keys;
+  } catch (error) {
+    if (error.status === 404) return [];
+    throw error;
+  }
+}
+
+// Every lease of one mount: its leased sub-paths, their role folders, each folder's leases,
+// listed in parallel (one request per folder, as Vault's `sys/leases/lookup/` answers).
+async function mountLeases(mount) {
+  const kinds = (await children(mount)).filter((key) => LEASED.includes(key));
+  const perKind = await Promise.all(kinds.map(async (kind) => {
+    const roles = (await children(mount + kind)).filter((key) => key.endsWith("/"));
+    return Promise.all(roles.map(async (role) => (await children(mount + kind + role))
+      .filter((key) => !key.endsWith("/"))
+      .map((key) => ({ id: mount + kind + role + key, kind, role: role.slice(0, -1) }))));
+  }));
+  return perKind.flat(2);
+}
+
+// The filters of "All leases": a mount (its secrets engines), a role (those the mount has
+// leases of) and a free lease-ID prefix, applied to the mount's leases on the page.
+async function renderLeaseFilters(box, listing, detail, lookUp) {
+  let mounts;
+  try {
+    const all = (await api("GET", "sys/mounts")).data;
+    mounts = Object.keys(all).filter((path) => !NOT_LEASED.has(path)).sort((a, b) =>
+      (all[b].type === "aws") - (all[a].type === "aws") || a.localeCompare(b));
+  } catch (error) {
+    box.replaceChildren(errorBox(error));
+    return;
+  }
+  const mount = el("select", {}, mounts.map((path) => el("option", { value: path }, path)));
+  const role = el("select", {}, el("option", { value: "" }, "All roles"));
+  const prefix = el("input", { placeholder: `${mounts[0] || "aws/"}sts/`, autocomplete: "off" });
+  let leases = [];
+  const show = () => {
+    const wanted = prefix.value.trim().replace(/^\/+/, "");
+    const shown = leases.filter((l) => (!role.value || l.role === role.value)
+      && l.id.startsWith(wanted));
+    listing.replaceChildren(shown.length
+      ? table([`Leases of ${mount.value} (${shown.length})`, "Role", "Actions"], shown.map((l) => [
+        el("code", {}, l.id), `${l.role} (${l.kind.slice(0, -1)})`,
+        el("span", { class: "row" },
+          el("button", { type: "button", class: "secondary", "aria-label": `Look up ${l.id}`,
+            onclick: () => lookUp(l.id) }, "Look up"),
+          leaseActions(l.id, "sys/leases/revoke", load)),
+      ]))
+      : el("p", {}, "No leases match these filters."));
+  };
+  const load = async () => {
+    try {
+      leases = mount.value ? await mountLeases(mount.value) : [];
+    } catch (error) {
+      listing.replaceChildren(errorBox(error));
+      return;
+    }
+    const kept = role.value;
+    const roles = [...new Set(leases.map((l) => l.role))].sort();
+    role.replaceChildren(el("option", { value: "" }, "All roles"),
+      ...roles.map((name) => el("option", { value: name }, name)));
+    role.value = roles.includes(kept) ? kept : "";
+    show();
+  };
+  mount.addEventListener("change", () => { role.value = ""; load(); });
+  role.addEventListener("change", show);
+  box.replaceChildren(el("form", { "aria-label": "Lease filters",
+    onsubmit: (e) => { e.preventDefault(); load(); } },
+  el("div", { class: "row" },
+    field("lease-mount", "Mount", mount),
+    field("lease-role", "Role", role),
+    field("lease-prefix", "Lease ID prefix", prefix),
+    el("button", { type: "submit" }, "List"))), listing, detail);
+  prefix.addEventListener("input", show);
+  await load();
 }
 
 async function renderSeal(box) {
