@@ -652,6 +652,52 @@ def test_an_operator_reads_and_edits_a_policy(page: Page, root_client: hvac.Clie
     check_accessibility(page)
 
 
+def test_an_operator_creates_and_deletes_a_policy(
+    page: Page, root_client: hvac.Client, dev_server: ServerProcess
+) -> None:
+    sign_in(page, token_for(root_client, "root"))
+    page.get_by_role("button", name="Operator").click()
+    policies = page.get_by_role("region", name="Policies")
+    create = policies.get_by_role("form", name="New policy")
+    create.get_by_label("Policy name").fill("ui-new")
+    create.get_by_label("Policy (HCL)").fill('path "aws/creds/x" {')
+    create.get_by_role("button", name="Create policy").click()
+    # A bad HCL: the API's own words for the same request.
+    same = dev_server.request(
+        "PUT", "sys/policies/acl/ui-new", "root", json={"policy": 'path "aws/creds/x" {'}
+    )
+    assert same.status_code == 400
+    expect(create.get_by_role("alert")).to_have_text(same.json()["errors"][0])
+    assert "ui-new" not in root_client.sys.list_acl_policies()["data"]["keys"]
+    create.get_by_label("Policy (HCL)").fill('path "aws/creds/x" {\n  capabilities = ["read"]\n}\n')
+    create.get_by_role("button", name="Create policy").click()
+    expect(policies.get_by_label("HCL of ui-new")).to_contain_text('path "aws/creds/x"')
+    try:
+        assert "aws/creds/x" in root_client.sys.read_acl_policy("ui-new")["data"]["policy"]
+        expect(policies.get_by_role("button", name="ui-new", exact=True)).to_be_visible()
+        shoot(page, "operator-policy-new")
+        check_accessibility(page)
+        # `default` and `root` cannot be deleted: the API's message, word for word.
+        for name, message in (
+            ("default", "cannot delete default policy"),
+            ("root", 'cannot delete "root" policy'),
+        ):
+            policies.get_by_role("button", name=name, exact=True).click()
+            policies.get_by_role("button", name=f"Delete policy {name}…").click()
+            policies.get_by_role("button", name=f"Delete policy {name} now").click()
+            expect(policies.get_by_role("alert")).to_have_text(message)
+            refused = dev_server.request("DELETE", f"sys/policies/acl/{name}", "root")
+            assert refused.json()["errors"] == [message]
+        policies.get_by_role("button", name="ui-new", exact=True).click()
+        policies.get_by_role("button", name="Delete policy ui-new…").click()
+        assert "ui-new" in root_client.sys.list_acl_policies()["data"]["keys"]
+        policies.get_by_role("button", name="Delete policy ui-new now").click()
+        expect(policies.get_by_role("button", name="ui-new", exact=True)).to_have_count(0)
+        assert "ui-new" not in root_client.sys.list_acl_policies()["data"]["keys"]
+    finally:
+        root_client.sys.delete_policy("ui-new")
+
+
 def test_an_operator_sees_nodes_mounts_and_audit_and_edits_a_role(
     page: Page, aws: AWSWorld, root_client: hvac.Client, dev_server: ServerProcess
 ) -> None:

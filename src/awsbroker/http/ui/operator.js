@@ -1,9 +1,9 @@
 // The operator's overview: seal status (and sealing, in two steps), the cluster's nodes, the
-// ACL policies and their editor, every lease of a mount filtered by role and lease-ID
+// ACL policies (create, edit, delete), every lease of a mount filtered by role and lease-ID
 // prefix (with its lookup, reason included) and the irrevocable ones. Mounts and audit devices are in mounts.js, the AWS engine in aws.js.
 
 import { api } from "./api.js";
-import { announce, duration, el, errorBox, field, main, section, table } from "./dom.js";
+import { announce, confirmStep, duration, el, errorBox, field, main, section, table } from "./dom.js";
 import { leaseActions } from "./leases.js";
 import { signOut } from "./session.js";
 
@@ -177,7 +177,9 @@ async function renderNodes(box) {
     box.replaceChildren(errorBox(error));
   }
 }
-async function renderPolicies(box) {
+// The ACL policies: each one's HCL, its editor and its deletion (after a second click; the
+// API refuses `default` and `root` in its own words), and a form for a new one.
+async function renderPolicies(box, selected) {
   const detail = el("div");
   let names;
   try {
@@ -205,12 +207,38 @@ async function renderPolicies(box) {
             } catch (error) { problem.replaceChildren(errorBox(error)); }
           },
         }, el("label", { for: "policy-text" }, `Edit ${name}`), text,
-        el("div", { class: "row" }, el("button", { type: "submit" }, "Save policy")), problem));
+        el("div", { class: "row" }, el("button", { type: "submit" }, "Save policy")), problem),
+        confirmStep("Delete policy", name, async () => {
+          await api("DELETE", `sys/policies/acl/${encodeURIComponent(name)}`);
+          announce(`Policy ${name} deleted`);
+          renderPolicies(box);
+        }));
     } catch (error) {
       detail.replaceChildren(errorBox(error));
     }
   };
+  const newName = el("input", { autocomplete: "off", spellcheck: "false" });
+  const newText = el("textarea", { rows: 6, spellcheck: "false",
+    placeholder: 'path "aws/creds/dev" {\n  capabilities = ["read"]\n}' });
+  const problem = el("div");
+  const create = el("form", { "aria-label": "New policy",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      problem.replaceChildren();
+      const name = newName.value.trim();
+      try {
+        if (!name) throw new Error("Give the policy a name.");
+        await api("PUT", `sys/policies/acl/${encodeURIComponent(name)}`, { policy: newText.value });
+        announce(`Policy ${name} created`);
+        renderPolicies(box, name.toLowerCase());
+      } catch (error) { problem.replaceChildren(errorBox(error)); }
+    } },
+  el("h3", {}, "New policy"),
+  field("new-policy-name", "Policy name", newName),
+  field("new-policy-text", "Policy (HCL)", newText),
+  el("div", { class: "row" }, el("button", { type: "submit" }, "Create policy")), problem);
   box.replaceChildren(el("ul", { class: "plain" }, names.map((name) => el("li", {},
-    el("button", { type: "button", class: "secondary", onclick: () => show(name) }, name)))), detail);
+    el("button", { type: "button", class: "secondary", onclick: () => show(name) }, name)))),
+  detail, create);
+  if (selected) await show(selected);
 }
-
