@@ -756,6 +756,41 @@ def test_an_operator_sees_nodes_mounts_and_audit_and_edits_a_role(
     assert "ui-made" not in root_client.list("aws/roles")["data"]["keys"]
 
 
+def test_the_nodes_section_shows_both_nodes_and_this_ones_health(
+    page: Page, servers: ServerFactory
+) -> None:
+    """Two server processes on one SQLite file: a cluster of two nodes, each listed."""
+    a = servers.sqlite()
+    b = servers.sqlite_file(str(a.workdir / "storage.db"))
+    init = a.init_and_unseal()
+    b.unseal(init.keys)
+    deadline = time.monotonic() + 20
+    listed: list[dict[str, Any]] = []
+    while len(listed) < 2 and time.monotonic() < deadline:
+        listed = a.request("GET", "sys/ha-status", init.root_token).json()["nodes"]
+        time.sleep(0.3)
+    assert sorted(n["api_address"] for n in listed) == sorted([a.url, b.url])
+    sign_in(page, init.root_token, a.url)
+    page.get_by_role("button", name="Operator").click()
+    nodes = page.get_by_role("region", name="Nodes")
+    health = a.request("GET", "sys/health").json()
+    here = nodes.get_by_label("Health of this node")
+    for text in ("Initialized", "yes", "Sealed", "no", health["version"], health["cluster_id"]):
+        expect(here).to_contain_text(text)
+    this = nodes.get_by_role("row").filter(has_text=a.url)
+    other = nodes.get_by_role("row").filter(has_text=b.url)
+    expect(this).to_contain_text("(this node)")
+    expect(this.get_by_role("cell").nth(3)).to_have_text("no")
+    expect(other).not_to_contain_text("(this node)")
+    expect(other).to_contain_text("no, at its last heartbeat")
+    for row in (this, other):
+        expect(row).to_contain_text("active")
+        expect(row.get_by_role("cell").nth(4)).to_have_text(re.compile(r"^\d+s ago$"))
+        expect(row).to_contain_text(health["version"])
+    shoot(page, "operator-nodes")
+    check_accessibility(page)
+
+
 def operator_view(page: Page, root_client: hvac.Client, view: str) -> None:
     sign_in(page, token_for(root_client, "root"))
     page.get_by_role("button", name=view, exact=True).click()

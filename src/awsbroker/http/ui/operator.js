@@ -87,9 +87,13 @@ async function renderLeaseFilters(box, listing, detail, lookUp) {
     box.replaceChildren(errorBox(error));
     return;
   }
+  if (!mounts.length) {
+    box.replaceChildren(el("p", {}, "No secrets engine is mounted: there are no leases to list."));
+    return;
+  }
   const mount = el("select", {}, mounts.map((path) => el("option", { value: path }, path)));
   const role = el("select", {}, el("option", { value: "" }, "All roles"));
-  const prefix = el("input", { placeholder: `${mounts[0] || "aws/"}sts/`, autocomplete: "off" });
+  const prefix = el("input", { placeholder: `${mounts[0]}sts/`, autocomplete: "off" });
   let leases = [];
   const show = () => {
     const wanted = prefix.value.trim().replace(/^\/+/, "");
@@ -165,18 +169,35 @@ async function renderSeal(box) {
 }
 
 
+// The live nodes (`sys/ha-status`: each heartbeats only while unsealed, and leaves the list
+// some time after its heartbeats stop, so another node is known unsealed at its last
+// heartbeat, whose age is shown) and, for the node answering the page, its `sys/health`: another
+// node's health is not reachable from the page (the CSP allows only this origin).
 async function renderNodes(box) {
   try {
-    const nodes = (await api("GET", "sys/ha-status")).data.nodes || [];
+    const [ha, health] = await Promise.all([api("GET", "sys/ha-status"), api("GET", "sys/health")]);
+    const nodes = ha.data.nodes || [];
     const now = Date.now();
-    box.replaceChildren(table(["Node", "Address", "Role", "Last seen", "Version"], nodes.map((n) => [
-      n.hostname, n.api_address, n.active_node ? "active" : "standby",
-      n.last_echo ? `${Math.max(0, Math.round((now - Date.parse(n.last_echo)) / 1000))}s ago` : "",
-      n.version || ""])));
+    const here = (n) => n.api_address.replace(/\/+$/, "") === window.location.origin;
+    box.replaceChildren(
+      el("h3", {}, "This node"),
+      el("dl", { "aria-label": "Health of this node" },
+        el("dt", {}, "Initialized"), el("dd", {}, health.initialized ? "yes" : "no"),
+        el("dt", {}, "Sealed"), el("dd", {}, health.sealed ? "yes" : "no"),
+        el("dt", {}, "Version"), el("dd", {}, health.version),
+        el("dt", {}, "Server time"), el("dd", {}, new Date(health.server_time_utc * 1000).toISOString()),
+        el("dt", {}, "Cluster"), el("dd", {}, `${health.cluster_name || ""} ${health.cluster_id || ""}`)),
+      table(["Node", "Address", "Role", "Sealed", "Last heartbeat", "Version"], nodes.map((n) => [
+        here(n) ? `${n.hostname} (this node)` : n.hostname, n.api_address,
+        n.active_node ? "active" : "standby",
+        here(n) ? (health.sealed ? "yes" : "no") : "no, at its last heartbeat",
+        n.last_echo ? `${Math.max(0, Math.round((now - Date.parse(n.last_echo)) / 1000))}s ago` : "",
+        n.version || ""])));
   } catch (error) {
     box.replaceChildren(errorBox(error));
   }
 }
+
 // The ACL policies: each one's HCL, its editor and its deletion (after a second click; the
 // API refuses `default` and `root` in its own words), and a form for a new one.
 async function renderPolicies(box, selected) {
