@@ -577,12 +577,25 @@ def test_a_renewal_answered_after_sign_out_leaves_nothing_signed_in(
     assert json.loads(state) == [None, 0]
 
 
-def test_an_expired_token_signs_the_page_out(page: Page, root_client: hvac.Client) -> None:
-    token = token_for(root_client, "default", ttl="5s", renewable=False)
+def test_an_expired_token_signs_the_page_out(
+    page: Page, aws: AWSWorld, root_client: hvac.Client
+) -> None:
+    token = token_for(root_client, "aws-user", ttl="8s", renewable=False)
     sign_in(page, token)
-    expect(page.locator("#token-left")).to_have_text(re.compile(r"^0m 0[0-5]s$"))
-    expect(page.get_by_role("alert")).to_contain_text("Your token expired", timeout=10_000)
+    expect(page.locator("#token-left")).to_have_text(re.compile(r"^0m 0[0-8]s$"))
+    keys = issue(page, "fed", ttl="15m")
+    expect(page.get_by_role("alert")).to_contain_text("Your token expired", timeout=12_000)
     expect(page.get_by_label("Token")).to_be_visible()
+    # Every secret on display is gone with it, and the token from the tab's storage.
+    content = page.content()
+    assert keys["AWS_SECRET_ACCESS_KEY"] not in content
+    assert keys["AWS_SESSION_TOKEN"] not in content
+    assert token not in content
+    assert page.evaluate("sessionStorage.getItem('awsbroker.token')") is None
+    state = page.evaluate(
+        "import('/ui/session.js').then((m) => JSON.stringify([m.state.self, m.state.expiresAt]))"
+    )
+    assert json.loads(state) == [None, 0]
 
 
 def test_sign_out_and_revoke_revokes_the_token(page: Page, root_client: hvac.Client) -> None:
@@ -617,6 +630,9 @@ def test_a_person_signs_in_with_oidc(
             path="sso",
         )
         page.goto("/ui/")
+        expect(page.get_by_role("button", name="Sign in with sso")).to_be_visible()
+        shoot(page, "sign-in-oidc")
+        check_accessibility(page)
         page.get_by_role("button", name="Sign in with sso").click()
         expect(page.get_by_role("heading", name="My credentials")).to_be_visible()
         expect(page.locator("#session")).to_contain_text("sso-alice@example.com")
