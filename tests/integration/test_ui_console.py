@@ -26,7 +26,8 @@ from tests.support.aws_proxy import AWSProxy
 from tests.support.federation_stand_in import FederationStandIn
 from tests.support.moto_server import MotoServer, bootstrap_admin
 from tests.support.oidc_provider import OidcProvider
-from tests.support.server import ServerProcess
+from tests.support.reliability import add_revocation_block
+from tests.support.server import ServerFactory, ServerProcess
 
 support.require_playwright()
 from playwright.sync_api import (  # noqa: E402 - only once the package is known to be there
@@ -175,8 +176,9 @@ def token_for(root: hvac.Client, *policies: str, **options: Any) -> str:
     return token
 
 
-def sign_in(page: Page, token: str) -> None:
-    page.goto("/ui/")
+def sign_in(page: Page, token: str, server: str = "") -> None:
+    """Sign in with `token` at the module's dev server, or at the server whose URL is `server`."""
+    page.goto(f"{server}/ui/")
     page.get_by_label("Token").fill(token)
     page.get_by_role("button", name="Sign in with a token").click()
     expect(page.get_by_role("heading", name="My credentials")).to_be_visible()
@@ -386,27 +388,104 @@ def test_a_lease_is_renewed_and_revoked_from_the_page(
         root_client.sys.read_lease(lease_id)
 
 
-def test_an_operator_browses_every_lease(
+def test_an_operator_filters_every_lease_by_mount_role_and_prefix(
     page: Page, aws: AWSWorld, root_client: hvac.Client, dev_server: ServerProcess
 ) -> None:
-    other = token_for(root_client, "aws-user")
-    lease_id = dev_server.client(other).read("aws/creds/dev-user")["lease_id"]
-    sign_in(page, token_for(root_client, "root"))
-    page.get_by_role("button", name="Operator").click()
-    page.get_by_label("Prefix").fill("aws/creds/")
-    page.get_by_role("button", name="List", exact=True).click()
-    page.get_by_role("button", name="dev-user/").click()
-    row = page.get_by_role("row").filter(has_text=lease_id)
-    expect(row).to_be_visible()
-    row.get_by_role("button", name=f"Look up {lease_id}").click()
-    looked_up = page.get_by_label(f"Lease {lease_id}")
-    expect(looked_up).to_contain_text("Renewable")
-    expect(looked_up).to_contain_text("not given")  # no reason was sent for this one
-    expect(page.get_by_text("No irrevocable leases.")).to_be_visible()
-    shoot(page, "operator")
-    check_accessibility(page)
-    row.get_by_role("button", name=f"Revoke {lease_id}").click()
-    expect(page.get_by_role("row").filter(has_text=lease_id)).to_have_count(0)
+    other = dev_server.client(token_for(root_client, "aws-user"))
+    user_lease = other.read("aws/creds/dev-user")["lease_id"]
+    fed_lease = other.write("aws/sts/fed", ttl="15m")["lease_id"]
+    root_client.sys.enable_secrets_engine("aws", path="ui-leases")
+    try:
+        configure(root_client, aws, mount="ui-leases")
+        root_client.write(
+            "ui-leases/roles/elsewhere",
+            credential_type="federation_token",
+            policy_document=S3_READ,
+        )
+        elsewhere = root_client.write("ui-leases/sts/elsewhere", ttl="15m")["lease_id"]
+        sign_in(page, token_for(root_client, "root"))
+        page.get_by_role("button", name="Operator").click()
+        leases = page.get_by_role("region", name="All leases")
+        rows = leases.get_by_role("row")
+        # aws/ first: both roles' leases (creds/ and sts/), none of the other mount's.
+        expect(leases.get_by_label("Mount")).to_have_value("aws/")
+        expect(rows.filter(has_text=user_lease)).to_contain_text("dev-user (creds)")
+        expect(rows.filter(has_text=fed_lease)).to_contain_text("fed (sts)")
+        expect(rows.filter(has_text=elsewhere)).to_have_count(0)
+        # The role filter: fed's leases only.
+        leases.get_by_label("Role").select_option("fed")
+        expect(rows.filter(has_text=user_lease)).to_have_count(0)
+        expect(rows.filter(has_text=fed_lease)).to_be_visible()
+        assert all("aws/sts/fed/" in text for text in rows.all_inner_texts()[1:])
+        # The prefix filter, over every role again.
+        leases.get_by_label("Role").select_option("")
+        leases.get_by_label("Lease ID prefix").fill("aws/creds/")
+        expect(rows.filter(has_text=fed_lease)).to_have_count(0)
+        expect(rows.filter(has_text=user_lease)).to_be_visible()
+        assert all(text.startswith("aws/creds/") for text in rows.all_inner_texts()[1:])
+        leases.get_by_label("Lease ID prefix").fill(user_lease)
+        expect(rows).to_have_count(2)  # the header and the one lease
+        leases.get_by_label("Lease ID prefix").fill("aws/nothing/")
+        expect(leases).to_contain_text("No leases match these filters.")
+        leases.get_by_label("Lease ID prefix").fill("")
+        # The mount filter: the other mount's lease, and only its.
+        leases.get_by_label("Mount").select_option("ui-leases/")
+        expect(rows.filter(has_text=elsewhere)).to_contain_text("elsewhere (sts)")
+        expect(rows.filter(has_text=user_lease)).to_have_count(0)
+        expect(rows.filter(has_text=fed_lease)).to_have_count(0)
+        leases.get_by_label("Mount").select_option("aws/")
+        row = rows.filter(has_text=user_lease)
+        row.get_by_role("button", name=f"Look up {user_lease}").click()
+        looked_up = page.get_by_label(f"Lease {user_lease}")
+        expect(looked_up).to_contain_text("Renewable")
+        expect(looked_up).to_contain_text("not given")  # no reason was sent for this one
+        expect(page.get_by_text("No irrevocable leases.")).to_be_visible()
+        shoot(page, "operator")
+        check_accessibility(page)
+        row.get_by_role("button", name=f"Revoke {user_lease}").click()
+        expect(rows.filter(has_text=user_lease)).to_have_count(0)
+        expect(rows.filter(has_text=fed_lease)).to_be_visible()
+    finally:
+        root_client.sys.revoke_lease(fed_lease)
+        root_client.sys.disable_secrets_engine("ui-leases")
+
+
+def test_an_irrevocable_lease_is_listed_with_its_last_error(
+    page: Page, aws: AWSWorld, servers: ServerFactory
+) -> None:
+    """A server of its own, whose expiry worker gives up after one failed revocation: an
+    `iam_user` lease of one second, and IAM answering every DeleteUser with a 503."""
+    server = servers.sqlite(start=False)
+    add_revocation_block(server, max_attempts=1, initial_backoff="1s", max_backoff="1s")
+    server.start()
+    root_token = server.init_and_unseal().root_token
+    root = server.client(root_token)
+    root.sys.enable_secrets_engine("aws", path="aws")
+    configure(root, aws)
+    root.write("aws/config/lease", lease="1s", lease_max="5s")
+    root.write("aws/roles/doomed", credential_type="iam_user", policy_document=S3_READ)
+    aws.proxy.inject("DeleteUser", 503, "ServiceUnavailable", "Service is unavailable.")
+    try:
+        lease_id = root.read("aws/creds/doomed")["lease_id"]
+        listed: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 30
+        while not listed and time.monotonic() < deadline:
+            time.sleep(0.5)
+            answer = server.request("GET", "sys/leases", root_token, params={"type": "irrevocable"})
+            listed = answer.json()["data"]["leases"]
+        assert [lease["lease_id"] for lease in listed] == [lease_id]
+        error = listed[0]["error"]
+        assert "ServiceUnavailable" in error
+        sign_in(page, root_token, server.url)
+        page.get_by_role("button", name="Operator").click()
+        irrevocable = page.get_by_role("region", name="Irrevocable leases")
+        expect(irrevocable.get_by_role("columnheader", name="Last error")).to_be_visible()
+        expect(irrevocable.get_by_role("row").filter(has_text=lease_id)).to_contain_text(error)
+        shoot(page, "operator-irrevocable")
+        check_accessibility(page)
+    finally:
+        aws.proxy.clear_faults()
+    server.request("PUT", "sys/leases/revoke", root_token, json={"lease_id": lease_id})
 
 
 # ---- the session -------------------------------------------------------------------------------
@@ -498,12 +577,25 @@ def test_a_renewal_answered_after_sign_out_leaves_nothing_signed_in(
     assert json.loads(state) == [None, 0]
 
 
-def test_an_expired_token_signs_the_page_out(page: Page, root_client: hvac.Client) -> None:
-    token = token_for(root_client, "default", ttl="5s", renewable=False)
+def test_an_expired_token_signs_the_page_out(
+    page: Page, aws: AWSWorld, root_client: hvac.Client
+) -> None:
+    token = token_for(root_client, "aws-user", ttl="8s", renewable=False)
     sign_in(page, token)
-    expect(page.locator("#token-left")).to_have_text(re.compile(r"^0m 0[0-5]s$"))
-    expect(page.get_by_role("alert")).to_contain_text("Your token expired", timeout=10_000)
+    expect(page.locator("#token-left")).to_have_text(re.compile(r"^0m 0[0-8]s$"))
+    keys = issue(page, "fed", ttl="15m")
+    expect(page.get_by_role("alert")).to_contain_text("Your token expired", timeout=12_000)
     expect(page.get_by_label("Token")).to_be_visible()
+    # Every secret on display is gone with it, and the token from the tab's storage.
+    content = page.content()
+    assert keys["AWS_SECRET_ACCESS_KEY"] not in content
+    assert keys["AWS_SESSION_TOKEN"] not in content
+    assert token not in content
+    assert page.evaluate("sessionStorage.getItem('awsbroker.token')") is None
+    state = page.evaluate(
+        "import('/ui/session.js').then((m) => JSON.stringify([m.state.self, m.state.expiresAt]))"
+    )
+    assert json.loads(state) == [None, 0]
 
 
 def test_sign_out_and_revoke_revokes_the_token(page: Page, root_client: hvac.Client) -> None:
@@ -538,6 +630,9 @@ def test_a_person_signs_in_with_oidc(
             path="sso",
         )
         page.goto("/ui/")
+        expect(page.get_by_role("button", name="Sign in with sso")).to_be_visible()
+        shoot(page, "sign-in-oidc")
+        check_accessibility(page)
         page.get_by_role("button", name="Sign in with sso").click()
         expect(page.get_by_role("heading", name="My credentials")).to_be_visible()
         expect(page.locator("#session")).to_contain_text("sso-alice@example.com")
@@ -571,6 +666,52 @@ def test_an_operator_reads_and_edits_a_policy(page: Page, root_client: hvac.Clie
     assert "aws/creds/b" in root_client.sys.read_acl_policy("ui-demo")["data"]["policy"]
     shoot(page, "operator-policy")
     check_accessibility(page)
+
+
+def test_an_operator_creates_and_deletes_a_policy(
+    page: Page, root_client: hvac.Client, dev_server: ServerProcess
+) -> None:
+    sign_in(page, token_for(root_client, "root"))
+    page.get_by_role("button", name="Operator").click()
+    policies = page.get_by_role("region", name="Policies")
+    create = policies.get_by_role("form", name="New policy")
+    create.get_by_label("Policy name").fill("ui-new")
+    create.get_by_label("Policy (HCL)").fill('path "aws/creds/x" {')
+    create.get_by_role("button", name="Create policy").click()
+    # A bad HCL: the API's own words for the same request.
+    same = dev_server.request(
+        "PUT", "sys/policies/acl/ui-new", "root", json={"policy": 'path "aws/creds/x" {'}
+    )
+    assert same.status_code == 400
+    expect(create.get_by_role("alert")).to_have_text(same.json()["errors"][0])
+    assert "ui-new" not in root_client.sys.list_acl_policies()["data"]["keys"]
+    create.get_by_label("Policy (HCL)").fill('path "aws/creds/x" {\n  capabilities = ["read"]\n}\n')
+    create.get_by_role("button", name="Create policy").click()
+    expect(policies.get_by_label("HCL of ui-new")).to_contain_text('path "aws/creds/x"')
+    try:
+        assert "aws/creds/x" in root_client.sys.read_acl_policy("ui-new")["data"]["policy"]
+        expect(policies.get_by_role("button", name="ui-new", exact=True)).to_be_visible()
+        shoot(page, "operator-policy-new")
+        check_accessibility(page)
+        # `default` and `root` cannot be deleted: the API's message, word for word.
+        for name, message in (
+            ("default", "cannot delete default policy"),
+            ("root", 'cannot delete "root" policy'),
+        ):
+            policies.get_by_role("button", name=name, exact=True).click()
+            policies.get_by_role("button", name=f"Delete policy {name}…").click()
+            policies.get_by_role("button", name=f"Delete policy {name} now").click()
+            expect(policies.get_by_role("alert")).to_have_text(message)
+            refused = dev_server.request("DELETE", f"sys/policies/acl/{name}", "root")
+            assert refused.json()["errors"] == [message]
+        policies.get_by_role("button", name="ui-new", exact=True).click()
+        policies.get_by_role("button", name="Delete policy ui-new…").click()
+        assert "ui-new" in root_client.sys.list_acl_policies()["data"]["keys"]
+        policies.get_by_role("button", name="Delete policy ui-new now").click()
+        expect(policies.get_by_role("button", name="ui-new", exact=True)).to_have_count(0)
+        assert "ui-new" not in root_client.sys.list_acl_policies()["data"]["keys"]
+    finally:
+        root_client.sys.delete_policy("ui-new")
 
 
 def test_an_operator_sees_nodes_mounts_and_audit_and_edits_a_role(
@@ -629,6 +770,41 @@ def test_an_operator_sees_nodes_mounts_and_audit_and_edits_a_role(
     roles.get_by_role("button", name="Delete role ui-made now").click()
     expect(roles.get_by_role("button", name="Edit role ui-made")).to_have_count(0)
     assert "ui-made" not in root_client.list("aws/roles")["data"]["keys"]
+
+
+def test_the_nodes_section_shows_both_nodes_and_this_ones_health(
+    page: Page, servers: ServerFactory
+) -> None:
+    """Two server processes on one SQLite file: a cluster of two nodes, each listed."""
+    a = servers.sqlite()
+    b = servers.sqlite_file(str(a.workdir / "storage.db"))
+    init = a.init_and_unseal()
+    b.unseal(init.keys)
+    deadline = time.monotonic() + 20
+    listed: list[dict[str, Any]] = []
+    while len(listed) < 2 and time.monotonic() < deadline:
+        listed = a.request("GET", "sys/ha-status", init.root_token).json()["nodes"]
+        time.sleep(0.3)
+    assert sorted(n["api_address"] for n in listed) == sorted([a.url, b.url])
+    sign_in(page, init.root_token, a.url)
+    page.get_by_role("button", name="Operator").click()
+    nodes = page.get_by_role("region", name="Nodes")
+    health = a.request("GET", "sys/health").json()
+    here = nodes.get_by_label("Health of this node")
+    for text in ("Initialized", "yes", "Sealed", "no", health["version"], health["cluster_id"]):
+        expect(here).to_contain_text(text)
+    this = nodes.get_by_role("row").filter(has_text=a.url)
+    other = nodes.get_by_role("row").filter(has_text=b.url)
+    expect(this).to_contain_text("(this node)")
+    expect(this.get_by_role("cell").nth(3)).to_have_text("no")
+    expect(other).not_to_contain_text("(this node)")
+    expect(other).to_contain_text("no, at its last heartbeat")
+    for row in (this, other):
+        expect(row).to_contain_text("active")
+        expect(row.get_by_role("cell").nth(4)).to_have_text(re.compile(r"^\d+s ago$"))
+        expect(row).to_contain_text(health["version"])
+    shoot(page, "operator-nodes")
+    check_accessibility(page)
 
 
 def operator_view(page: Page, root_client: hvac.Client, view: str) -> None:
