@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = tempfile.TemporaryDirectory(prefix="awsbroker-bench-")
     try:
         physical = SQLiteStorage(str(Path(workdir.name) / "profile.db"))
-        core = Core(physical, engines(None), CoreConfig(storage_type="sqlite"),
+        core = Core(physical, engines(), CoreConfig(storage_type="sqlite"),
                     system_backend=SystemBackend)  # fmt: skip
         keys, token = core.initialize(1, 1)
         core.submit_unseal_key(keys[0])
