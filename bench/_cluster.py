@@ -230,13 +230,12 @@ def _process_cpu(pid: int) -> float | None:
 
 @dataclass
 class Usage:
-    """What a span of work cost: wall time, the servers' CPU (their process trees: the AWS
-    call processes included, and apart) and the CPU of the PostgreSQL backends serving them
-    (None when they are not visible in this machine's /proc)."""
+    """What a span of work cost: wall time, the servers' CPU (their process trees) and the CPU
+    of the PostgreSQL backends serving them (None when they are not visible in this machine's
+    /proc)."""
 
     seconds: float
     cpu_s: float
-    helper_cpu_s: float
     pg_cpu_s: float | None
     load_1m: float  # the machine's load average at the start
 
@@ -250,16 +249,15 @@ class Meter:
         self.dsn = dsn
         self.pids = list(pids)
         self._pg0: dict[int, float | None] = {}
-        self._cpu0 = (0.0, 0.0)
+        self._cpu0 = 0.0
         self._t0 = 0.0
         self._load = 0.0
 
     def _pg(self) -> dict[int, float | None]:
         return {pid: _process_cpu(pid) for pid in pg_backends(self.dsn, self.pids)}
 
-    def _trees(self) -> tuple[float, float]:
-        trees = [tree_cpu_seconds(pid) for pid in self.pids]
-        return sum(t[0] for t in trees), sum(t[1] for t in trees)
+    def _trees(self) -> float:
+        return sum(tree_cpu_seconds(pid) for pid in self.pids)
 
     def start(self) -> None:
         self._load = os.getloadavg()[0]
@@ -277,8 +275,7 @@ class Meter:
             if visible
             else None
         )
-        cpu, helpers = cpu1[0] - self._cpu0[0], cpu1[1] - self._cpu0[1]
-        return Usage(t1 - self._t0, cpu, helpers, pg_cpu, self._load)
+        return Usage(t1 - self._t0, cpu1 - self._cpu0, pg_cpu, self._load)
 
 
 # ---- the coherence rule's cost on one node --------------------------------------------------
@@ -305,7 +302,6 @@ class Run:
     requests: int
     seconds: float
     cpu_s: float  # the server's process tree
-    helper_cpu_s: float  # of which its AWS call processes
     pg_cpu_s: float | None  # the PostgreSQL backends serving it
     load_1m: float  # when the phase's first block started
     latency_s: dict[str, float] = field(default_factory=dict)  # mean, p50, p99 (sequential)
@@ -319,7 +315,6 @@ class Run:
             requests=sum(b.requests for b in blocks),
             seconds=sum(b.usage.seconds for b in blocks),
             cpu_s=sum(b.usage.cpu_s for b in blocks),
-            helper_cpu_s=sum(b.usage.helper_cpu_s for b in blocks),
             pg_cpu_s=None if None in pg else sum(v or 0.0 for v in pg),
             load_1m=blocks[0].usage.load_1m,
             latency_s=_latencies(times) if times else {},
@@ -328,10 +323,6 @@ class Run:
     @property
     def cpu_us(self) -> float:
         return self.cpu_s * 1e6 / self.requests
-
-    @property
-    def helper_cpu_us(self) -> float:
-        return self.helper_cpu_s * 1e6 / self.requests
 
     @property
     def pg_cpu_us(self) -> float | None:

@@ -150,14 +150,15 @@ def child_pids(pid: int) -> list[int]:
     return kids
 
 
-def tree_cpu_seconds(pid: int) -> tuple[float, float]:
-    """(a process and its live children, the children alone): the server's CPU with its AWS
-    call processes', and theirs. A child that exited takes its time with it."""
+def tree_cpu_seconds(pid: int) -> float:
+    """A process's CPU and its live children's: a server's, with the AWS call processes of a
+    revision from before they were removed (bench.cluster's `--before` may run one). A child
+    that exited takes its time with it."""
     children = 0.0
     for kid in child_pids(pid):
         with contextlib.suppress(FileNotFoundError):
             children += cpu_seconds(kid)
-    return cpu_seconds(pid) + children, children
+    return cpu_seconds(pid) + children
 
 
 class ServerProcess:

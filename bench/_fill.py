@@ -144,7 +144,7 @@ def prepare(target: Target) -> Prepared:
     physical = target.open_physical()
     store = CapturingStore(physical)
     config = CoreConfig(storage_type=target.kind)
-    core = Core(store, engines(None), config, system_backend=SystemBackend)
+    core = Core(store, engines(), config, system_backend=SystemBackend)
     keys, root_token = core.initialize(1, 1)
     core.submit_unseal_key(keys[0])
     core.enable_mount(new_entry(MOUNT, "aws"))

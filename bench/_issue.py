@@ -188,9 +188,8 @@ def configure(server: Broker, endpoint: str, max_retries: int) -> None:
 class DevServer:
     """`awsbroker server --dev` on a free port, with `aws/` configured against `endpoint`."""
 
-    def __init__(self, workdir: Path, call_processes: int | None = None) -> None:
+    def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.call_processes = call_processes
         self.port = free_port()
         self.token = "bench-root-" + _random(16)
         self.log_path = workdir / f"server-{self.port}.log"
@@ -206,8 +205,6 @@ class DevServer:
             *server_command(), "--dev", "--dev-listen-address", f"{HOST}:{self.port}",
             "--dev-root-token-id", self.token, "--log-level", "warn",
         ]  # fmt: skip
-        if self.call_processes is not None:
-            args += ["--aws-call-processes", str(self.call_processes)]
         env = {**AWS_ENV, "AWSBROKER_TOKEN_FILE": str(self.workdir / "token")}
         self.proc = start_process(args, log_path=self.log_path, cwd=self.workdir, env=env)
         deadline = time.monotonic() + STARTUP_DEADLINE
@@ -479,8 +476,7 @@ class ThroughputResult:
     total_issued: int  # completed from the start to the end of the phase
     errors: int
     first_error: str
-    # The server's CPU, its AWS call processes' included (awsbroker), or this process's
-    # (direct), in the window.
+    # The server's CPU (awsbroker), or this process's (direct), in the window.
     cpu_s: float
     aws_cpu_s: float  # the AWS endpoint's CPU in the window
     aws_calls: int | None  # over the whole phase
@@ -489,8 +485,6 @@ class ThroughputResult:
     # awsbroker: the load generator's CPU (this process) in the window; direct: 0 (its CPU is
     # `cpu_s`, boto3 and the threads together).
     client_cpu_s: float = 0.0
-    # awsbroker: the part of `cpu_s` spent in the server's AWS call processes.
-    helper_cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -617,7 +611,7 @@ def throughput(
     after `WINDOW_CAP` x `duration` seconds at the most.
 
     `server` may be several servers (the nodes of one cluster): awsbroker's clients are then
-    spread over them evenly, and `cpu_s` and `helper_cpu_s` are the sums over them.
+    spread over them evenly, and `cpu_s` is the sum over them.
     """
     servers = list(server) if isinstance(server, Sequence) else [server]
     direct = DirectClient(aws.endpoint, max_retries, clients) if side == "direct" else None
@@ -632,21 +626,20 @@ def throughput(
     calls0 = aws.calls()
     load = os.getloadavg()[0]
 
-    def cpu() -> tuple[float, float]:
-        """(all, helpers): the side's CPU, and its AWS call processes' share."""
+    def cpu() -> float:
+        """The side's CPU."""
         if direct is not None:
-            return time.process_time(), 0.0
-        trees = [tree_cpu_seconds(s.pid) for s in servers]
-        return sum(t[0] for t in trees), sum(t[1] for t in trees)
+            return time.process_time()
+        return sum(tree_cpu_seconds(s.pid) for s in servers)
 
     tally.start.wait()
     _wait(warmup, max(warmup, duration * WINDOW_CAP), lambda: min(tally.answered) > 0)
-    t0, (cpu0, help0), aws0, here0 = (
+    t0, cpu0, aws0, here0 = (
         time.perf_counter(), cpu(), cpu_seconds(aws.pid), time.process_time()
     )  # fmt: skip
     before = tally.issued()
     _wait(duration, duration * WINDOW_CAP, lambda: tally.issued() - before >= cycles * clients)
-    t1, (cpu1, help1), aws1, here1 = (
+    t1, cpu1, aws1, here1 = (
         time.perf_counter(), cpu(), cpu_seconds(aws.pid), time.process_time()
     )  # fmt: skip
     tally.stop.set()
@@ -662,7 +655,6 @@ def throughput(
         issued=sum(1 for t in all_done if t0 <= t < t1), total_issued=len(all_done),
         errors=len(errors), first_error=errors[0] if errors else "", cpu_s=cpu1 - cpu0,
         aws_cpu_s=aws1 - aws0, client_cpu_s=0.0 if direct is not None else here1 - here0,
-        helper_cpu_s=help1 - help0,
         aws_calls=None if calls0 is None or calls1 is None else calls1 - calls0,
         load_1m=load, round=round_,
     )  # fmt: skip

@@ -37,7 +37,7 @@ from bench._stores import PostgreSQLTarget, pg_dsn, pg_unreachable
 TARGET_SHARE = 0.10  # the rule's share of the server's CPU for lookup-self, at most
 DEFAULT_BEFORE = "9b6fe7b"  # the last revision without the coherence rule
 WARM_LOOKUPS = 100  # lookups a node serves once started, before anything is measured
-WARM_ISSUES = 10  # credentials likewise: the first starts the server's AWS call processes
+WARM_ISSUES = 10  # credentials likewise: the first builds the mount's AWS clients
 BLOCK_WARMUP = 2  # requests (per client) before each measured block, on its new connection(s)
 CYCLES = 2.0  # credentials per client a throughput window needs at least
 
@@ -227,7 +227,6 @@ def medians(runs: list[Run], phase: Phase, code: str) -> dict[str, float | None]
     mine = [r for r in runs if (r.phase, r.clients, r.code) == (phase.name, phase.clients, code)]
     out: dict[str, float | None] = {
         "cpu_us": _median([r.cpu_us for r in mine]),
-        "helper_cpu_us": _median([r.helper_cpu_us for r in mine]),
         "pg_cpu_us": _median([r.pg_cpu_us for r in mine]),
         "requests_per_s": _median([r.rate for r in mine]),
         "load_1m": _median([r.load_1m for r in mine]),
@@ -265,7 +264,7 @@ def _coherence_row(
         return "" if base is None else _x(m[name], base[name])
 
     return [
-        label, code, _num(m["cpu_us"]), x("cpu_us"), _num(m["helper_cpu_us"]),
+        label, code, _num(m["cpu_us"]), x("cpu_us"),
         _num(m["pg_cpu_us"]), x("pg_cpu_us"), _num(m["latency_mean_s"], 1000, 2),
         _num(m["latency_p50_s"], 1000, 2), _num(m["latency_p99_s"], 1000, 2),
         x("latency_p50_s"), _num(m["requests_per_s"]), x("requests_per_s"),
@@ -279,14 +278,14 @@ def coherence_table(opts: Options, runs: list[Run], before: Code, after: Code) -
         b, a = medians(runs, phase, "before"), medians(runs, phase, "after")
         rows += [_coherence_row(phase.label, "before", b, None), _coherence_row("", "after", a, b)]
     headers = [
-        "phase", "code", "CPU us/req", "x CPU", "of which helpers", "PostgreSQL CPU us/req",
+        "phase", "code", "CPU us/req", "x CPU", "PostgreSQL CPU us/req",
         "x PG", "mean ms", "p50 ms", "p99 ms", "x p50", "req/s", "x rate", "load",
     ]  # fmt: skip
     title = (
         f"The coherence rule on one node on PostgreSQL: before = {before.rev} (without the"
         f" rule), after = {after.rev} ({after.src}). Medians of {opts.rounds} round(s), each"
         f" phase in {opts.blocks} blocks a node, alternating; x = after / before.\nCPU us/req:"
-        ' the server\'s process tree (its AWS call processes included, "of which helpers");'
+        " the server's process tree (a before revision's AWS call processes included);"
         " PostgreSQL: the backends serving it. A phase: "
         f"{opts.lookups} lookups, or {opts.issues} credentials (fake AWS,"
         f" {opts.latency * 1000:.0f} ms a call), a node a round"
@@ -421,7 +420,7 @@ def scaling_table(opts: Options, scales: list[Scale]) -> str:
         rows.append([
             str(s.nodes), _spread(opts.clients, s.nodes), f"{b.rate:.1f}", ratio(b.rate, base),
             f"{d.rate:.1f}", ratio(b.rate, d.rate), f"{b.cpu_ms_per_credential:.2f}",
-            _per(b.helper_cpu_s, b.issued), f"{d.cpu_ms_per_credential:.2f}",
+            f"{d.cpu_ms_per_credential:.2f}",
             _num(s.pg_cpu_ms_per_credential, digits=2), _per(b.client_cpu_s, b.issued),
             _per(b.aws_cpu_s, b.issued), _num(b.aws_calls_per_credential, digits=2),
             f"{b.errors}/{d.errors}", f"{d.load_1m:.1f}/{b.load_1m:.1f}",
@@ -429,7 +428,7 @@ def scaling_table(opts: Options, scales: list[Scale]) -> str:
     headers = [
         "nodes", "clients per node", "awsbroker cred/s", f"x {_nodes(scales[0].nodes)}",
         "direct cred/s",
-        "x direct", "awsbroker CPU ms/cred", "of which helpers", "direct CPU ms/cred",
+        "x direct", "awsbroker CPU ms/cred", "direct CPU ms/cred",
         "PostgreSQL CPU ms/cred", "clients CPU ms/cred", "AWS CPU ms/cred", "AWS calls/cred",
         "errors b/d", "load d/b",
     ]  # fmt: skip
@@ -437,8 +436,8 @@ def scaling_table(opts: Options, scales: list[Scale]) -> str:
         f"{KIND} credentials per second: {opts.clients} clients issuing back to back for"
         f" {opts.duration:g} s, spread over the nodes of one server on one PostgreSQL table;"
         f" direct = boto3 with {opts.clients} threads in one process, against the same fake AWS"
-        f" ({opts.latency * 1000:.0f} ms a call).\nawsbroker CPU: all nodes' process trees"
-        " (AWS call processes included); PostgreSQL: the backends serving the nodes, over the"
+        f" ({opts.latency * 1000:.0f} ms a call).\nawsbroker CPU: all nodes' processes;"
+        " PostgreSQL: the backends serving the nodes, over the"
         f" whole phase; {os.cpu_count()} cores for everything"
     )
     return title + "\n" + table(headers, rows)

@@ -46,7 +46,6 @@ class Options:
     cycles: float
     latency: float
     max_retries: int
-    call_processes: int | None
     do_latency: bool
     do_throughput: bool
     plot: bool
@@ -71,10 +70,6 @@ def parse(argv: list[str] | None) -> Options:
     )
     p.add_argument("--latency", type=float, default=0.05, help="seconds per fake AWS call")
     p.add_argument("--max-retries", type=int, default=3, help="aws/config/root max_retries")
-    p.add_argument(
-        "--call-processes", type=int, default=None,
-        help="the server's --aws-call-processes (default: the server's own default)",
-    )  # fmt: skip
     p.add_argument("--skip-latency", action="store_true")
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--no-plot", action="store_true", help="no PNG (matplotlib not needed)")
@@ -100,7 +95,6 @@ def parse(argv: list[str] | None) -> Options:
         cycles=a.cycles or (1.0 if a.quick else 2.0),
         latency=a.latency,
         max_retries=a.max_retries,
-        call_processes=a.call_processes,
         do_latency=not a.skip_latency,
         do_throughput=not a.skip_throughput,
         plot=not a.no_plot,
@@ -162,25 +156,24 @@ def throughput_table(results: list[ThroughputResult], duration: float) -> str:
         calls = "-" if b_calls is None or d_calls is None else f"{b_calls:.1f}/{d_calls:.1f}"
         aws_cpu = f"{b.aws_cpu_s * 1000 / b.issued:.1f}" if b.issued else "-"
         client_cpu = f"{b.client_cpu_s * 1000 / b.issued:.1f}" if b.issued else "-"
-        helper_cpu = f"{b.helper_cpu_s * 1000 / b.issued:.1f}" if b.issued else "-"
         rows.append([
             b.backend, b.kind, str(b.clients), str(b.round), f"{d.rate:.1f}", f"{b.rate:.1f}",
             ratio(b.rate, d.rate), f"{d.cpu_ms_per_credential:.1f}",
-            f"{b.cpu_ms_per_credential:.1f}", helper_cpu, ratio(b.cpu_ms_per_credential,
+            f"{b.cpu_ms_per_credential:.1f}", ratio(b.cpu_ms_per_credential,
             d.cpu_ms_per_credential), client_cpu, aws_cpu, calls, f"{b.errors}/{d.errors}",
             f"{d.load_1m:.1f}/{b.load_1m:.1f}",
         ])  # fmt: skip
     headers = [
         "AWS", "type", "clients", "round", "direct cred/s", "awsbroker cred/s", "x rate",
-        "direct CPU ms/cred", "awsbroker CPU ms/cred", "of which helpers", "x CPU",
+        "direct CPU ms/cred", "awsbroker CPU ms/cred", "x CPU",
         "clients CPU ms/cred", "AWS CPU ms/cred",
         "AWS calls/cred b/d", "errors b/d", "load d/b",
     ]  # fmt: skip
     title = (
         f"Issuance throughput: N clients issuing back to back for {duration:g} s (closed loop);"
         " direct = boto3 with N threads in one process; awsbroker = N keep-alive HTTP clients"
-        " (coroutines on one thread).\nCPU ms/cred: the awsbroker server's CPU, its AWS call"
-        " processes' included (\"of which helpers\"), or the direct process's, per credential"
+        " (coroutines on one thread).\nCPU ms/cred: the awsbroker server's CPU, or the direct"
+        " process's, per credential"
         " issued in the window; clients CPU: the load"
         " generator's, and AWS CPU the endpoint's, during awsbroker's phase"
     )
@@ -218,7 +211,7 @@ def run_backend(
     opts: Options, backend: str, workdir: Path
 ) -> tuple[list[LatencyResult], list[ThroughputResult]]:
     aws = AWSEndpoint(backend, workdir, opts.latency if backend == "fake" else 0.0)
-    server = DevServer(workdir, opts.call_processes)
+    server = DevServer(workdir)
     latencies: list[LatencyResult] = []
     throughputs: list[ThroughputResult] = []
     try:
@@ -303,7 +296,6 @@ def to_json(
             "cycles": opts.cycles,
             "fake_latency_s": opts.latency if backend == "fake" else None,
             "max_retries": opts.max_retries,
-            "call_processes": opts.call_processes,
         },
         "latency": lat,
         "throughput": thr,

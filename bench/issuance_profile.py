@@ -7,7 +7,7 @@ with boto3 directly, profiled in one process and grouped by area.
 
 awsbroker's side is an in-process `Core` on SQLite (initialised, unsealed, `aws/` mounted, one
 role), handling `aws/creds/<role>` reads with the root token, its AWS calls made in this
-process (no helper processes, no HTTP server: those are measured by `bench.issuance`). The
+process (no HTTP server: that is measured by `bench.issuance`). The
 baseline makes the role's AWS calls (one STS call; for `iam_user` CreateUser, PutUserPolicy and
 CreateAccessKey) with one boto3 client per service built as the engine builds its own
 (`transport/boto.py`). Both talk to the fake AWS (`tests/support/fake_aws.py`, no latency) in
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = tempfile.TemporaryDirectory(prefix="awsbroker-bench-")
     try:
         physical = SQLiteStorage(str(Path(workdir.name) / "profile.db"))
-        core = Core(physical, engines(None), CoreConfig(storage_type="sqlite"),
+        core = Core(physical, engines(), CoreConfig(storage_type="sqlite"),
                     system_backend=SystemBackend)  # fmt: skip
         keys, token = core.initialize(1, 1)
         core.submit_unseal_key(keys[0])
@@ -181,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         fake.terminate()
         fake.wait()
         workdir.cleanup()
-    print(f"{args.type}, {args.count} credentials per side, this process's CPU (no HTTP server,"
-          " no helper processes; fake AWS in its own process)\n")  # fmt: skip
+    print(f"{args.type}, {args.count} credentials per side, this process's CPU (no HTTP server;"
+          " fake AWS in its own process)\n")  # fmt: skip
     print(f"CPU ms per credential: awsbroker {broker_ms:.2f}, direct boto3 {direct_ms:.2f}, "
           f"ratio {broker_ms / direct_ms:.2f}\n")  # fmt: skip
     names = sorted(set(broker_areas) | set(direct_areas), key=lambda n: -broker_areas.get(n, 0))

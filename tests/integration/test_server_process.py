@@ -12,8 +12,6 @@ from pathlib import Path
 import hvac.exceptions
 import pytest
 from tests.support.fake_aws import FakeAWS
-from tests.support.lifecycle import exited
-from tests.support.reliability import wait_for
 from tests.support.server import ServerFactory, config_text, free_port
 
 from awsbroker.core.upgrade import FORMAT_PATH
@@ -112,13 +110,6 @@ def test_start_up_errors_exit_with_a_message(tmp_path: Path) -> None:
             "log_level must be one of",
         ),
         "absent.hcl": (None, "cannot read configuration file"),
-        "bad-call-processes.hcl": (
-            config_text(
-                "sqlite", {"path": str(tmp_path / "x.db")}, port,
-                settings={"aws_call_processes": -1},
-            ),
-            "aws_call_processes must be a whole number from 0",
-        ),
         "unopenable-storage.hcl": (
             config_text("sqlite", {"path": str(tmp_path / "no-such-dir" / "x.db")}, port),
             f"cannot open the storage at {tmp_path / 'no-such-dir' / 'x.db'}: the directory",
@@ -132,10 +123,9 @@ def test_start_up_errors_exit_with_a_message(tmp_path: Path) -> None:
         *argvs,
         [],
         ["--dev", "--dev-listen-address", "127.0.0.1:0x"],
-        ["--dev", "--aws-call-processes", "many"],
     )
     expected = [(1, message) for _, message in configs.values()]
-    expected += [(2, "--config"), (1, "HOST:PORT"), (2, "--aws-call-processes must be")]
+    expected += [(2, "--config"), (1, "HOST:PORT")]
     for (code, stderr), (want_code, message) in zip(results, expected, strict=True):
         assert code == want_code, stderr
         assert message in stderr, stderr
@@ -167,11 +157,17 @@ def test_configured_ttls_and_cluster_name_apply(servers: ServerFactory) -> None:
     assert root.sys.read_mount_configuration("configured")["data"]["default_lease_ttl"] == 10800
 
 
-def test_aws_call_processes_serve_the_server_and_go_when_it_dies(
+def test_the_retired_aws_call_processes_still_start_the_server_with_one_warning(
     servers: ServerFactory,
 ) -> None:
-    server = servers.dev(extra_args=["--aws-call-processes", "2"])
-    root = server.client("root")
+    """A file or a command line from before the helper processes went still starts the server:
+    the setting is ignored, the AWS calls are made in the server process, and one line says
+    the setting can go."""
+    server = servers.sqlite(settings={"aws_call_processes": 2}, start=False)
+    server.args += ["--aws-call-processes", "many"]  # no longer checked
+    server.start()
+    root = server.client(server.init_and_unseal().root_token)
+    root.sys.enable_secrets_engine("aws", path="aws")
     with FakeAWS(latency=0) as aws:
         root.write(
             "aws/config/root",
@@ -183,33 +179,22 @@ def test_aws_call_processes_serve_the_server_and_go_when_it_dies(
         )
         root.write("aws/roles/fed", credential_type="federation_token",
                    policy_document='{"Version":"2012-10-17","Statement":[]}')  # fmt: skip
-        assert server.proc is not None
-        assert helpers(server.proc.pid) == []  # started on the first AWS call
-        creds = root.read("aws/creds/fed")["data"]
-        assert creds["access_key"]
-        assert creds["security_token"]
-        pids = helpers(server.proc.pid)
-        assert len(pids) == 2
+        assert root.read("aws/creds/fed")["data"]["security_token"]
         assert aws.calls_by_action["GetFederationToken"] == 1
-        server.kill()
-        # Each helper sees its socket close and exits: none is left behind.
-        wait_for(
-            lambda: all(exited(pid) for pid in pids),
-            timeout=20,
-            interval=0.05,
-            what=f"helpers {pids} to exit",
-        )
+    assert server.proc is not None
+    assert children(server.proc.pid) == []  # the call was made in the server process
+    warnings = [line for line in server.log().splitlines() if "aws_call_processes" in line]
+    assert len(warnings) == 1, warnings
+    assert "aws_call_processes and --aws-call-processes: no longer used" in warnings[0]
+    assert "AWS calls run in the server process" in warnings[0]
 
 
-def helpers(pid: int) -> list[int]:
-    """The server's children running the AWS call process module."""
+def children(pid: int) -> list[int]:
+    """The server's child processes."""
     found = []
     for task in os.listdir(f"/proc/{pid}/task"):
         with open(f"/proc/{pid}/task/{task}/children") as f:
-            for child in f.read().split():
-                with open(f"/proc/{child}/cmdline", "rb") as cmd:
-                    if b"awsbroker.engines.aws.transport.pool" in cmd.read():
-                        found.append(int(child))
+            found += [int(child) for child in f.read().split()]
     return found
 
 

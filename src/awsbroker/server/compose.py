@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import psycopg
 from starlette.types import ASGIApp
@@ -17,7 +16,6 @@ from awsbroker.core.core import Core, CoreConfig
 from awsbroker.core.expiration import RevocationPolicy
 from awsbroker.core.system.backend import SystemBackend
 from awsbroker.engines.aws.backend import factory as aws_factory
-from awsbroker.engines.aws.transport.pool import DEFAULT_PROCESSES, CallPool
 from awsbroker.http.app import build_app
 from awsbroker.http.sites import SitePolicy
 from awsbroker.http.ui import Console
@@ -37,12 +35,9 @@ class Server:
     physical: Physical
     core: Core
     app: ASGIApp
-    calls: CallPool | None = field(default=None)
 
     def close(self) -> None:
         self.core.close()
-        if self.calls is not None:
-            self.calls.close()
         if not isinstance(self.physical, InmemStorage):
             self.physical.close()
 
@@ -59,8 +54,8 @@ def open_physical(config: ServerConfig) -> Physical:
     return InmemStorage()
 
 
-def engines(calls: CallPool | None) -> dict[str, BackendFactory]:
-    return {"aws": functools.partial(aws_factory, calls=calls)}
+def engines() -> dict[str, BackendFactory]:
+    return {"aws": aws_factory}
 
 
 def auth_methods() -> dict[str, BackendFactory]:
@@ -73,20 +68,11 @@ def auth_methods() -> dict[str, BackendFactory]:
     }
 
 
-def call_pool(config: ServerConfig) -> CallPool | None:
-    """The AWS engine's helper processes (started on the first AWS call), or None for none."""
-    processes = config.aws_call_processes
-    if processes is None:
-        processes = DEFAULT_PROCESSES
-    return CallPool(processes) if processes else None
-
-
 def build(config: ServerConfig, clock: Clock | None = None) -> Server:
     physical = open_physical(config)
-    calls = call_pool(config)
     core = Core(
         physical,
-        engines(calls),
+        engines(),
         CoreConfig(
             default_lease_ttl=config.default_lease_ttl,
             max_lease_ttl=config.max_lease_ttl,
@@ -122,7 +108,7 @@ def build(config: ServerConfig, clock: Clock | None = None) -> Server:
         sites=SitePolicy(listener.answers_to, listener.allowed_origins),
         console=Console(enabled=config.ui, idle_seconds=config.ui_idle_timeout),
     )
-    server = Server(config, physical, core, app, calls)
+    server = Server(config, physical, core, app)
     try:
         core.storage_format.check()  # before listening: this build may be too old for it
     except BaseException:

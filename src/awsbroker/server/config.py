@@ -27,9 +27,14 @@ LOG_LEVELS = {
 _TOP_LEVEL = {
     "storage", "listener", "default_lease_ttl", "max_lease_ttl", "max_request_size",
     "cluster_name", "ui", "disable_mlock", "api_addr", "cluster_addr", "log_level", "log_format",
-    "revocation", "telemetry", "aws_call_processes", "node_dead_after", "login_rate_limit",
-    "ui_idle_timeout",
+    "revocation", "telemetry", "node_dead_after", "login_rate_limit", "ui_idle_timeout",
 }  # fmt: skip
+# Settings that did something once and now do nothing: a file that sets one still loads, with
+# any value, and the server warns at start-up that it can go (run.py). Each with what the
+# server does instead.
+RETIRED = {
+    "aws_call_processes": "AWS calls run in the server process",
+}
 _LISTENER_KEYS = {
     "address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size", "telemetry",
     "http_read_header_timeout", "http_read_timeout", "http_idle_timeout", "allowed_hosts",
@@ -140,9 +145,8 @@ class ServerConfig:
     log_level: str = "info"
     log_format: str = "standard"
     revocation: RevocationSettings = field(default_factory=RevocationSettings)
-    # Helper processes for AWS calls (engines/aws/transport/pool.py); 0 makes them in the server
-    # process; None (not set) is the default, `pool.DEFAULT_PROCESSES` (0).
-    aws_call_processes: int | None = None
+    # The `RETIRED` settings the file sets, which the server ignores and warns of.
+    retired: tuple[str, ...] = ()
     # What this node gives as its addresses in `sys/ha-status` and `sys/leader` (Vault's
     # names); an empty api_addr is derived from the listener (`default_api_addr`).
     api_addr: str = ""
@@ -184,7 +188,7 @@ def parse(text: str, source: str = "configuration") -> ServerConfig:
         tree = hcl2.loads(text, serialization_options=options)
     except Exception as exc:
         raise ConfigError(f"{source} is not valid HCL: {exc}") from None
-    unknown = sorted(set(tree) - _TOP_LEVEL)
+    unknown = sorted(set(tree) - _TOP_LEVEL - RETIRED.keys())
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}")
     storage_type, storage = _block(tree, "storage", source, required=True)
@@ -214,7 +218,7 @@ def parse(text: str, source: str = "configuration") -> ServerConfig:
         cluster_name=str(tree.get("cluster_name", "awsbroker")),
         log_level=_log_level(tree, source),
         log_format=_log_format(tree, source),
-        aws_call_processes=_call_processes(tree, source),
+        retired=tuple(sorted(RETIRED.keys() & tree.keys())),
         api_addr=_url(tree, "api_addr", source, "https://broker-1.example.com:8200"),
         cluster_addr=_url(tree, "cluster_addr", source, "https://broker-1.example.com:8201"),
         node_dead_after=_node_dead_after(tree, source),
@@ -525,21 +529,6 @@ def _node_dead_after(tree: Mapping[str, object], source: str) -> int:
     if seconds < MIN_NODE_DEAD_AFTER:
         raise ConfigError(f"{source}: node_dead_after must be at least {MIN_NODE_DEAD_AFTER}s")
     return seconds
-
-
-def _call_processes(tree: Mapping[str, object], source: str) -> int | None:
-    value = tree.get("aws_call_processes")
-    return None if value is None else parse_call_processes(value, f"{source}: aws_call_processes")
-
-
-def parse_call_processes(value: object, where: str) -> int:
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
-        raise ConfigError(
-            f"{where} must be a whole number from 0 (AWS calls made in the server process) to 64"
-        )
-    return value
 
 
 def _int(tree: Mapping[str, object], key: str, source: str, default: int) -> int:

@@ -16,11 +16,11 @@ from awsbroker.server.compose import Server, build, storage_failure, storage_loc
 from awsbroker.server.config import (
     LOG_FORMATS,
     LOG_LEVELS,
+    RETIRED,
     ConfigError,
     Listener,
     ServerConfig,
     load,
-    parse_call_processes,
 )
 from awsbroker.server.dev_emulator import Emulator, EmulatorUnavailable
 from awsbroker.server.logs import setup_logging
@@ -55,21 +55,26 @@ def parser() -> argparse.ArgumentParser:
         "--log-level", "-log-level", choices=sorted(LOG_LEVELS), help="overrides log_level"
     )
     p.add_argument("--log-format", "-log-format", choices=LOG_FORMATS, help="overrides log_format")
+    # Retired with the setting (config.RETIRED): accepted, whatever N, so that a unit or script
+    # that passes it still starts the server.
     p.add_argument(
         "--aws-call-processes",
         "-aws-call-processes",
-        type=_call_processes,
         metavar="N",
-        help="overrides aws_call_processes (0: AWS calls in the server process)",
+        help="no longer used: AWS calls run in the server process (ignored, with a warning)",
     )
     return p
 
 
-def _call_processes(text: str) -> int:
-    try:
-        return parse_call_processes(text, "--aws-call-processes")
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def warn_retired(config: ServerConfig, args: argparse.Namespace) -> None:
+    """One warning line for each retired setting given, in the file or as a flag: it changes
+    nothing now and can be removed."""
+    for name, instead in RETIRED.items():
+        given = [name] if name in config.retired else []
+        if getattr(args, name, None) is not None:
+            given.append("--" + name.replace("_", "-"))
+        if given:
+            log.warning("%s: no longer used and can be removed (%s)", " and ".join(given), instead)
 
 
 def setup_dev(server: Server, root_token_id: str) -> tuple[str, str]:
@@ -125,9 +130,8 @@ def main(argv: list[str]) -> int:
             log_level=LOG_LEVELS[args.log_level] if args.log_level else config.log_level,
             log_format=args.log_format or config.log_format,
         )
-        if args.aws_call_processes is not None:
-            config = dataclasses.replace(config, aws_call_processes=args.aws_call_processes)
         setup_logging(config.log_level, config.log_format)
+        warn_retired(config, args)
         listener.check_tls(config.listener)
         listener.check_free(config.listener)
         server = build(config)

@@ -1,5 +1,5 @@
-"""The composition root: where AWS calls run, what the node says of itself, and the storage
-format it checks before listening."""
+"""The composition root: what the node says of itself, and the storage format it checks before
+listening."""
 
 from __future__ import annotations
 
@@ -8,29 +8,10 @@ from pathlib import Path
 import pytest
 
 from awsbroker.core.upgrade import FORMAT_PATH
-from awsbroker.engines.aws.transport.pool import CallPool
 from awsbroker.physical.sqlite import SQLiteStorage
 from awsbroker.sdk.errors import InternalError, StorageTooNew
-from awsbroker.server.compose import build, call_pool, storage_failure, storage_location
+from awsbroker.server.compose import build, storage_failure, storage_location
 from awsbroker.server.config import Listener, ServerConfig
-
-
-def test_zero_call_processes_keeps_aws_calls_in_the_server() -> None:
-    assert call_pool(ServerConfig(aws_call_processes=0)) is None
-
-
-def test_by_default_aws_calls_are_made_in_the_server() -> None:
-    """The light IAM and STS paths cost less than the hop to a helper (docs/performance.md)."""
-    assert call_pool(ServerConfig()) is None
-
-
-@pytest.mark.parametrize("processes", [1, 3])
-def test_call_processes_make_a_pool_of_that_size(processes: int) -> None:
-    pool = call_pool(ServerConfig(aws_call_processes=processes))
-    assert isinstance(pool, CallPool)
-    assert pool.processes == processes
-    assert pool.pids() == []  # started on the first AWS call, not here
-    pool.close()
 
 
 def test_the_node_gives_the_listeners_url_unless_api_addr_says_otherwise(
@@ -38,14 +19,13 @@ def test_the_node_gives_the_listeners_url_unless_api_addr_says_otherwise(
 ) -> None:
     monkeypatch.setattr("socket.gethostname", lambda: "node-7")
     listener = Listener(address="0.0.0.0:8200", tls_disable=True)
-    derived = build(ServerConfig(listener=listener, aws_call_processes=0))
+    derived = build(ServerConfig(listener=listener))
     given = build(
         ServerConfig(
             listener=listener,
             api_addr="https://broker-1.example.com",
             cluster_addr="https://broker-1.example.com:8201",
             node_dead_after=5,
-            aws_call_processes=0,
         )
     )
     try:
@@ -61,9 +41,7 @@ def test_the_node_gives_the_listeners_url_unless_api_addr_says_otherwise(
 
 
 def test_build_records_format_one_on_new_storage(tmp_path: Path) -> None:
-    config = ServerConfig(
-        storage_type="sqlite", storage={"path": str(tmp_path / "x.db")}, aws_call_processes=0
-    )
+    config = ServerConfig(storage_type="sqlite", storage={"path": str(tmp_path / "x.db")})
     build(config).close()
     storage = SQLiteStorage(str(tmp_path / "x.db"))
     assert storage.get(FORMAT_PATH) == b'{"version":1}'
@@ -75,7 +53,7 @@ def test_build_refuses_storage_in_a_newer_format(tmp_path: Path) -> None:
     storage = SQLiteStorage(path)
     storage.put(FORMAT_PATH, b'{"version":2}')
     storage.close()
-    config = ServerConfig(storage_type="sqlite", storage={"path": path}, aws_call_processes=0)
+    config = ServerConfig(storage_type="sqlite", storage={"path": path})
     with pytest.raises(StorageTooNew) as refused:
         build(config)
     assert refused.value.at(storage_location(config)) == (

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 import pytest
 
 from awsbroker.core.login_limits import LoginRateLimit
+from awsbroker.server import run
 from awsbroker.server.config import (
     DEFAULT_ADDRESS,
     DEFAULT_TTL,
@@ -299,19 +301,33 @@ def test_revocation_block() -> None:
     )
 
 
-def test_aws_call_processes() -> None:
-    assert config(INMEM + LISTENER).aws_call_processes is None  # the server picks
-    assert config(INMEM + LISTENER + "aws_call_processes = 0\n").aws_call_processes == 0
-    assert config(INMEM + LISTENER + "aws_call_processes = 3\n").aws_call_processes == 3
-
-
-@pytest.mark.parametrize("value", ["-1", "65", "true", "1.5", '"two"'])
-def test_aws_call_processes_must_be_a_small_whole_number(value: str) -> None:
-    message = error(INMEM + LISTENER + f"aws_call_processes = {value}\n")
-    assert message == (
-        "test.hcl: aws_call_processes must be a whole number from 0 (AWS calls made in the "
-        "server process) to 64"
+@pytest.mark.parametrize("value", ["0", "3", "-1", "true", '"many"'])
+def test_aws_call_processes_is_retired_and_any_value_still_loads(value: str) -> None:
+    """The helper processes are gone: a file from before still loads, and the server warns."""
+    assert config(INMEM + LISTENER).retired == ()
+    assert config(INMEM + LISTENER + f"aws_call_processes = {value}\n").retired == (
+        "aws_call_processes",
     )
+
+
+@pytest.mark.parametrize(
+    ("in_file", "flag", "named"),
+    [
+        (True, None, ["aws_call_processes"]),
+        (False, "2", ["--aws-call-processes"]),
+        (True, "many", ["aws_call_processes and --aws-call-processes"]),
+        (False, None, []),
+    ],
+)
+def test_a_retired_setting_makes_one_warning_line_at_start_up(
+    in_file: bool, flag: str | None, named: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    retired = ("aws_call_processes",) if in_file else ()
+    args = run.parser().parse_args(["--dev", *(["--aws-call-processes", flag] if flag else [])])
+    with caplog.at_level(logging.WARNING, logger="awsbroker.server"):
+        run.warn_retired(ServerConfig(retired=retired), args)
+    why = ": no longer used and can be removed (AWS calls run in the server process)"
+    assert [r.getMessage() for r in caplog.records] == [name + why for name in named]
 
 
 def test_api_and_cluster_addresses() -> None:

@@ -87,9 +87,9 @@ class AWSBackend(FrameworkBackend["AWSBackend"]):
         # Nothing here is a copy of stored state, which other processes sharing the storage
         # may change at any time: the clients follow config/root as stored at each use
         # (transport/clients.py), and the rest belongs to this process (a lock, the hooks below).
-        # The mount's clients come from `calls` (the helper processes' pool, or a test's
-        # in-process fake), or are boto3's in this process when it is None; `local` makes the
-        # clients signed with a one-off key (boto3's when None).
+        # The mount's clients come from `calls` (a test's in-process fake), or are the light
+        # ones in this process when it is None; `local` makes the clients signed with a one-off
+        # key (boto3's when None).
         self.clients = MountClients(
             lambda: root_config.current(self), config.telemetry, calls, local
         )

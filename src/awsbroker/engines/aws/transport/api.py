@@ -1,8 +1,7 @@
 """What the engine asks of AWS: exactly the IAM and STS operations it calls, typed with the
 boto3-stubs request and response TypedDicts (the same signatures as boto3's clients, so a boto3
-client is one implementation; the helper processes' proxies (pool.py) and the light path
-(light_iam.py, light_sts.py) are others, built on `ForwardingIAM`/`ForwardingSTS` below, and the
-engine's unit tests may bring one more).
+client is one implementation; the light path (light_iam.py, light_sts.py) is another, built on
+`ForwardingIAM`/`ForwardingSTS` below, and the engine's unit tests may bring one more).
 
 Request and response types the engine builds or reads are named here too, so nothing outside
 this package imports boto3, botocore or their stubs.
@@ -269,7 +268,7 @@ class IAM(Protocol):
     ) -> EmptyResponseMetadataTypeDef: ...
 
     def close(self) -> None:
-        """Release the client's connections (a no-op for the helpers' proxies)."""
+        """Release the client's connections."""
         ...
 
 
@@ -291,7 +290,7 @@ class STS(Protocol):
     ) -> GetSessionTokenResponseTypeDef: ...
 
     def close(self) -> None:
-        """Release the client's connections (a no-op for the helpers' proxies)."""
+        """Release the client's connections."""
         ...
 
 
@@ -299,7 +298,7 @@ class ForwardingIAM(IAM):
     """The `IAM` protocol with each call handed to `_forward`, with the protocol's method (its
     name and its typed answer) and the keyword arguments: the one typed list of the operations
     for the implementations that route calls rather than make them (the light path,
-    `light_iam.py`; the helper processes, `pool.py`)."""
+    `light_iam.py`)."""
 
     def _forward(self, operation: Callable[..., _R], kwargs: Mapping[str, object]) -> _R:
         raise NotImplementedError

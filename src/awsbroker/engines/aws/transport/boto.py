@@ -1,5 +1,4 @@
-"""boto3's clients, built from a `ClientSpec`: the one place a boto3 session is made. Used in
-this process, or in the helper processes (pool.py)."""
+"""boto3's clients, built from a `ClientSpec`: the one place a boto3 session is made."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Every client the engine uses, from one factory (`MountClients`, a mount's `clients`): the
-mount's IAM and STS clients (the light ones here, or the helper processes' proxies), clients signed
+mount's IAM and STS clients (the light ones, or a test's), clients signed
 with a given key (rotations, static roles, the key-propagation check), and IAM clients on
 AssumeRole credentials (cross-account static roles). A `ClientMaker` makes them from a
 `ClientSpec`; unit tests may pass an in-process fake.
@@ -36,9 +36,8 @@ if TYPE_CHECKING:
 
 
 class ClientMaker(Protocol):
-    """Makes the mount's clients: the light ones in this process (`LightClients`), boto3's
-    (`BotoClients`), the helper processes' proxies (`pool.CallPool`), or a test's in-process
-    fake."""
+    """Makes the mount's clients: the light ones (`LightClients`), boto3's (`BotoClients`), or
+    a test's in-process fake."""
 
     def iam(self, spec: ClientSpec, telemetry: Telemetry) -> IAM: ...
 
@@ -56,7 +55,7 @@ class LightClients:
 
 
 class MountClients:
-    """IAM and STS clients for one mount, made by `maker` (boto3's by default), for
+    """IAM and STS clients for one mount, made by `maker` (the light ones by default), for
     `config/root` as stored now.
 
     Each `iam()` and `sts()` reads the config (one storage read) and reuses the cached client
@@ -77,8 +76,7 @@ class MountClients:
         self.telemetry = telemetry or NullTelemetry()
         # The light IAM and STS clients (light_iam.py, light_sts.py) by default.
         self._maker: ClientMaker = maker or LightClients()
-        # Clients signed with a one-off key are made in this process (boto3's by default): a
-        # helper would keep the key for as long as it keeps the client.
+        # Clients signed with a one-off key (boto3's by default).
         self._local: ClientMaker = local or BotoClients()
         self._lock = threading.Lock()
         # The client and the spec(s) it was built from. A replaced client is not closed here:
