@@ -5,6 +5,7 @@ the URL it is given), against moto and the loopback federation stand-in."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,3 +110,38 @@ def test_an_iam_user_role_is_refused_with_the_reason(world: CLI) -> None:
     assert result.returncode == 2
     assert "console sign-in needs assumed_role or federation_token" in result.stderr
     assert result.stdout == ""
+
+
+def test_reason_is_sent_for_a_role_that_requires_one(world: CLI) -> None:
+    """`-reason`, as `aws exec` and `aws credential-process` take it: a role with
+    `reason_required` is refused without one (before any AWS call) and signs in with one,
+    which the lease keeps."""
+    world.ok(
+        "write",
+        "aws-console/roles/audited",
+        "credential_type=assumed_role",
+        f"role_arns={_role_arn(world)}",
+        "reason_required=true",
+        "reason_min_length=10",
+    )
+
+    refused = world.run("aws", "console", "-mount=aws-console", "-print", "audited")
+    assert refused.returncode == 2, refused.stderr
+    assert "this role requires a reason" in refused.stderr
+    assert refused.stdout == ""
+
+    reason = "INC-4711: read the failing deploy's logs"
+    result = world.run(
+        "aws", "console", "-mount=aws-console", "-print", f"-reason={reason}", "audited"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("http")
+    (lease,) = re.findall(r"lease (aws-console/console/audited/\S+),", result.stderr)
+    looked_up = json.loads(world.ok("lease", "lookup", "-format=json", lease))
+    assert looked_up["data"]["reason"] == reason
+
+
+def _role_arn(world: CLI) -> str:
+    return json.loads(world.ok("read", "-format=json", "aws-console/roles/ops"))["data"][
+        "role_arns"
+    ][0]

@@ -3,8 +3,9 @@ deploy/'s configuration files (on SQLite, and on PostgreSQL), over TLS from a pr
 here, with moto over HTTP standing in for the AWS account (`AWS_ENDPOINT_URL` in the server's
 environment and the shell's). The broker's user gets docs/iam/'s policies through
 docs/iam-policy.md's setup block (Resources widened to `*` for moto but AssumeRole's, as
-tests/integration/iam_policy does), and every call the broker made is checked against the
-shipped Resources. Also: the files the guide shows are deploy/'s files, the
+tests/integration/iam_policy does) and section 6's session_revocation.json (a role with
+`session_revocation=true` then revokes a session with it), and every call the broker made is
+checked against the shipped Resources. Also: the files the guide shows are deploy/'s files, the
 systemd unit passes `systemd-analyze verify`, the Dockerfile's steps run as a script, and the
 Prometheus rules name only metrics and labels a live server serves.
 
@@ -51,8 +52,9 @@ UNIT = DEPLOY / "awsbroker.service"
 DOCKERFILE = DEPLOY / "Dockerfile"
 RULES = DEPLOY / "prometheus-rules.yml"
 # The blocks that set a server up, in the guide's order (both storages run them).
-SETUP = ["status-sealed", "init", "unseal", "login", "aws-user", "config-root", "s3-read",
-         "assumed-role", "federation-token", "iam-user", "session-token"]  # fmt: skip
+SETUP = ["status-sealed", "init", "unseal", "login", "aws-user", "session-revocation-policy",
+         "config-root", "s3-read", "assumed-role", "federation-token", "iam-user",
+         "session-token"]  # fmt: skip
 PRINTED: dict[str, str] = {}
 
 
@@ -248,7 +250,8 @@ def shell(
     # The repository's docs/iam/, as moto can check them (the shell stands at the root).
     policy_dir = home / "work" / "docs" / "iam"
     policy_dir.mkdir(parents=True)
-    for name in iam_policies.FILES:
+    # session_revocation.json too: section 6 attaches it when a role revokes sessions.
+    for name in (*iam_policies.FILES, "session_revocation"):
         policy = iam_policies.for_moto(iam_policies.load(name))
         (policy_dir / f"{name}.json").write_text(json.dumps(policy))
     env = {
@@ -319,10 +322,32 @@ def assert_inside_the_shipped_resources(aws: AWSProxy, moto: MotoServer) -> None
     )
     try:
         users = {user["UserName"]: user["Arn"] for user in iam.list_users()["Users"]}
+        roles = {role["RoleName"]: role["Arn"] for role in iam.list_roles()["Roles"]}
     finally:
         iam.close()
     shipped = iam_policies.load_all()
-    assert iam_policies.resource_misses(shipped, calls, users, "awsbroker") == []
+    shipped["Statement"] += iam_policies.load("session_revocation")["Statement"]
+    assert iam_policies.resource_misses(shipped, calls, users, "awsbroker", roles) == []
+
+
+def revoke_a_session(server: ServerProcess, token: str, aws: AWSProxy) -> None:
+    """Section 6's session_revocation.json at work: a role with `session_revocation=true` on
+    the guide's `deploy` role, a credential of it revoked, and the deny written on that role
+    (the role is deleted after, so the guide's role list stays as shown)."""
+    client = server.client(token)
+    arn = client.read("aws/roles/ci")["data"]["role_arns"][0]
+    client.write(
+        "aws/roles/ci-revocable",
+        credential_type="assumed_role",
+        role_arns=[arn],
+        session_revocation=True,
+    )
+    lease = client.read("aws/creds/ci-revocable")["lease_id"]
+    client.sys.revoke_lease(lease)
+    assert [(c.param("RoleName"), c.status) for c in aws.calls("PutRolePolicy")] == [
+        ("deploy", 200)
+    ]
+    client.delete("aws/roles/ci-revocable")
 
 
 def unseal(session: guide.Session, shares: Shares) -> None:
@@ -468,6 +493,7 @@ def test_the_guide_on_sqlite(tmp_path: Path, moto: MotoServer, aws: AWSProxy) ->
         assert_only_the_broker_knows_its_key(server, shares.root_token, moto)
         new_root_token(session, shares, server)
         session.run(BLOCKS["consumer-token"])
+        revoke_a_session(server, shares.root_token, aws)
         assert_inside_the_shipped_resources(aws, moto)
         session.run(BLOCKS["metrics"])
         check_rules_against(server, shares.root_token)

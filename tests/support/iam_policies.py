@@ -125,8 +125,11 @@ _USER_ACTIONS = frozenset(
         "DeleteLoginProfile", "ListMFADevices", "DeactivateMFADevice", "ListSigningCertificates",
         "DeleteSigningCertificate", "ListSSHPublicKeys", "DeleteSSHPublicKey",
         "ListServiceSpecificCredentials", "DeleteServiceSpecificCredential", "GetUser",
+        "GetUserPolicy",
     }
 )  # fmt: skip
+# Session revocation's deny on a target role (session_revocation.json).
+_ROLE_ACTIONS = frozenset({"PutRolePolicy", "GetRolePolicy", "DeleteRolePolicy"})
 _GROUP_ACTIONS = frozenset(
     {
         "AddUserToGroup", "RemoveUserFromGroup", "ListAttachedGroupPolicies",
@@ -136,12 +139,16 @@ _GROUP_ACTIONS = frozenset(
 _SERVICE = {"GetFederationToken": "sts", "GetSessionToken": "sts", "AssumeRole": "sts"}
 
 
-def resource_of(call: Call, user_arns: dict[str, str], caller: str) -> str:
+def resource_of(
+    call: Call, user_arns: dict[str, str], caller: str, role_arns: dict[str, str] | None = None
+) -> str:
     """The ARN AWS authorises `call` against (Service Authorization Reference)."""
     account = MOTO_ACCOUNT
     if call.action in _USER_ACTIONS:
         name = call.param("UserName") or caller
         return user_arns[name]
+    if call.action in _ROLE_ACTIONS:
+        return (role_arns or {})[str(call.param("RoleName"))]
     if call.action in _GROUP_ACTIONS:
         return f"arn:aws:iam::{account}:group/{call.param('GroupName')}"
     if call.action == "DeleteVirtualMFADevice":
@@ -175,16 +182,21 @@ def allows(policy: Policy, action: str, resource: str, username: str) -> bool:
 
 
 def resource_misses(
-    policy: Policy, calls: list[Call], user_arns: dict[str, str], caller: str
+    policy: Policy,
+    calls: list[Call],
+    user_arns: dict[str, str],
+    caller: str,
+    role_arns: dict[str, str] | None = None,
 ) -> list[str]:
-    """The calls the broker's own user made that the shipped Resources would not allow."""
+    """The calls the broker's own user made that the shipped Resources would not allow
+    (`role_arns`: name to ARN of the roles the calls name, with their paths)."""
     shipped = in_moto_account(policy)
     misses = []
     for call in calls:
         if call.action == "GetCallerIdentity" or "x-amz-security-token" in call.headers:
             continue  # anyone may call it / signed by an assumed role, not the broker's user
         action = f"{_SERVICE.get(call.action, 'iam')}:{call.action}"
-        resource = resource_of(call, user_arns, caller)
+        resource = resource_of(call, user_arns, caller, role_arns)
         if not allows(shipped, action, resource, caller):
             misses.append(f"{action} on {resource}")
     return misses

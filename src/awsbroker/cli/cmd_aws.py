@@ -54,18 +54,23 @@ _SCRUBBED = (
 PROCESS_TTL = "1h"
 
 
+def reason_flag() -> Flag:
+    """`-reason`, sent as the read's `reason` (also `aws console`'s)."""
+    return Flag(
+        "reason",
+        "Why you need the credential: audited, kept with the lease, and sent to AWS as the "
+        "awsbroker:reason tag if the role says so (a role may require it)",
+        "",
+        "TEXT",
+    )
+
+
 def _role_flags(ttl: str = "") -> list[Flag]:
     return [
         Flag("mount", "Where the AWS secrets engine is mounted", "aws", "PATH"),
         Flag("ttl", "Lifetime of STS credentials (e.g. 1h; empty: the role's)", ttl, "DURATION"),
         Flag("role-arn", "assumed_role with several ARNs: which one", "", "ARN"),
-        Flag(
-            "reason",
-            "Why you need the credential: audited, kept with the lease, and sent to AWS as the "
-            "awsbroker:reason tag if the role says so (a role may require it)",
-            "",
-            "TEXT",
-        ),
+        reason_flag(),
     ]
 
 

@@ -3,12 +3,16 @@ browser (Python's `webbrowser`, which honours `BROWSER`) or printed with `-print
 
 The URL signs whoever opens it in as the role's session for 15 minutes, so it is printed only
 when asked for (or when no browser could be started), and never to the log.
+
+`-reason` is sent as the read's `reason`, as `aws exec` and `aws credential-process` send it
+(a role with `reason_required` needs it).
 """
 
 from __future__ import annotations
 
 import webbrowser
 
+from awsbroker.cli.cmd_aws import reason_flag
 from awsbroker.cli.command import Command, Context
 from awsbroker.cli.errors import CLIError
 from awsbroker.cli.flags import Flag
@@ -29,6 +33,7 @@ def commands() -> list[Command]:
                 Flag("ttl", "Length of the console session (e.g. 4h; empty: the role's)", ""),
                 Flag("destination", "Console URL to land on (e.g. https://...console/s3/)", ""),
                 Flag("role-arn", "assumed_role with several ARNs: which one", "", "ARN"),
+                reason_flag(),
                 Flag("print", "Print the URL instead of opening a browser", False),
             ],
             prints=False,
@@ -42,7 +47,12 @@ def open_console(ctx: Context) -> int:
     role = ctx.args[0]
     params = {
         name: ctx.opts.get_str(flag)
-        for name, flag in (("ttl", "ttl"), ("destination", "destination"), ("role_arn", "role-arn"))
+        for name, flag in (
+            ("ttl", "ttl"),
+            ("destination", "destination"),
+            ("role_arn", "role-arn"),
+            ("reason", "reason"),
+        )
         if ctx.opts.get_str(flag)
     }
     mount = ctx.opts.get_str("mount").strip("/")
