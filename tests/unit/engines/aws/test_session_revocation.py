@@ -765,3 +765,139 @@ def test_entries_stored_by_an_earlier_or_a_later_version_are_read_marked_and_rem
     later = {**json.loads(entry.to_record()), "a_field_from_a_later_version": True}
     world.backend.storage.put(entry.key, json.dumps(later).encode())
     assert session_deny.entries(world.backend, target.key) == [entry]
+
+
+def broker_policies(world: World) -> list[str]:
+    """Every managed policy under the broker's path, attached or not."""
+    found = world.iam().list_policies(Scope="Local", PathPrefix="/awsbroker-revoked/")
+    return sorted(p["Arn"] for p in found["Policies"])
+
+
+def crash_between_create_policy_and_its_record(
+    world: World, monkeypatch: pytest.MonkeyPatch, target: session_deny.Target
+) -> None:
+    """A sync that overflows into a managed policy, stopped after CreatePolicy and before its
+    ARN is recorded; then the process restarts."""
+
+    def crash(*args: Any) -> None:
+        raise Crash
+
+    with monkeypatch.context() as patched:
+        patched.setattr(session_deny, "put_managed", crash)
+        with pytest.raises(Crash):
+            session_revocation.sync(world.backend, target)
+    world.restart()
+    assert len(broker_policies(world)) == 1  # created on AWS, recorded nowhere
+    assert managed_denied(world) == {}  # and not attached: its sessions are not denied
+
+
+def test_a_managed_policy_created_but_not_recorded_is_adopted_by_the_periodic_check(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, 150)
+    crash_between_create_policy_and_its_record(world, monkeypatch, target)
+    counts = Counts()
+    world.backend.telemetry = counts
+
+    with caplog.at_level("WARNING", logger="awsbroker.engines.aws.session_revocation"):
+        world.backend.periodic()
+
+    # Adopted: the same policy, recorded, attached, with the overflowing sessions.
+    (orphan,) = broker_policies(world)
+    managed = managed_denied(world)
+    assert list(managed) == [orphan]
+    assert len(denied(world)) + len(managed[orphan]) == 150
+    assert session_deny.managed_arns(world.backend, target) == {1: orphan}
+    assert session_deny.intents(world.backend) == []
+    assert counts.counted == [(SESSION_DENY_REWRITES, {"mount": "aws/", "kind": "role"})]
+    assert "was never recorded (a write stopped half way)" in caplog.text
+
+    # Further revocations write new versions of it; once every session ended it is gone.
+    store_sessions(world, 5, start=150)
+    session_revocation.sync(world.backend, target)
+    assert len(denied(world)) + len(managed_denied(world)[orphan]) == 155
+    world.clock.advance(3600 + 1)
+    world.backend.periodic()
+    assert broker_policies(world) == []
+    assert denied(world) == []
+
+
+def test_a_managed_policy_created_but_not_recorded_is_adopted_by_the_next_revocation(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CreatePolicy answers EntityAlreadyExists for the deterministic name: ours, adopted."""
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, 150)
+    crash_between_create_policy_and_its_record(world, monkeypatch, target)
+    (orphan,) = broker_policies(world)
+    store_sessions(world, 1, start=150)
+    world.proxy.clear()
+
+    session_revocation.sync(world.backend, target)
+
+    assert world.actions().count("CreatePolicy") == 1  # answered EntityAlreadyExists
+    assert broker_policies(world) == [orphan]
+    assert len(denied(world)) + len(managed_denied(world)[orphan]) == 151
+    assert session_deny.intents(world.backend) == []
+
+
+def test_a_managed_policy_created_but_not_recorded_and_no_longer_needed_is_removed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, 150)
+    crash_between_create_policy_and_its_record(world, monkeypatch, target)
+
+    world.clock.advance(3600 + 1)  # every session ended before any check ran
+    world.backend.periodic()
+
+    assert broker_policies(world) == []
+    assert denied(world) == []
+    assert session_deny.intents(world.backend) == []
+
+
+def test_a_managed_policy_creation_in_flight_on_a_live_process_is_left_alone(
+    world: World,
+) -> None:
+    """An intent younger than five minutes whose writer is alive may be a CreatePolicy in
+    flight: the periodic check does not remove that policy under it."""
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    name = f"{name_of(world)}-{target.key}-1"
+    intent = session_deny.ManagedIntent(target, 1, name, world.system.boot_id, world.clock.now())
+    session_deny.put_intent(world.backend, intent)
+    world.iam().create_policy(
+        PolicyName=name, Path="/awsbroker-revoked/", PolicyDocument=session_revocation.document([])
+    )
+    world.backend.periodic()
+    assert len(broker_policies(world)) == 1
+    world.clock.advance(session_revocation.MIN_AGE)
+    world.backend.periodic()
+    assert broker_policies(world) == []
+    assert session_deny.intents(world.backend) == []
+
+
+def test_a_managed_deny_policy_detached_by_hand_is_reattached_counted_and_logged(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, 150)
+    session_revocation.sync(world.backend, target)
+    ((arn, overflow),) = managed_denied(world).items()
+    counts = Counts()
+    world.backend.telemetry = counts
+    world.backend.periodic()  # as it should be: read back, not written
+    assert counts.counted == []
+
+    world.iam().detach_role_policy(RoleName="target", PolicyArn=arn)
+    with caplog.at_level("WARNING", logger="awsbroker.engines.aws.session_revocation"):
+        world.backend.periodic()
+
+    assert managed_denied(world) == {arn: overflow}
+    assert counts.counted == [(SESSION_DENY_REWRITES, {"mount": "aws/", "kind": "role"})]
+    assert f"session deny policy {arn} on role target was detached on AWS" in caplog.text
