@@ -79,8 +79,8 @@ def marker(target: Target, userid: str, expires_at: float, lease_id: str) -> JSO
 
 
 def session_end(block: JSONObject) -> float:
-    """When the session ends anyway: the credentials' expiry, or, for a console session whose
-    `SessionDuration` is longer, its end (`console_until`, the hook the console sign-in sets)."""
+    """When the session ends anyway: the credentials' expiry, or, for a console sign-in, the
+    latest its console session can end if later (`console_until`, set by path_console.py)."""
     ends = float(_number(block.get("expires_at")))
     return max(ends, float(_number(block.get("console_until"))))
 

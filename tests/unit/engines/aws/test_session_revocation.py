@@ -123,6 +123,44 @@ def test_a_console_session_longer_than_its_credentials_keeps_the_deny(world: Wor
     assert denied(world) == []
 
 
+class SignIn:
+    """AWS's sign-in federation endpoint, as far as console sign-in needs it."""
+
+    def signin_token(
+        self, endpoint: str, session: dict[str, str], session_duration: int | None
+    ) -> str:
+        return "token"
+
+
+def test_a_console_sign_in_keeps_the_deny_until_its_console_session_could_end(
+    world: World,
+) -> None:
+    """`console/:role` sets `console_until`: AWS accepts the URL for 15 minutes, and the
+    console session lasts its SessionDuration from sign-in, past the credentials' expiry."""
+    make_role(world)
+    world.backend.federation = SignIn()
+    request = Request(
+        operation=U, path="console/r", data={"ttl": "1h"}, display_name="root",
+        lease_id="aws/console/r/one",
+    )  # fmt: skip
+    issued = world.clock.now()
+    response = world.backend.handle_request(request)
+    assert response is not None
+    assert response.secret is not None
+    block = response.secret.internal_data[session_revocation.FIELD]
+    assert isinstance(block, dict)
+    assert block["console_until"] == issued + 900 + 3600
+    revoke(world, response.secret, "aws/console/r/one")
+    assert denied(world) == [block["userid"]]
+
+    world.clock.advance(3600 + 1)  # the credentials have expired; the console may not have
+    world.backend.periodic()
+    assert denied(world) == [block["userid"]]
+    world.clock.advance(900)  # the latest the console session can end
+    world.backend.periodic()
+    assert denied(world) == []
+
+
 @pytest.mark.parametrize("step", ["before the deny", "after the deny"])
 def test_a_crash_during_a_revocation_leaves_no_orphan_and_no_unrevoked_lease(
     world: World, monkeypatch: pytest.MonkeyPatch, step: str
