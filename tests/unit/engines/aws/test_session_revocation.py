@@ -939,3 +939,74 @@ def test_a_managed_deny_policy_detached_by_hand_is_reattached_counted_and_logged
     assert managed_denied(world) == {arn: overflow}
     assert counts.counted == [(SESSION_DENY_REWRITES, {"mount": "aws/", "kind": "role"})]
     assert f"session deny policy {arn} on role target was detached on AWS" in caplog.text
+
+
+def user_documents(world: World, user: str) -> tuple[str | None, dict[str, Any]]:
+    """The broker user's inline deny policy, compact (None: none), and the default version
+    of each broker policy attached to it, parsed."""
+    iam = world.iam()
+    names = iam.list_user_policies(UserName=user)["PolicyNames"]
+    inline: str | None = None
+    for name in names:
+        if name == name_of(world):
+            doc: Any = iam.get_user_policy(UserName=user, PolicyName=name)["PolicyDocument"]
+            parsed = json.loads(urllib.parse.unquote(doc)) if isinstance(doc, str) else doc
+            inline = json.dumps(parsed, separators=(",", ":"))  # IAM counts no whitespace
+    attached = iam.list_attached_user_policies(UserName=user, PathPrefix="/awsbroker-revoked/")
+    managed: dict[str, Any] = {}
+    for policy in attached["AttachedPolicies"]:
+        arn = policy["PolicyArn"]
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        text: Any = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+        text = text["Document"]
+        managed[arn] = json.loads(urllib.parse.unquote(text)) if isinstance(text, str) else text
+    return inline, managed
+
+
+def test_federated_sessions_fill_the_user_inline_policy_then_managed_ones_then_a_cut(
+    world: World, moto: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Federation tokens' sessions are denied on the broker's own user: 2,048 characters of
+    inline policy, then the 4 managed policies it creates and attaches to itself, then a cut
+    of every older session of the user. (Managed policies held to 600 characters here, some
+    nine sessions each, so that fewer revocations fill them.)"""
+    monkeypatch.setattr(deny_policies, "MANAGED_LIMIT", 600)
+    moto.disable_auth()  # moto would apply the deny on the broker's user to its every call
+    try:
+        world.ok(
+            U, "roles/fed", credential_type="federation_token", session_revocation=True,
+            policy_document=json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+        )  # fmt: skip
+        most_managed, user, cut, revoked = 0, "", None, 0
+        while cut is None:
+            assert revoked < 150, "the revocations never reached the cut"
+            lease = f"aws/sts/fed/{revoked}"
+            secret = issue(world, lease, role="fed")
+            block = secret.internal_data[session_revocation.FIELD]
+            assert isinstance(block, dict)
+            assert block["kind"] == session_deny.USER
+            user = str(block["name"])
+            world.clock.advance(10)
+            revoke(world, secret, lease)
+            revoked += 1
+            inline, managed = user_documents(world, user)
+            assert inline is not None
+            assert len(inline) <= deny_policies.USER_INLINE_LIMIT
+            assert all(len(json.dumps(m, separators=(",", ":"))) <= 600 for m in managed.values())
+            most_managed = max(most_managed, len(managed))
+            target = session_deny.Target(session_deny.USER, user, str(block["account"]))
+            cut = session_deny.get_cut(world.backend, target.key)
+
+        assert most_managed == deny_policies.MANAGED_MAX
+        assert revoked > 20  # the inline policy alone held the first ones
+        # The cut covers every listed session (each issued 10 s before its revocation): the
+        # inline policy holds the cut alone, and the managed policies are gone.
+        inline, managed = user_documents(world, user)
+        assert inline is not None
+        assert json.loads(inline) == cut_document(cut.before)
+        assert managed == {}
+        assert broker_policies(world) == []
+        assert cut.done
+    finally:
+        moto.enable_auth()
