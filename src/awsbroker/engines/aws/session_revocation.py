@@ -12,11 +12,13 @@ from and the session's `aws:userid`. Revoking such a lease, before its credentia
 The periodic check (`maintain`) drops entries whose session has ended anyway, and entries whose
 lease still exists though the process that wrote them is gone (a crash between the steps: the
 revocation did not finish, and the lease manager retries it if it is due), then rewrites each
-identity's policy; it also reads every policy back (the inline one and the default version of
-each managed overflow policy) and rewrites one that was changed or removed by hand (drift),
-counting it and logging it. An identity whose write failed (AWS may have applied it anyway)
-is marked (`session_deny.mark_dirty`), and the check rewrites it from its records even when
-none is left.
+identity's policy; it also reads every policy back (the inline one, the default version of
+each managed overflow policy and which of those are attached) and rewrites or re-attaches one
+that was changed, removed or detached by hand (drift), counting it and logging it. It also
+finishes managed policies whose creation stopped before their ARN was recorded: adopted when
+still needed, removed otherwise (`_finish_intents`). An identity whose write failed (AWS may
+have applied it anyway) is marked (`session_deny.mark_dirty`), and the check rewrites it from
+its records even when none is left.
 
 A cut (`cut_older_sessions`) denies every session of an identity issued before a moment
 (`aws:TokenIssueTime`, a second statement of the inline policy) and revokes, through the lease
