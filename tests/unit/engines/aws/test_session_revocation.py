@@ -161,6 +161,29 @@ def test_a_console_sign_in_keeps_the_deny_until_its_console_session_could_end(
     assert denied(world) == []
 
 
+def test_a_federated_console_sign_in_keeps_its_deny_as_long(world: World) -> None:
+    """The same for a federation token's console session, denied on the broker's user."""
+    world.ok(
+        U, "roles/fed", credential_type="federation_token", session_revocation=True,
+        policy_document=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+    )  # fmt: skip
+    world.backend.federation = SignIn()
+    request = Request(
+        operation=U, path="console/fed", data={"ttl": "2h"}, display_name="root",
+        lease_id="aws/console/fed/one",
+    )  # fmt: skip
+    issued = world.clock.now()
+    response = world.backend.handle_request(request)
+    assert response is not None
+    assert response.secret is not None
+    block = response.secret.internal_data[session_revocation.FIELD]
+    assert isinstance(block, dict)
+    assert block["kind"] == session_deny.USER
+    assert block["console_until"] == issued + 900 + 7200
+    assert session_revocation.session_end(block) == issued + 900 + 7200
+
+
 @pytest.mark.parametrize("step", ["before the deny", "after the deny"])
 def test_a_crash_during_a_revocation_leaves_no_orphan_and_no_unrevoked_lease(
     world: World, monkeypatch: pytest.MonkeyPatch, step: str
