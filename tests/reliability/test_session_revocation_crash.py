@@ -1,5 +1,7 @@
 """Issue 19 section 1: a broker killed (SIGKILL) in the middle of revoking an `assumed_role`
-lease with `session_revocation` leaves no orphan deny and no un-revoked lease.
+lease with `session_revocation` leaves no orphan deny and no un-revoked lease; one killed
+between creating a managed overflow policy and recording it leaves a policy the restarted
+broker adopts.
 
 The revocation stores its write-ahead entry, then calls PutRolePolicy, which the proxy holds;
 the server is killed there, and the held call is then let through to moto: the worst case, a
@@ -81,4 +83,71 @@ def test_sigkill_between_the_deny_and_the_lease_leaves_no_orphan_and_no_unrevoke
     broker.ok("PUT", "sys/leases/revoke", json={"lease_id": lease_id})
     assert broker.lookup(lease_id) is None
     assert len(deny_policies(aws)) == 1
+    assert "Traceback" not in server.log()
+
+
+def broker_policies(aws: AWSWorld) -> list[str]:
+    found = aws.iam.list_policies(Scope="Local", PathPrefix="/awsbroker-revoked/")
+    return sorted(p["Arn"] for p in found["Policies"])
+
+
+def test_sigkill_between_create_policy_and_its_record_leaves_a_policy_the_restart_adopts(
+    aws: AWSWorld, servers: ServerFactory
+) -> None:
+    """Federated sessions overflow the broker user's inline policy into a managed policy; the
+    server is killed while CreatePolicy is held, which then lands: a policy on AWS that no
+    record names. After the restart, revoking the lease again adopts it (CreatePolicy answers
+    EntityAlreadyExists for the broker's own deterministic name) instead of failing on it."""
+    server = servers.sqlite()
+    broker = Broker(server, server.init_and_unseal())
+    broker.configure_aws(aws, max_retries=0)
+    s3 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*",
+                                                  "Resource": "*"}]}  # fmt: skip
+    broker.ok(
+        "POST",
+        f"{MOUNT}/roles/fed",
+        json={
+            "credential_type": "federation_token",
+            "policy_document": json.dumps(s3),
+            "session_revocation": True,
+        },
+    )
+    leases = [broker.ok("POST", f"{MOUNT}/sts/fed")["lease_id"] for _ in range(80)]
+    arrived = aws.recorder.hold("CreatePolicy")
+    reached: list[str] = []
+
+    def revoke_until_held() -> None:
+        for lease_id in leases:
+            reached.append(lease_id)
+            try:
+                response = broker.call("PUT", "sys/leases/revoke", json={"lease_id": lease_id})
+            except OSError:  # the server died under the request
+                return
+            if response.status_code != 204:
+                return
+
+    revoking = threading.Thread(target=revoke_until_held, daemon=True)
+    revoking.start()
+    assert arrived.wait(timeout=120), "the revocations never overflowed into a managed policy"
+    assert server.proc is not None
+    os.kill(server.proc.pid, signal.SIGKILL)
+    assert server.stop() == -signal.SIGKILL
+    aws.recorder.release("CreatePolicy")  # the policy is created after its creator died
+    wait_for(lambda: bool(broker_policies(aws)), timeout=30, what="the held CreatePolicy")
+    revoking.join(timeout=30)
+    (orphan,) = broker_policies(aws)
+    user = aws.iam.get_user()["User"]["UserName"]
+    attached = aws.iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]
+    assert orphan not in [p["PolicyArn"] for p in attached]
+
+    server.start()
+    broker.unseal()
+    in_flight = reached[-1]
+    assert broker.lookup(in_flight) is not None, "the lease is gone without its revocation"
+    broker.ok("PUT", "sys/leases/revoke", json={"lease_id": in_flight})
+
+    assert broker.lookup(in_flight) is None
+    assert broker_policies(aws) == [orphan]  # adopted, not made twice
+    attached = aws.iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]
+    assert orphan in [p["PolicyArn"] for p in attached]
     assert "Traceback" not in server.log()

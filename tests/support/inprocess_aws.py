@@ -138,6 +138,23 @@ class FakeIAM(IAM):
         user = self._user("ListAttachedUserPolicies", kwargs)
         return {"AttachedPolicies": [{"PolicyArn": a} for a in user.attached], **_OK}
 
+    def list_attached_role_policies(self, **kwargs: Any) -> Any:
+        self.aws.enter("ListAttachedRolePolicies", kwargs)
+        prefix = kwargs.get("PathPrefix", "/")
+        attached = self.aws.role_attached.get(kwargs["RoleName"], [])
+        listed = [{"PolicyArn": a} for a in attached if a.split(":policy", 1)[1].startswith(prefix)]
+        return {"AttachedPolicies": listed, "IsTruncated": False, **_OK}
+
+    def list_policies(self, **kwargs: Any) -> Any:
+        self.aws.enter("ListPolicies", kwargs)
+        prefix = kwargs.get("PathPrefix", "/")
+        listed = [
+            {"Arn": arn, "PolicyName": arn.rsplit("/", 1)[1]}
+            for arn in self.aws.managed
+            if arn.split(":policy", 1)[1].startswith(prefix)
+        ]
+        return {"Policies": listed, "IsTruncated": False, **_OK}
+
     def put_user_policy(self, **kwargs: Any) -> Any:
         user = self._user("PutUserPolicy", kwargs)
         user.inline[kwargs["PolicyName"]] = kwargs["PolicyDocument"]

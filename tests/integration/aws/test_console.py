@@ -14,6 +14,7 @@ import hvac.exceptions
 import pytest
 import requests
 from tests.integration.aws.support import ACCOUNT, AWSWorld, Broker
+from tests.integration.aws.test_session_revocation import as_dict, deny_policies, expected, role_id
 from tests.integration.aws.test_session_tags import tags
 from tests.support.federation_stand_in import FederationStandIn
 from tests.support.moto_server import MotoServer
@@ -146,6 +147,30 @@ def test_the_lease_is_looked_up_and_revoked_like_the_credentials(
     vault.sys.revoke_prefix("aws/console/ops")
     with pytest.raises(hvac.exceptions.InvalidRequest):
         vault.sys.read_lease(second)
+
+
+def test_revoking_a_console_lease_with_session_revocation_denies_its_session(
+    aws: AWSWorld, vault: hvac.Client, stand_in: FederationStandIn
+) -> None:
+    """The console session is the role session the URL was made from: revoking the lease puts
+    the deny of its `aws:userid` on the role before the lease is gone (that the deny stays until
+    the console session could end, past the credentials' expiry, is proven with a manual clock:
+    tests/unit/engines/aws/test_session_revocation.py)."""
+    assumed_role(aws, vault, session_revocation=True)
+    answer = vault.write("aws/console/ops", ttl="2h")
+    (call,) = aws.calls("AssumeRole")
+    session = call.param("RoleSessionName")
+    assert deny_policies(aws, "console-target") == {}
+    aws.proxy.clear()
+
+    vault.sys.revoke_lease(answer["lease_id"])
+
+    docs = deny_policies(aws, "console-target")
+    userid = f"{role_id(aws, 'console-target')}:{session}"
+    assert [as_dict(d) for d in docs.values()] == [expected(userid)]
+    assert [c.param("RoleName") for c in aws.calls("PutRolePolicy")] == ["console-target"]
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        vault.sys.read_lease(answer["lease_id"])
 
 
 @pytest.mark.parametrize(

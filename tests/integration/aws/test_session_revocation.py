@@ -7,6 +7,8 @@ and drift are proven in process with a manual clock, tests/unit/engines/aws/.)""
 from __future__ import annotations
 
 import json
+import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,6 +16,7 @@ import hvac
 import hvac.exceptions
 import pytest
 from tests.integration.aws.support import ACCOUNT, AWSWorld, Broker
+from tests.support.moto_server import MotoServer
 from tests.support.server import ServerFactory
 
 S3_READ = json.dumps(
@@ -173,6 +176,59 @@ def test_revoking_a_federation_token_denies_the_federated_user_on_the_broker_use
 
     docs = user_deny_policies(aws, broker_user, checker)
     assert [as_dict(d) for d in docs.values()] == [expected(f"{ACCOUNT}:{federated}")]
+
+
+def broker_managed(aws: AWSWorld, user: str) -> list[str]:
+    attached = aws.iam().list_attached_user_policies(
+        UserName=user, PathPrefix="/awsbroker-revoked/"
+    )
+    return [p["PolicyArn"] for p in attached["AttachedPolicies"]]
+
+
+def test_federated_sessions_overflow_the_broker_user_into_a_managed_policy_kept_attached(
+    aws: AWSWorld, vault: hvac.Client, moto: MotoServer
+) -> None:
+    """Past the 2,048 characters of a user's inline policies, the revoked federated sessions
+    go on in a managed policy the broker creates and attaches to its own user; one detached by
+    hand is attached again by the periodic check (every 15 s on the server)."""
+    moto.disable_auth()  # moto's deny on the broker's own user would stop its every call
+    try:
+        vault.write(
+            "aws/roles/fed", credential_type="federation_token", policy_document=S3_READ,
+            session_revocation=True,
+        )  # fmt: skip
+        broker_user = aws.iam().get_user()["User"]["UserName"]
+        revoked = 0
+        while not broker_managed(aws, broker_user):
+            assert revoked < 80, "the revoked sessions never left the inline policy"
+            creds = dict(vault.secrets.aws.generate_credentials("fed", endpoint="sts"))
+            vault.sys.revoke_lease(creds["lease_id"])
+            revoked += 1
+        (inline,) = user_deny_policies(aws, broker_user, (aws.access_key, aws.secret_key)).values()
+        assert len(json.dumps(as_dict(inline), separators=(",", ":"))) <= 2048
+        (arn,) = broker_managed(aws, broker_user)
+        assert ":policy/awsbroker-revoked/awsbroker-revoked-" in arn
+        names = {c.param("Name") for c in aws.calls("GetFederationToken")}
+        listed = as_dict(inline)["Statement"][0]["Condition"]["StringEquals"]["aws:userid"]
+        iam = aws.iam()
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        doc = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+        overflow = as_dict(
+            urllib.parse.unquote(doc["Document"])
+            if isinstance(doc["Document"], str)
+            else doc["Document"]
+        )
+        listed += overflow["Statement"][0]["Condition"]["StringEquals"]["aws:userid"]
+        assert sorted(listed) == sorted(f"{ACCOUNT}:{n}" for n in names)
+
+        iam.detach_user_policy(UserName=broker_user, PolicyArn=arn)
+        deadline = time.monotonic() + 45
+        while not broker_managed(aws, broker_user):
+            assert time.monotonic() < deadline, "the detached policy was not attached again"
+            time.sleep(0.5)
+        assert broker_managed(aws, broker_user) == [arn]
+    finally:
+        moto.enable_auth()
 
 
 def test_a_role_in_another_account_is_refused(broker: Broker, aws: AWSWorld) -> None:

@@ -7,6 +7,12 @@ only appended at the end and removed anywhere, a session only ever moves to an e
 policies are written first to last, so a session is never missing from all of them while they
 are rewritten. A managed policy is updated by a new default version (older ones deleted, IAM
 keeps at most five), and detached and deleted once no session is left for it.
+
+Creating one is write-ahead as the rest: an intent (`session_deny.put_intent`) is stored before
+CreatePolicy and cleared once its ARN is recorded. The name is deterministic (mount id,
+identity, index), so a CreatePolicy answered EntityAlreadyExists finds a policy of ours that a
+stopped write left behind: it is adopted (a new default version, recorded, attached). One no
+longer needed is removed by the periodic check (`remove_unrecorded`).
 """
 
 from __future__ import annotations
@@ -114,9 +120,10 @@ def write(
     managed = session_deny.managed_arns(backend, target)
     for index, part in enumerate(parts[1:], start=1):
         name = f"{inline_name}-{target.key}-{index}"
-        arn = managed.get(index) or _create(backend, iam, target, name, part)
+        arn = managed.get(index) or _create(backend, iam, target, name, index=index, part=part)
         if index in managed and not _new_version(iam, arn, document(part)):
-            arn = _create(backend, iam, target, name, part)  # deleted by hand: made again
+            # deleted by hand: made again
+            arn = _create(backend, iam, target, name, index=index, part=part)
         _attach(iam, target, arn)
     for index in sorted(i for i in managed if i >= max(len(parts), 1)):
         _remove(iam, target, managed[index])
@@ -125,17 +132,24 @@ def write(
         _delete_inline(iam, target, inline_name)
 
 
+# How `read_back` shows a managed policy that exists but is not attached to the identity.
+DETACHED = "detached"
+
+
 def read_back(backend: AWSBackend, iam: IAM, target: Target, inline_name: str) -> dict[str, object]:
     """What AWS holds now: the inline policy (under "") and the default version of each
-    managed policy (under its ARN), parsed; None for one that is gone."""
+    managed policy (under its ARN), parsed; None for one that is gone, and `(DETACHED,
+    document)` for one no longer attached to the identity."""
     found: dict[str, object] = {"": _read_inline(iam, target, inline_name)}
-    for arn in session_deny.managed_arns(backend, target).values():
+    managed = session_deny.managed_arns(backend, target)
+    attached = _attached(iam, target) if managed else set()
+    for arn in managed.values():
         try:
             version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
             text: object = iam.get_policy_version(PolicyArn=arn, VersionId=version)[
                 "PolicyVersion"
             ]["Document"]
-            found[arn] = _parsed(text)
+            found[arn] = _parsed(text) if arn in attached else (DETACHED, _parsed(text))
         except AWS_ERRORS as exc:
             if error_code(exc) != "NoSuchEntity":
                 raise
@@ -144,7 +158,7 @@ def read_back(backend: AWSBackend, iam: IAM, target: Target, inline_name: str) -
 
 
 def wanted(
-    backend: AWSBackend, target: Target, userids: list[str], before: float | None
+    backend: AWSBackend, target: Target, inline_name: str, userids: list[str], before: float | None
 ) -> dict[str, object]:
     """What `write` puts there, in `read_back`'s shape."""
     parts = chunks(target, userids, before) if userids else []
@@ -152,9 +166,51 @@ def wanted(
     want: dict[str, object] = {
         "": json.loads(document(inline, before)) if inline or before is not None else None
     }
-    for index, arn in session_deny.managed_arns(backend, target).items():
+    managed = session_deny.managed_arns(backend, target)
+    for index, arn in managed.items():
         want[arn] = json.loads(document(parts[index])) if index < len(parts) else None
+    for index in range(1, len(parts)):
+        if index not in managed:  # a creation that stopped before its ARN was recorded
+            want[f"{inline_name}-{target.key}-{index}"] = json.loads(document(parts[index]))
     return want
+
+
+def _attached(iam: IAM, target: Target) -> set[str]:
+    """The ARNs of the broker's managed policies attached to the identity: one call (IAM
+    attaches at most 20 policies to a role or user; the path leaves the others out)."""
+    if target.kind == ROLE:
+        page = iam.list_attached_role_policies(
+            RoleName=target.name, PathPrefix=MANAGED_PATH, MaxItems=1000
+        )
+    else:
+        page = iam.list_attached_user_policies(
+            UserName=target.name, PathPrefix=MANAGED_PATH, MaxItems=1000
+        )
+    return {p["PolicyArn"] for p in page["AttachedPolicies"] if "PolicyArn" in p}
+
+
+def remove_unrecorded(iam: IAM, target: Target, name: str) -> bool:
+    """Detach and delete the broker's managed policy `name` (one a stopped write created but
+    never recorded); False when there is none."""
+    arn = _find(iam, name)
+    if arn is None:
+        return False
+    _remove(iam, target, arn)
+    return True
+
+
+def _find(iam: IAM, name: str) -> str | None:
+    """The ARN of the broker's managed policy `name` (its path holds only the broker's)."""
+    page = iam.list_policies(Scope="Local", PathPrefix=MANAGED_PATH, MaxItems=1000)
+    while True:
+        for policy in page["Policies"]:
+            if policy.get("PolicyName") == name and "Arn" in policy:
+                return policy["Arn"]
+        if not page.get("IsTruncated") or not page.get("Marker"):
+            return None
+        page = iam.list_policies(
+            Scope="Local", PathPrefix=MANAGED_PATH, MaxItems=1000, Marker=page["Marker"]
+        )
 
 
 def _read_inline(iam: IAM, target: Target, name: str) -> object:
@@ -191,11 +247,31 @@ def _delete_inline(iam: IAM, target: Target, name: str) -> None:
             iam.delete_user_policy(UserName=target.name, PolicyName=name)
 
 
-def _create(backend: AWSBackend, iam: IAM, target: Target, name: str, part: list[str]) -> str:
-    index = int(name.rsplit("-", 1)[1])
-    created = iam.create_policy(PolicyName=name, Path=MANAGED_PATH, PolicyDocument=document(part))
-    arn = created["Policy"]["Arn"]
+def _create(
+    backend: AWSBackend, iam: IAM, target: Target, name: str, *, index: int, part: list[str]
+) -> str:
+    """Create (or adopt) managed policy `name`, write-ahead: the intent is stored first, the
+    ARN recorded after, then the intent cleared."""
+    intent = session_deny.ManagedIntent(
+        target, index, name, backend.system.boot_id, backend.system.clock.now()
+    )
+    blob = session_deny.put_intent(backend, intent)
+    text = document(part)
+    try:
+        arn = iam.create_policy(PolicyName=name, Path=MANAGED_PATH, PolicyDocument=text)["Policy"][
+            "Arn"
+        ]
+    except AWS_ERRORS as exc:
+        if error_code(exc) != "EntityAlreadyExists":
+            raise
+        # Ours (the name is this mount's, this identity's, this index's): left by a write
+        # that stopped before recording it. Adopted, with the document wanted now.
+        found = _find(iam, name)
+        if found is None or not _new_version(iam, found, text):
+            raise
+        arn = found
     session_deny.put_managed(backend, target, index, arn)
+    session_deny.clear_intent(backend, intent, blob)
     return arn
 
 

@@ -13,6 +13,12 @@ must allow it, or AssumeRole refuses). For federation_token it is the token's ow
 (900 to 129,600 seconds): AWS takes a federated console session's length from the token, and
 `SessionDuration` is sent only with credentials of a role. iam_user and session_token roles are
 refused: the federation endpoint signs in only sessions of roles and federation tokens.
+
+With `session_revocation` on the role, revoking the lease denies the session (its `aws:userid`
+is the console's too), and the deny must outlast the console session, not only the
+credentials: AWS accepts the URL for 15 minutes and the console session lasts its length from
+sign-in, so the lease's block gets `console_until`, issue time + 15 minutes + `ttl`, the latest
+the console session can end (session_revocation.session_end).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from awsbroker.engines.aws import reason as rs
+from awsbroker.engines.aws import session_revocation as sr
 from awsbroker.engines.aws import sts
 from awsbroker.engines.aws.records import root_config
 from awsbroker.engines.aws.records.role import ASSUMED_ROLE, FEDERATION_TOKEN, load_role
@@ -46,6 +53,7 @@ MIN_TTL = 900  # AWS's least console session and least STS credential
 MAX_ROLE_SESSION = 43200  # SessionDuration's most: 12 hours
 MAX_FEDERATION = 129600  # GetFederationToken's most: 36 hours
 DEFAULT_ISSUER = "awsbroker"
+SIGNIN_URL_LIFE = 900  # AWS accepts a sign-in token for 15 minutes
 CONSOLE_TYPES = (ASSUMED_ROLE, FEDERATION_TOKEN)
 
 
@@ -157,6 +165,10 @@ def read_console(b: AWSBackend, req: Request, fd: FieldData) -> Response:
     if issued.secret is not None:
         issued.secret.internal_data["console"] = True
         issued.secret.reason = reason
+        block = issued.secret.internal_data.get(sr.FIELD)
+        if isinstance(block, dict):
+            # The console session may outlive the credentials: the deny stays until it ends.
+            block["console_until"] = b.system.clock.now() + SIGNIN_URL_LIFE + ttl
     labels = {"mount": b.mount_path, "role": name, "credential_type": f"{kind}_console"}
     response.on_registered.append(lambda: b.telemetry.count(CREDENTIALS_ISSUED, labels))
     return response

@@ -12,11 +12,13 @@ from and the session's `aws:userid`. Revoking such a lease, before its credentia
 The periodic check (`maintain`) drops entries whose session has ended anyway, and entries whose
 lease still exists though the process that wrote them is gone (a crash between the steps: the
 revocation did not finish, and the lease manager retries it if it is due), then rewrites each
-identity's policy; it also reads every policy back (the inline one and the default version of
-each managed overflow policy) and rewrites one that was changed or removed by hand (drift),
-counting it and logging it. An identity whose write failed (AWS may have applied it anyway)
-is marked (`session_deny.mark_dirty`), and the check rewrites it from its records even when
-none is left.
+identity's policy; it also reads every policy back (the inline one, the default version of
+each managed overflow policy and which of those are attached) and rewrites or re-attaches one
+that was changed, removed or detached by hand (drift), counting it and logging it. It also
+finishes managed policies whose creation stopped before their ARN was recorded: adopted when
+still needed, removed otherwise (`_finish_intents`). An identity whose write failed (AWS may
+have applied it anyway) is marked (`session_deny.mark_dirty`), and the check rewrites it from
+its records even when none is left.
 
 A cut (`cut_older_sessions`) denies every session of an identity issued before a moment
 (`aws:TokenIssueTime`, a second statement of the inline policy) and revokes, through the lease
@@ -79,8 +81,8 @@ def marker(target: Target, userid: str, expires_at: float, lease_id: str) -> JSO
 
 
 def session_end(block: JSONObject) -> float:
-    """When the session ends anyway: the credentials' expiry, or, for a console session whose
-    `SessionDuration` is longer, its end (`console_until`, the hook the console sign-in sets)."""
+    """When the session ends anyway: the credentials' expiry, or, for a console sign-in, the
+    latest its console session can end if later (`console_until`, set by path_console.py)."""
     ends = float(_number(block.get("expires_at")))
     return max(ends, float(_number(block.get("console_until"))))
 
@@ -429,6 +431,57 @@ def maintain(backend: AWSBackend) -> None:
                 "session deny policy of %s %s not rewritten, will retry: %s",
                 target.kind, target.name, exc,
             )  # fmt: skip
+    _finish_intents(backend, now)
+
+
+def _finish_intents(backend: AWSBackend, now: float) -> None:
+    """Managed policies whose creation stopped before their ARN was recorded (a process that
+    died between CreatePolicy and its record): one the identity's sessions still need was
+    adopted by the rewrite above (drift: never recorded); one not needed is detached and
+    deleted here, once its writer is gone or after five minutes."""
+    for intent, stored in session_deny.intents(backend):
+        blob = stored
+        if backend.system.node_alive(intent.boot) and now - intent.created_at < MIN_AGE:
+            continue  # its writer may still be creating it
+        target = intent.target
+        try:
+            with _lock_for(backend, target):
+                recorded = session_deny.managed_arns(backend, target).get(intent.index)
+                if recorded is None and _needs(backend, target, intent.index):
+                    continue  # adopted by the identity's next rewrite (drift, above)
+                if recorded is None:
+                    # Claimed first: a writer that stored it again meanwhile keeps it; one
+                    # whose removal fails is retried (after five minutes, or once this is gone).
+                    claimed = session_deny.claim_intent(
+                        backend, intent, blob, backend.system.boot_id, now
+                    )
+                    if claimed is None:
+                        continue
+                    blob = claimed
+                    with iam_for(backend, target) as iam:
+                        deny_policies.remove_unrecorded(iam, target, intent.name)
+                    log.warning(
+                        "removed managed session deny policy %s of %s %s, created by a write "
+                        "that stopped before recording it", intent.name, target.kind, target.name,
+                    )  # fmt: skip
+                session_deny.clear_intent(backend, intent, blob)
+        except (*AWS_ERRORS, BrokerError) as exc:
+            log.warning(
+                "managed session deny policy %s of %s %s not removed, will retry: %s",
+                intent.name, target.kind, target.name, exc,
+            )  # fmt: skip
+
+
+def _needs(backend: AWSBackend, target: Target, index: int) -> bool:
+    """Whether the identity's live sessions fill managed policy `index` (then it is adopted
+    by the next rewrite, not removed)."""
+    live, before = _live(backend, target)
+    ordered = list(dict.fromkeys(e.userid for e in live))
+    try:
+        parts = deny_policies.chunks(target, ordered, before) if ordered else []
+    except deny_policies.PolicyFull:
+        return True  # a cut is on its way: leave it to the write
+    return index < len(parts)
 
 
 def _stalled(backend: AWSBackend, cut: Cut, now: float) -> bool:
@@ -441,8 +494,8 @@ def _check_drift(backend: AWSBackend, target: Target) -> None:
     ordered = list(dict.fromkeys(e.userid for e in live))
     if not ordered and before is None:
         return
-    want = deny_policies.wanted(backend, target, ordered, before)
     name = policy_name(backend)
+    want = deny_policies.wanted(backend, target, name, ordered, before)
     try:
         with iam_for(backend, target) as iam:
             found = deny_policies.read_back(backend, iam, target, name)
@@ -453,9 +506,18 @@ def _check_drift(backend: AWSBackend, target: Target) -> None:
         return
     for where in drifted:
         shown = name if where == "" else where
+        now_there = found.get(where)
+        if where not in found:  # a managed policy whose creation stopped before its record
+            how = "never recorded (a write stopped half way)"
+        elif now_there is None:
+            how = "removed"
+        elif isinstance(now_there, tuple) and now_there[0] == deny_policies.DETACHED:
+            how = "detached"
+        else:
+            how = "changed"
         log.warning(
             "session deny policy %s on %s %s was %s on AWS; writing it again",
-            shown, target.kind, target.name, "removed" if found.get(where) is None else "changed",
+            shown, target.kind, target.name, how,
         )  # fmt: skip
     backend.telemetry.count(
         SESSION_DENY_REWRITES, {"mount": backend.mount_path, "kind": target.kind}

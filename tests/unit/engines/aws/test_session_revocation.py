@@ -123,6 +123,67 @@ def test_a_console_session_longer_than_its_credentials_keeps_the_deny(world: Wor
     assert denied(world) == []
 
 
+class SignIn:
+    """AWS's sign-in federation endpoint, as far as console sign-in needs it."""
+
+    def signin_token(
+        self, endpoint: str, session: dict[str, str], session_duration: int | None
+    ) -> str:
+        return "token"
+
+
+def test_a_console_sign_in_keeps_the_deny_until_its_console_session_could_end(
+    world: World,
+) -> None:
+    """`console/:role` sets `console_until`: AWS accepts the URL for 15 minutes, and the
+    console session lasts its SessionDuration from sign-in, past the credentials' expiry."""
+    make_role(world)
+    world.backend.federation = SignIn()
+    request = Request(
+        operation=U, path="console/r", data={"ttl": "1h"}, display_name="root",
+        lease_id="aws/console/r/one",
+    )  # fmt: skip
+    issued = world.clock.now()
+    response = world.backend.handle_request(request)
+    assert response is not None
+    assert response.secret is not None
+    block = response.secret.internal_data[session_revocation.FIELD]
+    assert isinstance(block, dict)
+    assert block["console_until"] == issued + 900 + 3600
+    revoke(world, response.secret, "aws/console/r/one")
+    assert denied(world) == [block["userid"]]
+
+    world.clock.advance(3600 + 1)  # the credentials have expired; the console may not have
+    world.backend.periodic()
+    assert denied(world) == [block["userid"]]
+    world.clock.advance(900)  # the latest the console session can end
+    world.backend.periodic()
+    assert denied(world) == []
+
+
+def test_a_federated_console_sign_in_keeps_its_deny_as_long(world: World) -> None:
+    """The same for a federation token's console session, denied on the broker's user."""
+    world.ok(
+        U, "roles/fed", credential_type="federation_token", session_revocation=True,
+        policy_document=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+    )  # fmt: skip
+    world.backend.federation = SignIn()
+    request = Request(
+        operation=U, path="console/fed", data={"ttl": "2h"}, display_name="root",
+        lease_id="aws/console/fed/one",
+    )  # fmt: skip
+    issued = world.clock.now()
+    response = world.backend.handle_request(request)
+    assert response is not None
+    assert response.secret is not None
+    block = response.secret.internal_data[session_revocation.FIELD]
+    assert isinstance(block, dict)
+    assert block["kind"] == session_deny.USER
+    assert block["console_until"] == issued + 900 + 7200
+    assert session_revocation.session_end(block) == issued + 900 + 7200
+
+
 @pytest.mark.parametrize("step", ["before the deny", "after the deny"])
 def test_a_crash_during_a_revocation_leaves_no_orphan_and_no_unrevoked_lease(
     world: World, monkeypatch: pytest.MonkeyPatch, step: str
@@ -765,3 +826,210 @@ def test_entries_stored_by_an_earlier_or_a_later_version_are_read_marked_and_rem
     later = {**json.loads(entry.to_record()), "a_field_from_a_later_version": True}
     world.backend.storage.put(entry.key, json.dumps(later).encode())
     assert session_deny.entries(world.backend, target.key) == [entry]
+
+
+def broker_policies(world: World) -> list[str]:
+    """Every managed policy under the broker's path, attached or not."""
+    found = world.iam().list_policies(Scope="Local", PathPrefix="/awsbroker-revoked/")
+    return sorted(p["Arn"] for p in found["Policies"])
+
+
+def crash_between_create_policy_and_its_record(
+    world: World, monkeypatch: pytest.MonkeyPatch, target: session_deny.Target
+) -> None:
+    """A sync that overflows into a managed policy, stopped after CreatePolicy and before its
+    ARN is recorded; then the process restarts."""
+
+    def crash(*args: Any) -> None:
+        raise Crash
+
+    with monkeypatch.context() as patched:
+        patched.setattr(session_deny, "put_managed", crash)
+        with pytest.raises(Crash):
+            session_revocation.sync(world.backend, target)
+    world.restart()
+    assert len(broker_policies(world)) == 1  # created on AWS, recorded nowhere
+    assert managed_denied(world) == {}  # and not attached: its sessions are not denied
+
+
+def test_a_managed_policy_created_but_not_recorded_is_adopted_by_the_periodic_check(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, 150)
+    crash_between_create_policy_and_its_record(world, monkeypatch, target)
+    counts = Counts()
+    world.backend.telemetry = counts
+
+    with caplog.at_level("WARNING", logger="awsbroker.engines.aws.session_revocation"):
+        world.backend.periodic()
+
+    # Adopted: the same policy, recorded, attached, with the overflowing sessions.
+    (orphan,) = broker_policies(world)
+    managed = managed_denied(world)
+    assert list(managed) == [orphan]
+    assert len(denied(world)) + len(managed[orphan]) == 150
+    assert session_deny.managed_arns(world.backend, target) == {1: orphan}
+    assert session_deny.intents(world.backend) == []
+    assert counts.counted == [(SESSION_DENY_REWRITES, {"mount": "aws/", "kind": "role"})]
+    assert "was never recorded (a write stopped half way)" in caplog.text
+
+    # Further revocations write new versions of it; once every session ended it is gone.
+    store_sessions(world, 5, start=150)
+    session_revocation.sync(world.backend, target)
+    assert len(denied(world)) + len(managed_denied(world)[orphan]) == 155
+    world.clock.advance(3600 + 1)
+    world.backend.periodic()
+    assert broker_policies(world) == []
+    assert denied(world) == []
+
+
+def test_a_managed_policy_created_but_not_recorded_is_adopted_by_the_next_revocation(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CreatePolicy answers EntityAlreadyExists for the deterministic name: ours, adopted."""
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, 150)
+    crash_between_create_policy_and_its_record(world, monkeypatch, target)
+    (orphan,) = broker_policies(world)
+    store_sessions(world, 1, start=150)
+    world.proxy.clear()
+
+    session_revocation.sync(world.backend, target)
+
+    assert world.actions().count("CreatePolicy") == 1  # answered EntityAlreadyExists
+    assert broker_policies(world) == [orphan]
+    assert len(denied(world)) + len(managed_denied(world)[orphan]) == 151
+    assert session_deny.intents(world.backend) == []
+
+
+def test_a_managed_policy_created_but_not_recorded_and_no_longer_needed_is_removed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, 150)
+    crash_between_create_policy_and_its_record(world, monkeypatch, target)
+
+    world.clock.advance(3600 + 1)  # every session ended before any check ran
+    world.backend.periodic()
+
+    assert broker_policies(world) == []
+    assert denied(world) == []
+    assert session_deny.intents(world.backend) == []
+
+
+def test_a_managed_policy_creation_in_flight_on_a_live_process_is_left_alone(
+    world: World,
+) -> None:
+    """An intent younger than five minutes whose writer is alive may be a CreatePolicy in
+    flight: the periodic check does not remove that policy under it."""
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    name = f"{name_of(world)}-{target.key}-1"
+    intent = session_deny.ManagedIntent(target, 1, name, world.system.boot_id, world.clock.now())
+    session_deny.put_intent(world.backend, intent)
+    world.iam().create_policy(
+        PolicyName=name, Path="/awsbroker-revoked/", PolicyDocument=session_revocation.document([])
+    )
+    world.backend.periodic()
+    assert len(broker_policies(world)) == 1
+    world.clock.advance(session_revocation.MIN_AGE)
+    world.backend.periodic()
+    assert broker_policies(world) == []
+    assert session_deny.intents(world.backend) == []
+
+
+def test_a_managed_deny_policy_detached_by_hand_is_reattached_counted_and_logged(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, 150)
+    session_revocation.sync(world.backend, target)
+    ((arn, overflow),) = managed_denied(world).items()
+    counts = Counts()
+    world.backend.telemetry = counts
+    world.backend.periodic()  # as it should be: read back, not written
+    assert counts.counted == []
+
+    world.iam().detach_role_policy(RoleName="target", PolicyArn=arn)
+    with caplog.at_level("WARNING", logger="awsbroker.engines.aws.session_revocation"):
+        world.backend.periodic()
+
+    assert managed_denied(world) == {arn: overflow}
+    assert counts.counted == [(SESSION_DENY_REWRITES, {"mount": "aws/", "kind": "role"})]
+    assert f"session deny policy {arn} on role target was detached on AWS" in caplog.text
+
+
+def user_documents(world: World, user: str) -> tuple[str | None, dict[str, Any]]:
+    """The broker user's inline deny policy, compact (None: none), and the default version
+    of each broker policy attached to it, parsed."""
+    iam = world.iam()
+    names = iam.list_user_policies(UserName=user)["PolicyNames"]
+    inline: str | None = None
+    for name in names:
+        if name == name_of(world):
+            doc: Any = iam.get_user_policy(UserName=user, PolicyName=name)["PolicyDocument"]
+            parsed = json.loads(urllib.parse.unquote(doc)) if isinstance(doc, str) else doc
+            inline = json.dumps(parsed, separators=(",", ":"))  # IAM counts no whitespace
+    attached = iam.list_attached_user_policies(UserName=user, PathPrefix="/awsbroker-revoked/")
+    managed: dict[str, Any] = {}
+    for policy in attached["AttachedPolicies"]:
+        arn = policy["PolicyArn"]
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        text: Any = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+        text = text["Document"]
+        managed[arn] = json.loads(urllib.parse.unquote(text)) if isinstance(text, str) else text
+    return inline, managed
+
+
+def test_federated_sessions_fill_the_user_inline_policy_then_managed_ones_then_a_cut(
+    world: World, moto: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Federation tokens' sessions are denied on the broker's own user: 2,048 characters of
+    inline policy, then the 4 managed policies it creates and attaches to itself, then a cut
+    of every older session of the user. (Managed policies held to 600 characters here, some
+    nine sessions each, so that fewer revocations fill them.)"""
+    monkeypatch.setattr(deny_policies, "MANAGED_LIMIT", 600)
+    moto.disable_auth()  # moto would apply the deny on the broker's user to its every call
+    try:
+        world.ok(
+            U, "roles/fed", credential_type="federation_token", session_revocation=True,
+            policy_document=json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+        )  # fmt: skip
+        most_managed, user, cut, revoked = 0, "", None, 0
+        while cut is None:
+            assert revoked < 150, "the revocations never reached the cut"
+            lease = f"aws/sts/fed/{revoked}"
+            secret = issue(world, lease, role="fed")
+            block = secret.internal_data[session_revocation.FIELD]
+            assert isinstance(block, dict)
+            assert block["kind"] == session_deny.USER
+            user = str(block["name"])
+            world.clock.advance(10)
+            revoke(world, secret, lease)
+            revoked += 1
+            inline, managed = user_documents(world, user)
+            assert inline is not None
+            assert len(inline) <= deny_policies.USER_INLINE_LIMIT
+            assert all(len(json.dumps(m, separators=(",", ":"))) <= 600 for m in managed.values())
+            most_managed = max(most_managed, len(managed))
+            target = session_deny.Target(session_deny.USER, user, str(block["account"]))
+            cut = session_deny.get_cut(world.backend, target.key)
+
+        assert most_managed == deny_policies.MANAGED_MAX
+        assert revoked > 20  # the inline policy alone held the first ones
+        # The cut covers every listed session (each issued 10 s before its revocation): the
+        # inline policy holds the cut alone, and the managed policies are gone.
+        inline, managed = user_documents(world, user)
+        assert inline is not None
+        assert json.loads(inline) == cut_document(cut.before)
+        assert managed == {}
+        assert broker_policies(world) == []
+        assert cut.done
+    finally:
+        moto.enable_auth()

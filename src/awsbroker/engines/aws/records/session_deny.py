@@ -156,6 +156,74 @@ def delete_managed(backend: AWSBackend, target: Target, index: int) -> None:
     backend.storage.delete(f"{MANAGED_PREFIX}{target.key}/{index}")
 
 
+# A managed policy about to be created (write-ahead): CreatePolicy's answer, the ARN, is
+# recorded next (`put_managed`) and this cleared. A process that stops in between leaves it:
+# the policy may exist on AWS, unrecorded; its name is deterministic, so the next write adopts
+# it, and the periodic check removes one no longer needed (deny_policies.py).
+#     session-deny/i/<target key>/<n>  the intent (ManagedIntent)
+INTENT_PREFIX = "session-deny/i/"
+
+
+@dataclass(frozen=True)
+class ManagedIntent:
+    target: Target
+    index: int
+    name: str
+    boot: str
+    created_at: float
+
+    @property
+    def key(self) -> str:
+        return f"{INTENT_PREFIX}{self.target.key}/{self.index}"
+
+    def to_record(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_record(cls, blob: bytes) -> ManagedIntent:
+        raw = json.loads(blob)
+        target = Target(**raw.pop("target"))
+        known = {name: value for name, value in raw.items() if name in _INTENT_FIELDS}
+        return cls(target=target, **known)
+
+
+_INTENT_FIELDS = frozenset(f.name for f in fields(ManagedIntent)) - {"target"}
+
+
+def put_intent(backend: AWSBackend, intent: ManagedIntent) -> bytes:
+    """Store `intent` (replacing one left for the same policy); returns what was stored."""
+    blob = intent.to_record()
+    backend.storage.put(intent.key, blob)
+    return blob
+
+
+def intents(backend: AWSBackend) -> list[tuple[ManagedIntent, bytes]]:
+    """Every stored intent, with its record (to clear it by compare-and-set)."""
+    found: list[tuple[ManagedIntent, bytes]] = []
+    for folder in backend.storage.list(INTENT_PREFIX):
+        if not folder.endswith("/"):
+            continue
+        for child in backend.storage.list(INTENT_PREFIX + folder):
+            blob = backend.storage.get(INTENT_PREFIX + folder + child)
+            if blob is not None:
+                found.append((ManagedIntent.from_record(blob), blob))
+    return found
+
+
+def claim_intent(
+    backend: AWSBackend, intent: ManagedIntent, blob: bytes, boot: str, now: float
+) -> bytes | None:
+    """Take over a stopped writer's intent (compare-and-set: None when it changed meanwhile,
+    another process's now): the periodic check that finishes it is its writer from then on."""
+    claimed = replace(intent, boot=boot, created_at=now).to_record()
+    return claimed if backend.storage.compare_and_set(intent.key, blob, claimed) else None
+
+
+def clear_intent(backend: AWSBackend, intent: ManagedIntent, blob: bytes) -> bool:
+    """Clear the intent if it is still `blob` (another writer's, stored since, stays)."""
+    return backend.storage.compare_and_set(intent.key, blob, None)
+
+
 # A cut of every older session of one identity (`aws:TokenIssueTime`, session_revocation.py):
 #     session-deny/c/<target key>  the latest cut of that identity (a later one covers it)
 CUT_PREFIX = "session-deny/c/"

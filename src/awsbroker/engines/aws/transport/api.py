@@ -56,6 +56,8 @@ if TYPE_CHECKING:
         ListAccessKeysResponseTypeDef,
         ListAttachedGroupPoliciesRequestTypeDef,
         ListAttachedGroupPoliciesResponseTypeDef,
+        ListAttachedRolePoliciesRequestTypeDef,
+        ListAttachedRolePoliciesResponseTypeDef,
         ListAttachedUserPoliciesRequestTypeDef,
         ListAttachedUserPoliciesResponseTypeDef,
         ListGroupPoliciesRequestTypeDef,
@@ -64,6 +66,8 @@ if TYPE_CHECKING:
         ListGroupsForUserResponseTypeDef,
         ListMFADevicesRequestTypeDef,
         ListMFADevicesResponseTypeDef,
+        ListPoliciesRequestTypeDef,
+        ListPoliciesResponseTypeDef,
         ListPolicyVersionsRequestTypeDef,
         ListPolicyVersionsResponseTypeDef,
         ListServiceSpecificCredentialsRequestTypeDef,
@@ -189,9 +193,17 @@ class IAM(Protocol):
         self, **kwargs: Unpack[ListAttachedGroupPoliciesRequestTypeDef]
     ) -> ListAttachedGroupPoliciesResponseTypeDef: ...
 
+    def list_attached_role_policies(
+        self, **kwargs: Unpack[ListAttachedRolePoliciesRequestTypeDef]
+    ) -> ListAttachedRolePoliciesResponseTypeDef: ...
+
     def list_attached_user_policies(
         self, **kwargs: Unpack[ListAttachedUserPoliciesRequestTypeDef]
     ) -> ListAttachedUserPoliciesResponseTypeDef: ...
+
+    def list_policies(
+        self, **kwargs: Unpack[ListPoliciesRequestTypeDef]
+    ) -> ListPoliciesResponseTypeDef: ...
 
     def list_group_policies(
         self, **kwargs: Unpack[ListGroupPoliciesRequestTypeDef]
@@ -404,10 +416,20 @@ class ForwardingIAM(IAM):
     ) -> ListAttachedGroupPoliciesResponseTypeDef:
         return self._forward(IAM.list_attached_group_policies, kwargs)
 
+    def list_attached_role_policies(
+        self, **kwargs: Unpack[ListAttachedRolePoliciesRequestTypeDef]
+    ) -> ListAttachedRolePoliciesResponseTypeDef:
+        return self._forward(IAM.list_attached_role_policies, kwargs)
+
     def list_attached_user_policies(
         self, **kwargs: Unpack[ListAttachedUserPoliciesRequestTypeDef]
     ) -> ListAttachedUserPoliciesResponseTypeDef:
         return self._forward(IAM.list_attached_user_policies, kwargs)
+
+    def list_policies(
+        self, **kwargs: Unpack[ListPoliciesRequestTypeDef]
+    ) -> ListPoliciesResponseTypeDef:
+        return self._forward(IAM.list_policies, kwargs)
 
     def list_group_policies(
         self, **kwargs: Unpack[ListGroupPoliciesRequestTypeDef]
