@@ -16,14 +16,21 @@ from collections.abc import Callable
 from typing import cast
 from urllib.parse import parse_qsl
 
-from starlette.requests import ClientDisconnect
-from starlette.requests import Request as HTTPRequest
-from starlette.responses import JSONResponse
-from starlette.responses import Response as HTTPResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from awsbroker.http import ui
-from awsbroker.http.errors import HEADERS, error_response, from_error
+from awsbroker.http.asgi import (
+    JSON_TYPE,
+    Answer,
+    ClientDisconnect,
+    answer,
+    header_pairs,
+    json_answer,
+    media_type,
+    read_body,
+    request_headers,
+)
+from awsbroker.http.errors import HEADER_PAIRS, error_answer, from_error
 from awsbroker.http.sites import Refused, SitePolicy, cors_headers, preflight_headers
 from awsbroker.http.workers import WorkerThreads
 from awsbroker.sdk.duration import parse_duration
@@ -87,7 +94,7 @@ class API:
             WORKER_THREADS, "awsbroker-request"
         )
 
-    async def endpoint(self, http: HTTPRequest) -> HTTPResponse:
+    async def endpoint(self, scope: Scope, receive: Receive) -> Answer:
         started = time.monotonic()
         request_id = str(uuid.uuid4())
         # Every log line written for this request (worker thread included) carries its ID.
@@ -95,39 +102,41 @@ class API:
         request: Request | None = None
         cors: str | None = None
         try:
-            cors = self._sites.check(http.scope, http.headers)
-            if cors is not None and _preflight(http):
-                answer = HTTPResponse(status_code=204, headers=preflight_headers(cors))
+            headers = request_headers(scope)
+            cors = self._sites.check(scope, headers)
+            if cors is not None and _preflight(scope, headers):
+                reply = Answer(204, header_pairs(preflight_headers(cors)))
             else:
-                request = await self._decode(http, request_id)
+                request = await self._decode(scope, headers, receive, request_id)
                 response = await self._workers.run(self._handle, request)
-                answer = render(request, response)
+                reply = render(request, response)
         except Refused as exc:
             log.info("request refused: %s", exc.message)
-            answer = error_response(exc.status, [exc.message])
+            reply = error_answer(exc.status, [exc.message])
         except BodyTimeout:
             log.info("request body not received within %gs: closing", self._read_timeout)
             message = f"request body not received within {self._read_timeout:g}s"
-            answer = error_response(408, [message])
-            answer.headers["Connection"] = "close"
+            reply = error_answer(408, [message])
+            reply.set("Connection", "close")
         except ClientDisconnect:
             # Nobody is left to answer: one line, not an error (it is the client's doing).
             log.info("the client went away before sending the whole request body")
-            answer = error_response(400, ["the request body was cut short"])
+            reply = error_answer(400, ["the request body was cut short"])
         except BrokerError as exc:
             if not isinstance(exc, InvalidRequest | NotFound):
                 log.info("request failed: %s", type(exc).__name__)
-            answer = from_error(exc)
+            reply = from_error(exc)
         except Exception:
-            log.exception("internal error handling a %s request", http.method)
-            answer = error_response(500, ["internal error"])
+            log.exception("internal error handling a %s request", scope["method"])
+            reply = error_answer(500, ["internal error"])
         if cors is not None:
-            answer.headers.update(cors_headers(cors))
+            for name, value in cors_headers(cors).items():
+                reply.set(name, value)
         try:
-            self._answered(request, answer.status_code, time.monotonic() - started)
+            self._answered(request, reply.status, time.monotonic() - started)
         finally:
             REQUEST_ID.reset(context)
-        return answer
+        return reply
 
     def _answered(self, request: Request | None, status: int, seconds: float) -> None:
         # Operation and mount only: a path can carry a secret (auth/token/lookup/<token>).
@@ -140,23 +149,28 @@ class API:
             except Exception:
                 log.exception("recording the metrics of a request failed")
 
-    async def _decode(self, http: HTTPRequest, request_id: str) -> Request:
+    async def _decode(
+        self, scope: Scope, headers: dict[str, str], receive: Receive, request_id: str
+    ) -> Request:
         # The scope's own fields: building starlette's `URL` costs more than the rest of this.
-        path: str = http.scope["path"]
+        path: str = scope["path"]
         if not path.startswith("/v1/"):
             raise NotFound()
         logical = path[len("/v1/") :].lstrip("/")
         while "//" in logical:
             logical = logical.replace("//", "/")
-        raw_query: bytes = http.scope.get("query_string", b"")
-        query = dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True))
+        raw_query: bytes = scope.get("query_string", b"")
+        query: dict[str, str] = {}
+        if raw_query:  # most requests have none; parsing nothing still costs a microsecond
+            query = dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True))
         # Vault answers any method with a non-empty `help` with the path's help (http/help.go).
-        operation = Operation.HELP if query.get("help") else _operation(http.method, query)
+        method: str = scope["method"]
+        operation = Operation.HELP if query.get("help") else _operation(method, query)
         if operation is Operation.LIST and not logical.endswith("/"):
             logical += "/"
-        wrap_ttl = _wrap_ttl(http)
+        wrap_ttl = _wrap_ttl(headers)
         if operation is Operation.UPDATE:
-            data = await self._body(http)
+            data = await self._body(headers, receive)
         elif operation is Operation.HELP:
             data = {}
         else:
@@ -166,26 +180,26 @@ class API:
             operation=operation,
             path=logical,
             data=data,
-            client_token=_token(http),
-            bare_authorization=_bare_authorization(http),
+            client_token=_token(headers),
+            bare_authorization=_bare_authorization(headers),
             id=request_id,
-            remote_address=http.client.host if http.client else "",
+            remote_address=_client_host(scope),
             wrap_ttl=wrap_ttl,
-            wrap_format="jwt" if http.headers.get("x-vault-wrap-format") == "jwt" else "",
+            wrap_format="jwt" if headers.get("x-vault-wrap-format") == "jwt" else "",
         )
 
-    async def _body(self, http: HTTPRequest) -> JSONObject:
-        declared = http.headers.get("content-length", "")
+    async def _body(self, headers: dict[str, str], receive: Receive) -> JSONObject:
+        declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self._max:
             raise PayloadTooLarge(f"request body is larger than the limit of {self._max} bytes")
         try:
             async with asyncio.timeout(self._read_timeout):
-                body = await self._read(http)
+                body = (await read_body(receive, self._max)).strip()
         except TimeoutError:
             raise BodyTimeout() from None
         if not body:
             return {}
-        form = http.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+        form = headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
         if form and body[:1] not in (b"{", b"["):
             return cast(JSONObject, dict(parse_qsl(body.decode("utf-8", "replace"))))
         # Invalid UTF-8 becomes U+FFFD, as in Go's decoder (json.loads on bytes would let an
@@ -211,20 +225,15 @@ class API:
             value = cast(JSONObject, _replace_surrogates(value))
         return value
 
-    async def _read(self, http: HTTPRequest) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in http.stream():
-            size += len(chunk)
-            if size > self._max:
-                raise PayloadTooLarge(f"request body is larger than the limit of {self._max} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks).strip()
+
+def _client_host(scope: Scope) -> str:
+    client: tuple[str, int] | None = scope.get("client")
+    return client[0] if client else ""
 
 
-def _wrap_ttl(http: HTTPRequest) -> int:
+def _wrap_ttl(headers: dict[str, str]) -> int:
     """`X-Vault-Wrap-TTL` (seconds or a duration; 0 or absent: no wrapping), as Vault reads it."""
-    header = http.headers.get("x-vault-wrap-ttl", "")
+    header = headers.get("x-vault-wrap-ttl", "")
     if not header:
         return 0
     if header.strip().startswith("-"):
@@ -241,9 +250,9 @@ def _wrap_ttl(http: HTTPRequest) -> int:
 _INTEGER = re.compile(r"-?\d+")
 
 
-def _preflight(http: HTTPRequest) -> bool:
+def _preflight(scope: Scope, headers: dict[str, str]) -> bool:
     """A browser's CORS preflight: OPTIONS naming the method it means to send."""
-    return http.method == "OPTIONS" and "access-control-request-method" in http.headers
+    return scope["method"] == "OPTIONS" and "access-control-request-method" in headers
 
 
 def _deeper_than(value: JSONObject, limit: int) -> bool:
@@ -283,69 +292,67 @@ def _operation(method: str, query: dict[str, str]) -> Operation:
                 raise InvalidRequest("invalid value for 'list': use true or false") from None
             return Operation.LIST if listing else Operation.READ
         return Operation.READ
-    operations = {
-        "LIST": Operation.LIST,
-        "POST": Operation.UPDATE,
-        "PUT": Operation.UPDATE,
-        "DELETE": Operation.DELETE,
-        "HEAD": Operation.HEAD,
-    }
-    if method not in operations:
+    operation = _OPERATIONS.get(method)
+    if operation is None:
         raise UnsupportedOperation(f"unsupported method {method}")
-    return operations[method]
+    return operation
 
 
-def _token(http: HTTPRequest) -> str:
-    token = http.headers.get("x-vault-token", "")
+_OPERATIONS = {
+    "LIST": Operation.LIST,
+    "POST": Operation.UPDATE,
+    "PUT": Operation.UPDATE,
+    "DELETE": Operation.DELETE,
+    "HEAD": Operation.HEAD,
+}
+
+
+def _token(headers: dict[str, str]) -> str:
+    token = headers.get("x-vault-token", "")
     if token:
         return token
-    auth = http.headers.get("authorization", "")
+    auth = headers.get("authorization", "")
     if auth.startswith("Bearer "):
         return auth[len("Bearer ") :].strip()
     return ""
 
 
-def _bare_authorization(http: HTTPRequest) -> str:
+def _bare_authorization(headers: dict[str, str]) -> str:
     """`Authorization` without "Bearer", as AWS SDKs' container-credentials provider sends
     AWS_CONTAINER_AUTHORIZATION_TOKEN. It is a token only on the AWS engine's endpoint for
     them, which only the core can tell (it knows which backend serves a path): handed over."""
-    auth = http.headers.get("authorization", "")
+    auth = headers.get("authorization", "")
     return "" if auth.startswith("Bearer ") else auth.strip()
 
 
-def render(request: Request, response: Response | None) -> HTTPResponse:
+def render(request: Request, response: Response | None) -> Answer:
     """Vault's envelope, raw bodies, 204 for nothing, 404 for an empty read or list."""
     if response is not None and response.body is not None:
         body = response.body
-        return HTTPResponse(
-            body.content,
-            status_code=response.status or 200,
-            headers=HEADERS,
-            media_type=body.content_type,
+        return answer(
+            response.status or 200, HEADER_PAIRS, body.content, media_type(body.content_type)
         )
     if response is not None and response.raw is not None:
         status = response.status or 200
         # HEAD, and statuses that forbid a body (sys/health?activecode=204), get headers only.
         if request.operation is Operation.HEAD or status in (204, 304):
-            return HTTPResponse(status_code=status, headers=HEADERS, media_type="application/json")
-        raw = JSONResponse(response.raw, status_code=status, headers=HEADERS)
+            return answer(status, HEADER_PAIRS, content_type=JSON_TYPE)
+        raw = json_answer(response.raw, status, HEADER_PAIRS)
         _warning_headers(raw, response.warnings)
         return raw
     if response is None or _empty(request, response):
         if request.operation in (Operation.READ, Operation.LIST):
-            return error_response(404, [])
-        return HTTPResponse(status_code=204, headers=HEADERS, media_type="application/json")
-    return JSONResponse(
-        envelope(request, response), status_code=response.status or 200, headers=HEADERS
-    )
+            return error_answer(404, [])
+        return answer(204, HEADER_PAIRS, content_type=JSON_TYPE)
+    return json_answer(envelope(request, response), response.status or 200, HEADER_PAIRS)
 
 
-def _warning_headers(http: HTTPResponse, warnings: list[str]) -> None:
+def _warning_headers(raw: Answer, warnings: list[str]) -> None:
     """A raw body (the ECS format of container-creds/) has no `warnings`: each goes in an
     `X-Awsbroker-Warning` header instead, printable ASCII only."""
     for warning in warnings:
         text = "".join(c if " " <= c <= "~" else "?" for c in warning)
-        http.headers.append(WARNING_HEADER, text)
+        raw.add(WARNING_HEADER, text)
 
 
 def _empty(request: Request, response: Response) -> bool:
@@ -382,10 +389,9 @@ def build_app(
         if scope["type"] != "http":  # a websocket: refused by returning without accepting
             return
         if ui.is_ui(scope["path"]):  # the web console's files
-            answer = ui.answer(scope, sites, console)
+            await ui.answer(scope, sites, console)(scope, receive, send)
         else:
-            answer = await api.endpoint(HTTPRequest(scope, receive))
-        await answer(scope, receive, send)
+            await (await api.endpoint(scope, receive)).send(send)
 
     return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
+from awsbroker.http.asgi import Answer, header_pairs, json_answer
 from awsbroker.sdk import errors
 
 STATUS: dict[type[errors.BrokerError], int] = {
@@ -22,6 +23,7 @@ STATUS: dict[type[errors.BrokerError], int] = {
     errors.Sealed: 503,
 }
 HEADERS = {"Cache-Control": "no-store"}
+HEADER_PAIRS = header_pairs(HEADERS)
 
 
 def status_for(error: errors.BrokerError) -> int:
@@ -32,13 +34,19 @@ def status_for(error: errors.BrokerError) -> int:
 
 
 def error_response(status: int, messages: list[str]) -> JSONResponse:
+    """The console's error answer (a Starlette response); the API's is `error_answer`."""
     return JSONResponse({"errors": messages}, status_code=status, headers=HEADERS)
 
 
-def from_error(error: errors.BrokerError) -> JSONResponse:
+def error_answer(status: int, messages: list[str]) -> Answer:
+    """The API's error answer: the same bytes as `error_response`."""
+    return json_answer({"errors": messages}, status, HEADER_PAIRS)
+
+
+def from_error(error: errors.BrokerError) -> Answer:
     # Errors of the tree carry messages written for the caller (Vault answers handler errors
     # with their text, 500 included); an unexpected exception never reaches here.
-    answer = error_response(status_for(error), error.messages)
+    answer = error_answer(status_for(error), error.messages)
     if isinstance(error, errors.RateLimited) and error.retry_after > 0:
-        answer.headers["Retry-After"] = str(error.retry_after)
+        answer.set("Retry-After", str(error.retry_after))
     return answer

@@ -17,10 +17,9 @@ answers, since to the browser they come from the page's own origin. So:
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from urllib.parse import urlsplit
 
-from starlette.datastructures import Headers
 from starlette.types import Scope
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -82,9 +81,10 @@ class SitePolicy:
         self._any_origin = "*" in origins
         self._origins = {o for o in (parse_origin(v) for v in origins if v != "*") if o is not None}
 
-    def check(self, scope: Scope, headers: Headers) -> str | None:
+    def check(self, scope: Scope, headers: Mapping[str, str]) -> str | None:
         """Refuses a request for another host or from a foreign origin (raises `Refused`).
-        Returns the `Origin` to answer with CORS headers (an allowed foreign one), else None."""
+        Returns the `Origin` to answer with CORS headers (an allowed foreign one), else None.
+        `headers` by lower-case name: the request's first of each (`asgi.request_headers`)."""
         host = headers.get("host")
         if self._hosts is not None and host is not None and host_name(host) not in self._hosts:
             raise Refused(
