@@ -287,6 +287,24 @@ def test_credential_process_asks_for_an_hour_and_warns_when_told_less(
     assert leases(dev, f"aws/creds/{role}/") == 1 + 2 + 1
 
 
+def test_credential_process_hour_stays_within_the_roles_max(
+    world: CLI, dev: ServerProcess, tmp_path: Path
+) -> None:
+    """Its `ttl=1h` is capped by the role's `max_sts_ttl`, as Vault caps any asked ttl, not
+    refused; 20 minutes is outside the refresh windows, so no warning (docs/sdk-credentials.md:
+    only 15 minutes or less warns)."""
+    role = make_role(world, "process-capped", "max_sts_ttl=20m")
+    env = {"AWSBROKER_CACHE_DIR": str(tmp_path / "cache")}
+    capped = world.run("aws", "credential-process", role, env=env)
+    assert capped.returncode == 0, capped.stderr
+    assert 1190 <= seconds_left(json.loads(capped.stdout)["Expiration"]) <= 1200
+    assert capped.stderr == ""
+    again = world.run("aws", "credential-process", role, env=env)  # over 15 minutes: cached
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == json.loads(capped.stdout)
+    assert leases(dev, f"aws/creds/{role}/") == 1
+
+
 def test_a_policy_that_pins_the_ttl_is_never_exceeded(
     world: CLI, dev: ServerProcess, tmp_path: Path
 ) -> None:

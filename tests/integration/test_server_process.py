@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import hvac.exceptions
@@ -68,12 +69,13 @@ def test_an_address_in_use_is_refused_not_shared(servers: ServerFactory) -> None
         assert root.auth.token.lookup_self()["data"]["id"] == "root"
 
 
-def run_servers(*argvs: list[str]) -> list[tuple[int, str]]:
-    """Run several `awsbroker server` commands that should exit at once, in parallel.
+def run_servers(*argvs: list[str], prefix: Sequence[str] = ()) -> list[tuple[int, str]]:
+    """Run several `awsbroker server` commands that should exit at once, in parallel, each
+    after the command `prefix` if given (one that runs its arguments with fewer privileges).
     Returns (exit status, stderr) for each."""
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "awsbroker.entry", "server", *argv],
+            [*prefix, sys.executable, "-m", "awsbroker.entry", "server", *argv],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
