@@ -110,23 +110,72 @@ def proc_status(pid: int) -> dict[str, int]:
     return out
 
 
+def thread_cpu_ns(pid: int) -> dict[int, tuple[str, int]]:
+    """Each live thread of a process: its OS name (`comm`) and CPU nanoseconds so far
+    (`/proc/<pid>/task/*/schedstat`). Empty where schedstat is missing."""
+    out: dict[int, tuple[str, int]] = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return out
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                ns = int(f.read().split()[0])
+            with open(f"/proc/{pid}/task/{task}/comm") as f:
+                name = f.read().strip()
+        except FileNotFoundError:
+            continue  # the thread exited meanwhile
+        out[int(task)] = (name, ns)
+    return out
+
+
 def thread_cpu_seconds(pid: int) -> float:
     """CPU time of a process's live threads, to the nanosecond (`/proc/<pid>/task/*/schedstat`).
 
     Finer than `cpu_seconds` (clock ticks: 10 ms), for short spans; a thread that exits takes
     its time with it. Falls back to `cpu_seconds` where schedstat is missing.
     """
-    total = 0
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            try:
-                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-                    total += int(f.read().split()[0])
-            except FileNotFoundError:
-                continue  # the thread exited meanwhile
-    except FileNotFoundError:
-        return cpu_seconds(pid)
+    total = sum(ns for _, ns in thread_cpu_ns(pid).values())
     return total / 1e9 if total else cpu_seconds(pid)
+
+
+# The groups of an awsbroker server's threads, by OS name (the server names its own:
+# awsbroker/sdk/thread_name.py). The main thread runs the asyncio event loop (granian's
+# embedded server calls the app there); granian's runtime threads are native and unnamed,
+# so they keep the process's name, as would a Python thread the server does not name.
+THREAD_GROUPS = ("granian", "event loop", "request workers", "others")
+
+
+def thread_group(pid: int, tid: int, name: str, process_name: str) -> str:
+    """Which of `THREAD_GROUPS` a server thread is in."""
+    if tid == pid:
+        return "event loop"
+    if name.startswith("awsbroker-reque"):  # "awsbroker-request-N", cut to 15 bytes
+        return "request workers"
+    if name == process_name:
+        return "granian"
+    return "others"
+
+
+def server_thread_cpu(pid: int) -> dict[int, tuple[str, int]]:
+    """A server's live threads: their group (`thread_group`) and CPU nanoseconds so far."""
+    threads = thread_cpu_ns(pid)
+    process_name = threads[pid][0] if pid in threads else ""
+    return {
+        tid: (thread_group(pid, tid, name, process_name), ns) for tid, (name, ns) in threads.items()
+    }
+
+
+def group_cpu_seconds(
+    before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int]]
+) -> dict[str, float]:
+    """CPU seconds per thread group between two `server_thread_cpu` readings (a thread started
+    in between counts from zero; one that exited takes its time with it)."""
+    out = dict.fromkeys(THREAD_GROUPS, 0.0)
+    for tid, (group, ns) in after.items():
+        out[group] += (ns - before.get(tid, (group, 0))[1]) / 1e9
+    return out
 
 
 def cpu_seconds(pid: int) -> float:

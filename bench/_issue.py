@@ -37,7 +37,9 @@ from bench._common import (
     call,
     cpu_seconds,
     free_port,
+    group_cpu_seconds,
     server_command,
+    server_thread_cpu,
     start_process,
     stop_process,
     tree_cpu_seconds,
@@ -485,6 +487,9 @@ class ThroughputResult:
     # awsbroker: the load generator's CPU (this process) in the window; direct: 0 (its CPU is
     # `cpu_s`, boto3 and the threads together).
     client_cpu_s: float = 0.0
+    # awsbroker: the server's CPU in the window by thread group (`_common.THREAD_GROUPS`,
+    # summed over the servers), from the threads' schedstat; direct: empty.
+    thread_cpu_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -632,16 +637,24 @@ def throughput(
             return time.process_time()
         return sum(tree_cpu_seconds(s.pid) for s in servers)
 
+    def by_thread() -> list[dict[int, tuple[str, int]]]:
+        """The servers' threads (awsbroker's side), for the CPU by thread group."""
+        return [] if direct is not None else [server_thread_cpu(s.pid) for s in servers]
+
     tally.start.wait()
     _wait(warmup, max(warmup, duration * WINDOW_CAP), lambda: min(tally.answered) > 0)
-    t0, cpu0, aws0, here0 = (
-        time.perf_counter(), cpu(), cpu_seconds(aws.pid), time.process_time()
+    t0, cpu0, aws0, here0, threads0 = (
+        time.perf_counter(), cpu(), cpu_seconds(aws.pid), time.process_time(), by_thread()
     )  # fmt: skip
     before = tally.issued()
     _wait(duration, duration * WINDOW_CAP, lambda: tally.issued() - before >= cycles * clients)
-    t1, cpu1, aws1, here1 = (
-        time.perf_counter(), cpu(), cpu_seconds(aws.pid), time.process_time()
+    t1, cpu1, aws1, here1, threads1 = (
+        time.perf_counter(), cpu(), cpu_seconds(aws.pid), time.process_time(), by_thread()
     )  # fmt: skip
+    thread_cpu: dict[str, float] = {}
+    for a, b in zip(threads0, threads1, strict=True):
+        for group, seconds in group_cpu_seconds(a, b).items():
+            thread_cpu[group] = thread_cpu.get(group, 0.0) + seconds
     tally.stop.set()
     for t in threads:
         t.join()
@@ -656,5 +669,5 @@ def throughput(
         errors=len(errors), first_error=errors[0] if errors else "", cpu_s=cpu1 - cpu0,
         aws_cpu_s=aws1 - aws0, client_cpu_s=0.0 if direct is not None else here1 - here0,
         aws_calls=None if calls0 is None or calls1 is None else calls1 - calls0,
-        load_1m=load, round=round_,
+        load_1m=load, round=round_, thread_cpu_s=thread_cpu,
     )  # fmt: skip

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from awsbroker.sdk.thread_name import name_os_thread
+
 A = TypeVar("A")
 R = TypeVar("R")
 
@@ -79,6 +81,7 @@ class WorkerThreads(Generic[A, R]):
         thread.start()
 
     def _work(self) -> None:
+        name_os_thread(threading.current_thread().name)
         while True:
             job = self._jobs.get()
             if job is None:

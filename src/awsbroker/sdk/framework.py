@@ -8,48 +8,37 @@ fields and calls the handler; the specs double as the source of the OpenAPI desc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
+from awsbroker.sdk import path_help
 from awsbroker.sdk.clock import Clock
 from awsbroker.sdk.errors import InvalidRequest, NotFound, UnsupportedOperation
-from awsbroker.sdk.fields import Field, FieldData
+from awsbroker.sdk.fields import FieldData
 from awsbroker.sdk.logical import Auth, JSONObject, Operation, Request, Response, Secret
+from awsbroker.sdk.path_spec import Handler, Path
 from awsbroker.sdk.storage import Storage
 from awsbroker.sdk.telemetry import NullTelemetry, Telemetry
 
+# `Path` lives in path_spec (below openapi and path_help, which help requests use); it is
+# named here too, where backends have always found it.
+__all__ = [
+    "AuthRenewHook",
+    "Backend",
+    "BackendConfig",
+    "BackendFactory",
+    "FrameworkBackend",
+    "JobHook",
+    "JobType",
+    "Path",
+    "SecretHook",
+    "SecretType",
+    "SystemView",
+    "list_response",
+]
+
 B = TypeVar("B")
-
-Handler = Callable[[B, Request, FieldData], Response | None]
-ExistenceCheck = Callable[[B, Request, FieldData], bool]
-
-
-@dataclass(frozen=True)
-class Path(Generic[B]):
-    pattern: str
-    operations: Mapping[Operation, Handler[B]]
-    fields: Mapping[str, Field] = field(default_factory=dict)
-    existence_check: ExistenceCheck[B] | None = None
-    summary: str = ""
-    description: str = ""
-    # A read of this path may carry its token as a bare `Authorization` header (AWS SDKs'
-    # container-credentials provider sends it so); everywhere else that header is no token.
-    bare_authorization: bool = False
-    # The caller presents a credential here to be checked (a secret ID lookup): an oracle as
-    # good as a login, so the core throttles its failures as it throttles logins'.
-    checks_credential: bool = False
-    # Keys beyond `fields` are the path's data (cubbyhole/, sys/wrapping/wrap): no warning
-    # that they were ignored.
-    takes_any_data: bool = False
-    # Request data keys the audit log keeps in clear on this path, beside the mount's
-    # `audit_non_hmac_request_keys`: values that are not secrets and are worth reading there
-    # (a credential's `reason`, engines/aws/reason.py).
-    audit_clear: tuple[str, ...] = ()
-
-    def compiled(self) -> re.Pattern[str]:
-        return re.compile(self.pattern)
 
 
 def list_response(keys: Sequence[str]) -> Response:
@@ -274,9 +263,6 @@ class FrameworkBackend(Generic[B]):
 
     def _help(self, request: Request) -> Response:
         """The path's help (`path_help.py`), from its spec: the handler never runs."""
-        # Imported here: path_help builds on openapi, which builds on this module.
-        from awsbroker.sdk import path_help  # noqa: PLC0415 - see above
-
         if request.path == "":
             return path_help.root_response(self.paths, request.mount_type)
         found = self.match(request.path)

@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from awsbroker.sdk.fields import Field, FieldType
-from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import JSONObject, JSONValue, Operation
+from awsbroker.sdk.path_spec import Path
 
 OPENAPI_VERSION = "3.0.2"
 SECURITY_SCHEME = "token"

@@ -10,8 +10,8 @@ from typing import Any
 from awsbroker import __version__
 from awsbroker.sdk import openapi
 from awsbroker.sdk.fields import Field, FieldType
-from awsbroker.sdk.framework import Path
 from awsbroker.sdk.logical import JSONObject, Response
+from awsbroker.sdk.path_spec import Path
 
 # Vault's names of its field types, as its help template prints them.
 _TYPE_NAMES = {

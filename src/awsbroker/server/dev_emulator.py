@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from awsbroker.core.core import Core
+from awsbroker.engines.aws.transport.emulator_seed import seed_iam
 from awsbroker.sdk.logical import JSONObject, Operation, Request
 
 REGION = "us-east-1"
@@ -138,26 +139,17 @@ def start(core: Core, root_token: str, address: str) -> Emulator:
 
 def _bootstrap(endpoint: str) -> tuple[str, str, str]:
     """The broker's admin user and key, and the role that `assumed-role` assumes."""
-    import boto3  # noqa: PLC0415 - optional (dev extra)
-
-    iam = boto3.client(
-        "iam",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=_BOOTSTRAP_KEY[0],
-        aws_secret_access_key=_BOOTSTRAP_KEY[1],
+    seeded = seed_iam(
+        endpoint,
+        region=REGION,
+        signing_key=_BOOTSTRAP_KEY,
+        admin_user=ADMIN_USER,
+        admin_policy=ALLOW_ALL,
+        role_name=EXAMPLE_ROLE,
+        trust_policy=TRUST_ANYONE,
+        role_policy=EXAMPLE_POLICY,
     )
-    try:
-        iam.create_user(UserName=ADMIN_USER)
-        iam.put_user_policy(UserName=ADMIN_USER, PolicyName="admin", PolicyDocument=ALLOW_ALL)
-        key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
-        role = iam.create_role(RoleName=EXAMPLE_ROLE, AssumeRolePolicyDocument=TRUST_ANYONE)
-        iam.put_role_policy(
-            RoleName=EXAMPLE_ROLE, PolicyName="example", PolicyDocument=EXAMPLE_POLICY
-        )
-    finally:
-        iam.close()
-    return key["AccessKeyId"], key["SecretAccessKey"], role["Role"]["Arn"]
+    return seeded.access_key, seeded.secret_key, seeded.role_arn
 
 
 def _configure(

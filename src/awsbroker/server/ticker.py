@@ -7,6 +7,7 @@ import threading
 
 from awsbroker.core.core import Core
 from awsbroker.sdk.errors import Sealed, StorageUnavailable
+from awsbroker.sdk.thread_name import name_os_thread
 
 log = logging.getLogger("awsbroker.server.ticker")
 
@@ -27,6 +28,7 @@ class Ticker:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
+        name_os_thread("awsbroker-ticker")
         while not self._stop.wait(self._interval):
             try:
                 # Keep going while there is a backlog; rest a tick when there is none.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
 import threading
 
 import pytest
@@ -90,4 +91,18 @@ def test_a_caller_that_stops_waiting_leaves_the_workers_working() -> None:
 
     assert asyncio.run(main()) == 2
     assert finished == [1]
+    workers.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and prctl: Linux")
+def test_a_worker_carries_its_name_as_its_os_thread_name() -> None:
+    """`/proc/<pid>/task/<tid>/comm` names the worker (15 bytes), as the benchmark's breakdown
+    of the server's CPU by thread reads it."""
+    workers: WorkerThreads[int, str] = WorkerThreads(1, "awsbroker-request")
+
+    def comm(_: int) -> str:
+        with open(f"/proc/self/task/{threading.get_native_id()}/comm") as f:
+            return f.read().strip()
+
+    assert asyncio.run(workers.run(comm, 0)) == "awsbroker-reque"
     workers.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from awsbroker.engines.aws import session_revocation, wal
 from awsbroker.engines.aws.records import lease_config, root_config
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("awsbroker.engines.aws.iam_user")
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
 GONE_GRACE = 5 * 60  # IAM is eventually consistent: "no such user" is not trusted before this.
 
 
@@ -226,7 +227,10 @@ def _delete_extras(iam: IAM, name: str) -> None:
     """
     calls = _Calls()
     steps: list[tuple[str, Callable[[], object]]] = [
-        ("login profile", lambda: calls.run("DeleteLoginProfile", iam.delete_login_profile, name)),
+        (
+            "login profile",
+            lambda: calls.run("DeleteLoginProfile", iam.delete_login_profile, UserName=name),
+        ),
         ("MFA devices", lambda: _delete_mfa_devices(iam, name, calls)),
         ("signing certificates", lambda: _delete_signing_certificates(iam, name, calls)),
         ("SSH public keys", lambda: _delete_ssh_public_keys(iam, name, calls)),
@@ -259,50 +263,56 @@ class _Calls:
     def __init__(self) -> None:
         self.last = ""
 
-    def run(self, operation: str, method: Callable[..., _T], user: str, **kwargs: str) -> _T:
+    def run(
+        self, operation: str, method: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
         self.last = operation
-        return method(UserName=user, **kwargs)
+        return method(*args, **kwargs)
 
 
 def _delete_mfa_devices(iam: IAM, name: str, calls: _Calls) -> None:
-    for device in calls.run("ListMFADevices", iam.list_mfa_devices, name)["MFADevices"]:
+    for device in calls.run("ListMFADevices", iam.list_mfa_devices, UserName=name)["MFADevices"]:
         serial = device["SerialNumber"]
-        calls.run("DeactivateMFADevice", iam.deactivate_mfa_device, name, SerialNumber=serial)
+        calls.run(
+            "DeactivateMFADevice", iam.deactivate_mfa_device, UserName=name, SerialNumber=serial
+        )
         if serial.startswith("arn:"):
             calls.last = "DeleteVirtualMFADevice"
             iam.delete_virtual_mfa_device(SerialNumber=serial)
 
 
 def _delete_signing_certificates(iam: IAM, name: str, calls: _Calls) -> None:
-    certs = calls.run("ListSigningCertificates", iam.list_signing_certificates, name)
+    certs = calls.run("ListSigningCertificates", iam.list_signing_certificates, UserName=name)
     for cert in certs["Certificates"]:
         calls.run(
             "DeleteSigningCertificate",
             iam.delete_signing_certificate,
-            name,
+            UserName=name,
             CertificateId=cert["CertificateId"],
         )
 
 
 def _delete_ssh_public_keys(iam: IAM, name: str, calls: _Calls) -> None:
-    for ssh in calls.run("ListSSHPublicKeys", iam.list_ssh_public_keys, name)["SSHPublicKeys"]:
+    for ssh in calls.run("ListSSHPublicKeys", iam.list_ssh_public_keys, UserName=name)[
+        "SSHPublicKeys"
+    ]:
         calls.run(
             "DeleteSSHPublicKey",
             iam.delete_ssh_public_key,
-            name,
+            UserName=name,
             SSHPublicKeyId=ssh["SSHPublicKeyId"],
         )
 
 
 def _delete_service_credentials(iam: IAM, name: str, calls: _Calls) -> None:
     listing = calls.run(
-        "ListServiceSpecificCredentials", iam.list_service_specific_credentials, name
+        "ListServiceSpecificCredentials", iam.list_service_specific_credentials, UserName=name
     )
     for cred in listing["ServiceSpecificCredentials"]:
         calls.run(
             "DeleteServiceSpecificCredential",
             iam.delete_service_specific_credential,
-            name,
+            UserName=name,
             ServiceSpecificCredentialId=cred["ServiceSpecificCredentialId"],
         )
 

@@ -7,5 +7,7 @@ import-linter contract keeps it so).
 - endpoints.py: `ClientSpec`s from `config/root`, and its region and endpoint checks;
 - errors.py: AWS failures and the broker errors they become;
 - propagation.py: the wait for IAM to accept a new key;
-- metrics.py: every call counted and timed.
+- metrics.py: every call counted and timed;
+- emulator_seed.py: the IAM users and role `server --dev --dev-aws-emulator` creates in moto
+  (a dev tool's boto3 calls, kept here with the rest).
 """
