@@ -190,7 +190,9 @@ class API:
 
     async def _body(self, headers: dict[str, str], receive: Receive) -> JSONObject:
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self._max:
+        # ASCII digits only (`str.isdigit` takes "²"), and no int() of a number too long for it:
+        # granian refuses such a header first, but the app must not 500 behind another server.
+        if _DIGITS.fullmatch(declared) and (len(declared) > 18 or int(declared) > self._max):
             raise PayloadTooLarge(f"request body is larger than the limit of {self._max} bytes")
         try:
             async with asyncio.timeout(self._read_timeout):
@@ -240,6 +242,8 @@ def _wrap_ttl(headers: dict[str, str]) -> int:
         raise InvalidRequest(
             "error parsing X-Vault-Wrap-TTL header: requested wrap ttl cannot be negative"
         )
+    if _INTEGER.fullmatch(header) and len(header) > 18:
+        raise InvalidRequest("error parsing X-Vault-Wrap-TTL header: value out of range")
     try:
         ttl = parse_duration(int(header) if _INTEGER.fullmatch(header) else header)
     except ValueError as exc:
@@ -247,7 +251,8 @@ def _wrap_ttl(headers: dict[str, str]) -> int:
     return ttl
 
 
-_INTEGER = re.compile(r"-?\d+")
+_INTEGER = re.compile(r"-?[0-9]+")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def _preflight(scope: Scope, headers: dict[str, str]) -> bool:

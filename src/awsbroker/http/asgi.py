@@ -10,6 +10,7 @@ kept to the byte: the same JSON, the same headers in the same order.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from starlette.types import Receive, Scope, Send
@@ -102,7 +103,10 @@ class Answer:
 
 
 def answer(
-    status: int, headers: HeaderPairs, body: bytes = b"", content_type: bytes | None = None
+    status: int,
+    headers: Sequence[tuple[bytes, bytes]],
+    body: bytes = b"",
+    content_type: bytes | None = None,
 ) -> Answer:
     """An answer with `headers` (copied) then, as Starlette's `Response` adds them, the
     body's `content-length` (unless the status forbids a body) and its `content-type`."""
@@ -114,7 +118,7 @@ def answer(
     return Answer(status, pairs, body)
 
 
-def json_answer(content: object, status: int, headers: HeaderPairs) -> Answer:
+def json_answer(content: object, status: int, headers: Sequence[tuple[bytes, bytes]]) -> Answer:
     return answer(status, headers, json_bytes(content), JSON_TYPE)
 
 

@@ -23,7 +23,8 @@ STATUS: dict[type[errors.BrokerError], int] = {
     errors.Sealed: 503,
 }
 HEADERS = {"Cache-Control": "no-store"}
-HEADER_PAIRS = header_pairs(HEADERS)
+# A tuple: every answer copies it, and none can change it for the next.
+HEADER_PAIRS = tuple(header_pairs(HEADERS))
 
 
 def status_for(error: errors.BrokerError) -> int:

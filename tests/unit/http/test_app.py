@@ -238,6 +238,7 @@ def test_wrap_format_header_asks_for_a_jwt_or_the_default(
     [
         ({"X-Vault-Wrap-TTL": "-5"}, "requested wrap ttl cannot be negative"),
         ({"X-Vault-Wrap-TTL": "soon"}, "error parsing X-Vault-Wrap-TTL header: "),
+        ({"X-Vault-Wrap-TTL": "9" * 5000}, "X-Vault-Wrap-TTL header: value out of range"),
     ],
 )
 def test_bad_wrap_headers_are_400s(
