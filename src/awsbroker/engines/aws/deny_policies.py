@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING
 from awsbroker.engines.aws.records import session_deny
 from awsbroker.engines.aws.records.session_deny import ROLE, Target
 from awsbroker.engines.aws.transport.errors import AWS_ERRORS, error_code, gone_is_done
-from awsbroker.sdk.errors import InternalError
+from awsbroker.sdk.errors import InternalError, UpstreamError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from awsbroker.engines.aws.backend import AWSBackend
     from awsbroker.engines.aws.transport.api import IAM
 
@@ -189,14 +191,29 @@ def _attached(iam: IAM, target: Target) -> set[str]:
     return {p["PolicyArn"] for p in page["AttachedPolicies"] if "PolicyArn" in p}
 
 
-def remove_unrecorded(iam: IAM, target: Target, name: str) -> bool:
+# What `remove_unrecorded` did.
+REMOVED = "removed"
+ABSENT = "absent"
+KEPT = "kept"
+
+
+def remove_unrecorded(
+    iam: IAM, target: Target, name: str, still_unrecorded: Callable[[], bool]
+) -> str:
     """Detach and delete the broker's managed policy `name` (one a stopped write created but
-    never recorded); False when there is none."""
+    never recorded): REMOVED, ABSENT when there is none, KEPT when `still_unrecorded()` turned
+    false before the detach or the delete (a write stored its intent again, or recorded the
+    policy: it is that write's now, and may be attached again)."""
     arn = _find(iam, name)
     if arn is None:
-        return False
-    _remove(iam, target, arn)
-    return True
+        return ABSENT
+    if not still_unrecorded():
+        return KEPT
+    _detach(iam, target, arn)
+    if not still_unrecorded():
+        return KEPT
+    _delete(iam, arn)
+    return REMOVED
 
 
 def _find(iam: IAM, name: str) -> str | None:
@@ -255,7 +272,12 @@ def _create(
     intent = session_deny.ManagedIntent(
         target, index, name, backend.system.boot_id, backend.system.clock.now()
     )
-    blob = session_deny.put_intent(backend, intent)
+    blob = session_deny.put_intent(backend, intent, backend.system.node_alive)
+    if blob is None:
+        raise UpstreamError(
+            f"managed session deny policy {name} of {target.kind} {target.name} is being removed "
+            "by another process's periodic check; retry"
+        )
     text = document(part)
     try:
         arn = iam.create_policy(PolicyName=name, Path=MANAGED_PATH, PolicyDocument=text)["Policy"][
@@ -298,11 +320,19 @@ def _attach(iam: IAM, target: Target, arn: str) -> None:
 
 
 def _remove(iam: IAM, target: Target, arn: str) -> None:
+    _detach(iam, target, arn)
+    _delete(iam, arn)
+
+
+def _detach(iam: IAM, target: Target, arn: str) -> None:
     with gone_is_done():
         if target.kind == ROLE:
             iam.detach_role_policy(RoleName=target.name, PolicyArn=arn)
         else:
             iam.detach_user_policy(UserName=target.name, PolicyArn=arn)
+
+
+def _delete(iam: IAM, arn: str) -> None:
     with gone_is_done():
         for version in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
             if not version["IsDefaultVersion"]:

@@ -450,26 +450,68 @@ def _finish_intents(backend: AWSBackend, now: float) -> None:
                 if recorded is None and _needs(backend, target, intent.index):
                     continue  # adopted by the identity's next rewrite (drift, above)
                 if recorded is None:
-                    # Claimed first: a writer that stored it again meanwhile keeps it; one
-                    # whose removal fails is retried (after five minutes, or once this is gone).
+                    # Claimed first: a writer that stored it again meanwhile keeps it. While
+                    # the claim holds (CLAIM_LIFE, this process running) no write stores its
+                    # intent over it: one that would adopt the policy fails and is retried.
                     claimed = session_deny.claim_intent(
-                        backend, intent, blob, backend.system.boot_id, now
+                        backend, intent, blob, backend.system.boot_id, backend.system.clock.now()
                     )
                     if claimed is None:
                         continue
                     blob = claimed
-                    with iam_for(backend, target) as iam:
-                        deny_policies.remove_unrecorded(iam, target, intent.name)
-                    log.warning(
-                        "removed managed session deny policy %s of %s %s, created by a write "
-                        "that stopped before recording it", intent.name, target.kind, target.name,
-                    )  # fmt: skip
+                    if not _remove_claimed(backend, intent, claimed):
+                        continue
                 session_deny.clear_intent(backend, intent, blob)
         except (*AWS_ERRORS, BrokerError) as exc:
             log.warning(
                 "managed session deny policy %s of %s %s not removed, will retry: %s",
                 intent.name, target.kind, target.name, exc,
             )  # fmt: skip
+
+
+def _remove_claimed(
+    backend: AWSBackend, intent: session_deny.ManagedIntent, claimed: bytes
+) -> bool:
+    """Detach and delete the unrecorded policy of a claimed intent; False when a write took it
+    over meanwhile (the intent is then that write's, left alone)."""
+    target = intent.target
+    since = backend.system.clock.now()
+
+    def still_unrecorded() -> bool:
+        # Checked again before the detach and before the delete: the claim is still this one,
+        # within its life, and no write recorded the policy.
+        return (
+            backend.system.clock.now() - since < session_deny.CLAIM_LIFE - CLAIM_MARGIN
+            and session_deny.intent_is(backend, intent, claimed)
+            and session_deny.managed_arns(backend, target).get(intent.index) is None
+        )
+
+    with iam_for(backend, target) as iam:
+        done = deny_policies.remove_unrecorded(iam, target, intent.name, still_unrecorded)
+    if done == deny_policies.KEPT:
+        # Left to that write, and the identity rewritten from its records by the next check
+        # (the policy attached again, were it detached here).
+        session_deny.mark_dirty(backend, target)
+        log.warning(
+            "managed session deny policy %s of %s %s kept: a write took it over while it was "
+            "being removed", intent.name, target.kind, target.name,
+        )  # fmt: skip
+        return False
+    if done == deny_policies.REMOVED:
+        log.warning(
+            "removed managed session deny policy %s of %s %s, created by a write that stopped "
+            "before recording it", intent.name, target.kind, target.name,
+        )  # fmt: skip
+    else:
+        log.info(
+            "managed session deny policy %s of %s %s was never created (a write stopped before "
+            "CreatePolicy); its intent cleared", intent.name, target.kind, target.name,
+        )  # fmt: skip
+    return True
+
+
+# A claimer stops this long before its claim runs out (the detach and delete calls take time).
+CLAIM_MARGIN = 60.0
 
 
 def _needs(backend: AWSBackend, target: Target, index: int) -> bool:

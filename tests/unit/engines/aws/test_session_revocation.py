@@ -930,7 +930,7 @@ def test_a_managed_policy_creation_in_flight_on_a_live_process_is_left_alone(
     target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
     name = f"{name_of(world)}-{target.key}-1"
     intent = session_deny.ManagedIntent(target, 1, name, world.system.boot_id, world.clock.now())
-    session_deny.put_intent(world.backend, intent)
+    session_deny.put_intent(world.backend, intent, world.system.node_alive)
     world.iam().create_policy(
         PolicyName=name, Path="/awsbroker-revoked/", PolicyDocument=session_revocation.document([])
     )
@@ -940,6 +940,121 @@ def test_a_managed_policy_creation_in_flight_on_a_live_process_is_left_alone(
     world.backend.periodic()
     assert broker_policies(world) == []
     assert session_deny.intents(world.backend) == []
+
+
+def orphan_no_longer_needed(world: World, monkeypatch: pytest.MonkeyPatch) -> session_deny.Target:
+    """A managed policy a dead writer created and never recorded, whose sessions have ended:
+    the periodic check is about to remove it."""
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, 150)
+    crash_between_create_policy_and_its_record(world, monkeypatch, target)
+    world.clock.advance(3600 + 1)
+    for entry in session_deny.entries(world.backend, target.key):
+        session_deny.delete(world.backend, entry)
+    return target
+
+
+def other_node_revokes(
+    world: World, monkeypatch: pytest.MonkeyPatch, target: session_deny.Target
+) -> BrokerError | None:
+    """Another node (its own process-local lock) revokes 150 sessions of the same role: they
+    spill into the same managed policy. As a revocation does, a failed write takes its
+    entries back (the revocation fails, and the lease manager retries it)."""
+    store_sessions(world, 150, start=1000)
+    with monkeypatch.context() as patched:
+        patched.setattr(session_revocation, "_lock_for", lambda *_: threading.Lock())
+        try:
+            session_revocation.sync(world.backend, target)
+        except BrokerError as exc:
+            for entry in session_deny.entries(world.backend, target.key):
+                session_deny.delete(world.backend, entry)
+            return exc
+    return None
+
+
+def test_a_write_during_the_removal_of_a_claimed_policy_fails_and_is_retried(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The periodic check claimed an unrecorded policy no longer needed; another node's
+    revocation spilling into it meanwhile does not adopt it (it would record a policy about to
+    be deleted): it fails, and its retry creates the policy again."""
+    target = orphan_no_longer_needed(world, monkeypatch)
+    real_remove = deny_policies.remove_unrecorded
+    refused: list[BrokerError | None] = []
+
+    def remove_while_another_node_revokes(*args: Any) -> str:
+        refused.append(other_node_revokes(world, monkeypatch, target))
+        return real_remove(*args)
+
+    monkeypatch.setattr(deny_policies, "remove_unrecorded", remove_while_another_node_revokes)
+    session_revocation._finish_intents(world.backend, world.clock.now())
+
+    [error] = refused
+    assert isinstance(error, UpstreamError)
+    assert "is being removed by another process's periodic check" in str(error)
+    assert broker_policies(world) == []
+    assert session_deny.managed_arns(world.backend, target) == {}
+    assert session_deny.intents(world.backend) == []
+
+    # The lease manager retries the revocation: the policy is created again, recorded there.
+    assert other_node_revokes(world, monkeypatch, target) is None
+    [arn] = broker_policies(world)
+    assert session_deny.managed_arns(world.backend, target) == {1: arn}
+    assert len(denied(world)) + len(managed_denied(world)[arn]) == 150
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_policy_a_write_took_over_once_the_claim_ran_out_is_kept_and_rewritten(
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    when: str,
+) -> None:
+    """A removal slower than its claim: a write stores its intent over it and adopts the
+    policy. Checked again before the detach and before the delete, the policy is kept, and the
+    identity marked for the next check, which attaches it again if it was detached. The write
+    comes `when` the removal detaches it (after the first check, before the second)."""
+    target = orphan_no_longer_needed(world, monkeypatch)
+    real = deny_policies._detach
+
+    def slow_detach(*args: Any) -> None:
+        if when == "after":
+            real(*args)
+        world.clock.advance(session_deny.CLAIM_LIFE)  # the claim runs out
+        assert other_node_revokes(world, monkeypatch, target) is None
+        if when == "before":
+            real(*args)  # detaches what the write has just attached
+
+    monkeypatch.setattr(deny_policies, "_detach", slow_detach)
+    with caplog.at_level("WARNING", logger="awsbroker.engines.aws.session_revocation"):
+        session_revocation._finish_intents(world.backend, world.clock.now())
+
+    [arn] = broker_policies(world)
+    assert session_deny.managed_arns(world.backend, target) == {1: arn}
+    assert target.key in session_deny.dirty(world.backend)
+    assert "kept: a write took it over while it was being removed" in caplog.text
+    assert "removed managed session deny policy" not in caplog.text
+    world.backend.periodic()
+    assert len(denied(world)) + len(managed_denied(world)[arn]) == 150
+    assert session_deny.dirty(world.backend) == {}
+
+
+def test_an_intent_whose_policy_was_never_created_is_cleared_without_saying_removed(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A writer that stopped before CreatePolicy: nothing on AWS; its intent is cleared and
+    the log does not claim a removal."""
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    name = f"{name_of(world)}-{target.key}-1"
+    intent = session_deny.ManagedIntent(target, 1, name, "boot-gone", world.clock.now())
+    assert session_deny.put_intent(world.backend, intent, world.system.node_alive)
+    with caplog.at_level("INFO", logger="awsbroker.engines.aws.session_revocation"):
+        world.backend.periodic()
+    assert session_deny.intents(world.backend) == []
+    assert "removed managed session deny policy" not in caplog.text
+    assert "was never created" in caplog.text
 
 
 def test_a_managed_deny_policy_detached_by_hand_is_reattached_counted_and_logged(
