@@ -58,8 +58,8 @@ POLICY_PREFIX = "awsbroker-revoked-"
 MIN_AGE = 5 * 60
 SYNC_ROUNDS = 5
 # A lease's TTL is its credentials' life rounded down to the second, and the lease manager
-# revokes it on its tick: a revocation this close to the session's end is the lease expiring,
-# and writes no deny.
+# revokes it on its tick: a revocation this close to the credentials' expiry is the lease
+# expiring, and writes no deny (for a console lease too, whose console session may outlast it).
 END_SLACK = 5.0
 # One lock per policy (mount and identity): rewrites of one identity's policy in this process
 # take turns, while a slow AWS call for one identity holds up no other.
@@ -101,9 +101,11 @@ def revoke(backend: AWSBackend, internal: JSONObject, issued_at: float = 0.0) ->
     if not isinstance(block, dict):
         raise InternalError("secret has session_revocation but it could not be understood")
     now = backend.system.clock.now()
+    if _number(block.get("expires_at")) <= now + END_SLACK:
+        # The credentials have expired (or are about to): the lease's own end, and it writes
+        # nothing, a console lease's too (its console session may run on, as AWS allows).
+        return
     ends_at = session_end(block)
-    if ends_at <= now + END_SLACK:
-        return  # the credentials have expired (or are about to): nothing left to cut
     target = _target(block)
     if issued_at and _covered(backend, target, issued_at):
         return  # its session was issued before a cut in force: denied already

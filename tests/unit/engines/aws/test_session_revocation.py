@@ -161,6 +161,39 @@ def test_a_console_sign_in_keeps_the_deny_until_its_console_session_could_end(
     assert denied(world) == []
 
 
+def test_a_console_lease_that_simply_expires_writes_no_deny(world: World) -> None:
+    """A console lease reaching its end (its TTL, the credentials' life) writes nothing, like
+    any other lease; one revoked a little earlier than that is denied until its console
+    session could end."""
+    make_role(world)
+    world.backend.federation = SignIn()
+    secrets: list[Secret] = []
+    for name in ("lapse", "early"):
+        request = Request(
+            operation=U, path="console/r", data={"ttl": "1h"}, display_name="root",
+            lease_id=f"aws/console/r/{name}",
+        )  # fmt: skip
+        response = world.backend.handle_request(request)
+        assert response is not None
+        assert response.secret is not None
+        secrets.append(response.secret)
+    lapse, early = secrets
+    assert lapse.ttl <= 3600
+    world.clock.advance(lapse.ttl - session_revocation.END_SLACK - 1)
+    revoke(world, early, "aws/console/r/early")  # revoked before its end: denied
+    block = early.internal_data[session_revocation.FIELD]
+    assert isinstance(block, dict)
+    assert denied(world) == [block["userid"]]
+    [entry] = session_deny.entries(world.backend, session_deny.target_keys(world.backend)[0])
+    assert entry.ends_at == block["console_until"]
+
+    world.clock.advance(session_revocation.END_SLACK + 1)  # the lease manager expires it
+    world.proxy.clear()
+    revoke(world, lapse, "aws/console/r/lapse")
+    assert world.actions() == []
+    assert len(session_deny.entries(world.backend, entry.target.key)) == 1
+
+
 def test_a_federated_console_sign_in_keeps_its_deny_as_long(world: World) -> None:
     """The same for a federation token's console session, denied on the broker's user."""
     world.ok(
