@@ -170,10 +170,12 @@ def _written_here() -> dict[str, float]:
 
 # --- every older session of one identity (`aws:TokenIssueTime`) ------------------------------
 
-# How long a session issued before a cut may last: a role session (and its console session)
-# 12 hours, a federation token or session token 36 hours (AWS's maxima).
+# How long a session issued before a cut may last: a role session 12 hours, a federation token
+# or session token 36 hours (AWS's maxima); a console session signed in with its credentials
+# up to SIGNIN_URL_LIFE later lasts that much past them (the cut's span adds it).
 ROLE_SESSION_MAX = 43_200
 USER_SESSION_MAX = 129_600
+SIGNIN_URL_LIFE = 900  # AWS accepts a console sign-in token for 15 minutes
 # How far apart the broker's nodes' clocks may be (a lease this close before a cut is denied on
 # its own as well: a redundant deny, never a missing one).
 CLOCK_SLACK = 5.0
@@ -187,7 +189,7 @@ def cut_older_sessions(backend: AWSBackend, target: Target) -> tuple[Cut, list[s
     fails to revoke is left to the periodic check, which finishes the cut (its message is the
     third answer). Returns the cut, the leases revoked, and that message ("" when none)."""
     now = backend.system.clock.now()
-    span = ROLE_SESSION_MAX if target.kind == ROLE else USER_SESSION_MAX
+    span = (ROLE_SESSION_MAX if target.kind == ROLE else USER_SESSION_MAX) + SIGNIN_URL_LIFE
     wanted = Cut(
         target=target,
         before=float(math.ceil(now)),

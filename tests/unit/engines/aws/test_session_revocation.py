@@ -450,7 +450,11 @@ def test_past_every_managed_policy_every_older_session_is_cut_and_their_leases_r
     assert cut is not None
     assert cut.done
     assert cut.before == math.ceil(at)
-    assert cut.ends_at == math.ceil(at) + session_revocation.ROLE_SESSION_MAX
+    # Until the longest session it covers could end: a role session, and a console session
+    # signed in with it up to 15 minutes after its issue.
+    assert cut.ends_at == (
+        math.ceil(at) + session_revocation.ROLE_SESSION_MAX + session_revocation.SIGNIN_URL_LIFE
+    )
     # The older lease's revocation wrote no deny of its own: one write, the cut's.
     assert world.actions().count("PutRolePolicy") == 1
 
@@ -462,8 +466,12 @@ def test_past_every_managed_policy_every_older_session_is_cut_and_their_leases_r
     later_id += str(later.internal_data["username"])
     assert inline(world) == cut_document(at, later_id)
 
-    # Once every session the cut covers would have ended, the cut is gone.
+    # A console session may outlast the longest role session by the sign-in link's life.
     world.clock.advance(session_revocation.ROLE_SESSION_MAX)
+    world.backend.periodic()
+    assert inline(world) == cut_document(at)
+    # Once every session the cut covers would have ended, the cut is gone.
+    world.clock.advance(session_revocation.SIGNIN_URL_LIFE)
     world.backend.periodic()
     assert denied(world) == []
     assert session_deny.cut_keys(world.backend) == []
