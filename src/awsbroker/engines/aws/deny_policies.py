@@ -179,15 +179,32 @@ def wanted(
 
 def _attached(iam: IAM, target: Target) -> set[str]:
     """The ARNs of the broker's managed policies attached to the identity: one call (IAM
-    attaches at most 20 policies to a role or user; the path leaves the others out)."""
-    if target.kind == ROLE:
-        page = iam.list_attached_role_policies(
-            RoleName=target.name, PathPrefix=MANAGED_PATH, MaxItems=1000
-        )
-    else:
-        page = iam.list_attached_user_policies(
-            UserName=target.name, PathPrefix=MANAGED_PATH, MaxItems=1000
-        )
+    attaches at most 20 policies to a role or user; the path leaves the others out); none
+    for an identity that is gone (deleted since its sessions were revoked)."""
+    found = _attached_or_gone(iam, target)
+    return set() if found is None else found
+
+
+def identity_gone(iam: IAM, target: Target) -> bool:
+    """Whether the role or user was deleted (the call `_attached` makes, which the broker's
+    rights allow, answered NoSuchEntity)."""
+    return _attached_or_gone(iam, target) is None
+
+
+def _attached_or_gone(iam: IAM, target: Target) -> set[str] | None:
+    try:
+        if target.kind == ROLE:
+            page = iam.list_attached_role_policies(
+                RoleName=target.name, PathPrefix=MANAGED_PATH, MaxItems=1000
+            )
+        else:
+            page = iam.list_attached_user_policies(
+                UserName=target.name, PathPrefix=MANAGED_PATH, MaxItems=1000
+            )
+    except AWS_ERRORS as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+        return None
     return {p["PolicyArn"] for p in page["AttachedPolicies"] if "PolicyArn" in p}
 
 

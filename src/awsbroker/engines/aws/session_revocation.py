@@ -550,6 +550,19 @@ def _check_drift(backend: AWSBackend, target: Target) -> None:
     drifted = [where for where in want if found.get(where) != want[where]]
     if not drifted:
         return
+    try:
+        with iam_for(backend, target) as iam:
+            gone = deny_policies.identity_gone(iam, target)
+    except AWS_ERRORS as exc:
+        raise aws_error(f"Error reading the session deny policy of {target.name}", exc) from exc
+    if gone:
+        # Deleted since its sessions were revoked: they can no longer act, nothing to write
+        # (the entries leave at their end, as any other).
+        log.debug(
+            "session deny policy of %s %s not checked: the %s is gone",
+            target.kind, target.name, target.kind,
+        )  # fmt: skip
+        return
     for where in drifted:
         shown = name if where == "" else where
         now_there = found.get(where)

@@ -259,6 +259,44 @@ def test_a_revocation_in_flight_on_a_live_process_is_left_alone(world: World) ->
     assert len(denied(world)) == 1
 
 
+@pytest.mark.parametrize("count", [5, 150])
+def test_a_deleted_role_fails_no_check_and_its_entries_leave_at_their_end(
+    world: World, caplog: pytest.LogCaptureFixture, count: int
+) -> None:
+    """A role deleted after its sessions were revoked (its inline policy, and with 150
+    sessions an overflow policy, gone with it): the drift check finds nothing to rewrite, with
+    no warning each run; its entries and its managed policy leave when the sessions end."""
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, count)
+    session_revocation.sync(world.backend, target)
+    iam = world.iam()
+    for name in iam.list_role_policies(RoleName="target")["PolicyNames"]:
+        iam.delete_role_policy(RoleName="target", PolicyName=name)
+    for attached in iam.list_attached_role_policies(RoleName="target")["AttachedPolicies"]:
+        iam.detach_role_policy(RoleName="target", PolicyArn=attached["PolicyArn"])
+    iam.delete_role(RoleName="target")
+    counts = Counts()
+    world.backend.telemetry = counts
+    world.proxy.clear()
+
+    with caplog.at_level("WARNING", logger="awsbroker.engines.aws.session_revocation"):
+        world.backend.periodic()
+        world.clock.advance(3600 + 1)
+        world.backend.periodic()
+
+    warned = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("awsbroker") and r.levelname == "WARNING"
+    ]
+    assert warned == []
+    assert counts.counted == []
+    assert not {"PutRolePolicy", "AttachRolePolicy", "CreatePolicyVersion"} & set(world.actions())
+    assert session_deny.target_keys(world.backend) == []
+    assert broker_policies(world) == []
+
+
 class Counts:
     """A telemetry sink that keeps the counters it is given."""
 
