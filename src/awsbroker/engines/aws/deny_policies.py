@@ -12,7 +12,9 @@ Creating one is write-ahead as the rest: an intent (`session_deny.put_intent`) i
 CreatePolicy and cleared once its ARN is recorded. The name is deterministic (mount id,
 identity, index), so a CreatePolicy answered EntityAlreadyExists finds a policy of ours that a
 stopped write left behind: it is adopted (a new default version, recorded, attached). One no
-longer needed is removed by the periodic check (`remove_unrecorded`).
+longer needed is removed by the periodic check (`remove_unrecorded`), which claims the intent
+first: a write does not adopt a policy claimed by a live process (it fails, to be retried),
+and the removal stops, keeping the policy, if a write took it over anyway.
 """
 
 from __future__ import annotations

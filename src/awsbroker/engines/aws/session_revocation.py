@@ -490,8 +490,12 @@ def _remove_claimed(
             and session_deny.managed_arns(backend, target).get(intent.index) is None
         )
 
-    with iam_for(backend, target) as iam:
-        done = deny_policies.remove_unrecorded(iam, target, intent.name, still_unrecorded)
+    try:
+        with iam_for(backend, target) as iam:
+            done = deny_policies.remove_unrecorded(iam, target, intent.name, still_unrecorded)
+    except (*AWS_ERRORS, BrokerError):
+        session_deny.release_claim(backend, intent, claimed)  # retried after five minutes
+        raise
     if done == deny_policies.KEPT:
         # Left to that write, and the identity rewritten from its records by the next check
         # (the policy attached again, were it detached here).

@@ -1119,6 +1119,29 @@ def test_a_policy_a_write_took_over_once_the_claim_ran_out_is_kept_and_rewritten
     assert session_deny.dirty(world.backend) == {}
 
 
+def test_a_failed_removal_gives_its_claim_back(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A removal AWS refused leaves the intent unclaimed: a write needing the policy adopts
+    it at once rather than failing until the claim runs out."""
+    target = orphan_no_longer_needed(world, monkeypatch)
+
+    def refused(*args: Any) -> None:
+        raise UpstreamError("throttled")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(deny_policies, "_detach", refused)
+        session_revocation._finish_intents(world.backend, world.clock.now())
+    [(intent, _)] = session_deny.intents(world.backend)
+    assert intent.boot == world.system.boot_id
+    assert not intent.claimed
+
+    assert other_node_revokes(world, monkeypatch, target) is None
+    [arn] = broker_policies(world)
+    assert session_deny.managed_arns(world.backend, target) == {1: arn}
+    assert len(denied(world)) + len(managed_denied(world)[arn]) == 150
+
+
 def test_an_intent_whose_policy_was_never_created_is_cleared_without_saying_removed(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:

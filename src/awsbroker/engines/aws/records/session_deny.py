@@ -246,6 +246,13 @@ def claim_intent(
     return claimed if backend.storage.compare_and_set(intent.key, blob, claimed) else None
 
 
+def release_claim(backend: AWSBackend, intent: ManagedIntent, claimed: bytes) -> bool:
+    """Give back a claim whose removal failed (if still `claimed`): writes may store their
+    intent over it again, rather than fail until the claim runs out."""
+    released = replace(ManagedIntent.from_record(claimed), claimed=False).to_record()
+    return backend.storage.compare_and_set(intent.key, claimed, released)
+
+
 def clear_intent(backend: AWSBackend, intent: ManagedIntent, blob: bytes) -> bool:
     """Clear the intent if it is still `blob` (another writer's, stored since, stays)."""
     return backend.storage.compare_and_set(intent.key, blob, None)
