@@ -12,7 +12,9 @@ Creating one is write-ahead as the rest: an intent (`session_deny.put_intent`) i
 CreatePolicy and cleared once its ARN is recorded. The name is deterministic (mount id,
 identity, index), so a CreatePolicy answered EntityAlreadyExists finds a policy of ours that a
 stopped write left behind: it is adopted (a new default version, recorded, attached). One no
-longer needed is removed by the periodic check (`remove_unrecorded`).
+longer needed is removed by the periodic check (`remove_unrecorded`), which claims the intent
+first: a write does not adopt a policy claimed by a live process (it fails, to be retried),
+and the removal stops, keeping the policy, if a write took it over anyway.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from typing import TYPE_CHECKING
 from awsbroker.engines.aws.records import session_deny
 from awsbroker.engines.aws.records.session_deny import ROLE, Target
 from awsbroker.engines.aws.transport.errors import AWS_ERRORS, error_code, gone_is_done
-from awsbroker.sdk.errors import InternalError
+from awsbroker.sdk.errors import InternalError, UpstreamError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from awsbroker.engines.aws.backend import AWSBackend
     from awsbroker.engines.aws.transport.api import IAM
 
@@ -177,26 +181,58 @@ def wanted(
 
 def _attached(iam: IAM, target: Target) -> set[str]:
     """The ARNs of the broker's managed policies attached to the identity: one call (IAM
-    attaches at most 20 policies to a role or user; the path leaves the others out)."""
-    if target.kind == ROLE:
-        page = iam.list_attached_role_policies(
-            RoleName=target.name, PathPrefix=MANAGED_PATH, MaxItems=1000
-        )
-    else:
-        page = iam.list_attached_user_policies(
-            UserName=target.name, PathPrefix=MANAGED_PATH, MaxItems=1000
-        )
+    attaches at most 20 policies to a role or user; the path leaves the others out); none
+    for an identity that is gone (deleted since its sessions were revoked)."""
+    found = _attached_or_gone(iam, target)
+    return set() if found is None else found
+
+
+def identity_gone(iam: IAM, target: Target) -> bool:
+    """Whether the role or user was deleted (the call `_attached` makes, which the broker's
+    rights allow, answered NoSuchEntity)."""
+    return _attached_or_gone(iam, target) is None
+
+
+def _attached_or_gone(iam: IAM, target: Target) -> set[str] | None:
+    try:
+        if target.kind == ROLE:
+            page = iam.list_attached_role_policies(
+                RoleName=target.name, PathPrefix=MANAGED_PATH, MaxItems=1000
+            )
+        else:
+            page = iam.list_attached_user_policies(
+                UserName=target.name, PathPrefix=MANAGED_PATH, MaxItems=1000
+            )
+    except AWS_ERRORS as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+        return None
     return {p["PolicyArn"] for p in page["AttachedPolicies"] if "PolicyArn" in p}
 
 
-def remove_unrecorded(iam: IAM, target: Target, name: str) -> bool:
+# What `remove_unrecorded` did.
+REMOVED = "removed"
+ABSENT = "absent"
+KEPT = "kept"
+
+
+def remove_unrecorded(
+    iam: IAM, target: Target, name: str, still_unrecorded: Callable[[], bool]
+) -> str:
     """Detach and delete the broker's managed policy `name` (one a stopped write created but
-    never recorded); False when there is none."""
+    never recorded): REMOVED, ABSENT when there is none, KEPT when `still_unrecorded()` turned
+    false before the detach or the delete (a write stored its intent again, or recorded the
+    policy: it is that write's now, and may be attached again)."""
     arn = _find(iam, name)
     if arn is None:
-        return False
-    _remove(iam, target, arn)
-    return True
+        return ABSENT
+    if not still_unrecorded():
+        return KEPT
+    _detach(iam, target, arn)
+    if not still_unrecorded():
+        return KEPT
+    _delete(iam, arn)
+    return REMOVED
 
 
 def _find(iam: IAM, name: str) -> str | None:
@@ -255,7 +291,12 @@ def _create(
     intent = session_deny.ManagedIntent(
         target, index, name, backend.system.boot_id, backend.system.clock.now()
     )
-    blob = session_deny.put_intent(backend, intent)
+    blob = session_deny.put_intent(backend, intent, backend.system.node_alive)
+    if blob is None:
+        raise UpstreamError(
+            f"managed session deny policy {name} of {target.kind} {target.name} is being removed "
+            "by another process's periodic check; retry"
+        )
     text = document(part)
     try:
         arn = iam.create_policy(PolicyName=name, Path=MANAGED_PATH, PolicyDocument=text)["Policy"][
@@ -298,11 +339,19 @@ def _attach(iam: IAM, target: Target, arn: str) -> None:
 
 
 def _remove(iam: IAM, target: Target, arn: str) -> None:
+    _detach(iam, target, arn)
+    _delete(iam, arn)
+
+
+def _detach(iam: IAM, target: Target, arn: str) -> None:
     with gone_is_done():
         if target.kind == ROLE:
             iam.detach_role_policy(RoleName=target.name, PolicyArn=arn)
         else:
             iam.detach_user_policy(UserName=target.name, PolicyArn=arn)
+
+
+def _delete(iam: IAM, arn: str) -> None:
     with gone_is_done():
         for version in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
             if not version["IsDefaultVersion"]:

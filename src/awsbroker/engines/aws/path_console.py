@@ -53,7 +53,7 @@ MIN_TTL = 900  # AWS's least console session and least STS credential
 MAX_ROLE_SESSION = 43200  # SessionDuration's most: 12 hours
 MAX_FEDERATION = 129600  # GetFederationToken's most: 36 hours
 DEFAULT_ISSUER = "awsbroker"
-SIGNIN_URL_LIFE = 900  # AWS accepts a sign-in token for 15 minutes
+SIGNIN_URL_LIFE = sr.SIGNIN_URL_LIFE  # AWS accepts a sign-in token for 15 minutes
 CONSOLE_TYPES = (ASSUMED_ROLE, FEDERATION_TOKEN)
 
 

@@ -58,8 +58,8 @@ POLICY_PREFIX = "awsbroker-revoked-"
 MIN_AGE = 5 * 60
 SYNC_ROUNDS = 5
 # A lease's TTL is its credentials' life rounded down to the second, and the lease manager
-# revokes it on its tick: a revocation this close to the session's end is the lease expiring,
-# and writes no deny.
+# revokes it on its tick: a revocation this close to the credentials' expiry is the lease
+# expiring, and writes no deny (for a console lease too, whose console session may outlast it).
 END_SLACK = 5.0
 # One lock per policy (mount and identity): rewrites of one identity's policy in this process
 # take turns, while a slow AWS call for one identity holds up no other.
@@ -101,9 +101,11 @@ def revoke(backend: AWSBackend, internal: JSONObject, issued_at: float = 0.0) ->
     if not isinstance(block, dict):
         raise InternalError("secret has session_revocation but it could not be understood")
     now = backend.system.clock.now()
+    if _number(block.get("expires_at")) <= now + END_SLACK:
+        # The credentials have expired (or are about to): the lease's own end, and it writes
+        # nothing, a console lease's too (its console session may run on, as AWS allows).
+        return
     ends_at = session_end(block)
-    if ends_at <= now + END_SLACK:
-        return  # the credentials have expired (or are about to): nothing left to cut
     target = _target(block)
     if issued_at and _covered(backend, target, issued_at):
         return  # its session was issued before a cut in force: denied already
@@ -168,10 +170,12 @@ def _written_here() -> dict[str, float]:
 
 # --- every older session of one identity (`aws:TokenIssueTime`) ------------------------------
 
-# How long a session issued before a cut may last: a role session (and its console session)
-# 12 hours, a federation token or session token 36 hours (AWS's maxima).
+# How long a session issued before a cut may last: a role session 12 hours, a federation token
+# or session token 36 hours (AWS's maxima); a console session signed in with its credentials
+# up to SIGNIN_URL_LIFE later lasts that much past them (the cut's span adds it).
 ROLE_SESSION_MAX = 43_200
 USER_SESSION_MAX = 129_600
+SIGNIN_URL_LIFE = 900  # AWS accepts a console sign-in token for 15 minutes
 # How far apart the broker's nodes' clocks may be (a lease this close before a cut is denied on
 # its own as well: a redundant deny, never a missing one).
 CLOCK_SLACK = 5.0
@@ -185,7 +189,7 @@ def cut_older_sessions(backend: AWSBackend, target: Target) -> tuple[Cut, list[s
     fails to revoke is left to the periodic check, which finishes the cut (its message is the
     third answer). Returns the cut, the leases revoked, and that message ("" when none)."""
     now = backend.system.clock.now()
-    span = ROLE_SESSION_MAX if target.kind == ROLE else USER_SESSION_MAX
+    span = (ROLE_SESSION_MAX if target.kind == ROLE else USER_SESSION_MAX) + SIGNIN_URL_LIFE
     wanted = Cut(
         target=target,
         before=float(math.ceil(now)),
@@ -450,26 +454,72 @@ def _finish_intents(backend: AWSBackend, now: float) -> None:
                 if recorded is None and _needs(backend, target, intent.index):
                     continue  # adopted by the identity's next rewrite (drift, above)
                 if recorded is None:
-                    # Claimed first: a writer that stored it again meanwhile keeps it; one
-                    # whose removal fails is retried (after five minutes, or once this is gone).
+                    # Claimed first: a writer that stored it again meanwhile keeps it. While
+                    # the claim holds (CLAIM_LIFE, this process running) no write stores its
+                    # intent over it: one that would adopt the policy fails and is retried.
                     claimed = session_deny.claim_intent(
-                        backend, intent, blob, backend.system.boot_id, now
+                        backend, intent, blob, backend.system.boot_id, backend.system.clock.now()
                     )
                     if claimed is None:
                         continue
                     blob = claimed
-                    with iam_for(backend, target) as iam:
-                        deny_policies.remove_unrecorded(iam, target, intent.name)
-                    log.warning(
-                        "removed managed session deny policy %s of %s %s, created by a write "
-                        "that stopped before recording it", intent.name, target.kind, target.name,
-                    )  # fmt: skip
+                    if not _remove_claimed(backend, intent, claimed):
+                        continue
                 session_deny.clear_intent(backend, intent, blob)
         except (*AWS_ERRORS, BrokerError) as exc:
             log.warning(
                 "managed session deny policy %s of %s %s not removed, will retry: %s",
                 intent.name, target.kind, target.name, exc,
             )  # fmt: skip
+
+
+def _remove_claimed(
+    backend: AWSBackend, intent: session_deny.ManagedIntent, claimed: bytes
+) -> bool:
+    """Detach and delete the unrecorded policy of a claimed intent; False when a write took it
+    over meanwhile (the intent is then that write's, left alone)."""
+    target = intent.target
+    since = backend.system.clock.now()
+
+    def still_unrecorded() -> bool:
+        # Checked again before the detach and before the delete: the claim is still this one,
+        # within its life, and no write recorded the policy.
+        return (
+            backend.system.clock.now() - since < session_deny.CLAIM_LIFE - CLAIM_MARGIN
+            and session_deny.intent_is(backend, intent, claimed)
+            and session_deny.managed_arns(backend, target).get(intent.index) is None
+        )
+
+    try:
+        with iam_for(backend, target) as iam:
+            done = deny_policies.remove_unrecorded(iam, target, intent.name, still_unrecorded)
+    except (*AWS_ERRORS, BrokerError):
+        session_deny.release_claim(backend, intent, claimed)  # retried after five minutes
+        raise
+    if done == deny_policies.KEPT:
+        # Left to that write, and the identity rewritten from its records by the next check
+        # (the policy attached again, were it detached here).
+        session_deny.mark_dirty(backend, target)
+        log.warning(
+            "managed session deny policy %s of %s %s kept: a write took it over while it was "
+            "being removed", intent.name, target.kind, target.name,
+        )  # fmt: skip
+        return False
+    if done == deny_policies.REMOVED:
+        log.warning(
+            "removed managed session deny policy %s of %s %s, created by a write that stopped "
+            "before recording it", intent.name, target.kind, target.name,
+        )  # fmt: skip
+    else:
+        log.info(
+            "managed session deny policy %s of %s %s was never created (a write stopped before "
+            "CreatePolicy); its intent cleared", intent.name, target.kind, target.name,
+        )  # fmt: skip
+    return True
+
+
+# A claimer stops this long before its claim runs out (the detach and delete calls take time).
+CLAIM_MARGIN = 60.0
 
 
 def _needs(backend: AWSBackend, target: Target, index: int) -> bool:
@@ -503,6 +553,19 @@ def _check_drift(backend: AWSBackend, target: Target) -> None:
         raise aws_error(f"Error reading the session deny policy of {target.name}", exc) from exc
     drifted = [where for where in want if found.get(where) != want[where]]
     if not drifted:
+        return
+    try:
+        with iam_for(backend, target) as iam:
+            gone = deny_policies.identity_gone(iam, target)
+    except AWS_ERRORS as exc:
+        raise aws_error(f"Error reading the session deny policy of {target.name}", exc) from exc
+    if gone:
+        # Deleted since its sessions were revoked: they can no longer act, nothing to write
+        # (the entries leave at their end, as any other).
+        log.debug(
+            "session deny policy of %s %s not checked: the %s is gone",
+            target.kind, target.name, target.kind,
+        )  # fmt: skip
         return
     for where in drifted:
         shown = name if where == "" else where

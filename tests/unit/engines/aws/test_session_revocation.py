@@ -161,6 +161,39 @@ def test_a_console_sign_in_keeps_the_deny_until_its_console_session_could_end(
     assert denied(world) == []
 
 
+def test_a_console_lease_that_simply_expires_writes_no_deny(world: World) -> None:
+    """A console lease reaching its end (its TTL, the credentials' life) writes nothing, like
+    any other lease; one revoked a little earlier than that is denied until its console
+    session could end."""
+    make_role(world)
+    world.backend.federation = SignIn()
+    secrets: list[Secret] = []
+    for name in ("lapse", "early"):
+        request = Request(
+            operation=U, path="console/r", data={"ttl": "1h"}, display_name="root",
+            lease_id=f"aws/console/r/{name}",
+        )  # fmt: skip
+        response = world.backend.handle_request(request)
+        assert response is not None
+        assert response.secret is not None
+        secrets.append(response.secret)
+    lapse, early = secrets
+    assert lapse.ttl <= 3600
+    world.clock.advance(lapse.ttl - session_revocation.END_SLACK - 1)
+    revoke(world, early, "aws/console/r/early")  # revoked before its end: denied
+    block = early.internal_data[session_revocation.FIELD]
+    assert isinstance(block, dict)
+    assert denied(world) == [block["userid"]]
+    [entry] = session_deny.entries(world.backend, session_deny.target_keys(world.backend)[0])
+    assert entry.ends_at == block["console_until"]
+
+    world.clock.advance(session_revocation.END_SLACK + 1)  # the lease manager expires it
+    world.proxy.clear()
+    revoke(world, lapse, "aws/console/r/lapse")
+    assert world.actions() == []
+    assert len(session_deny.entries(world.backend, entry.target.key)) == 1
+
+
 def test_a_federated_console_sign_in_keeps_its_deny_as_long(world: World) -> None:
     """The same for a federation token's console session, denied on the broker's user."""
     world.ok(
@@ -224,6 +257,44 @@ def test_a_revocation_in_flight_on_a_live_process_is_left_alone(world: World) ->
     session_revocation.revoke(world.backend, secret.internal_data)  # the lease not yet deleted
     world.backend.periodic()  # the same process, young: may still be running
     assert len(denied(world)) == 1
+
+
+@pytest.mark.parametrize("count", [5, 150])
+def test_a_deleted_role_fails_no_check_and_its_entries_leave_at_their_end(
+    world: World, caplog: pytest.LogCaptureFixture, count: int
+) -> None:
+    """A role deleted after its sessions were revoked (its inline policy, and with 150
+    sessions an overflow policy, gone with it): the drift check finds nothing to rewrite, with
+    no warning each run; its entries and its managed policy leave when the sessions end."""
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, count)
+    session_revocation.sync(world.backend, target)
+    iam = world.iam()
+    for name in iam.list_role_policies(RoleName="target")["PolicyNames"]:
+        iam.delete_role_policy(RoleName="target", PolicyName=name)
+    for attached in iam.list_attached_role_policies(RoleName="target")["AttachedPolicies"]:
+        iam.detach_role_policy(RoleName="target", PolicyArn=attached["PolicyArn"])
+    iam.delete_role(RoleName="target")
+    counts = Counts()
+    world.backend.telemetry = counts
+    world.proxy.clear()
+
+    with caplog.at_level("WARNING", logger="awsbroker.engines.aws.session_revocation"):
+        world.backend.periodic()
+        world.clock.advance(3600 + 1)
+        world.backend.periodic()
+
+    warned = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("awsbroker") and r.levelname == "WARNING"
+    ]
+    assert warned == []
+    assert counts.counted == []
+    assert not {"PutRolePolicy", "AttachRolePolicy", "CreatePolicyVersion"} & set(world.actions())
+    assert session_deny.target_keys(world.backend) == []
+    assert broker_policies(world) == []
 
 
 class Counts:
@@ -417,7 +488,11 @@ def test_past_every_managed_policy_every_older_session_is_cut_and_their_leases_r
     assert cut is not None
     assert cut.done
     assert cut.before == math.ceil(at)
-    assert cut.ends_at == math.ceil(at) + session_revocation.ROLE_SESSION_MAX
+    # Until the longest session it covers could end: a role session, and a console session
+    # signed in with it up to 15 minutes after its issue.
+    assert cut.ends_at == (
+        math.ceil(at) + session_revocation.ROLE_SESSION_MAX + session_revocation.SIGNIN_URL_LIFE
+    )
     # The older lease's revocation wrote no deny of its own: one write, the cut's.
     assert world.actions().count("PutRolePolicy") == 1
 
@@ -429,8 +504,12 @@ def test_past_every_managed_policy_every_older_session_is_cut_and_their_leases_r
     later_id += str(later.internal_data["username"])
     assert inline(world) == cut_document(at, later_id)
 
-    # Once every session the cut covers would have ended, the cut is gone.
+    # A console session may outlast the longest role session by the sign-in link's life.
     world.clock.advance(session_revocation.ROLE_SESSION_MAX)
+    world.backend.periodic()
+    assert inline(world) == cut_document(at)
+    # Once every session the cut covers would have ended, the cut is gone.
+    world.clock.advance(session_revocation.SIGNIN_URL_LIFE)
     world.backend.periodic()
     assert denied(world) == []
     assert session_deny.cut_keys(world.backend) == []
@@ -930,7 +1009,7 @@ def test_a_managed_policy_creation_in_flight_on_a_live_process_is_left_alone(
     target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
     name = f"{name_of(world)}-{target.key}-1"
     intent = session_deny.ManagedIntent(target, 1, name, world.system.boot_id, world.clock.now())
-    session_deny.put_intent(world.backend, intent)
+    session_deny.put_intent(world.backend, intent, world.system.node_alive)
     world.iam().create_policy(
         PolicyName=name, Path="/awsbroker-revoked/", PolicyDocument=session_revocation.document([])
     )
@@ -940,6 +1019,144 @@ def test_a_managed_policy_creation_in_flight_on_a_live_process_is_left_alone(
     world.backend.periodic()
     assert broker_policies(world) == []
     assert session_deny.intents(world.backend) == []
+
+
+def orphan_no_longer_needed(world: World, monkeypatch: pytest.MonkeyPatch) -> session_deny.Target:
+    """A managed policy a dead writer created and never recorded, whose sessions have ended:
+    the periodic check is about to remove it."""
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    store_sessions(world, 150)
+    crash_between_create_policy_and_its_record(world, monkeypatch, target)
+    world.clock.advance(3600 + 1)
+    for entry in session_deny.entries(world.backend, target.key):
+        session_deny.delete(world.backend, entry)
+    return target
+
+
+def other_node_revokes(
+    world: World, monkeypatch: pytest.MonkeyPatch, target: session_deny.Target
+) -> BrokerError | None:
+    """Another node (its own process-local lock) revokes 150 sessions of the same role: they
+    spill into the same managed policy. As a revocation does, a failed write takes its
+    entries back (the revocation fails, and the lease manager retries it)."""
+    store_sessions(world, 150, start=1000)
+    with monkeypatch.context() as patched:
+        patched.setattr(session_revocation, "_lock_for", lambda *_: threading.Lock())
+        try:
+            session_revocation.sync(world.backend, target)
+        except BrokerError as exc:
+            for entry in session_deny.entries(world.backend, target.key):
+                session_deny.delete(world.backend, entry)
+            return exc
+    return None
+
+
+def test_a_write_during_the_removal_of_a_claimed_policy_fails_and_is_retried(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The periodic check claimed an unrecorded policy no longer needed; another node's
+    revocation spilling into it meanwhile does not adopt it (it would record a policy about to
+    be deleted): it fails, and its retry creates the policy again."""
+    target = orphan_no_longer_needed(world, monkeypatch)
+    real_remove = deny_policies.remove_unrecorded
+    refused: list[BrokerError | None] = []
+
+    def remove_while_another_node_revokes(*args: Any) -> str:
+        refused.append(other_node_revokes(world, monkeypatch, target))
+        return real_remove(*args)
+
+    monkeypatch.setattr(deny_policies, "remove_unrecorded", remove_while_another_node_revokes)
+    session_revocation._finish_intents(world.backend, world.clock.now())
+
+    [error] = refused
+    assert isinstance(error, UpstreamError)
+    assert "is being removed by another process's periodic check" in str(error)
+    assert broker_policies(world) == []
+    assert session_deny.managed_arns(world.backend, target) == {}
+    assert session_deny.intents(world.backend) == []
+
+    # The lease manager retries the revocation: the policy is created again, recorded there.
+    assert other_node_revokes(world, monkeypatch, target) is None
+    [arn] = broker_policies(world)
+    assert session_deny.managed_arns(world.backend, target) == {1: arn}
+    assert len(denied(world)) + len(managed_denied(world)[arn]) == 150
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_policy_a_write_took_over_once_the_claim_ran_out_is_kept_and_rewritten(
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    when: str,
+) -> None:
+    """A removal slower than its claim: a write stores its intent over it and adopts the
+    policy. Checked again before the detach and before the delete, the policy is kept, and the
+    identity marked for the next check, which attaches it again if it was detached. The write
+    comes `when` the removal detaches it (after the first check, before the second)."""
+    target = orphan_no_longer_needed(world, monkeypatch)
+    real = deny_policies._detach
+
+    def slow_detach(*args: Any) -> None:
+        if when == "after":
+            real(*args)
+        world.clock.advance(session_deny.CLAIM_LIFE)  # the claim runs out
+        assert other_node_revokes(world, monkeypatch, target) is None
+        if when == "before":
+            real(*args)  # detaches what the write has just attached
+
+    monkeypatch.setattr(deny_policies, "_detach", slow_detach)
+    with caplog.at_level("WARNING", logger="awsbroker.engines.aws.session_revocation"):
+        session_revocation._finish_intents(world.backend, world.clock.now())
+
+    [arn] = broker_policies(world)
+    assert session_deny.managed_arns(world.backend, target) == {1: arn}
+    assert target.key in session_deny.dirty(world.backend)
+    assert "kept: a write took it over while it was being removed" in caplog.text
+    assert "removed managed session deny policy" not in caplog.text
+    world.backend.periodic()
+    assert len(denied(world)) + len(managed_denied(world)[arn]) == 150
+    assert session_deny.dirty(world.backend) == {}
+
+
+def test_a_failed_removal_gives_its_claim_back(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A removal AWS refused leaves the intent unclaimed: a write needing the policy adopts
+    it at once rather than failing until the claim runs out."""
+    target = orphan_no_longer_needed(world, monkeypatch)
+
+    def refused(*args: Any) -> None:
+        raise UpstreamError("throttled")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(deny_policies, "_detach", refused)
+        session_revocation._finish_intents(world.backend, world.clock.now())
+    [(intent, _)] = session_deny.intents(world.backend)
+    assert intent.boot == world.system.boot_id
+    assert not intent.claimed
+
+    assert other_node_revokes(world, monkeypatch, target) is None
+    [arn] = broker_policies(world)
+    assert session_deny.managed_arns(world.backend, target) == {1: arn}
+    assert len(denied(world)) + len(managed_denied(world)[arn]) == 150
+
+
+def test_an_intent_whose_policy_was_never_created_is_cleared_without_saying_removed(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A writer that stopped before CreatePolicy: nothing on AWS; its intent is cleared and
+    the log does not claim a removal."""
+    make_role(world)
+    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    name = f"{name_of(world)}-{target.key}-1"
+    intent = session_deny.ManagedIntent(target, 1, name, "boot-gone", world.clock.now())
+    assert session_deny.put_intent(world.backend, intent, world.system.node_alive)
+    with caplog.at_level("INFO", logger="awsbroker.engines.aws.session_revocation"):
+        world.backend.periodic()
+    assert session_deny.intents(world.backend) == []
+    assert "removed managed session deny policy" not in caplog.text
+    assert "was never created" in caplog.text
 
 
 def test_a_managed_deny_policy_detached_by_hand_is_reattached_counted_and_logged(

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from awsbroker.engines.aws.backend import AWSBackend
 
 PREFIX = "session-deny/t/"
@@ -171,6 +173,9 @@ class ManagedIntent:
     name: str
     boot: str
     created_at: float
+    # Taken over by a periodic check to remove the policy (`claim_intent`): for CLAIM_LIFE
+    # from `created_at`, while `boot` runs, no write stores another intent over it.
+    claimed: bool = False
 
     @property
     def key(self) -> str:
@@ -190,11 +195,33 @@ class ManagedIntent:
 _INTENT_FIELDS = frozenset(f.name for f in fields(ManagedIntent)) - {"target"}
 
 
-def put_intent(backend: AWSBackend, intent: ManagedIntent) -> bytes:
-    """Store `intent` (replacing one left for the same policy); returns what was stored."""
+# How long a claim (`claim_intent`) holds off writes of the same policy while its claimer runs;
+# the claimer removes the policy only within it.
+CLAIM_LIFE = 5 * 60
+
+
+def put_intent(
+    backend: AWSBackend, intent: ManagedIntent, alive: Callable[[str], bool]
+) -> bytes | None:
+    """Store `intent` (replacing one left for the same policy, by compare-and-set); returns
+    what was stored, or None when a live process (`alive(boot)`) claimed the policy less than
+    CLAIM_LIFE ago: it may be removing it, and a write adopting it now would record a policy
+    about to be deleted."""
     blob = intent.to_record()
-    backend.storage.put(intent.key, blob)
-    return blob
+    while True:
+        stored = backend.storage.get(intent.key)
+        if stored is not None:
+            old = ManagedIntent.from_record(stored)
+            young = intent.created_at - old.created_at < CLAIM_LIFE
+            if old.claimed and young and alive(old.boot):
+                return None
+        if backend.storage.compare_and_set(intent.key, stored, blob):
+            return blob
+
+
+def intent_is(backend: AWSBackend, intent: ManagedIntent, blob: bytes) -> bool:
+    """Whether the stored intent for `intent`'s policy is still exactly `blob`."""
+    return backend.storage.get(intent.key) == blob
 
 
 def intents(backend: AWSBackend) -> list[tuple[ManagedIntent, bytes]]:
@@ -215,8 +242,15 @@ def claim_intent(
 ) -> bytes | None:
     """Take over a stopped writer's intent (compare-and-set: None when it changed meanwhile,
     another process's now): the periodic check that finishes it is its writer from then on."""
-    claimed = replace(intent, boot=boot, created_at=now).to_record()
+    claimed = replace(intent, boot=boot, created_at=now, claimed=True).to_record()
     return claimed if backend.storage.compare_and_set(intent.key, blob, claimed) else None
+
+
+def release_claim(backend: AWSBackend, intent: ManagedIntent, claimed: bytes) -> bool:
+    """Give back a claim whose removal failed (if still `claimed`): writes may store their
+    intent over it again, rather than fail until the claim runs out."""
+    released = replace(ManagedIntent.from_record(claimed), claimed=False).to_record()
+    return backend.storage.compare_and_set(intent.key, claimed, released)
 
 
 def clear_intent(backend: AWSBackend, intent: ManagedIntent, blob: bytes) -> bool:
