@@ -17,10 +17,11 @@ import json
 import os
 import signal
 import threading
+from collections.abc import Callable
 
 import pytest
 from tests.support.reliability import MOUNT, AWSWorld, Broker, wait_for
-from tests.support.server import ServerFactory
+from tests.support.server import ServerFactory, ServerProcess
 
 pytestmark = pytest.mark.reliability
 
@@ -33,6 +34,29 @@ TRUST = {
 def deny_policies(aws: AWSWorld) -> list[str]:
     names = aws.iam.list_role_policies(RoleName="target")["PolicyNames"]
     return [n for n in names if n.startswith("awsbroker-revoked-")]
+
+
+def kill_while_held(
+    server: ServerProcess,
+    aws: AWSWorld,
+    action: str,
+    revoke: Callable[[], None],
+    *,
+    landed: Callable[[], list[str]],
+    wait: float = 30,
+) -> None:
+    """Run `revoke` in a thread until AWS `action` is held at the proxy, SIGKILL the server
+    there, then let the held call through and wait until `landed` shows it reached moto."""
+    arrived = aws.recorder.hold(action)
+    revoking = threading.Thread(target=revoke, daemon=True)
+    revoking.start()
+    assert arrived.wait(timeout=wait), f"the revocation never reached {action}"
+    assert server.proc is not None
+    os.kill(server.proc.pid, signal.SIGKILL)
+    assert server.stop() == -signal.SIGKILL
+    aws.recorder.release(action)
+    wait_for(lambda: bool(landed()), timeout=30, what=f"the held {action}")
+    revoking.join(timeout=30)
 
 
 def test_sigkill_between_the_deny_and_the_lease_leaves_no_orphan_and_no_unrevoked_lease(
@@ -53,7 +77,6 @@ def test_sigkill_between_the_deny_and_the_lease_leaves_no_orphan_and_no_unrevoke
     )
     lease_id = broker.ok("POST", f"{MOUNT}/sts/r")["lease_id"]
 
-    arrived = aws.recorder.hold("PutRolePolicy")
     answered: list[int] = []
 
     def revoke() -> None:
@@ -63,15 +86,8 @@ def test_sigkill_between_the_deny_and_the_lease_leaves_no_orphan_and_no_unrevoke
             return
         answered.append(response.status_code)
 
-    revoking = threading.Thread(target=revoke, daemon=True)
-    revoking.start()
-    assert arrived.wait(timeout=30), "the revocation never reached PutRolePolicy"
-    assert server.proc is not None
-    os.kill(server.proc.pid, signal.SIGKILL)
-    assert server.stop() == -signal.SIGKILL
-    aws.recorder.release("PutRolePolicy")  # the call lands after its caller died
-    wait_for(lambda: bool(deny_policies(aws)), timeout=30, what="the held PutRolePolicy")
-    revoking.join(timeout=30)
+    # The call lands after its caller died.
+    kill_while_held(server, aws, "PutRolePolicy", revoke, landed=lambda: deny_policies(aws))
     assert answered != [204], "the revocation was reported done"
 
     server.start()
@@ -113,7 +129,6 @@ def test_sigkill_between_create_policy_and_its_record_leaves_a_policy_the_restar
         },
     )
     leases = [broker.ok("POST", f"{MOUNT}/sts/fed")["lease_id"] for _ in range(80)]
-    arrived = aws.recorder.hold("CreatePolicy")
     reached: list[str] = []
 
     def revoke_until_held() -> None:
@@ -126,15 +141,15 @@ def test_sigkill_between_create_policy_and_its_record_leaves_a_policy_the_restar
             if response.status_code != 204:
                 return
 
-    revoking = threading.Thread(target=revoke_until_held, daemon=True)
-    revoking.start()
-    assert arrived.wait(timeout=120), "the revocations never overflowed into a managed policy"
-    assert server.proc is not None
-    os.kill(server.proc.pid, signal.SIGKILL)
-    assert server.stop() == -signal.SIGKILL
-    aws.recorder.release("CreatePolicy")  # the policy is created after its creator died
-    wait_for(lambda: bool(broker_policies(aws)), timeout=30, what="the held CreatePolicy")
-    revoking.join(timeout=30)
+    # The policy is created after its creator died.
+    kill_while_held(
+        server,
+        aws,
+        "CreatePolicy",
+        revoke_until_held,
+        landed=lambda: broker_policies(aws),
+        wait=120,
+    )
     (orphan,) = broker_policies(aws)
     user = aws.iam.get_user()["User"]["UserName"]
     attached = aws.iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]

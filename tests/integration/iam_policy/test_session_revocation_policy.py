@@ -37,6 +37,7 @@ from tests.integration.iam_policy.world import (
     StepFailed,
     World,
     build,
+    issue_and_revoke,
 )
 from tests.support import iam_policies as policies
 from tests.support.aws_proxy import AWSProxy, Call
@@ -46,34 +47,16 @@ DENY_PREFIX = "awsbroker-revoked-"
 
 
 def revoke_assumed_role(world: World) -> None:
-    world.ok(
-        "POST",
-        "aws/roles/deploy",
-        json={
-            "credential_type": "assumed_role",
-            "role_arns": [world.target_role_arn],
-            "session_revocation": True,
-        },
-    )
-    lease = world.ok("GET", "aws/creds/deploy")["lease_id"]
-    world.ok("PUT", "sys/leases/revoke", json={"lease_id": lease})
+    fields = {"credential_type": "assumed_role", "role_arns": [world.target_role_arn]}
+    issue_and_revoke(world, "deploy", {**fields, "session_revocation": True})
     names = world.admin.list_role_policies(RoleName="deploy")["PolicyNames"]
     if not [n for n in names if n.startswith(DENY_PREFIX)]:
         raise StepFailed(f"no deny on the role: {names}")
 
 
 def revoke_federation_token(world: World) -> None:
-    world.ok(
-        "POST",
-        "aws/roles/fed",
-        json={
-            "credential_type": "federation_token",
-            "policy_document": READ_ONLY,
-            "session_revocation": True,
-        },
-    )
-    lease = world.ok("GET", "aws/creds/fed")["lease_id"]
-    world.ok("PUT", "sys/leases/revoke", json={"lease_id": lease})
+    fields = {"credential_type": "federation_token", "policy_document": READ_ONLY}
+    issue_and_revoke(world, "fed", {**fields, "session_revocation": True})
     names = world.admin.list_user_policies(UserName=BROKER_USER)["PolicyNames"]
     if not [n for n in names if n.startswith(DENY_PREFIX)]:
         raise StepFailed(f"no deny on the broker's user: {names}")

@@ -204,24 +204,20 @@ def iam_user(world: World) -> None:
         raise StepFailed(f"revocation left IAM user {user}")
 
 
-def federation_token(world: World) -> None:
-    world.ok(
-        "POST",
-        "aws/roles/fed",
-        json={
-            "credential_type": "federation_token",
-            "policy_document": READ_ONLY,
-            "iam_groups": [GROUP],
-        },
-    )
-    lease = world.ok("GET", "aws/creds/fed")["lease_id"]
+def issue_and_revoke(world: World, role: str, fields: dict[str, object]) -> None:
+    """Write role `role` with `fields`, take a credential of it and revoke its lease."""
+    world.ok("POST", f"aws/roles/{role}", json=fields)
+    lease = world.ok("GET", f"aws/creds/{role}")["lease_id"]
     world.ok("PUT", "sys/leases/revoke", json={"lease_id": lease})
+
+
+def federation_token(world: World) -> None:
+    fields = {"credential_type": "federation_token", "policy_document": READ_ONLY}
+    issue_and_revoke(world, "fed", {**fields, "iam_groups": [GROUP]})
 
 
 def session_token(world: World) -> None:
-    world.ok("POST", "aws/roles/session", json={"credential_type": "session_token"})
-    lease = world.ok("GET", "aws/creds/session")["lease_id"]
-    world.ok("PUT", "sys/leases/revoke", json={"lease_id": lease})
+    issue_and_revoke(world, "session", {"credential_type": "session_token"})
 
 
 def assumed_role(world: World) -> None:

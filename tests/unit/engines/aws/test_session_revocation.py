@@ -132,25 +132,32 @@ class SignIn:
         return "token"
 
 
+def sign_in(world: World, role: str, ttl: str, lease_id: str) -> tuple[Secret, dict[str, Any]]:
+    """A console link for `role`, through the federation stand-in: its lease's secret and the
+    session-revocation block kept with it."""
+    world.backend.federation = SignIn()
+    request = Request(
+        operation=U, path=f"console/{role}", data={"ttl": ttl}, display_name="root",
+        lease_id=lease_id,
+    )  # fmt: skip
+    response = world.backend.handle_request(request)
+    assert response is not None
+    assert response.secret is not None
+    block = response.secret.internal_data[session_revocation.FIELD]
+    assert isinstance(block, dict)
+    return response.secret, block
+
+
 def test_a_console_sign_in_keeps_the_deny_until_its_console_session_could_end(
     world: World,
 ) -> None:
     """`console/:role` sets `console_until`: AWS accepts the URL for 15 minutes, and the
     console session lasts its SessionDuration from sign-in, past the credentials' expiry."""
     make_role(world)
-    world.backend.federation = SignIn()
-    request = Request(
-        operation=U, path="console/r", data={"ttl": "1h"}, display_name="root",
-        lease_id="aws/console/r/one",
-    )  # fmt: skip
     issued = world.clock.now()
-    response = world.backend.handle_request(request)
-    assert response is not None
-    assert response.secret is not None
-    block = response.secret.internal_data[session_revocation.FIELD]
-    assert isinstance(block, dict)
+    secret, block = sign_in(world, "r", "1h", "aws/console/r/one")
     assert block["console_until"] == issued + 900 + 3600
-    revoke(world, response.secret, "aws/console/r/one")
+    revoke(world, secret, "aws/console/r/one")
     assert denied(world) == [block["userid"]]
 
     world.clock.advance(3600 + 1)  # the credentials have expired; the console may not have
@@ -166,23 +173,11 @@ def test_a_console_lease_that_simply_expires_writes_no_deny(world: World) -> Non
     any other lease; one revoked a little earlier than that is denied until its console
     session could end."""
     make_role(world)
-    world.backend.federation = SignIn()
-    secrets: list[Secret] = []
-    for name in ("lapse", "early"):
-        request = Request(
-            operation=U, path="console/r", data={"ttl": "1h"}, display_name="root",
-            lease_id=f"aws/console/r/{name}",
-        )  # fmt: skip
-        response = world.backend.handle_request(request)
-        assert response is not None
-        assert response.secret is not None
-        secrets.append(response.secret)
-    lapse, early = secrets
+    lapse, _ = sign_in(world, "r", "1h", "aws/console/r/lapse")
+    early, block = sign_in(world, "r", "1h", "aws/console/r/early")
     assert lapse.ttl <= 3600
     world.clock.advance(lapse.ttl - session_revocation.END_SLACK - 1)
     revoke(world, early, "aws/console/r/early")  # revoked before its end: denied
-    block = early.internal_data[session_revocation.FIELD]
-    assert isinstance(block, dict)
     assert denied(world) == [block["userid"]]
     [entry] = session_deny.entries(world.backend, session_deny.target_keys(world.backend)[0])
     assert entry.ends_at == block["console_until"]
@@ -201,17 +196,8 @@ def test_a_federated_console_sign_in_keeps_its_deny_as_long(world: World) -> Non
         policy_document=json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
     )  # fmt: skip
-    world.backend.federation = SignIn()
-    request = Request(
-        operation=U, path="console/fed", data={"ttl": "2h"}, display_name="root",
-        lease_id="aws/console/fed/one",
-    )  # fmt: skip
     issued = world.clock.now()
-    response = world.backend.handle_request(request)
-    assert response is not None
-    assert response.secret is not None
-    block = response.secret.internal_data[session_revocation.FIELD]
-    assert isinstance(block, dict)
+    _, block = sign_in(world, "fed", "2h", "aws/console/fed/one")
     assert block["kind"] == session_deny.USER
     assert block["console_until"] == issued + 900 + 7200
     assert session_revocation.session_end(block) == issued + 900 + 7200
