@@ -30,6 +30,10 @@ from awsbroker.sdk.telemetry import SESSION_DENY_REWRITES
 U = Operation.UPDATE
 
 
+# The target role of make_role(), as session_deny names it.
+TARGET = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+
+
 @pytest.fixture
 def world(moto: MotoServer, proxy: AWSProxy) -> Iterator[World]:
     w = fresh_world(moto, proxy)
@@ -253,7 +257,7 @@ def test_a_deleted_role_fails_no_check_and_its_entries_leave_at_their_end(
     sessions an overflow policy, gone with it): the drift check finds nothing to rewrite, with
     no warning each run; its entries and its managed policy leave when the sessions end."""
     make_role(world)
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    target = TARGET
     store_sessions(world, count)
     session_revocation.sync(world.backend, target)
     iam = world.iam()
@@ -384,7 +388,7 @@ def test_sessions_beyond_the_inline_limit_go_to_broker_owned_managed_policies(
     world: World,
 ) -> None:
     make_role(world)
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    target = TARGET
     store_sessions(world, 150)
     session_revocation.sync(world.backend, target)
 
@@ -560,7 +564,7 @@ def test_a_managed_deny_policy_changed_by_hand_is_rewritten_counted_and_logged(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     make_role(world)
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    target = TARGET
     store_sessions(world, 150)
     session_revocation.sync(world.backend, target)
     (arn, overflow), *_ = managed_denied(world).items()
@@ -650,7 +654,7 @@ def test_leases_issued_while_a_cut_is_written_are_revoked_only_when_they_can_be_
     role_id = make_role(world)
     arn = world.iam().get_role(RoleName="target")["Role"]["Arn"]
     world.ok(U, "roles/p", credential_type="assumed_role", role_arns=[arn])
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    target = TARGET
     issue(world, "aws/sts/r/before")
     world.clock.advance(60)
     _, cut = session_deny.put_cut(
@@ -688,7 +692,7 @@ def test_a_lease_the_cut_fails_to_revoke_is_retried_by_the_periodic_check(world:
         raise BrokerError("the lease store is busy")
 
     world.system.revoker = failing
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    target = TARGET
     world.clock.advance(1)
     cut, revoked, problem = session_revocation.cut_older_sessions(world.backend, target)
 
@@ -735,7 +739,7 @@ def test_a_lease_revoked_while_another_node_writes_a_cut_is_denied_on_its_own(
     role_id = make_role(world)
     secret = issue(world, "aws/sts/r/x")
     world.clock.advance(60)
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    target = TARGET
     _, pending = session_deny.put_cut(
         world.backend,
         session_deny.Cut(
@@ -780,7 +784,7 @@ def test_a_cut_that_reached_aws_though_its_write_failed_is_taken_off_aws(
     make_role(world)
     issue(world, "aws/sts/r/live")
     world.clock.advance(60)
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    target = TARGET
     with writes_applied_then_lost(monkeypatch), pytest.raises(UpstreamError):
         session_revocation.cut_older_sessions(world.backend, target)
     assert world.system.lease_exists("aws/sts/r/live")
@@ -872,7 +876,7 @@ def test_entries_stored_by_an_earlier_or_a_later_version_are_read_marked_and_rem
     """A record an earlier version wrote (before `issued_at`) is marked and removed like any
     (the compare-and-set is on the bytes as stored, not as this version would write them), and
     one with a field a later version added is read, that field left out."""
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    target = TARGET
     entry = session_deny.DenyEntry(
         target, "AROAEXAMPLE:old", "aws/sts/r/old", ends_at=world.clock.now() + 3600,
         created_at=world.clock.now(), boot="boot-gone",
@@ -900,10 +904,12 @@ def broker_policies(world: World) -> list[str]:
 
 
 def crash_between_create_policy_and_its_record(
-    world: World, monkeypatch: pytest.MonkeyPatch, target: session_deny.Target
-) -> None:
-    """A sync that overflows into a managed policy, stopped after CreatePolicy and before its
-    ARN is recorded; then the process restarts."""
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> session_deny.Target:
+    """150 sessions of make_role()'s role synced, overflowing into a managed policy, stopped
+    after CreatePolicy and before its ARN is recorded; then the process restarts."""
+    target = TARGET
+    store_sessions(world, 150)
 
     def crash(*args: Any) -> None:
         raise Crash
@@ -915,15 +921,14 @@ def crash_between_create_policy_and_its_record(
     world.restart()
     assert len(broker_policies(world)) == 1  # created on AWS, recorded nowhere
     assert managed_denied(world) == {}  # and not attached: its sessions are not denied
+    return target
 
 
 def test_a_managed_policy_created_but_not_recorded_is_adopted_by_the_periodic_check(
     world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     make_role(world)
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
-    store_sessions(world, 150)
-    crash_between_create_policy_and_its_record(world, monkeypatch, target)
+    target = crash_between_create_policy_and_its_record(world, monkeypatch)
     counts = Counts()
     world.backend.telemetry = counts
 
@@ -955,9 +960,7 @@ def test_a_managed_policy_created_but_not_recorded_is_adopted_by_the_next_revoca
 ) -> None:
     """CreatePolicy answers EntityAlreadyExists for the deterministic name: ours, adopted."""
     make_role(world)
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
-    store_sessions(world, 150)
-    crash_between_create_policy_and_its_record(world, monkeypatch, target)
+    target = crash_between_create_policy_and_its_record(world, monkeypatch)
     (orphan,) = broker_policies(world)
     store_sessions(world, 1, start=150)
     world.proxy.clear()
@@ -974,9 +977,7 @@ def test_a_managed_policy_created_but_not_recorded_and_no_longer_needed_is_remov
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_role(world)
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
-    store_sessions(world, 150)
-    crash_between_create_policy_and_its_record(world, monkeypatch, target)
+    crash_between_create_policy_and_its_record(world, monkeypatch)
 
     world.clock.advance(3600 + 1)  # every session ended before any check ran
     world.backend.periodic()
@@ -992,7 +993,7 @@ def test_a_managed_policy_creation_in_flight_on_a_live_process_is_left_alone(
     """An intent younger than five minutes whose writer is alive may be a CreatePolicy in
     flight: the periodic check does not remove that policy under it."""
     make_role(world)
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    target = TARGET
     name = f"{name_of(world)}-{target.key}-1"
     intent = session_deny.ManagedIntent(target, 1, name, world.system.boot_id, world.clock.now())
     session_deny.put_intent(world.backend, intent, world.system.node_alive)
@@ -1011,9 +1012,7 @@ def orphan_no_longer_needed(world: World, monkeypatch: pytest.MonkeyPatch) -> se
     """A managed policy a dead writer created and never recorded, whose sessions have ended:
     the periodic check is about to remove it."""
     make_role(world)
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
-    store_sessions(world, 150)
-    crash_between_create_policy_and_its_record(world, monkeypatch, target)
+    target = crash_between_create_policy_and_its_record(world, monkeypatch)
     world.clock.advance(3600 + 1)
     for entry in session_deny.entries(world.backend, target.key):
         session_deny.delete(world.backend, entry)
@@ -1134,7 +1133,7 @@ def test_an_intent_whose_policy_was_never_created_is_cleared_without_saying_remo
     """A writer that stopped before CreatePolicy: nothing on AWS; its intent is cleared and
     the log does not claim a removal."""
     make_role(world)
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    target = TARGET
     name = f"{name_of(world)}-{target.key}-1"
     intent = session_deny.ManagedIntent(target, 1, name, "boot-gone", world.clock.now())
     assert session_deny.put_intent(world.backend, intent, world.system.node_alive)
@@ -1149,7 +1148,7 @@ def test_a_managed_deny_policy_detached_by_hand_is_reattached_counted_and_logged
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     make_role(world)
-    target = session_deny.Target(session_deny.ROLE, "target", account="123456789012")
+    target = TARGET
     store_sessions(world, 150)
     session_revocation.sync(world.backend, target)
     ((arn, overflow),) = managed_denied(world).items()
