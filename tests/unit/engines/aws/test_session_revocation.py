@@ -560,18 +560,25 @@ def test_a_cut_whose_deny_aws_refuses_leaves_nothing(world: World) -> None:
     assert world.system.lease_exists("aws/sts/r/kept")
 
 
-def test_a_managed_deny_policy_changed_by_hand_is_rewritten_counted_and_logged(
-    world: World, caplog: pytest.LogCaptureFixture
-) -> None:
+def overflowed(world: World) -> tuple[str, list[str], Counts]:
+    """150 sessions of make_role()'s role synced, overflowing into a managed policy, and one
+    periodic check that finds nothing to rewrite: the policy's ARN, its sessions and the
+    metrics the next checks count into."""
     make_role(world)
-    target = TARGET
     store_sessions(world, 150)
-    session_revocation.sync(world.backend, target)
+    session_revocation.sync(world.backend, TARGET)
     (arn, overflow), *_ = managed_denied(world).items()
     counts = Counts()
     world.backend.telemetry = counts
     world.backend.periodic()  # as it should be: read back, not written
     assert counts.counted == []
+    return arn, overflow, counts
+
+
+def test_a_managed_deny_policy_changed_by_hand_is_rewritten_counted_and_logged(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    arn, overflow, counts = overflowed(world)
 
     other = session_revocation.document(["AROAOTHER:someone-else"])
     iam = world.iam()
@@ -1147,15 +1154,8 @@ def test_an_intent_whose_policy_was_never_created_is_cleared_without_saying_remo
 def test_a_managed_deny_policy_detached_by_hand_is_reattached_counted_and_logged(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    make_role(world)
-    target = TARGET
-    store_sessions(world, 150)
-    session_revocation.sync(world.backend, target)
-    ((arn, overflow),) = managed_denied(world).items()
-    counts = Counts()
-    world.backend.telemetry = counts
-    world.backend.periodic()  # as it should be: read back, not written
-    assert counts.counted == []
+    arn, overflow, counts = overflowed(world)
+    assert list(managed_denied(world)) == [arn]
 
     world.iam().detach_role_policy(RoleName="target", PolicyArn=arn)
     with caplog.at_level("WARNING", logger="awsbroker.engines.aws.session_revocation"):
