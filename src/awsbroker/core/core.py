@@ -449,6 +449,14 @@ class Core:
         route = self.router.match(mount_path)
         return route.backend if route is not None and route.mount_path == mount_path else None
 
+    def beat(self) -> None:
+        """This node's heartbeat, if one is due, and nothing else. The server beats from a
+        thread of its own (server/ticker.py), so a long tick (a periodic job waiting on slow AWS
+        calls) never lets this live node pass for dead, which would have its write-ahead entries
+        rolled back and its claims taken over while its requests still run."""
+        if not self.sealed:
+            self.nodes.heartbeat()
+
     def tick(self, periodic_every: float = 15.0, *, wait: bool = True) -> int:
         """Background work: revoke due leases, and run each mount's periodic job about once a
         `periodic_every` seconds. The server calls it from a thread; tests call it directly."""

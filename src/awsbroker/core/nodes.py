@@ -1,8 +1,9 @@
 """Which awsbroker processes (nodes) are alive, by heartbeat, and what each says about itself.
 
 Each process has a random boot ID and, while unsealed, writes `sys/nodes/<boot id>` every
-`dead_after / 6` seconds (5 s by default): the time, and what `sys/ha-status` shows of it (its
-host name, addresses and version) with the newest storage format it understands (upgrade.py).
+`dead_after / 6` seconds (5 s by default; the server from a thread that does nothing else):
+the time, and what `sys/ha-status` shows of it (its host name, addresses and version) with
+the newest storage format it understands (upgrade.py).
 A boot whose heartbeat is older than `dead_after` (30 s by default), or missing, is dead: for
 example, a write-ahead entry it left can be rolled back at once, since none of its requests is
 running; and it leaves `sys/ha-status`.

@@ -1,4 +1,7 @@
-"""The background thread that drives the core's time-based work (lease expiry, rollbacks)."""
+"""The background threads: one drives the core's time-based work (lease expiry, rollbacks,
+the mounts' periodic jobs), one writes this node's heartbeat. Apart, because a tick can take
+longer than `node_dead_after` (a periodic job waiting on slow AWS calls), and a heartbeat
+missed that long makes the other nodes take this live one for dead."""
 
 from __future__ import annotations
 
@@ -18,14 +21,27 @@ class Ticker:
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="awsbroker-ticker", daemon=True)
+        self._beating = threading.Thread(target=self._beat, name="awsbroker-heartbeat", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+        self._beating.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
+        for thread in (self._thread, self._beating):
+            if thread.is_alive():
+                thread.join(timeout=30)
+
+    def _beat(self) -> None:
+        name_os_thread("awsbroker-heartbeat")
+        while not self._stop.wait(self._interval):  # `beat` writes only when one is due
+            try:
+                self._core.beat()
+            except (Sealed, StorageUnavailable):
+                pass  # sealed: no heartbeat is due; storage down: the ticker says so
+            except Exception:
+                log.exception("heartbeat failed; retrying")
 
     def _run(self) -> None:
         name_os_thread("awsbroker-ticker")

@@ -1,9 +1,12 @@
-"""The background ticker: a seal that lands while a tick runs is not an error."""
+"""The background ticker: a seal that lands while a tick runs is not an error; a tick that
+takes long holds up no heartbeat."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import cast
 
 import pytest
@@ -25,6 +28,9 @@ class SealsMidTick:
         self.ticked.set()
         raise self.error
 
+    def beat(self) -> None:
+        pass
+
 
 def run_one_tick(core: SealsMidTick) -> None:
     ticker = Ticker(cast(Core, core), interval=0.01)
@@ -45,6 +51,57 @@ def test_any_other_failure_is_logged_with_its_traceback(caplog: pytest.LogCaptur
     failed = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert failed
     assert failed[0].exc_info is not None
+
+
+class SlowTick:
+    """Stands in for a core whose tick waits on something slow (a periodic job's AWS calls)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.ticking = threading.Event()
+        self.beats = 0
+
+    def tick(self, *, wait: bool) -> int:
+        self.ticking.set()
+        self.release.wait(10)
+        return 0
+
+    def beat(self) -> None:
+        self.beats += 1
+
+
+def test_the_heartbeat_goes_on_while_a_tick_takes_long() -> None:
+    core = SlowTick()
+    ticker = Ticker(cast(Core, core), interval=0.01)
+    ticker.start()
+    try:
+        assert core.ticking.wait(5)
+        before = core.beats
+        assert wait_until(lambda: core.beats >= before + 5)  # the tick is still running
+        assert not core.release.is_set()
+    finally:
+        core.release.set()
+        ticker.stop()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_the_core_beats_while_unsealed_and_does_nothing_sealed() -> None:
+    h = make_harness()
+    h.clock.advance(h.core.nodes.heartbeat_every + 1)
+    h.core.beat()
+    [node] = h.core.nodes.live()
+    assert node.seen == h.clock.now()
+    h.core.seal_vault()
+    h.clock.advance(h.core.nodes.heartbeat_every + 1)
+    h.core.beat()  # sealed: nothing written, nothing raised
 
 
 def test_a_periodic_job_that_meets_a_seal_ends_the_tick_quietly(
