@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 from awsbroker.engines.aws import deny_policies
 from awsbroker.engines.aws.records import root_config, session_deny
 from awsbroker.engines.aws.records.session_deny import ROLE, USER, Cut, DenyEntry, Target
-from awsbroker.engines.aws.transport.errors import AWS_ERRORS, aws_error
+from awsbroker.engines.aws.transport.errors import AWS_ERRORS, aws_error, error_code
 from awsbroker.sdk.errors import BrokerError, InternalError, InvalidRequest
 from awsbroker.sdk.logical import JSONObject, JSONValue
 from awsbroker.sdk.telemetry import SESSION_DENY_REWRITES
@@ -199,7 +199,7 @@ def cut_older_sessions(backend: AWSBackend, target: Target) -> tuple[Cut, list[s
     )
     previous, stored = session_deny.put_cut(backend, wanted)
     try:
-        sync(backend, target)
+        sync(backend, target, gone_is_done=False)
     except BrokerError:
         # Back to the cut in force before (a later cut stored meanwhile stays: its writer
         # writes it); dropping it would let its sessions, whose leases are revoked, work again.
@@ -352,11 +352,12 @@ def _live(backend: AWSBackend, target: Target) -> tuple[list[DenyEntry], float |
     return sorted(live, key=lambda e: (e.created_at, e.userid)), before
 
 
-def sync(backend: AWSBackend, target: Target) -> None:
+def sync(backend: AWSBackend, target: Target, *, gone_is_done: bool = True) -> None:
     """Make the identity's policies list exactly its live stored entries and its cut in force.
     Rounds repeat while these changed under the write (another revocation of the same identity,
     on another process, read less than there is now; an entry the periodic check marked as
-    ended: the last writer writes it all)."""
+    ended: the last writer writes it all). An identity deleted meanwhile has nothing to deny
+    unless `gone_is_done` is false (a cut asked for: its answer names the missing identity)."""
     with _lock_for(backend, target):
         written: tuple[set[str], float | None] | None = None
         for _ in range(SYNC_ROUNDS):
@@ -364,7 +365,7 @@ def sync(backend: AWSBackend, target: Target) -> None:
             ordered = list(dict.fromkeys(e.userid for e in live))
             if (set(ordered), before) == written:
                 return
-            _write(backend, target, ordered, before)
+            _write(backend, target, ordered, before, gone_is_done)
             written = (set(ordered), before)
 
 
@@ -373,13 +374,35 @@ def _lock_for(backend: AWSBackend, target: Target) -> threading.Lock:
         return _locks.setdefault((policy_name(backend), target.key), threading.Lock())
 
 
-def _write(backend: AWSBackend, target: Target, userids: list[str], before: float | None) -> None:
+def _write(
+    backend: AWSBackend,
+    target: Target,
+    userids: list[str],
+    before: float | None,
+    gone_is_done: bool,
+) -> None:
     if target.kind not in (ROLE, USER):
         raise InternalError(f"unknown session revocation target {target.kind!r}")
     deny_policies.chunks(target, userids, before)  # raises PolicyFull before any AWS call
     try:
         with iam_for(backend, target) as iam:
-            deny_policies.write(backend, iam, target, policy_name(backend), userids, before=before)
+            try:
+                deny_policies.write(
+                    backend, iam, target, policy_name(backend), userids, before=before
+                )
+            except AWS_ERRORS as exc:
+                if not gone_is_done or error_code(exc) != "NoSuchEntity":
+                    raise
+                if not deny_policies.identity_gone(iam, target):
+                    raise
+                # The role (or user) was deleted: a session of it can no longer act (AWS
+                # evaluates a session's permissions at each call, and a deleted identity has
+                # none; one made again under the name has another ID), so there is nothing to
+                # deny, and a revocation of its lease is done.
+                log.info(
+                    "session deny policy of %s %s not written: the %s is gone",
+                    target.kind, target.name, target.kind,
+                )  # fmt: skip
     except AWS_ERRORS as exc:
         raise aws_error(f"Error writing the session deny policy on {target.name}", exc) from exc
 

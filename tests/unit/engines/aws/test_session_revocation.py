@@ -255,24 +255,24 @@ def test_a_deleted_role_fails_no_check_and_its_entries_leave_at_their_end(
 ) -> None:
     """A role deleted after its sessions were revoked (its inline policy, and with 150
     sessions an overflow policy, gone with it): the drift check finds nothing to rewrite, with
-    no warning each run; its entries and its managed policy leave when the sessions end."""
+    no warning each run; its entries and its managed policy leave when the sessions end, the
+    first ones ended while others live included (their rewrite meets the role gone)."""
     make_role(world)
     target = TARGET
-    store_sessions(world, count)
+    store_sessions(world, count // 2, ends_in=600)
+    store_sessions(world, count - count // 2, start=count // 2)
     session_revocation.sync(world.backend, target)
-    iam = world.iam()
-    for name in iam.list_role_policies(RoleName="target")["PolicyNames"]:
-        iam.delete_role_policy(RoleName="target", PolicyName=name)
-    for attached in iam.list_attached_role_policies(RoleName="target")["AttachedPolicies"]:
-        iam.detach_role_policy(RoleName="target", PolicyArn=attached["PolicyArn"])
-    iam.delete_role(RoleName="target")
+    delete_role(world)
     counts = Counts()
     world.backend.telemetry = counts
     world.proxy.clear()
 
     with caplog.at_level("WARNING", logger="awsbroker.engines.aws.session_revocation"):
         world.backend.periodic()
-        world.clock.advance(3600 + 1)
+        world.clock.advance(600 + 1)  # the first half ended, the rest live
+        world.backend.periodic()
+        assert len(session_deny.entries(world.backend, target.key)) == count - count // 2
+        world.clock.advance(3600)
         world.backend.periodic()
 
     warned = [
@@ -282,9 +282,33 @@ def test_a_deleted_role_fails_no_check_and_its_entries_leave_at_their_end(
     ]
     assert warned == []
     assert counts.counted == []
-    assert not {"PutRolePolicy", "AttachRolePolicy", "CreatePolicyVersion"} & set(world.actions())
+    writes = {"PutRolePolicy", "AttachRolePolicy", "CreatePolicyVersion"}
+    assert [c for c in world.proxy.calls() if c.action in writes and c.status == 200] == []
     assert session_deny.target_keys(world.backend) == []
     assert broker_policies(world) == []
+
+
+def delete_role(world: World, role: str = "target") -> None:
+    """Delete `role` as IAM lets one: its inline and attached policies first."""
+    iam = world.iam()
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=role, PolicyName=name)
+    for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+        iam.detach_role_policy(RoleName=role, PolicyArn=attached["PolicyArn"])
+    iam.delete_role(RoleName=role)
+
+
+def test_revoking_a_lease_of_a_deleted_role_is_done_with_nothing_to_deny(world: World) -> None:
+    """Its session can no longer act: the revocation succeeds, where it failed (NoSuchEntity)
+    until the credentials expired; its entry leaves at the session's end, as any other."""
+    make_role(world)
+    secret = issue(world, "aws/sts/r/gone")
+    delete_role(world)
+    revoke(world, secret, "aws/sts/r/gone")  # raised UpstreamError before
+    assert not world.system.lease_exists("aws/sts/r/gone")
+    world.clock.advance(3600 + 1)
+    world.backend.periodic()
+    assert session_deny.target_keys(world.backend) == []
 
 
 class Counts:
