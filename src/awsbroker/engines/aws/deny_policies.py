@@ -123,7 +123,7 @@ def write(
         _put_inline(iam, target, inline_name, document(parts[0] if parts else [], before))
     managed = session_deny.managed_arns(backend, target)
     for index, part in enumerate(parts[1:], start=1):
-        name = f"{inline_name}-{target.key}-{index}"
+        name = managed_name(inline_name, target, index)
         arn = managed.get(index) or _create(backend, iam, target, name, index=index, part=part)
         if index in managed and not _new_version(iam, arn, document(part)):
             # deleted by hand: made again
@@ -146,7 +146,10 @@ def read_back(backend: AWSBackend, iam: IAM, target: Target, inline_name: str) -
     document)` for one no longer attached to the identity."""
     found: dict[str, object] = {"": _read_inline(iam, target, inline_name)}
     managed = session_deny.managed_arns(backend, target)
-    attached = _attached(iam, target) if managed else set()
+    # The broker's managed policies attached to the identity: one call (IAM attaches at most
+    # 20 policies to a role or user; the path leaves the others out); none for an identity that
+    # is gone (deleted since its sessions were revoked).
+    attached = (_attached_or_gone(iam, target) or set()) if managed else set()
     for arn in managed.values():
         try:
             version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
@@ -175,16 +178,13 @@ def wanted(
         want[arn] = json.loads(document(parts[index])) if index < len(parts) else None
     for index in range(1, len(parts)):
         if index not in managed:  # a creation that stopped before its ARN was recorded
-            want[f"{inline_name}-{target.key}-{index}"] = json.loads(document(parts[index]))
+            want[managed_name(inline_name, target, index)] = json.loads(document(parts[index]))
     return want
 
 
-def _attached(iam: IAM, target: Target) -> set[str]:
-    """The ARNs of the broker's managed policies attached to the identity: one call (IAM
-    attaches at most 20 policies to a role or user; the path leaves the others out); none
-    for an identity that is gone (deleted since its sessions were revoked)."""
-    found = _attached_or_gone(iam, target)
-    return set() if found is None else found
+def managed_name(inline_name: str, target: Target, index: int) -> str:
+    """The name of the identity's managed overflow policy `index` (1 and up)."""
+    return f"{inline_name}-{target.key}-{index}"
 
 
 def identity_gone(iam: IAM, target: Target) -> bool:

@@ -53,7 +53,6 @@ MIN_TTL = 900  # AWS's least console session and least STS credential
 MAX_ROLE_SESSION = 43200  # SessionDuration's most: 12 hours
 MAX_FEDERATION = 129600  # GetFederationToken's most: 36 hours
 DEFAULT_ISSUER = "awsbroker"
-SIGNIN_URL_LIFE = sr.SIGNIN_URL_LIFE  # AWS accepts a sign-in token for 15 minutes
 CONSOLE_TYPES = (ASSUMED_ROLE, FEDERATION_TOKEN)
 
 
@@ -168,7 +167,7 @@ def read_console(b: AWSBackend, req: Request, fd: FieldData) -> Response:
         block = issued.secret.internal_data.get(sr.FIELD)
         if isinstance(block, dict):
             # The console session may outlive the credentials: the deny stays until it ends.
-            block["console_until"] = b.system.clock.now() + SIGNIN_URL_LIFE + ttl
+            block["console_until"] = b.system.clock.now() + sr.SIGNIN_URL_LIFE + ttl
     labels = {"mount": b.mount_path, "role": name, "credential_type": f"{kind}_console"}
     response.on_registered.append(lambda: b.telemetry.count(CREDENTIALS_ISSUED, labels))
     return response

@@ -337,9 +337,10 @@ def document(userids: list[str], before: float | None = None) -> str:
     return deny_policies.document(userids, before)
 
 
-def _live(backend: AWSBackend, target: Target) -> tuple[list[DenyEntry], float | None]:
-    """The entries to list (oldest first; those a cut in force covers are left out: their
-    sessions were issued well before it) and the cut's time (None when none is in force)."""
+def _live(backend: AWSBackend, target: Target) -> tuple[list[str], float | None]:
+    """The sessions to list, each once (oldest entry first; those a cut in force covers are
+    left out: their sessions were issued well before it) and the cut's time (None when none is
+    in force)."""
     now = backend.system.clock.now()
     cut = session_deny.get_cut(backend, target.key)
     before = cut.before if cut is not None and cut.ends_at > now else None
@@ -349,7 +350,8 @@ def _live(backend: AWSBackend, target: Target) -> tuple[list[DenyEntry], float |
         if e.ends_at > now
         and (before is None or (e.issued_at or e.created_at) >= before - CLOCK_SLACK)
     ]
-    return sorted(live, key=lambda e: (e.created_at, e.userid)), before
+    ordered = sorted(live, key=lambda e: (e.created_at, e.userid))
+    return list(dict.fromkeys(e.userid for e in ordered)), before
 
 
 def sync(backend: AWSBackend, target: Target, *, gone_is_done: bool = True) -> None:
@@ -361,8 +363,7 @@ def sync(backend: AWSBackend, target: Target, *, gone_is_done: bool = True) -> N
     with _lock_for(backend, target):
         written: tuple[set[str], float | None] | None = None
         for _ in range(SYNC_ROUNDS):
-            live, before = _live(backend, target)
-            ordered = list(dict.fromkeys(e.userid for e in live))
+            ordered, before = _live(backend, target)
             if (set(ordered), before) == written:
                 return
             _write(backend, target, ordered, before, gone_is_done)
@@ -391,9 +392,11 @@ def _write(
                     backend, iam, target, policy_name(backend), userids, before=before
                 )
             except AWS_ERRORS as exc:
-                if not gone_is_done or error_code(exc) != "NoSuchEntity":
-                    raise
-                if not deny_policies.identity_gone(iam, target):
+                if (
+                    not gone_is_done
+                    or error_code(exc) != "NoSuchEntity"
+                    or not deny_policies.identity_gone(iam, target)
+                ):
                     raise
                 # The role (or user) was deleted: a session of it can no longer act (AWS
                 # evaluates a session's permissions at each call, and a deleted identity has
@@ -467,27 +470,24 @@ def _finish_intents(backend: AWSBackend, now: float) -> None:
     adopted by the rewrite above (drift: never recorded); one not needed is detached and
     deleted here, once its writer is gone or after five minutes."""
     for intent, stored in session_deny.intents(backend):
-        blob = stored
         if backend.system.node_alive(intent.boot) and now - intent.created_at < MIN_AGE:
             continue  # its writer may still be creating it
         target = intent.target
         try:
             with _lock_for(backend, target):
-                recorded = session_deny.managed_arns(backend, target).get(intent.index)
-                if recorded is None and _needs(backend, target, intent.index):
-                    continue  # adopted by the identity's next rewrite (drift, above)
-                if recorded is None:
+                blob = stored
+                if session_deny.managed_arns(backend, target).get(intent.index) is None:
+                    if _needs(backend, target, intent.index):
+                        continue  # adopted by the identity's next rewrite (drift, above)
                     # Claimed first: a writer that stored it again meanwhile keeps it. While
                     # the claim holds (CLAIM_LIFE, this process running) no write stores its
                     # intent over it: one that would adopt the policy fails and is retried.
                     claimed = session_deny.claim_intent(
-                        backend, intent, blob, backend.system.boot_id, backend.system.clock.now()
+                        backend, intent, stored, backend.system.boot_id, backend.system.clock.now()
                     )
-                    if claimed is None:
+                    if claimed is None or not _remove_claimed(backend, intent, claimed):
                         continue
                     blob = claimed
-                    if not _remove_claimed(backend, intent, claimed):
-                        continue
                 session_deny.clear_intent(backend, intent, blob)
         except (*AWS_ERRORS, BrokerError) as exc:
             log.warning(
@@ -548,8 +548,7 @@ CLAIM_MARGIN = 60.0
 def _needs(backend: AWSBackend, target: Target, index: int) -> bool:
     """Whether the identity's live sessions fill managed policy `index` (then it is adopted
     by the next rewrite, not removed)."""
-    live, before = _live(backend, target)
-    ordered = list(dict.fromkeys(e.userid for e in live))
+    ordered, before = _live(backend, target)
     try:
         parts = deny_policies.chunks(target, ordered, before) if ordered else []
     except deny_policies.PolicyFull:
@@ -563,8 +562,7 @@ def _stalled(backend: AWSBackend, cut: Cut, now: float) -> bool:
 
 
 def _check_drift(backend: AWSBackend, target: Target) -> None:
-    live, before = _live(backend, target)
-    ordered = list(dict.fromkeys(e.userid for e in live))
+    ordered, before = _live(backend, target)
     if not ordered and before is None:
         return
     name = policy_name(backend)
@@ -572,16 +570,12 @@ def _check_drift(backend: AWSBackend, target: Target) -> None:
     try:
         with iam_for(backend, target) as iam:
             found = deny_policies.read_back(backend, iam, target, name)
+            drifted = [where for where in want if found.get(where) != want[where]]
+            gone = bool(drifted) and deny_policies.identity_gone(iam, target)
     except AWS_ERRORS as exc:
         raise aws_error(f"Error reading the session deny policy of {target.name}", exc) from exc
-    drifted = [where for where in want if found.get(where) != want[where]]
     if not drifted:
         return
-    try:
-        with iam_for(backend, target) as iam:
-            gone = deny_policies.identity_gone(iam, target)
-    except AWS_ERRORS as exc:
-        raise aws_error(f"Error reading the session deny policy of {target.name}", exc) from exc
     if gone:
         # Deleted since its sessions were revoked: they can no longer act, nothing to write
         # (the entries leave at their end, as any other).
