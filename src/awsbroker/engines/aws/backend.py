@@ -124,5 +124,5 @@ def periodic(backend: AWSBackend) -> None:
         backend.rotation_lock.release()
 
 
-def factory(config: BackendConfig, calls: ClientMaker | None = None) -> AWSBackend:
-    return AWSBackend(config, calls)
+def factory(config: BackendConfig) -> AWSBackend:
+    return AWSBackend(config)

@@ -277,8 +277,7 @@ def _delete_mfa_devices(iam: IAM, name: str, calls: _Calls) -> None:
             "DeactivateMFADevice", iam.deactivate_mfa_device, UserName=name, SerialNumber=serial
         )
         if serial.startswith("arn:"):
-            calls.last = "DeleteVirtualMFADevice"
-            iam.delete_virtual_mfa_device(SerialNumber=serial)
+            calls.run("DeleteVirtualMFADevice", iam.delete_virtual_mfa_device, SerialNumber=serial)
 
 
 def _delete_signing_certificates(iam: IAM, name: str, calls: _Calls) -> None:

@@ -9,12 +9,10 @@ from typing import Any
 
 import pytest
 
-from awsbroker.engines.aws.transport.api import (
-    IAM_OPERATIONS,
-    STS_OPERATIONS,
-    ForwardingIAM,
-    ForwardingSTS,
-)
+from awsbroker.engines.aws.transport.api import IAM, STS, ForwardingIAM, ForwardingSTS
+
+IAM_OPERATIONS = frozenset(name for name in vars(IAM) if not name.startswith("_")) - {"close"}
+STS_OPERATIONS = frozenset(name for name in vars(STS) if not name.startswith("_")) - {"close"}
 
 
 class Recording:

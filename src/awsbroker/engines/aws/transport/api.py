@@ -548,10 +548,6 @@ class ForwardingSTS(STS):
         return self._forward(STS.get_session_token, kwargs)
 
 
-IAM_OPERATIONS = frozenset(name for name in vars(IAM) if not name.startswith("_")) - {"close"}
-STS_OPERATIONS = frozenset(name for name in vars(STS) if not name.startswith("_")) - {"close"}
-
-
 class Federation(Protocol):
     """AWS's sign-in federation endpoint (console sign-in, issue 19): `getSigninToken`, which
     trades an STS session's credentials for a sign-in token. Plain HTTPS, not a signed API

@@ -1,12 +1,15 @@
 """The IAM seeding of `server --dev --dev-aws-emulator` (server/dev_emulator.py): an admin user
-and key, and a role to assume, created with boto3 in the emulator. Here because boto3 is the
-transport's alone (the import-linter contract); a dev tool, not the engine's calls."""
+and key, and a role to assume, created with boto3 in the emulator (a client of boto.py's, as
+every other). Here because boto3 is the transport's alone (the import-linter contract); a dev
+tool, not the engine's calls."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import boto3
+from awsbroker.engines.aws.transport.boto import build_iam
+from awsbroker.engines.aws.transport.endpoints import ClientSpec
+from awsbroker.sdk.telemetry import NullTelemetry
 
 
 @dataclass(frozen=True)
@@ -30,13 +33,7 @@ def seed_iam(
     """Create `admin_user` with the inline `admin_policy` and a key, and `role_name` with
     `trust_policy` and the inline `role_policy`, calling IAM at `endpoint` signed with
     `signing_key`."""
-    iam = boto3.client(
-        "iam",
-        endpoint_url=endpoint,
-        region_name=region,
-        aws_access_key_id=signing_key[0],
-        aws_secret_access_key=signing_key[1],
-    )
+    iam = build_iam(ClientSpec("iam", region, endpoint, *signing_key), NullTelemetry())
     try:
         iam.create_user(UserName=admin_user)
         iam.put_user_policy(UserName=admin_user, PolicyName="admin", PolicyDocument=admin_policy)

@@ -273,9 +273,13 @@ class LightQuery:
         self._ops: dict[str, OperationModel] = {
             name: model.operation_model(name) for name in self.OPERATIONS
         }
-        # The protocols' method names to the API's operation names (create_user: CreateUser).
-        self._api_names: dict[str, str] = dict(raw.meta.method_to_api_mapping)
-        self._light_operations = frozenset(self.OPERATIONS)
+        # The protocols' method names of the operations this path takes, to the API's names
+        # (create_user: CreateUser); none when the configuration needs boto3 for every call.
+        self._light: dict[str, str] = (
+            {m: a for m, a in raw.meta.method_to_api_mapping.items() if a in self.OPERATIONS}
+            if self._plan is not None
+            else {}
+        )
         self._service = str(model.service_name)
         self._service_id = model.service_id.hyphenize()
         self._max_pool = int(raw.meta.config.max_pool_connections)
@@ -304,21 +308,11 @@ class LightQuery:
     def _forward(self, operation: Callable[..., _R], kwargs: Mapping[str, object]) -> _R:
         """`operation` (a method of the service's protocol, api.py) on the light path if it is
         one of `OPERATIONS`, else by the boto3 client."""
-        name = operation.__name__
-        method = getattr(self._raw, name)
-        api_name = self._api_names[name]
-        if api_name in self._light_operations:
-            result: _R = self._run(api_name, kwargs, method)
-        else:
-            result = method(**kwargs)
-        return result
-
-    def _run(self, name: str, kwargs: Mapping[str, object], boto: Callable[..., _R]) -> _R:
-        """Operation `name` on the light path, or by `boto` (the boto3 client's method) when
-        the configuration needs boto3."""
-        if self._plan is None:
+        api_name = self._light.get(operation.__name__)
+        if api_name is None:
+            boto: Callable[..., _R] = getattr(self._raw, operation.__name__)
             return boto(**kwargs)
-        result: _R = self._call(name, kwargs)
+        result: _R = self._call(api_name, kwargs)
         return result
 
     # ---- one call ------------------------------------------------------------------------
