@@ -29,6 +29,7 @@ from awsbroker.http.asgi import (
     media_type,
     read_body,
     request_headers,
+    too_large,
 )
 from awsbroker.http.errors import HEADER_PAIRS, error_answer, from_error
 from awsbroker.http.sites import Refused, SitePolicy, cors_headers, preflight_headers
@@ -39,7 +40,6 @@ from awsbroker.sdk.errors import (
     BrokerError,
     InvalidRequest,
     NotFound,
-    PayloadTooLarge,
     UnsupportedOperation,
 )
 from awsbroker.sdk.fields import parse_bool
@@ -192,8 +192,12 @@ class API:
         declared = headers.get("content-length", "")
         # ASCII digits only (`str.isdigit` takes "²"), and no int() of a number too long for it:
         # granian refuses such a header first, but the app must not 500 behind another server.
-        if _DIGITS.fullmatch(declared) and (len(declared) > 18 or int(declared) > self._max):
-            raise PayloadTooLarge(f"request body is larger than the limit of {self._max} bytes")
+        if (
+            declared.isascii()
+            and declared.isdigit()
+            and (len(declared) > 18 or int(declared) > self._max)
+        ):
+            raise too_large(self._max)
         try:
             async with asyncio.timeout(self._read_timeout):
                 body = (await read_body(receive, self._max)).strip()
@@ -242,17 +246,17 @@ def _wrap_ttl(headers: dict[str, str]) -> int:
         raise InvalidRequest(
             "error parsing X-Vault-Wrap-TTL header: requested wrap ttl cannot be negative"
         )
-    if _INTEGER.fullmatch(header) and len(header) > 18:
+    integer = _INTEGER.fullmatch(header) is not None
+    if integer and len(header) > 18:
         raise InvalidRequest("error parsing X-Vault-Wrap-TTL header: value out of range")
     try:
-        ttl = parse_duration(int(header) if _INTEGER.fullmatch(header) else header)
+        ttl = parse_duration(int(header) if integer else header)
     except ValueError as exc:
         raise InvalidRequest(f"error parsing X-Vault-Wrap-TTL header: {exc}") from None
     return ttl
 
 
 _INTEGER = re.compile(r"-?[0-9]+")
-_DIGITS = re.compile(r"[0-9]+")
 
 
 def _preflight(scope: Scope, headers: dict[str, str]) -> bool:

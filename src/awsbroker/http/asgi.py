@@ -36,6 +36,10 @@ def request_headers(scope: Scope) -> dict[str, str]:
     return headers
 
 
+def too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"request body is larger than the limit of {limit} bytes")
+
+
 async def read_body(receive: Receive, limit: int) -> bytes:
     """The request's whole body as it arrives: `PayloadTooLarge` once it passes `limit` bytes,
     `ClientDisconnect` if the client goes away first."""
@@ -49,7 +53,7 @@ async def read_body(receive: Receive, limit: int) -> bytes:
             if chunk:
                 size += len(chunk)
                 if size > limit:
-                    raise PayloadTooLarge(f"request body is larger than the limit of {limit} bytes")
+                    raise too_large(limit)
                 chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)

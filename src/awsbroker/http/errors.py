@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
-
 from awsbroker.http.asgi import Answer, header_pairs, json_answer
 from awsbroker.sdk import errors
 
@@ -34,13 +32,8 @@ def status_for(error: errors.BrokerError) -> int:
     return 500
 
 
-def error_response(status: int, messages: list[str]) -> JSONResponse:
-    """The console's error answer (a Starlette response); the API's is `error_answer`."""
-    return JSONResponse({"errors": messages}, status_code=status, headers=HEADERS)
-
-
 def error_answer(status: int, messages: list[str]) -> Answer:
-    """The API's error answer: the same bytes as `error_response`."""
+    """The API's error answer (the console's, ui.py, has the same body and headers)."""
     return json_answer({"errors": messages}, status, HEADER_PAIRS)
 
 

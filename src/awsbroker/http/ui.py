@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 
-from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
 from starlette.responses import Response as HTTPResponse
 from starlette.types import Scope
 
-from awsbroker.http.errors import error_response
+from awsbroker.http.asgi import request_headers
+from awsbroker.http.errors import HEADERS
 from awsbroker.http.sites import Refused, SitePolicy
 
 PREFIX = "/ui"
@@ -88,16 +89,19 @@ def answer(scope: Scope, sites: SitePolicy, console: Console | None = None) -> H
     under /ui/)."""
     console = console or _DEFAULT
     if not console.enabled:
-        off = error_response(404, [])
-        off.headers.update(SECURITY_HEADERS)
-        return off
+        return _error(404, [])
     try:
-        sites.check(scope, Headers(scope=scope))
+        sites.check(scope, request_headers(scope))
     except Refused as exc:
-        refused = error_response(exc.status, [exc.message])
-        refused.headers.update(SECURITY_HEADERS)
-        return refused
+        return _error(exc.status, [exc.message])
     return serve(scope["method"], scope["path"], console)
+
+
+def _error(status: int, messages: list[str]) -> JSONResponse:
+    """The API's error body and headers, with the console's security headers."""
+    answer = JSONResponse({"errors": messages}, status_code=status, headers=HEADERS)
+    answer.headers.update(SECURITY_HEADERS)
+    return answer
 
 
 def serve(method: str, path: str, console: Console | None = None) -> HTTPResponse:

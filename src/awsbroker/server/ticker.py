@@ -34,7 +34,7 @@ class Ticker:
                 thread.join(timeout=30)
 
     def _beat(self) -> None:
-        name_os_thread("awsbroker-heartbeat")
+        name_os_thread(threading.current_thread().name)
         while not self._stop.wait(self._interval):  # `beat` writes only when one is due
             try:
                 self._core.beat()
@@ -44,7 +44,7 @@ class Ticker:
                 log.exception("heartbeat failed; retrying")
 
     def _run(self) -> None:
-        name_os_thread("awsbroker-ticker")
+        name_os_thread(threading.current_thread().name)
         while not self._stop.wait(self._interval):
             try:
                 # Keep going while there is a backlog; rest a tick when there is none.
