@@ -17,7 +17,9 @@ import hashlib
 import json
 import secrets
 from dataclasses import asdict, dataclass, fields, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from awsbroker.sdk.storage import update
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -69,14 +71,19 @@ class DenyEntry:
 
     @classmethod
     def from_record(cls, blob: bytes) -> DenyEntry:
-        raw = json.loads(blob)
-        target = Target(**raw.pop("target"))
-        # Fields a later version adds are left out, so that a node not yet upgraded reads it.
-        known = {name: value for name, value in raw.items() if name in _ENTRY_FIELDS}
-        return cls(target=target, **known)
+        return _decode(cls, blob)
 
 
-_ENTRY_FIELDS = frozenset(f.name for f in fields(DenyEntry)) - {"target"}
+_Record = TypeVar("_Record", "DenyEntry", "ManagedIntent")
+
+
+def _decode(cls: type[_Record], blob: bytes) -> _Record:
+    """A record of `cls` from its JSON. Fields a later version adds are left out, so that a
+    node not yet upgraded reads it."""
+    raw = json.loads(blob)
+    target = Target(**raw.pop("target"))
+    names = {f.name for f in fields(cls)}
+    return cls(target=target, **{name: value for name, value in raw.items() if name in names})
 
 
 def put(backend: AWSBackend, entry: DenyEntry) -> None:
@@ -186,13 +193,7 @@ class ManagedIntent:
 
     @classmethod
     def from_record(cls, blob: bytes) -> ManagedIntent:
-        raw = json.loads(blob)
-        target = Target(**raw.pop("target"))
-        known = {name: value for name, value in raw.items() if name in _INTENT_FIELDS}
-        return cls(target=target, **known)
-
-
-_INTENT_FIELDS = frozenset(f.name for f in fields(ManagedIntent)) - {"target"}
+        return _decode(cls, blob)
 
 
 # How long a claim (`claim_intent`) holds off writes of the same policy while its claimer runs;
@@ -208,15 +209,16 @@ def put_intent(
     CLAIM_LIFE ago: it may be removing it, and a write adopting it now would record a policy
     about to be deleted."""
     blob = intent.to_record()
-    while True:
-        stored = backend.storage.get(intent.key)
+
+    def change(stored: bytes | None) -> bytes | None:
         if stored is not None:
             old = ManagedIntent.from_record(stored)
             young = intent.created_at - old.created_at < CLAIM_LIFE
             if old.claimed and young and alive(old.boot):
-                return None
-        if backend.storage.compare_and_set(intent.key, stored, blob):
-            return blob
+                return stored  # left as it is
+        return blob
+
+    return blob if update(backend.storage, intent.key, change) == blob else None
 
 
 def intent_is(backend: AWSBackend, intent: ManagedIntent, blob: bytes) -> bool:
